@@ -1,0 +1,72 @@
+/**
+ * The composition root: one Fastify app with the shared plugins, then each module's routes.
+ * Small on purpose: modules own their routes, envelopes and jobs.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Core } from './platform/core.js';
+import type { AppModule } from './platform/http/module.js';
+import { registerOps } from './platform/http/ops.js';
+import { registerWeb } from './platform/http/web.js';
+import { registerDevMailbox } from './platform/mail/routes.js';
+import { certificatesModule } from './modules/certificates/index.js';
+import { accountsModule } from './modules/accounts/index.js';
+import { miniprogramModule } from './modules/miniprogram/index.js';
+import { autoreplyModule } from './modules/autoreply/index.js';
+
+export const modules: AppModule[] = [certificatesModule, accountsModule, miniprogramModule, autoreplyModule];
+
+/** Largest request body accepted anywhere but uploads (which set their own limit). */
+export const BODY_LIMIT = 2 * 1024 * 1024;
+
+export async function buildApp(core: Core): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: core.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: core.config.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'volunteer-hub',
+        version: '0.1.0',
+        description:
+          'Volunteer certificates, member accounts, a WeChat mini-program user API and a WeChat keyword auto-reply assistant. ' +
+          "The seeds' endpoints keep their own paths and envelopes; `/api/v2/...` is the REST API the web pages use.",
+      },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'The organizer (admin) token' },
+          session: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'A member session token' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerOps(app, core);
+  await registerDevMailbox(app, core);
+  for (const m of modules) await m.register(app, core);
+  await registerWeb(app, { devMail: !core.config.isSmtpConfigured });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send({ code: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` });
+  });
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'unhandled error');
+    reply.status(status).send({
+      code: status === 500 ? 'internal' : 'bad_request',
+      message: status === 500 ? `internal error (request ${req.id})` : (err.message ?? 'bad request'),
+    });
+  });
+  return app;
+}

@@ -1,0 +1,161 @@
+/**
+ * One zod schema over the environment, parsed once and frozen. Every variable here is documented
+ * in the README's configuration table; `loadConfig` exits with a clear message on bad values.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const optionalInt = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined || v.trim() === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be a non-negative integer' });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const optionalUrl = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined))
+  .pipe(z.url().optional());
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(5000),
+  HOST: z.string().default('127.0.0.1'),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: optionalString,
+  PUBLIC_URL: optionalUrl,
+  ADMIN_TOKEN: optionalString,
+  SMTP_URL: optionalString,
+  MAIL_FROM: optionalString,
+  MAIL_RATE_PER_SEC: optionalInt,
+  MAIL_DAILY_LIMIT: optionalInt,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SECRET_KEY: optionalString,
+  TIME_ZONE: z.string().default('Asia/Shanghai'),
+  TRUST_PROXY: bool,
+  WECHAT_API_BASE: z.url().default('https://api.weixin.qq.com'),
+  WECHAT_API_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(3000),
+  WECHAT_MINIPROGRAM_APPID: optionalString,
+  WECHAT_MINIPROGRAM_SECRET: optionalString,
+  MINIPROGRAM_TRUST_CLIENT_OPENID: bool,
+  WECHAT_MP_APPID: optionalString,
+  WECHAT_MP_SECRET: optionalString,
+  WECHAT_MP_TOKEN: optionalString,
+  WECHAT_MP_AES_KEY: optionalString,
+  JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** `sqlite` unless DATABASE_URL is a postgres URL. */
+  database: { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
+  publicUrl: string;
+  adminToken?: string;
+  smtpUrl?: string;
+  mailFrom?: string;
+  mailRatePerSec?: number;
+  mailDailyLimit?: number;
+  logLevel: string;
+  secretKey?: string;
+  timeZone: string;
+  trustProxy: boolean;
+  wechat: {
+    apiBase: string;
+    timeoutMs: number;
+    miniprogram: { appid?: string; secret?: string; trustClientOpenid: boolean };
+    mp: { appid?: string; secret?: string; token?: string; aesKey?: string };
+  };
+  jobConcurrency: number;
+  /** Derived: outgoing mail goes to SMTP; otherwise to the dev mailbox. */
+  isSmtpConfigured: boolean;
+  isMiniprogramConfigured: boolean;
+  isMpConfigured: boolean;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses an environment (process.env by default) into a frozen Config. Throws ConfigError. */
+export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.DATA_DIR);
+  let database: Config['database'];
+  if (e.DATABASE_URL && /^postgres(ql)?:\/\//.test(e.DATABASE_URL)) {
+    database = { dialect: 'postgres', url: e.DATABASE_URL };
+  } else if (e.DATABASE_URL && !/^(sqlite:|file:)/.test(e.DATABASE_URL) && e.DATABASE_URL.includes('://')) {
+    throw new ConfigError('Invalid configuration:\n  DATABASE_URL: only postgres:// URLs or a SQLite file path are supported');
+  } else {
+    const file = e.DATABASE_URL ? e.DATABASE_URL.replace(/^(sqlite|file):(\/\/)?/, '') : resolve(dataDir, 'volunteer-hub.sqlite');
+    database = { dialect: 'sqlite', file };
+  }
+  if (e.SMTP_URL && !/^smtps?:\/\//.test(e.SMTP_URL)) {
+    throw new ConfigError('Invalid configuration:\n  SMTP_URL: must start with smtp:// or smtps://');
+  }
+  if (e.WECHAT_MP_AES_KEY && !/^[A-Za-z0-9]{43}$/.test(e.WECHAT_MP_AES_KEY)) {
+    throw new ConfigError('Invalid configuration:\n  WECHAT_MP_AES_KEY: must be the 43-character EncodingAESKey');
+  }
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir,
+    database,
+    publicUrl,
+    adminToken: e.ADMIN_TOKEN,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    mailRatePerSec: e.MAIL_RATE_PER_SEC || undefined,
+    mailDailyLimit: e.MAIL_DAILY_LIMIT || undefined,
+    logLevel: e.LOG_LEVEL,
+    secretKey: e.SECRET_KEY,
+    timeZone: e.TIME_ZONE,
+    trustProxy: e.TRUST_PROXY,
+    wechat: {
+      apiBase: e.WECHAT_API_BASE.replace(/\/+$/, ''),
+      timeoutMs: e.WECHAT_API_TIMEOUT_MS,
+      miniprogram: {
+        appid: e.WECHAT_MINIPROGRAM_APPID,
+        secret: e.WECHAT_MINIPROGRAM_SECRET,
+        trustClientOpenid: e.MINIPROGRAM_TRUST_CLIENT_OPENID,
+      },
+      mp: { appid: e.WECHAT_MP_APPID, secret: e.WECHAT_MP_SECRET, token: e.WECHAT_MP_TOKEN, aesKey: e.WECHAT_MP_AES_KEY },
+    },
+    jobConcurrency: e.JOB_CONCURRENCY,
+    isSmtpConfigured: Boolean(e.SMTP_URL),
+    isMiniprogramConfigured: Boolean(e.WECHAT_MINIPROGRAM_APPID && e.WECHAT_MINIPROGRAM_SECRET),
+    isMpConfigured: Boolean(e.WECHAT_MP_APPID && e.WECHAT_MP_SECRET && e.WECHAT_MP_TOKEN),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

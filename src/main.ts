@@ -1,0 +1,72 @@
+/**
+ * Entry point: `serve` (default) runs the HTTP service with its job runner; `migrate` brings the
+ * schema up to date; modules add operator commands (see `--help`).
+ */
+import 'dotenv/config';
+import { Command } from 'commander';
+import { ConfigError, parseConfig, type Config } from './config.js';
+import { createCore, type Core } from './platform/core.js';
+import { buildApp, modules } from './app.js';
+
+function loadConfigOrExit(): Config {
+  try {
+    return parseConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function serve(): Promise<void> {
+  const config = loadConfigOrExit();
+  const core = await createCore(config);
+  const app = await buildApp(core);
+  await core.jobs.start();
+  await app.listen({ port: config.port, host: config.host });
+  core.logger.info({ url: config.publicUrl, database: core.dialect, mail: core.mailer.isDevMailbox ? 'dev mailbox' : 'smtp' }, 'volunteer-hub is serving');
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    core.logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    try {
+      await app.close();
+      await core.close();
+      process.exit(0);
+    } catch (err) {
+      core.logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+const program = new Command('volunteer-hub').description('volunteer-hub service and operator commands');
+program.command('serve', { isDefault: true }).description('run the HTTP service and its job runner').action(serve);
+program
+  .command('migrate')
+  .description('bring the database schema up to date')
+  .action(async () => {
+    const core = await createCore(loadConfigOrExit());
+    process.stdout.write('database is up to date\n');
+    await core.close();
+  });
+
+let corePromise: Promise<Core> | undefined;
+const lazyCore = () => (corePromise ??= createCore(loadConfigOrExit()));
+for (const m of modules) m.cli?.(program, lazyCore);
+
+program.hook('postAction', async () => {
+  if (corePromise && program.args[0] !== 'serve') await (await corePromise).close();
+});
+
+program.parseAsync(process.argv).catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,69 @@
+/**
+ * The shared core every module stands on: configuration, database, job queue, mail, secrets,
+ * logger, clock. Built once per process by `createCore`; the HTTP app, the worker and the CLI
+ * all use it.
+ */
+import type { Config } from '../config.js';
+import { openDatabase, type DatabaseHandle, type DB, type Dialect } from './db/index.js';
+import { migrateToLatest } from './db/migrate.js';
+import { createJobQueue } from './jobs/index.js';
+import type { JobQueue } from './jobs/types.js';
+import { createMailer } from './mail/index.js';
+import type { Mailer } from './mail/types.js';
+import { createLogger, type Logger } from './logger.js';
+import { createSecretBox, loadSecretKey, type SecretBox } from './crypto/secretbox.js';
+
+export interface Core {
+  config: Config;
+  handle: DatabaseHandle;
+  db: DB;
+  dialect: Dialect;
+  jobs: JobQueue;
+  mailer: Mailer;
+  secrets: SecretBox;
+  logger: Logger;
+  /** Milliseconds since the epoch; tests may pass their own. */
+  now: () => number;
+  close(): Promise<void>;
+}
+
+export interface CoreOptions {
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** Opens the database, brings the schema up to date, and builds the shared services. */
+export async function createCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const handle = openDatabase(config.database);
+  try {
+    await migrateToLatest(handle.db);
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  const now = opts.now ?? Date.now;
+  const secrets = createSecretBox(loadSecretKey(config.dataDir, config.secretKey));
+  const jobs = createJobQueue(handle, { logger, concurrency: config.jobConcurrency });
+  const mailer = createMailer({ config, handle, jobs, logger, secrets, now });
+  let closed = false;
+  return {
+    config,
+    handle,
+    db: handle.db,
+    dialect: handle.dialect,
+    jobs,
+    mailer,
+    secrets,
+    logger,
+    now,
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Order matters: jobs finish (or are released) while mail and the database still work.
+      await jobs.stop();
+      await mailer.close();
+      await handle.close();
+    },
+  };
+}

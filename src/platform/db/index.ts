@@ -1,0 +1,60 @@
+/**
+ * One Kysely instance per process, on SQLite (better-sqlite3, WAL) or PostgreSQL (pg).
+ * Dialect differences live in repositories and in the helpers below, nowhere else.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, PostgresAdapter, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type DB = Kysely<Database>;
+/** A Kysely handle that may be a transaction: repositories take one of these as an optional last argument. */
+export type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface DatabaseHandle {
+  db: DB;
+  dialect: Dialect;
+  /** The raw better-sqlite3 handle (SQLite only), for backups. */
+  sqlite?: SQLite.Database;
+  /** The pg pool (PostgreSQL only), shared with pg-boss. */
+  pool?: pg.Pool;
+  close(): Promise<void>;
+}
+
+// int8 (bigint) columns hold millisecond times and counts; they fit in a double.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export type DatabaseConfig = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
+
+/** Opens the configured database. The caller runs migrations (see migrate.ts). */
+export function openDatabase(cfg: DatabaseConfig): DatabaseHandle {
+  if (cfg.dialect === 'postgres') {
+    const pool = new pg.Pool({ connectionString: cfg.url, max: 10 });
+    // An idle client losing its connection must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', pool, close: () => db.destroy() };
+  }
+  if (cfg.file !== ':memory:') mkdirSync(dirname(cfg.file), { recursive: true });
+  const sqlite = new SQLite(cfg.file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+}
+
+/** Which dialect a Kysely handle (or transaction) speaks; for migrations and repositories. */
+export function dialectOf(db: Kysely<any>): Dialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/** True when an error is a unique-constraint violation, in either dialect. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

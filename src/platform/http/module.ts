@@ -1,0 +1,12 @@
+/** What a module hands to the composition root. */
+import type { FastifyInstance } from 'fastify';
+import type { Command } from 'commander';
+import type { Core } from '../core.js';
+
+export interface AppModule {
+  name: string;
+  /** Registers routes (inside its own encapsulated context, with its own envelope) and job handlers. */
+  register(app: FastifyInstance, core: Core): Promise<void>;
+  /** Adds operator CLI commands; `core()` opens the core on first use. */
+  cli?(program: Command, core: () => Promise<Core>): void;
+}
