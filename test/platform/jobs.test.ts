@@ -1,0 +1,250 @@
+/**
+ * The job queue on both dialects (SQLite runner / pg-boss): retries with backoff, permanent
+ * failures, RetryLater, singleton keys, the outbox rule (transactional enqueue) and crash recovery
+ * of a SIGKILLed worker process.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type DatabaseConfig, type DatabaseHandle } from '../../src/platform/db/index.js';
+import { migrateToLatest } from '../../src/platform/db/migrate.js';
+import { createJobQueue, PermanentJobError, RetryLater, type JobQueue } from '../../src/platform/jobs/index.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { createTestDatabase, testDialects } from '../helpers/db.js';
+import { waitFor } from './helpers.js';
+
+const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+
+describe.each(testDialects())('job queue on %s', (dialect) => {
+  let dir: string;
+  let database: { config: DatabaseConfig; drop(): Promise<void> };
+  let handle: DatabaseHandle;
+  const queues: JobQueue[] = [];
+
+  function queue(): JobQueue {
+    const q = createJobQueue(handle, { logger, concurrency: 2, leaseMs: 1000, pollMs: 50 });
+    queues.push(q);
+    return q;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vh-jobs-'));
+    database = await createTestDatabase(dialect, dir);
+    handle = openDatabase(database.config);
+    await migrateToLatest(handle.db);
+  });
+  afterEach(async () => {
+    for (const q of queues.splice(0)) await q.stop(2000);
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('retries a failing job with backoff until it succeeds', async () => {
+    const q = queue();
+    const seen: Array<{ attempt: number; at: number }> = [];
+    q.define<{ x: number }>('t.retry', {
+      backoffMs: (n) => 100 * n,
+      handler: async (p, ctx) => {
+        expect(p).toEqual({ x: 1 });
+        seen.push({ attempt: ctx.attempt, at: Date.now() });
+        if (ctx.attempt < 3) throw new Error(`boom ${ctx.attempt}`);
+      },
+    });
+    await q.start();
+    await q.enqueue('t.retry', { x: 1 });
+    await waitFor(() => seen.length === 3, 15_000, 'three attempts');
+    expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3]);
+    // The backoff was waited for between attempts (100 ms after the first, 200 ms after the second).
+    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(90);
+    expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(190);
+    await waitFor(async () => (await q.counts('t.retry')).queued === 0 && (await q.counts('t.retry')).running === 0, 5000, 'job done');
+    expect((await q.counts('t.retry')).failed ?? 0).toBe(0);
+  });
+
+  it('fails a job for good on PermanentJobError and after maxAttempts, calling onFailed once', async () => {
+    const q = queue();
+    const failed: Array<{ p: unknown; message: string }> = [];
+    let permanentRuns = 0;
+    let flakyRuns = 0;
+    q.define<{ id: string }>('t.perm', {
+      handler: async () => {
+        permanentRuns++;
+        throw new PermanentJobError('550 no such user');
+      },
+      onFailed: async (p, err) => void failed.push({ p, message: err.message }),
+    });
+    q.define<{ id: string }>('t.flaky', {
+      maxAttempts: 2,
+      backoffMs: () => 20,
+      handler: async (_p, ctx) => {
+        flakyRuns++;
+        throw new Error(`still broken (${ctx.attempt})`);
+      },
+      onFailed: async (p, err) => void failed.push({ p, message: err.message }),
+    });
+    await q.start();
+    await q.enqueue('t.perm', { id: 'a' });
+    await q.enqueue('t.flaky', { id: 'b' });
+    await waitFor(() => failed.length === 2, 15_000, 'two failures');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(failed).toHaveLength(2);
+    expect(failed).toContainEqual({ p: { id: 'a' }, message: '550 no such user' });
+    expect(failed).toContainEqual({ p: { id: 'b' }, message: 'still broken (2)' });
+    expect(permanentRuns).toBe(1);
+    expect(flakyRuns).toBe(2);
+    expect((await q.counts('t.perm')).failed).toBe(1);
+    expect((await q.counts('t.flaky')).failed).toBe(1);
+  });
+
+  it('RetryLater reschedules without spending an attempt', async () => {
+    const q = queue();
+    const attempts: number[] = [];
+    let onFailedCalls = 0;
+    q.define('t.later', {
+      maxAttempts: 1,
+      handler: async (_p, ctx) => {
+        attempts.push(ctx.attempt);
+        if (attempts.length < 4) throw new RetryLater('quota used up', 30);
+      },
+      onFailed: async () => void onFailedCalls++,
+    });
+    await q.start();
+    await q.enqueue('t.later', {});
+    await waitFor(() => attempts.length === 4, 15_000, 'four runs');
+    expect(attempts).toEqual([1, 1, 1, 1]);
+    await waitFor(async () => (await q.counts('t.later')).queued === 0 && (await q.counts('t.later')).running === 0, 5000, 'done');
+    expect(onFailedCalls).toBe(0);
+  });
+
+  it('keeps one live job per singleton key', async () => {
+    const q = queue();
+    let runs = 0;
+    q.define('t.single', { handler: async () => void runs++ });
+    await q.enqueue('t.single', { n: 1 }, { singletonKey: 'campaign:1' });
+    await q.enqueue('t.single', { n: 2 }, { singletonKey: 'campaign:1' });
+    await q.enqueue('t.single', { n: 3 }, { singletonKey: 'campaign:2' });
+    expect((await q.counts('t.single')).queued).toBe(2);
+    await q.start();
+    await waitFor(() => runs === 2, 10_000, 'two runs');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runs).toBe(2);
+  });
+
+  it('writes the job in the caller transaction: a rollback leaves no job', async () => {
+    const q = queue();
+    const got: unknown[] = [];
+    q.define('t.trx', { handler: async (p) => void got.push(p) });
+    await q.start();
+    await expect(
+      handle.db.transaction().execute(async (trx) => {
+        await q.enqueue('t.trx', { n: 'rolled back' }, { trx });
+        throw new Error('abort the transaction');
+      }),
+    ).rejects.toThrow('abort the transaction');
+    await handle.db.transaction().execute(async (trx) => {
+      await q.enqueue('t.trx', { n: 'committed' }, { trx });
+    });
+    await waitFor(() => got.length === 1, 10_000, 'committed job');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual([{ n: 'committed' }]);
+  });
+
+  it('takes up again the job of a worker killed in the middle of it', async () => {
+    const producer = queue();
+    await producer.enqueue('test.crash', { n: 7 });
+    // SQLite sees that the lease holder's process is gone and does not wait for a 60 s lease;
+    // pg-boss (possibly other hosts) waits for the lease, 1 s here.
+    const lease = dialect === 'sqlite' ? 60_000 : 1000;
+    const worker = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(database.config), String(lease)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    try {
+      await waitFor(() => out.includes('started 7 attempt 1'), 30_000, `the child to start the job (stderr: ${err})`);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await new Promise((r) => child.once('exit', r));
+    expect((await producer.counts('test.crash')).running).toBe(1);
+
+    const survivor = createJobQueue(handle, { logger, concurrency: 2, leaseMs: lease, pollMs: 50 });
+    queues.push(survivor);
+    const runs: Array<{ n: number; attempt: number }> = [];
+    survivor.define<{ n: number }>('test.crash', { handler: async (p, ctx) => void runs.push({ n: p.n, attempt: ctx.attempt }) });
+    await survivor.start();
+    await waitFor(() => runs.length === 1, 20_000, 'the job to be taken up again');
+    expect(runs).toEqual([{ n: 7, attempt: 2 }]);
+    await waitFor(async () => (await survivor.counts('test.crash')).running === 0, 5000, 'done');
+    expect(await survivor.counts('test.crash')).toMatchObject({ queued: 0, running: 0 });
+  });
+
+  it('stop() waits for running jobs, then releases the rest for another runner', async () => {
+    const q = queue();
+    const started: number[] = [];
+    let finished = 0;
+    q.define<{ n: number; ms: number }>('t.stop', {
+      concurrency: 2,
+      handler: async (p, ctx) => {
+        started.push(p.n);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, p.ms);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+        if (ctx.signal.aborted) throw new RetryLater('stopping', 0);
+        finished++;
+      },
+    });
+    await q.enqueue('t.stop', { n: 1, ms: 50 });
+    await q.enqueue('t.stop', { n: 2, ms: 60_000 });
+    await q.start();
+    await waitFor(() => started.length === 2, 10_000, 'both started');
+    await q.stop(500);
+    expect(finished).toBe(1);
+    // The long job is queued again with its attempt given back.
+    expect(await q.counts('t.stop')).toMatchObject({ queued: 1, running: 0 });
+    const next = queue();
+    const attempts: number[] = [];
+    next.define<{ n: number }>('t.stop', { handler: async (_p, ctx) => void attempts.push(ctx.attempt) });
+    await next.start();
+    await waitFor(() => attempts.length === 1, 10_000, 'released job taken');
+    expect(attempts).toEqual([1]);
+  });
+
+  it('two runners on one database share the work, each job running once', async () => {
+    const a = queue();
+    const b = queue();
+    const runs = new Map<number, number>();
+    const by = { a: 0, b: 0 };
+    for (const [q, name] of [[a, 'a'], [b, 'b']] as const) {
+      q.define<{ n: number }>('t.shared', {
+        concurrency: 3,
+        handler: async (p) => {
+          by[name]++;
+          runs.set(p.n, (runs.get(p.n) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, 5));
+        },
+      });
+    }
+    await handle.db.transaction().execute(async (trx) => {
+      for (let n = 0; n < 60; n++) await a.enqueue('t.shared', { n }, { trx });
+    });
+    await Promise.all([a.start(), b.start()]);
+    await waitFor(() => runs.size === 60, 20_000, 'all jobs run');
+    await waitFor(async () => (await a.counts('t.shared')).running === 0 && (await a.counts('t.shared')).queued === 0, 5000, 'settled');
+    expect([...runs.values()].every((c) => c === 1)).toBe(true);
+    expect(by.a + by.b).toBe(60);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * A real SMTP server on loopback (smtp-server) for tests and benchmarks: no TLS, no auth; it keeps
+ * what it accepts, and `answer` can make it refuse a message with any SMTP reply (4xx, 5xx).
+ */
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: Buffer;
+}
+
+export interface SmtpVerdict {
+  code: number;
+  message: string;
+}
+
+export interface TestSmtpServer {
+  port: number;
+  /** `smtp://127.0.0.1:<port>`, for SMTP_URL. */
+  url: string;
+  received: ReceivedMail[];
+  /** How many DATA commands the server has seen, accepted or not. */
+  attempts: number;
+  close(): Promise<void>;
+}
+
+export interface TestSmtpOptions {
+  /** Return a verdict to refuse this message (e.g. `{ code: 451, message: 'try later' }`). */
+  answer?: (mail: ReceivedMail, attempt: number) => SmtpVerdict | undefined;
+  /** Keep accepted messages in `received` (default true; benchmarks turn it off). */
+  keep?: boolean;
+}
+
+/** Starts the server on an ephemeral loopback port. */
+export async function startSmtpServer(opts: TestSmtpOptions = {}): Promise<TestSmtpServer> {
+  const state = { received: [] as ReceivedMail[], attempts: 0, accepted: 0 };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    // The server is meant for many messages in a row on few connections.
+    maxClients: 100,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        state.attempts++;
+        const mail: ReceivedMail = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+        };
+        const verdict = opts.answer?.(mail, state.attempts);
+        if (verdict) {
+          const err = new Error(verdict.message) as Error & { responseCode: number };
+          err.responseCode = verdict.code;
+          return callback(err);
+        }
+        state.accepted++;
+        if (opts.keep !== false) state.received.push(mail);
+        callback(null, `Ok: queued as ${state.accepted}`);
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  server.on('error', () => {});
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    received: state.received,
+    get attempts() {
+      return state.attempts;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A loopback port nothing listens on (for "connection refused"). */
+export async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
