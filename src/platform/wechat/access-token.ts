@@ -1,0 +1,107 @@
+/**
+ * access_token for an official account: cached in memory, shared through a store (the database)
+ * so several instances use one token, and refreshed before it expires by ONE caller at a time:
+ * in-process single-flight, plus a lease in the store taken by compare-and-set so two instances
+ * never both refresh (a second refresh would invalidate the first instance's token at WeChat).
+ */
+import { randomBytes } from 'node:crypto';
+import { callWechat, WechatApiError, type WechatHttpOptions } from './http.js';
+
+export interface StoredToken {
+  token: string;
+  /** ms since epoch */
+  expiresAt: number;
+}
+
+/** Where tokens are shared between instances (see the autoreply module's repository). */
+export interface TokenStore {
+  read(appid: string): Promise<StoredToken | undefined>;
+  /** Takes the refresh lease if nobody holds a live one (compare-and-set); true when taken. */
+  tryLease(appid: string, owner: string, until: number, now: number): Promise<boolean>;
+  /** Saves a fresh token and releases the lease held by `owner`. */
+  save(appid: string, owner: string, token: StoredToken): Promise<void>;
+  /** Releases the lease without a token (the refresh failed). */
+  release(appid: string, owner: string): Promise<void>;
+  /** Forgets a token WeChat said is invalid. */
+  invalidate(appid: string, token: string): Promise<void>;
+}
+
+export interface AccessTokenDeps {
+  http: WechatHttpOptions;
+  store: TokenStore;
+  now?: () => number;
+  /** Refresh this long before expiry. Default 5 minutes. */
+  marginMs?: number;
+  /** How long a refresh lease lasts. Default 15 s. */
+  leaseMs?: number;
+  /** How often a waiter looks for the other instance's token. Default 100 ms. */
+  pollMs?: number;
+}
+
+export interface AccessTokens {
+  /** A valid token for the account, refreshing it if needed. */
+  get(appid: string, secret: string): Promise<string>;
+  /** Drops a token WeChat rejected (errcode 40001/40014/42001) so the next get refreshes. */
+  invalidate(appid: string, token: string): Promise<void>;
+}
+
+/** errcodes meaning "this access_token is not valid (any more)". */
+export const INVALID_TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
+
+export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
+  const now = deps.now ?? Date.now;
+  const margin = deps.marginMs ?? 5 * 60_000;
+  const leaseMs = deps.leaseMs ?? 15_000;
+  const pollMs = deps.pollMs ?? 100;
+  const owner = randomBytes(8).toString('hex');
+  const memory = new Map<string, StoredToken>();
+  const inflight = new Map<string, Promise<string>>();
+
+  const usable = (t: StoredToken | undefined): t is StoredToken => !!t && t.expiresAt - margin > now();
+
+  async function refresh(appid: string, secret: string): Promise<string> {
+    const deadline = now() + leaseMs + 5_000;
+    for (;;) {
+      const stored = await deps.store.read(appid);
+      if (usable(stored)) {
+        memory.set(appid, stored);
+        return stored.token;
+      }
+      if (await deps.store.tryLease(appid, owner, now() + leaseMs, now())) {
+        try {
+          const r = await callWechat<{ access_token: string; expires_in: number }>(deps.http, '/cgi-bin/token', {
+            query: { grant_type: 'client_credential', appid, secret },
+          });
+          if (typeof r.access_token !== 'string' || !r.access_token) throw new WechatApiError(-1, 'no access_token in the answer', '/cgi-bin/token');
+          const t = { token: r.access_token, expiresAt: now() + Math.max(60, Number(r.expires_in) || 7200) * 1000 };
+          await deps.store.save(appid, owner, t);
+          memory.set(appid, t);
+          return t.token;
+        } catch (err) {
+          await deps.store.release(appid, owner).catch(() => {});
+          throw err;
+        }
+      }
+      // Another instance is refreshing: wait for its token (or for its lease to lapse).
+      if (now() > deadline) throw new Error(`timed out waiting for another instance to refresh the access_token of ${appid}`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  return {
+    async get(appid, secret) {
+      const m = memory.get(appid);
+      if (usable(m)) return m.token;
+      let p = inflight.get(appid);
+      if (!p) {
+        p = refresh(appid, secret).finally(() => inflight.delete(appid));
+        inflight.set(appid, p);
+      }
+      return p;
+    },
+    async invalidate(appid, token) {
+      if (memory.get(appid)?.token === token) memory.delete(appid);
+      await deps.store.invalidate(appid, token);
+    },
+  };
+}
