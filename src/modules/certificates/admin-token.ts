@@ -1,0 +1,61 @@
+/**
+ * The organizer (admin) token: ADMIN_TOKEN, or generated at first start (256 bits from the CSPRNG),
+ * printed once on stdout and stored only as its SHA-256 in `settings`. Checks compare hashes in
+ * constant time; wrong tokens are counted per client address and blocked after a few tries.
+ */
+import { sql } from 'kysely';
+import type { DB } from '../../platform/db/index.js';
+import { hashToken, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
+import { createRateLimiter } from '../../platform/http/rate-limit.js';
+
+const SETTING_KEY = 'certificates.admin_token_sha256';
+/** Wrong tokens allowed per address per window before answers become "too many attempts". */
+export const ADMIN_FAILURES_PER_WINDOW = 10;
+export const ADMIN_WINDOW_MS = 15 * 60_000;
+
+export type AdminCheck = { ok: true } | { ok: false; reason: 'missing' | 'wrong' | 'rate_limited'; retryAfterMs?: number };
+
+export interface AdminAuth {
+  /** Checks a presented token for the client at `ip`. */
+  check(token: string | undefined | null, ip: string): Promise<AdminCheck>;
+}
+
+/**
+ * Makes sure an admin token exists. Returns the freshly generated token when this call created it
+ * (the caller prints it once), else undefined.
+ */
+export async function ensureAdminToken(db: DB, configured: string | undefined, now: number): Promise<string | undefined> {
+  if (configured) return undefined;
+  const existing = await sql<{ value: string }>`SELECT value FROM settings WHERE key = ${SETTING_KEY}`.execute(db);
+  if (existing.rows.length > 0) return undefined;
+  const token = randomToken(32);
+  const res = await sql`INSERT INTO settings (key, value, updated_at) VALUES (${SETTING_KEY}, ${hashToken(token)}, ${now}) ON CONFLICT (key) DO NOTHING`.execute(db);
+  // Another process may have won the race: then its token stands and ours was never stored.
+  return Number(res.numAffectedRows ?? 0) > 0 ? token : undefined;
+}
+
+/** Builds the checker. The stored hash is read once and cached (it never changes while running). */
+export function createAdminAuth(db: DB, configured: string | undefined, now: () => number = Date.now): AdminAuth {
+  const limiter = createRateLimiter({ limit: ADMIN_FAILURES_PER_WINDOW, windowMs: ADMIN_WINDOW_MS, now });
+  let expected: string | undefined = configured ? hashToken(configured) : undefined;
+  async function expectedHash(): Promise<string | undefined> {
+    if (expected) return expected;
+    const row = await sql<{ value: string }>`SELECT value FROM settings WHERE key = ${SETTING_KEY}`.execute(db);
+    expected = row.rows[0]?.value;
+    return expected;
+  }
+  return {
+    async check(token, ip) {
+      const blocked = limiter.check(ip);
+      if (blocked > 0) return { ok: false, reason: 'rate_limited', retryAfterMs: blocked };
+      if (!token) {
+        limiter.hit(ip);
+        return { ok: false, reason: 'missing' };
+      }
+      const want = await expectedHash();
+      if (want && safeEqual(hashToken(token), want)) return { ok: true };
+      const wait = limiter.hit(ip);
+      return wait > 0 ? { ok: false, reason: 'rate_limited', retryAfterMs: wait } : { ok: false, reason: 'wrong' };
+    },
+  };
+}

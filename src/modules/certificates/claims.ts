@@ -1,0 +1,195 @@
+/**
+ * The volunteer's side: look up a link, submit the name (status 2, and in the same transaction
+ * the `certificates.deliver` job that renders (3) and mails the certificate (4)), download,
+ * verify. Also the deliver job itself.
+ */
+import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
+import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js';
+import type { OutgoingMail } from '../../platform/mail/types.js';
+import { createRateLimiter } from '../../platform/http/rate-limit.js';
+import { checkName, ImageRejected } from './render/types.js';
+import type { CampaignService } from './campaign-service.js';
+import { messageHost, type CertDeps } from './deps.js';
+import { alreadySent, CertError, notFound, tokenInvalid } from './errors.js';
+import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, renderMail } from './mail-templates.js';
+import type { RecipientRow, TokenHit } from './recipients-repo.js';
+import { RateLimitedError } from '../../platform/http/errors.js';
+import { certMetrics } from './metrics.js';
+
+export const DELIVER_KIND = 'certificates.deliver';
+/** Characters refused in names (markup, code): `< > { } [ ] \ ; = | ` and backtick. */
+const MARKUP_CHARS = /[<>{}[\]\\;=|`]/g;
+/** Unknown tokens per client address per minute before lookups are refused. */
+const TOKEN_MISSES_PER_MINUTE = 120;
+
+/** Builds the claim service and registers the deliver job. */
+export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
+  const { campaigns, recipients, renderer, jobs, mailer, now, db, config } = deps;
+  const host = messageHost(config.publicUrl);
+  const misses = createRateLimiter({ limit: TOKEN_MISSES_PER_MINUTE, windowMs: 60_000, now });
+
+  function verifyUrl(certId: string | null): string | undefined {
+    return certId ? `${config.publicUrl}/verify/${certId}` : undefined;
+  }
+
+  /** Finds the recipient of a link token; unknown tokens count against the client's address. */
+  async function lookup(token: unknown, ip: string): Promise<TokenHit> {
+    if (misses.check(ip) > 0) throw new RateLimitedError(misses.check(ip), 'too many unknown links from this address; try again in a minute', 'rate_limited');
+    if (typeof token !== 'string' || token.length < 8 || token.length > 200) {
+      misses.hit(ip);
+      throw tokenInvalid();
+    }
+    const hit = await recipients.findByTokenHash(hashToken(token));
+    if (!hit) {
+      misses.hit(ip);
+      throw tokenInvalid();
+    }
+    return hit;
+  }
+
+  /** Validates a name (trimmed, NFC, <= 100 chars, drawable by the fonts) or throws code 1 / 422. */
+  function validName(name: unknown): string {
+    if (typeof name !== 'string') throw new CertError(1, 'name_refused', 'name missing: give the name to print on the certificate', 422, { reason: 'empty' });
+    const r = checkName(name);
+    if (!r.ok) throw new CertError(1, 'name_refused', r.message, 422, { reason: r.reason, chars: r.chars });
+    // Markup and code punctuation is no part of a name: refuse it rather than print it.
+    const odd = [...new Set(r.name.match(MARKUP_CHARS) ?? [])];
+    if (odd.length) throw new CertError(1, 'name_refused', `the name contains characters that are not allowed in a name: ${odd.join(' ')}`, 422, { reason: 'unsupported_chars', chars: odd });
+    return r.name;
+  }
+
+  async function submit(token: unknown, name: unknown, ip: string): Promise<RecipientRow> {
+    const hit = await lookup(token, ip);
+    if (hit.status >= 2) throw alreadySent();
+    const clean = validName(name);
+    const t = now();
+    const ok = await db.transaction().execute(async (trx) => {
+      if (!(await recipients.submitName(hit.id, clean, randomToken(16), t, trx))) return false;
+      await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { trx, singletonKey: `${DELIVER_KIND}:${hit.id}` });
+      return true;
+    });
+    if (!ok) throw alreadySent();
+    certMetrics.claims.inc();
+    // The job written in the transaction becomes visible only at commit; enqueueing the same
+    // singleton again now is a no-op for the queue but wakes the runner at once (claim latency).
+    await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { singletonKey: `${DELIVER_KIND}:${hit.id}` }).catch(() => undefined);
+    return (await recipients.findById(hit.id))!;
+  }
+
+  async function certificateFile(r: RecipientRow) {
+    const c = await campaigns.find(r.campaign_id);
+    if (!c || !r.name || r.status < 2 || r.issued_at === null) throw notFound('certificate');
+    const out = await renderer.render({ campaign: c, name: r.name, number: r.number, issuedAt: r.issued_at, verifyUrl: verifyUrl(r.certificate_id) });
+    return { ...out, filename: `certificate-${(r.number ?? String(r.id)).replace(/[^\w.-]+/g, '_')}.${out.format}`, contentType: out.format === 'pdf' ? 'application/pdf' : 'image/png' };
+  }
+
+  /** The deliver job: render (2 -> 3), mail with the certificate attached (-> 4). */
+  async function deliver(payload: { recipientId: number }, _ctx: JobContext): Promise<void> {
+    const r = await recipients.findById(payload.recipientId);
+    if (!r || r.status < 2 || r.status >= 4) return;
+    const c = await campaigns.find(r.campaign_id);
+    if (!c) return;
+    let file;
+    try {
+      file = await certificateFile(r);
+    } catch (err) {
+      if (err instanceof ImageRejected) throw new PermanentJobError(`rendering failed: ${err.message}`);
+      throw err;
+    }
+    if (r.status === 2) await recipients.setStatus(r.id, 3, now());
+    const m = renderMail(CERTIFICATE_SUBJECT, CERTIFICATE_BODY, {
+      name: r.name,
+      email: r.email,
+      organization: c.organization || c.name,
+      website: c.website,
+      number: r.number,
+      verify: verifyUrl(r.certificate_id),
+    });
+    const smtp = campaignsSvc.smtpFor(c);
+    const n = r.cert_count + 1;
+    const mail: OutgoingMail & { pacing?: { key: string; ratePerSec?: number; dailyLimit?: number } } = {
+      to: r.email,
+      ...m,
+      messageId: `<certificate.${r.id}.${n}@${host}>`,
+      attachments: [{ filename: file.filename, content: file.bytes, contentType: file.contentType }],
+      smtp,
+      from: smtp?.from,
+      pacing: { key: `campaign:${c.id}`, ratePerSec: c.rate_per_sec ?? undefined, dailyLimit: c.daily_limit ?? undefined },
+    };
+    await mailer.send(mail);
+    await recipients.setStatus(r.id, 4, now(), { cert_count: n });
+    certMetrics.delivered.inc();
+  }
+
+  jobs.define<{ recipientId: number }>(DELIVER_KIND, {
+    handler: deliver,
+    concurrency: 8,
+    maxAttempts: 12,
+    onFailed: async (p, err) => {
+      await recipients.markFailed(p.recipientId, `certificate not delivered: ${err.message}`, now());
+    },
+  });
+
+  return {
+    /** Re-enqueues deliveries of volunteers left at 2 or 3 (a lost job, a restored backup); singletons make it harmless. */
+    async recover(): Promise<void> {
+      for (const { id } of await recipients.awaitingDelivery(1000)) {
+        await jobs.enqueue(DELIVER_KIND, { recipientId: id }, { singletonKey: `${DELIVER_KIND}:${id}` });
+      }
+    },
+    lookup,
+    validName,
+    submit,
+    certificateFile,
+    verifyUrl,
+    /** What the claim page shows for a link. */
+    async claimInfo(token: unknown, ip: string) {
+      const hit = await lookup(token, ip);
+      const r = (await recipients.findById(hit.id))!;
+      const c = (await campaigns.find(r.campaign_id))!;
+      const claimed = r.status >= 2;
+      return {
+        email: r.email,
+        name: r.name ?? '',
+        status: r.status,
+        claimed,
+        organization: c.organization,
+        campaignName: c.name,
+        ...(r.certificate_id ? { certificateId: r.certificate_id } : {}),
+        ...(claimed ? { downloadUrl: `${config.publicUrl}/api/v2/certificates/claim/download?token=${encodeURIComponent(String(token))}` } : {}),
+      };
+    },
+    /** A preview of the volunteer's certificate with a name not yet submitted. */
+    async claimPreview(token: unknown, name: unknown, ip: string) {
+      const hit = await lookup(token, ip);
+      const clean = validName(name);
+      const r = (await recipients.findById(hit.id))!;
+      const c = (await campaigns.find(r.campaign_id))!;
+      return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png' });
+    },
+    async download(token: unknown, ip: string) {
+      const hit = await lookup(token, ip);
+      const r = (await recipients.findById(hit.id))!;
+      if (r.status < 2) throw new CertError(1, 'not_claimed', 'submit the name first; the certificate is made from it', 409);
+      return certificateFile(r);
+    },
+    async verify(certId: string) {
+      if (!/^[A-Za-z0-9_-]{10,40}$/.test(certId)) throw notFound('certificate');
+      const r = await recipients.findByCertificateId(certId);
+      if (!r || r.status < 2 || !r.name) throw notFound('certificate');
+      const c = (await campaigns.find(r.campaign_id))!;
+      return {
+        certificateId: certId,
+        name: r.name,
+        number: r.number,
+        organization: c.organization,
+        campaign: c.name,
+        website: c.website,
+        issuedAt: r.issued_at ?? 0,
+        issuedOn: new Date(r.issued_at ?? 0).toISOString().slice(0, 10),
+      };
+    },
+  };
+}
+
+export type Claims = ReturnType<typeof createClaims>;

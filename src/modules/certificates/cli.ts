@@ -1,0 +1,117 @@
+/**
+ * Operator commands (what the original's admin.py did, and more):
+ *   certificates count | search <email> | reset <email> [--status n] | import <file.csv|data.json>
+ *   | export [file] | send [--run] | backup <file>        all with --campaign <slug|id>
+ */
+import { createWriteStream, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { Core } from '../../platform/core.js';
+import { csvToLines } from './import-lines.js';
+import { createServices, type Services } from './services.js';
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+function bar(title: string, total: number) {
+  const b = new cliProgress.SingleBar({ format: `${title} [{bar}] {value}/{total} {percentage}% eta {eta}s`, hideCursor: true, noTTYOutput: false }, cliProgress.Presets.shades_classic);
+  b.start(total, 0);
+  return b;
+}
+
+export function registerCli(program: Command, core: () => Promise<Core>): void {
+  const cmd = program.command('certificates').description('volunteer certificates: operator commands');
+  let svcCache: Services | undefined;
+  const open = async (ref: string | undefined) => {
+    const c = await core();
+    const svc = (svcCache ??= createServices(c));
+    return { core: c, svc, campaign: await svc.campaign.resolve(ref) };
+  };
+
+  cmd.command('count').description('volunteers per status').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (o) => {
+    const { svc, campaign } = await open(o.campaign);
+    const p = await svc.sending.progress(campaign);
+    const labels = ['imported', 'notice sent', 'name submitted', 'rendered', 'certificate mailed'];
+    for (const s of ['0', '1', '2', '3', '4'] as const) out(`${s} ${labels[Number(s)].padEnd(20)} ${p.counts[s]}`);
+    out(`  failed               ${p.failed.count}`);
+    out(`sending: ${p.sending}`);
+  });
+
+  cmd.command('search <email>').description('find a volunteer by email (prefix)').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o) => {
+    const { svc, campaign } = await open(o.campaign);
+    const res = await svc.recipients.list(campaign, { q: email, page: 1, limit: 50 });
+    if (res.items.length === 0) out('no volunteer found');
+    for (const r of res.items) out(`${r.id}\t${r.email}\tstatus ${r.status}\t${r.number ?? ''}\t${r.name ?? ''}${r.failure ? `\tfailed: ${r.failure}` : ''}`);
+  });
+
+  cmd.command('reset <email>').description("set a volunteer's status (default 0: a new link is mailed on the next send)").option('--status <n>', 'status 0-4', '0').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o) => {
+    const status = Number(o.status);
+    if (!Number.isInteger(status) || status < 0 || status > 4) throw new Error('--status must be 0..4');
+    const { svc, campaign } = await open(o.campaign);
+    const r = await svc.recipients.findByEmail(campaign, email);
+    if (!r) throw new Error(`no volunteer with email ${email} in campaign ${campaign.slug}`);
+    const after = await svc.recipients.reset(r, status);
+    out(`${after.email}: status ${r.status} -> ${after.status}`);
+  });
+
+  cmd.command('import <file>').description('import volunteers from CSV (email[,number[,name]]) or the original data.json').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string, o) => {
+    const { svc, campaign } = await open(o.campaign);
+    const text = readFileSync(file, 'utf8');
+    let res;
+    if (/\.json$/i.test(file) || /^\s*\{/.test(text)) {
+      res = await svc.recipients.importTinyDb(campaign, JSON.parse(text));
+    } else {
+      const lines = csvToLines(text);
+      const b = bar('importing', lines.length);
+      res = { added: 0, duplicates: [] as { line: string; lineNo: number; email: string }[], rejected: [] as { line: string; lineNo: number; reason: string }[] };
+      for (let i = 0; i < lines.length; i += 10_000) {
+        const part = await svc.recipients.importLines(campaign, lines.slice(i, i + 10_000));
+        res.added += part.added;
+        res.duplicates.push(...part.duplicates.map((d) => ({ ...d, lineNo: d.lineNo + i })));
+        res.rejected.push(...part.rejected.map((d) => ({ ...d, lineNo: d.lineNo + i })));
+        b.update(Math.min(lines.length, i + 10_000));
+      }
+      b.stop();
+    }
+    out(`added ${res.added}, duplicates ${res.duplicates.length}, rejected ${res.rejected.length}`);
+    for (const r of res.rejected.slice(0, 50)) out(`  line ${r.lineNo}: ${r.reason}: ${r.line}`);
+  });
+
+  cmd.command('export [file]').description('export volunteers as CSV (stdout when no file)').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string | undefined, o) => {
+    const { svc, campaign } = await open(o.campaign);
+    const sink: NodeJS.WritableStream = file ? createWriteStream(file) : process.stdout;
+    for await (const chunk of svc.recipients.exportCsv(campaign)) if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
+    if (file) await new Promise<void>((r) => sink.end(() => r()));
+  });
+
+  cmd.command('send').description('mail every volunteer at status 0 a private link (the running service does it; --run does it here)').option('--run', 'run the mailing in this process and wait').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (o) => {
+    const { core: c, svc, campaign } = await open(o.campaign);
+    const n = await svc.sending.start(campaign);
+    out(`queued ${n} notices for campaign ${campaign.slug}`);
+    if (!o.run) return;
+    await c.jobs.start();
+    const b = bar('mailing', n);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const cur = await svc.campaign.resolve(campaign.id);
+      const left = await svc.sending.toSend(cur);
+      b.update(n - left);
+      if (cur.sending !== 'sending') break;
+    }
+    b.stop();
+  });
+
+  cmd.command('backup <file>').description('online backup of the SQLite database').action(async (file: string) => {
+    const c = await core();
+    if (!c.handle.sqlite) throw new Error('backup is for SQLite; use pg_dump for PostgreSQL');
+    let b: ReturnType<typeof bar> | undefined;
+    await c.handle.sqlite.backup(file, {
+      progress({ totalPages, remainingPages }) {
+        b ??= bar('backup', totalPages);
+        b.update(totalPages - remainingPages);
+        return 200;
+      },
+    });
+    b?.stop();
+    out(`backup written to ${file}`);
+  });
+}

@@ -1,0 +1,32 @@
+/** What the certificates services need, built once in index.ts (factory functions take a Pick of it). */
+import type { Config } from '../../config.js';
+import type { DB } from '../../platform/db/index.js';
+import type { JobQueue } from '../../platform/jobs/types.js';
+import type { Mailer } from '../../platform/mail/types.js';
+import type { SecretBox } from '../../platform/crypto/secretbox.js';
+import type { Logger } from '../../platform/logger.js';
+import type { CampaignsRepo } from './campaigns-repo.js';
+import type { RecipientsRepo } from './recipients-repo.js';
+import type { Renderer } from './rendering.js';
+
+export interface CertDeps {
+  db: DB;
+  campaigns: CampaignsRepo;
+  recipients: RecipientsRepo;
+  renderer: Renderer;
+  jobs: JobQueue;
+  mailer: Mailer;
+  secrets: SecretBox;
+  config: Config;
+  logger: Logger;
+  now: () => number;
+}
+
+/** Host part for stable Message-IDs (`<notice.12.1@host>`). */
+export function messageHost(publicUrl: string): string {
+  try {
+    return new URL(publicUrl).hostname || 'localhost';
+  } catch {
+    return 'localhost';
+  }
+}

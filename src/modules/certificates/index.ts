@@ -1,0 +1,57 @@
+/** The certificates module: see README.md in this folder for its API and invariants. */
+import type { FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { Core } from '../../platform/core.js';
+import type { AppModule } from '../../platform/http/module.js';
+import { useEnvelope } from '../../platform/http/envelope.js';
+import { createAdminAuth, ensureAdminToken } from './admin-token.js';
+import { badInput, CertError } from './errors.js';
+import { registerSeedRoutes } from './routes-seed.js';
+import { registerV2Routes } from './routes-v2.js';
+import { registerClaimRoutes } from './routes-claim.js';
+import { createServices } from './services.js';
+import { registerCli } from './cli.js';
+import { TEMPLATE_MAX_BYTES } from './upload.js';
+
+/** Prints a freshly generated admin token once, on stdout, in a line that is easy to find. */
+async function announceAdminToken(core: Core): Promise<void> {
+  const token = await ensureAdminToken(core.db, core.config.adminToken, core.now());
+  if (token) {
+    process.stdout.write(
+      `\n*** volunteer-hub: generated the organizer (admin) token. It is shown ONCE and stored only as a hash:\n` +
+        `*** ADMIN_TOKEN=${token}\n*** Keep it safe; set ADMIN_TOKEN to choose your own.\n\n`,
+    );
+  }
+}
+
+export const certificatesModule: AppModule = {
+  name: 'certificates',
+  async register(app: FastifyInstance, core: Core) {
+    await announceAdminToken(core);
+    const svc = createServices(core);
+    const admin = createAdminAuth(core.db, core.config.adminToken, core.now);
+    await svc.sending.recover();
+    await svc.claims.recover();
+    await app.register(async (mod) => {
+      await mod.register(multipart, { limits: { fileSize: TEMPLATE_MAX_BYTES, files: 1 } });
+      // Seed endpoints: HTTP 200, {code, data, message}.
+      await mod.register(async (seed) => {
+        useEnvelope(seed, (m) => badInput(m), ({ error, internal }) => ({
+          status: 200,
+          body: { code: internal ? 4 : error instanceof CertError ? error.seedCode : 1, data: null, message: error.message },
+        }));
+        registerSeedRoutes(seed, svc, admin);
+      });
+      // v2 REST API and the verification page: HTTP statuses, {code, message}.
+      await mod.register(async (v2) => {
+        useEnvelope(v2, (m) => badInput(m), ({ error }) => ({
+          status: error.status,
+          body: { code: error.code, message: error.message, ...(error.details && typeof error.details === 'object' ? error.details : {}) },
+        }));
+        registerV2Routes(v2, svc, admin);
+        registerClaimRoutes(v2, svc);
+      });
+    });
+  },
+  cli: registerCli,
+};

@@ -1,0 +1,250 @@
+/** Recipient rows: thin queries, one per method, each taking an optional transaction. */
+import { sql, type Selectable } from 'kysely';
+import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
+import type { RecipientTable } from './schema.js';
+import './schema.js';
+
+export type RecipientRow = Selectable<RecipientTable>;
+
+export interface NewRecipient {
+  email: string;
+  number: string | null;
+  name: string | null;
+  status?: number;
+  token_hash?: string | null;
+}
+
+export interface RecipientQuery {
+  q?: string;
+  status?: number;
+  failed?: boolean;
+  offset: number;
+  limit: number;
+}
+
+/** The small projection the claim lookup needs (the hot path of getUserInfo). */
+export interface TokenHit {
+  id: number;
+  campaign_id: number;
+  email: string;
+  name: string | null;
+  status: number;
+}
+
+/** Volunteers per status ("0" imported ... "4" certificate mailed). */
+export type StatusCounts = Record<'0' | '1' | '2' | '3' | '4', number>;
+
+/** Rows per multi-row INSERT: 6 parameters each keeps well under SQLite's variable limit. */
+const INSERT_CHUNK = 500;
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Builds the recipient repository. SQLite's token lookup uses a prepared statement (hot path). */
+export function createRecipientsRepo(handle: DatabaseHandle) {
+  const db = handle.db;
+  const byToken = handle.sqlite?.prepare(
+    'SELECT id, campaign_id, email, name, status FROM recipients WHERE token_hash = ?',
+  );
+  return {
+    /**
+     * Inserts rows in chunks of multi-row `INSERT ... ON CONFLICT DO NOTHING`; returns the emails
+     * actually added (the others were already there).
+     */
+    async insertMany(campaignId: number, rows: NewRecipient[], now: number, ex: Executor = db): Promise<Set<string>> {
+      const added = new Set<string>();
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({
+          campaign_id: campaignId,
+          email: r.email,
+          number: r.number,
+          name: r.name,
+          status: r.status ?? 0,
+          token_hash: r.token_hash ?? null,
+          created_at: now,
+          updated_at: now,
+        }));
+        const res = await ex
+          .insertInto('recipients')
+          .values(chunk)
+          .onConflict((oc) => oc.doNothing())
+          .returning('email')
+          .execute();
+        for (const r of res) added.add(r.email);
+      }
+      return added;
+    },
+    async findByTokenHash(hash: string): Promise<TokenHit | undefined> {
+      if (byToken) return byToken.get(hash) as TokenHit | undefined;
+      return db.selectFrom('recipients').select(['id', 'campaign_id', 'email', 'name', 'status']).where('token_hash', '=', hash).executeTakeFirst();
+    },
+    async findById(id: number, ex: Executor = db): Promise<RecipientRow | undefined> {
+      return ex.selectFrom('recipients').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async findByEmail(campaignId: number, email: string, ex: Executor = db): Promise<RecipientRow | undefined> {
+      return ex.selectFrom('recipients').selectAll().where('campaign_id', '=', campaignId).where('email', '=', email).executeTakeFirst();
+    },
+    async findByCertificateId(certId: string, ex: Executor = db): Promise<RecipientRow | undefined> {
+      return ex.selectFrom('recipients').selectAll().where('certificate_id', '=', certId).executeTakeFirst();
+    },
+    /** A page of recipients (prefix search on email hits the (campaign_id, email) index). */
+    async page(campaignId: number, q: RecipientQuery, ex: Executor = db): Promise<{ items: RecipientRow[]; total: number }> {
+      let base = ex.selectFrom('recipients').where('campaign_id', '=', campaignId);
+      if (q.q) base = base.where(sql<boolean>`email LIKE ${`${escapeLike(q.q.toLowerCase())}%`} ESCAPE '\\'`);
+      if (q.status !== undefined) base = base.where('status', '=', q.status);
+      if (q.failed) base = base.where('failure', 'is not', null);
+      const [items, total] = await Promise.all([
+        base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute(),
+        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { items, total: Number(total.n) };
+    },
+    /** Keyset page for streaming exports. */
+    async after(campaignId: number, afterId: number, limit: number, ex: Executor = db): Promise<RecipientRow[]> {
+      return ex.selectFrom('recipients').selectAll().where('campaign_id', '=', campaignId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+    },
+    /** Next notices to send: status 0, not failed, due (keyset by id). */
+    async dueNotices(campaignId: number, afterId: number, limit: number, now: number, ex: Executor = db): Promise<RecipientRow[]> {
+      return ex
+        .selectFrom('recipients')
+        .selectAll()
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 0)
+        .where('id', '>', afterId)
+        .where('failure', 'is', null)
+        .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]))
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+    },
+    /** Earliest retry time among notices still waiting (status 0, not failed); null when none wait. */
+    async pendingNotices(campaignId: number, ex: Executor = db): Promise<{ n: number; nextAt: number | null }> {
+      const r = await ex
+        .selectFrom('recipients')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number | null>('retry_at').as('next_at')])
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 0)
+        .where('failure', 'is', null)
+        .executeTakeFirstOrThrow();
+      return { n: Number(r.n), nextAt: r.next_at === null ? null : Number(r.next_at) };
+    },
+    async countToSend(campaignId: number, ex: Executor = db): Promise<number> {
+      const r = await ex
+        .selectFrom('recipients')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 0)
+        .where('failure', 'is', null)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    /** Writes the link token (hash, and the sealed token while the notice is in flight). */
+    async setPendingToken(id: number, tokenHash: string, sealed: string, now: number, ex: Executor = db): Promise<void> {
+      await ex.updateTable('recipients').set({ token_hash: tokenHash, pending_token: sealed, updated_at: now }).where('id', '=', id).execute();
+    },
+    /** Writes link tokens for many rows in one statement: [id, token hash, sealed token]. */
+    async setPendingTokens(rows: [number, string, string][], now: number, ex: Executor = db): Promise<void> {
+      if (rows.length === 0) return;
+      const hashCase = sql.join(rows.map(([id, h]) => sql`WHEN ${id} THEN ${h}`), sql` `);
+      const sealedCase = sql.join(rows.map(([id, , p]) => sql`WHEN ${id} THEN ${p}`), sql` `);
+      await sql`UPDATE recipients SET token_hash = CASE id ${hashCase} END, pending_token = CASE id ${sealedCase} END, updated_at = ${now}
+        WHERE id IN (${sql.join(rows.map(([id]) => id))})`.execute(ex);
+    },
+    /**
+     * Notices accepted by the SMTP server, in one statement: status 1, notice_count + 1, the sealed
+     * token goes. Only rows still carrying their pending token count, so a repeat changes nothing.
+     */
+    async markNoticesSent(ids: number[], now: number, ex: Executor = db): Promise<void> {
+      if (ids.length === 0) return;
+      await ex
+        .updateTable('recipients')
+        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: sql`notice_count + 1`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, updated_at: now })
+        .where('id', 'in', ids)
+        .where('pending_token', 'is not', null)
+        .execute();
+    },
+    /** The SMTP server accepted the notice: status 1, the link stays, the sealed copy goes. */
+    async markNoticeSent(id: number, noticeCount: number, now: number, ex: Executor = db): Promise<void> {
+      await ex
+        .updateTable('recipients')
+        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: noticeCount, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    },
+    /** A temporary failure: try this notice again not before `retryAt` (same link, same Message-ID). */
+    async scheduleNoticeRetry(id: number, attempts: number, retryAt: number, now: number, ex: Executor = db): Promise<void> {
+      await ex.updateTable('recipients').set({ attempts, retry_at: retryAt, updated_at: now }).where('id', '=', id).execute();
+    },
+    async markFailed(id: number, reason: string, now: number, ex: Executor = db): Promise<void> {
+      await ex.updateTable('recipients').set({ failure: reason.slice(0, 1000), failed_at: now, retry_at: null, updated_at: now }).where('id', '=', id).execute();
+    },
+    /** Stores the name and moves 0/1 -> 2; false when the recipient was not at 0 or 1. */
+    async submitName(id: number, name: string, certificateId: string, now: number, ex: Executor = db): Promise<boolean> {
+      const r = await ex
+        .updateTable('recipients')
+        .set({ name, status: 2, claimed_at: now, issued_at: now, certificate_id: sql`COALESCE(certificate_id, ${certificateId})`, failure: null, failed_at: null, updated_at: now })
+        .where('id', '=', id)
+        .where('status', 'in', [0, 1])
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    async setStatus(id: number, status: number, now: number, extra: { cert_count?: number } = {}, ex: Executor = db): Promise<void> {
+      await ex.updateTable('recipients').set({ status, updated_at: now, failure: null, failed_at: null, ...extra }).where('id', '=', id).execute();
+    },
+    /**
+     * Sets a status and clears failures. To 0: the link goes too. To 2 or more: an issue time and
+     * a certificate id are fixed if missing (rows imported from the original at those statuses).
+     */
+    async reset(id: number, status: number, now: number, certificateId: string, ex: Executor = db): Promise<void> {
+      await ex
+        .updateTable('recipients')
+        .set({
+          status,
+          failure: null,
+          failed_at: null,
+          retry_at: null,
+          attempts: 0,
+          pending_token: null,
+          ...(status === 0 ? { token_hash: null } : {}),
+          ...(status >= 2 ? { issued_at: sql`COALESCE(issued_at, ${now})`, certificate_id: sql`COALESCE(certificate_id, ${certificateId})` } : {}),
+          updated_at: now,
+        })
+        .where('id', '=', id)
+        .execute();
+    },
+    /** Volunteers per status, and how many carry a failure. */
+    async counts(campaignId: number, ex: Executor = db): Promise<{ byStatus: StatusCounts; failed: number }> {
+      const rows = await ex
+        .selectFrom('recipients')
+        .select(['status', (eb) => eb.fn.countAll<number>().as('n'), sql<number>`SUM(CASE WHEN failure IS NULL THEN 0 ELSE 1 END)`.as('f')])
+        .where('campaign_id', '=', campaignId)
+        .groupBy('status')
+        .execute();
+      const byStatus: StatusCounts = { '0': 0, '1': 0, '2': 0, '3': 0, '4': 0 };
+      let failed = 0;
+      for (const r of rows) {
+        const k = String(r.status);
+        if (k in byStatus) byStatus[k as keyof StatusCounts] = Number(r.n);
+        failed += Number(r.f ?? 0);
+      }
+      return { byStatus, failed };
+    },
+    async latestFailures(campaignId: number, limit: number, ex: Executor = db): Promise<{ email: string; failure: string | null; failed_at: number | null }[]> {
+      return ex
+        .selectFrom('recipients')
+        .select(['email', 'failure', 'failed_at'])
+        .where('campaign_id', '=', campaignId)
+        .where('failure', 'is not', null)
+        .orderBy('failed_at', 'desc')
+        .limit(limit)
+        .execute();
+    },
+    /** Recipients left at 2 or 3 (their deliver job is re-enqueued at start if it was lost). */
+    async awaitingDelivery(limit: number, ex: Executor = db): Promise<{ id: number }[]> {
+      return ex.selectFrom('recipients').select('id').where('status', 'in', [2, 3]).where('failure', 'is', null).limit(limit).execute();
+    },
+  };
+}
+
+export type RecipientsRepo = ReturnType<typeof createRecipientsRepo>;

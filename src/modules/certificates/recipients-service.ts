@@ -1,0 +1,140 @@
+/**
+ * Volunteers of a campaign: import (batched, one transaction), list and search, reset, export,
+ * and the original's TinyDB data.json (old tokens keep working: their hashes are stored).
+ */
+import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
+import type { CampaignRow } from './campaigns-repo.js';
+import type { CertDeps } from './deps.js';
+import { badInput, notFound } from './errors.js';
+import { MAX_IMPORT_LINES, normaliseEmail, parseLines, type DuplicateLine, type LineIssue } from './import-lines.js';
+import type { NewRecipient, RecipientRow } from './recipients-repo.js';
+
+/** The deliver job's kind (defined in claims.ts; repeated here to avoid an import cycle). */
+const DELIVER_KIND = 'certificates.deliver';
+
+export interface ImportResult {
+  added: number;
+  duplicates: DuplicateLine[];
+  rejected: LineIssue[];
+}
+
+/** The Recipient view of the v2 API. */
+export function recipientView(r: RecipientRow) {
+  return {
+    id: r.id,
+    email: r.email,
+    number: r.number,
+    name: r.name,
+    status: r.status,
+    failure: r.failure,
+    noticeCount: r.notice_count,
+    certificateId: r.certificate_id,
+    updatedAt: r.updated_at,
+  };
+}
+
+function csvCell(v: unknown): string {
+  let s = v === null || v === undefined ? '' : String(v);
+  // Cells starting with = + - @ are formulas to spreadsheet programs: neutralise them.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Builds the recipients service. */
+export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients' | 'now' | 'jobs'>) {
+  const { db, recipients, now, jobs } = deps;
+
+  async function insert(c: CampaignRow, rows: NewRecipient[]): Promise<Set<string>> {
+    return db.transaction().execute((trx) => recipients.insertMany(c.id, rows, now(), trx));
+  }
+
+  return {
+    /** Imports `email[,number[,name]]` lines; a line whose email is stored already is a duplicate. */
+    async importLines(c: CampaignRow, lines: readonly string[]): Promise<ImportResult> {
+      if (lines.length > MAX_IMPORT_LINES) throw badInput(`too many lines: at most ${MAX_IMPORT_LINES} per call`);
+      const { valid, duplicates, rejected } = parseLines(lines);
+      const added = await insert(c, valid.map((v) => ({ email: v.email, number: v.number, name: v.name })));
+      for (const v of valid) if (!added.has(v.email)) duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email });
+      duplicates.sort((a, b) => a.lineNo - b.lineNo);
+      return { added: added.size, duplicates, rejected };
+    },
+    /** Imports the original's TinyDB data.json: {"_default": {"1": {email, name, token, number, status}}}. */
+    async importTinyDb(c: CampaignRow, json: unknown): Promise<ImportResult> {
+      const table = (json as { _default?: unknown })?._default;
+      if (!table || typeof table !== 'object') throw badInput('not a TinyDB data.json: expected {"_default": {...}}');
+      const rows: (NewRecipient & { lineNo: number; line: string })[] = [];
+      const rejected: LineIssue[] = [];
+      const duplicates: DuplicateLine[] = [];
+      const seen = new Set<string>();
+      for (const [key, v] of Object.entries(table as Record<string, unknown>)) {
+        const rec = v as { email?: unknown; name?: unknown; token?: unknown; number?: unknown; status?: unknown };
+        const lineNo = Number(key) || 0;
+        const line = `#${key}`;
+        const email = typeof rec?.email === 'string' ? normaliseEmail(rec.email) : undefined;
+        if (!email) {
+          rejected.push({ line, lineNo, reason: 'not a valid email address' });
+          continue;
+        }
+        if (seen.has(email)) {
+          duplicates.push({ line, lineNo, email });
+          continue;
+        }
+        seen.add(email);
+        const status = Number(rec.status);
+        rows.push({
+          lineNo,
+          line,
+          email,
+          name: typeof rec.name === 'string' && rec.name.trim() ? rec.name.trim().slice(0, 100) : null,
+          number: rec.number !== undefined && rec.number !== null && String(rec.number).trim() ? String(rec.number).trim().slice(0, 100) : null,
+          status: Number.isInteger(status) && status >= 0 && status <= 4 ? status : 0,
+          token_hash: typeof rec.token === 'string' && rec.token.length > 0 ? hashToken(rec.token) : null,
+        });
+      }
+      const added = await insert(c, rows);
+      for (const r of rows) if (!added.has(r.email)) duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email });
+      return { added: added.size, duplicates, rejected };
+    },
+    async list(c: CampaignRow, q: { q?: string; status?: number; failed?: boolean; page: number; limit: number }) {
+      const { items, total } = await recipients.page(c.id, { q: q.q, status: q.status, failed: q.failed, offset: (q.page - 1) * q.limit, limit: q.limit });
+      return { items: items.map(recipientView), total, page: q.page, limit: q.limit };
+    },
+    async get(c: CampaignRow, id: number): Promise<RecipientRow> {
+      const r = await recipients.findById(id);
+      if (!r || r.campaign_id !== c.id) throw notFound('recipient');
+      return r;
+    },
+    async findByEmail(c: CampaignRow, email: string) {
+      const e = normaliseEmail(email);
+      return e ? recipients.findByEmail(c.id, e) : undefined;
+    },
+    /**
+     * Sets `status` (default 0: no link, no failure). At 2 or 3 (with a name) the certificate is
+     * rendered and mailed again: the deliver job is enqueued in the same transaction.
+     */
+    async reset(r: RecipientRow, status = 0): Promise<RecipientRow> {
+      await db.transaction().execute(async (trx) => {
+        await recipients.reset(r.id, status, now(), randomToken(16), trx);
+        if ((status === 2 || status === 3) && r.name) {
+          await jobs.enqueue(DELIVER_KIND, { recipientId: r.id }, { trx, singletonKey: `${DELIVER_KIND}:${r.id}` });
+        }
+      });
+      return (await recipients.findById(r.id))!;
+    },
+    /** CSV lines (header first), keyset-paged so memory stays flat for any campaign size. */
+    async *exportCsv(c: CampaignRow): AsyncGenerator<string> {
+      yield 'email,number,name,status,failure,certificate_id\n';
+      let after = 0;
+      for (;;) {
+        const page = await recipients.after(c.id, after, 1000);
+        if (page.length === 0) return;
+        let chunk = '';
+        for (const r of page) chunk += [r.email, r.number, r.name, r.status, r.failure, r.certificate_id].map(csvCell).join(',') + '\n';
+        yield chunk;
+        after = page[page.length - 1].id;
+      }
+    },
+  };
+}
+
+export type RecipientsService = ReturnType<typeof createRecipientsService>;

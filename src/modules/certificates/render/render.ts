@@ -1,0 +1,225 @@
+import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { formatDate, DEFAULT_DATE_FORMAT } from './date-format.js';
+import { RenderRefused } from './errors.js';
+import { canDraw, defaultFont, fontStack, getFont } from './fonts.js';
+import { checkName } from './name-check.js';
+import { drawQr, qrBox } from './qr.js';
+import { loadTemplate, type TemplateEntry } from './template-cache.js';
+import { assemblePng, dirtyRuns, encodeRaster } from './png-encode.js';
+import { writePdf } from './pdf.js';
+import type { Align, RenderInput, TextField } from './types.js';
+
+/** A horizontal band of rows [top, bottom) that a field may draw on. */
+export interface Band { top: number; bottom: number }
+
+/** A field ready to draw: the rows it may touch (it is clipped to them) and how to draw it. */
+export interface PlacedField extends Band {
+  draw(ctx: SKRSContext2D): void;
+}
+
+/**
+ * Renders a certificate: the template with the name, number, date and QR code drawn where the
+ * layout puts them (a negative x or y leaves a field out). The output depends only on the
+ * inputs (same inputs, same bytes), so a certificate can be re-rendered at any time.
+ * Throws RenderRefused for a name/number/date the fonts cannot draw (never draws empty boxes)
+ * and ImageRejected for a template that is not an acceptable PNG/JPEG.
+ *
+ * Only the bands of rows that fields touch are drawn and encoded (see png-encode.ts); the rest
+ * of the image comes from the template's precomputed encoding.
+ */
+export async function renderCertificate(input: RenderInput): Promise<Buffer> {
+  const tpl = await loadTemplate(input.template, input.templateKey);
+  const fields = placeFields(tpl, input);
+  const runs = dirtyRuns(fields, tpl.height).map((run) => {
+    const canvas = createCanvas(tpl.width, run.rows);
+    const ctx = canvas.getContext('2d');
+    tpl.paint(ctx, run.top, run.rows);
+    ctx.translate(0, -run.top);
+    for (const f of fields) if (f.bottom > run.top && f.top < run.top + run.rows) f.draw(ctx);
+    return { ...run, rgba: ctx.getImageData(0, 0, tpl.width, run.rows).data };
+  });
+  const raster = await encodeRaster(tpl, runs);
+  return input.format === 'pdf' ? writePdf(raster) : assemblePng(raster);
+}
+
+/** Options of a preview: a smaller image, quick to send to a phone or to redraw while dragging. */
+export interface PreviewOptions {
+  /** Longest width in pixels (default 900); never enlarged past the template's width. */
+  maxWidth?: number;
+  /** 'jpeg' (default: small, fast) or 'png'. */
+  format?: 'jpeg' | 'png';
+}
+
+/**
+ * Renders a scaled-down preview of the certificate: the same checks, placement and shrink-to-fit
+ * as renderCertificate (it is the same picture, scaled), encoded as JPEG by default, so a live
+ * preview of a print-size template is tens of KB rather than megabytes. Not for the certificate
+ * itself (use renderCertificate).
+ */
+export async function renderPreview(input: Omit<RenderInput, 'format'>, opts: PreviewOptions = {}): Promise<{ bytes: Buffer; contentType: 'image/jpeg' | 'image/png'; width: number; height: number }> {
+  const tpl = await loadTemplate(input.template, input.templateKey);
+  const fields = placeFields(tpl, { ...input, format: 'png' });
+  const maxWidth = Number.isFinite(opts.maxWidth) && opts.maxWidth! >= 16 ? Math.floor(opts.maxWidth!) : 900;
+  const scale = Math.min(1, maxWidth / tpl.width);
+  const width = Math.max(1, Math.round(tpl.width * scale));
+  const height = Math.max(1, Math.round(tpl.height * scale));
+  const canvas = createCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(tpl.scaled(width, height), 0, 0);
+  ctx.setTransform(width / tpl.width, 0, 0, height / tpl.height, 0, 0);
+  for (const f of fields) f.draw(ctx);
+  if (opts.format === 'png') return { bytes: await canvas.encode('png'), contentType: 'image/png', width, height };
+  return { bytes: await canvas.encode('jpeg', 85), contentType: 'image/jpeg', width, height };
+}
+
+/** Draws the whole certificate on one canvas (reference for tests, and the bench's draw cost). */
+export function drawCertificate(tpl: TemplateEntry, input: RenderInput) {
+  const canvas = createCanvas(tpl.width, tpl.height);
+  const ctx = canvas.getContext('2d');
+  tpl.paint(ctx, 0, tpl.height);
+  const fields = placeFields(tpl, input);
+  for (const f of fields) f.draw(ctx);
+  return { canvas, bands: fields.map(({ top, bottom }) => ({ top, bottom })) };
+}
+
+/**
+ * Checks the texts and works out where each field goes (measuring text for shrink-to-fit);
+ * omitted fields are absent. Bands are clamped to the image.
+ */
+export function placeFields(tpl: { width: number; height: number }, input: RenderInput): PlacedField[] {
+  // A layout from storage may lack a field entirely: treat it as omitted (never a TypeError).
+  const omitted = { x: -1, y: -1, size: 0, color: '#000000', align: 'left' as const };
+  const layout = {
+    name: input.layout?.name ?? omitted,
+    number: input.layout?.number ?? omitted,
+    date: input.layout?.date ?? omitted,
+    qr: input.layout?.qr ?? omitted,
+  };
+  const out: Array<PlacedField | null> = [];
+  const name = checkName(input.name, layout.name.font ? [layout.name.font] : undefined);
+  if (!name.ok) throw new RenderRefused('name', name.reason, name.message, name.chars);
+  out.push(placeText(tpl, layout.name, name.name, 'center'));
+
+  const number = input.number == null || !isPlaced(layout.number.x, layout.number.y) ? '' : String(input.number).normalize('NFC').trim();
+  if (number) out.push(placeText(tpl, layout.number, requireDrawable('number', number, layout.number.font), 'left'));
+
+  const dateFormat = 'format' in layout.date && typeof layout.date.format === 'string' && layout.date.format ? layout.date.format : DEFAULT_DATE_FORMAT;
+  const date = isPlaced(layout.date.x, layout.date.y) ? formatDate(input.issuedAt, input.timeZone, dateFormat) : '';
+  if (date) out.push(placeText(tpl, layout.date, requireDrawable('date', date, layout.date.font), 'left'));
+
+  const qr = layout.qr;
+  const url = input.verifyUrl;
+  if (url && isPlaced(qr.x, qr.y) && Number.isFinite(qr.size) && qr.size > 0) {
+    const size = Math.min(qr.size, tpl.width, tpl.height);
+    const box = qrBox(url, qr.x, qr.y, size);
+    out.push({ top: box.y, bottom: box.y + box.h, draw: (ctx) => drawQr(ctx, url, qr.x, qr.y, size) });
+  }
+  return out
+    .filter((f): f is PlacedField => f !== null)
+    .map((f) => ({ ...f, top: Math.max(0, Math.floor(f.top)), bottom: Math.min(tpl.height, Math.ceil(f.bottom)) }))
+    .filter((f) => f.bottom > f.top);
+}
+
+function isPlaced(x: number, y: number): boolean {
+  return Number.isFinite(x) && Number.isFinite(y) && x >= 0 && y >= 0;
+}
+
+function requireDrawable(field: 'number' | 'date', text: string, font?: string): string {
+  const bad = [...new Set([...text].filter((ch) => /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(ch) || !canDraw(ch.codePointAt(0)!, font ? [font] : undefined)))];
+  if (bad.length) {
+    throw new RenderRefused(field, 'unsupported_chars', `The certificate ${field} contains characters the font cannot draw: ${bad.join(' ')}`, bad);
+  }
+  return text;
+}
+
+const COLOR_RE = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+/** Gap kept between text and the template's edge when the layout gives no maxWidth. */
+const EDGE_MARGIN_RATIO = 0.02;
+
+/** Shared context for measuring text (measuring does not depend on the canvas). */
+let measureCtx: SKRSContext2D | null = null;
+
+/**
+ * Places one line of text centred vertically on field.y, aligned on field.x, shrunk to fit its
+ * width limit; drawing is clipped to the box it reports (so nothing is ever drawn outside it).
+ * Returns null when the field is omitted.
+ */
+export function placeText(tpl: { width: number; height: number }, field: TextField, text: string, defaultAlign: Align): PlacedField | null {
+  if (!isPlaced(field.x, field.y) || !text) return null;
+  const align: Align = field.align === 'left' || field.align === 'right' || field.align === 'center' ? field.align : defaultAlign;
+  const limit = widthLimit(tpl.width, field.x, align, field.maxWidth);
+  if (limit < 1) return null;
+  const font = getFont(field.font);
+  const stack = fontStack(field.font);
+  const ctx = (measureCtx ??= createCanvas(1, 1).getContext('2d'));
+  let size = clampSize(field.size);
+  ctx.font = `${size}px ${stack}`;
+  let width = inkWidth(ctx, text);
+  if (width > limit) {
+    // Advance widths scale linearly with the size; the loop absorbs rounding and hinting.
+    size = Math.max(1, Math.floor(size * (limit / width) * 100) / 100);
+    ctx.font = `${size}px ${stack}`;
+    width = inkWidth(ctx, text);
+    for (let i = 0; width > limit && size > 1 && i < 20; i++) {
+      size = Math.max(1, Math.floor(size * 0.97 * 100) / 100);
+      ctx.font = `${size}px ${stack}`;
+      width = inkWidth(ctx, text);
+    }
+  }
+  // Centre the cap height (and so Latin capitals and CJK ideographs) on y.
+  const baseline = field.y + (font.capHeight * size) / 2;
+  const left = align === 'left' ? field.x : align === 'right' ? field.x - limit : field.x - limit / 2;
+  // The drawn (and clipped) box: the font's line extent plus a little for marks beyond it.
+  // With an uploaded font, fallback glyphs come from the bundled one: take the larger extent.
+  const fallback = defaultFont();
+  const top = Math.floor(baseline - (Math.max(font.ascent, fallback.ascent) + 0.1) * size) - 1;
+  const bottom = Math.ceil(baseline + (Math.max(font.descent, fallback.descent) + 0.1) * size) + 1;
+  const color = COLOR_RE.test(field.color) ? field.color : '#000000';
+  const fontSpec = `${size}px ${stack}`;
+  return {
+    top,
+    bottom,
+    draw(c) {
+      c.save();
+      c.beginPath();
+      c.rect(Math.floor(left), top, Math.ceil(limit), bottom - top);
+      c.clip();
+      c.font = fontSpec;
+      c.textAlign = align;
+      c.textBaseline = 'alphabetic';
+      c.fillStyle = color;
+      c.fillText(text, field.x, baseline);
+      c.restore();
+    },
+  };
+}
+
+function clampSize(size: number): number {
+  return Number.isFinite(size) ? Math.min(Math.max(size, 1), 2000) : 32;
+}
+
+function inkWidth(ctx: SKRSContext2D, text: string): number {
+  const m = ctx.measureText(text);
+  // The ink can reach past the advance width (italics, overhanging glyphs): take the larger.
+  return Math.max(m.width, (m.actualBoundingBoxLeft ?? 0) + (m.actualBoundingBoxRight ?? 0));
+}
+
+/** The widest a line may be at x with this alignment: the layout's maxWidth, never past the edges. */
+export function widthLimit(templateWidth: number, x: number, align: Align, maxWidth?: number): number {
+  const margin = Math.round(templateWidth * EDGE_MARGIN_RATIO);
+  const room = align === 'left' ? templateWidth - margin - x : align === 'right' ? x - margin : 2 * Math.min(x - margin, templateWidth - margin - x);
+  const wanted = maxWidth != null && Number.isFinite(maxWidth) && maxWidth > 0 ? maxWidth : Infinity;
+  return Math.max(0, Math.min(room, wanted));
+}
+
+/**
+ * Loads the bundled font into Skia and the JIT paths ahead of the first request (the first
+ * render otherwise pays ~0.3-0.7 s for it). Optional; call at server/worker start.
+ */
+export async function warmUpRenderer(): Promise<void> {
+  const canvas = createCanvas(64, 64);
+  const ctx = canvas.getContext('2d');
+  ctx.font = `16px ${fontStack(undefined)}`;
+  ctx.fillText('证书 Aa', 0, 32);
+  checkName('证书');
+}

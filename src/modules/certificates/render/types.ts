@@ -1,0 +1,85 @@
+/**
+ * The certificate rendering interface (see /tmp/certificates-contract.md, "Render interface").
+ * Types live here; the functions are re-exported so callers import everything from this file
+ * (or from ./index.ts). Implementation files import only *types* from here, so there is no
+ * runtime import cycle.
+ */
+export type Align = 'left' | 'center' | 'right';
+
+export interface TextField {
+  /** Anchor in template pixels; the text is centred vertically on y; horizontally x is the
+   * left edge / centre / right edge per `align`. A negative x or y leaves the field out. */
+  x: number;
+  y: number;
+  /** Font size in px. */
+  size: number;
+  /** '#rrggbb'. */
+  color: string;
+  /** Default 'center' for name, 'left' for number/date. */
+  align: Align;
+  /** Text wider than this shrinks to fit; default: template width minus margins. */
+  maxWidth?: number;
+  /** Font id: 'default' = bundled Noto Sans SC, or an id given to registerFont(). */
+  font?: string;
+}
+
+/** Date field; `format` tokens: YYYY MM DD M D (default 'YYYY年MM月DD日'). */
+export interface DateField extends TextField {
+  format?: string;
+}
+
+/** QR code of the verify URL; negative x or y = omitted. x/y = top-left corner, size = side in px. */
+export interface QrField {
+  x: number;
+  y: number;
+  size: number;
+}
+
+export interface Layout {
+  name: TextField;
+  number: TextField;
+  date: DateField;
+  qr: QrField;
+}
+
+export interface RenderInput {
+  /** PNG or JPEG bytes. */
+  template: Buffer;
+  /** Cache key (e.g. sha256 of template) so a decoded template is reused. */
+  templateKey?: string;
+  layout: Layout;
+  name: string;
+  number?: string | null;
+  /** ms since epoch; rendered in `timeZone`. */
+  issuedAt: number;
+  /** IANA zone, e.g. 'Asia/Shanghai'. */
+  timeZone: string;
+  /** What the QR encodes. */
+  verifyUrl?: string;
+  format: 'png' | 'pdf';
+}
+
+export type NameCheckResult =
+  | { ok: true; name: string }
+  | {
+      ok: false;
+      reason: 'empty' | 'too_long' | 'control_chars' | 'unsupported_chars';
+      message: string;
+      chars?: string[];
+    };
+
+export interface ImageInfo {
+  type: 'png' | 'jpeg';
+  width: number;
+  height: number;
+}
+
+export { ImageRejected, FontRejected } from './errors.js';
+export type { ImageRejectReason, FontRejectReason } from './errors.js';
+export { defaultLayout } from './layout.js';
+export { renderCertificate, renderPreview, warmUpRenderer } from './render.js';
+export type { PreviewOptions } from './render.js';
+export { checkName } from './name-check.js';
+export { probeImage } from './image-probe.js';
+export { registerFont, hasFont } from './fonts.js';
+export { verifyTemplate } from './template-cache.js';

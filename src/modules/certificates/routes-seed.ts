@@ -1,0 +1,180 @@
+/**
+ * The seed's endpoints, kept exactly: paths, fields, envelope {code, data, message}, HTTP 200.
+ * Codes: 0 ok; 1 name missing/invalid, bad input, wrong admin token; 2 token invalid; 3 already
+ * sent; 4 rendering or mailing failed. An optional `campaign` (slug or id) selects a campaign.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AdminAuth } from './admin-token.js';
+import type { Services } from './services.js';
+import { badInput, CertError } from './errors.js';
+import { readTemplateField } from './upload.js';
+
+const envelope = z.object({ code: z.number(), data: z.any(), message: z.string() });
+const campaignRef = z.union([z.string().max(100), z.number().int()]).optional().describe('campaign slug or id (default: "default")');
+const responses = { 200: envelope };
+/** A position: a number, or a numeric string as the original's form sends; "" = leave as it is. */
+const position = z.union([z.number(), z.string().max(20)]).optional();
+
+function ok(data: unknown, message = 'success') {
+  return { code: 0, data, message };
+}
+
+function num(v: string | number | undefined, field: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(v.trim());
+  if (!Number.isFinite(n) || Math.abs(n) > 100_000) throw badInput(`${field}: expected a number of pixels`);
+  return Math.round(n);
+}
+
+/** Registers the seed endpoints (the caller installs the seed envelope on this context). */
+export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: AdminAuth): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['certificates (seed API)'];
+
+  async function requireAdmin(token: string | undefined, req: FastifyRequest): Promise<void> {
+    const c = await admin.check(token, req.ip);
+    if (c.ok) return;
+    if (c.reason === 'rate_limited') throw new CertError(1, 'rate_limited', `too many wrong admin tokens from this address; try again in ${Math.ceil((c.retryAfterMs ?? 0) / 1000)} s`, 429);
+    throw new CertError(1, 'unauthorized', c.reason === 'missing' ? 'admin token missing' : 'wrong admin token', 401);
+  }
+
+  r.get('/api/getUserInfo', {
+    schema: { tags, summary: 'Volunteer info for a link token', querystring: z.object({ token: z.string().max(500).optional(), campaign: campaignRef }), response: responses },
+    // The hot path: the lookup checks the token itself (type, length), so skip the schema walk.
+    validatorCompiler: () => (data) => ({ value: data }),
+  }, async (req, reply) => {
+    const hit = await svc.claims.lookup(req.query.token, req.ip);
+    if (hit.status >= 2) throw new CertError(3, 'already_sent', 'the certificate was already sent for this link', 409);
+    const name = hit.name ?? '';
+    // Hand-built JSON: this is the hot path (one indexed lookup, no schema walk per request).
+    const e = JSON.stringify(hit.email);
+    const n = JSON.stringify(name);
+    reply.type('application/json; charset=utf-8');
+    return reply.send(`{"code":0,"data":{"email":${e},"name":${n},"Email":${e},"Name":${n}},"message":"success"}` as never);
+  });
+
+  const submitBody = z.object({
+    token: z.string().max(500).optional(),
+    name: z.string().max(2000).optional(),
+    Token: z.string().max(500).optional(),
+    Name: z.string().max(2000).optional(),
+    campaign: campaignRef,
+  });
+  const submit = async (req: FastifyRequest<{ Body: z.infer<typeof submitBody> }>) => {
+    const b = req.body ?? {};
+    const token = b.token ?? b.Token;
+    if (token === undefined) throw new CertError(2, 'token_invalid', 'token missing', 404);
+    await svc.claims.submit(token, b.name ?? b.Name, req.ip);
+    return { code: 0, data: null, message: 'success' };
+  };
+  r.post('/api/submitUserInfo', { schema: { tags, summary: 'Submit the name to print (status 2); the certificate follows by mail', body: submitBody, response: responses } }, submit);
+  r.post('/api/submitUserinfo', { schema: { tags, summary: 'First-version spelling of submitUserInfo ({Token, Name})', body: submitBody, response: responses } }, submit);
+
+  r.post('/api/addUserData', {
+    bodyLimit: 16 * 1024 * 1024,
+    schema: {
+      tags,
+      summary: 'Import volunteers: one line each, email[,number[,name]]',
+      body: z.object({ token: z.string().max(500), email: z.array(z.string().max(5000)).max(100_000), campaign: campaignRef }),
+      response: responses,
+    },
+  }, async (req) => {
+    await requireAdmin(req.body.token, req);
+    const c = await svc.campaign.resolve(req.body.campaign);
+    const res = await svc.recipients.importLines(c, req.body.email);
+    if (res.added === 0 && res.duplicates.length === 0 && res.rejected.length > 0) {
+      return { code: 1, data: res, message: `no volunteer added: ${res.rejected.length} line(s) rejected (see data.rejected)` };
+    }
+    return ok(res, `added ${res.added}, duplicates ${res.duplicates.length}, rejected ${res.rejected.length}`);
+  });
+
+  r.post('/api/uploadImage', {
+    schema: {
+      tags,
+      summary: 'Upload the certificate template (multipart field "template", JPEG or PNG, at most 20 MB and 40 megapixels); header Token',
+      headers: z.object({ token: z.string().max(500).optional() }).passthrough(),
+      querystring: z.object({ campaign: campaignRef }),
+      response: responses,
+    },
+  }, async (req) => {
+    await requireAdmin(req.headers.token as string | undefined, req);
+    const c = await svc.campaign.resolve(req.query.campaign);
+    const bytes = await readTemplateField(req);
+    return ok(await svc.campaign.setTemplate(c, bytes));
+  });
+
+  r.post('/api/updateOrgConfig', {
+    schema: {
+      tags,
+      summary: 'Organization, positions and SMTP account; empty fields leave values as they are; the password is never returned',
+      body: z.object({
+        token: z.string().max(500),
+        name: z.string().max(200).optional(),
+        website: z.string().max(500).optional(),
+        name_horizontal_pos: position,
+        name_vertical_pos: position,
+        serial_number_horizontal_pos: position,
+        serial_number_vertical_pos: position,
+        date_horizontal_pos: position,
+        date_vertical_pos: position,
+        username: z.string().max(254).optional(),
+        password: z.string().max(500).optional(),
+        smtp_host: z.string().max(253).regex(/^[A-Za-z0-9.-]*$/, 'a host name').optional(),
+        smtp_port: z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{0,5}$/)]).optional(),
+        campaign: campaignRef,
+      }).passthrough(),
+      response: responses,
+    },
+  }, async (req) => {
+    const b = req.body;
+    await requireAdmin(b.token, req);
+    const c = await svc.campaign.resolve(b.campaign);
+    if (b.website && !/^(https?:\/\/)?[^\s<>"']+$/.test(b.website)) throw badInput('website: expected an address');
+    if (b.username && !/^[^\s@]+@[^\s@]+$/.test(b.username)) throw badInput('username: expected the mailbox address, e.g. name@163.com');
+    const port = b.smtp_port === undefined || b.smtp_port === '' ? undefined : Number(b.smtp_port);
+    await svc.campaign.updateOrgConfig(c, {
+      name: b.name?.trim() || undefined,
+      website: b.website?.trim() || undefined,
+      positions: {
+        name: { x: num(b.name_horizontal_pos, 'name_horizontal_pos'), y: num(b.name_vertical_pos, 'name_vertical_pos') },
+        number: { x: num(b.serial_number_horizontal_pos, 'serial_number_horizontal_pos'), y: num(b.serial_number_vertical_pos, 'serial_number_vertical_pos') },
+        date: { x: num(b.date_horizontal_pos, 'date_horizontal_pos'), y: num(b.date_vertical_pos, 'date_vertical_pos') },
+      },
+      username: b.username?.trim() || undefined,
+      password: b.password || undefined,
+      smtpHost: b.smtp_host?.trim() || undefined,
+      smtpPort: port,
+      referer: typeof req.headers.referer === 'string' ? req.headers.referer : undefined,
+    });
+    return ok(null);
+  });
+
+  r.post('/api/email', {
+    schema: {
+      tags,
+      summary: 'send: mail every volunteer at status 0 a private link (runs until done, paced); query: counts by status, failures, whether sending',
+      body: z.object({ token: z.string().max(500), action: z.enum(['send', 'query', 'pause', 'resume']), campaign: campaignRef }),
+      response: responses,
+    },
+  }, async (req) => {
+    await requireAdmin(req.body.token, req);
+    let c = await svc.campaign.resolve(req.body.campaign);
+    let queued: number | undefined;
+    if (req.body.action === 'send') queued = await svc.sending.start(c);
+    else if (req.body.action === 'pause') await svc.sending.pause(c);
+    else if (req.body.action === 'resume') await svc.sending.resume(c);
+    c = await svc.campaign.resolve(c.id);
+    const p = await svc.sending.progress(c);
+    return ok({
+      ...(queued !== undefined ? { queued } : {}),
+      counts: p.counts,
+      failed: { count: p.failed.count, latest: p.failed.latest },
+      sending: p.sending === 'sending',
+      state: p.sending,
+      ratePerMin: p.ratePerMin,
+      quota: p.quota,
+    });
+  });
+}

@@ -1,0 +1,262 @@
+/**
+ * Mailing the notices: `send` marks the campaign sending and enqueues ONE singleton job per
+ * campaign that walks recipients at status 0 (keyset by id) with several sends in flight.
+ * For each: a link token (32 random bytes; only its SHA-256 kept, plus a sealed copy while the
+ * notice is in flight so a retry after a crash mails the same link under the same Message-ID),
+ * the notice, then status 1 as soon as the SMTP server accepted it.
+ */
+import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
+import { RetryLater, type JobContext } from '../../platform/jobs/types.js';
+import { PermanentMailError, TemporaryMailError, type OutgoingMail } from '../../platform/mail/types.js';
+import type { CampaignRow } from './campaigns-repo.js';
+import type { CampaignService } from './campaign-service.js';
+import { messageHost, type CertDeps } from './deps.js';
+import { DEFAULT_NOTICE_BODY, DEFAULT_NOTICE_SUBJECT, renderMail } from './mail-templates.js';
+import type { RecipientRow } from './recipients-repo.js';
+import { certMetrics } from './metrics.js';
+
+export const SEND_KIND = 'certificates.send';
+/** Notices in flight at once per campaign (a pooled SMTP needs several to reach its rate). */
+export const SEND_CONCURRENCY = 16;
+const PAGE = 500;
+/** Accepted notices are recorded in batches of this size (and at the end of each page). */
+const ACK_BATCH = 32;
+/** Temporary failures per recipient before the notice is marked failed. */
+export const NOTICE_MAX_ATTEMPTS = 8;
+
+/** Backoff of a recipient's notice after its n-th temporary failure: 1 s, 2 s, 4 s ... 15 min. */
+export function noticeBackoffMs(attempt: number): number {
+  return Math.min(1000 * 2 ** Math.max(0, attempt - 1), 15 * 60_000);
+}
+
+/** Sends per second over the last minute, per campaign (for progress). */
+function createRateMeter(now: () => number) {
+  const buckets = new Map<number, Map<number, number>>();
+  const today = new Map<number, { day: number; n: number }>();
+  return {
+    hit(cid: number) {
+      const t = now();
+      const sec = Math.floor(t / 1000);
+      let b = buckets.get(cid);
+      if (!b) buckets.set(cid, (b = new Map()));
+      b.set(sec, (b.get(sec) ?? 0) + 1);
+      if (b.size > 90) for (const k of b.keys()) if (k < sec - 60) b.delete(k);
+      const day = Math.floor(t / 86_400_000);
+      const d = today.get(cid);
+      if (!d || d.day !== day) today.set(cid, { day, n: 1 });
+      else d.n++;
+    },
+    perMinute(cid: number): number {
+      const sec = Math.floor(now() / 1000);
+      let n = 0;
+      for (const [k, v] of buckets.get(cid) ?? []) if (k > sec - 60) n += v;
+      return n;
+    },
+    usedToday(cid: number): number {
+      const d = today.get(cid);
+      return d && d.day === Math.floor(now() / 86_400_000) ? d.n : 0;
+    },
+  };
+}
+
+/** Builds the sending service and registers its job. */
+export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
+  const { campaigns, recipients, jobs, mailer, secrets, now, logger, db } = deps;
+  const host = messageHost(deps.config.publicUrl);
+  const meter = createRateMeter(now);
+
+  async function enqueueSend(campaignId: number): Promise<void> {
+    await jobs.enqueue(SEND_KIND, { campaignId }, { singletonKey: `${SEND_KIND}:${campaignId}` });
+  }
+
+  function linkFor(c: CampaignRow, token: string): string {
+    const base = campaignsSvc.claimBase(c);
+    return `${base}${base.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+  }
+
+  /** The notice for one recipient, under a Message-ID stable across retries of the same notice. */
+  function noticeMail(c: CampaignRow, r: RecipientRow, token: string): OutgoingMail {
+    const m = renderMail(c.mail_subject ?? DEFAULT_NOTICE_SUBJECT, c.mail_body ?? DEFAULT_NOTICE_BODY, {
+      name: r.name || r.email.split('@')[0],
+      email: r.email,
+      link: linkFor(c, token),
+      organization: c.organization || c.name,
+      website: c.website,
+      number: r.number,
+    });
+    const smtp = campaignsSvc.smtpFor(c);
+    const mail: OutgoingMail & { pacing?: { key: string; ratePerSec?: number; dailyLimit?: number } } = {
+      to: r.email,
+      ...m,
+      messageId: `<notice.${r.id}.${r.notice_count + 1}@${host}>`,
+      smtp,
+      from: smtp?.from,
+      pacing: { key: `campaign:${c.id}`, ratePerSec: c.rate_per_sec ?? undefined, dailyLimit: c.daily_limit ?? undefined },
+    };
+    return mail;
+  }
+
+  /** Gives each row a link token in one statement; reuses the sealed token of a notice cut short. */
+  async function prepareTokens(rows: RecipientRow[]): Promise<Map<number, string>> {
+    const tokens = new Map<number, string>();
+    const writes: [number, string, string][] = [];
+    for (const r of rows) {
+      if (r.pending_token && r.token_hash) {
+        try {
+          const old = secrets.open(r.pending_token);
+          if (hashToken(old) === r.token_hash) {
+            tokens.set(r.id, old);
+            continue;
+          }
+        } catch {
+          // A key change makes the old sealed token unreadable: a fresh one follows.
+        }
+      }
+      const token = randomToken(32);
+      tokens.set(r.id, token);
+      writes.push([r.id, hashToken(token), secrets.seal(token)]);
+    }
+    await recipients.setPendingTokens(writes, now());
+    return tokens;
+  }
+
+  /**
+   * Mails one notice; returns a RetryLater when the quota stops sending. Accepted ones go to
+   * `acks` (recorded in batches: a crash in between re-sends them under the same Message-ID).
+   */
+  async function sendOne(c: CampaignRow, r: RecipientRow, token: string, acks: { add(id: number): Promise<void> }): Promise<RetryLater | undefined> {
+    try {
+      await mailer.send(noticeMail(c, r, token));
+      meter.hit(c.id);
+      certMetrics.noticesSent.inc();
+      await acks.add(r.id);
+      return undefined;
+    } catch (err) {
+      if (err instanceof RetryLater) return err;
+      const reason = (err as Error)?.message ?? String(err);
+      certMetrics.noticeFailures.inc({ kind: err instanceof PermanentMailError ? 'permanent' : 'temporary' });
+      if (err instanceof PermanentMailError) {
+        await recipients.markFailed(r.id, reason, now());
+      } else {
+        const attempts = r.attempts + 1;
+        if (attempts >= NOTICE_MAX_ATTEMPTS) await recipients.markFailed(r.id, `${reason} (after ${attempts} attempts)`, now());
+        else await recipients.scheduleNoticeRetry(r.id, attempts, now() + noticeBackoffMs(attempts), now());
+        if (!(err instanceof TemporaryMailError)) logger.warn({ err, recipient: r.id }, 'notice failed unexpectedly; will retry');
+      }
+      return undefined;
+    }
+  }
+
+  /** The campaign-send job: runs until every due notice is sent, paused, or the quota is used up. */
+  async function runSend(payload: { campaignId: number }, ctx: JobContext): Promise<void> {
+    const cid = payload.campaignId;
+    let c = await campaigns.find(cid);
+    if (!c || c.sending !== 'sending') return;
+    if (c.paused_until) await campaigns.update(cid, { paused_until: null });
+    let cursor = 0;
+    for (;;) {
+      if (ctx.signal.aborted) throw new RetryLater('the queue is stopping', 0);
+      c = await campaigns.find(cid);
+      if (!c || c.sending !== 'sending') return;
+      const page = await recipients.dueNotices(cid, cursor, PAGE, now());
+      if (page.length === 0) {
+        const pending = await recipients.pendingNotices(cid);
+        if (pending.n === 0) {
+          await campaigns.setSending(cid, 'idle', ['sending'], now());
+          logger.info({ campaign: cid }, 'all notices sent');
+          return;
+        }
+        if (pending.nextAt !== null && pending.nextAt > now()) throw new RetryLater('waiting for notices to retry', pending.nextAt - now());
+        cursor = 0;
+        continue;
+      }
+      cursor = page[page.length - 1].id;
+      const tokens = await prepareTokens(page);
+      let next = 0;
+      let stop: RetryLater | undefined;
+      const campaign = c;
+      let pendingAcks: number[] = [];
+      const flush = async () => {
+        const ids = pendingAcks;
+        pendingAcks = [];
+        await recipients.markNoticesSent(ids, now());
+      };
+      const acks = {
+        async add(id: number) {
+          pendingAcks.push(id);
+          if (pendingAcks.length >= ACK_BATCH) await flush();
+        },
+      };
+      const worker = async () => {
+        while (!stop && !ctx.signal.aborted && next < page.length) {
+          const r = page[next++];
+          const q = await sendOne(campaign, r, tokens.get(r.id)!, acks);
+          if (q) stop = q;
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, page.length) }, worker));
+      } finally {
+        await flush();
+      }
+      if (stop) {
+        await campaigns.update(cid, { paused_until: now() + stop.delayMs });
+        throw new RetryLater(`mail quota reached: ${stop.message}`, stop.delayMs);
+      }
+    }
+  }
+
+  jobs.define<{ campaignId: number }>(SEND_KIND, { handler: runSend, concurrency: 2, maxAttempts: 50 });
+
+  return {
+    enqueueSend,
+    linkFor,
+    noticeMail,
+    /** How many would be mailed by `send` now. */
+    toSend: (c: CampaignRow) => recipients.countToSend(c.id),
+    /** Starts (or resumes) sending; answers how many are queued. */
+    async start(c: CampaignRow): Promise<number> {
+      const n = await recipients.countToSend(c.id);
+      await campaigns.setSending(c.id, 'sending', ['idle', 'paused', 'sending'], now());
+      await enqueueSend(c.id);
+      return n;
+    },
+    async pause(c: CampaignRow): Promise<void> {
+      await campaigns.setSending(c.id, 'paused', ['sending'], now());
+    },
+    async resume(c: CampaignRow): Promise<void> {
+      if (await campaigns.setSending(c.id, 'sending', ['paused'], now())) await enqueueSend(c.id);
+    },
+    /** Re-enqueues the jobs of campaigns left sending (harmless when the job still exists). */
+    async recover(): Promise<void> {
+      for (const { id } of await campaigns.listSending()) await enqueueSend(id);
+    },
+    /** Mails one recipient's notice again now with a fresh link (v2 resend). */
+    async resendOne(c: CampaignRow, r: RecipientRow): Promise<void> {
+      const token = randomToken(32);
+      await recipients.setPendingToken(r.id, hashToken(token), secrets.seal(token), now());
+      try {
+        await mailer.send(noticeMail(c, r, token));
+      } catch (err) {
+        await recipients.markFailed(r.id, (err as Error).message, now());
+        throw err;
+      }
+      await recipients.markNoticeSent(r.id, r.notice_count + 1, now());
+    },
+    async progress(c: CampaignRow) {
+      const [counts, latest, pending] = await Promise.all([recipients.counts(c.id), recipients.latestFailures(c.id, 10), recipients.countToSend(c.id)]);
+      const perMin = meter.perMinute(c.id);
+      const pausedUntil = c.paused_until && c.paused_until > now() ? c.paused_until : null;
+      return {
+        counts: counts.byStatus,
+        failed: { count: counts.failed, latest: latest.map((f) => ({ email: f.email, reason: f.failure ?? '', at: f.failed_at ?? 0 })) },
+        sending: c.sending as 'idle' | 'sending' | 'paused',
+        ratePerMin: perMin,
+        etaSeconds: c.sending === 'sending' && perMin > 0 ? Math.ceil((pending / perMin) * 60) : null,
+        quota: { dailyLimit: c.daily_limit ?? deps.config.mailDailyLimit ?? null, usedToday: meter.usedToday(c.id), pausedUntil },
+      };
+    },
+  };
+}
+
+export type Sending = ReturnType<typeof createSending>;

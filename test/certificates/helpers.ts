@@ -1,0 +1,54 @@
+/** Shared bits of the certificates tests: templates, seed calls, mail parsing, waiting. */
+import { createCanvas } from '@napi-rs/canvas';
+import PostalMime from 'postal-mime';
+import type { TestApp } from '../helpers/app.js';
+
+export const ADMIN = 'test-admin-token';
+
+/** A plain white PNG template of the given size. */
+export function whiteTemplate(width = 750, height = 1200): Buffer {
+  const c = createCanvas(width, height);
+  const g = c.getContext('2d');
+  g.fillStyle = '#ffffff';
+  g.fillRect(0, 0, width, height);
+  return c.toBuffer('image/png');
+}
+
+/** POSTs JSON to a seed endpoint; returns HTTP status and the parsed envelope. */
+export async function seedPost(t: TestApp, url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await t.app.inject({ method: 'POST', url, payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  return { status: res.statusCode, body: res.json() as { code: number; data: any; message: string } };
+}
+
+export async function seedGet(t: TestApp, url: string) {
+  const res = await t.app.inject({ method: 'GET', url });
+  return { status: res.statusCode, body: res.json() as { code: number; data: any; message: string } };
+}
+
+/** Uploads a template through the seed endpoint (a real multipart request over loopback). */
+export async function uploadTemplate(base: string, bytes: Buffer, token = ADMIN, filename = 'template.png', field = 'template') {
+  const form = new FormData();
+  form.append(field, new Blob([new Uint8Array(bytes)]), filename);
+  const res = await fetch(`${base}/api/uploadImage`, { method: 'POST', body: form, headers: { Token: token } });
+  return { status: res.status, body: (await res.json()) as { code: number; data: any; message: string } };
+}
+
+export async function parseMail(raw: Buffer) {
+  return PostalMime.parse(raw);
+}
+
+/** The link token in a notice. */
+export function tokenFromNotice(text: string): string | undefined {
+  return /[?&]token=([A-Za-z0-9_%-]+)/.exec(text)?.[1];
+}
+
+/** Polls `cond` until it returns a truthy value or `ms` pass. */
+export async function waitFor<T>(cond: () => Promise<T> | T, ms = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
