@@ -1,0 +1,97 @@
+/**
+ * Accounts on SQLite. The server runs in a child process (autocannon must not share its event
+ * loop); figures:
+ * - address list (GET /v1/users/<u>/address, 5 addresses, token check) alone: requests/s
+ *   (target >= 5,000/s) and p99;
+ * - login (POST /v1/tokens, argon2id 19 MiB, t=2, p=1) at full load: logins/s and p99;
+ * - both at once: address list p99 (target < 20 ms) WHILE logins run at full load: the hashing
+ *   runs on libuv's thread pool, so the event loop keeps answering.
+ *
+ *   npm run bench -- accounts        (ACCOUNTS_BENCH_SECONDS=10 to tune)
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { load, report, writeResults } from './lib.js';
+
+const SECONDS = Number(process.env.ACCOUNTS_BENCH_SECONDS ?? 10);
+const USERS = 20;
+const PASSWORD = 'bench passphrase long enough';
+
+interface Ready {
+  url: string;
+  tokens: string[];
+}
+
+if (process.argv[2] === 'serve') {
+  await serve();
+} else {
+  await main();
+}
+
+async function serve() {
+  const { startTestApp } = await import('../test/helpers/app.js');
+  const { createAccountsService } = await import('../src/modules/accounts/index.js');
+  const t = await startTestApp({ dialect: 'sqlite', env: { LOG_LEVEL: 'warn', PUBLIC_URL: 'http://bench.test' } });
+  const svc = createAccountsService({ db: t.core.db, dialect: t.core.dialect, now: t.core.now });
+  const url = await t.listen();
+  const tokens: string[] = [];
+  for (let i = 0; i < USERS; i++) {
+    const u = await svc.createUser({ username: `bench${i}`, email: `bench${i}@example.org`, password: PASSWORD, isActive: true });
+    const { token } = await svc.createSession(u.id, 'web');
+    tokens.push(token);
+    for (let a = 0; a < 5; a++) {
+      await fetch(`${url}/v1/users/bench${i}/address`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: token },
+        body: JSON.stringify({ receiver: `收件人${a}`, receiver_phone: `1391234567${a}`, address: `北京市东城区珍贝大厦${a}楼`, postcode: '100000', tag: '家' }),
+      });
+    }
+  }
+  process.send!({ url, tokens } satisfies Ready);
+  process.on('message', async (m: { stop?: boolean }) => {
+    if (m.stop) {
+      await t.close();
+      process.exit(0);
+    }
+  });
+}
+
+async function main() {
+  const results: Record<string, unknown> = { cores: availableParallelism(), seconds: SECONDS, argon2: 'argon2id m=19456 KiB t=2 p=1' };
+  const child = fork(fileURLToPath(import.meta.url), ['serve'], { execArgv: ['--import', 'tsx'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const ready = await new Promise<Ready>((resolve) => child.on('message', (m: Ready) => resolve(m)));
+  const { url, tokens } = ready;
+  let n = 0;
+  const addressRequest = () => {
+    const i = n++ % USERS;
+    return { method: 'GET' as const, path: `/v1/users/bench${i}/address`, headers: { authorization: tokens[i] } };
+  };
+  const loginRequest = () => {
+    const i = n++ % USERS;
+    return { method: 'POST' as const, path: '/v1/tokens', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `bench${i}`, password: PASSWORD }) };
+  };
+  try {
+    // Sanity: both shapes answer code 200.
+    const a = (await (await fetch(`${url}/v1/users/bench0/address`, { headers: { authorization: tokens[0] } })).json()) as { code: number; addresslist: unknown[] };
+    const l = (await (await fetch(`${url}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench0', password: PASSWORD }) })).json()) as { code: number };
+    if (a.code !== 200 || a.addresslist.length !== 5 || l.code !== 200) throw new Error(`bad answers: ${JSON.stringify(a)} ${JSON.stringify(l)}`);
+
+    report(results, 'address_list_alone', await load({ url, duration: SECONDS, connections: 32, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }));
+    report(results, 'login_alone', await load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }));
+    const [logins, lookups] = await Promise.all([
+      load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }),
+      // A steady, realistic lookup rate (not saturation) so its latency shows the event loop's health.
+      load({ url, duration: SECONDS, connections: 4, overallRate: 400, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }),
+    ]);
+    report(results, 'login_under_mixed_load', logins);
+    report(results, 'address_list_while_logins_at_full_load', lookups);
+    report(results, 'targets', {
+      address_list_rps_ge_5000: (results.address_list_alone as { requestsPerSec: number }).requestsPerSec >= 5000,
+      address_p99_lt_20ms_during_logins: lookups.p99Ms < 20,
+    });
+    writeResults('accounts', results);
+  } finally {
+    child.send({ stop: true });
+  }
+}

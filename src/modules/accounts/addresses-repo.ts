@@ -1,0 +1,116 @@
+/** Thin queries over `addresses`; the default invariant is kept by addresses.ts in transactions. */
+import type { Selectable } from 'kysely';
+import type SQLite from 'better-sqlite3';
+import { fastRead } from './sqlite-reader.js';
+import type { DB, Executor } from '../../platform/db/index.js';
+import type { AddressesTable } from './tables.js';
+import './tables.js';
+
+export type AddressRow = Selectable<AddressesTable>;
+export interface AddressFields {
+  receiver: string;
+  address: string;
+  tag: string;
+  receiver_phone: string;
+  postcode: string;
+}
+
+const listColumns = ['id', 'receiver', 'address', 'tag', 'receiver_phone', 'postcode', 'is_default', 'created_at'] as const;
+export type AddressListRow = Pick<AddressRow, (typeof listColumns)[number]>;
+
+const USER_MARKER = -424242424242;
+
+function listActiveQuery(ex: Executor, userId: number) {
+  return ex
+    .selectFrom('addresses')
+    .select(listColumns)
+    .where('user_id', '=', userId)
+    .where('is_active', '=', 1)
+    .orderBy('is_default', 'desc')
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc');
+}
+
+/** `reader` (SQLite only): a read-only connection for the list outside transactions (see sqlite-reader.ts). */
+export function createAddressesRepo(db: DB, reader?: SQLite.Database) {
+  const fastList = reader ? fastRead<[number], AddressListRow>(reader, listActiveQuery(db, USER_MARKER).compile(), [USER_MARKER]) : undefined;
+  return {
+    /** A user's active addresses, default first, then newest first (index: user_id, is_active). */
+    async listActive(userId: number, ex: Executor = db): Promise<AddressListRow[]> {
+      if (fastList && ex === db) return fastList.all(userId);
+      return listActiveQuery(ex, userId).execute();
+    },
+    async countActive(userId: number, ex: Executor = db): Promise<number> {
+      const r = await ex
+        .selectFrom('addresses')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', userId)
+        .where('is_active', '=', 1)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    async activeById(userId: number, id: number, ex: Executor = db): Promise<AddressRow | undefined> {
+      return ex.selectFrom('addresses').selectAll().where('id', '=', id).where('user_id', '=', userId).where('is_active', '=', 1).executeTakeFirst();
+    },
+    async insert(userId: number, f: AddressFields, isDefault: boolean, now: number, ex: Executor = db): Promise<number> {
+      const r = await ex
+        .insertInto('addresses')
+        .values({ ...f, user_id: userId, is_default: isDefault ? 1 : 0, is_active: 1, created_at: now, updated_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return Number(r.id);
+    },
+    async update(userId: number, id: number, f: Partial<AddressFields>, now: number, ex: Executor = db): Promise<boolean> {
+      const r = await ex
+        .updateTable('addresses')
+        .set({ ...f, updated_at: now })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('is_active', '=', 1)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async softDelete(userId: number, id: number, now: number, ex: Executor = db): Promise<boolean> {
+      const r = await ex
+        .updateTable('addresses')
+        .set({ is_active: 0, is_default: 0, updated_at: now })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('is_active', '=', 1)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async clearDefault(userId: number, now: number, ex: Executor = db): Promise<void> {
+      await ex
+        .updateTable('addresses')
+        .set({ is_default: 0, updated_at: now })
+        .where('user_id', '=', userId)
+        .where('is_default', '=', 1)
+        .execute();
+    },
+    async setDefault(userId: number, id: number, now: number, ex: Executor = db): Promise<boolean> {
+      const r = await ex
+        .updateTable('addresses')
+        .set({ is_default: 1, updated_at: now })
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('is_active', '=', 1)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    /** The newest active address (the one promoted when the default is deleted). */
+    async newestActive(userId: number, ex: Executor = db): Promise<{ id: number } | undefined> {
+      return ex
+        .selectFrom('addresses')
+        .select('id')
+        .where('user_id', '=', userId)
+        .where('is_active', '=', 1)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+    },
+  };
+}
+
+export type AddressesRepo = ReturnType<typeof createAddressesRepo>;

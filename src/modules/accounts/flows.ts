@@ -1,0 +1,203 @@
+/**
+ * Registration, activation, login/logout and password change: the use cases behind the
+ * `/v1/users` and `/v1/tokens` routes. Every state change and the mail that follows it commit in
+ * one transaction (mailer.enqueue with `trx`); argon2id hashing happens before a transaction
+ * opens, never inside one, so it holds no database connection or lock while it runs.
+ */
+import type SQLite from 'better-sqlite3';
+import type { DB, Dialect } from '../../platform/db/index.js';
+import type { Mailer } from '../../platform/mail/types.js';
+import { isUniqueViolation } from '../../platform/db/index.js';
+import { hashInSlot as hashPassword, verifyInSlot as verifyHash } from './hash-slots.js';
+import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
+import type { RateLimiter } from '../../platform/http/rate-limit.js';
+import { createAccountsService, normalizeEmail, type Member } from './service.js';
+import { createUsersRepo } from './users-repo.js';
+import { createCodesRepo } from './codes-repo.js';
+import { C, fail } from './errors.js';
+import { passwordProblem } from './password-policy.js';
+import { activationMail, passwordChangedMail, type Lang, type RenderedMail } from './mail-templates.js';
+
+export const ACTIVATION_TTL_MS = 24 * 3600_000;
+/** A base64url 256-bit token: 43 characters. Anything else is a malformed link (10113). */
+export const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+
+export interface FlowLimits {
+  /** Failed logins (and wrong old passwords) per account. */
+  loginPerAccount: RateLimiter;
+  /** Failed logins per client IP. */
+  loginPerIp: RateLimiter;
+  /** Registrations per client IP. */
+  registerPerIp: RateLimiter;
+  /** Activation resends per target (email, username or user). */
+  resendPerTarget: RateLimiter;
+  /** Activation resends per client IP. */
+  resendPerIp: RateLimiter;
+}
+
+export interface FlowDeps {
+  db: DB;
+  dialect: Dialect;
+  now: () => number;
+  mailer: Pick<Mailer, 'enqueue'>;
+  publicUrl: string;
+  limits: FlowLimits;
+  reader?: SQLite.Database;
+}
+
+/** Builds an OutgoingMail with a Message-ID derived from what it is for. */
+export function mailTo(publicUrl: string, to: string, purpose: string, m: RenderedMail) {
+  const host = new URL(publicUrl).hostname || 'localhost';
+  return { to, subject: m.subject, html: m.html, text: m.text, messageId: `<accounts.${purpose}@${host}>` };
+}
+
+function tooMany(ms: number) {
+  return fail(C.TOO_MANY, `too many attempts; try again in ${Math.ceil(ms / 1000)} s`, { retry_after: Math.ceil(ms / 1000) });
+}
+
+export function createFlows(deps: FlowDeps) {
+  const { db, dialect, now, mailer, publicUrl, limits } = deps;
+  const accounts = createAccountsService({ db, dialect, now, reader: deps.reader });
+  const users = createUsersRepo(db);
+  const codes = createCodesRepo(db);
+
+  /** Writes a fresh activation link for a user and enqueues its mail, in `trx`. */
+  async function issueActivation(user: { id: number; username: string; email: string }, lang: Lang, trx: Parameters<typeof codes.insert>[2]) {
+    const code = randomToken();
+    const t = now();
+    const id = await codes.insert(
+      { purpose: 'activation', user_id: user.id, email: user.email, code_hash: hashToken(code), expires_at: t + ACTIVATION_TTL_MS },
+      t,
+      trx,
+    );
+    const link = `${publicUrl}/accounts/active?code=${code}`;
+    await mailer.enqueue(mailTo(publicUrl, user.email, `activation.${id}`, activationMail({ username: user.username, link, lang })), { trx });
+  }
+
+  return {
+    accounts,
+
+    /** POST /v1/users: an inactive account, an activation mail, and a session token. */
+    async register(input: { username: string; email: string; password1: string; password2: string }, ip: string, lang: Lang) {
+      const wait = limits.registerPerIp.hit(ip);
+      if (wait) throw tooMany(wait);
+      if (input.password1 !== input.password2) throw fail(C.PASSWORDS_DIFFER, 'the two passwords differ');
+      const problem = passwordProblem(input.password1, input.username);
+      if (problem) throw fail(C.INVALID_PASSWORD, problem);
+      const email = normalizeEmail(input.email);
+      const hash = await hashPassword(input.password1);
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const user = await users.insertUser({ username: input.username, email, password_hash: hash, is_active: 0 }, now(), trx);
+          await issueActivation({ id: Number(user.id), username: user.username, email }, lang, trx);
+          const s = await accounts.createSession(Number(user.id), 'web', { trx });
+          return { username: user.username, token: s.token };
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          if (/email/i.test(String((err as Error).message))) throw fail(C.BAD_EMAIL, 'this email is already registered');
+          throw fail(C.BAD_USERNAME, 'this username is taken');
+        }
+        throw err;
+      }
+    },
+
+    /** GET /v1/users/activation?code=: single use, 24 hours. */
+    async activate(code: string): Promise<void> {
+      if (!TOKEN_RE.test(code)) throw fail(C.LINK_MALFORMED, 'the activation link is malformed');
+      const row = await codes.byHash('activation', hashToken(code));
+      const t = now();
+      if (!row || row.used_at !== null || row.expires_at <= t || row.user_id === null) {
+        throw fail(C.LINK_INVALID, 'the activation link has expired or was already used; ask for a new one');
+      }
+      const userId = Number(row.user_id);
+      await db.transaction().execute(async (trx) => {
+        if (!(await codes.use(Number(row.id), t, trx))) throw fail(C.LINK_INVALID, 'the activation link was already used');
+        await users.activate(userId, t, trx);
+        await codes.useAllOfUser(userId, 'activation', t, trx);
+      });
+    },
+
+    /**
+     * Checks the resend limits (per IP and per target) synchronously, so the answer is the same
+     * for known and unknown targets; the work itself is `resendActivation`, run after answering.
+     */
+    checkResend(target: string, ip: string): void {
+      const a = limits.resendPerIp.hit(ip);
+      const b = limits.resendPerTarget.hit(target.toLowerCase());
+      if (a || b) throw tooMany(Math.max(a, b));
+    },
+
+    /** Sends a new activation link to an inactive account (by email, username or user id); silent otherwise. */
+    async resendActivation(target: { email?: string; username?: string; userId?: number }, lang: Lang): Promise<void> {
+      const u =
+        target.userId !== undefined
+          ? await users.byId(target.userId)
+          : target.email
+            ? await users.byEmail(normalizeEmail(target.email))
+            : target.username
+              ? await users.byUsername(target.username)
+              : undefined;
+      if (!u || u.is_active === 1 || !u.email) return;
+      const email = u.email;
+      await db.transaction().execute(async (trx) => {
+        await issueActivation({ id: Number(u.id), username: u.username, email }, lang, trx);
+      });
+    },
+
+    /** POST /v1/tokens: throttled per account and per IP; unknown users cost the same as known ones. */
+    async login(input: { login: string; password: string }, ip: string): Promise<{ username: string; token: string }> {
+      const key = input.login.trim().toLowerCase();
+      const wait = Math.max(limits.loginPerIp.check(ip), limits.loginPerAccount.check(key));
+      if (wait) throw tooMany(wait);
+      const member = await accounts.verifyPassword(input.login.trim(), input.password);
+      if (!member) {
+        limits.loginPerIp.hit(ip);
+        limits.loginPerAccount.hit(key);
+        throw fail(C.INVALID_PASSWORD, 'wrong username/email or password');
+      }
+      limits.loginPerAccount.reset(key);
+      if (!member.isActive) {
+        throw fail(C.USER_QUERY_ERROR, 'this account is not activated yet: open the link in the activation mail, or ask for a new one (POST /v1/users/activation/resend)', {
+          reason: 'not_activated',
+        });
+      }
+      const s = await accounts.createSession(member.id, 'web');
+      return { username: member.username, token: s.token };
+    },
+
+    /** POST /v1/users/<username>/password: needs the old password; other sessions are revoked; a notice is mailed. */
+    async changePassword(
+      user: Member,
+      sessionId: number,
+      input: { oldpassword: string; password1: string; password2: string },
+      lang: Lang,
+    ): Promise<void> {
+      if (input.password1 !== input.password2) throw fail(C.NEW_PASSWORDS_DIFFER, 'the new password and its confirmation differ');
+      const key = user.username.toLowerCase();
+      const wait = limits.loginPerAccount.check(key);
+      if (wait) throw tooMany(wait);
+      const row = await users.byId(user.id);
+      if (!row?.password_hash) throw fail(C.OLD_PASSWORD_MISSING, 'this account has no password yet; use "forgot password"');
+      if (!(await verifyHash(row.password_hash, input.oldpassword))) {
+        limits.loginPerAccount.hit(key);
+        throw fail(C.OLD_PASSWORD_WRONG, 'the old password is wrong');
+      }
+      if (input.password1 === input.oldpassword) throw fail(C.SAME_PASSWORD, 'the new password must differ from the old one');
+      const problem = passwordProblem(input.password1, user.username);
+      if (problem) throw fail(C.INVALID_PASSWORD, problem);
+      const hash = await hashPassword(input.password1);
+      const t = now();
+      await db.transaction().execute(async (trx) => {
+        await users.setPasswordHash(user.id, hash, t, trx);
+        await accounts.revokeSessions(user.id, { exceptSessionId: sessionId, trx });
+        if (row.email) {
+          const m = passwordChangedMail({ username: user.username, at: t, lang });
+          await mailer.enqueue(mailTo(publicUrl, row.email, `password-changed.${user.id}.${t}`, m), { trx });
+        }
+      });
+    },
+  };
+}
+
+export type Flows = ReturnType<typeof createFlows>;

@@ -1,0 +1,72 @@
+/** The accounts module: see README.md in this folder for its API and invariants. */
+import { createHmac } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Core } from '../../platform/core.js';
+import type { AppModule } from '../../platform/http/module.js';
+import { createRateLimiter } from '../../platform/http/rate-limit.js';
+import { loadSecretKey } from '../../platform/crypto/secretbox.js';
+import { createFlows } from './flows.js';
+import { openReader } from './sqlite-reader.js';
+import { createCodesRepo } from './codes-repo.js';
+import { createRecovery } from './recovery.js';
+import { createAddressService } from './addresses.js';
+import { installAccountsHttp } from './http.js';
+import { registerUserRoutes } from './routes-users.js';
+import { registerAddressRoutes } from './routes-addresses.js';
+
+export { createAccountsService, DuplicateUserError, normalizeEmail, SESSION_TTL_MS } from './service.js';
+export type { AccountsService, Member, ResolvedSession } from './service.js';
+export { passwordProblem } from './password-policy.js';
+
+const MIN = 60_000;
+
+/** Registers the accounts routes in one encapsulated plugin with the seed's envelope. */
+export async function registerAccounts(app: FastifyInstance, core: Core): Promise<void> {
+  const now = core.now;
+  // SQLite: hot reads on their own read-only connection (see sqlite-reader.ts).
+  const dbc = core.config.database;
+  const reader = dbc.dialect === 'sqlite' && dbc.file !== ':memory:' ? openReader(dbc.file) : undefined;
+  if (reader) app.addHook('onClose', async () => reader.close());
+  const limiter = (limit: number, windowMs: number) => createRateLimiter({ limit, windowMs, now });
+  const base = { db: core.db, dialect: core.dialect, now, mailer: core.mailer, publicUrl: core.config.publicUrl };
+  const flows = createFlows({
+    ...base,
+    reader,
+    limits: {
+      loginPerAccount: limiter(10, 15 * MIN),
+      loginPerIp: limiter(50, 15 * MIN),
+      registerPerIp: limiter(20, 60 * MIN),
+      resendPerTarget: limiter(5, 15 * MIN),
+      resendPerIp: limiter(20, 15 * MIN),
+    },
+  });
+  const codeKey = createHmac('sha256', loadSecretKey(core.config.dataDir, core.config.secretKey)).update('accounts recovery codes').digest();
+  const recovery = createRecovery({ ...base, codeKey, limits: { sendPerAddress: limiter(5, 15 * MIN), sendPerIp: limiter(20, 15 * MIN), verifyPerIp: limiter(30, 15 * MIN) } });
+  const addresses = createAddressService({ db: core.db, dialect: core.dialect, now, reader });
+
+  // Housekeeping: expired sessions, and codes a day past their expiry, are deleted hourly (any
+  // instance may do it; the deletes are idempotent).
+  const codes = createCodesRepo(core.db);
+  const sweep = async () => {
+    try {
+      await flows.accounts.purgeExpiredSessions();
+      await codes.deleteExpired(now() - 24 * 60 * MIN);
+    } catch (err) {
+      core.logger.warn({ err }, 'accounts: housekeeping failed');
+    }
+  };
+  const timer = setInterval(() => void sweep(), 60 * MIN);
+  timer.unref();
+  app.addHook('onClose', async () => clearInterval(timer));
+
+  await app.register(async (scope) => {
+    installAccountsHttp(scope);
+    registerUserRoutes(scope, { flows, recovery, logger: core.logger });
+    registerAddressRoutes(scope, { accounts: flows.accounts, addresses });
+  });
+}
+
+export const accountsModule: AppModule = {
+  name: 'accounts',
+  register: registerAccounts,
+};

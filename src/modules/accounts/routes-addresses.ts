@@ -1,0 +1,103 @@
+/**
+ * Address book routes (seed 003): list, add, change, soft-delete, set default. Every path names a
+ * user, who must be the token's own (else 10134, nothing read or changed); an address id that is
+ * not one of that user's active addresses is 10122. Writes answer the whole list, as the seed's
+ * prose says ("全量返回"), next to the seed's `data` message.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AccountsService } from './service.js';
+import type { AddressService } from './addresses.js';
+import { ACCOUNTS_BODY_LIMIT, requireSession } from './http.js';
+import { C, fail } from './errors.js';
+import * as s from './schemas.js';
+
+const tags = ['accounts: addresses (seed 003)'];
+
+export function registerAddressRoutes(root: FastifyInstance, deps: { accounts: AccountsService; addresses: AddressService }): void {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const { accounts, addresses } = deps;
+  const bodyLimit = ACCOUNTS_BODY_LIMIT;
+
+  app.get('/v1/users/:username/address', {
+    schema: { tags, summary: "The user's active addresses, default first", security: [{ session: [] }], params: s.userParams, response: { 200: s.addressListAnswer } },
+  }, async (req) => {
+    const { user } = await requireSession(accounts, req, { pathUser: req.params.username });
+    return { code: 200 as const, addresslist: await addresses.list(user.id) };
+  });
+
+  app.post('/v1/users/:username/address', {
+    bodyLimit,
+    schema: {
+      tags,
+      summary: 'Add an address (receiver_phone, or receiver_mobile); the first one becomes the default; at most 20',
+      security: [{ session: [] }],
+      params: s.userParams,
+      body: s.addressBody,
+      response: { 200: s.addressListAnswer },
+    },
+  }, async (req) => {
+    const { user } = await requireSession(accounts, req, { pathUser: req.params.username });
+    const b = req.body;
+    const phone = pickPhone(b.receiver_phone, b.receiver_mobile);
+    if (!phone) throw fail(C.BAD_PHONE, 'receiver_phone: a mainland mobile number of 11 digits is required');
+    const list = await addresses.add(user.id, { receiver: b.receiver, address: b.address, tag: b.tag, postcode: b.postcode, receiver_phone: phone });
+    return { code: 200 as const, data: '新增地址成功！', addresslist: list };
+  });
+
+  app.put('/v1/users/:username/address/:id', {
+    bodyLimit,
+    schema: {
+      tags,
+      summary: 'Change any of receiver, address, tag, receiver_phone (or receiver_mobile), postcode',
+      security: [{ session: [] }],
+      params: s.addressParams,
+      body: s.addressPatch,
+      response: { 200: s.addressListAnswer },
+    },
+  }, async (req) => {
+    const { user } = await requireSession(accounts, req, { pathUser: req.params.username });
+    const b = req.body;
+    if (b.id !== undefined && b.id !== Number(req.params.id)) throw fail(C.ADDRESS_ID, 'the id in the body differs from the one in the path');
+    const phone = pickPhone(b.receiver_phone, b.receiver_mobile);
+    const patch = Object.fromEntries(
+      Object.entries({ receiver: b.receiver, address: b.address, tag: b.tag, postcode: b.postcode, receiver_phone: phone }).filter(([, v]) => v !== undefined),
+    );
+    if (Object.keys(patch).length === 0) throw fail(C.ADDRESS_MODIFY, 'nothing to change: send receiver, address, tag, receiver_phone or postcode');
+    const list = await addresses.update(user.id, Number(req.params.id), patch);
+    return { code: 200 as const, data: '地址修改成功！', addresslist: list };
+  });
+
+  app.delete('/v1/users/:username/address/:id', {
+    bodyLimit,
+    schema: {
+      tags,
+      summary: 'Delete (soft: is_active false); a deleted default passes to the newest other address',
+      security: [{ session: [] }],
+      params: s.addressParams,
+      body: s.deleteBody,
+      response: { 200: s.addressListAnswer },
+    },
+  }, async (req) => {
+    const { user } = await requireSession(accounts, req, { pathUser: req.params.username });
+    if (req.body?.id !== undefined && req.body.id !== Number(req.params.id)) throw fail(C.ADDRESS_ID, 'the id in the body differs from the one in the path');
+    if (req.body?.username !== undefined && req.body.username !== req.params.username) throw fail(C.CANNOT_GET_USER, 'the username in the body differs from the one in the path');
+    const list = await addresses.remove(user.id, Number(req.params.id));
+    return { code: 200 as const, data: '删除地址成功', addresslist: list };
+  });
+
+  app.post('/v1/users/address/:username/default', {
+    bodyLimit,
+    schema: { tags, summary: 'Make one address the default (one transaction: clear, then set)', security: [{ session: [] }], params: s.userParams, body: s.defaultBody, response: { 200: s.addressListAnswer } },
+  }, async (req) => {
+    const { user } = await requireSession(accounts, req, { pathUser: req.params.username });
+    const list = await addresses.setDefault(user.id, req.body.id);
+    return { code: 200 as const, data: '设为默认成功！', addresslist: list };
+  });
+}
+
+/** receiver_phone and receiver_mobile are the same field under two names; both given must agree. */
+function pickPhone(a?: string, b?: string): string | undefined {
+  if (a !== undefined && b !== undefined && a !== b) throw fail(C.BAD_PHONE, 'receiver_phone and receiver_mobile differ');
+  return a ?? b;
+}

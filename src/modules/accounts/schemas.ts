@@ -1,0 +1,117 @@
+/**
+ * Zod schemas of the accounts routes (they feed validation and the OpenAPI page), and the map
+ * from a failing field to the seed's code, so a bad `postcode` is 10118 and not a generic 10100.
+ */
+import { z } from 'zod';
+import { C } from './errors.js';
+import { PASSWORD_MAX } from './password-policy.js';
+
+/** Usernames that would shadow a static path segment under /v1/users/. */
+const RESERVED = new Set(['password', 'address', 'activation', 'tokens', 'admin', 'root']);
+
+export const username = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{2,29}$/, 'a username has 3 to 30 letters, digits, "_", "." or "-"')
+  .refine((u) => !RESERVED.has(u.toLowerCase()), 'this username is reserved');
+export const email = z.string().trim().max(254).pipe(z.email('not a valid email address'));
+/** Length and content rules are checked by password-policy.ts (with a clearer reason); this only bounds size. */
+const password = z.string().min(1, 'the password is required').max(PASSWORD_MAX * 4, 'the password is too long');
+
+const phone = z.string().trim().regex(/^1[3-9]\d{9}$/, 'a mainland mobile number of 11 digits');
+const receiver = z.string().trim().min(1, 'the receiver is required').max(10, 'the receiver has at most 10 characters');
+const addressText = z.string().trim().min(1, 'the address is required').max(100, 'the address has at most 100 characters');
+const tag = z.string().trim().min(1, 'the tag is required').max(10, 'the tag has at most 10 characters');
+const postcode = z.string().trim().regex(/^\d{6}$/, 'a postcode has 6 digits');
+/** Ids arrive as numbers or (as in the seed's examples) strings of digits. */
+export const addressId = z
+  .union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,15}$/, 'an address id is a number')])
+  .transform((v) => Number(v));
+
+export const registerBody = z.strictObject({ username, email, password1: password, password2: password });
+export const resendBody = z.strictObject({ email: email.optional(), username: z.string().max(64).optional() }).nullish();
+export const activationQuery = z.strictObject({ code: z.string().max(200) });
+export const loginBody = z
+  .strictObject({ username: z.string().min(1).max(254).optional(), email: z.string().min(1).max(254).optional(), password })
+  .refine((b) => b.username !== undefined || b.email !== undefined, { message: 'username or email is required', path: ['username'] });
+export const changePasswordBody = z
+  .strictObject({ oldpassword: password.optional(), oldpasword: password.optional(), password1: password, password2: password })
+  .refine((b) => b.oldpassword !== undefined || b.oldpasword !== undefined, { message: 'the old password is required', path: ['oldpassword'] });
+export const smsBody = z.strictObject({ email });
+export const verifyBody = z.strictObject({ email, code: z.string().trim().max(20) });
+export const newPasswordBody = z.strictObject({
+  email,
+  password1: password,
+  password2: password,
+  ticket: z.string().max(200).optional(),
+  code: z.string().trim().max(20).optional(),
+});
+
+export const addressBody = z.strictObject({
+  receiver,
+  address: addressText,
+  tag,
+  receiver_phone: phone.optional(),
+  receiver_mobile: phone.optional(),
+  postcode,
+});
+export const addressPatch = z.strictObject({
+  receiver: receiver.optional(),
+  address: addressText.optional(),
+  tag: tag.optional(),
+  receiver_phone: phone.optional(),
+  receiver_mobile: phone.optional(),
+  postcode: postcode.optional(),
+  // Clients may repeat the id in the body (as the seed's DELETE example does); it must match the path.
+  id: addressId.optional(),
+});
+/** The seed's DELETE example sends `{id}` (and lists `username`); both optional, both must agree with the path. */
+export const deleteBody = z.strictObject({ id: addressId.optional(), username: z.string().max(64).optional() }).nullish();
+export const defaultBody = z.strictObject({ id: addressId });
+export const userParams = z.strictObject({ username: z.string().max(64) });
+export const addressParams = z.strictObject({ username: z.string().max(64), id: z.string().regex(/^\d{1,15}$/, 'an address id is a number') });
+
+
+// ---- responses (one schema per route: the success shape or the error envelope) ----
+export const errorEnvelope = z.looseObject({ code: z.number().int(), error: z.string() });
+export const okText = z.union([z.object({ code: z.literal(200), data: z.string() }), errorEnvelope]);
+export const tokenAnswer = z.union([
+  z.object({ code: z.literal(200), username: z.string(), data: z.object({ token: z.string() }) }),
+  errorEnvelope,
+]);
+export const ticketAnswer = z.union([
+  z.object({ code: z.literal(200), data: z.string(), email: z.string(), ticket: z.string().describe('one-time reset ticket for /v1/users/password/new (15 minutes)') }),
+  errorEnvelope,
+]);
+export const addressItem = z.object({
+  id: z.number().int(),
+  receiver: z.string(),
+  address: z.string(),
+  tag: z.string(),
+  receiver_mobile: z.string(),
+  receiver_phone: z.string(),
+  postcode: z.string(),
+  is_default: z.enum(['True', 'False']),
+});
+export const addressListAnswer = z.union([
+  z.object({ code: z.literal(200), data: z.string().optional(), addresslist: z.array(addressItem) }),
+  errorEnvelope,
+]);
+
+/** Which seed code a failing field maps to (anything else: 10100 invalid parameters). */
+export const FIELD_CODES: Record<string, number> = {
+  username: C.BAD_USERNAME,
+  email: C.BAD_EMAIL,
+  password: C.INVALID_PASSWORD,
+  password1: C.INVALID_PASSWORD,
+  password2: C.CONFIRM_WRONG,
+  oldpassword: C.OLD_PASSWORD_MISSING,
+  oldpasword: C.OLD_PASSWORD_MISSING,
+  ticket: C.LINK_INVALID,
+  receiver: C.BAD_RECEIVER,
+  address: C.BAD_ADDRESS,
+  tag: C.BAD_TAG,
+  receiver_phone: C.BAD_PHONE,
+  receiver_mobile: C.BAD_PHONE,
+  postcode: C.BAD_POSTCODE,
+  id: C.ADDRESS_ID,
+};
