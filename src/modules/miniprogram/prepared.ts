@@ -1,0 +1,55 @@
+/**
+ * Queries written once with Kysely, compiled once, and run with fresh parameters. On SQLite they
+ * run through a cached better-sqlite3 statement: building and compiling a Kysely query costs more
+ * than the indexed lookup itself (measured ~100 us against ~20 us), which matters on the hot path
+ * (`get` at thousands of requests per second). On PostgreSQL the compiled query goes through
+ * Kysely's executor (the pool), skipping only the build and compile.
+ *
+ * The SQLite statements share Kysely's one connection; they are synchronous, so they never
+ * interleave with another query. They are only used outside transactions.
+ */
+import type SQLite from 'better-sqlite3';
+import type { CompiledQuery, Compilable } from 'kysely';
+import type { DB } from '../../platform/db/index.js';
+
+export interface Prepared<R> {
+  /** Every row for `params` (in placeholder order). */
+  all(params: readonly unknown[]): Promise<R[]>;
+  first(params: readonly unknown[]): Promise<R | undefined>;
+  /** For writes: how many rows changed. */
+  run(params: readonly unknown[]): Promise<number>;
+}
+
+/** Compiles `query` (built with placeholder values, `arity` of them) for repeated use. */
+export function prepare<R>(db: DB, sqlite: SQLite.Database | undefined, query: Compilable<R>, arity: number): Prepared<R> {
+  const compiled: CompiledQuery<R> = query.compile();
+  if (compiled.parameters.length !== arity) {
+    throw new Error(`prepared query expects ${arity} parameters, compiled ${compiled.parameters.length}: ${compiled.sql}`);
+  }
+  if (sqlite) {
+    const stmt = sqlite.prepare(compiled.sql);
+    return {
+      async all(params) {
+        return stmt.all(...params) as R[];
+      },
+      async first(params) {
+        return stmt.get(...params) as R | undefined;
+      },
+      async run(params) {
+        return stmt.run(...params).changes;
+      },
+    };
+  }
+  const exec = (params: readonly unknown[]) => db.executeQuery<R>({ ...compiled, parameters: params });
+  return {
+    async all(params) {
+      return (await exec(params)).rows;
+    },
+    async first(params) {
+      return (await exec(params)).rows[0];
+    },
+    async run(params) {
+      return Number((await exec(params)).numAffectedRows ?? 0);
+    },
+  };
+}
