@@ -1,0 +1,50 @@
+/**
+ * WeChat's webhooks: /wechat/callback (the platform account) and /wechat/callback/<id> (a
+ * member's account). GET verifies (echostr), POST answers a message. Bodies are XML, read as
+ * text up to 64 KB and parsed only by the hardened parser (platform/wechat/xml.ts).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { PlatformService } from './platform-service.js';
+import type { WebhookService } from './webhook-service.js';
+import type { WebhookAnswer } from './webhook-common.js';
+
+const TAG = ['autoreply webhooks (called by WeChat)'];
+const q = z
+  .object({
+    signature: z.string().max(100).optional(),
+    timestamp: z.string().max(20).optional(),
+    nonce: z.string().max(100).optional(),
+    echostr: z.string().max(200).optional(),
+    openid: z.string().max(100).optional(),
+    encrypt_type: z.string().max(20).optional(),
+    msg_signature: z.string().max(100).optional(),
+  })
+  .describe('signature/timestamp/nonce (+ encrypt_type=aes and msg_signature in safe mode) as WeChat sends them');
+const body = z.string().describe('the message XML (plain, or <Encrypt> in safe mode)');
+const params = z.object({ account: z.string().max(64) });
+
+function send(reply: FastifyReply, a: WebhookAnswer) {
+  return reply.status(a.status).type(a.contentType).send(a.body);
+}
+
+export function registerCallbackRoutes(appIn: FastifyInstance, deps: { webhook: WebhookService; platform: PlatformService }): void {
+  const app = appIn.withTypeProvider<ZodTypeProvider>();
+  const asText = (b: unknown) => (typeof b === 'string' ? b : '');
+
+  app.get('/wechat/callback', { schema: { tags: TAG, summary: "Platform account: WeChat's URL verification", querystring: q } }, async (req, reply) =>
+    send(reply, await deps.platform.verify(req.query as Record<string, string>)),
+  );
+  app.post('/wechat/callback', { schema: { tags: TAG, summary: 'Platform account: registration codes, scan to bind, rule commands', querystring: q, body: body.optional() } }, async (req, reply) =>
+    send(reply, await deps.platform.receive(req.query as Record<string, string>, asText(req.body))),
+  );
+  app.get('/wechat/callback/:account', { schema: { tags: TAG, summary: "A member's account: WeChat's URL verification (marks it verified)", params, querystring: q } }, async (req, reply) =>
+    send(reply, await deps.webhook.verify(req.params.account, req.query as Record<string, string>)),
+  );
+  app.post(
+    '/wechat/callback/:account',
+    { schema: { tags: TAG, summary: "A member's account: a message or event, answered by its rules (plain or safe mode); `success` when nothing applies", params, querystring: q, body: body.optional() } },
+    async (req, reply) => send(reply, await deps.webhook.receive(req.params.account, req.query as Record<string, string>, asText(req.body))),
+  );
+}

@@ -1,0 +1,197 @@
+/**
+ * Members of the auto-reply assistant, on the accounts module's `users` and `sessions` (kind
+ * 'autoreply'): registration with the platform account's code (which binds the follower's
+ * openid), login, sessions, the "scan to bind" QR, the on/off switch, and the seed's flat view of
+ * a member's own rules.
+ */
+import type { DB } from '../../platform/db/index.js';
+import type { Logger } from '../../platform/logger.js';
+import { randomToken } from '../../platform/crypto/tokens.js';
+import { createRateLimiter } from '../../platform/http/rate-limit.js';
+import { RateLimitedError } from '../../platform/http/errors.js';
+import type { MpApi, MpCredentials } from '../../platform/wechat/mp-api.js';
+import { renderQrPng } from '../../platform/wechat/mp-api.js';
+import { DuplicateUserError, passwordProblem, type AccountsService } from '../accounts/index.js';
+import type { RulesService, RuleInput } from './rules-service.js';
+import { parsePositionKey, positionKey } from './rules-service.js';
+import type { WechatRepo } from './wechat-repo.js';
+import type { Hasher } from './platform-service.js';
+import { badCode, badInput, badLogin, qrInProgress, ruleNotFound, usernameTaken, wechatFailed, wechatNotConfigured } from './errors.js';
+
+export const SESSION_KIND = 'autoreply';
+/** How long a bind QR code stays valid (seconds). */
+export const QR_TTL_SECONDS = 600;
+const USERNAME = /^[A-Za-z0-9_.-]{3,30}$/;
+
+/** The seed's view of a member's rules: {"01": {"keyword": "reply"}, ...}. */
+export type SeedView = Record<string, Record<string, string>>;
+
+export function createMembersService(deps: {
+  db: DB;
+  accounts: AccountsService;
+  rules: RulesService;
+  repo: WechatRepo;
+  hash: Hasher;
+  api: MpApi;
+  /** The platform account; null when WeChat is not configured. */
+  mp: MpCredentials | null;
+  logger: Logger;
+  now: () => number;
+}) {
+  const { accounts, rules, repo, now } = deps;
+  const platformAppid = deps.mp?.appid ?? 'unconfigured';
+  // Codes are 6 digits: wrong guesses are limited per client and overall.
+  const codeTriesPerIp = createRateLimiter({ limit: 10, windowMs: 15 * 60_000, now });
+  const codeTriesAll = createRateLimiter({ limit: 300, windowMs: 15 * 60_000, now });
+  const loginPerIpUser = createRateLimiter({ limit: 10, windowMs: 15 * 60_000, now });
+  const loginPerIp = createRateLimiter({ limit: 50, windowMs: 15 * 60_000, now });
+
+  function limited(...waits: number[]): void {
+    const w = Math.max(...waits);
+    if (w > 0) throw new RateLimitedError(w);
+  }
+
+  async function memberSetId(userId: number): Promise<number> {
+    return Number((await rules.memberSet(userId)).id);
+  }
+
+  /** Turns the seed's {"received": "reply", ...} body into rules (one keyword, one reply each). */
+  function pairsToRules(body: Record<string, unknown>): RuleInput[] {
+    const entries = Object.entries(body ?? {}).filter(([k]) => k !== 'csrf_token' && k !== 'csrfmiddlewaretoken');
+    if (!entries.length) throw badInput('send at least one "received text": "reply" pair');
+    return entries.map(([k, v]) => {
+      if (typeof v !== 'string') throw badInput(`the reply for "${k}" must be text`);
+      return { keywords: [{ text: k, match: 'equal' as const }], replies: [v] };
+    });
+  }
+
+  return {
+    platformAppid,
+
+    async register(input: { username: string; password: string; code: string }, ip: string): Promise<{ id: number }> {
+      if (!USERNAME.test(input.username)) throw badInput('username: 3 to 30 letters, digits, "_", "." or "-"');
+      const problem = passwordProblem(input.password, input.username);
+      if (problem) throw badInput(problem);
+      limited(codeTriesPerIp.check(ip), codeTriesAll.check('*'));
+      const code = /^\d{6}$/.test(input.code) ? await repo.codeByHash(deps.hash('code', input.code)) : undefined;
+      if (!code || code.used_at !== null || Number(code.expires_at) <= now() || code.appid !== platformAppid) {
+        codeTriesPerIp.hit(ip);
+        codeTriesAll.hit('*');
+        throw badCode();
+      }
+      if (await repo.bindingByOpenid(code.appid, code.openid)) throw badCode('this WeChat is already bound to a member: log in instead');
+      if (await accounts.findByUsername(input.username)) throw usernameTaken();
+      if (!(await repo.useCode(Number(code.id), now()))) throw badCode();
+      let user;
+      try {
+        user = await accounts.createUser({ username: input.username, password: input.password, isActive: true });
+      } catch (err) {
+        await repo.unuseCode(Number(code.id));
+        if (err instanceof DuplicateUserError) throw usernameTaken();
+        throw err;
+      }
+      await repo.bind(code.appid, code.openid, user.id, now());
+      await rules.memberSet(user.id);
+      return { id: user.id };
+    },
+
+    async login(input: { username: string; password: string }, ip: string): Promise<{ id: number; token: string; expiresAt: number }> {
+      const key = `${ip}|${input.username.toLowerCase()}`;
+      limited(loginPerIpUser.check(key), loginPerIp.check(ip));
+      const user = await accounts.verifyPassword(input.username, input.password);
+      if (!user) {
+        loginPerIpUser.hit(key);
+        loginPerIp.hit(ip);
+        throw badLogin();
+      }
+      loginPerIpUser.reset(key);
+      const s = await accounts.createSession(user.id, SESSION_KIND);
+      await rules.memberSet(user.id);
+      return { id: user.id, ...s };
+    },
+
+    async logout(token: string | undefined): Promise<void> {
+      if (token) await accounts.revokeSession(token);
+    },
+
+    /** The member behind a session token, or null. */
+    async resolve(token: string | undefined): Promise<{ id: number; username: string } | null> {
+      if (!token) return null;
+      const s = await accounts.resolveSession(token, SESSION_KIND);
+      return s ? { id: s.user.id, username: s.user.username } : null;
+    },
+
+    async profile(userId: number) {
+      const [member, set, binding] = await Promise.all([accounts.findById(userId), rules.memberSet(userId), repo.bindingOfUser(platformAppid, userId)]);
+      return { id: userId, username: member?.username ?? '', enabled: set.enabled === 1, wechatBound: !!binding, wechatConfigured: !!deps.mp };
+    },
+
+    /** Makes a temporary QR code that binds the scanner's WeChat to this member; answers its pid. */
+    async makeBindQr(userId: number): Promise<{ pid: string; expiresAt: number }> {
+      if (!deps.mp) throw wechatNotConfigured();
+      if (await repo.pendingQrOfUser(userId, now())) throw qrInProgress();
+      const pid = randomToken(16);
+      const scene = `b${randomToken(16)}`;
+      const expiresAt = now() + QR_TTL_SECONDS * 1000;
+      await repo.insertQr({ pid, scene_hash: deps.hash('scene', scene), user_id: userId, expires_at: expiresAt, created_at: now() });
+      try {
+        const qr = await deps.api.createSceneQr(deps.mp, scene, QR_TTL_SECONDS);
+        await repo.finishQr(pid, await renderQrPng(qr.url));
+      } catch (err) {
+        await repo.finishQr(pid, null);
+        deps.logger.warn({ err: (err as Error).message }, 'bind QR code not made');
+        throw wechatFailed(`WeChat did not make the QR code: ${(err as Error).message}`);
+      }
+      return { pid, expiresAt };
+    },
+
+    /** The PNG of a live QR code, or null. */
+    async qrImage(pid: string): Promise<Buffer | null> {
+      if (!/^[A-Za-z0-9_-]{10,64}$/.test(pid)) return null;
+      const r = await repo.qrByPid(pid);
+      if (!r || r.state !== 'ready' || !r.png || Number(r.expires_at) < now()) return null;
+      return Buffer.from(r.png);
+    },
+
+    async enabled(userId: number): Promise<boolean> {
+      return (await rules.memberSet(userId)).enabled === 1;
+    },
+    async setEnabled(userId: number, enabled: boolean): Promise<void> {
+      await rules.settings(await memberSetId(userId), { enabled });
+    },
+
+    async seedView(userId: number): Promise<SeedView> {
+      const view: SeedView = {};
+      for (const r of await rules.list(await memberSetId(userId))) {
+        const pairs: Record<string, string> = {};
+        for (const k of r.keywords) pairs[k.text] = r.replies[0];
+        view[positionKey(r.position)] = pairs;
+      }
+      return view;
+    },
+    async seedAdd(userId: number, body: Record<string, unknown>): Promise<string[]> {
+      const setId = await memberSetId(userId);
+      const ids = await rules.create(setId, pairsToRules(body));
+      const all = await rules.list(setId);
+      return ids.map((id) => positionKey(all.find((r) => r.id === id)!.position));
+    },
+    async seedDelete(userId: number, key: string): Promise<void> {
+      const pos = parsePositionKey(key);
+      if (pos === undefined) throw ruleNotFound(`no rule with key ${key}`);
+      const setId = await memberSetId(userId);
+      await rules.remove(setId, await rules.ruleIdByPosition(setId, pos));
+    },
+    /** Replaces the rule at `key` with the pair(s) sent (keywords -> the first reply). */
+    async seedUpdate(userId: number, key: string, body: Record<string, unknown>): Promise<void> {
+      const pos = parsePositionKey(key);
+      if (pos === undefined) throw ruleNotFound(`no rule with key ${key}`);
+      const parts = pairsToRules(body);
+      if (parts.length > 1) throw badInput('update takes one "received text": "reply" pair');
+      const setId = await memberSetId(userId);
+      const ruleId = await rules.ruleIdByPosition(setId, pos);
+      await rules.update(setId, ruleId, { keywords: parts.flatMap((p) => p.keywords), replies: parts[0].replies });
+    },
+  };
+}
+
+export type MembersService = ReturnType<typeof createMembersService>;

@@ -1,0 +1,131 @@
+/**
+ * Migrations of the autoreply module (4xxx). Tables are prefixed `ar_` (and `mp_accounts`) so they
+ * never collide with other modules'. Members are the accounts module's `users`; no foreign key
+ * to it, because a module's migrations depend only on its own and the platform's tables.
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+import { bigint, blob, withId } from '../../platform/db/columns.js';
+
+export const migrations: Record<string, Migration> = {
+  '4001_autoreply_rules': {
+    async up(db: Kysely<any>) {
+      // A rule set: a member's own rules (seed API, WeChat commands) or one connected account's.
+      await withId(db, db.schema.createTable('ar_rule_sets'))
+        .addColumn('kind', 'varchar(10)', (c) => c.notNull())
+        .addColumn('user_id', bigint(db), (c) => c.notNull())
+        .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('follow_reply', 'text')
+        .addColumn('default_reply', 'text')
+        .addColumn('next_position', 'integer', (c) => c.notNull().defaultTo(1))
+        // Bumped by every change, so caches in every instance can tell they are stale.
+        .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', bigint(db), (c) => c.notNull())
+        .addColumn('updated_at', bigint(db), (c) => c.notNull())
+        .execute();
+      await sql`CREATE UNIQUE INDEX ar_rule_sets_member ON ar_rule_sets (user_id) WHERE kind = 'member'`.execute(db);
+
+      await withId(db, db.schema.createTable('ar_rules'))
+        .addColumn('rule_set_id', bigint(db), (c) => c.notNull().references('ar_rule_sets.id').onDelete('cascade'))
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('mode', 'varchar(10)', (c) => c.notNull().defaultTo('all'))
+        .addColumn('created_at', bigint(db), (c) => c.notNull())
+        .addColumn('updated_at', bigint(db), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ar_rules_position').unique().on('ar_rules').columns(['rule_set_id', 'position']).execute();
+
+      await withId(db, db.schema.createTable('ar_rule_keywords'))
+        .addColumn('rule_id', bigint(db), (c) => c.notNull().references('ar_rules.id').onDelete('cascade'))
+        .addColumn('rule_set_id', bigint(db), (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('norm', 'varchar(400)', (c) => c.notNull())
+        .addColumn('match', 'varchar(10)', (c) => c.notNull())
+        .execute();
+      // One keyword (normalized) per rule set: the seed's "duplicate keyword" is this constraint.
+      await db.schema.createIndex('ar_rule_keywords_unique').unique().on('ar_rule_keywords').columns(['rule_set_id', 'norm']).execute();
+      await db.schema.createIndex('ar_rule_keywords_rule').on('ar_rule_keywords').column('rule_id').execute();
+
+      await withId(db, db.schema.createTable('ar_rule_replies'))
+        .addColumn('rule_id', bigint(db), (c) => c.notNull().references('ar_rules.id').onDelete('cascade'))
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ar_rule_replies_rule').on('ar_rule_replies').columns(['rule_id', 'position']).execute();
+    },
+  },
+  '4002_autoreply_accounts_and_wechat': {
+    async up(db: Kysely<any>) {
+      await withId(db, db.schema.createTable('mp_accounts'))
+        .addColumn('user_id', bigint(db), (c) => c.notNull())
+        .addColumn('rule_set_id', bigint(db), (c) => c.notNull().references('ar_rule_sets.id'))
+        .addColumn('callback_id', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('appid', 'varchar(64)', (c) => c.notNull())
+        .addColumn('name', 'varchar(100)')
+        // Sealed with core.secrets: the API secret, the callback token and the EncodingAESKey.
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('token_sealed', 'text', (c) => c.notNull())
+        .addColumn('aes_key_sealed', 'text')
+        .addColumn('verified_at', bigint(db))
+        .addColumn('created_at', bigint(db), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('mp_accounts_owner').unique().on('mp_accounts').columns(['user_id', 'appid']).execute();
+
+      await withId(db, db.schema.createTable('ar_processed_messages'))
+        .addColumn('account_key', 'varchar(80)', (c) => c.notNull())
+        .addColumn('msg_key', 'varchar(200)', (c) => c.notNull())
+        // JSON of the answer; NULL while the first delivery is still being processed.
+        .addColumn('answer', 'text')
+        .addColumn('created_at', bigint(db), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ar_processed_unique').unique().on('ar_processed_messages').columns(['account_key', 'msg_key']).execute();
+      await db.schema.createIndex('ar_processed_created').on('ar_processed_messages').column('created_at').execute();
+
+      await db.schema
+        .createTable('ar_default_replies')
+        .addColumn('account_id', bigint(db), (c) => c.notNull())
+        .addColumn('openid', 'varchar(64)', (c) => c.notNull())
+        .addColumn('last_at', bigint(db), (c) => c.notNull())
+        .addPrimaryKeyConstraint('ar_default_replies_pk', ['account_id', 'openid'])
+        .execute();
+
+      await withId(db, db.schema.createTable('ar_wechat_bindings'))
+        .addColumn('appid', 'varchar(64)', (c) => c.notNull())
+        .addColumn('openid', 'varchar(64)', (c) => c.notNull())
+        .addColumn('user_id', bigint(db), (c) => c.notNull())
+        .addColumn('created_at', bigint(db), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ar_bindings_openid').unique().on('ar_wechat_bindings').columns(['appid', 'openid']).execute();
+      await db.schema.createIndex('ar_bindings_user').unique().on('ar_wechat_bindings').columns(['appid', 'user_id']).execute();
+
+      await withId(db, db.schema.createTable('ar_registration_codes'))
+        .addColumn('code_hash', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('appid', 'varchar(64)', (c) => c.notNull())
+        .addColumn('openid', 'varchar(64)', (c) => c.notNull())
+        .addColumn('expires_at', bigint(db), (c) => c.notNull())
+        .addColumn('used_at', bigint(db))
+        .addColumn('created_at', bigint(db), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ar_codes_openid').on('ar_registration_codes').columns(['appid', 'openid']).execute();
+      await db.schema.createIndex('ar_codes_expires').on('ar_registration_codes').column('expires_at').execute();
+
+      await withId(db, db.schema.createTable('ar_qr_requests'))
+        .addColumn('pid', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('scene_hash', 'varchar(64)', (c) => c.notNull().unique())
+        .addColumn('user_id', bigint(db), (c) => c.notNull())
+        .addColumn('state', 'varchar(10)', (c) => c.notNull())
+        .addColumn('png', blob(db))
+        .addColumn('expires_at', bigint(db), (c) => c.notNull())
+        .addColumn('created_at', bigint(db), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('ar_qr_user').on('ar_qr_requests').columns(['user_id', 'state']).execute();
+
+      await db.schema
+        .createTable('ar_access_tokens')
+        .addColumn('appid', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('token_sealed', 'text')
+        .addColumn('expires_at', bigint(db), (c) => c.notNull().defaultTo(0))
+        .addColumn('lease_owner', 'varchar(32)')
+        .addColumn('lease_until', bigint(db), (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
+};

@@ -1,0 +1,165 @@
+/** Rule sets, rules, keywords and replies: thin queries, each with an optional transaction. */
+import type { Selectable } from 'kysely';
+import type { DB, Executor } from '../../platform/db/index.js';
+import type { RuleSetTable } from './tables.js';
+import './tables.js';
+
+export type RuleSetRow = Selectable<RuleSetTable>;
+
+export interface RuleRecord {
+  id: number;
+  ruleSetId: number;
+  position: number;
+  mode: 'all' | 'random';
+  keywords: { text: string; norm: string; match: 'equal' | 'contains' }[];
+  replies: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewRule {
+  mode: 'all' | 'random';
+  keywords: { text: string; norm: string; match: 'equal' | 'contains' }[];
+  replies: string[];
+}
+
+export function createRulesRepo(db: DB) {
+  return {
+    async insertMemberSet(userId: number, now: number, x: Executor = db): Promise<void> {
+      await x
+        .insertInto('ar_rule_sets')
+        .values({ kind: 'member', user_id: userId, enabled: 1, next_position: 1, version: 1, created_at: now, updated_at: now })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    },
+    async insertAccountSet(userId: number, now: number, x: Executor = db): Promise<number> {
+      const r = await x
+        .insertInto('ar_rule_sets')
+        .values({ kind: 'account', user_id: userId, enabled: 1, next_position: 1, version: 1, created_at: now, updated_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return Number(r.id);
+    },
+    findMemberSet(userId: number, x: Executor = db): Promise<RuleSetRow | undefined> {
+      return x.selectFrom('ar_rule_sets').selectAll().where('kind', '=', 'member').where('user_id', '=', userId).executeTakeFirst();
+    },
+    findSet(id: number, x: Executor = db): Promise<RuleSetRow | undefined> {
+      return x.selectFrom('ar_rule_sets').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    /** Versions and switches of several sets in one query (cache revalidation). */
+    findSets(ids: number[], x: Executor = db): Promise<RuleSetRow[]> {
+      return x.selectFrom('ar_rule_sets').selectAll().where('id', 'in', ids).execute();
+    },
+    /** Takes the next position and bumps the version in one statement; answers the position taken. */
+    async takePosition(setId: number, now: number, x: Executor = db): Promise<number> {
+      const r = await x
+        .updateTable('ar_rule_sets')
+        .set((eb) => ({ next_position: eb('next_position', '+', 1), version: eb('version', '+', 1), updated_at: now }))
+        .where('id', '=', setId)
+        .returning('next_position')
+        .executeTakeFirstOrThrow();
+      return Number(r.next_position) - 1;
+    },
+    async bumpVersion(setId: number, now: number, x: Executor = db): Promise<void> {
+      await x
+        .updateTable('ar_rule_sets')
+        .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
+        .where('id', '=', setId)
+        .execute();
+    },
+    async updateSettings(setId: number, s: { enabled?: boolean; follow_reply?: string | null; default_reply?: string | null }, now: number, x: Executor = db): Promise<void> {
+      await x
+        .updateTable('ar_rule_sets')
+        .set((eb) => ({
+          ...(s.enabled === undefined ? {} : { enabled: s.enabled ? 1 : 0 }),
+          ...(s.follow_reply === undefined ? {} : { follow_reply: s.follow_reply }),
+          ...(s.default_reply === undefined ? {} : { default_reply: s.default_reply }),
+          version: eb('version', '+', 1),
+          updated_at: now,
+        }))
+        .where('id', '=', setId)
+        .execute();
+    },
+    async deleteSet(setId: number, x: Executor = db): Promise<void> {
+      await x.deleteFrom('ar_rule_sets').where('id', '=', setId).execute();
+    },
+    async insertRule(setId: number, position: number, rule: NewRule, now: number, x: Executor = db): Promise<number> {
+      const r = await x
+        .insertInto('ar_rules')
+        .values({ rule_set_id: setId, position, mode: rule.mode, created_at: now, updated_at: now })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const id = Number(r.id);
+      await this.insertParts(setId, id, rule, x);
+      return id;
+    },
+    async insertParts(setId: number, ruleId: number, rule: NewRule, x: Executor = db): Promise<void> {
+      await x
+        .insertInto('ar_rule_keywords')
+        .values(rule.keywords.map((k) => ({ rule_id: ruleId, rule_set_id: setId, text: k.text, norm: k.norm, match: k.match })))
+        .execute();
+      await x
+        .insertInto('ar_rule_replies')
+        .values(rule.replies.map((text, position) => ({ rule_id: ruleId, position, text })))
+        .execute();
+    },
+    async deleteParts(ruleId: number, x: Executor = db): Promise<void> {
+      await x.deleteFrom('ar_rule_keywords').where('rule_id', '=', ruleId).execute();
+      await x.deleteFrom('ar_rule_replies').where('rule_id', '=', ruleId).execute();
+    },
+    async touchRule(ruleId: number, mode: 'all' | 'random', now: number, x: Executor = db): Promise<void> {
+      await x.updateTable('ar_rules').set({ mode, updated_at: now }).where('id', '=', ruleId).execute();
+    },
+    async deleteRule(ruleId: number, x: Executor = db): Promise<void> {
+      await x.deleteFrom('ar_rule_keywords').where('rule_id', '=', ruleId).execute();
+      await x.deleteFrom('ar_rule_replies').where('rule_id', '=', ruleId).execute();
+      await x.deleteFrom('ar_rules').where('id', '=', ruleId).execute();
+    },
+    async deleteAllRules(setId: number, x: Executor = db): Promise<void> {
+      await x.deleteFrom('ar_rule_keywords').where('rule_set_id', '=', setId).execute();
+      await x.deleteFrom('ar_rule_replies').where('rule_id', 'in', (eb) => eb.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId)).execute();
+      await x.deleteFrom('ar_rules').where('rule_set_id', '=', setId).execute();
+    },
+    findRuleIdByPosition(setId: number, position: number, x: Executor = db) {
+      return x.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId).where('position', '=', position).executeTakeFirst();
+    },
+    findRuleIdByKeyword(setId: number, norm: string, x: Executor = db) {
+      return x.selectFrom('ar_rule_keywords').select('rule_id').where('rule_set_id', '=', setId).where('norm', '=', norm).executeTakeFirst();
+    },
+    findRule(ruleId: number, x: Executor = db) {
+      return x.selectFrom('ar_rules').selectAll().where('id', '=', ruleId).executeTakeFirst();
+    },
+    /** Norms of a set already used by rules other than `exceptRuleId`, among `norms`. */
+    async takenNorms(setId: number, norms: string[], exceptRuleId: number | null, x: Executor = db): Promise<string[]> {
+      if (!norms.length) return [];
+      let q = x.selectFrom('ar_rule_keywords').select('norm').where('rule_set_id', '=', setId).where('norm', 'in', norms);
+      if (exceptRuleId !== null) q = q.where('rule_id', '<>', exceptRuleId);
+      return (await q.execute()).map((r) => r.norm);
+    },
+    /** Every rule of a set with its keywords and replies, by position (three queries, not one per rule). */
+    async listRules(setId: number, x: Executor = db): Promise<RuleRecord[]> {
+      const rules = await x.selectFrom('ar_rules').selectAll().where('rule_set_id', '=', setId).orderBy('position').execute();
+      if (!rules.length) return [];
+      const kws = await x.selectFrom('ar_rule_keywords').select(['rule_id', 'text', 'norm', 'match']).where('rule_set_id', '=', setId).orderBy('id').execute();
+      const reps = await x
+        .selectFrom('ar_rule_replies')
+        .innerJoin('ar_rules', 'ar_rules.id', 'ar_rule_replies.rule_id')
+        .select(['ar_rule_replies.rule_id', 'ar_rule_replies.text'])
+        .where('ar_rules.rule_set_id', '=', setId)
+        .orderBy('ar_rule_replies.rule_id')
+        .orderBy('ar_rule_replies.position')
+        .execute();
+      const byId = new Map<number, RuleRecord>();
+      const out = rules.map((r) => {
+        const rec: RuleRecord = { id: Number(r.id), ruleSetId: setId, position: r.position, mode: r.mode, keywords: [], replies: [], createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };
+        byId.set(rec.id, rec);
+        return rec;
+      });
+      for (const k of kws) byId.get(Number(k.rule_id))?.keywords.push({ text: k.text, norm: k.norm, match: k.match });
+      for (const p of reps) byId.get(Number(p.rule_id))?.replies.push(p.text);
+      return out;
+    },
+  };
+}
+
+export type RulesRepo = ReturnType<typeof createRulesRepo>;

@@ -1,0 +1,177 @@
+/**
+ * Rule use cases on one rule set (a member's own, or a connected account's): validation,
+ * duplicate keywords (-2 in the seed's terms), positions that are never reused, and cache
+ * invalidation after every change. Ownership is checked by the callers (members-service).
+ */
+import { isUniqueViolation, type DB, type Executor } from '../../platform/db/index.js';
+import { normalizeKeyword } from './matcher.js';
+import type { MatcherCache } from './matcher-cache.js';
+import type { NewRule, RuleRecord, RulesRepo, RuleSetRow } from './rules-repo.js';
+import { badInput, duplicateKeyword, ruleNotFound } from './errors.js';
+
+export const LIMITS = { keywordChars: 100, replyChars: 2000, keywordsPerRule: 20, repliesPerRule: 10, rulesPerSet: 20_000, importRules: 5_000 } as const;
+
+export interface RuleInput {
+  keywords: { text: string; match?: 'equal' | 'contains' }[];
+  replies: string[];
+  mode?: 'all' | 'random';
+}
+
+/** The seed's key for a position: zero-padded to two digits ("01", "02", ... "99", "100"). */
+export function positionKey(position: number): string {
+  return String(position).padStart(2, '0');
+}
+
+/** Parses a seed key back to a position; undefined when it is not one. */
+export function parsePositionKey(key: string): number | undefined {
+  return /^\d{1,9}$/.test(key) && Number(key) > 0 ? Number(key) : undefined;
+}
+
+/** Checks and normalizes one rule; throws bad_input with a message saying what is wrong. */
+export function validateRule(input: RuleInput): NewRule {
+  if (!Array.isArray(input.keywords) || input.keywords.length === 0) throw badInput('a rule needs at least one keyword');
+  if (input.keywords.length > LIMITS.keywordsPerRule) throw badInput(`at most ${LIMITS.keywordsPerRule} keywords per rule`);
+  if (!Array.isArray(input.replies) || input.replies.length === 0) throw badInput('a rule needs at least one reply');
+  if (input.replies.length > LIMITS.repliesPerRule) throw badInput(`at most ${LIMITS.repliesPerRule} replies per rule`);
+  const seen = new Set<string>();
+  const keywords = input.keywords.map((k) => {
+    if (typeof k?.text !== 'string') throw badInput('a keyword must be text');
+    const norm = normalizeKeyword(k.text);
+    if (!norm) throw badInput('a keyword must not be empty');
+    if (k.text.length > LIMITS.keywordChars) throw badInput(`a keyword has at most ${LIMITS.keywordChars} characters`);
+    if (seen.has(norm)) throw duplicateKeyword(k.text);
+    seen.add(norm);
+    const match = k.match ?? 'equal';
+    if (match !== 'equal' && match !== 'contains') throw badInput('match is "equal" or "contains"');
+    return { text: k.text.trim(), norm, match };
+  });
+  const replies = input.replies.map((r) => {
+    if (typeof r !== 'string' || !r.trim()) throw badInput('a reply must be non-empty text');
+    if (r.length > LIMITS.replyChars) throw badInput(`a reply has at most ${LIMITS.replyChars} characters`);
+    return r;
+  });
+  const mode = input.mode ?? 'all';
+  if (mode !== 'all' && mode !== 'random') throw badInput('mode is "all" or "random"');
+  return { keywords, replies, mode };
+}
+
+export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: MatcherCache; now: () => number }) {
+  const { db, repo, cache, now } = deps;
+
+  /** Runs a change in a transaction, mapping a unique violation to duplicate_keyword, then invalidates. */
+  async function change<T>(setId: number, fn: (trx: Executor) => Promise<T>, keywordHint = ''): Promise<T> {
+    try {
+      const out = await db.transaction().execute(fn);
+      return out;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw duplicateKeyword(keywordHint);
+      throw err;
+    } finally {
+      cache.invalidate(setId);
+    }
+  }
+
+  async function ensureFree(setId: number, rules: NewRule[], exceptRuleId: number | null, x: Executor): Promise<void> {
+    const norms = rules.flatMap((r) => r.keywords.map((k) => k.norm));
+    if (new Set(norms).size !== norms.length) {
+      const dup = norms.find((n, i) => norms.indexOf(n) !== i)!;
+      throw duplicateKeyword(dup);
+    }
+    const taken = await repo.takenNorms(setId, norms, exceptRuleId, x);
+    if (taken.length) throw duplicateKeyword(taken[0]);
+  }
+
+  async function insertAll(setId: number, rules: NewRule[], x: Executor): Promise<number[]> {
+    const ids: number[] = [];
+    for (const r of rules) {
+      const position = await repo.takePosition(setId, now(), x);
+      ids.push(await repo.insertRule(setId, position, r, now(), x));
+    }
+    return ids;
+  }
+
+  async function findOwnRule(setId: number, ruleId: number, x: Executor = db) {
+    const r = await repo.findRule(ruleId, x);
+    if (!r || Number(r.rule_set_id) !== setId) throw ruleNotFound();
+    return r;
+  }
+
+  return {
+    /** The member's own rule set, created on first use. */
+    async memberSet(userId: number): Promise<RuleSetRow> {
+      const found = await repo.findMemberSet(userId);
+      if (found) return found;
+      await repo.insertMemberSet(userId, now());
+      return (await repo.findMemberSet(userId))!;
+    },
+    async setRow(setId: number): Promise<RuleSetRow> {
+      const r = await repo.findSet(setId);
+      if (!r) throw ruleNotFound('no such rule set');
+      return r;
+    },
+    list(setId: number): Promise<RuleRecord[]> {
+      return repo.listRules(setId);
+    },
+    async get(setId: number, ruleId: number): Promise<RuleRecord> {
+      await findOwnRule(setId, ruleId);
+      return (await repo.listRules(setId)).find((r) => r.id === ruleId)!;
+    },
+    /** Adds rules all or nothing (the seed's add posts several pairs at once). Answers the new ids. */
+    async create(setId: number, inputs: RuleInput[]): Promise<number[]> {
+      const rules = inputs.map(validateRule);
+      return change(setId, async (trx) => {
+        await ensureFree(setId, rules, null, trx);
+        return insertAll(setId, rules, trx);
+      });
+    },
+    async update(setId: number, ruleId: number, input: RuleInput): Promise<void> {
+      const rule = validateRule(input);
+      await change(setId, async (trx) => {
+        await findOwnRule(setId, ruleId, trx);
+        await ensureFree(setId, [rule], ruleId, trx);
+        await repo.deleteParts(ruleId, trx);
+        await repo.insertParts(setId, ruleId, rule, trx);
+        await repo.touchRule(ruleId, rule.mode, now(), trx);
+        await repo.bumpVersion(setId, now(), trx);
+      });
+    },
+    async remove(setId: number, ruleId: number): Promise<void> {
+      await change(setId, async (trx) => {
+        await findOwnRule(setId, ruleId, trx);
+        await repo.deleteRule(ruleId, trx);
+        await repo.bumpVersion(setId, now(), trx);
+      });
+    },
+    async ruleIdByPosition(setId: number, position: number): Promise<number> {
+      const r = await repo.findRuleIdByPosition(setId, position);
+      if (!r) throw ruleNotFound(`no rule with key ${positionKey(position)}`);
+      return Number(r.id);
+    },
+    async ruleIdByKeyword(setId: number, keyword: string): Promise<number> {
+      const r = await repo.findRuleIdByKeyword(setId, normalizeKeyword(keyword));
+      if (!r) throw ruleNotFound(`no rule with keyword "${keyword}"`);
+      return Number(r.rule_id);
+    },
+    async settings(setId: number, patch: { enabled?: boolean; followReply?: string | null; defaultReply?: string | null }): Promise<void> {
+      for (const v of [patch.followReply, patch.defaultReply]) {
+        if (typeof v === 'string' && v.length > LIMITS.replyChars) throw badInput(`a reply has at most ${LIMITS.replyChars} characters`);
+      }
+      const clean = (v: string | null | undefined) => (v === undefined ? undefined : v && v.trim() ? v : null);
+      await repo.updateSettings(setId, { enabled: patch.enabled, follow_reply: clean(patch.followReply), default_reply: clean(patch.defaultReply) }, now());
+      cache.invalidate(setId);
+    },
+    /** Imports rules (all or nothing); `replace` deletes the set's rules first. */
+    async importRules(setId: number, inputs: RuleInput[], replace: boolean): Promise<number> {
+      if (inputs.length > LIMITS.importRules) throw badInput(`at most ${LIMITS.importRules} rules per import`);
+      const rules = inputs.map(validateRule);
+      await change(setId, async (trx) => {
+        if (replace) await repo.deleteAllRules(setId, trx);
+        await ensureFree(setId, rules, null, trx);
+        await insertAll(setId, rules, trx);
+      });
+      return rules.length;
+    },
+  };
+}
+
+export type RulesService = ReturnType<typeof createRulesService>;

@@ -1,0 +1,59 @@
+/**
+ * What both webhooks (member accounts and the platform account) share: the dedupe key of a
+ * message, the stored answer's shape, turning it into the HTTP answer, and sending replies beyond
+ * the first through the customer-service API after the passive reply has gone out.
+ */
+import type { Logger } from '../../platform/logger.js';
+import { CallbackRefused, wrapReply, type CallbackAccount } from '../../platform/wechat/callback.js';
+import { textReplyXml } from '../../platform/wechat/xml.js';
+import type { MpApi, MpCredentials } from '../../platform/wechat/mp-api.js';
+
+/** What a message was answered with; stored so WeChat's retries get the same answer. */
+export interface StoredAnswer {
+  /** CreateTime of the reply (seconds), kept so a retry's reply is byte-identical in plain mode. */
+  t: number;
+  /** texts[0] is the passive reply; the rest go through the customer-service API. */
+  texts: string[];
+}
+
+export interface WebhookAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** Openids the simulator uses: replies beyond the first are reported, never sent to WeChat. */
+export const SIMULATOR_OPENID_PREFIX = 'simulator-';
+
+/** The key WeChat's retries share: MsgId, or sender + CreateTime (+ event) for events. */
+export function messageKey(f: Record<string, string>): string {
+  if (f.MsgId && /^\d{1,30}$/.test(f.MsgId)) return `m:${f.MsgId}`;
+  return `e:${(f.FromUserName ?? '').slice(0, 64)}:${(f.CreateTime ?? '').slice(0, 20)}:${(f.Event ?? f.MsgType ?? '').slice(0, 30)}`;
+}
+
+export function answerBody(acc: CallbackAccount, f: Record<string, string>, a: StoredAnswer, encrypted: boolean, nowMs: number): WebhookAnswer {
+  if (!a.texts.length) return { status: 200, contentType: 'text/plain', body: 'success' };
+  const xml = textReplyXml(f.FromUserName ?? '', f.ToUserName ?? '', a.texts[0], a.t);
+  return { status: 200, contentType: 'application/xml', body: wrapReply(acc, xml, encrypted, nowMs) };
+}
+
+export function refusal(err: unknown): WebhookAnswer | undefined {
+  if (err instanceof CallbackRefused) return { status: err.status, contentType: 'text/plain', body: err.message };
+  return undefined;
+}
+
+/** Sends texts[1..] in order after the current turn of the event loop; failures are logged. */
+export function sendExtrasLater(api: MpApi, creds: MpCredentials, openid: string, texts: string[], logger: Logger): void {
+  const extras = texts.slice(1);
+  if (!extras.length || openid.startsWith(SIMULATOR_OPENID_PREFIX)) return;
+  setImmediate(async () => {
+    for (const text of extras) {
+      try {
+        await api.sendText(creds, openid, text);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message, appid: creds.appid }, 'customer-service message not sent');
+        return;
+      }
+    }
+  });
+}

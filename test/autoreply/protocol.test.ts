@@ -1,0 +1,96 @@
+/** The WeChat message protocol on its own: signatures, timestamps, safe-mode AES, hardened XML. */
+import { describe, expect, it } from 'vitest';
+import { createCipheriv } from 'node:crypto';
+import { checkSignature, isFreshTimestamp, wechatSignature } from '../../src/platform/wechat/signature.js';
+import { aesKeyBytes, decryptMessage, encryptMessage, WechatCryptoError } from '../../src/platform/wechat/message-crypto.js';
+import { cdata, parseWechatXml, textReplyXml, XmlRefusedError } from '../../src/platform/wechat/xml.js';
+import { buildInbound, CallbackRefused, openMessage, openReply, verifyEcho, wrapReply } from '../../src/platform/wechat/callback.js';
+
+const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+const account = { appid: 'wx1234567890abcdef', token: 'tok-en', aesKey: AES };
+const NOW = 1_800_000_000_000;
+
+describe('signature', () => {
+  it('is sha1 of the sorted parts and checks in constant time', () => {
+    const s = wechatSignature('token', '1409304348', 'xxxxxx');
+    expect(s).toMatch(/^[0-9a-f]{40}$/);
+    expect(wechatSignature('xxxxxx', 'token', '1409304348')).toBe(s);
+    expect(checkSignature(s, 'token', '1409304348', 'xxxxxx')).toBe(true);
+    expect(checkSignature(s.toUpperCase(), 'token', '1409304348', 'xxxxxx')).toBe(true);
+    expect(checkSignature(s, 'token2', '1409304348', 'xxxxxx')).toBe(false);
+    expect(checkSignature(undefined, 'token', '1409304348', 'xxxxxx')).toBe(false);
+  });
+  it('refuses timestamps outside the window', () => {
+    expect(isFreshTimestamp(String(NOW / 1000 - 299), NOW)).toBe(true);
+    expect(isFreshTimestamp(String(NOW / 1000 - 301), NOW)).toBe(false);
+    expect(isFreshTimestamp(String(NOW / 1000 + 301), NOW)).toBe(false);
+    expect(isFreshTimestamp('12a', NOW)).toBe(false);
+  });
+});
+
+describe('safe mode AES', () => {
+  it('round-trips, pads to 32-byte blocks and lays the plaintext out as WeChat does', () => {
+    const msg = '<xml><Content><![CDATA[你好]]></Content></xml>';
+    const enc = encryptMessage(AES, account.appid, msg, Buffer.alloc(16, 7));
+    expect(decryptMessage(AES, account.appid, enc)).toBe(msg);
+    // Independent construction of the same ciphertext from the spec.
+    const key = aesKeyBytes(AES);
+    const m = Buffer.from(msg);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(m.length);
+    const body = Buffer.concat([Buffer.alloc(16, 7), len, m, Buffer.from(account.appid)]);
+    const pad = 32 - (body.length % 32);
+    const c = createCipheriv('aes-256-cbc', key, key.subarray(0, 16));
+    c.setAutoPadding(false);
+    const expected = Buffer.concat([c.update(Buffer.concat([body, Buffer.alloc(pad, pad)])), c.final()]).toString('base64');
+    expect(enc).toBe(expected);
+  });
+  it('refuses another appid and tampered data', () => {
+    const enc = encryptMessage(AES, account.appid, 'hello');
+    expect(() => decryptMessage(AES, 'wxother', enc)).toThrow(WechatCryptoError);
+    const bad = Buffer.from(enc, 'base64');
+    bad[bad.length - 1] ^= 0xff;
+    expect(() => decryptMessage(AES, account.appid, bad.toString('base64'))).toThrow(WechatCryptoError);
+  });
+});
+
+describe('XML', () => {
+  it('parses a message keeping MsgId exact', () => {
+    const f = parseWechatXml('<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgId>1234567890123456789</MsgId><Content><![CDATA[a &amp; b]]></Content></xml>');
+    expect(f).toEqual({ ToUserName: 'gh_1', MsgId: '1234567890123456789', Content: 'a &amp; b' });
+  });
+  it('refuses DTDs and entities before parsing', () => {
+    const xxe = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><Content>&x;</Content></xml>';
+    expect(() => parseWechatXml(xxe)).toThrow(XmlRefusedError);
+    expect(() => parseWechatXml('<!ENTITY a "b"><xml/>')).toThrow(/not accepted/);
+    expect(() => parseWechatXml(`<xml><Content>${'a'.repeat(70_000)}</Content></xml>`)).toThrow(/too large/);
+  });
+  it('keeps any reply text inside its element', () => {
+    const evil = 'x]]></Content><MsgType>news</MsgType><Content><![CDATA[\u0001';
+    const xml = textReplyXml('o1', 'gh', evil, 1);
+    const back = parseWechatXml(xml);
+    expect(back.MsgType).toBe('text');
+    expect(back.Content).toBe('x]]></Content><MsgType>news</MsgType><Content><![CDATA[');
+    expect(cdata(']]>')).toBe('<![CDATA[]]]]><![CDATA[>]]>');
+  });
+});
+
+describe('callback', () => {
+  it('verifies echostr and opens plain and safe messages, wrapping replies', () => {
+    const ts = String(NOW / 1000);
+    const sig = wechatSignature(account.token, ts, 'n1');
+    expect(verifyEcho(account, { signature: sig, timestamp: ts, nonce: 'n1', echostr: 'e123' }, NOW)).toBe('e123');
+    expect(() => verifyEcho(account, { signature: sig, timestamp: ts, nonce: 'n2', echostr: 'e' }, NOW)).toThrow(CallbackRefused);
+
+    for (const encrypt of [false, true]) {
+      const { query, body } = buildInbound(account, { ToUserName: 'gh', FromUserName: 'o1', CreateTime: 1, MsgType: 'text', Content: 'hi', MsgId: '99' }, NOW, encrypt);
+      const m = openMessage(account, query, body, NOW);
+      expect(m.encrypted).toBe(encrypt);
+      expect(m.fields.Content).toBe('hi');
+      const wrapped = wrapReply(account, textReplyXml('o1', 'gh', 'yo', 1), encrypt, NOW);
+      expect(openReply(account, wrapped)?.Content).toBe('yo');
+      expect(() => openMessage(account, query, body, NOW + 400_000)).toThrow(/too old/);
+      expect(() => openMessage({ ...account, token: 'other' }, query, body, NOW)).toThrow(/signature/);
+    }
+  });
+});
