@@ -1,0 +1,57 @@
+/**
+ * Real Chromium for the browser tests: Debian's /usr/bin/chromium driven by playwright-core, a
+ * fresh profile per launch. A missing Chromium FAILS with the command that installs it (the
+ * tests never skip silently).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { ROOT } from './web-build.js';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOTS = join(ROOT, 'test-output/screenshots');
+
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export interface Browser {
+  context: BrowserContext;
+  newPage(opts?: { width?: number; height?: number; locale?: string }): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/** Launches Chromium with a fresh user-data-dir; `locale` sets the browser language (Accept-Language, navigator.languages). */
+export async function launchBrowser(opts: { locale?: string } = {}): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}. The browser tests need it: apt-get install -y chromium (.ci/run installs it).`);
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'vh-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...ARGS, `--lang=${opts.locale ?? 'en-US'}`],
+    locale: opts.locale ?? 'en-US',
+    viewport: { width: 1280, height: 860 },
+    acceptDownloads: true,
+  });
+  // Generous: the machine is shared; a real hang still fails well within the test timeout.
+  context.setDefaultTimeout(30_000);
+  return {
+    context,
+    async newPage(p = {}) {
+      const page = await context.newPage();
+      if (p.width) await page.setViewportSize({ width: p.width, height: p.height ?? 800 });
+      return page;
+    },
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Saves a full-page screenshot to test-output/screenshots/<name>.png (git-ignored). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

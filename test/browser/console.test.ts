@@ -1,0 +1,332 @@
+/**
+ * The organizer's whole job in the console and the volunteer's answer through the dev mailbox, in
+ * real Chromium against the real app (no SMTP_URL: mail lands in the dev mailbox): sign in,
+ * create a campaign, upload a template, DRAG the name field and see the server's preview change,
+ * email template, mail settings with a test email, import volunteers (added / duplicate /
+ * rejected), send with confirmation and live progress, open the notice in /dev/mail, click the
+ * link, claim, see the certificate mail; then row actions, export, archive, and a server error
+ * that leaves the page usable.
+ */
+import type { Page, Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot, type Browser } from './browser.js';
+import { ADMIN_TOKEN, admin, sha256, startWebApp, templatePng, type WebApp } from './fixtures.js';
+
+const isPreview = (r: Response) => /\/campaigns\/\d+\/preview$/.test(r.url()) && r.request().method() === 'POST';
+
+/** The preview image the page shows: its blob: URL and the sha256 of its bytes. */
+async function shownPreview(page: Page): Promise<{ src: string; hash: string }> {
+  const out = await page.getByTestId('preview-image').evaluate(async (img: HTMLImageElement) => {
+    const buf = await (await fetch(img.src)).arrayBuffer();
+    return { src: img.src, bytes: Array.from(new Uint8Array(buf)) };
+  });
+  return { src: out.src, hash: sha256(Uint8Array.from(out.bytes)) };
+}
+
+/** Waits until the page shows a preview other than `src` and no render is pending. */
+async function nextPreview(page: Page, src: string): Promise<{ src: string; hash: string }> {
+  await expect
+    .poll(async () => (await page.getByTestId('preview-image').getAttribute('src')) !== src && (await page.locator('.preview-box.busy').count()) === 0, { timeout: 30_000 })
+    .toBe(true);
+  return shownPreview(page);
+}
+
+// Generous waits: the machine is shared (2 cores) and other suites may run alongside.
+describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, () => {
+  let app: WebApp;
+  let browser: Browser;
+  let page: Page;
+  let campaignPath = '';
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    [app, browser] = await Promise.all([startWebApp(), launchBrowser({ locale: 'en-US' })]);
+    page = await browser.newPage({ width: 1280, height: 900 });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('signs in with the admin token (a wrong one is refused) and creates a campaign', async () => {
+    await page.goto(`${app.url}/admin`);
+    await page.getByTestId('signin').waitFor();
+    await page.getByTestId('token').fill('not-the-token');
+    await page.getByTestId('signin-submit').click();
+    expect(await page.getByTestId('signin-error').innerText()).toContain('not valid');
+    await page.getByTestId('token').fill(ADMIN_TOKEN);
+    await page.getByTestId('signin-submit').click();
+    await page.getByTestId('campaign-list').waitFor();
+    // Kept for the browser session only.
+    expect(await page.evaluate(() => [sessionStorage.getItem('vh.admin.token'), localStorage.getItem('vh.admin.token'), document.cookie])).toEqual([ADMIN_TOKEN, null, '']);
+
+    // The console speaks Chinese too.
+    await page.getByTestId('lang').click();
+    await page.getByText('新建活动').waitFor();
+    await screenshot(page, 'console-campaigns-zh');
+    await page.getByTestId('lang').click();
+    await page.getByText('New campaign').waitFor();
+
+    // Bad input is caught before sending.
+    await page.getByTestId('new-name').fill('Riverside clean-up 2026');
+    await page.getByTestId('new-slug').fill('Bad Slug!');
+    expect(await page.getByTestId('field-error').innerText()).toContain('Lower-case');
+    expect(await page.getByTestId('create').isDisabled()).toBe(false);
+    await page.getByTestId('new-slug').fill('riverside-2026');
+    await page.getByTestId('create').click();
+    await page.waitForURL(/\/admin\/campaigns\/\d+\/template$/);
+    campaignPath = new URL(page.url()).pathname.replace(/\/template$/, '');
+    await expect.poll(() => page.getByTestId('campaign-name').innerText()).toContain('Riverside clean-up 2026');
+    await page.getByTestId('no-template').waitFor();
+  });
+
+  it('uploads a template, drags the name field, and the server-rendered preview changes', async () => {
+    await page.getByTestId('template-file').setInputFiles({ name: 'template.png', mimeType: 'image/png', buffer: templatePng(800, 566) });
+    await page.getByTestId('template-size').waitFor();
+    expect(await page.getByTestId('template-size').innerText()).toContain('800 × 566');
+    const before = await nextPreview(page, '');
+    const marker = page.getByTestId('marker-name');
+    await marker.waitFor();
+    const x0 = Number(await page.getByTestId('field-x').inputValue());
+    const y0 = Number(await page.getByTestId('field-y').inputValue());
+
+    // Drag the name 120 px right and 80 px down on screen.
+    const stage = await page.getByTestId('stage').boundingBox();
+    const box = (await marker.boundingBox())!;
+    const scale = stage!.width / 800;
+    const rendered = page.waitForResponse((r) => isPreview(r) && r.status() === 200 && r.request().postDataJSON().layout.name.x !== x0);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 60, box.y + box.height / 2 + 40, { steps: 4 });
+    await page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 80, { steps: 4 });
+    await page.mouse.up();
+    const x1 = Number(await page.getByTestId('field-x').inputValue());
+    const y1 = Number(await page.getByTestId('field-y').inputValue());
+    // Template pixels, from the displayed scale.
+    expect(Math.abs(x1 - (x0 + 120 / scale))).toBeLessThanOrEqual(2);
+    expect(Math.abs(y1 - (y0 + 80 / scale))).toBeLessThanOrEqual(2);
+    expect((await rendered).request().postDataJSON().layout.name).toMatchObject({ x: x1, y: y1 });
+    const after = await nextPreview(page, before.src);
+    expect(after.hash).not.toBe(before.hash);
+    await page.getByTestId('dirty').waitFor();
+
+    // Fine placement from the keyboard: Shift+Right moves 10 template pixels.
+    await marker.focus();
+    await page.keyboard.press('Shift+ArrowRight');
+    await page.keyboard.press('ArrowUp');
+    await expect.poll(async () => Number(await page.getByTestId('field-x').inputValue())).toBe(x1 + 10);
+    expect(Number(await page.getByTestId('field-y').inputValue())).toBe(y1 - 1);
+    await page.keyboard.press('Shift+ArrowLeft');
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(async () => Number(await page.getByTestId('field-x').inputValue())).toBe(x1);
+
+    // Bad colour is caught in the page; a long Latin sample renders.
+    await page.getByTestId('field-color').fill('red');
+    expect(await page.getByTestId('save-layout').isDisabled()).toBe(true);
+    await page.getByTestId('field-color').fill('#1a4d8f');
+    const shown = await shownPreview(page);
+    const latin = page.waitForResponse((r) => isPreview(r) && r.status() === 200 && r.request().postDataJSON().name.startsWith('Maximilian'));
+    await page.getByTestId('sample-sampleEn').click();
+    await latin;
+    expect((await nextPreview(page, shown.src)).hash).not.toBe(shown.hash);
+    await page.getByTestId('save-layout').click();
+    await page.getByTestId('layout-saved').waitFor();
+    await screenshot(page, 'console-template-editor');
+
+    const saved = await (await fetch(`${app.url}/api/v2/certificates/campaigns/${campaignPath.split('/').pop()}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+    expect(saved.layout.name).toMatchObject({ x: x1, y: y1, color: '#1a4d8f' });
+  });
+
+  it('edits the notice email with placeholders and previews it', async () => {
+    await page.getByTestId('tab-emails').click();
+    await page.getByTestId('mail-subject').fill('Your certificate from {{organization}}, {{name}}');
+    await page.getByTestId('save-emails').click();
+    await page.getByTestId('emails-saved').waitFor();
+    await expect.poll(() => page.getByTestId('preview-subject').innerText()).toMatch(/^Your certificate from/);
+    expect(await page.getByTestId('preview-subject').innerText()).not.toContain('{{');
+  });
+
+  it('checks mail settings in the page and sends a test email showing the server answer', async () => {
+    await page.getByTestId('tab-mail').click();
+    expect(await page.getByTestId('password-state').innerText()).toContain('not set');
+    await page.getByTestId('smtp-port').fill('99999');
+    expect(await page.getByTestId('field-error').first().innerText()).toContain('whole number');
+    expect(await page.getByTestId('save-mail').isDisabled()).toBe(true);
+    await page.getByTestId('smtp-port').fill('');
+    await page.getByTestId('daily').fill('500');
+    await page.getByTestId('save-mail').click();
+    await page.getByTestId('mail-saved').waitFor();
+    await page.getByTestId('test-to').fill('organizer@example');
+    expect(await page.getByTestId('test-send').isDisabled()).toBe(true);
+    await page.getByTestId('test-to').fill('organizer@example.org');
+    await page.getByTestId('test-send').click();
+    const result = page.getByTestId('test-result');
+    await result.waitFor();
+    expect(await result.innerText()).toMatch(/250/);
+    await screenshot(page, 'console-mail-settings');
+  });
+
+  it('imports volunteers and reports added, duplicate and rejected lines', async () => {
+    await page.getByTestId('tab-volunteers').click();
+    // A CSV file lands in the box (its header line is not counted as a volunteer).
+    await page.getByTestId('import-file').setInputFiles({ name: 'volunteers.csv', mimeType: 'text/csv', buffer: Buffer.from('email,number,name\r\ncsv@example.org,NO-9,Csv Person\r\n') });
+    await expect.poll(() => page.getByTestId('import-text').inputValue()).toContain('csv@example.org,NO-9,Csv Person');
+    expect(await page.getByTestId('import').innerText()).toContain('Import 1 line');
+    await page.getByTestId('import-text').fill(['me@example.org,NO-0001', 'friend@example.org,NO-0002,Friend Lee', 'ME@example.org', 'not-an-email'].join('\n'));
+    await page.getByTestId('local-problems').waitFor();
+    expect(await page.getByTestId('local-problems').innerText()).toContain('line 4');
+    await page.getByTestId('import').click();
+    await page.getByTestId('import-result').waitFor();
+    expect(await page.getByTestId('added').innerText()).toContain('2 added');
+    expect(await page.getByTestId('duplicates').innerText()).toContain('1');
+    expect(await page.getByTestId('rejected').innerText()).toContain('1');
+    expect(await page.getByTestId('rejected-list').innerText()).toContain('not-an-email');
+    await expect.poll(() => page.getByTestId('recipient-row').count()).toBe(2);
+    await page.getByTestId('search').fill('friend');
+    await expect.poll(() => page.getByTestId('recipient-row').count()).toBe(1);
+    await page.getByTestId('search').fill('');
+    await expect.poll(() => page.getByTestId('recipient-row').count()).toBe(2);
+    await screenshot(page, 'console-volunteers-import');
+  });
+
+  it('sends after a confirmation naming the count, with live progress', async () => {
+    await page.getByTestId('tab-send').click();
+    expect(await page.getByTestId('to-send').innerText()).toContain('2 volunteers');
+    await page.getByTestId('send-start').click();
+    expect(await page.getByTestId('send-confirm').innerText()).toContain('Send 2 notices?');
+    await page.getByTestId('send-confirm-yes').click();
+    await page.getByTestId('queued').waitFor();
+    await expect.poll(() => page.getByTestId('count-1').innerText(), { timeout: 30_000 }).toBe('2');
+    expect(await page.getByTestId('progress-mode').innerText()).toContain('live');
+    expect(await page.getByTestId('quota').innerText()).toMatch(/500/);
+    await screenshot(page, 'console-send-progress');
+  });
+
+  it('the volunteer opens the notice in the dev mailbox, claims, and the certificate arrives', async () => {
+    const mail = await browser.newPage({ width: 1200, height: 900 });
+    await mail.goto(`${app.url}/dev/mail`);
+    const notice = mail.getByTestId('mail-item').filter({ hasText: 'to me@example.org' }).first();
+    await notice.waitFor();
+    await notice.click();
+    const frame = mail.frameLocator('[data-testid="mail-html"]');
+    const link = frame.locator('a[href*="/certificate?token="]').first();
+    await link.waitFor();
+    await screenshot(mail, 'devmail-notice');
+    const [claim] = await Promise.all([browser.context.waitForEvent('page'), link.click()]);
+    await claim.getByTestId('screen-form').waitFor();
+    expect(await claim.getByTestId('email').inputValue()).toBe('me@example.org');
+    await claim.getByTestId('name').fill('Mei Chen 陈美');
+    await claim.waitForResponse((r) => r.url().endsWith('/claim/preview') && r.status() === 200 && r.request().postDataJSON().name === 'Mei Chen 陈美');
+    await claim.getByTestId('submit').click();
+    await claim.getByTestId('screen-success').waitFor();
+    await screenshot(claim, 'claim-success-desktop-en');
+    await claim.close();
+
+    // The certificate mail: attachment shown as an image.
+    await mail.getByTestId('mail-item').filter({ hasText: 'to me@example.org' }).filter({ has: mail.getByTestId('attachment-count') }).first().waitFor({ timeout: 20_000 });
+    await mail.getByTestId('mail-item').filter({ has: mail.getByTestId('attachment-count') }).first().click();
+    const img = mail.getByTestId('attachment-image');
+    await img.waitFor();
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(800);
+    await screenshot(mail, 'devmail-certificate');
+    await mail.close();
+  });
+
+  it('shows the volunteer table with statuses, row actions and export', async () => {
+    await page.getByTestId('tab-volunteers').click();
+    const row = page.getByTestId('recipient-row').filter({ hasText: 'me@example.org' }).filter({ hasNotText: 'friend' });
+    await expect.poll(async () => (await row.innerText()).includes('Mei Chen'), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('status-filter').selectOption('1');
+    await expect.poll(() => page.getByTestId('recipient-row').count()).toBe(1);
+    await page.getByTestId('resend').first().click();
+    expect(await page.getByTestId('row-notice').innerText()).toContain('friend@example.org');
+    await page.getByTestId('status-filter').selectOption('');
+    const [certificate] = await Promise.all([browser.context.waitForEvent('page'), row.getByTestId('view').click()]);
+    expect(certificate.url()).toMatch(/^blob:/);
+    await certificate.close();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    expect(download.suggestedFilename()).toBe('riverside-2026-volunteers.csv');
+  });
+
+  it('keeps the page usable when the server fails, and archives the campaign', async () => {
+    await page.route('**/api/v2/certificates/campaigns/*', (route) =>
+      route.request().method() === 'GET' ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"code":"internal","message":"internal error (request x)"}' }) : route.continue(),
+    );
+    await page.goto(`${app.url}${campaignPath}/settings`);
+    const err = page.getByTestId('error').first();
+    await err.waitFor();
+    expect(await err.innerText()).toContain('server failed');
+    await screenshot(page, 'console-server-error');
+    await page.unroute('**/api/v2/certificates/campaigns/*');
+    await page.getByTestId('retry').first().click();
+    await page.getByTestId('set-name').waitFor();
+
+    await page.getByTestId('archive').click();
+    await expect.poll(() => page.getByTestId('archive').innerText()).toContain('Restore');
+    await page.goto(`${app.url}/admin`);
+    await page.getByTestId('campaign-list').waitFor();
+    expect(await page.getByTestId('campaign-item').filter({ hasText: 'Riverside' }).count()).toBe(0);
+    await page.getByTestId('show-archived').check();
+    await page.getByTestId('campaign-item').filter({ hasText: 'Riverside' }).waitFor();
+  });
+
+  it('pages through many volunteers, and pauses and resumes a paced send', async () => {
+    const big = await admin<{ id: number }>(app.url, 'POST', 'campaigns', { name: 'Paging and pacing' });
+    await admin(app.url, 'PATCH', `campaigns/${big.id}`, { mail: { ratePerSec: 1 } });
+    const lines = Array.from({ length: 120 }, (_, i) => `v${String(i).padStart(3, '0')}@example.org,NO-${i}`);
+    expect((await admin(app.url, 'POST', `campaigns/${big.id}/recipients`, { lines })).added).toBe(120);
+
+    await page.goto(`${app.url}/admin/campaigns/${big.id}/volunteers`);
+    await expect.poll(() => page.getByTestId('page').innerText()).toBe('Page 1 of 3');
+    expect(await page.getByTestId('total').innerText()).toContain('120');
+    expect(await page.getByTestId('recipient-row').count()).toBe(50);
+    const first = await page.getByTestId('recipient-row').first().innerText();
+    await page.getByTestId('next').click();
+    await expect.poll(() => page.getByTestId('page').innerText()).toBe('Page 2 of 3');
+    await expect.poll(async () => (await page.getByTestId('recipient-row').first().innerText()) !== first).toBe(true);
+
+    await page.getByTestId('tab-send').click();
+    await page.getByTestId('send-start').click();
+    expect(await page.getByTestId('send-confirm').innerText()).toContain('Send 120 notices?');
+    await page.getByTestId('send-confirm-yes').click();
+    await expect.poll(() => page.getByTestId('sending-state').innerText(), { timeout: 30_000 }).toBe('Sending');
+    await page.getByTestId('pause').click();
+    await expect.poll(() => page.getByTestId('sending-state').innerText()).toBe('Paused');
+    // Paused: resume is offered, not a second send.
+    expect(await page.getByTestId('send-start').count()).toBe(0);
+    await screenshot(page, 'console-send-paused');
+    await page.getByTestId('resume').click();
+    await expect.poll(() => page.getByTestId('sending-state').innerText()).toBe('Sending');
+    await page.getByTestId('pause').click();
+    await expect.poll(() => page.getByTestId('sending-state').innerText()).toBe('Paused');
+  });
+
+  it('shows when the daily quota pauses sending, and renames a campaign', async () => {
+    const q = await admin<{ id: number }>(app.url, 'POST', 'campaigns', { name: 'Quota' });
+    await admin(app.url, 'PATCH', `campaigns/${q.id}`, { mail: { dailyLimit: 1 } });
+    await admin(app.url, 'POST', `campaigns/${q.id}/recipients`, { lines: ['q1@example.org', 'q2@example.org'] });
+    await page.goto(`${app.url}/admin/campaigns/${q.id}/send`);
+    await page.getByTestId('send-start').click();
+    await page.getByTestId('send-confirm-yes').click();
+    await page.getByTestId('quota-paused').waitFor();
+    expect(await page.getByTestId('quota-paused').innerText()).toContain('resumes by itself');
+    expect(await page.getByTestId('quota').innerText()).toContain('1 of 1');
+    await screenshot(page, 'console-quota-paused');
+
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('set-name').fill('');
+    expect(await page.getByTestId('save-settings').isDisabled()).toBe(true);
+    await page.getByTestId('set-website').fill('not a url');
+    expect(await page.getByTestId('field-error').nth(1).innerText()).toContain('http');
+    await page.getByTestId('set-website').fill('https://example.org');
+    await page.getByTestId('set-name').fill('Quota (renamed)');
+    await page.getByTestId('save-settings').click();
+    await page.getByTestId('settings-saved').waitFor();
+    await expect.poll(() => page.getByTestId('campaign-name').innerText()).toContain('Quota (renamed)');
+  });
+
+  it('raised no uncaught error in any page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
