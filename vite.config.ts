@@ -2,7 +2,9 @@
  * The web pages: three entries built into dist/web, served by src/platform/http/web.ts under /web/.
  * - certificate.html: the volunteer claim page (vanilla TS, budget 60 KB gzipped JS + CSS);
  * - admin.html: the organizer console (Vue + vue-router + vue-i18n);
- * - dev-mail.html: the dev mailbox viewer.
+ * - dev-mail.html: the dev mailbox viewer;
+ * - accounts.html: the member account pages (register, activate, sign in, password, addresses);
+ * - assistant.html: the auto-reply assistant pages (register, sign in, rules, official accounts).
  * The `budget` plugin prints each entry's gzipped size and fails the build when the claim page
  * goes over its budget; the figures are also written to dist/web/sizes.json (read by the tests).
  */
@@ -90,6 +92,8 @@ export default defineConfig({
         certificate: here('./web/certificate.html'),
         admin: here('./web/admin.html'),
         'dev-mail': here('./web/dev-mail.html'),
+        accounts: here('./web/accounts.html'),
+        assistant: here('./web/assistant.html'),
       },
     },
   },

@@ -2,7 +2,8 @@
  * Serves the built web pages (Vite output in dist/web): hashed assets under /web/ (cached for a
  * year: their names change with their content), and the entry pages with history fallbacks:
  * `/certificate` -> the volunteer claim page, `/admin` and `/admin/*` -> the organizer console,
- * `/dev/mail` -> the dev mailbox page. Entry pages are never cached, so a new build is picked up
+ * `/dev/mail` -> the dev mailbox page, `/accounts/*` -> the member account pages, `/assistant/*` ->
+ * the auto-reply assistant pages. Entry pages are never cached, so a new build is picked up
  * at once. When the pages have not been built, each entry answers a plain page saying how.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -19,6 +20,8 @@ export const WEB_ENTRIES = [
   { paths: ['/certificate'], file: 'certificate.html', title: 'Certificate' },
   { paths: ['/admin', '/admin/*'], file: 'admin.html', title: 'Organizer console' },
   { paths: ['/dev/mail', '/dev/mail/*'], file: 'dev-mail.html', title: 'Dev mailbox' },
+  { paths: ['/accounts', '/accounts/*'], file: 'accounts.html', title: 'Account' },
+  { paths: ['/assistant', '/assistant/*'], file: 'assistant.html', title: 'Auto-reply assistant' },
 ] as const;
 
 const MISSING_BUILD = (title: string) => `<!doctype html>
