@@ -58,6 +58,15 @@ export function registerApiRoutes(
     return account ? mpAccounts.ruleSetOf(uid(req), account) : Number((await rules.memberSet(uid(req))).id);
   }
 
+  // Public: the register page shows the platform account's QR (follow it to get a code).
+  app.get(`${P}/platform`, { schema: { tags: TAG, summary: "Whether the platform official account is configured, and its follow QR code's address (for the register page)", response: { 200: z.object({ configured: z.boolean(), qrImageUrl: z.string().nullable() }) } } }, async () => ({
+    configured: members.wechatConfigured,
+    qrImageUrl: members.wechatConfigured ? `${P}/platform/qr.png` : null,
+  }));
+  app.get(`${P}/platform/qr.png`, { schema: { tags: TAG, summary: "The platform account's QR code (PNG): scanning it follows the account, which answers a registration code" } }, async (_req, reply) =>
+    reply.type('image/png').header('cache-control', 'public, max-age=3600').send(await members.followQrImage()),
+  );
+
   app.get(`${P}/me`, { ...read, schema: { tags: TAG, summary: 'The signed-in member', response: { 200: z.object({ id: z.number(), username: z.string(), enabled: z.boolean(), wechatBound: z.boolean(), wechatConfigured: z.boolean() }), ...errors } } }, async (req) =>
     members.profile(uid(req)),
   );

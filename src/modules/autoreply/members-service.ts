@@ -15,12 +15,14 @@ import { DuplicateUserError, passwordProblem, type AccountsService } from '../ac
 import type { RulesService, RuleInput } from './rules-service.js';
 import { parsePositionKey, positionKey } from './rules-service.js';
 import type { WechatRepo } from './wechat-repo.js';
-import type { Hasher } from './platform-service.js';
+import { REGISTER_SCENE, type Hasher } from './platform-service.js';
 import { badCode, badInput, badLogin, qrInProgress, ruleNotFound, usernameTaken, wechatFailed, wechatNotConfigured } from './errors.js';
 
 export const SESSION_KIND = 'autoreply';
 /** How long a bind QR code stays valid (seconds). */
 export const QR_TTL_SECONDS = 600;
+/** The register page's follow QR: WeChat's longest temporary code (30 days), renewed a day early. */
+const FOLLOW_QR_SECONDS = 30 * 86_400;
 const USERNAME = /^[A-Za-z0-9_.-]{3,30}$/;
 
 /** The seed's view of a member's rules: {"01": {"keyword": "reply"}, ...}. */
@@ -65,8 +67,32 @@ export function createMembersService(deps: {
     });
   }
 
+  // One follow QR per process, made on first use; concurrent first requests share one call.
+  let followQr: { png: Buffer; expiresAt: number } | null = null;
+  let followQrPending: Promise<Buffer> | null = null;
+
   return {
     platformAppid,
+    wechatConfigured: !!deps.mp,
+
+    /** The platform account's QR code (PNG) for the register page: scanning it follows and brings a code. */
+    async followQrImage(): Promise<Buffer> {
+      const mp = deps.mp;
+      if (!mp) throw wechatNotConfigured();
+      if (followQr && followQr.expiresAt - now() > 86_400_000) return followQr.png;
+      followQrPending ??= (async () => {
+        try {
+          const qr = await deps.api.createSceneQr(mp, REGISTER_SCENE, FOLLOW_QR_SECONDS);
+          followQr = { png: await renderQrPng(qr.url), expiresAt: now() + qr.expireSeconds * 1000 };
+          return followQr.png;
+        } catch (err) {
+          throw wechatFailed(`WeChat did not make the QR code: ${(err as Error).message}`);
+        } finally {
+          followQrPending = null;
+        }
+      })();
+      return followQrPending;
+    },
 
     async register(input: { username: string; password: string; code: string }, ip: string): Promise<{ id: number }> {
       if (!USERNAME.test(input.username)) throw badInput('username: 3 to 30 letters, digits, "_", "." or "-"');

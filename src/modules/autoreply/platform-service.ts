@@ -17,6 +17,12 @@ import { parsePositionKey, positionKey } from './rules-service.js';
 import type { WechatRepo } from './wechat-repo.js';
 import { answerBody, messageKey, refusal, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
 
+/**
+ * The scene of the platform account's follow QR shown on the register page: scanning it is a plain
+ * follow (or, when already following, a request for a code), never a binding.
+ */
+export const REGISTER_SCENE = 'register';
+
 /** Registration codes live this long. */
 export const CODE_TTL_MS = 10 * 60_000;
 
@@ -137,8 +143,12 @@ export function createPlatformService(deps: {
     if (!openid) return [];
     if (f.MsgType === 'event') {
       const ev = f.Event?.toLowerCase();
-      if (ev === 'subscribe' && f.EventKey?.startsWith('qrscene_')) return [await bindScene(appid, openid, f.EventKey.slice('qrscene_'.length))];
-      if (ev === 'scan' && f.EventKey) return [await bindScene(appid, openid, f.EventKey)];
+      const scene = ev === 'subscribe' && f.EventKey?.startsWith('qrscene_') ? f.EventKey.slice('qrscene_'.length) : ev === 'scan' ? f.EventKey : undefined;
+      if (scene === REGISTER_SCENE && ev === 'scan') {
+        if (await repo.bindingByOpenid(appid, openid)) return [`您的微信已绑定账号，请直接登录。\n${HELP}`];
+        return [await codeText(appid, openid)];
+      }
+      if (scene && scene !== REGISTER_SCENE) return [await bindScene(appid, openid, scene)];
       if (ev === 'subscribe') {
         const bound = await repo.bindingByOpenid(appid, openid);
         if (bound) return [`欢迎回来！\n${HELP}`];
