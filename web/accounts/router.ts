@@ -1,0 +1,25 @@
+/**
+ * Routes under /accounts/ (history mode; the server answers every /accounts/* with this page).
+ * `/active?code=` is the landing of the activation mail (the seed's active.html).
+ */
+import { createRouter, createWebHistory } from 'vue-router';
+import { getSession } from './api';
+
+export const router = createRouter({
+  history: createWebHistory('/accounts/'),
+  routes: [
+    { path: '/register', name: 'register', component: () => import('./views/Register.vue') },
+    { path: '/active', name: 'active', component: () => import('./views/Active.vue') },
+    { path: '/login', name: 'login', component: () => import('./views/Login.vue') },
+    { path: '/forgot', name: 'forgot', component: () => import('./views/Forgot.vue') },
+    { path: '/password', name: 'password', component: () => import('./views/Password.vue'), meta: { auth: true } },
+    { path: '/address', name: 'address', component: () => import('./views/Addresses.vue'), meta: { auth: true } },
+    { path: '/', redirect: () => (getSession() ? '/address' : '/login') },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+});
+
+router.beforeEach((to) => {
+  if (to.meta.auth && !getSession()) return { name: 'login', query: { next: to.fullPath } };
+  return true;
+});
