@@ -22,6 +22,7 @@ import { createWebhookService } from './webhook-service.js';
 import { createHasher, createPlatformService } from './platform-service.js';
 import { createMembersService } from './members-service.js';
 import { createTokenStore } from './token-store.js';
+import { defineExtraReplies } from './extra-replies.js';
 import { installEnvelope } from './http.js';
 import { registerSeedRoutes } from './seed-routes.js';
 import { registerCallbackRoutes } from './callback-routes.js';
@@ -43,7 +44,7 @@ export function createAutoreply(core: Core, opts: { api?: MpApi } = {}) {
   const mp = config.wechat.mp;
   const platformAccount = config.isMpConfigured ? { appid: mp.appid!, token: mp.token!, aesKey: mp.aesKey ?? null } : null;
   const mpAccounts = createMpAccountsService({ db, repo, rulesRepo, cache, secrets: core.secrets, publicUrl: config.publicUrl, now });
-  const webhook = createWebhookService({ accounts: mpAccounts, cache, repo, api, logger, now });
+  const webhook = createWebhookService({ db, accounts: mpAccounts, cache, repo, jobs: core.jobs, now });
   const platform = createPlatformService({ db, hash, account: platformAccount, repo, rules, accounts, logger, now });
   const members = createMembersService({
     db,
@@ -74,6 +75,7 @@ export const autoreplyModule: AppModule = {
   name: 'autoreply',
   async register(app, core) {
     const ar = createAutoreply(core);
+    defineExtraReplies({ jobs: core.jobs, api: ar.api, logger: core.logger, credentials: (id) => ar.mpAccounts.credentialsById(id) });
     const secureCookies = core.config.publicUrl.startsWith('https://');
     await app.register(async (scope) => {
       installEnvelope(scope);

@@ -159,6 +159,11 @@ export function createMpAccountsService(deps: { db: DB; repo: WechatRepo; rulesR
       const r = await own(userId, id);
       return (await load(r.callback_id))!;
     },
+    /** appid and secret of an account, for the customer-service job (undefined once disconnected). */
+    async credentialsById(id: number): Promise<{ appid: string; secret: string } | undefined> {
+      const r = await repo.accountById(id);
+      return r ? { appid: r.appid, secret: secrets.open(r.secret_sealed) } : undefined;
+    },
     async markVerified(acc: LiveAccount): Promise<void> {
       if (acc.verified) return;
       await repo.markVerified(acc.id, now());

@@ -1,12 +1,10 @@
 /**
  * What both webhooks (member accounts and the platform account) share: the dedupe key of a
- * message, the stored answer's shape, turning it into the HTTP answer, and sending replies beyond
- * the first through the customer-service API after the passive reply has gone out.
+ * message, the stored answer's shape, and turning it into the HTTP answer. Replies beyond the
+ * first are a job (extra-replies.ts).
  */
-import type { Logger } from '../../platform/logger.js';
 import { CallbackRefused, wrapReply, type CallbackAccount } from '../../platform/wechat/callback.js';
 import { textReplyXml } from '../../platform/wechat/xml.js';
-import type { MpApi, MpCredentials } from '../../platform/wechat/mp-api.js';
 
 /** What a message was answered with; stored so WeChat's retries get the same answer. */
 export interface StoredAnswer {
@@ -40,20 +38,4 @@ export function answerBody(acc: CallbackAccount, f: Record<string, string>, a: S
 export function refusal(err: unknown): WebhookAnswer | undefined {
   if (err instanceof CallbackRefused) return { status: err.status, contentType: 'text/plain', body: err.message };
   return undefined;
-}
-
-/** Sends texts[1..] in order after the current turn of the event loop; failures are logged. */
-export function sendExtrasLater(api: MpApi, creds: MpCredentials, openid: string, texts: string[], logger: Logger): void {
-  const extras = texts.slice(1);
-  if (!extras.length || openid.startsWith(SIMULATOR_OPENID_PREFIX)) return;
-  setImmediate(async () => {
-    for (const text of extras) {
-      try {
-        await api.sendText(creds, openid, text);
-      } catch (err) {
-        logger.warn({ err: (err as Error).message, appid: creds.appid }, 'customer-service message not sent');
-        return;
-      }
-    }
-  });
 }

@@ -5,21 +5,37 @@
  * is answered from the stored answer; side effects (default-reply time, extra replies) happen
  * only for the first delivery.
  */
-import type { Logger } from '../../platform/logger.js';
+import type { DB } from '../../platform/db/index.js';
+import type { JobQueue } from '../../platform/jobs/types.js';
 import { openMessage, verifyEcho } from '../../platform/wechat/callback.js';
-import type { MpApi } from '../../platform/wechat/mp-api.js';
 import type { MatcherCache, RuleSetSnapshot } from './matcher-cache.js';
 import type { MpAccountsService, LiveAccount } from './mp-accounts-service.js';
 import type { WechatRepo } from './wechat-repo.js';
-import { answerBody, messageKey, refusal, sendExtrasLater, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import { answerBody, messageKey, refusal, SIMULATOR_OPENID_PREFIX, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import { EXTRA_REPLIES_KIND, extraRepliesKey, type ExtraRepliesPayload } from './extra-replies.js';
 
 /** A default reply goes to the same follower at most this often. */
 export const DEFAULT_REPLY_EVERY_MS = 3600_000;
 
 const notFound: WebhookAnswer = { status: 404, contentType: 'text/plain', body: 'unknown callback' };
 
-export function createWebhookService(deps: { accounts: MpAccountsService; cache: MatcherCache; repo: WechatRepo; api: MpApi; logger: Logger; now: () => number }) {
-  const { accounts, cache, repo, now } = deps;
+export function createWebhookService(deps: { db: DB; accounts: MpAccountsService; cache: MatcherCache; repo: WechatRepo; jobs: Pick<JobQueue, 'enqueue'>; now: () => number }) {
+  const { db, accounts, cache, repo, jobs, now } = deps;
+
+  /**
+   * Records the message (true for its first delivery). Replies beyond the first become a job in
+   * the same transaction, so a message is either unrecorded or recorded with its extras queued.
+   */
+  async function claim(acc: LiveAccount, key: string, openid: string | undefined, texts: string[], answer: StoredAnswer): Promise<boolean> {
+    const extras = texts.length > 1 && openid && !openid.startsWith(SIMULATOR_OPENID_PREFIX) ? texts.slice(1) : [];
+    if (!extras.length) return repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now());
+    return db.transaction().execute(async (trx) => {
+      if (!(await repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now(), trx))) return false;
+      const payload: ExtraRepliesPayload = { accountId: acc.id, openid: openid!, texts: extras };
+      await jobs.enqueue(EXTRA_REPLIES_KIND, payload, { trx, singletonKey: extraRepliesKey(acc.id, key) });
+      return true;
+    });
+  }
 
   /** Decides the answer, without side effects. */
   async function decide(acc: LiveAccount, f: Record<string, string>, own: RuleSetSnapshot | undefined, member: RuleSetSnapshot | undefined): Promise<{ texts: string[]; usedDefault: boolean }> {
@@ -76,10 +92,9 @@ export function createWebhookService(deps: { accounts: MpAccountsService; cache:
       // Every message is recorded (not only answered ones) so a retry is answered as the first
       // delivery was even if the rules changed in between.
       const key = messageKey(f);
-      const first = await repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now());
+      const first = await claim(acc, key, f.FromUserName, texts, answer);
       if (first) {
         if (usedDefault) await repo.setDefaultReplied(acc.id, f.FromUserName, now());
-        sendExtrasLater(deps.api, acc, f.FromUserName ?? '', texts, deps.logger);
       } else {
         const stored = await repo.storedAnswer(`a${acc.id}`, key);
         if (stored?.answer) answer = JSON.parse(stored.answer) as StoredAnswer;
