@@ -14,21 +14,25 @@ export const MP = { appid: 'wxplatform0000001', secret: 'platformsecret000000000
 
 export interface Ctx {
   t: TestApp;
+  /** Origin header a same-site browser request carries. */
+  origin: Record<string, string>;
   fake: FakeWechat;
   clock: { now: number };
   close(): Promise<void>;
 }
 
-export async function startAutoreply(dialect: TestDialect, opts: { mp?: boolean } = {}): Promise<Ctx> {
+export async function startAutoreply(dialect: TestDialect, opts: { mp?: boolean; publicUrl?: string } = {}): Promise<Ctx> {
   const fake = await startFakeWechat();
   fake.on('/cgi-bin/token', () => ({ access_token: `AT-${fake.calls('/cgi-bin/token').length}`, expires_in: 7200 }));
   fake.on('/cgi-bin/message/custom/send', () => ({ errcode: 0, errmsg: 'ok' }));
   const clock = { now: Date.now() };
   const mpEnv: Record<string, string> =
     opts.mp === false ? {} : { WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token, WECHAT_MP_AES_KEY: MP.aesKey };
-  const t = await startTestApp({ dialect, env: { WECHAT_API_BASE: fake.url, PUBLIC_URL: PUBLIC, ...mpEnv }, now: () => clock.now });
+  const publicUrl = opts.publicUrl ?? PUBLIC;
+  const t = await startTestApp({ dialect, env: { WECHAT_API_BASE: fake.url, PUBLIC_URL: publicUrl, ...mpEnv }, now: () => clock.now });
   return {
     t,
+    origin: { origin: new URL(publicUrl).origin },
     fake,
     clock,
     async close() {
@@ -68,11 +72,11 @@ export async function codeFor(ctx: Ctx, openid: string): Promise<string> {
 }
 
 /** Registers and logs in a member; answers its id and session cookie header. */
-export async function member(ctx: Ctx, username: string, openid = `o_${username}`): Promise<{ id: number; cookie: string }> {
+export async function member(ctx: Ctx, username: string, openid = `o_${username}`): Promise<{ id: number; cookie: string; setCookie: string }> {
   const code = await codeFor(ctx, openid);
-  const reg = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ORIGIN, payload: { username, password: 'correct horse battery', last_name: code } });
+  const reg = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ctx.origin, payload: { username, password: 'correct horse battery', last_name: code } });
   if (reg.json().code !== 200) throw new Error(`register: ${reg.body}`);
-  const login = await ctx.t.app.inject({ method: 'POST', url: '/account/login', headers: ORIGIN, payload: { username, password: 'correct horse battery' } });
+  const login = await ctx.t.app.inject({ method: 'POST', url: '/account/login', headers: ctx.origin, payload: { username, password: 'correct horse battery' } });
   const setCookie = String(login.headers['set-cookie']);
-  return { id: login.json().id, cookie: setCookie.split(';')[0] };
+  return { id: login.json().id, cookie: setCookie.split(';')[0], setCookie };
 }

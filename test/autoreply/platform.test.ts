@@ -1,0 +1,171 @@
+/**
+ * The platform official account (/wechat/callback): binding a member by scanning the QR from
+ * /wechat/testlogin (SCAN and subscribe-with-scene events), -2 while the code is being made and -3
+ * without WeChat, rule commands sent from WeChat, an event retried by WeChat processed once, the
+ * Secure cookie behind HTTPS, and the simulator's CLI command over real HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Command } from 'commander';
+import { testDialects } from '../helpers/db.js';
+import { registerAutoreplyCli } from '../../src/modules/autoreply/cli.js';
+import { codeFor, event, member, platformAcc, send, startAutoreply, text, type Ctx } from './helpers.js';
+
+const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+
+describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
+  let ctx: Ctx;
+  let release: () => void = () => {};
+  let gate: Promise<void> = Promise.resolve();
+  beforeAll(async () => {
+    ctx = await startAutoreply(dialect);
+    ctx.fake.on('/cgi-bin/qrcode/create', async (r) => {
+      await gate;
+      return { ticket: `T-${r.json().action_info.scene.scene_str}`, url: `http://weixin.qq.com/q/${ctx.fake.calls('/cgi-bin/qrcode/create').length}`, expire_seconds: r.json().expire_seconds };
+    });
+  });
+  afterAll(async () => ctx?.close());
+  const get = (url: string, cookie: string) => ctx.t.app.inject({ method: 'GET', url, headers: { cookie } });
+  const sceneOf = (i: number) => ctx.fake.calls('/cgi-bin/qrcode/create')[i].json().action_info.scene.scene_str as string;
+  const bindingOf = (openid: string) => ctx.t.core.db.selectFrom('ar_wechat_bindings').select('user_id').where('openid', '=', openid).executeTakeFirst();
+
+  it('binds the WeChat that scans the QR (SCAN event), answers -2 while the code is made, and serves the PNG once', async () => {
+    const m = await member(ctx, 'scanner', 'o_scanner_reg');
+    gate = new Promise((r) => (release = r));
+    const first = get(`/wechat/testlogin?id=${m.id}`, m.cookie);
+    await expect.poll(() => ctx.fake.calls('/cgi-bin/qrcode/create').length).toBe(1);
+    const busy = (await get('/wechat/testlogin', m.cookie)).json();
+    expect(busy.code).toBe(-2);
+    release();
+    const made = (await first).json();
+    expect(made).toMatchObject({ code: 200, pid: expect.stringMatching(/^[A-Za-z0-9_-]{20,}$/) });
+    const qrCall = ctx.fake.calls('/cgi-bin/qrcode/create')[0];
+    expect(qrCall.json()).toMatchObject({ action_name: 'QR_STR_SCENE', expire_seconds: 600 });
+    expect(qrCall.query.access_token).toMatch(/^AT-/);
+    const png = await ctx.t.app.inject({ method: 'GET', url: `/static/qrimages/${made.pid}.png` });
+    expect(png.statusCode).toBe(200);
+    expect(png.headers['content-type']).toBe('image/png');
+    expect(png.rawPayload.subarray(0, 4)).toEqual(PNG);
+
+    const scan = await send(ctx, '/wechat/callback', platformAcc, event('o_scanner_phone', 'SCAN', sceneOf(0)));
+    expect(scan.reply).toMatch(/绑定成功.*scanner/);
+    expect(Number((await bindingOf('o_scanner_phone'))?.user_id)).toBe(m.id);
+    // The member's earlier binding (from registration) gave way to the scanned one.
+    expect(await bindingOf('o_scanner_reg')).toBeUndefined();
+    // Used: the image is gone and a second scan binds nothing.
+    expect((await ctx.t.app.inject({ method: 'GET', url: `/static/qrimages/${made.pid}.png` })).statusCode).toBe(404);
+    const again = await send(ctx, '/wechat/callback', platformAcc, event('o_intruder', 'SCAN', sceneOf(0)));
+    expect(again.reply).toMatch(/失效|已被使用/);
+    expect(await bindingOf('o_intruder')).toBeUndefined();
+  });
+
+  it('binds on a follow that came from the QR (subscribe with qrscene_) and refuses another member id', async () => {
+    const m = await member(ctx, 'follower');
+    expect((await get('/wechat/testlogin?id=1', m.cookie)).json().code).toBe(m.id === 1 ? 200 : -5);
+    const made = (await get('/wechat/testlogin', m.cookie)).json();
+    expect(made.code).toBe(200);
+    const scene = sceneOf(ctx.fake.calls('/cgi-bin/qrcode/create').length - 1);
+    const follow = await send(ctx, '/wechat/callback', platformAcc, event('o_new_follower', 'subscribe', `qrscene_${scene}`));
+    expect(follow.reply).toMatch(/绑定成功.*follower/);
+    expect(Number((await bindingOf('o_new_follower'))?.user_id)).toBe(m.id);
+  });
+
+  it('answers the same follow event three times with one code, and processes it once', async () => {
+    const ev = event('o_retry', 'subscribe');
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await send(ctx, '/wechat/callback', platformAcc, ev));
+    expect(new Set(answers.map((a) => a.reply)).size).toBe(1);
+    expect(answers[0].reply).toMatch(/\d{6}/);
+    const codes = await ctx.t.core.db.selectFrom('ar_registration_codes').select('id').where('openid', '=', 'o_retry').execute();
+    expect(codes).toHaveLength(1);
+    // A new CreateTime is a new event: a new code, and only the newest one works.
+    expect((await codeFor(ctx, 'o_retry')).length).toBe(6);
+    expect(await ctx.t.core.db.selectFrom('ar_registration_codes').select('id').where('openid', '=', 'o_retry').execute()).toHaveLength(1);
+  });
+
+  it('lets a bound member manage rules from WeChat with commands', async () => {
+    const m = await member(ctx, 'commander', 'o_cmd');
+    expect(m.setCookie).not.toMatch(/Secure/i);
+    const cmd = async (t: string) => (await send(ctx, '/wechat/callback', platformAcc, text('o_cmd', t))).reply ?? '';
+    const show = async () => (await get(`/mongodb/show?id=${m.id}`, m.cookie)).json().data;
+    expect(await cmd('添加 营业时间 早九点到晚六点')).toMatch(/已添加 01/);
+    expect(await cmd('添加 地址 北京路 1 号')).toMatch(/已添加 02/);
+    expect(await show()).toEqual({ '01': { 营业时间: '早九点到晚六点' }, '02': { 地址: '北京路 1 号' } });
+    expect(await cmd('添加 地址 别处')).toMatch(/已存在/);
+    const list = await cmd('列表');
+    expect(list).toContain('01 营业时间 → 早九点到晚六点');
+    expect(list).toContain('02 地址 → 北京路 1 号');
+    expect(await cmd('关闭')).toMatch(/已关闭/);
+    expect((await get('/wechat/autoreply', m.cookie)).json().enabled).toBe(false);
+    expect(await cmd('开启')).toMatch(/已开启/);
+    expect((await get('/wechat/autoreply', m.cookie)).json().enabled).toBe(true);
+    expect(await cmd('删除 营业时间')).toMatch(/已删除/);
+    expect(await cmd('删除 02')).toMatch(/已删除/);
+    expect(await cmd('删除 不存在')).toMatch(/没有找到/);
+    expect(await show()).toEqual({});
+    expect(await cmd('随便什么')).toMatch(/可用命令/);
+    // Someone who is not bound changes nothing.
+    expect((await send(ctx, '/wechat/callback', platformAcc, text('o_stranger', '添加 a b'))).reply).toMatch(/还没有绑定/);
+    expect(await show()).toEqual({});
+  });
+
+  it('runs the simulator CLI command against a connected account over HTTP', async () => {
+    const m = await member(ctx, 'simcli');
+    const headers = { ...ctx.origin, cookie: m.cookie };
+    const acc = (await ctx.t.app.inject({ method: 'POST', url: '/api/v2/autoreply/accounts', headers, payload: { appid: 'wxsimcli000000001', secret: 'simclisecret0000000000001', token: 'simclitoken', aes_key: 'SimCliAesKey0123456789abcdefghijklmnopqrstu' } })).json();
+    await ctx.t.app.inject({ method: 'POST', url: `/api/v2/autoreply/rules?account=${acc.id}`, headers, payload: { keywords: [{ text: '你好', match: 'contains' }], replies: ['您好，有什么可以帮您？'] } });
+    const base = await ctx.t.listen();
+    const program = new Command('volunteer-hub').exitOverride();
+    registerAutoreplyCli(program, async () => ctx.t.core);
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out.push(String(s));
+      return true;
+    });
+    try {
+      const url = `${base}${new URL(acc.callback_url).pathname}`;
+      await program.parseAsync(['node', 'vh', 'autoreply', 'simulate', '--account', String(acc.id), '--url', url, '--text', '你好呀', '--json']);
+      await program.parseAsync(['node', 'vh', 'autoreply', 'simulate', '--url', url, '--appid', 'wxsimcli000000001', '--token', 'simclitoken', '--text', '你好', '--plain']);
+    } finally {
+      spy.mockRestore();
+    }
+    const json = JSON.parse(out[0]);
+    expect(json).toMatchObject({ status: 200, encrypted: true, reply: '您好，有什么可以帮您？', msgType: 'text' });
+    expect(json.raw).toContain('<Encrypt>');
+    expect(out[1]).toMatch(/^HTTP 200 .*\(plain\)\nreply: 您好，有什么可以帮您？/);
+  });
+});
+
+describe.each(testDialects())('autoreply without WeChat, and behind HTTPS (%s)', (dialect) => {
+  let off: Ctx;
+  let https: Ctx;
+  beforeAll(async () => {
+    off = await startAutoreply(dialect, { mp: false });
+    https = await startAutoreply(dialect, { publicUrl: 'https://hub.test' });
+  });
+  afterAll(async () => {
+    await off?.close();
+    await https?.close();
+  });
+
+  it('answers -3 with a clear message when WeChat is not configured', async () => {
+    const login = await off.t.app.inject({ method: 'POST', url: '/account/login', headers: off.origin, payload: { username: 'nobody', password: 'whatever it is' } });
+    expect(login.json().code).toBe(-3);
+    // A member made directly (without the platform account no code can be had).
+    const { createAccountsService } = await import('../../src/modules/accounts/index.js');
+    const accounts = createAccountsService({ db: off.t.core.db, dialect: off.t.core.dialect, now: Date.now });
+    const user = await accounts.createUser({ username: 'solo', password: 'correct horse battery', isActive: true });
+    const s = await accounts.createSession(user.id, 'autoreply');
+    const r = (await off.t.app.inject({ method: 'GET', url: '/wechat/testlogin', headers: { cookie: `ar_session=${s.token}` } })).json();
+    expect(r.code).toBe(-3);
+    expect(r.message).toMatch(/WeChat is not configured.*WECHAT_MP_APPID/);
+    expect(off.fake.requests).toHaveLength(0);
+  });
+
+  it('marks the session cookie Secure behind HTTPS, HttpOnly and SameSite=Lax always', async () => {
+    const m = await member(https, 'secure1');
+    expect(m.setCookie).toMatch(/ar_session=[^;]{20,};/);
+    expect(m.setCookie).toMatch(/HttpOnly/i);
+    expect(m.setCookie).toMatch(/SameSite=Lax/i);
+    expect(m.setCookie).toMatch(/;\s*Secure/i);
+  });
+});
