@@ -1,0 +1,353 @@
+/**
+ * The auto-reply assistant's pages (/assistant) in real Chromium at phone width, against the real
+ * app with the platform official account configured and WeChat's API faked on loopback: register
+ * with the code the platform account sends (its QR shown on the page), log in, rules (add with
+ * several keywords and replies, refused duplicate, search, edit, delete), the on/off switch,
+ * connect an official account and see WeChat verify its callback URL, the simulator, export and
+ * import, scan to bind, Chinese, sign out; every page without horizontal scrolling at 360 px.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot, type Browser } from './browser.js';
+import { ensureWebBuilt } from './web-build.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startFakeWechat, type FakeWechat } from '../helpers/fake-wechat.js';
+import { testDialects } from '../helpers/db.js';
+import { buildInbound, openReply, type CallbackAccount } from '../../src/platform/wechat/callback.js';
+import { wechatSignature } from '../../src/platform/wechat/signature.js';
+
+const MP: CallbackAccount & { secret: string } = { appid: 'wxplatform0000001', secret: 'platformsecret0000000001', token: 'platformtoken', aesKey: 'PlatformAesKey0123456789abcdefghijklmnopqrs' };
+const PHONE = { width: 360, height: 740 };
+const PASSWORD = 'correct horse battery';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+let seq = 0;
+const text = (from: string, content: string) => ({ ToUserName: 'gh_platform', FromUserName: from, CreateTime: Math.floor(Date.now() / 1000), MsgType: 'text', Content: content, MsgId: String(9_000_000 + ++seq) });
+const event = (from: string, ev: string, key?: string) => ({ ToUserName: 'gh_platform', FromUserName: from, CreateTime: Math.floor(Date.now() / 1000) + ++seq, MsgType: 'event', Event: ev, ...(key ? { EventKey: key } : {}) });
+
+describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_000 }, () => {
+  let t: TestApp;
+  let fake: FakeWechat;
+  let base = '';
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  /** Posts a message to our callback as WeChat would (safe mode for the platform account) and opens the reply. */
+  async function wechatSends(path: string, acc: CallbackAccount, fields: Record<string, string | number>, encrypt = true): Promise<string | null> {
+    const { query, body } = buildInbound(acc, fields, Date.now(), encrypt);
+    const res = await fetch(`${base}${path}?${new URLSearchParams(query)}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
+    expect(res.status).toBe(200);
+    return openReply(acc, await res.text())?.Content ?? null;
+  }
+
+  /** The page fits the phone's width: nothing to scroll sideways. */
+  async function fitsPhone(): Promise<void> {
+    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    expect(scroll).toBeLessThanOrEqual(client);
+  }
+
+  beforeAll(async () => {
+    fake = await startFakeWechat();
+    fake.on('/cgi-bin/token', () => ({ access_token: `AT-${fake.calls('/cgi-bin/token').length}`, expires_in: 7200 }));
+    fake.on('/cgi-bin/message/custom/send', () => ({ errcode: 0, errmsg: 'ok' }));
+    fake.on('/cgi-bin/qrcode/create', (req) => {
+      const scene = req.json().action_info.scene.scene_str as string;
+      return { ticket: `T-${scene}`, url: `http://weixin.qq.com/q/${scene}`, expire_seconds: req.json().expire_seconds };
+    });
+    const [, port] = await Promise.all([ensureWebBuilt(), freePort()]);
+    base = `http://127.0.0.1:${port}`;
+    t = await startTestApp({
+      dialect: testDialects()[0] ?? 'sqlite',
+      env: { PUBLIC_URL: base, WECHAT_API_BASE: fake.url, WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token, WECHAT_MP_AES_KEY: MP.aesKey! },
+    });
+    await t.app.listen({ port, host: '127.0.0.1' });
+    browser = await launchBrowser({ locale: 'en-US' });
+    page = await browser.newPage(PHONE);
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await fake?.close();
+  });
+
+  it('registers with the code the platform account sends after scanning its QR on the page', async () => {
+    await page.goto(`${base}/assistant`);
+    await page.getByTestId('login').waitFor();
+    await page.getByTestId('to-register').click();
+    await page.waitForURL(/\/assistant\/register$/);
+    // The platform account's QR really loads: an image WeChat made for the 'register' scene.
+    const qr = page.getByTestId('platform-qr');
+    await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(100);
+    expect(fake.calls('/cgi-bin/qrcode/create').map((r) => r.json().action_info.scene.scene_str)).toContain('register');
+    await expect.poll(() => page.getByTestId('register').innerText()).toContain('验证码');
+    await fitsPhone();
+    await screenshot(page, 'assistant-register');
+
+    // Checked before sending: nothing reaches the server.
+    const posts: string[] = [];
+    page.on('request', (r) => r.method() === 'POST' && posts.push(new URL(r.url()).pathname));
+    await page.getByTestId('reg-code').fill('12ab');
+    await page.getByTestId('reg-username').fill('a');
+    await page.getByTestId('reg-password').fill('short');
+    await page.getByTestId('reg-password2').fill('other');
+    await page.getByTestId('reg-submit').click();
+    const errors = await page.getByTestId('field-error').allInnerTexts();
+    expect(errors).toEqual(['The code has 6 digits.', '3 to 30 letters, digits, “_”, “.” or “-”.', '8 to 128 characters.', 'The two passwords differ.']);
+    expect(posts).toEqual([]);
+    await screenshot(page, 'assistant-register-invalid');
+
+    // Scanning the page's QR is a follow: the platform account answers with a code.
+    const reply = await wechatSends('/wechat/callback', MP, event('o_alice', 'subscribe', 'qrscene_register'));
+    const code = /(\d{6})/.exec(reply ?? '')?.[1];
+    expect(code, reply ?? 'no reply').toBeTruthy();
+
+    await page.getByTestId('reg-code').fill(code === '000000' ? '111111' : '000000');
+    await page.getByTestId('reg-username').fill('alice');
+    await page.getByTestId('reg-password').fill(PASSWORD);
+    await page.getByTestId('reg-password2').fill(PASSWORD);
+    await page.getByTestId('reg-submit').click();
+    await expect.poll(() => page.getByTestId('error').innerText()).toContain('verification code is wrong');
+    expect(posts).toEqual(['/account/register']);
+    await page.getByTestId('reg-code').fill(code!);
+    await page.getByTestId('reg-submit').click();
+    await page.getByTestId('registered').waitFor();
+    expect(await page.getByTestId('login-username').inputValue()).toBe('alice');
+  });
+
+  it('logs in (a wrong password is refused in words) and starts with no rules', async () => {
+    await page.getByTestId('login-password').fill('not the password');
+    await page.getByTestId('login-submit').click();
+    await expect.poll(() => page.getByTestId('error').innerText()).toBe('Wrong username or password.');
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('rules-page').waitFor();
+    await page.getByTestId('empty').waitFor();
+    expect(await page.getByTestId('switch-state').innerText()).toBe('On');
+    // The session is an HttpOnly cookie: the page cannot read it.
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    await fitsPhone();
+  });
+
+  it('adds, refuses a duplicate keyword, searches, edits and deletes rules', async () => {
+    await page.getByTestId('new-rule').click();
+    const editor = page.getByTestId('rule-editor');
+    await editor.getByTestId('rule-save').click();
+    expect(await editor.getByTestId('field-error').allInnerTexts()).toEqual(['Required.', 'Required.']);
+    await editor.getByTestId('kw-text').nth(0).fill('hours');
+    await editor.getByTestId('kw-add').click();
+    await editor.getByTestId('kw-text').nth(1).fill('open');
+    await editor.getByTestId('kw-match').nth(1).selectOption('contains');
+    await editor.getByTestId('reply-text').nth(0).fill('We are open 9:00-17:00.');
+    await editor.getByTestId('reply-add').click();
+    await editor.getByTestId('reply-text').nth(1).fill('Closed on Sundays.');
+    await screenshot(page, 'assistant-rule-editor');
+    await editor.getByTestId('rule-save').click();
+    await page.getByTestId('notice').waitFor();
+    expect(await page.getByTestId('notice').innerText()).toBe('Rule added.');
+    expect(await page.getByTestId('rule-keyword').allInnerTexts()).toEqual(['hours', 'open']);
+    expect(await page.getByTestId('rule-reply').allInnerTexts()).toEqual(['We are open 9:00-17:00.', 'Closed on Sundays.']);
+
+    // A keyword another rule uses: the server refuses it, the page says which.
+    await page.getByTestId('new-rule').click();
+    await editor.getByTestId('kw-text').fill('HOURS');
+    await editor.getByTestId('reply-text').fill('dup');
+    await editor.getByTestId('rule-save').click();
+    await expect.poll(() => editor.getByTestId('error').innerText()).toBe('The keyword “hours” is already used by another rule.');
+    await editor.getByTestId('kw-text').fill('price');
+    await editor.getByTestId('reply-text').fill('Free for volunteers.');
+    await editor.getByTestId('rule-save').click();
+    await expect.poll(() => page.getByTestId('rule').count()).toBe(2);
+    expect(await page.getByTestId('rule-count').innerText()).toBe('2 rules');
+
+    await page.getByTestId('search').fill('volunteer');
+    await expect.poll(() => page.getByTestId('rule-keyword').allInnerTexts()).toEqual(['price']);
+    await page.getByTestId('search').fill('nothing-like-this');
+    await expect.poll(() => page.getByTestId('empty').innerText()).toContain('No rule matches');
+    await page.getByTestId('search').fill('');
+    await expect.poll(() => page.getByTestId('rule').count()).toBe(2);
+
+    const price = page.getByTestId('rule').nth(1);
+    await price.getByTestId('rule-edit').click();
+    await page.getByTestId('rule-editor').getByTestId('reply-text').fill('Free for volunteers, 5 yuan otherwise.');
+    await page.getByTestId('rule-editor').getByTestId('rule-save').click();
+    await expect.poll(() => page.getByTestId('notice').innerText()).toBe('Rule saved.');
+    expect(await page.getByTestId('rule-reply').allInnerTexts()).toContain('Free for volunteers, 5 yuan otherwise.');
+
+    // The seed's view sees the same rules, with the seed's keys.
+    const seedView = await (await page.request.get(`${base}/database/show`)).json();
+    expect(seedView.data).toEqual({ '01': { hours: 'We are open 9:00-17:00.', open: 'We are open 9:00-17:00.' }, '02': { price: 'Free for volunteers, 5 yuan otherwise.' } });
+
+    await page.getByTestId('rule').nth(1).getByTestId('rule-delete').click();
+    await page.getByTestId('confirm-delete').getByTestId('confirm-yes').click();
+    await expect.poll(() => page.getByTestId('notice').innerText()).toBe('Rule deleted.');
+    expect(await page.getByTestId('rule').count()).toBe(1);
+    await fitsPhone();
+    await screenshot(page, 'assistant-rules');
+  });
+
+  it('says what went wrong when the server cannot be reached, and recovers on retry', async () => {
+    const rulesUrl = (u: URL) => u.pathname === '/api/v2/autoreply/rules';
+    await page.route(rulesUrl, (r) => r.abort());
+    await page.reload();
+    await expect.poll(() => page.getByTestId('error').first().innerText()).toContain('Could not reach the server');
+    await screenshot(page, 'assistant-rules-offline');
+    await page.unroute(rulesUrl);
+    await page.getByTestId('retry').first().click();
+    await expect.poll(() => page.getByTestId('rule').count()).toBe(1);
+  });
+
+  it('connects an official account and shows WeChat verifying its callback URL', async () => {
+    await page.getByTestId('nav').getByText('Official accounts').click();
+    await page.getByTestId('no-accounts').waitFor();
+    await page.getByTestId('acc-appid').fill('not-an-appid');
+    await page.getByTestId('acc-aes').fill('too-short');
+    await page.getByTestId('connect').click();
+    expect(await page.getByTestId('connect-form').getByTestId('field-error').allInnerTexts()).toEqual([
+      'The AppID starts with wx, followed by letters and digits.',
+      'Required.',
+      'Required.',
+      'The EncodingAESKey has exactly 43 letters and digits.',
+    ]);
+    const acc: CallbackAccount = { appid: 'wxshop000000000001', token: 'shoptoken', aesKey: 'ShopAesKey0123456789abcdefghijklmnopqrstuvw' };
+    await page.getByTestId('acc-name').fill('Riverside shop');
+    await page.getByTestId('acc-appid').fill(acc.appid);
+    await page.getByTestId('acc-secret').fill('shopsecret000000000000001');
+    await page.getByTestId('acc-token').fill(acc.token);
+    await page.getByTestId('acc-aes').fill(acc.aesKey!);
+    await page.getByTestId('connect').click();
+    await page.getByTestId('account').waitFor();
+    expect(await page.getByTestId('accounts-notice').innerText()).toContain('paste the callback URL');
+    const callbackUrl = await page.getByTestId('callback-url').inputValue();
+    expect(callbackUrl).toMatch(new RegExp(`^${base}/wechat/callback/[A-Za-z0-9_-]{10,}$`));
+    expect(await page.getByTestId('verified').innerText()).toBe('Not verified yet');
+    // The secret is never shown again.
+    expect(await page.content()).not.toContain('shopsecret000000000000001');
+    await fitsPhone();
+    await screenshot(page, 'assistant-account-connected');
+
+    // WeChat checks the URL (GET with echostr); the page shows it once asked again.
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const q = new URLSearchParams({ signature: wechatSignature(acc.token, timestamp, 'n1'), timestamp, nonce: 'n1', echostr: 'echo-123' });
+    const echo = await fetch(`${callbackUrl}?${q}`);
+    expect(await echo.text()).toBe('echo-123');
+    await page.getByTestId('check').click();
+    await expect.poll(() => page.getByTestId('verified').innerText()).toBe('Verified by WeChat');
+    await page.getByTestId('verified-at').waitFor();
+    await screenshot(page, 'assistant-account-verified');
+  });
+
+  it('simulates messages through the callback, with the switch on and off', async () => {
+    await page.getByTestId('nav').getByText('Rules').click();
+    const sim = page.getByTestId('simulator');
+    await sim.getByTestId('sim-send').click();
+    expect(await sim.locator('.error-text').innerText()).toBe('Required.');
+    await sim.getByTestId('sim-text').fill('when are you open today?');
+    await sim.getByTestId('sim-send').click();
+    // "open" matches by "contains"; the rule sends all its replies (the first in the answer).
+    await expect.poll(() => sim.getByTestId('sim-reply').first().innerText()).toBe('We are open 9:00-17:00.');
+    expect(await sim.getByTestId('sim-result').first().innerText()).toContain('safe mode (encrypted)');
+    await fitsPhone();
+    await screenshot(page, 'assistant-simulator');
+
+    await page.getByTestId('switch').click();
+    await expect.poll(() => page.getByTestId('switch-state').innerText()).toBe('Off');
+    expect(await (await page.request.get(`${base}/wechat/autoreply`)).json()).toMatchObject({ code: 200, enabled: false });
+    await sim.getByTestId('sim-text').fill('hours');
+    await sim.getByTestId('sim-send').click();
+    await expect.poll(() => sim.getByTestId('sim-result').first().innerText()).toContain('No reply');
+    await screenshot(page, 'assistant-switch-off');
+    await page.getByTestId('switch').click();
+    await expect.poll(() => page.getByTestId('switch-state').innerText()).toBe('On');
+    expect(await (await page.request.get(`${base}/wechat/autoreply`)).json()).toMatchObject({ enabled: true });
+
+    // A follow reply set on the page answers a simulated follow.
+    await page.getByTestId('extra-toggle').click();
+    await page.getByTestId('follow-reply').fill('Thanks for following!');
+    await page.getByTestId('save-replies').click();
+    await expect.poll(() => page.getByTestId('settings-notice').innerText()).toBe('Saved.');
+    await sim.getByTestId('sim-follow').click();
+    await expect.poll(() => sim.getByTestId('sim-reply').first().innerText()).toBe('Thanks for following!');
+  });
+
+  it('exports the rules as JSON and imports a file, checking it first', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
+    const exported = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(exported.version).toBe(1);
+    expect(exported.rules).toEqual([{ keywords: [{ text: 'hours', match: 'equal' }, { text: 'open', match: 'contains' }], replies: ['We are open 9:00-17:00.', 'Closed on Sundays.'], mode: 'all' }]);
+
+    const file = page.getByTestId('import-file');
+    await file.setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{not json') });
+    expect(await page.getByTestId('io').getByTestId('field-error').innerText()).toBe('This file is not JSON.');
+    const dup = { version: 1, rules: [{ keywords: [{ text: 'a', match: 'equal' }], replies: ['1'] }, { keywords: [{ text: 'A', match: 'equal' }], replies: ['2'] }] };
+    await file.setInputFiles({ name: 'dup.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(dup)) });
+    expect(await page.getByTestId('io').getByTestId('field-error').innerText()).toBe('The keyword “A” appears twice in the file.');
+
+    // Adding a file whose keyword is already used: refused as a whole, nothing changes.
+    const clash = { rules: [{ keywords: [{ text: 'parking', match: 'equal' }], replies: ['Behind the hall.'] }, { keywords: [{ text: 'hours', match: 'equal' }], replies: ['x'] }] };
+    await file.setInputFiles({ name: 'clash.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(clash)) });
+    expect(await page.getByTestId('import-ready').innerText()).toBe('2 rules ready to import.');
+    await page.getByTestId('import').click();
+    await expect.poll(() => page.getByTestId('io').getByTestId('error').innerText()).toBe('The keyword “hours” is already used by another rule.');
+    expect(await page.getByTestId('rule').count()).toBe(1);
+
+    await page.getByTestId('import-replace').check();
+    await page.getByTestId('import').click();
+    await expect.poll(() => page.getByTestId('io-notice').innerText()).toBe('2 rules imported.');
+    await expect.poll(() => page.getByTestId('rule-keyword').allInnerTexts()).toEqual(['parking', 'hours']);
+    await screenshot(page, 'assistant-imported');
+  });
+
+  it('binds a WeChat by scanning the QR code shown on the page', async () => {
+    await page.getByTestId('nav').getByText('WeChat').click();
+    // Registration bound the WeChat that asked for the code.
+    await expect.poll(() => page.getByTestId('bind-status').innerText()).toBe('Your WeChat is bound to this account.');
+    await page.getByTestId('bind-show').click();
+    const qr = page.getByTestId('bind-qr');
+    await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(100);
+    await fitsPhone();
+    await screenshot(page, 'assistant-bind-qr');
+    const scene = fake.calls('/cgi-bin/qrcode/create').map((r) => r.json().action_info.scene.scene_str as string).filter((s) => s !== 'register').pop()!;
+    const reply = await wechatSends('/wechat/callback', MP, event('o_alice_phone2', 'SCAN', scene));
+    expect(reply).toContain('alice');
+    await page.getByTestId('bind-done').waitFor();
+    // The newly bound WeChat manages rules by command.
+    expect(await wechatSends('/wechat/callback', MP, text('o_alice_phone2', '添加 wifi 密码是 volunteer2026'))).toContain('已添加');
+    await page.getByTestId('nav').getByText('Rules').click();
+    await expect.poll(() => page.getByTestId('rule-keyword').allInnerTexts()).toContain('wifi');
+  });
+
+  it('speaks Chinese, remembers the choice, and signs out', async () => {
+    await page.getByTestId('lang').click();
+    await expect.poll(() => page.getByTestId('rules-page').innerText()).toContain('自动回复规则');
+    expect(await page.evaluate(() => [localStorage.getItem('vh.lang'), document.documentElement.lang])).toEqual(['zh', 'zh-CN']);
+    await fitsPhone();
+    await screenshot(page, 'assistant-rules-zh');
+    await page.goto(`${base}/assistant/accounts`);
+    await expect.poll(() => page.getByTestId('verified').innerText()).toBe('微信已验证');
+    await screenshot(page, 'assistant-accounts-zh');
+
+    await page.getByTestId('signout').click();
+    await page.getByTestId('login').waitFor();
+    await page.goto(`${base}/assistant/bind`);
+    await page.waitForURL(/\/assistant\/login\?next=/);
+    await page.getByTestId('to-register').click();
+    await expect.poll(() => page.getByTestId('register').innerText()).toContain('如何获取验证码');
+    await screenshot(page, 'assistant-register-zh');
+    await page.getByTestId('lang').click();
+    expect(pageErrors).toEqual([]);
+  });
+});
