@@ -122,6 +122,18 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     expect(onFailedCalls).toBe(0);
   });
 
+  it('prepares many new kinds at once, from enqueues and a running loop, without losing a kind', async () => {
+    // On PostgreSQL each new kind is a pg-boss queue (DDL); side by side these used to deadlock,
+    // and the failed preparation then stopped that kind for good.
+    const q = queue();
+    const kinds = Array.from({ length: 8 }, (_, i) => `t.many${i}`);
+    const ran = new Set<string>();
+    for (const k of kinds) q.define(k, { handler: async () => void ran.add(k) });
+    await q.start();
+    await Promise.all(kinds.map((k) => q.enqueue(k, { k })));
+    await waitFor(() => ran.size === kinds.length, 15_000, 'every kind to run');
+  });
+
   it('keeps one live job per singleton key', async () => {
     const q = queue();
     let runs = 0;

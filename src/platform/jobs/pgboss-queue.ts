@@ -92,7 +92,19 @@ export function pgBossJobStore(handle: DatabaseHandle, opts: PgBossQueueOptions)
     },
 
     async prepareKind(kind, def) {
-      await boss!.createQueue(kind, { name: kind, policy: 'standard', ...retryOptions(def) });
+      const exists = await sql`select 1 from ${sql.raw(`${schema}.queue`)} where name = ${kind}`.execute(db);
+      if (exists.rows.length) return;
+      // createQueue adds a partition with foreign keys to pg-boss's queue table: two instances
+      // doing it at once can deadlock (PostgreSQL aborts one). The loser tries again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await boss!.createQueue(kind, { name: kind, policy: 'standard', ...retryOptions(def) });
+          return;
+        } catch (err) {
+          if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+          await new Promise((r) => setTimeout(r, 50 * attempt + Math.floor(Math.random() * 50)));
+        }
+      }
     },
 
     async insert(kind, payload, o) {

@@ -100,14 +100,30 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
   let pendingDone = new Map<string, string[]>();
   let flushScheduled = false;
 
-  const ensureReady = () => (ready ??= store.ready());
+  // A failed start or preparation is not cached: the next call tries again (a cached rejection
+  // would stop that kind for the life of the process).
+  const ensureReady = () =>
+    (ready ??= store.ready().catch((err) => {
+      ready = undefined;
+      throw err;
+    }));
+  /** Preparations run one at a time: pg-boss's createQueue takes DDL locks that deadlock when run side by side. */
+  let prepareChain: Promise<unknown> = Promise.resolve();
 
   function prepare(kind: string): Promise<void> {
     const k = kinds.get(kind);
     const def = { maxAttempts: k?.def.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, backoffMs: k?.def.backoffMs ?? defaultBackoffMs };
     if (!store.prepareKind) return ensureReady();
-    if (k) return (k.prepared ??= ensureReady().then(() => store.prepareKind!(kind, def)));
-    return ensureReady().then(() => store.prepareKind!(kind, def));
+    const once = () => {
+      const p = prepareChain.then(ensureReady, ensureReady).then(() => store.prepareKind!(kind, def));
+      prepareChain = p.catch(() => undefined);
+      return p;
+    };
+    if (!k) return once();
+    return (k.prepared ??= once().catch((err) => {
+      k.prepared = undefined;
+      throw err;
+    }));
   }
 
   function scheduleTick(): void {
