@@ -3,13 +3,13 @@
  * the `certificates.deliver` job that renders (3) and mails the certificate (4)), download,
  * verify. Also the deliver job itself.
  */
-import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
+import { hashToken } from '../../platform/crypto/tokens.js';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js';
 import type { OutgoingMail } from '../../platform/mail/types.js';
 import { createRateLimiter } from '../../platform/http/rate-limit.js';
 import { checkName, ImageRejected } from './render/types.js';
 import type { CampaignService } from './campaign-service.js';
-import { messageHost, type CertDeps } from './deps.js';
+import { messageHost, newCertificateId, type CertDeps } from './deps.js';
 import { alreadySent, CertError, notFound, tokenInvalid } from './errors.js';
 import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, renderMail } from './mail-templates.js';
 import type { RecipientRow, TokenHit } from './recipients-repo.js';
@@ -64,7 +64,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
     const clean = validName(name);
     const t = now();
     const ok = await db.transaction().execute(async (trx) => {
-      if (!(await recipients.submitName(hit.id, clean, randomToken(16), t, trx))) return false;
+      if (!(await recipients.submitName(hit.id, clean, newCertificateId(), t, trx))) return false;
       await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { trx, singletonKey: `${DELIVER_KIND}:${hit.id}` });
       return true;
     });

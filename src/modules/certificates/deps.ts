@@ -8,6 +8,7 @@ import type { Logger } from '../../platform/logger.js';
 import type { CampaignsRepo } from './campaigns-repo.js';
 import type { RecipientsRepo } from './recipients-repo.js';
 import type { Renderer } from './rendering.js';
+import { randomToken } from '../../platform/crypto/tokens.js';
 
 export interface CertDeps {
   db: DB;
@@ -28,5 +29,17 @@ export function messageHost(publicUrl: string): string {
     return new URL(publicUrl).hostname || 'localhost';
   } catch {
     return 'localhost';
+  }
+}
+
+/**
+ * A public certificate id: 128 random bits, base64url, 22 characters, starting with a letter or
+ * digit. A leading '-' would be taken for a formula by spreadsheets (the CSV export would have to
+ * quote it, changing the id) and reads badly in a URL or on paper.
+ */
+export function newCertificateId(): string {
+  for (;;) {
+    const id = randomToken(16);
+    if (/^[A-Za-z0-9]/.test(id)) return id;
   }
 }

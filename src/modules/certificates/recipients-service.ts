@@ -2,9 +2,9 @@
  * Volunteers of a campaign: import (batched, one transaction), list and search, reset, export,
  * and the original's TinyDB data.json (old tokens keep working: their hashes are stored).
  */
-import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
+import { hashToken } from '../../platform/crypto/tokens.js';
 import type { CampaignRow } from './campaigns-repo.js';
-import type { CertDeps } from './deps.js';
+import { newCertificateId, type CertDeps } from './deps.js';
 import { badInput, notFound } from './errors.js';
 import { MAX_IMPORT_LINES, normaliseEmail, parseLines, type DuplicateLine, type LineIssue } from './import-lines.js';
 import type { NewRecipient, RecipientRow } from './recipients-repo.js';
@@ -114,7 +114,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
      */
     async reset(r: RecipientRow, status = 0): Promise<RecipientRow> {
       await db.transaction().execute(async (trx) => {
-        await recipients.reset(r.id, status, now(), randomToken(16), trx);
+        await recipients.reset(r.id, status, now(), newCertificateId(), trx);
         if ((status === 2 || status === 3) && r.name) {
           await jobs.enqueue(DELIVER_KIND, { recipientId: r.id }, { trx, singletonKey: `${DELIVER_KIND}:${r.id}` });
         }
