@@ -1,7 +1,7 @@
 /** The member pages' words, English and Chinese (vue-i18n; keys grouped by page). `zh` is typed by `en`. */
 
 const en = {
-  app: { title: 'My account', lang: '中文', login: 'Log in', register: 'Register', addresses: 'Addresses', password: 'Password', logout: 'Log out', hello: 'Hi, {name}' },
+  app: { title: 'My account', lang: '中文', login: 'Log in', register: 'Register', addresses: 'Addresses', password: 'Password', logout: 'Log out' },
   common: { retry: 'Try again', close: 'Close', reload: 'Reload the page', loading: 'Loading…', cancel: 'Cancel', save: 'Save', back: 'Back' },
   errors: {
     network: 'Could not reach the server. Check the connection and try again.',
@@ -109,7 +109,7 @@ const en = {
 type Messages = typeof en;
 
 const zh: Messages = {
-  app: { title: '我的账号', lang: 'English', login: '登录', register: '注册', addresses: '收货地址', password: '修改密码', logout: '退出', hello: '你好，{name}' },
+  app: { title: '我的账号', lang: 'English', login: '登录', register: '注册', addresses: '收货地址', password: '修改密码', logout: '退出' },
   common: { retry: '重试', close: '关闭', reload: '刷新页面', loading: '加载中…', cancel: '取消', save: '保存', back: '返回' },
   errors: {
     network: '无法连接服务器，请检查网络后重试。',

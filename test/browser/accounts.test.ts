@@ -1,0 +1,328 @@
+/**
+ * The member pages (`/accounts/*`) in real Chromium at phone width (375 px) against the real app,
+ * mail through the dev mailbox (no SMTP_URL): register (local checks, a common password refused)
+ * -> log in before activation (told so, resend) -> the activation mail's link -> "not now" /
+ * "activate" -> the used link refused -> log in -> address book (add with a bad phone first, add,
+ * edit, set default, delete) -> change password (wrong old one first; logged out after) -> forgot
+ * password in three steps (wrong code, resend timer, new code, ticket, new password) -> log in
+ * with it -> the pages in Chinese. Screenshots of each page go to test-output/screenshots/.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot, type Browser } from './browser.js';
+import { startWebApp, waitForMail, type DevMail, type WebApp } from './fixtures.js';
+
+const WIDTH = 375;
+const USER = 'mia_lee';
+const EMAIL = 'mia@example.org';
+const PW1 = 'lanterns over the river';
+const PW2 = 'paper boats at midnight';
+const PW3 = 'kites above the old wall';
+
+const addressOf = (m: DevMail) => m.to.replace(/^.*<|>$/g, '').toLowerCase();
+
+/** The text of a dev-mailbox message. */
+async function mailText(base: string, id: number): Promise<string> {
+  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`)).json()) as { html: string | null; text: string | null };
+  return `${m.text ?? ''}\n${m.html ?? ''}`;
+}
+
+/** The newest mail to `to` whose subject matches, once `count` of them exist. */
+async function newestMail(base: string, subject: RegExp, count: number): Promise<string> {
+  const mails = await waitForMail(base, (m) => addressOf(m) === EMAIL && subject.test(m.subject), count);
+  const newest = mails.reduce((a, b) => (b.id > a.id ? b : a));
+  return mailText(base, newest.id);
+}
+
+async function cards(page: Page): Promise<string[]> {
+  return page.getByTestId('addr-card').evaluateAll((els) => els.map((e) => (e as HTMLElement).innerText.replace(/\s+/g, ' ').trim()));
+}
+
+describe('member account pages at phone width (Chromium)', { timeout: 120_000 }, () => {
+  let app: WebApp;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let activationLink = '';
+
+  beforeAll(async () => {
+    [app, browser] = await Promise.all([startWebApp(), launchBrowser({ locale: 'en-US' })]);
+    page = await browser.newPage({ width: WIDTH, height: 800 });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('registers: checks fields in the page, shows the server refusing a common password, then says to check the mail', async () => {
+    await page.goto(`${app.url}/accounts/register`);
+    await page.getByTestId('register').waitFor();
+    await page.getByTestId('reg-submit').click();
+    // Nothing sent: every field says what is missing.
+    expect(await page.getByTestId('reg-username-error').innerText()).toBe('Required.');
+    expect(await page.getByTestId('reg-email-error').innerText()).toBe('Required.');
+    await page.getByTestId('reg-username').fill('x');
+    await page.getByTestId('reg-email').fill('not-an-email');
+    await page.getByTestId('reg-password1').fill('short');
+    await page.getByTestId('reg-password2').fill('other');
+    expect(await page.getByTestId('reg-username-error').innerText()).toContain('3 to 30');
+    expect(await page.getByTestId('reg-email-error').innerText()).toBe('Not a valid email address.');
+    expect(await page.getByTestId('reg-password1-error').innerText()).toBe('At least 8 characters.');
+    expect(await page.getByTestId('reg-password2-error').innerText()).toBe('The two passwords differ.');
+    await screenshot(page, 'accounts-register-invalid');
+
+    // Passes the page's checks, refused by the server's common-password list: said in words.
+    await page.getByTestId('reg-username').fill(USER);
+    await page.getByTestId('reg-email').fill(EMAIL);
+    await page.getByTestId('reg-password1').fill('password123');
+    await page.getByTestId('reg-password2').fill('password123');
+    await page.getByTestId('reg-submit').click();
+    expect(await page.getByTestId('error').innerText()).toContain('most common passwords');
+
+    await page.getByTestId('reg-password1').fill(PW1);
+    await page.getByTestId('reg-password2').fill(PW1);
+    await page.getByTestId('reg-submit').click();
+    await page.getByTestId('register-sent').waitFor();
+    expect(await page.getByTestId('register-sent').innerText()).toContain(EMAIL);
+    // "Send the link again" uses the registration's session.
+    await page.getByTestId('register-resend').click();
+    await page.getByTestId('register-resent').waitFor();
+    await screenshot(page, 'accounts-register-sent');
+    await newestMail(app.url, /activate/i, 2);
+  });
+
+  it('refuses to log in before activation, says so, and offers a new link', async () => {
+    await page.goto(`${app.url}/accounts/login`);
+    await page.getByTestId('login-name').fill(USER);
+    await page.getByTestId('login-password').fill(PW1);
+    await page.getByTestId('login-submit').click();
+    expect(await page.getByTestId('login-inactive').innerText()).toContain('not activated yet');
+    await page.getByTestId('login-resend').click();
+    await page.getByTestId('login-resent').waitFor();
+    await screenshot(page, 'accounts-login-inactive');
+    const text = await newestMail(app.url, /activate/i, 3);
+    const found = /https?:\/\/[^\s"<>]+\/accounts\/active\?code=[A-Za-z0-9_-]+/.exec(text);
+    expect(found, text).not.toBeNull();
+    activationLink = found![0];
+    expect(activationLink.startsWith(app.url)).toBe(true);
+  });
+
+  it('activates from the mail link: "not now" changes nothing, "activate" does, and the used link is refused', async () => {
+    await page.goto(activationLink);
+    await page.getByTestId('activate').waitFor();
+    await screenshot(page, 'accounts-active-ask');
+    await page.getByTestId('not-now').click();
+    await page.getByTestId('later').waitFor();
+    // Still inactive on the server.
+    const early = await (await fetch(`${app.url}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USER, password: PW1 }) })).json();
+    expect(early.code).toBe(10104);
+    await page.getByTestId('changed-mind').click();
+    await page.getByTestId('activate').click();
+    await page.getByTestId('activated').waitFor();
+    // The browser that registered holds a session: it is offered the address book, not a log-in.
+    await page.getByTestId('to-addresses').waitFor();
+    await screenshot(page, 'accounts-active-done');
+
+    await page.goto(activationLink);
+    await page.getByTestId('activate').click();
+    expect(await page.getByTestId('error').innerText()).toContain('expired or was already used');
+    // The dead link offers a new one by email, checked in the page first.
+    await page.getByTestId('active-email').fill('nope');
+    await page.getByTestId('active-resend').click();
+    expect(await page.getByTestId('active-email-error').innerText()).toBe('Not a valid email address.');
+    await page.getByTestId('active-email').fill(EMAIL);
+    await page.getByTestId('active-resend').click();
+    await page.getByTestId('active-sent').waitFor();
+    await screenshot(page, 'accounts-active-dead');
+
+    await page.goto(`${app.url}/accounts/active`);
+    await page.getByTestId('missing').waitFor();
+  });
+
+  it('keeps the registration session once activated, logs out, and logs in again (wrong password said in words)', async () => {
+    // This browser registered: after activation its session opens the address book directly.
+    await page.goto(`${app.url}/accounts/address`);
+    await page.getByTestId('addr-empty').waitFor();
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login').waitFor();
+    // Not logged in: the address book sends to log in, and back after.
+    await page.goto(`${app.url}/accounts/address`);
+    await page.getByTestId('login').waitFor();
+    expect(page.url()).toContain('next=');
+    await page.getByTestId('login-name').fill(EMAIL);
+    await page.getByTestId('login-password').fill('not my password at all');
+    await page.getByTestId('login-submit').click();
+    expect(await page.getByTestId('error').innerText()).toBe('Wrong username/email or password.');
+    await screenshot(page, 'accounts-login-wrong');
+    await page.getByTestId('login-password').fill(PW1);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('addr-empty').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/accounts/address');
+    expect(await page.getByTestId('who').innerText()).toContain(USER);
+    await screenshot(page, 'accounts-address-empty');
+  });
+
+  it('adds, edits, sets the default and deletes addresses', async () => {
+    // A bad phone and postcode are caught in the page; nothing is sent.
+    await page.getByTestId('addr-add').click();
+    await page.getByTestId('addr-receiver').fill('王小明');
+    await page.getByTestId('addr-phone').fill('12345');
+    await page.getByTestId('addr-address').fill('北京市东城区珠市口大街珍贝大厦2楼');
+    await page.getByTestId('addr-postcode').fill('1000');
+    await page.getByTestId('tag-Home').click();
+    await page.getByTestId('addr-save').click();
+    expect(await page.getByTestId('addr-phone-error').innerText()).toContain('11 digits');
+    expect(await page.getByTestId('addr-postcode-error').innerText()).toBe('A postcode has 6 digits.');
+    await screenshot(page, 'accounts-address-invalid');
+    await page.getByTestId('addr-phone').fill('18667018590');
+    await page.getByTestId('addr-postcode').fill('100006');
+    await page.getByTestId('addr-save').click();
+    await page.getByTestId('addr-flash').waitFor();
+    expect(await page.getByTestId('addr-flash').innerText()).toBe('Address added.');
+    expect(await page.getByTestId('addr-default').count()).toBe(1);
+
+    await page.getByTestId('addr-add').click();
+    await page.getByTestId('addr-receiver').fill('Li Lei');
+    await page.getByTestId('addr-phone').fill('13912345678');
+    await page.getByTestId('addr-address').fill('广东省深圳市龙华区民治大道100号');
+    await page.getByTestId('addr-postcode').fill('518131');
+    await page.getByTestId('tag-Work').click();
+    await page.getByTestId('addr-save').click();
+    await expect.poll(() => page.getByTestId('addr-card').count()).toBe(2);
+    expect(await page.getByTestId('addr-count').innerText()).toBe('2 of 20');
+    // The first stays the default (listed first).
+    expect((await cards(page))[0]).toContain('王小明');
+
+    // Edit the second: the form comes filled in.
+    const second = page.getByTestId('addr-card').filter({ hasText: 'Li Lei' });
+    await second.getByTestId('addr-edit').click();
+    expect(await page.getByTestId('addr-receiver').inputValue()).toBe('Li Lei');
+    await page.getByTestId('addr-receiver').fill('韩梅梅');
+    await page.getByTestId('addr-save').click();
+    await expect.poll(async () => (await cards(page)).join(' | ')).toContain('韩梅梅');
+    expect(await page.getByTestId('addr-flash').innerText()).toBe('Address saved.');
+    await screenshot(page, 'accounts-address-two');
+
+    // Set the second as default: exactly one default, and it is listed first.
+    await page.getByTestId('addr-card').filter({ hasText: '韩梅梅' }).getByTestId('addr-make-default').click();
+    await expect.poll(async () => (await cards(page))[0]).toContain('韩梅梅');
+    expect(await page.getByTestId('addr-default').count()).toBe(1);
+    expect(await page.getByTestId('addr-card').filter({ hasText: '韩梅梅' }).getByTestId('addr-default').count()).toBe(1);
+
+    // Delete the default: asks first; the other one becomes the default.
+    await page.getByTestId('addr-card').filter({ hasText: '韩梅梅' }).getByTestId('addr-delete').click();
+    await page.getByTestId('addr-confirm').waitFor();
+    await screenshot(page, 'accounts-address-confirm-delete');
+    await page.getByTestId('addr-confirm-yes').click();
+    await expect.poll(() => page.getByTestId('addr-card').count()).toBe(1);
+    expect(await page.getByTestId('addr-flash').innerText()).toBe('Address deleted.');
+    expect((await cards(page))[0]).toContain('王小明');
+    expect(await page.getByTestId('addr-default').count()).toBe(1);
+    await screenshot(page, 'accounts-address-after-delete');
+  });
+
+  it('changes the password (a wrong old one is refused), then asks to log in again', async () => {
+    await page.getByTestId('nav-password').click();
+    await page.getByTestId('password').waitFor();
+    await page.getByTestId('pw-old').fill('not the old password');
+    await page.getByTestId('pw-new1').fill(PW2);
+    await page.getByTestId('pw-new2').fill(PW2);
+    await page.getByTestId('pw-submit').click();
+    expect(await page.getByTestId('error').innerText()).toBe('The old password is wrong.');
+    await page.getByTestId('pw-old').fill(PW1);
+    await page.getByTestId('pw-new2').fill(`${PW2}!`);
+    await page.getByTestId('pw-submit').click();
+    expect(await page.getByTestId('pw-new2-error').innerText()).toBe('The two passwords differ.');
+    await page.getByTestId('pw-new2').fill(PW2);
+    await screenshot(page, 'accounts-password');
+    await page.getByTestId('pw-submit').click();
+    await page.getByTestId('login-notice').waitFor();
+    expect(await page.getByTestId('login-notice').innerText()).toContain('password was changed');
+    expect(await page.getByTestId('nav-login').count()).toBe(1);
+    await newestMail(app.url, /password was changed/i, 1);
+    await screenshot(page, 'accounts-password-changed');
+  });
+
+  it('recovers the password in three steps: wrong code, resend timer, new code, new password', async () => {
+    // The page's timers run on a clock the test can move (the resend timer counts 60 s).
+    await page.clock.install();
+    await page.reload();
+    await page.getByTestId('to-forgot').click();
+    await page.getByTestId('forgot-1').waitFor();
+    await page.getByTestId('forgot-email').fill('mia@');
+    await page.getByTestId('forgot-send').click();
+    expect(await page.getByTestId('forgot-email-error').innerText()).toBe('Not a valid email address.');
+    await page.getByTestId('forgot-email').fill(EMAIL);
+    await screenshot(page, 'accounts-forgot-1');
+    await page.getByTestId('forgot-send').click();
+    await page.getByTestId('forgot-2').waitFor();
+    const first = /\b(\d{6})\b/.exec(await newestMail(app.url, /recovery code/i, 1))![1]!;
+
+    // The resend button counts down.
+    expect(await page.getByTestId('forgot-resend').innerText()).toMatch(/New code in \d+ s/);
+    expect(await page.getByTestId('forgot-resend').isDisabled()).toBe(true);
+    await page.getByTestId('forgot-code').fill('12');
+    await page.getByTestId('forgot-verify').click();
+    expect(await page.getByTestId('forgot-code-error').innerText()).toBe('The code has 6 digits.');
+    await page.getByTestId('forgot-code').fill(first === '000000' ? '111111' : '000000');
+    await page.getByTestId('forgot-verify').click();
+    expect(await page.getByTestId('forgot-wrong').innerText()).toBe('Wrong code: 4 tries left.');
+    await screenshot(page, 'accounts-forgot-2');
+
+    // Past the timer (the page's clock is fast-forwarded), a new code replaces the old one.
+    await page.clock.runFor(61_000);
+    await expect.poll(() => page.getByTestId('forgot-resend').isDisabled()).toBe(false);
+    expect(await page.getByTestId('forgot-resend').innerText()).toBe('Send a new code');
+    await page.getByTestId('forgot-resend').click();
+    const second = /\b(\d{6})\b/.exec(await newestMail(app.url, /recovery code/i, 2))![1]!;
+    await page.getByTestId('forgot-code').fill(second);
+    await page.getByTestId('forgot-verify').click();
+    await page.getByTestId('forgot-3').waitFor();
+    await page.getByTestId('forgot-password1').fill(PW3);
+    await page.getByTestId('forgot-password2').fill('mismatch here!');
+    await page.getByTestId('forgot-save').click();
+    expect(await page.getByTestId('forgot-password2-error').innerText()).toBe('The two passwords differ.');
+    await page.getByTestId('forgot-password2').fill(PW3);
+    await screenshot(page, 'accounts-forgot-3');
+    await page.getByTestId('forgot-save').click();
+    await page.getByTestId('forgot-done').waitFor();
+    await screenshot(page, 'accounts-forgot-done');
+
+    await page.getByTestId('forgot-login').click();
+    await page.getByTestId('login-name').fill(USER);
+    await page.getByTestId('login-password').fill(PW2);
+    await page.getByTestId('login-submit').click();
+    expect(await page.getByTestId('error').innerText()).toBe('Wrong username/email or password.');
+    await page.getByTestId('login-password').fill(PW3);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('addr-card').first().waitFor();
+  });
+
+  it('shows the pages in Chinese after the switch, and logs out', async () => {
+    await page.getByTestId('lang').click();
+    await expect.poll(() => page.getByTestId('nav-address').innerText()).toBe('收货地址');
+    expect(await page.getByTestId('addr-add').innerText()).toContain('新增地址');
+    expect(await page.getByTestId('addr-default').innerText()).toBe('默认');
+    await page.getByTestId('addr-add').click();
+    await page.getByTestId('addr-save').click();
+    expect(await page.getByTestId('addr-receiver-error').innerText()).toBe('必填。');
+    await screenshot(page, 'accounts-address-zh');
+    await page.getByTestId('addr-cancel').click();
+    // The choice is remembered across loads.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('nav-address').innerText()).toBe('收货地址');
+
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login').waitFor();
+    expect(await page.getByTestId('login-submit').innerText()).toBe('登录');
+    await screenshot(page, 'accounts-login-zh');
+    await page.getByTestId('nav-register').click();
+    await page.getByTestId('register').waitFor();
+    await screenshot(page, 'accounts-register-zh');
+    // Logged out on the server too: the address book sends back to log in.
+    await page.goto(`${app.url}/accounts/address`);
+    await page.getByTestId('login').waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+});
