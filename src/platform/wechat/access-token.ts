@@ -68,6 +68,14 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
         return stored.token;
       }
       if (await deps.store.tryLease(appid, owner, now() + leaseMs, now())) {
+        // Another instance may have saved a fresh token (and released its lease) between our
+        // read and our lease: look again before asking WeChat, or we would replace its token.
+        const again = await deps.store.read(appid).catch(() => undefined);
+        if (usable(again)) {
+          await deps.store.release(appid, owner).catch(() => {});
+          memory.set(appid, again);
+          return again.token;
+        }
         try {
           const r = await callWechat<{ access_token: string; expires_in: number }>(deps.http, '/cgi-bin/token', {
             query: { grant_type: 'client_credential', appid, secret },
