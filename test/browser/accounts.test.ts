@@ -299,6 +299,47 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.getByTestId('addr-card').first().waitFor();
   });
 
+  it('says a failed request in words with a retry, and the retry works (never blank, never stuck)', async () => {
+    // The network drops the address list once: the page says so and offers a retry.
+    let dropped = 0;
+    await page.route('**/v1/users/*/address', async (route) => {
+      if (dropped++ === 0) return route.abort('connectionreset');
+      return route.continue();
+    });
+    await page.goto(`${app.url}/accounts/address`);
+    expect(await page.getByTestId('error').innerText()).toContain('Could not reach the server. Check the connection and try again.');
+    await screenshot(page, 'accounts-address-network-error');
+    await page.getByTestId('retry').click();
+    await page.getByTestId('addr-card').first().waitFor();
+    await page.unroute('**/v1/users/*/address');
+
+    // A server failure on a write keeps the form and what was typed, and says what happened.
+    await page.route('**/v1/users/*/address', (route) => (route.request().method() === 'POST' ? route.fulfill({ status: 502, body: 'Bad gateway' }) : route.continue()));
+    await page.getByTestId('addr-add').click();
+    await page.getByTestId('addr-receiver').fill('赵六');
+    await page.getByTestId('addr-phone').fill('13800138000');
+    await page.getByTestId('addr-address').fill('上海市黄浦区南京东路1号');
+    await page.getByTestId('addr-postcode').fill('200001');
+    await page.getByTestId('addr-tag').fill('家');
+    await page.getByTestId('addr-save').click();
+    expect(await page.getByTestId('address-form').getByTestId('error').innerText()).toBe('The server failed (HTTP 502). Try again in a moment.');
+    expect(await page.getByTestId('addr-receiver').inputValue()).toBe('赵六');
+    await page.unroute('**/v1/users/*/address');
+    await page.getByTestId('addr-save').click();
+    await expect.poll(() => page.getByTestId('addr-card').count()).toBe(2);
+
+    // A session revoked elsewhere sends to log in with a word on why, and back after.
+    const token = await page.evaluate(() => JSON.parse(localStorage.getItem('vh.accounts.session') ?? '{}').token as string);
+    await fetch(`${app.url}/v1/tokens`, { method: 'DELETE', headers: { authorization: token } });
+    await page.reload();
+    expect(await page.getByTestId('login-notice').innerText()).toBe('Your session has ended. Log in again.');
+    await page.getByTestId('login-name').fill(USER);
+    await page.getByTestId('login-password').fill(PW3);
+    await page.getByTestId('login-submit').click();
+    await expect.poll(() => page.getByTestId('addr-card').count()).toBe(2);
+    expect(new URL(page.url()).pathname).toBe('/accounts/address');
+  });
+
   it('shows the pages in Chinese after the switch, and logs out', async () => {
     await page.getByTestId('lang').click();
     await expect.poll(() => page.getByTestId('nav-address').innerText()).toBe('收货地址');
