@@ -3,14 +3,38 @@
  * fresh profile per launch. A missing Chromium FAILS with the command that installs it (the
  * tests never skip silently).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from './web-build.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(ROOT, 'test-output/screenshots');
+
+/**
+ * A fontconfig file that adds the Chinese font the service already ships (@embedpdf/fonts-sc,
+ * used to render certificates) to the system's fonts: a machine without CJK fonts (this CI's)
+ * would otherwise draw every Chinese word in the screenshots as empty boxes. Phones have their own.
+ */
+function fontConfig(profile: string): string | undefined {
+  if (!existsSync('/etc/fonts/fonts.conf')) return undefined;
+  let dir: string;
+  try {
+    dir = join(dirname(createRequire(import.meta.url).resolve('@embedpdf/fonts-sc')), '..', 'fonts');
+  } catch {
+    return undefined;
+  }
+  const file = join(profile, 'fonts.conf');
+  writeFileSync(
+    file,
+    `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n<fontconfig>\n` +
+      `  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n  <dir>${dir}</dir>\n` +
+      `  <cachedir>${join(profile, 'fontcache')}</cachedir>\n</fontconfig>\n`,
+  );
+  return file;
+}
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -26,6 +50,7 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<Bro
     throw new Error(`Chromium not found at ${CHROMIUM}. The browser tests need it: apt-get install -y chromium (.ci/run installs it).`);
   }
   const profile = mkdtempSync(join(tmpdir(), 'vh-chromium-'));
+  const fonts = fontConfig(profile);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -33,6 +58,7 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<Bro
     locale: opts.locale ?? 'en-US',
     viewport: { width: 1280, height: 860 },
     acceptDownloads: true,
+    ...(fonts ? { env: { ...process.env, FONTCONFIG_FILE: fonts } as Record<string, string> } : {}),
   });
   // Generous: the machine is shared; a real hang still fails well within the test timeout.
   context.setDefaultTimeout(30_000);

@@ -37,6 +37,13 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     return sha256(Uint8Array.from(bytes));
   };
 
+  /** Switches the page to a language with its own button (the choice is remembered across tests). */
+  const useLang = async (page: Page, lang: 'en' | 'zh') => {
+    const want = lang === 'en' ? 'en' : 'zh-CN';
+    if ((await page.locator('html').getAttribute('lang')) !== want) await page.locator('[data-action="lang"]').click();
+    await expect.poll(() => page.locator('html').getAttribute('lang')).toBe(want);
+  };
+
   it('stays under its 60 KB gzipped budget', () => {
     const sizes = JSON.parse(readFileSync(join(WEB_OUT, 'sizes.json'), 'utf8')) as Record<string, { total: number; js: number; css: number }>;
     const s = sizes.certificate!;
@@ -93,6 +100,8 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     const page = await browser.newPage(PHONE);
     await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['refuse@example.org']!)}`);
     await page.getByTestId('screen-form').waitFor();
+    // The page followed the browser (Chinese); its switch turns it to English.
+    expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
     await page.locator('[data-action="lang"]').click();
     await page.getByText('Name on the certificate').waitFor();
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
@@ -125,12 +134,13 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     const page = await browser.newPage(PHONE);
     await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['ann@example.org']!)}`);
     await page.getByTestId('screen-form').waitFor();
-    await page.locator('[data-action="lang"]').click();
+    await useLang(page, 'en');
     await page.getByTestId('name').fill('Ann Marie Lee');
     // The submit request dies on the way; previews still work.
     await page.route('**/api/v2/certificates/claim', (route) => (route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue()));
     await page.getByTestId('submit').click();
     await page.getByTestId('screen-failure-network').waitFor();
+    expect(await page.getByTestId('kept-name').innerText()).toContain('Ann Marie Lee');
     await screenshot(page, 'claim-network-failure-phone-en');
 
     await page.unroute('**/api/v2/certificates/claim');
@@ -154,6 +164,8 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     const page = await browser.newPage(PHONE);
     await page.goto(`${app.url}/certificate?token=${'x'.repeat(43)}`);
     await page.getByTestId('screen-unknown').waitFor();
+    await useLang(page, 'zh');
+    expect(await page.getByTestId('screen-unknown').innerText()).toContain('链接无效');
     await screenshot(page, 'claim-unknown-link-phone-zh');
     await page.goto(`${app.url}/certificate`);
     await page.getByTestId('screen-missing').waitFor();

@@ -326,6 +326,28 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await expect.poll(() => page.getByTestId('campaign-name').innerText()).toContain('Quota (renamed)');
   });
 
+  it('fits a phone: every console page at 360 px without sideways scrolling', async () => {
+    const phone = await browser.newPage({ width: 360, height: 740 });
+    phone.on('pageerror', (err) => pageErrors.push(err.message));
+    await phone.goto(`${app.url}/admin`);
+    await phone.evaluate((t) => sessionStorage.setItem('vh.admin.token', t), ADMIN_TOKEN);
+    const id = campaignPath.split('/').pop();
+    for (const [path, ready, shot] of [
+      ['/admin', 'campaign-list', 'console-campaigns-phone'],
+      [`/admin/campaigns/${id}/template`, 'preview-image', 'console-template-phone'],
+      [`/admin/campaigns/${id}/volunteers`, 'recipient-row', 'console-volunteers-phone'],
+      [`/admin/campaigns/${id}/send`, 'counts', 'console-send-phone'],
+      [`/admin/campaigns/${id}/mail`, 'smtp-host', 'console-mail-phone'],
+    ] as const) {
+      await phone.goto(`${app.url}${path}`);
+      await phone.getByTestId(ready).first().waitFor();
+      // Wide tables scroll inside their own box; the page itself never does.
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(360);
+      await screenshot(phone, shot);
+    }
+    await phone.close();
+  });
+
   it('raised no uncaught error in any page', () => {
     expect(pageErrors).toEqual([]);
   });

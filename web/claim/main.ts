@@ -167,8 +167,11 @@ function screenHtml(): string {
       const kind = state.failure?.kind ?? 'network';
       const [title, body, icon] =
         kind === 'busy' ? [w.busyTitle, w.busyBody, '…'] : kind === 'server' ? [w.serverTitle, w.serverBody, '!'] : [w.networkTitle, w.networkBody, '!'];
-      const back = state.info && !state.info.claimed ? `<button class="btn btn-block" data-action="edit">${esc(w.back)}</button>` : '';
-      return message(icon, title, body, `<button class="btn btn-primary btn-block" data-action="retry" data-testid="retry">${esc(w.retry)}</button>${back}`, `failure-${kind}`);
+      const editing = Boolean(state.info && !state.info.claimed);
+      const back = editing ? `<button class="btn btn-block" data-action="edit">${esc(w.back)}</button>` : '';
+      // Show the typed name, so the volunteer sees nothing was lost.
+      const typed = editing && state.name.trim() ? `<p class="kept" data-testid="kept-name">${esc(w.keptName)} <strong>${esc(state.name.trim())}</strong></p>` : '';
+      return message(icon, title, body, `${typed}<button class="btn btn-primary btn-block" data-action="retry" data-testid="retry">${esc(w.retry)}</button>${back}`, `failure-${kind}`);
     }
     case 'claimed':
       return message('✓', w.claimedTitle, w.claimedBody(state.info?.name ?? ''), certificateBlock());
