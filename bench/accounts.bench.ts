@@ -6,10 +6,14 @@
  * - login (POST /v1/tokens, argon2id 19 MiB, t=2, p=1) at full load: logins/s and p99;
  * - both at once: address list p99 (target < 20 ms) WHILE logins run at full load: the hashing
  *   runs on libuv's thread pool, so the event loop keeps answering.
+ * The machine is shared and autocannon takes a core of its own, so next to wall-clock figures each
+ * phase also reports the server's CPU time per request (process.cpuUsage of the server process:
+ * what one request costs, whatever else runs) and the server's event-loop delay p99 (how long any
+ * request waited for the loop: the part of latency the server itself is responsible for).
  *
  *   npm run bench -- accounts        (ACCOUNTS_BENCH_SECONDS=10 to tune)
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { load, report, writeResults } from './lib.js';
@@ -48,13 +52,60 @@ async function serve() {
       });
     }
   }
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  let loop = monitorEventLoopDelay({ resolution: 1 });
+  let cpu = process.cpuUsage();
   process.send!({ url, tokens } satisfies Ready);
-  process.on('message', async (m: { stop?: boolean }) => {
+  process.on('message', async (m: { stop?: boolean; mark?: boolean; read?: boolean }) => {
+    if (m.mark) {
+      loop.disable();
+      loop = monitorEventLoopDelay({ resolution: 1 });
+      loop.enable();
+      cpu = process.cpuUsage();
+      process.send!({ marked: true });
+    }
+    if (m.read) {
+      loop.disable();
+      const used = process.cpuUsage(cpu);
+      process.send!({ cpuMs: (used.user + used.system) / 1000, loopP99Ms: loop.percentile(99) / 1e6, loopMaxMs: loop.max / 1e6 });
+    }
     if (m.stop) {
       await t.close();
       process.exit(0);
     }
   });
+}
+
+/** Asks the server process for something and waits for its answer. */
+function ask<T>(child: ChildProcess, msg: object): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as T));
+    child.send(msg);
+  });
+}
+
+interface ServerSide {
+  cpuMs: number;
+  loopP99Ms: number;
+  loopMaxMs: number;
+}
+
+/** Runs a phase between a mark and a read of the server's CPU time and event-loop delay. */
+async function phase<T>(child: ChildProcess, run: () => Promise<T>): Promise<{ out: T; server: ServerSide }> {
+  await ask(child, { mark: true });
+  const out = await run();
+  const server = await ask<ServerSide>(child, { read: true });
+  return { out, server };
+}
+
+function perRequest(server: ServerSide, requests: number) {
+  return {
+    serverCpuUsPerRequest: Math.round((server.cpuMs * 1000) / Math.max(1, requests)),
+    // What one dedicated core would serve at that cost (the event loop is one thread).
+    impliedOneCoreRps: Math.round(requests / Math.max(1e-9, server.cpuMs / 1000)),
+    serverLoopDelayP99Ms: Number(server.loopP99Ms.toFixed(2)),
+    serverLoopDelayMaxMs: Number(server.loopMaxMs.toFixed(2)),
+  };
 }
 
 async function main() {
@@ -77,15 +128,21 @@ async function main() {
     const l = (await (await fetch(`${url}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench0', password: PASSWORD }) })).json()) as { code: number };
     if (a.code !== 200 || a.addresslist.length !== 5 || l.code !== 200) throw new Error(`bad answers: ${JSON.stringify(a)} ${JSON.stringify(l)}`);
 
-    report(results, 'address_list_alone', await load({ url, duration: SECONDS, connections: 32, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }));
-    report(results, 'login_alone', await load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }));
-    const [logins, lookups] = await Promise.all([
-      load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }),
-      // A steady, realistic lookup rate (not saturation) so its latency shows the event loop's health.
-      load({ url, duration: SECONDS, connections: 4, overallRate: 400, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }),
-    ]);
+    const alone = await phase(child, () => load({ url, duration: SECONDS, connections: 32, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }));
+    report(results, 'address_list_alone', { ...alone.out, ...perRequest(alone.server, alone.out.total) });
+    const logAlone = await phase(child, () => load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }));
+    report(results, 'login_alone', { ...logAlone.out, serverCpuMsPerLogin: Math.round(logAlone.server.cpuMs / Math.max(1, logAlone.out.total)) });
+    const mixed = await phase(child, () =>
+      Promise.all([
+        load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }),
+        // A steady, realistic lookup rate (not saturation) so its latency shows the event loop's health.
+        load({ url, duration: SECONDS, connections: 4, overallRate: 400, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }),
+      ]),
+    );
+    const [logins, lookups] = mixed.out;
     report(results, 'login_under_mixed_load', logins);
-    report(results, 'address_list_while_logins_at_full_load', lookups);
+    report(results, 'address_list_while_logins_at_full_load', { ...lookups, serverLoopDelayP99Ms: Number(mixed.server.loopP99Ms.toFixed(2)), serverLoopDelayMaxMs: Number(mixed.server.loopMaxMs.toFixed(2)) });
+    report(results, 'machine', { loadavg1m: (await import('node:os')).loadavg()[0]!.toFixed(2), note: 'load average at the end; the machine is shared' });
     report(results, 'targets', {
       address_list_rps_ge_5000: (results.address_list_alone as { requestsPerSec: number }).requestsPerSec >= 5000,
       address_p99_lt_20ms_during_logins: lookups.p99Ms < 20,
