@@ -156,9 +156,8 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await editor.getByTestId('reply-text').nth(1).fill('Closed on Sundays.');
     await screenshot(page, 'assistant-rule-editor');
     await editor.getByTestId('rule-save').click();
-    await page.getByTestId('notice').waitFor();
+    await expect.poll(() => page.getByTestId('rule-keyword').allInnerTexts()).toEqual(['hours', 'open']);
     expect(await page.getByTestId('notice').innerText()).toBe('Rule added.');
-    expect(await page.getByTestId('rule-keyword').allInnerTexts()).toEqual(['hours', 'open']);
     expect(await page.getByTestId('rule-reply').allInnerTexts()).toEqual(['We are open 9:00-17:00.', 'Closed on Sundays.']);
 
     // A keyword another rule uses: the server refuses it, the page says which.
@@ -184,8 +183,8 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await price.getByTestId('rule-edit').click();
     await page.getByTestId('rule-editor').getByTestId('reply-text').fill('Free for volunteers, 5 yuan otherwise.');
     await page.getByTestId('rule-editor').getByTestId('rule-save').click();
+    await expect.poll(() => page.getByTestId('rule-reply').allInnerTexts()).toContain('Free for volunteers, 5 yuan otherwise.');
     await expect.poll(() => page.getByTestId('notice').innerText()).toBe('Rule saved.');
-    expect(await page.getByTestId('rule-reply').allInnerTexts()).toContain('Free for volunteers, 5 yuan otherwise.');
 
     // The seed's view sees the same rules, with the seed's keys.
     const seedView = await (await page.request.get(`${base}/database/show`)).json();
@@ -193,8 +192,8 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
 
     await page.getByTestId('rule').nth(1).getByTestId('rule-delete').click();
     await page.getByTestId('confirm-delete').getByTestId('confirm-yes').click();
+    await expect.poll(() => page.getByTestId('rule').count()).toBe(1);
     await expect.poll(() => page.getByTestId('notice').innerText()).toBe('Rule deleted.');
-    expect(await page.getByTestId('rule').count()).toBe(1);
     await fitsPhone();
     await screenshot(page, 'assistant-rules');
   });
@@ -231,13 +230,18 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await page.getByTestId('connect').click();
     await page.getByTestId('account').waitFor();
     expect(await page.getByTestId('accounts-notice').innerText()).toContain('paste the callback URL');
-    const callbackUrl = await page.getByTestId('callback-url').inputValue();
+    const callbackUrl = await page.getByTestId('callback-url').innerText();
     expect(callbackUrl).toMatch(new RegExp(`^${base}/wechat/callback/[A-Za-z0-9_-]{10,}$`));
     expect(await page.getByTestId('verified').innerText()).toBe('Not verified yet');
     // The secret is never shown again.
     expect(await page.content()).not.toContain('shopsecret000000000000001');
     await fitsPhone();
     await screenshot(page, 'assistant-account-connected');
+
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await page.getByTestId('copy').click();
+    await expect.poll(() => page.getByTestId('copy').innerText()).toBe('Copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(callbackUrl);
 
     // WeChat checks the URL (GET with echostr); the page shows it once asked again.
     const timestamp = String(Math.floor(Date.now() / 1000));
@@ -291,10 +295,10 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
 
     const file = page.getByTestId('import-file');
     await file.setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{not json') });
-    expect(await page.getByTestId('io').getByTestId('field-error').innerText()).toBe('This file is not JSON.');
+    await expect.poll(() => page.getByTestId('io').getByTestId('field-error').innerText()).toBe('This file is not JSON.');
     const dup = { version: 1, rules: [{ keywords: [{ text: 'a', match: 'equal' }], replies: ['1'] }, { keywords: [{ text: 'A', match: 'equal' }], replies: ['2'] }] };
     await file.setInputFiles({ name: 'dup.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(dup)) });
-    expect(await page.getByTestId('io').getByTestId('field-error').innerText()).toBe('The keyword “A” appears twice in the file.');
+    await expect.poll(() => page.getByTestId('io').getByTestId('field-error').innerText()).toBe('The keyword “A” appears twice in the file.');
 
     // Adding a file whose keyword is already used: refused as a whole, nothing changes.
     const clash = { rules: [{ keywords: [{ text: 'parking', match: 'equal' }], replies: ['Behind the hall.'] }, { keywords: [{ text: 'hours', match: 'equal' }], replies: ['x'] }] };
@@ -349,5 +353,20 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await screenshot(page, 'assistant-register-zh');
     await page.getByTestId('lang').click();
     expect(pageErrors).toEqual([]);
+  });
+
+  it('says so on the register page when this server has no official account', async () => {
+    const port = await freePort();
+    const bare = await startTestApp({ dialect: testDialects()[0] ?? 'sqlite', env: { PUBLIC_URL: `http://127.0.0.1:${port}`, WECHAT_API_BASE: fake.url } });
+    try {
+      await bare.app.listen({ port, host: '127.0.0.1' });
+      const p = await browser.newPage(PHONE);
+      await p.goto(`http://127.0.0.1:${port}/assistant/register`);
+      await expect.poll(() => p.getByTestId('not-configured').innerText()).toContain('no official account set up');
+      await screenshot(p, 'assistant-register-unconfigured');
+      await p.close();
+    } finally {
+      await bare.close();
+    }
   });
 });
