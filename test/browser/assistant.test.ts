@@ -334,6 +334,65 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await expect.poll(() => page.getByTestId('rule-keyword').allInnerTexts()).toContain('wifi');
   });
 
+  it("keeps one account's own rules apart, simulates on it, and disconnects it", async () => {
+    const plain: CallbackAccount = { appid: 'wxcafe0000000000002', token: 'cafetoken', aesKey: null };
+    await page.getByTestId('nav').getByText('Official accounts').click();
+    await page.getByTestId('acc-name').fill('Corner cafe');
+    await page.getByTestId('acc-appid').fill(plain.appid);
+    await page.getByTestId('acc-secret').fill('cafesecret00000000000002');
+    await page.getByTestId('acc-token').fill(plain.token);
+    await page.getByTestId('connect').click();
+    await expect.poll(() => page.getByTestId('account').count()).toBe(2);
+    const cafe = page.getByTestId('account').filter({ hasText: 'Corner cafe' });
+    expect(await cafe.innerText()).toContain('Plain mode');
+    await cafe.getByTestId('account-rules').click();
+    await expect.poll(() => page.getByTestId('scope').locator('option:checked').innerText()).toBe('Only Corner cafe');
+    await page.getByTestId('empty').waitFor();
+    await page.getByTestId('new-rule').click();
+    await page.getByTestId('rule-editor').getByTestId('kw-text').fill('wifi');
+    await page.getByTestId('rule-editor').getByTestId('reply-text').fill('Ask at the counter.');
+    await page.getByTestId('rule-editor').getByTestId('rule-save').click();
+    await expect.poll(() => page.getByTestId('rule-keyword').allInnerTexts()).toEqual(['wifi']);
+
+    // On the cafe's callback its own rule wins over the shared one; the shop still gets the shared one.
+    const sim = page.getByTestId('simulator');
+    expect(await sim.getByTestId('sim-account').locator('option:checked').innerText()).toBe('Corner cafe');
+    await sim.getByTestId('sim-text').fill('wifi');
+    await sim.getByTestId('sim-send').click();
+    await expect.poll(() => sim.getByTestId('sim-reply').first().innerText()).toBe('Ask at the counter.');
+    expect(await sim.getByTestId('sim-result').first().innerText()).toContain('plain mode');
+    await sim.getByTestId('sim-account').selectOption({ label: 'Riverside shop' });
+    await sim.getByTestId('sim-send').click();
+    await expect.poll(() => sim.getByTestId('sim-reply').first().innerText()).toBe('密码是 volunteer2026');
+    await screenshot(page, 'assistant-account-rules');
+
+    await page.getByTestId('scope').selectOption({ label: 'All my accounts (shared rules)' });
+    await page.waitForURL((u) => !u.search.includes('account='));
+    await expect.poll(() => page.getByTestId('rule-keyword').allInnerTexts()).toEqual(['parking', 'hours', 'wifi']);
+
+    await page.getByTestId('nav').getByText('Official accounts').click();
+    await cafe.getByTestId('disconnect').click();
+    expect(await cafe.getByTestId('confirm-disconnect').innerText()).toContain('Disconnect Corner cafe?');
+    await cafe.getByTestId('confirm-disconnect').getByTestId('confirm-yes').click();
+    await expect.poll(() => page.getByTestId('account').count()).toBe(1);
+    expect(await page.getByTestId('accounts-notice').innerText()).toBe('Disconnected.');
+  });
+
+  it('sends an expired session to the login page with a word of why, and back after signing in', async () => {
+    await page.getByTestId('nav').getByText('Rules').click();
+    await page.getByTestId('rule-list').waitFor();
+    await browser.context.clearCookies();
+    await page.getByTestId('switch').click();
+    await page.waitForURL(/\/assistant\/login\?/);
+    expect(await page.getByTestId('login').innerText()).toContain('Your session ended. Sign in again.');
+    await page.getByTestId('login-username').fill('alice');
+    await page.getByTestId('login-password').fill(PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('rules-page').waitFor();
+    // Nothing changed meanwhile: the refused click did not switch auto-reply off.
+    await expect.poll(() => page.getByTestId('switch-state').innerText()).toBe('On');
+  });
+
   it('speaks Chinese, remembers the choice, and signs out', async () => {
     await page.getByTestId('lang').click();
     await expect.poll(() => page.getByTestId('rules-page').innerText()).toContain('自动回复规则');
