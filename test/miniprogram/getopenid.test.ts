@@ -84,18 +84,26 @@ describe.each(testDialects())('miniprogram getOpenid (%s)', (dialect) => {
   });
 
   it('does not hang on a slow WeChat: answers "did not answer" after the timeout', async () => {
+    // Its own app with a short timeout; the fake holds the answer until the test is over, so the
+    // timeout is the only way this call can end.
+    const slow = await startMpApp(dialect, { WECHAT_API_TIMEOUT_MS: '300' });
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    t.fake.on('/sns/jscode2session', async () => {
-      await held;
-      return { openid: 'oSlow', session_key: 'late' };
-    });
-    const r = await t.post('getOpenid', { js_code: 'slowcode' });
-    release();
-    expect(r.code).toBe(-2);
-    expect(r.msg).toMatch(/did not answer .*within 300 ms/);
-    const rows = await t.core.db.selectFrom('miniprogram_sessions').select('openid').where('openid', '=', 'oSlow').execute();
-    expect(rows).toHaveLength(0);
+    try {
+      slow.fake.on('/sns/jscode2session', async () => {
+        await held;
+        return { openid: 'oSlow', session_key: 'late' };
+      });
+      const r = await slow.post('getOpenid', { js_code: 'slowcode' });
+      expect(r.code).toBe(-2);
+      expect(r.msg).toMatch(/did not answer .*within 300 ms/);
+      expect(slow.fake.calls('/sns/jscode2session')).toHaveLength(1);
+      const rows = await slow.core.db.selectFrom('miniprogram_sessions').select('openid').where('openid', '=', 'oSlow').execute();
+      expect(rows).toHaveLength(0);
+    } finally {
+      release();
+      await slow.close();
+    }
   });
 
   it('rejects a missing, wrongly typed or huge js_code with -1 without calling WeChat', async () => {

@@ -46,7 +46,9 @@ export async function startMpApp(dialect: TestDialect, env: Record<string, strin
     WECHAT_API_BASE: fake.url,
     WECHAT_MINIPROGRAM_APPID: APPID,
     WECHAT_MINIPROGRAM_SECRET: SECRET,
-    WECHAT_API_TIMEOUT_MS: '300',
+    // Generous: a loaded machine must not turn the fake's prompt answers into timeouts. The
+    // slow-WeChat test starts its own app with a short timeout.
+    WECHAT_API_TIMEOUT_MS: '10000',
     ...env,
   });
   const logs: string[] = [];

@@ -107,6 +107,8 @@ export function createMiniprogramService(deps: MiniprogramServiceDeps) {
      * -2 not registered. Answers [] as the seed shows.
      */
     async update(c: Caller, update: string | Record<string, unknown> | unknown[]): Promise<[]> {
+      // The token first: a caller without one learns -1 and nothing about what `update` held.
+      await authenticate(c);
       let value: unknown = update;
       if (typeof update === 'string') {
         try {
@@ -120,7 +122,6 @@ export function createMiniprogramService(deps: MiniprogramServiceDeps) {
       }
       const patch: Partial<ProfileFields> = parseParams(updateFields, value);
       if (Object.keys(patch).length === 0) throw illegal('update names no field to change (phone, qq, cardno, wxid)');
-      await authenticate(c);
       const changed = await repo.updateProfile(c.openid, patch, now());
       if (changed === 0) throw new MpError(-2, 'no user with this openid; call login to register');
       return [];
