@@ -25,6 +25,9 @@ describe.each(testDialects())('accounts: login throttling and OpenAPI on %s', (d
     const blocked = await login('hank', m.password, '10.3.0.1');
     expect(blocked).toMatchObject({ code: 10131, retry_after: expect.any(Number) });
     expect(blocked.retry_after).toBeGreaterThan(0);
+    // The email is the same account: no second budget of guesses under the other name.
+    const byEmail = await env.call('POST', '/v1/tokens', { body: { email: m.email.toUpperCase(), password: m.password }, ip: '10.3.0.2' });
+    expect(byEmail.code).toBe(10131);
     // Another account is not affected.
     const other = await env.member('iris');
     expect((await login('iris', other.password, '10.3.0.1')).code).toBe(200);

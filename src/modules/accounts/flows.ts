@@ -51,6 +51,9 @@ export function mailTo(publicUrl: string, to: string, purpose: string, m: Render
   return { to, subject: m.subject, html: m.html, text: m.text, messageId: `<accounts.${purpose}@${host}>` };
 }
 
+/** The per-account throttling key (shared by login and "change password"). */
+const accountKey = (userId: number) => `user:${userId}`;
+
 function tooMany(ms: number) {
   return fail(C.TOO_MANY, `too many attempts; try again in ${Math.ceil(ms / 1000)} s`, { retry_after: Math.ceil(ms / 1000) });
 }
@@ -147,7 +150,11 @@ export function createFlows(deps: FlowDeps) {
 
     /** POST /v1/tokens: throttled per account and per IP; unknown users cost the same as known ones. */
     async login(input: { login: string; password: string }, ip: string): Promise<{ username: string; token: string }> {
-      const key = input.login.trim().toLowerCase();
+      // Failures count per account whichever name is typed (username or email), so the two
+      // spellings do not double the guesses; unknown names count under the name itself.
+      const login = input.login.trim();
+      const row = login.includes('@') ? await users.byEmail(normalizeEmail(login)) : await users.byUsername(login);
+      const key = row ? accountKey(Number(row.id)) : `login:${login.toLowerCase()}`;
       const wait = Math.max(limits.loginPerIp.check(ip), limits.loginPerAccount.check(key));
       if (wait) throw tooMany(wait);
       const member = await accounts.verifyPassword(input.login.trim(), input.password);
@@ -174,7 +181,7 @@ export function createFlows(deps: FlowDeps) {
       lang: Lang,
     ): Promise<void> {
       if (input.password1 !== input.password2) throw fail(C.NEW_PASSWORDS_DIFFER, 'the new password and its confirmation differ');
-      const key = user.username.toLowerCase();
+      const key = accountKey(user.id);
       const wait = limits.loginPerAccount.check(key);
       if (wait) throw tooMany(wait);
       const row = await users.byId(user.id);
