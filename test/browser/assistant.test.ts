@@ -393,6 +393,25 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await expect.poll(() => page.getByTestId('switch-state').innerText()).toBe('On');
   });
 
+  it("imports the seed's own {key: {received: reply}} view and pages through a long list", async () => {
+    const seedView: Record<string, Record<string, string>> = {};
+    for (let i = 1; i <= 150; i++) seedView[String(i).padStart(2, '0')] = { [`item ${i}`]: `answer ${i}` };
+    await page.getByTestId('import-file').setInputFiles({ name: 'seed.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(seedView)) });
+    expect(await page.getByTestId('import-ready').innerText()).toBe('150 rules ready to import.');
+    await page.getByTestId('import').click();
+    await expect.poll(() => page.getByTestId('io-notice').innerText()).toBe('150 rules imported.');
+    await expect.poll(() => page.getByTestId('rule-count').innerText()).toBe('153 rules');
+    expect(await page.getByTestId('rule').count()).toBe(100);
+    await page.getByTestId('more').click();
+    await expect.poll(() => page.getByTestId('rule').count()).toBe(153);
+    expect(await page.getByTestId('more').count()).toBe(0);
+    expect(await page.getByTestId('rule-keyword').last().innerText()).toBe('item 150');
+    await page.getByTestId('search').fill('answer 149');
+    await expect.poll(() => page.getByTestId('rule-keyword').allInnerTexts()).toEqual(['item 149']);
+    await page.getByTestId('search').fill('');
+    await expect.poll(() => page.getByTestId('rule').count()).toBe(100);
+  });
+
   it('speaks Chinese, remembers the choice, and signs out', async () => {
     await page.getByTestId('lang').click();
     await expect.poll(() => page.getByTestId('rules-page').innerText()).toContain('自动回复规则');

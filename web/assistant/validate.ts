@@ -87,9 +87,11 @@ export function parseImport(text: string): { rules: RuleInput[]; settings?: { en
     const s = (data as { settings?: unknown }).settings;
     if (s && typeof s === 'object') settings = s as Record<string, unknown>;
   } else if (data && typeof data === 'object') {
-    // The seed's view: {"01": {"received": "reply", ...}, ...}
+    // The seed's view: {"01": {"received": "reply", ...}, ...}. Keys "10" and up are integer-like,
+    // so JavaScript lists them before "01".."09": order by the number the key stands for.
     list = [];
-    for (const pairs of Object.values(data as Record<string, unknown>)) {
+    const entries = Object.entries(data as Record<string, unknown>).sort(([a], [b]) => (Number(a) || 0) - (Number(b) || 0));
+    for (const [, pairs] of entries) {
       if (!pairs || typeof pairs !== 'object') throw { key: 'io.badShape' };
       for (const [k, v] of Object.entries(pairs as Record<string, unknown>)) list.push({ keywords: [{ text: k, match: 'equal' }], replies: [v] });
     }
