@@ -65,6 +65,24 @@ describe('XML', () => {
     expect(() => parseWechatXml('<!ENTITY a "b"><xml/>')).toThrow(/not accepted/);
     expect(() => parseWechatXml(`<xml><Content>${'a'.repeat(70_000)}</Content></xml>`)).toThrow(/too large/);
   });
+  it('reads what WeChat sends and refuses what is not well-formed', () => {
+    const doc = `<?xml version="1.0" encoding="utf-8"?>\n<!-- hi --><xml>\n  <ToUserName><![CDATA[gh_1]]></ToUserName>\n  <CreateTime>1348831860</CreateTime>\n  <Content>a &lt;b&gt; &amp; &#20320;&#x597D; <![CDATA[ & <c> ]]></Content>\n  <Empty/>\n  <ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType></ScanCodeInfo>\n  <Twice>1</Twice><Twice>2</Twice>\n  <constructor>x</constructor>\n</xml>\n`;
+    expect(parseWechatXml(doc)).toEqual({ ToUserName: 'gh_1', CreateTime: '1348831860', Content: 'a <b> & 你好 & <c> ', Empty: '', constructor: 'x' });
+    for (const bad of [
+      '<xml><A>1</B></xml>',
+      '<xml><A>1</A>',
+      '<xml><A x="1">1</A></xml>',
+      '<xml><A>1</A></xml><xml/>',
+      '<xml><A>&nbsp;</A></xml>',
+      '<xml><A>a & b</A></xml>',
+      '<xml><A><![CDATA[x</A></xml>',
+      '<other><A>1</A></other>',
+      'not xml at all',
+      '',
+    ]) {
+      expect(() => parseWechatXml(bad), bad).toThrow(XmlRefusedError);
+    }
+  });
   it('keeps any reply text inside its element', () => {
     const evil = 'x]]></Content><MsgType>news</MsgType><Content><![CDATA[\u0001';
     const xml = textReplyXml('o1', 'gh', evil, 1);

@@ -12,6 +12,7 @@ import type { MatcherCache, RuleSetSnapshot } from './matcher-cache.js';
 import type { MpAccountsService, LiveAccount } from './mp-accounts-service.js';
 import type { WechatRepo } from './wechat-repo.js';
 import { answerBody, messageKey, refusal, SIMULATOR_OPENID_PREFIX, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import { createClaimBatcher } from './claim-batcher.js';
 import { EXTRA_REPLIES_KIND, extraRepliesKey, type ExtraRepliesPayload } from './extra-replies.js';
 
 /** A default reply goes to the same follower at most this often. */
@@ -21,6 +22,7 @@ const notFound: WebhookAnswer = { status: 404, contentType: 'text/plain', body: 
 
 export function createWebhookService(deps: { db: DB; accounts: MpAccountsService; cache: MatcherCache; repo: WechatRepo; jobs: Pick<JobQueue, 'enqueue'>; now: () => number }) {
   const { db, accounts, cache, repo, jobs, now } = deps;
+  const batcher = createClaimBatcher(repo);
 
   /**
    * Records the message (true for its first delivery). Replies beyond the first become a job in
@@ -28,7 +30,7 @@ export function createWebhookService(deps: { db: DB; accounts: MpAccountsService
    */
   async function claim(acc: LiveAccount, key: string, openid: string | undefined, texts: string[], answer: StoredAnswer): Promise<boolean> {
     const extras = texts.length > 1 && openid && !openid.startsWith(SIMULATOR_OPENID_PREFIX) ? texts.slice(1) : [];
-    if (!extras.length) return repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now());
+    if (!extras.length) return batcher.claim({ account_key: `a${acc.id}`, msg_key: key, answer: JSON.stringify(answer), created_at: now() });
     return db.transaction().execute(async (trx) => {
       if (!(await repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now(), trx))) return false;
       const payload: ExtraRepliesPayload = { accountId: acc.id, openid: openid!, texts: extras };

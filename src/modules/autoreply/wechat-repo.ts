@@ -45,6 +45,20 @@ export function createWechatRepo(db: DB) {
         .executeTakeFirst();
       return r !== undefined;
     },
+    /**
+     * Several records in one statement (the webhook's group commit); answers "account\nmsg" of the
+     * rows this call inserted. Keys must be unique within `rows`.
+     */
+    async claimMessages(rows: { account_key: string; msg_key: string; answer: string | null; created_at: number }[], x: Executor = db): Promise<Set<string>> {
+      if (!rows.length) return new Set();
+      const r = await x
+        .insertInto('ar_processed_messages')
+        .values(rows)
+        .onConflict((oc) => oc.columns(['account_key', 'msg_key']).doNothing())
+        .returning(['account_key', 'msg_key'])
+        .execute();
+      return new Set(r.map((row) => `${row.account_key}\n${row.msg_key}`));
+    },
     async storedAnswer(accountKey: string, msgKey: string, x: Executor = db): Promise<{ answer: string | null } | undefined> {
       return x.selectFrom('ar_processed_messages').select('answer').where('account_key', '=', accountKey).where('msg_key', '=', msgKey).executeTakeFirst();
     },

@@ -5,7 +5,6 @@
  * remain. Output: every text goes in CDATA with `]]>` split across sections and characters XML
  * 1.0 forbids removed, so no reply text can break out of its element.
  */
-import { XMLParser } from 'fast-xml-parser';
 
 /** Largest callback body accepted (WeChat's messages are a few KB). */
 export const MAX_XML_BYTES = 64 * 1024;
@@ -17,40 +16,141 @@ export class XmlRefusedError extends Error {
   }
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  // Keep every value a string: MsgId is a 64-bit integer that a number would round.
-  parseTagValue: false,
-  trimValues: true,
-  processEntities: true,
-  htmlEntities: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
+const NAME = /[A-Za-z_][A-Za-z0-9_.-]*/y;
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** Decodes the predefined entities and character references; any other entity is refused. */
+function decodeText(t: string): string {
+  if (!t.includes('&')) return t;
+  return t.replace(/&([^;&\s]{0,10});?/g, (whole, name: string) => {
+    if (!whole.endsWith(';')) throw new XmlRefusedError('body is not well-formed XML');
+    if (PREDEFINED[name]) return PREDEFINED[name];
+    const cp = /^#x[0-9a-f]{1,6}$/i.test(name) ? parseInt(name.slice(2), 16) : /^#[0-9]{1,7}$/.test(name) ? Number(name.slice(1)) : -1;
+    if (cp < 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new XmlRefusedError('entities other than the predefined ones are not accepted');
+    return String.fromCodePoint(cp);
+  });
+}
+
+/**
+ * A strict reader for WeChat's flat documents, written for speed (it was most of the webhook's
+ * time with a general-purpose parser): an optional `<?xml ...?>` declaration, then `<xml>` with
+ * child elements holding text and CDATA. Comments are skipped; nested elements (ScanCodeInfo,
+ * ...) and repeated ones are read for well-formedness and left out; attributes are refused.
+ */
+class FlatReader {
+  i = 0;
+  constructor(readonly s: string) {}
+  fail(): never {
+    throw new XmlRefusedError('body is not well-formed XML');
+  }
+  skipMisc(): void {
+    const s = this.s;
+    for (;;) {
+      while (this.i < s.length && (s.charCodeAt(this.i) === 32 || s.charCodeAt(this.i) === 10 || s.charCodeAt(this.i) === 13 || s.charCodeAt(this.i) === 9)) this.i++;
+      if (s.startsWith('<!--', this.i)) {
+        const e = s.indexOf('-->', this.i + 4);
+        if (e < 0) this.fail();
+        this.i = e + 3;
+      } else return;
+    }
+  }
+  name(): string {
+    NAME.lastIndex = this.i;
+    const m = NAME.exec(this.s);
+    if (!m) this.fail();
+    this.i += m[0].length;
+    return m[0];
+  }
+  /** After `<`: reads `Name>` or `Name/>`; true when self-closing. */
+  openTag(): { name: string; empty: boolean } {
+    const name = this.name();
+    while (this.s.charCodeAt(this.i) === 32) this.i++;
+    if (this.s.startsWith('/>', this.i)) {
+      this.i += 2;
+      return { name, empty: true };
+    }
+    if (this.s[this.i] !== '>') this.fail();
+    this.i++;
+    return { name, empty: false };
+  }
+  /** Content of an element up to and including its end tag; undefined when it had child elements. */
+  content(name: string): string | undefined {
+    const s = this.s;
+    let out = '';
+    let nested = false;
+    for (;;) {
+      const lt = s.indexOf('<', this.i);
+      if (lt < 0) this.fail();
+      const text = s.slice(this.i, lt);
+      if (text.trim()) out += decodeText(text.trim());
+      this.i = lt;
+      if (s.startsWith('<![CDATA[', lt)) {
+        const e = s.indexOf(']]>', lt + 9);
+        if (e < 0) this.fail();
+        out += s.slice(lt + 9, e);
+        this.i = e + 3;
+      } else if (s.startsWith('<!--', lt)) {
+        this.skipMisc();
+      } else if (s.startsWith('</', lt)) {
+        this.i = lt + 2;
+        if (this.name() !== name) this.fail();
+        while (s.charCodeAt(this.i) === 32) this.i++;
+        if (s[this.i] !== '>') this.fail();
+        this.i++;
+        return nested ? undefined : out;
+      } else {
+        this.i = lt + 1;
+        const child = this.openTag();
+        if (!child.empty) this.content(child.name);
+        nested = true;
+      }
+    }
+  }
+}
 
 /**
  * Parses a flat `<xml>...</xml>` document into its child elements (strings). Throws
  * XmlRefusedError on size, markup declarations, or anything that is not such a document.
  */
 export function parseWechatXml(xml: string): Record<string, string> {
-  if (Buffer.byteLength(xml, 'utf8') > MAX_XML_BYTES) throw new XmlRefusedError('XML body too large');
+  if (xml.length > MAX_XML_BYTES || Buffer.byteLength(xml, 'utf8') > MAX_XML_BYTES) throw new XmlRefusedError('XML body too large');
   // Any `<!` other than CDATA or a comment is a markup declaration (DOCTYPE, ENTITY, ...).
   if (/<!(?!\[CDATA\[|--)/i.test(xml)) throw new XmlRefusedError('DTDs and entity declarations are not accepted');
-  let doc: unknown;
-  try {
-    doc = parser.parse(xml, true);
-  } catch {
-    throw new XmlRefusedError('body is not well-formed XML');
+  const r = new FlatReader(xml);
+  r.skipMisc();
+  if (xml.startsWith('<?xml', r.i)) {
+    const e = xml.indexOf('?>', r.i);
+    if (e < 0) r.fail();
+    r.i = e + 2;
+    r.skipMisc();
   }
-  const root = (doc as Record<string, unknown>)?.xml;
-  if (!root || typeof root !== 'object' || Array.isArray(root)) throw new XmlRefusedError('expected an <xml> root element');
+  if (xml[r.i] !== '<') r.fail();
+  r.i++;
+  const root = r.openTag();
+  if (root.name !== 'xml') throw new XmlRefusedError('expected an <xml> root element');
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(root as Record<string, unknown>)) {
-    if (typeof v === 'string') out[k] = v;
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
-    else if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) out[k] = '';
-    // Nested elements (e.g. ScanCodeInfo) and repeated ones are not needed here; skipped.
+  const repeated = new Set<string>();
+  if (!root.empty) {
+    for (;;) {
+      r.skipMisc();
+      if (xml.startsWith('</', r.i)) {
+        r.i += 2;
+        if (r.name() !== 'xml' || xml[r.i] !== '>') r.fail();
+        r.i++;
+        break;
+      }
+      if (xml[r.i] !== '<') r.fail();
+      r.i++;
+      const el = r.openTag();
+      const value = el.empty ? '' : r.content(el.name);
+      if (Object.hasOwn(out, el.name) || repeated.has(el.name)) {
+        delete out[el.name];
+        repeated.add(el.name);
+      } else if (value !== undefined && el.name !== '__proto__') out[el.name] = value;
+    }
   }
+  r.skipMisc();
+  if (r.i !== xml.length) r.fail();
   return out;
 }
 

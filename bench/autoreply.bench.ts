@@ -1,0 +1,199 @@
+/**
+ * The auto-reply webhook under load (SQLite, one server process), as WeChat calls it: every
+ * request signed with a fresh timestamp and nonce, a fresh MsgId (so each one is recorded for
+ * dedupe: one write per message), from 10,000 different followers. The message mix: 50% hit an
+ * "equal" keyword, 30% hit a "contains" keyword inside a sentence, 20% match nothing (answered
+ * with the default reply, at most hourly per follower: one read, sometimes a write).
+ * Targets (issue 6): plain mode >= 3,000 messages/s with 1,000 rules on one account, p99 < 20 ms;
+ * matching cost does not grow with the number of rules (100 vs 10,000); the safe (AES) mode figure.
+ *
+ * The server runs in a child process so that autocannon (and the signing/encryption a real
+ * WeChat would do) does not share its event loop.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { load, report, writeResults, type LoadResult } from './lib.js';
+import { buildInbound } from '../src/platform/wechat/callback.js';
+import { buildMatcher, normalizeKeyword, type MatchRule } from '../src/modules/autoreply/matcher.js';
+
+const SECONDS = Number(process.env.AR_BENCH_SECONDS ?? 10);
+const CONNECTIONS = 32;
+const FOLLOWERS = 10_000;
+const AES_KEY = 'BenchAesKey0123456789abcdefghijklmnopqrstuv';
+
+/** Fixed width, so that message length (and so matching work) does not grow with the rule count. */
+const id5 = (i: number) => String(i).padStart(5, '0');
+
+/** Rule i: an "equal" keyword kw<i>; every third rule also a "contains" keyword 词<i>号. */
+function ruleInputs(n: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    keywords: i % 3 === 0 ? [{ text: `kw${id5(i)}`, match: 'equal' as const }, { text: `词${id5(i)}号`, match: 'contains' as const }] : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
+    replies: [`回复 ${i}：感谢您的留言，我们会尽快处理。`],
+    mode: 'all' as const,
+  }));
+}
+
+/** One message text of the mix, for an account with `n` rules. */
+function messageText(n: number): string {
+  const r = Math.random();
+  const i = Math.floor(Math.random() * n);
+  if (r < 0.5) return `kw${id5(i)}`;
+  if (r < 0.8) return `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？`;
+  return `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
+}
+
+interface Account {
+  appid: string;
+  token: string;
+  aesKey: string | null;
+  path: string;
+  rules: number;
+}
+
+async function server(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vh-ar-bench-'));
+  const { parseConfig } = await import('../src/config.js');
+  const { createCore } = await import('../src/platform/core.js');
+  const { buildApp } = await import('../src/app.js');
+  const { createAutoreply } = await import('../src/modules/autoreply/index.js');
+  const config = parseConfig({ DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', PORT: '0', PUBLIC_URL: 'http://bench.test' });
+  const core = await createCore(config);
+  const ar = createAutoreply(core);
+  const t0 = performance.now();
+  const { createAccountsService } = await import('../src/modules/accounts/index.js');
+  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({ username: 'bench_owner', password: 'correct horse battery', isActive: true });
+  const accounts: Account[] = [];
+  const make = async (appid: string, aesKey: string | null, rules: number): Promise<void> => {
+    const token = `tok${appid.slice(-6)}`;
+    const view = await ar.mpAccounts.create(owner.id, { appid, secret: 'benchsecret0000000000001', token, aes_key: aesKey });
+    const setId = await ar.mpAccounts.ruleSetOf(owner.id, view.id);
+    const inputs = ruleInputs(rules);
+    for (let i = 0; i < inputs.length; i += 5000) await ar.rules.importRules(setId, inputs.slice(i, i + 5000), false);
+    await ar.rules.settings(setId, { defaultReply: '您好，您的消息已收到，稍后回复您。' });
+    accounts.push({ appid, token, aesKey, path: new URL(view.callbackUrl).pathname, rules });
+  };
+  await make('wxbenchplain00001', null, 1000);
+  await make('wxbenchaes0000001', AES_KEY, 1000);
+  await make('wxbench100rules01', null, 100);
+  await make('wxbench10krules01', null, 10_000);
+  core.handle.sqlite?.pragma('wal_checkpoint(TRUNCATE)');
+  const seedMs = Math.round(performance.now() - t0);
+  const app = await buildApp(core);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  process.send!({ url: `http://127.0.0.1:${port}`, seedMs, accounts });
+  process.on('message', async (m) => {
+    if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
+    if (m === 'stop') {
+      await app.close();
+      await core.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(0);
+    }
+  });
+}
+
+function serverCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: any) => {
+      if (m && m.cpu) {
+        child.off('message', on);
+        resolve(m.cpu.user + m.cpu.system);
+      }
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
+/** Load figures plus the server's CPU time per message (what one free core would serve). */
+async function measured(child: ChildProcess, run: () => Promise<LoadResult>) {
+  const before = await serverCpu(child);
+  const r = await run();
+  const cpuUs = (await serverCpu(child)) - before;
+  const perRequestUs = Math.round(cpuUs / Math.max(1, r.total));
+  return { ...r, serverCpuUsPerMessage: perRequestUs, projectedMsgPerSecOneFreeCore: Math.round(1e6 / Math.max(1, perRequestUs)) };
+}
+
+/** Matcher alone, in this process: build time and ns per match for n rules. */
+function matcherCost(n: number) {
+  const rules: MatchRule[] = ruleInputs(n).map((r, i) => ({ id: i + 1, position: i + 1, mode: r.mode, replies: r.replies, keywords: r.keywords.map((k) => ({ norm: normalizeKeyword(k.text), match: k.match })) }));
+  const b0 = performance.now();
+  const m = buildMatcher(rules);
+  const buildMs = Math.round((performance.now() - b0) * 10) / 10;
+  const texts = Array.from({ length: 20_000 }, () => messageText(n));
+  let hits = 0;
+  for (const t of texts) if (m.match(t)) hits++; // warm-up
+  const rounds = 10;
+  const t0 = process.hrtime.bigint();
+  for (let k = 0; k < rounds; k++) for (const t of texts) if (m.match(t)) hits++;
+  const ns = Number(process.hrtime.bigint() - t0) / (rounds * texts.length);
+  return { rules: n, buildMs, nsPerMatch: Math.round(ns), hitRate: Math.round((hits / (texts.length * (rounds + 1))) * 100) / 100 };
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown> = { connections: CONNECTIONS, seconds: SECONDS, followers: FOLLOWERS };
+  report(results, 'load average at start', loadavg().map((x) => x.toFixed(1)).join(' '));
+  for (const n of [100, 1000, 10_000]) report(results, `matcher alone, ${n} rules`, matcherCost(n));
+
+  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, AR_BENCH_SERVER: '1' }, execArgv: ['--import', 'tsx', ...(process.env.AR_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/arprof'] : [])] });
+  const ready = await new Promise<{ url: string; seedMs: number; accounts: Account[] }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { url: string; seedMs: number; accounts: Account[] }));
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  report(results, 'seed 4 accounts, 12,100 rules (ms)', ready.seedMs);
+  const byAppid = (appid: string) => ready.accounts.find((a) => a.appid === appid)!;
+
+  let msgId = 7_000_000_000_000_000_000n;
+  const bad = { n: 0, replies: 0, success: 0 };
+  const onResponse = (status: number, body: string) => {
+    if (status !== 200) bad.n++;
+    else if (body === 'success') bad.success++;
+    else if (body.startsWith('<xml>')) bad.replies++;
+    else bad.n++;
+  };
+  /** A request as WeChat would send it: signed now, encrypted in safe mode. */
+  const wechatRequest = (acc: Account, encrypt: boolean) => (req: any) => {
+    const fields = { ToUserName: 'gh_bench', FromUserName: `oFollower${Math.floor(Math.random() * FOLLOWERS)}`, CreateTime: Math.floor(Date.now() / 1000), MsgType: 'text', Content: messageText(acc.rules), MsgId: String(++msgId) };
+    const { query, body } = buildInbound(acc, fields, Date.now(), encrypt);
+    req.path = `${acc.path}?${new URLSearchParams(query)}`;
+    req.body = body;
+    return req;
+  };
+  const run = (acc: Account, encrypt: boolean, seconds = SECONDS) => {
+    bad.n = bad.replies = bad.success = 0;
+    return measured(child, () =>
+      load({ url: ready.url, connections: CONNECTIONS, duration: seconds, method: 'POST', headers: { 'content-type': 'text/xml' }, requests: [{ method: 'POST', setupRequest: wechatRequest(acc, encrypt), onResponse }] }),
+    );
+  };
+  const outcome = () => ({ replies: bad.replies, success: bad.success, wrongAnswers: bad.n });
+
+  // Warm up (JIT, page cache, matchers compiled) on every account.
+  for (const a of ready.accounts) await run(a, !!a.aesKey, 1);
+
+  const plain = await run(byAppid('wxbenchplain00001'), false);
+  report(results, 'plain mode, 1,000 rules', { ...plain, ...outcome() });
+  const plainWrong = bad.n;
+  const aes = await run(byAppid('wxbenchaes0000001'), true);
+  report(results, 'safe (AES) mode, 1,000 rules', { ...aes, ...outcome() });
+  const aesWrong = bad.n;
+  const short = Math.max(3, Math.round(SECONDS / 2));
+  const r100 = await run(byAppid('wxbench100rules01'), false, short);
+  report(results, 'plain mode, 100 rules', { ...r100, ...outcome() });
+  const r10k = await run(byAppid('wxbench10krules01'), false, short);
+  report(results, 'plain mode, 10,000 rules', { ...r10k, ...outcome() });
+
+  report(results, 'load average at end', loadavg().map((x) => x.toFixed(1)).join(' '));
+  report(results, 'plain target met (>= 3000 msg/s, p99 < 20 ms)', plain.requestsPerSec >= 3000 && plain.p99Ms < 20);
+  writeResults('autoreply', results);
+  child.send('stop');
+  await new Promise((r) => child.once('exit', r));
+  if (plainWrong || aesWrong || plain.errors || plain.non2xx || aes.errors || aes.non2xx) process.exit(1);
+}
+
+if (process.env.AR_BENCH_SERVER === '1') await server();
+else await main();
