@@ -160,6 +160,21 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  it('never stays blank when the server fails to open the link: its own screen, then retry', async () => {
+    const page = await browser.newPage(PHONE);
+    let failing = true;
+    await page.route('**/api/v2/certificates/claim?*', (route) =>
+      failing ? route.fulfill({ status: 503, contentType: 'text/html', body: '<html>Bad gateway</html>' }) : route.continue(),
+    );
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['li.ming@example.org']!)}`);
+    await page.getByTestId('screen-failure-server').waitFor();
+    failing = false;
+    await page.getByTestId('retry').click();
+    // That volunteer has claimed already (first test): the page says so and offers the file again.
+    await page.getByTestId('screen-claimed').waitFor();
+    await page.close();
+  });
+
   it('says so when the link is unknown or incomplete', async () => {
     const page = await browser.newPage(PHONE);
     await page.goto(`${app.url}/certificate?token=${'x'.repeat(43)}`);

@@ -82,6 +82,18 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
   });
 
   it('uploads a template, drags the name field, and the server-rendered preview changes', async () => {
+    // Bad files: a wrong type is caught in the page; a fake image is refused by the server, in its words.
+    await page.getByTestId('template-file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    expect(await page.getByTestId('field-error').innerText()).toContain('PNG or JPEG');
+    const refused = page.waitForResponse((r) => /\/template$/.test(r.url()) && r.request().method() === 'PUT');
+    await page.getByTestId('template-file').setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not really a png') });
+    const answer = await refused;
+    expect(answer.status()).toBeGreaterThanOrEqual(400);
+    expect(answer.status()).toBeLessThan(500);
+    const serverSays = String(((await answer.json()) as { message: string }).message);
+    await expect.poll(() => page.getByTestId('error').first().innerText()).toContain(serverSays);
+    await page.getByTestId('no-template').waitFor();
+
     await page.getByTestId('template-file').setInputFiles({ name: 'template.png', mimeType: 'image/png', buffer: templatePng(800, 566) });
     await page.getByTestId('template-size').waitFor();
     expect(await page.getByTestId('template-size').innerText()).toContain('800 × 566');
@@ -145,6 +157,15 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await page.getByTestId('emails-saved').waitFor();
     await expect.poll(() => page.getByTestId('preview-subject').innerText()).toMatch(/^Your certificate from/);
     expect(await page.getByTestId('preview-subject').innerText()).not.toContain('{{');
+    // The body preview follows the typing, placeholders filled in by the server.
+    await page.getByTestId('mail-body').fill('<p>Hello {{name}},</p><p>your link: </p>');
+    await page.getByTestId('mail-body').press('End');
+    await page.getByTestId('ph-link').click();
+    expect(await page.getByTestId('mail-body').inputValue()).toContain('your link: </p>{{link}}');
+    const body = page.frameLocator('[data-testid="preview-html"]').locator('body');
+    await expect.poll(() => body.innerText()).toContain('Hello ');
+    expect(await body.innerText()).not.toContain('{{');
+    await screenshot(page, 'console-email-templates');
   });
 
   it('checks mail settings in the page and sends a test email showing the server answer', async () => {
@@ -338,6 +359,8 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
       [`/admin/campaigns/${id}/volunteers`, 'recipient-row', 'console-volunteers-phone'],
       [`/admin/campaigns/${id}/send`, 'counts', 'console-send-phone'],
       [`/admin/campaigns/${id}/mail`, 'smtp-host', 'console-mail-phone'],
+      [`/admin/campaigns/${id}/emails`, 'preview-html', 'console-emails-phone'],
+      ['/dev/mail', 'mail-item', 'devmail-phone'],
     ] as const) {
       await phone.goto(`${app.url}${path}`);
       await phone.getByTestId(ready).first().waitFor();

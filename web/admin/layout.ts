@@ -1,5 +1,5 @@
 /** Layout helpers for the template editor: a starting layout and the field list. */
-import type { Layout } from './api';
+import type { Align, Layout } from './api';
 
 export type FieldKey = 'name' | 'number' | 'date' | 'qr';
 export const FIELD_KEYS: FieldKey[] = ['name', 'number', 'date', 'qr'];
@@ -28,3 +28,15 @@ export const SAMPLES = {
   sampleZh: '欧阳司马慕容诸葛上官长孙令狐皇甫雪晴',
   sampleEn: 'Maximilian Alexander Fitzgerald-Worthington III',
 } as const;
+
+/**
+ * The width a text field may take, as the server computes it (render.ts widthLimit): its max
+ * width, but never past the template's edge minus a 2 % margin. The marker mirrors it so the
+ * name shrinks on the stage as it will on the certificate.
+ */
+export function widthLimit(templateWidth: number, x: number, align: Align, maxWidth?: number | null): number {
+  const margin = Math.round(templateWidth * 0.02);
+  const room = align === 'left' ? templateWidth - margin - x : align === 'right' ? x - margin : 2 * Math.min(x - margin, templateWidth - margin - x);
+  const wanted = maxWidth != null && Number.isFinite(Number(maxWidth)) && Number(maxWidth) > 0 ? Number(maxWidth) : Infinity;
+  return Math.max(0, Math.min(room, wanted));
+}

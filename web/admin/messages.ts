@@ -56,6 +56,7 @@ const en = {
     email: 'Email', number: 'Number', name: 'Name', status: 'Status', notices: 'Notices', actions: '',
     resend: 'Resend', reset: 'Reset', view: 'Certificate', resetConfirm: 'Reset {email} to “imported”? Their link stops working.',
     resent: 'Notice sent again to {email}.', wasReset: '{email} is back to “imported”.', none: 'No volunteers match.',
+    noEmail: 'no email address', notEmail: '“{email}” is not an email address',
     sendOne: 'Send notice', goTo: 'Go to page', importEmpty: 'Import', more: '… and {n} more',
     rejectedTitle: 'Rejected (not imported):', duplicatesTitle: 'Already in this campaign (skipped):',
   },
@@ -65,7 +66,7 @@ const en = {
     start: 'Send {n} notice… | Send {n} notices…', confirmTitle: 'Send {n} notice? | Send {n} notices?',
     confirmBody: 'This volunteer gets an email with a private link. This cannot be undone. | Each of these {n} volunteers gets an email with a private link. This cannot be undone.',
     confirmBtn: 'Yes, send {n} notice | Yes, send {n} notices', queued: '{n} notice queued. | {n} notices queued.', progress: 'Progress', pause: 'Pause', resume: 'Resume',
-    state: { idle: 'Idle', sending: 'Sending', paused: 'Paused' }, rate: '{n} per minute', rateLabel: 'Rate:', eta: 'about {t}', etaLabel: 'Time left:', etaNone: '—', sec: '{n} s', min: '{n} min', hmin: '{h} h {m} min',
+    state: { idle: 'Idle', sending: 'Sending', paused: 'Paused' }, rate: '{n} per minute', rateLabel: 'Rate:', eta: 'about {t}', etaLabel: 'Time left:', etaNone: '—', etaQuota: 'waiting for the daily quota', sec: '{n} s', min: '{n} min', hmin: '{h} h {m} min',
     quota: 'Daily quota: {used} of {limit} used', quotaNone: 'No daily quota', quotaPaused: 'Quota reached: sending resumes by itself at {at}.',
     failures: 'Failures', noFailures: 'No failures.', live: 'live', polling: 'refreshing', noTemplateWarn: 'Upload a template before sending: volunteers claim against it.',
   },
@@ -79,7 +80,8 @@ const en = {
   },
   emails: {
     title: 'Notice email', subject: 'Subject', body: 'Body (HTML)', placeholders: 'Placeholders', preview: 'Preview', previewBtn: 'Preview',
-    empty: 'Empty fields use the default text.',
+    empty: 'Empty fields use the default text.', phHint: 'Click a placeholder to insert it at the cursor; each volunteer gets their own value.',
+    ph: { name: 'the volunteer’s name as imported, else the start of their email', email: 'the volunteer’s email', link: 'their private claim link', organization: 'your organization', website: 'your website', number: 'their certificate number' },
   },
 };
 
@@ -141,6 +143,7 @@ const zh: Messages = {
     email: '邮箱', number: '编号', name: '姓名', status: '状态', notices: '通知数', actions: '',
     resend: '重发', reset: '重置', view: '证书', resetConfirm: '把 {email} 重置为“已导入”？原链接将失效。',
     resent: '已重新发送通知给 {email}。', wasReset: '{email} 已重置为“已导入”。', none: '没有符合条件的志愿者。',
+    noEmail: '缺少邮箱', notEmail: '“{email}”不是有效的邮箱地址',
     sendOne: '发送通知', goTo: '跳到页码', importEmpty: '导入', more: '……另有 {n} 行',
     rejectedTitle: '被拒绝（未导入）：', duplicatesTitle: '活动中已存在（已跳过）：',
   },
@@ -149,7 +152,7 @@ const zh: Messages = {
     title: '发送通知', toSend: '{n} 名志愿者尚未收到通知。', nothing: '所有志愿者都已收到通知。',
     start: '发送 {n} 封通知…', confirmTitle: '发送 {n} 封通知？', confirmBody: '这 {n} 名志愿者每人会收到一封带专属链接的邮件。此操作无法撤销。',
     confirmBtn: '确认发送 {n} 封', queued: '已排队 {n} 封通知。', progress: '进度', pause: '暂停', resume: '继续',
-    state: { idle: '空闲', sending: '发送中', paused: '已暂停' }, rate: '每分钟 {n} 封', rateLabel: '速度：', eta: '约 {t}', etaLabel: '剩余时间：', etaNone: '—', sec: '{n} 秒', min: '{n} 分钟', hmin: '{h} 小时 {m} 分钟',
+    state: { idle: '空闲', sending: '发送中', paused: '已暂停' }, rate: '每分钟 {n} 封', rateLabel: '速度：', eta: '约 {t}', etaLabel: '剩余时间：', etaNone: '—', etaQuota: '等待每日配额恢复', sec: '{n} 秒', min: '{n} 分钟', hmin: '{h} 小时 {m} 分钟',
     quota: '每日配额：已用 {used} / {limit}', quotaNone: '无每日配额', quotaPaused: '已达配额：将在 {at} 自动继续。',
     failures: '失败', noFailures: '没有失败。', live: '实时', polling: '定时刷新', noTemplateWarn: '发送前请先上传模板：志愿者领取时要用到。',
   },
@@ -163,7 +166,8 @@ const zh: Messages = {
   },
   emails: {
     title: '通知邮件', subject: '主题', body: '正文（HTML）', placeholders: '占位符', preview: '预览', previewBtn: '预览',
-    empty: '留空则使用默认文字。',
+    empty: '留空则使用默认文字。', phHint: '点击占位符插入到光标处；每位志愿者会看到自己的内容。',
+    ph: { name: '志愿者姓名（未导入姓名时为邮箱前缀）', email: '志愿者邮箱', link: '专属领取链接', organization: '你的组织', website: '你的网站', number: '证书编号' },
   },
 };
 

@@ -44,8 +44,8 @@ export function url(s: string): Problem {
 }
 
 /** Parses one import line `email[,number[,name]]` enough to flag obvious mistakes. */
-export function importLineProblem(line: string): string | null {
+export function importLineProblem(line: string): Problem {
   const email = line.split(',')[0]!.trim();
-  if (!email) return 'empty email';
-  return isEmail(email) ? null : `“${email}” is not an email address`;
+  if (!email) return { key: 'volunteers.noEmail' };
+  return isEmail(email) ? null : { key: 'volunteers.notEmail', values: { email } };
 }

@@ -70,7 +70,7 @@ function listHtml(): string {
 }
 
 function detailHtml(): string {
-  if (state.openId === null) return `<p class="muted pad">Pick a message on the left.</p>`;
+  if (state.openId === null) return `<p class="muted pad">Pick a message from the list.</p>`;
   if (state.detailError)
     return `<div class="alert alert-error" role="alert">${esc(state.detailError)} <button class="btn btn-sm" data-action="reopen">Retry</button></div>`;
   const d = state.detail;
