@@ -70,6 +70,8 @@ export function createMembersService(deps: {
   // One follow QR per process, made on first use; concurrent first requests share one call.
   let followQr: { png: Buffer; expiresAt: number } | null = null;
   let followQrPending: Promise<Buffer> | null = null;
+  // The route is public: after a failure, answer the same error for a minute instead of calling WeChat again.
+  let followQrFailure: { error: Error; at: number } | null = null;
 
   return {
     platformAppid,
@@ -80,13 +82,18 @@ export function createMembersService(deps: {
       const mp = deps.mp;
       if (!mp) throw wechatNotConfigured();
       if (followQr && followQr.expiresAt - now() > 86_400_000) return followQr.png;
+      if (followQrFailure && now() - followQrFailure.at < 60_000) throw followQrFailure.error;
       followQrPending ??= (async () => {
         try {
           const qr = await deps.api.createSceneQr(mp, REGISTER_SCENE, FOLLOW_QR_SECONDS);
           followQr = { png: await renderQrPng(qr.url), expiresAt: now() + qr.expireSeconds * 1000 };
+          followQrFailure = null;
           return followQr.png;
         } catch (err) {
-          throw wechatFailed(`WeChat did not make the QR code: ${(err as Error).message}`);
+          deps.logger.warn({ err: (err as Error).message }, 'follow QR code not made');
+          const error = wechatFailed(`WeChat did not make the QR code: ${(err as Error).message}`);
+          followQrFailure = { error, at: now() };
+          throw error;
         } finally {
           followQrPending = null;
         }
