@@ -112,8 +112,12 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
 
     // Scanning the page's QR is a follow: the platform account answers with a code.
     const reply = await wechatSends('/wechat/callback', MP, event('o_alice', 'subscribe', 'qrscene_register'));
-    const code = /(\d{6})/.exec(reply ?? '')?.[1];
-    expect(code, reply ?? 'no reply').toBeTruthy();
+    const first = /(\d{6})/.exec(reply ?? '')?.[1];
+    expect(first, reply ?? 'no reply').toBeTruthy();
+    // Scanning it again while following (a SCAN event) brings a fresh code, and still binds nothing.
+    const again = await wechatSends('/wechat/callback', MP, event('o_alice', 'SCAN', 'register'));
+    const code = /(\d{6})/.exec(again ?? '')?.[1];
+    expect(code, again ?? 'no reply').toBeTruthy();
 
     await page.getByTestId('reg-code').fill(code === '000000' ? '111111' : '000000');
     await page.getByTestId('reg-username').fill('alice');
@@ -433,18 +437,50 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     expect(pageErrors).toEqual([]);
   });
 
-  it('says so on the register page when this server has no official account', async () => {
+  it('made one follow QR for every register page shown', () => {
+    expect(fake.calls('/cgi-bin/qrcode/create').filter((r) => r.json().action_info.scene.scene_str === 'register')).toHaveLength(1);
+  });
+
+  /** Another app on its own port (for servers set up differently); closed by the caller. */
+  async function otherApp(env: Record<string, string>): Promise<{ url: string; app: TestApp }> {
     const port = await freePort();
-    const bare = await startTestApp({ dialect: testDialects()[0] ?? 'sqlite', env: { PUBLIC_URL: `http://127.0.0.1:${port}`, WECHAT_API_BASE: fake.url } });
+    const app = await startTestApp({ dialect: testDialects()[0] ?? 'sqlite', env: { PUBLIC_URL: `http://127.0.0.1:${port}`, ...env } });
+    await app.app.listen({ port, host: '127.0.0.1' });
+    return { url: `http://127.0.0.1:${port}`, app };
+  }
+
+  it('says so on the register page when this server has no official account', async () => {
+    const other = await otherApp({ WECHAT_API_BASE: fake.url });
     try {
-      await bare.app.listen({ port, host: '127.0.0.1' });
       const p = await browser.newPage(PHONE);
-      await p.goto(`http://127.0.0.1:${port}/assistant/register`);
+      await p.goto(`${other.url}/assistant/register`);
       await expect.poll(() => p.getByTestId('not-configured').innerText()).toContain('no official account set up');
       await screenshot(p, 'assistant-register-unconfigured');
       await p.close();
     } finally {
-      await bare.close();
+      await other.app.close();
+    }
+  });
+
+  it("shows WeChat's refusal in words when the QR cannot be made, without asking WeChat on every visit", async () => {
+    const broken = await startFakeWechat(); // answers every call with errcode 40001
+    const other = await otherApp({ WECHAT_API_BASE: broken.url, WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token });
+    try {
+      const p = await browser.newPage(PHONE);
+      await p.goto(`${other.url}/assistant/register`);
+      await expect.poll(() => p.getByTestId('qr-error').innerText()).toContain('WeChat did not make the QR code');
+      await screenshot(p, 'assistant-register-wechat-down');
+      const calls = broken.requests.length;
+      expect(calls).toBeGreaterThan(0);
+      await p.reload();
+      await expect.poll(() => p.getByTestId('qr-error').innerText()).toContain('WeChat did not make the QR code');
+      const direct = await fetch(`${other.url}/api/v2/autoreply/platform/qr.png`);
+      expect([direct.status, (await direct.json()).code]).toEqual([502, 'wechat_failed']);
+      expect(broken.requests.length).toBe(calls);
+      await p.close();
+    } finally {
+      await other.app.close();
+      await broken.close();
     }
   });
 });
