@@ -127,6 +127,15 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     await page.getByTestId('name').fill('Ann Lee');
     await expect.poll(() => page.getByTestId('refusal').count()).toBe(0);
     expect(await page.getByTestId('submit').isDisabled()).toBe(false);
+
+    // Submitted before the preview could object (Enter): the server refuses, on a screen of its own.
+    await page.getByTestId('name').fill('Ann 𓀀');
+    await page.getByTestId('name').press('Enter');
+    await page.getByTestId('screen-refused').waitFor();
+    expect(await page.getByTestId('refusal').getAttribute('data-reason')).toBe('unsupported_chars');
+    await screenshot(page, 'claim-refused-on-submit-phone-en');
+    await page.getByTestId('edit-name').click();
+    expect(await page.getByTestId('name').inputValue()).toBe('Ann 𓀀');
     await page.close();
   });
 

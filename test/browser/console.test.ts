@@ -55,6 +55,7 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await page.getByTestId('token').fill('not-the-token');
     await page.getByTestId('signin-submit').click();
     expect(await page.getByTestId('signin-error').innerText()).toContain('not valid');
+    await screenshot(page, 'console-signin-refused');
     await page.getByTestId('token').fill(ADMIN_TOKEN);
     await page.getByTestId('signin-submit').click();
     await page.getByTestId('campaign-list').waitFor();
@@ -262,6 +263,12 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await expect.poll(() => page.getByTestId('recipient-row').count()).toBe(1);
     await page.getByTestId('resend').first().click();
     expect(await page.getByTestId('row-notice').innerText()).toContain('friend@example.org');
+    // Reset asks first, then the volunteer is back to "imported" (their link stops working).
+    const friend = page.getByTestId('recipient-row').filter({ hasText: 'friend@example.org' });
+    page.once('dialog', (d) => void d.accept());
+    await friend.getByTestId('reset').click();
+    await expect.poll(() => page.getByTestId('row-notice').innerText()).toContain('back to “imported”');
+    expect(await friend.innerText()).toContain('Imported');
     await page.getByTestId('status-filter').selectOption('');
     const [certificate] = await Promise.all([browser.context.waitForEvent('page'), row.getByTestId('view').click()]);
     expect(certificate.url()).toMatch(/^blob:/);

@@ -72,7 +72,7 @@ const en = {
   },
   mail: {
     title: 'Mail settings', hint: 'Leave the server empty to use the service’s own mail setup (SMTP_URL or the dev mailbox).', host: 'SMTP server', port: 'Port', security: 'Security',
-    tls: 'TLS (465)', starttls: 'STARTTLS (587)', none: 'None (local testing only)', user: 'User', password: 'Password',
+    tls: 'TLS (465)', starttls: 'STARTTLS (587)', none: 'None (tests only)', user: 'User', password: 'Password',
     passwordSet: 'set: leave empty to keep it', passwordNotSet: 'not set', from: 'Sender', fromHint: 'The name and address volunteers see; the SMTP account must be allowed to send as it.',
     rate: 'Messages per second', rateHint: 'Empty or 0: as fast as the service allows (MAIL_RATE_PER_SEC).', daily: 'Daily quota', dailyHint: 'Empty or 0: no quota. Gmail allows 500 a day.',
     test: 'Send a test email', testTo: 'Send the test to', testing: 'Sending…', testOk: 'The server answered:', testFail: 'The server refused:',
@@ -158,7 +158,7 @@ const zh: Messages = {
   },
   mail: {
     title: '邮件设置', hint: '服务器留空则使用本服务的邮件配置（SMTP_URL 或开发邮箱）。', host: 'SMTP 服务器', port: '端口', security: '加密',
-    tls: 'TLS（465）', starttls: 'STARTTLS（587）', none: '无（仅限本地测试）', user: '用户名', password: '密码',
+    tls: 'TLS（465）', starttls: 'STARTTLS（587）', none: '无（仅测试用）', user: '用户名', password: '密码',
     passwordSet: '已设置：留空则保持不变', passwordNotSet: '未设置', from: '发件人', fromHint: '志愿者看到的名称和地址；SMTP 账号必须有权以此地址发信。',
     rate: '每秒封数', rateHint: '留空或 0：按服务允许的最快速度（MAIL_RATE_PER_SEC）。', daily: '每日配额', dailyHint: '留空或 0：不限。Gmail 每天 500 封。',
     test: '发送测试邮件', testTo: '测试邮件收件人', testing: '正在发送…', testOk: '服务器回答：', testFail: '服务器拒绝：',
