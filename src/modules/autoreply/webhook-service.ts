@@ -23,6 +23,14 @@ const notFound: WebhookAnswer = { status: 404, contentType: 'text/plain', body: 
 export function createWebhookService(deps: { db: DB; accounts: MpAccountsService; cache: MatcherCache; repo: WechatRepo; jobs: Pick<JobQueue, 'enqueue'>; now: () => number }) {
   const { db, accounts, cache, repo, jobs, now } = deps;
   const batcher = createClaimBatcher(repo);
+  // Default replies this process knows were sent: another instance can only have sent one more
+  // recently, so a hit here is safe to trust without asking the database (misses still ask).
+  const recentDefaults = new Map<string, number>();
+  const remember = (k: string, at: number) => {
+    recentDefaults.delete(k);
+    recentDefaults.set(k, at);
+    if (recentDefaults.size > 100_000) recentDefaults.delete(recentDefaults.keys().next().value!);
+  };
 
   /**
    * Records the message (true for its first delivery). Replies beyond the first become a job in
@@ -54,8 +62,14 @@ export function createWebhookService(deps: { db: DB; accounts: MpAccountsService
     }
     const fallback = own.defaultReply ?? member.defaultReply;
     if (!fallback || !f.FromUserName) return { texts: [], usedDefault: false };
+    const k = `${acc.id}\n${f.FromUserName}`;
+    const known = recentDefaults.get(k);
+    if (known !== undefined && now() - known < DEFAULT_REPLY_EVERY_MS) return { texts: [], usedDefault: false };
     const last = await repo.lastDefaultReply(acc.id, f.FromUserName);
-    if (last !== undefined && now() - last < DEFAULT_REPLY_EVERY_MS) return { texts: [], usedDefault: false };
+    if (last !== undefined && now() - last < DEFAULT_REPLY_EVERY_MS) {
+      remember(k, last);
+      return { texts: [], usedDefault: false };
+    }
     return { texts: [fallback], usedDefault: true };
   }
 
@@ -96,7 +110,10 @@ export function createWebhookService(deps: { db: DB; accounts: MpAccountsService
       const key = messageKey(f);
       const first = await claim(acc, key, f.FromUserName, texts, answer);
       if (first) {
-        if (usedDefault) await repo.setDefaultReplied(acc.id, f.FromUserName, now());
+        if (usedDefault) {
+          await repo.setDefaultReplied(acc.id, f.FromUserName, now());
+          remember(`${acc.id}\n${f.FromUserName}`, now());
+        }
       } else {
         const stored = await repo.storedAnswer(`a${acc.id}`, key);
         if (stored?.answer) answer = JSON.parse(stored.answer) as StoredAnswer;
