@@ -143,7 +143,11 @@ describe('miniprogram getOpenid without appid/secret', () => {
       // And the eight endpoints are in the OpenAPI page.
       const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
       for (const name of ['login', 'getOpenid', 'loginByOpenid', 'get', 'update', 'addHistory', 'getHistory', 'cleanHistory']) {
-        expect(doc.paths[`/service/user/${name}`]?.post, name).toBeDefined();
+        const op = doc.paths[`/service/user/${name}`]?.post;
+        expect(op, name).toBeDefined();
+        expect(Object.keys(op.requestBody.content).sort(), name).toEqual(['application/json', 'application/x-www-form-urlencoded']);
+        expect(op.description, name).toMatch(/-1 illegal parameters/);
+        expect(op.responses['200'].content['application/json'].schema.properties, name).toHaveProperty('msg');
       }
     } finally {
       await t.close();
