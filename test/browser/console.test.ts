@@ -354,11 +354,13 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await expect.poll(() => page.getByTestId('campaign-name').innerText()).toContain('Quota (renamed)');
   });
 
-  it('fits a phone: every console page at 360 px without sideways scrolling', async () => {
+  it('fits a phone: every console page at 360 px, in Chinese, without sideways scrolling', async () => {
     const phone = await browser.newPage({ width: 360, height: 740 });
     phone.on('pageerror', (err) => pageErrors.push(err.message));
     await phone.goto(`${app.url}/admin`);
     await phone.evaluate((t) => sessionStorage.setItem('vh.admin.token', t), ADMIN_TOKEN);
+    // In Chinese this time (the switch's choice is remembered), so the screenshots show both languages.
+    await phone.evaluate(() => localStorage.setItem('vh.lang', 'zh'));
     const id = campaignPath.split('/').pop();
     for (const [path, ready, shot] of [
       ['/admin', 'campaign-list', 'console-campaigns-phone'],
@@ -373,6 +375,7 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
       await phone.getByTestId(ready).first().waitFor();
       // Wide tables scroll inside their own box; the page itself never does.
       expect(await phone.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(360);
+      if (path.startsWith('/admin')) expect(await phone.locator('html').getAttribute('lang')).toBe('zh-CN');
       await screenshot(phone, shot);
     }
     await phone.close();
