@@ -133,6 +133,26 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
     expect(json.raw).toContain('<Encrypt>');
     expect(out[1]).toMatch(/^HTTP 200 .*\(plain\)\nreply: 您好，有什么可以帮您？/);
   });
+  // Last: it moves the clock past the codes' and the limiter's windows.
+  it('gives a code on "验证码" that lasts 10 minutes, and limits wrong guesses', async () => {
+    const register = (username: string, code: string) =>
+      ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ctx.origin, payload: { username, password: 'correct horse battery', last_name: code } }).then((r) => r.json());
+    const late = /(\d{6})/.exec((await send(ctx, '/wechat/callback', platformAcc, text('o_late', '验证码'))).reply ?? '')![1];
+    ctx.clock.now += 10 * 60_000 + 1000;
+    expect((await register('late_user', late)).code).toBe(-1);
+
+    const right = /(\d{6})/.exec((await send(ctx, '/wechat/callback', platformAcc, text('o_guess', '验证码'))).reply ?? '')![1];
+    const wrong = right === '000000' ? '000001' : '000000';
+    for (let i = 0; i < 9; i++) expect((await register('guesser', wrong)).code).toBe(-1);
+    // Ten wrong guesses from this client: even the right code waits now, and the account is not made.
+    const limited = await register('guesser', right);
+    expect(limited.code).toBe(0);
+    expect(limited.message).toMatch(/too many|try again/i);
+    expect(await ctx.t.core.db.selectFrom('users').select('id').where('username', '=', 'guesser').executeTakeFirst()).toBeUndefined();
+    ctx.clock.now += 16 * 60_000;
+    const fresh = /(\d{6})/.exec((await send(ctx, '/wechat/callback', platformAcc, text('o_guess', '验证码'))).reply ?? '')![1];
+    expect((await register('guesser', fresh)).code).toBe(200);
+  });
 });
 
 describe.each(testDialects())('autoreply without WeChat, and behind HTTPS (%s)', (dialect) => {
