@@ -184,6 +184,18 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  it('says so, in both languages, when its script never arrives (a bad mobile network)', async () => {
+    const page = await browser.newPage(PHONE);
+    await page.clock.install();
+    await page.route('**/web/assets/*.js', (route) => route.abort('timedout'));
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['ann@example.org']!)}`);
+    await page.clock.fastForward(16_000);
+    const notice = page.getByTestId('boot-slow');
+    await notice.waitFor();
+    expect(await notice.innerText()).toMatch(/重新加载[\s\S]*reload/i);
+    await page.close();
+  });
+
   it('says so when the link is unknown or incomplete', async () => {
     const page = await browser.newPage(PHONE);
     await page.goto(`${app.url}/certificate?token=${'x'.repeat(43)}`);

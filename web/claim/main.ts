@@ -37,6 +37,8 @@ const LANG_KEY = 'vh.lang';
 const PREVIEW_DELAY_MS = 450;
 
 const root = document.getElementById('app') as HTMLElement;
+// Tells the slow-load notice in certificate.html that the page's script is running.
+root.setAttribute('data-started', '1');
 const token = (new URLSearchParams(location.search).get('token') ?? '').trim();
 
 const state = {
