@@ -2,7 +2,7 @@
  * Accounts on SQLite. The server runs in a child process (autocannon must not share its event
  * loop); figures:
  * - address list (GET /v1/users/<u>/address, 5 addresses, token check) alone: requests/s
- *   (target >= 5,000/s) and p99;
+ *   (target >= 5,000/s) and p99, next to the floor of the HTTP stack (a 404 on the same server);
  * - login (POST /v1/tokens, argon2id 19 MiB, t=2, p=1) at full load: logins/s and p99;
  * - both at once: address list p99 (target < 20 ms) WHILE logins run at full load: the hashing
  *   runs on libuv's thread pool, so the event loop keeps answering.
@@ -128,6 +128,10 @@ async function main() {
     const l = (await (await fetch(`${url}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench0', password: PASSWORD }) })).json()) as { code: number };
     if (a.code !== 200 || a.addresslist.length !== 5 || l.code !== 200) throw new Error(`bad answers: ${JSON.stringify(a)} ${JSON.stringify(l)}`);
 
+    // The floor of this machine's HTTP stack at this moment: an unknown path (routing and a small
+    // JSON 404, no database), same connections. The address list cannot beat it.
+    const floor = await phase(child, () => load({ url, duration: SECONDS, connections: 32, requests: [{ method: 'GET', path: '/v1/users/bench0/nothing-here' }] }));
+    report(results, 'http_floor_404', { ...floor.out, ...perRequest(floor.server, floor.out.total) });
     const alone = await phase(child, () => load({ url, duration: SECONDS, connections: 32, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }));
     report(results, 'address_list_alone', { ...alone.out, ...perRequest(alone.server, alone.out.total) });
     const logAlone = await phase(child, () => load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }));

@@ -97,6 +97,20 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     expect((await env.call('GET', base, { token: m.token })).addresslist).toEqual(ok.addresslist);
   });
 
+  it('lists exactly what the writes answer, whatever the characters (the read path builds its JSON apart)', async () => {
+    const m = await env.member('eve');
+    const base = '/v1/users/eve/address';
+    const odd = { receiver: '"王" \\ 😀', address: '路 "1" 号\\n</script>\u0001\t末', tag: '家\u2028公', receiver_phone: '13800138000', postcode: '100001' };
+    const added = await env.call('POST', base, { token: m.token, body: odd });
+    expect(added.code).toBe(200);
+    await env.call('POST', base, { token: m.token, body: addr(7) });
+    const written = (await env.call('POST', base, { token: m.token, body: addr(8) })).addresslist;
+    const res = await env.t.app.inject({ method: 'GET', url: base, headers: { authorization: m.token } });
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toEqual({ code: 200, addresslist: written });
+    expect(written[0]).toMatchObject({ receiver: odd.receiver, address: odd.address, tag: odd.tag, is_default: 'True' });
+  });
+
   it('keeps at most 20 active addresses', async () => {
     const m = await env.member('cy');
     for (let i = 1; i <= 20; i++) expect((await env.call('POST', '/v1/users/cy/address', { token: m.token, body: addr(i) })).code).toBe(200);

@@ -31,10 +31,27 @@ function listActiveQuery(ex: Executor, userId: number) {
     .orderBy('id', 'desc');
 }
 
+/**
+ * The list as the seed's `addresslist` JSON, built by SQLite itself (same fields and order as
+ * addresses.ts `toView`): one string crosses into JavaScript instead of 5 x 8 values that are then
+ * mapped and serialised again. It is the body of the most frequent request.
+ */
+const LIST_JSON_SQL = `select json_group_array(json_object(
+    'id', id, 'receiver', receiver, 'address', address, 'tag', tag,
+    'receiver_mobile', receiver_phone, 'receiver_phone', receiver_phone, 'postcode', postcode,
+    'is_default', case when is_default = 1 then 'True' else 'False' end))
+  from (select * from addresses where user_id = ? and is_active = 1
+        order by is_default desc, created_at desc, id desc)`;
+
 /** `reader` (SQLite only): a read-only connection for the list outside transactions (see sqlite-reader.ts). */
 export function createAddressesRepo(db: DB, reader?: SQLite.Database) {
   const fastList = reader ? fastRead<[number], AddressListRow>(reader, listActiveQuery(db, USER_MARKER).compile(), [USER_MARKER]) : undefined;
+  const listJson = reader ? reader.prepare<[number], string>(LIST_JSON_SQL).pluck() : undefined;
   return {
+    /** SQLite with a reader only: the active list as JSON text (see LIST_JSON_SQL); undefined elsewhere. */
+    listActiveJson(userId: number): string | undefined {
+      return listJson?.get(userId);
+    },
     /** A user's active addresses, default first, then newest first (index: user_id, is_active). */
     async listActive(userId: number, ex: Executor = db): Promise<AddressListRow[]> {
       if (fastList && ex === db) return fastList.all(userId);

@@ -63,8 +63,14 @@ export function createAddressService(deps: { db: DB; dialect: Dialect; now: () =
     return (await repo.listActive(userId, ex)).map(toView);
   }
 
+  /** The list as JSON text for the read route: built by SQLite where it can (addresses-repo.ts), else serialised here. */
+  async function listJson(userId: number): Promise<string> {
+    return repo.listActiveJson(userId) ?? JSON.stringify(await list(userId));
+  }
+
   return {
     list,
+    listJson,
 
     /** Adds an address; the first one becomes the default. */
     async add(userId: number, f: AddressFields): Promise<AddressView[]> {
