@@ -120,6 +120,10 @@ export function createRulesRepo(db: DB) {
       await x.deleteFrom('ar_rule_replies').where('rule_id', 'in', (eb) => eb.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId)).execute();
       await x.deleteFrom('ar_rules').where('rule_set_id', '=', setId).execute();
     },
+    async countRules(setId: number, x: Executor = db): Promise<number> {
+      const r = await x.selectFrom('ar_rules').select((eb) => eb.fn.countAll<number>().as('n')).where('rule_set_id', '=', setId).executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
     findRuleIdByPosition(setId: number, position: number, x: Executor = db) {
       return x.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId).where('position', '=', position).executeTakeFirst();
     },
