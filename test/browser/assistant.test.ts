@@ -121,11 +121,15 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
 
     await page.getByTestId('reg-code').fill(code === '000000' ? '111111' : '000000');
     await page.getByTestId('reg-username').fill('alice');
+    await page.getByTestId('reg-password').fill('password1');
+    await page.getByTestId('reg-password2').fill('password1');
+    await page.getByTestId('reg-submit').click();
+    await expect.poll(() => page.getByTestId('error').innerText()).toBe('This password is among the most common ones. Choose another.');
     await page.getByTestId('reg-password').fill(PASSWORD);
     await page.getByTestId('reg-password2').fill(PASSWORD);
     await page.getByTestId('reg-submit').click();
     await expect.poll(() => page.getByTestId('error').innerText()).toContain('verification code is wrong');
-    expect(posts).toEqual(['/account/register']);
+    expect(posts).toEqual(['/account/register', '/account/register']);
     await page.getByTestId('reg-code').fill(code!);
     await page.getByTestId('reg-submit').click();
     await page.getByTestId('registered').waitFor();
@@ -395,6 +399,11 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await page.getByTestId('rules-page').waitFor();
     // Nothing changed meanwhile: the refused click did not switch auto-reply off.
     await expect.poll(() => page.getByTestId('switch-state').innerText()).toBe('On');
+    // Wider screens get the same column, centred.
+    await page.setViewportSize({ width: 1024, height: 800 });
+    await fitsPhone();
+    await screenshot(page, 'assistant-rules-desktop');
+    await page.setViewportSize(PHONE);
   });
 
   it("imports the seed's own {key: {received: reply}} view and pages through a long list", async () => {

@@ -156,6 +156,7 @@ export function errorText(err: unknown, t: T): string {
     // -1 also means "not following"; -4 says which parameter: the server's words are the precise ones.
     if (key && !(err.seedCode === -1 && !/code/i.test(err.message))) return t(key);
     if (/too many/i.test(err.message)) return t('errors.rateLimited');
+    if (/most common/i.test(err.message)) return t('errors.commonPassword');
     return t('errors.refused', { message: err.message });
   }
   if (err instanceof HttpError) {
