@@ -143,12 +143,32 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await page.getByTestId('sample-sampleEn').click();
     await latin;
     expect((await nextPreview(page, shown.src)).hash).not.toBe(shown.hash);
+    // The QR code: off until included, then placed and dragged like the name; the preview shows it.
+    await page.getByTestId('select-qr').click();
+    expect(await page.getByTestId('marker-qr').count()).toBe(0);
+    const noQr = await shownPreview(page);
+    const withQr = page.waitForResponse((r) => isPreview(r) && r.status() === 200 && r.request().postDataJSON().layout.qr.x >= 0);
+    await page.getByTestId('include').check();
+    await withQr;
+    expect((await nextPreview(page, noQr.src)).hash).not.toBe(noQr.hash);
+    const qr = page.getByTestId('marker-qr');
+    const qrShown = await shownPreview(page);
+    const qb = (await qr.boundingBox())!;
+    const qx0 = Number(await page.getByTestId('field-x').inputValue());
+    await page.mouse.move(qb.x + qb.width / 2, qb.y + qb.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(qb.x + qb.width / 2 + 150, qb.y + qb.height / 2 + 60, { steps: 5 });
+    await page.mouse.up();
+    expect(Math.abs(Number(await page.getByTestId('field-x').inputValue()) - (qx0 + 150 / scale))).toBeLessThanOrEqual(2);
+    expect((await nextPreview(page, qrShown.src)).hash).not.toBe(qrShown.hash);
+
     await page.getByTestId('save-layout').click();
     await page.getByTestId('layout-saved').waitFor();
     await screenshot(page, 'console-template-editor');
 
     const saved = await (await fetch(`${app.url}/api/v2/certificates/campaigns/${campaignPath.split('/').pop()}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
     expect(saved.layout.name).toMatchObject({ x: x1, y: y1, color: '#1a4d8f' });
+    expect(saved.layout.qr.x).toBeGreaterThan(400);
   });
 
   it('edits the notice email with placeholders and previews it', async () => {
