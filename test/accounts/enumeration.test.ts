@@ -1,10 +1,14 @@
 /**
  * No account enumeration through recovery: /v1/users/password/sms answers the same, in content
  * and in time, whether or not the address belongs to an account. Timing is measured over real
- * loopback HTTP, 200 requests each, interleaved; the figures are printed. Only the answers are
- * asserted exactly; the timing bound asserted is deliberately loose (a difference of medians
- * below max(15 ms, the smaller median)), so that a busy shared machine cannot make it flaky.
+ * loopback HTTP, 200 requests each, interleaved, next to an A/A comparison (two halves of the
+ * known sample) that shows the noise; the figures are printed and written to
+ * test-output/accounts-enumeration-<dialect>.json. Tests assert no wall-clock figure (the machine
+ * is shared): what is asserted is what makes the timing equal by construction: byte-identical
+ * answers, and the account-dependent work done after the answer (a code row for every address,
+ * a mail only for accounts).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/platform/crypto/passwords.js';
 import { testDialects } from '../helpers/db.js';
@@ -33,7 +37,7 @@ describe.each(testDialects())('accounts: no enumeration through /sms on %s', (di
   });
   afterAll(async () => env?.close());
 
-  it('answers known and unknown addresses identically, in content and (within noise) in time', async () => {
+  it('answers known and unknown addresses identically: content asserted, timing over 200 each measured and printed', async () => {
     const url = await env.t.listen();
     let client = 0;
     const post = async (email: string, i: number) => {
@@ -58,19 +62,22 @@ describe.each(testDialects())('accounts: no enumeration through /sms on %s', (di
     }
     const known: Awaited<ReturnType<typeof post>>[] = [];
     const unknown: Awaited<ReturnType<typeof post>>[] = [];
-    const settle = () => new Promise((r) => setTimeout(r, 5));
+    // Waits until the after-answer work of a request (a code row, for any address) is done, so
+    // each figure is its own path and not the previous request's leftovers.
+    const settle = async (email: string) => {
+      for (;;) {
+        const row = await env.t.core.db.selectFrom('one_time_codes').select('id').where('email', '=', email).executeTakeFirst();
+        if (row) return;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
     for (let i = 0; i < N; i++) {
-      // Alternate which goes first so drift affects both equally, and let the previous request's
-      // after-answer work (a mail job for a known address) finish, so each figure is its own path.
-      await settle();
-      if (i % 2 === 0) {
-        known.push(await post(`known${i}@example.org`, i));
-        await settle();
-        unknown.push(await post(`unknown${i}@example.org`, i));
-      } else {
-        unknown.push(await post(`unknown${i}@example.org`, i));
-        await settle();
-        known.push(await post(`known${i}@example.org`, i));
+      // Alternate which goes first so drift affects both equally.
+      const pair = i % 2 === 0 ? [`known${i}@example.org`, `unknown${i}@example.org`] : [`unknown${i}@example.org`, `known${i}@example.org`];
+      for (const email of pair) {
+        const r = await post(email, i);
+        (email.startsWith('known') ? known : unknown).push(r);
+        await settle(email);
       }
     }
     // Content: every answer byte-identical, same status and same header names.
@@ -91,8 +98,18 @@ describe.each(testDialects())('accounts: no enumeration through /sms on %s', (di
         `  known-unknown: median ${f(k.median - u.median)} mean ${f(k.mean - u.mean)}; ` +
         `A/A noise (known halves): median ${f(a.median - b.median)} mean ${f(a.mean - b.mean)}\n`,
     );
-    // Loose on purpose (the machine is shared and busy): the figures above are the evidence.
-    expect(Math.abs(k.median - u.median)).toBeLessThan(Math.max(15, Math.min(k.median, u.median)));
+    mkdirSync('test-output', { recursive: true });
+    writeFileSync(
+      `test-output/accounts-enumeration-${dialect}.json`,
+      JSON.stringify({ n: N, known: k, unknown: u, diffMedianMs: k.median - u.median, aaNoiseMedianMs: a.median - b.median }, null, 2),
+    );
+    // Every address got its code row (so /verification answers alike); the rest is below.
+    const rows = await env.t.core.db.selectFrom('one_time_codes').select('email').where('purpose', '=', 'recovery').execute();
+    const withRow = new Set(rows.map((r) => r.email));
+    for (let i = 0; i < N; i++) {
+      expect(withRow.has(`known${i}@example.org`), `known${i}`).toBe(true);
+      expect(withRow.has(`unknown${i}@example.org`), `unknown${i}`).toBe(true);
+    }
 
     // The work was done: one mail per known address (after the answers), none for unknown ones.
     await env.mail(`known${N - 1}@example.org`);
