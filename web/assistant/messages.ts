@@ -103,7 +103,7 @@ const en = {
   bind: {
     title: 'Bind your WeChat', intro: 'Binding lets you manage rules from WeChat by sending commands (添加 关键词 回复, 删除, 列表, 开启, 关闭) to the official account.',
     bound: 'Your WeChat is bound to this account.', notBound: 'No WeChat is bound to this account yet.',
-    show: 'Show the QR code', again: 'Bind another WeChat', scan: 'Scan this QR code with WeChat (follow the account if asked).',
+    show: 'Show the QR code', again: 'Bind a different WeChat (replaces this one)', scan: 'Scan this QR code with WeChat (follow the account if asked).',
     expires: 'Valid until {at}.', waiting: 'Waiting for the scan…', done: 'Bound. You can now send commands to the official account.',
     expired: 'The QR code expired.', renew: 'New QR code', notConfigured: 'WeChat is not set up on this server yet, so binding is not available.',
     alt: 'QR code that binds your WeChat',
@@ -215,7 +215,7 @@ const zh: Messages = {
   bind: {
     title: '绑定微信', intro: '绑定后，可以在微信里向公众号发送命令（添加 关键词 回复、删除、列表、开启、关闭）来管理规则。',
     bound: '您的微信已绑定此账号。', notBound: '此账号还没有绑定微信。',
-    show: '显示二维码', again: '绑定另一个微信', scan: '用微信扫描此二维码（如提示，请关注公众号）。',
+    show: '显示二维码', again: '改绑其他微信（替换当前绑定）', scan: '用微信扫描此二维码（如提示，请关注公众号）。',
     expires: '有效期至 {at}。', waiting: '等待扫码…', done: '绑定成功。现在可以向公众号发送命令了。',
     expired: '二维码已过期。', renew: '重新获取', notConfigured: '服务器尚未配置微信，暂时无法绑定。',
     alt: '绑定微信的二维码',
