@@ -350,6 +350,27 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await expect.poll(() => page.getByTestId('sending-state').innerText()).toBe('Paused');
   });
 
+  it('pages through 100,000 volunteers: the last page, a search and a status filter answer', async () => {
+    const big = await admin<{ id: number }>(app.url, 'POST', 'campaigns', { name: 'One hundred thousand' });
+    const lines = Array.from({ length: 100_000 }, (_, i) => `p${String(i).padStart(6, '0')}@example.org,N${i}`);
+    expect((await admin(app.url, 'POST', `campaigns/${big.id}/recipients`, { lines })).added).toBe(100_000);
+    await page.goto(`${app.url}/admin/campaigns/${big.id}/volunteers`);
+    await expect.poll(() => page.getByTestId('page').innerText()).toBe('Page 1 of 2,000');
+    expect(await page.getByTestId('total').innerText()).toContain('100,000');
+    await page.getByTestId('jump').fill('2000');
+    await page.getByTestId('jump').press('Enter');
+    await expect.poll(() => page.getByTestId('page').innerText()).toBe('Page 2,000 of 2,000');
+    await expect.poll(() => page.getByTestId('recipient-row').last().innerText()).toContain('p099999@example.org');
+    expect(await page.getByTestId('next').isDisabled()).toBe(true);
+    await page.getByTestId('search').fill('p054321@');
+    await expect.poll(() => page.getByTestId('recipient-row').count()).toBe(1);
+    expect(await page.getByTestId('page').innerText()).toBe('Page 1 of 1');
+    await page.getByTestId('search').fill('');
+    await page.getByTestId('status-filter').selectOption('4');
+    await expect.poll(() => page.getByTestId('total').innerText()).toContain('0 volunteers');
+    await page.getByTestId('recipients').getByText('No volunteers match.').waitFor();
+  });
+
   it('shows when the daily quota pauses sending, and renames a campaign', async () => {
     const q = await admin<{ id: number }>(app.url, 'POST', 'campaigns', { name: 'Quota' });
     await admin(app.url, 'PATCH', `campaigns/${q.id}`, { mail: { dailyLimit: 1 } });
