@@ -24,6 +24,16 @@ const q = z
   .describe('signature/timestamp/nonce (+ encrypt_type=aes and msg_signature in safe mode) as WeChat sends them');
 const body = z.string().describe('the message XML (plain, or <Encrypt> in safe mode)');
 const params = z.object({ account: z.string().max(64) });
+const plainText = (what: string) => z.string().describe(what);
+/** Text answers (WeChat looks only at the status); the reply XML or `success` on 200. */
+const answers = {
+  200: plainText('the echostr (GET); the reply XML, or `success` when there is nothing to say (POST)'),
+  400: plainText('malformed request or XML, DTD/entity refused'),
+  401: plainText('wrong signature'),
+  403: plainText('timestamp too old or ahead'),
+  404: plainText('unknown callback (or the platform account is not configured)'),
+  413: plainText('body over 64 KB'),
+};
 
 function send(reply: FastifyReply, a: WebhookAnswer) {
   return reply.status(a.status).type(a.contentType).send(a.body);
@@ -33,18 +43,18 @@ export function registerCallbackRoutes(appIn: FastifyInstance, deps: { webhook: 
   const app = appIn.withTypeProvider<ZodTypeProvider>();
   const asText = (b: unknown) => (typeof b === 'string' ? b : '');
 
-  app.get('/wechat/callback', { schema: { tags: TAG, summary: "Platform account: WeChat's URL verification", querystring: q } }, async (req, reply) =>
+  app.get('/wechat/callback', { schema: { tags: TAG, summary: "Platform account: WeChat's URL verification", querystring: q, response: answers } }, async (req, reply) =>
     send(reply, await deps.platform.verify(req.query as Record<string, string>)),
   );
-  app.post('/wechat/callback', { schema: { tags: TAG, summary: 'Platform account: registration codes, scan to bind, rule commands', querystring: q, body: body.optional() } }, async (req, reply) =>
+  app.post('/wechat/callback', { schema: { tags: TAG, summary: 'Platform account: registration codes, scan to bind, rule commands', querystring: q, body: body.optional(), response: answers } }, async (req, reply) =>
     send(reply, await deps.platform.receive(req.query as Record<string, string>, asText(req.body))),
   );
-  app.get('/wechat/callback/:account', { schema: { tags: TAG, summary: "A member's account: WeChat's URL verification (marks it verified)", params, querystring: q } }, async (req, reply) =>
+  app.get('/wechat/callback/:account', { schema: { tags: TAG, summary: "A member's account: WeChat's URL verification (marks it verified)", params, querystring: q, response: answers } }, async (req, reply) =>
     send(reply, await deps.webhook.verify(req.params.account, req.query as Record<string, string>)),
   );
   app.post(
     '/wechat/callback/:account',
-    { schema: { tags: TAG, summary: "A member's account: a message or event, answered by its rules (plain or safe mode); `success` when nothing applies", params, querystring: q, body: body.optional() } },
+    { schema: { tags: TAG, summary: "A member's account: a message or event, answered by its rules (plain or safe mode); `success` when nothing applies", params, querystring: q, body: body.optional(), response: answers } },
     async (req, reply) => send(reply, await deps.webhook.receive(req.params.account, req.query as Record<string, string>, asText(req.body))),
   );
 }

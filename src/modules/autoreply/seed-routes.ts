@@ -129,7 +129,7 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
       return { code: 200, message: 'ok', pid: r.pid, expires_at: r.expiresAt };
     },
   );
-  app.get('/static/qrimages/:file', { schema: { tags: TAG, summary: 'A bind QR code (PNG); 404 once used or expired', params: z.object({ file: z.string().max(80) }) } }, async (req, reply) => {
+  app.get('/static/qrimages/:file', { schema: { tags: TAG, summary: 'A bind QR code (PNG); 404 once used or expired', params: z.object({ file: z.string().max(80) }), response: { 200: z.any().describe('image/png'), 404: z.string().describe('no such QR code') } } }, async (req, reply) => {
     const png = req.params.file.endsWith('.png') ? await members.qrImage(req.params.file.slice(0, -4)) : null;
     if (!png) return reply.status(404).type('text/plain').send('no such QR code (it may have expired or been used)');
     return reply.type('image/png').header('cache-control', 'private, no-store').send(png);
