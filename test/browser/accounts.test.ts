@@ -340,6 +340,24 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     expect(new URL(page.url()).pathname).toBe('/accounts/address');
   });
 
+  it('says when recovery codes are rate limited, and the timer follows the server', async () => {
+    // Five codes for one address use up its allowance (the same for any address, known or not).
+    const email = 'nobody@example.org';
+    for (let i = 0; i < 5; i++) {
+      const r = await (await fetch(`${app.url}/v1/users/password/sms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) })).json();
+      expect(r.code).toBe(200);
+    }
+    await page.goto(`${app.url}/accounts/forgot`);
+    await page.getByTestId('forgot-email').fill(email);
+    await page.getByTestId('forgot-send').click();
+    expect(await page.getByTestId('error').innerText()).toBe('Too many attempts. Try again in 15 min.');
+    expect(await page.getByTestId('forgot-send').isDisabled()).toBe(true);
+    expect(await page.getByTestId('forgot-send').innerText()).toMatch(/^New code in 1[45] min$/);
+    await screenshot(page, 'accounts-forgot-limited');
+    await page.getByTestId('nav-address').click();
+    await page.getByTestId('addr-card').first().waitFor();
+  });
+
   it('shows the pages in Chinese after the switch, and logs out', async () => {
     await page.getByTestId('lang').click();
     await expect.poll(() => page.getByTestId('nav-address').innerText()).toBe('收货地址');

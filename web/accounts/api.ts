@@ -126,6 +126,11 @@ export const isNotActivated = (err: unknown) => err instanceof ApiError && err.c
 
 type T = (k: string, v?: Record<string, unknown>) => string;
 
+/** A wait in words: seconds up to 90, else whole minutes (rounded up). */
+export function waitText(seconds: number, t: T): string {
+  return seconds <= 90 ? t('units.s', { n: seconds }) : t('units.min', { n: Math.ceil(seconds / 60) });
+}
+
 /**
  * An error in the reader's language: a page-specific sentence for the code when the page has one
  * (`<scope>.codes.<code>`), else the general one (`codes.<code>`), else the server's own sentence.
@@ -133,7 +138,7 @@ type T = (k: string, v?: Record<string, unknown>) => string;
 export function errorText(err: unknown, t: T, te: (k: string) => boolean, scope?: string): string {
   if (err instanceof NetworkError) return err.timedOut ? t('errors.timeout') : t('errors.network');
   if (err instanceof ApiError) {
-    if (err.code === 10131) return t('errors.tooMany', { s: err.retryAfter ?? 60 });
+    if (err.code === 10131) return t('errors.tooMany', { s: waitText(err.retryAfter ?? 60, t) });
     for (const key of [scope && `${scope}.codes.${err.code}`, `codes.${err.code}`]) {
       if (key && te(key)) return t(key);
     }

@@ -2,6 +2,7 @@
 
 const en = {
   app: { title: 'My account', lang: '中文', login: 'Log in', register: 'Register', addresses: 'Addresses', password: 'Password', logout: 'Log out' },
+  units: { s: '{n} s', min: '{n} min' },
   common: { retry: 'Try again', close: 'Close', reload: 'Reload the page', loading: 'Loading…', cancel: 'Cancel', save: 'Save', back: 'Back' },
   errors: {
     network: 'Could not reach the server. Check the connection and try again.',
@@ -9,7 +10,7 @@ const en = {
     server: 'The server failed (HTTP {status}). Try again in a moment.',
     http: 'The request failed (HTTP {status}).',
     boundary: 'Something went wrong on this page.',
-    tooMany: 'Too many attempts. Try again in {s} seconds.',
+    tooMany: 'Too many attempts. Try again in {s}.',
     unknownCode: 'The request was refused (code {code}).',
     required: 'Required.',
     email: 'Not a valid email address.',
@@ -86,7 +87,7 @@ const en = {
     title: 'Forgot password', step: 'Step {n} of 3', step1: 'Your email', step2: 'The code from the mail', step3: 'A new password',
     intro: 'Enter the email you registered with. We mail a 6-digit code that is valid for 10 minutes.',
     send: 'Send the code', sending: 'Sending…', sentTo: 'If {email} belongs to an account, a code is on its way. It is valid for 10 minutes.',
-    code: '6-digit code', verify: 'Check the code', verifying: 'Checking…', resend: 'Send a new code', resendIn: 'New code in {s} s',
+    code: '6-digit code', verify: 'Check the code', verifying: 'Checking…', resend: 'Send a new code', resendIn: 'New code in {s}',
     otherEmail: 'Use another email', save: 'Set the new password', saving: 'Saving…',
     done: 'Your password was reset. Every device was signed out.', toLogin: 'Log in',
     triesLeft: 'Wrong code: {n} tries left.',
@@ -110,6 +111,7 @@ type Messages = typeof en;
 
 const zh: Messages = {
   app: { title: '我的账号', lang: 'English', login: '登录', register: '注册', addresses: '收货地址', password: '修改密码', logout: '退出' },
+  units: { s: '{n} 秒', min: '{n} 分钟' },
   common: { retry: '重试', close: '关闭', reload: '刷新页面', loading: '加载中…', cancel: '取消', save: '保存', back: '返回' },
   errors: {
     network: '无法连接服务器，请检查网络后重试。',
@@ -117,7 +119,7 @@ const zh: Messages = {
     server: '服务器出错（HTTP {status}），请稍后重试。',
     http: '请求失败（HTTP {status}）。',
     boundary: '页面出错了。',
-    tooMany: '尝试次数过多，请 {s} 秒后再试。',
+    tooMany: '尝试次数过多，请 {s}后再试。',
     unknownCode: '请求被拒绝（代码 {code}）。',
     required: '必填。',
     email: '邮箱地址格式不正确。',
@@ -194,7 +196,7 @@ const zh: Messages = {
     title: '找回密码', step: '第 {n} 步，共 3 步', step1: '你的邮箱', step2: '邮件中的验证码', step3: '设置新密码',
     intro: '请输入注册时使用的邮箱，我们将发送 6 位验证码，10 分钟内有效。',
     send: '发送验证码', sending: '正在发送…', sentTo: '如果 {email} 是已注册的邮箱，验证码已发送，10 分钟内有效。',
-    code: '6 位验证码', verify: '验证', verifying: '正在验证…', resend: '重新发送验证码', resendIn: '{s} 秒后可重新发送',
+    code: '6 位验证码', verify: '验证', verifying: '正在验证…', resend: '重新发送验证码', resendIn: '{s}后可重新发送',
     otherEmail: '换一个邮箱', save: '设置新密码', saving: '正在保存…',
     done: '密码已重设，所有设备均已退出登录。', toLogin: '去登录',
     triesLeft: '验证码错误，还可尝试 {n} 次。',
