@@ -3,39 +3,19 @@
  * app with the platform official account configured and WeChat's API faked on loopback: register
  * with the code the platform account sends (its QR shown on the page), log in, rules (add with
  * several keywords and replies, refused duplicate, search, edit, delete), the on/off switch,
- * connect an official account and see WeChat verify its callback URL, the simulator, export and
- * import, scan to bind, Chinese, sign out; every page without horizontal scrolling at 360 px.
+ * connect official accounts and see WeChat verify a callback URL, per-account rules, the simulator,
+ * export and import (with a long list), scan to bind, an expired session, Chinese, sign out; every
+ * page without horizontal scrolling at 360 px. Other server set-ups: assistant-setup.test.ts.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type Browser } from './browser.js';
-import { ensureWebBuilt } from './web-build.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { startFakeWechat, type FakeWechat } from '../helpers/fake-wechat.js';
-import { testDialects } from '../helpers/db.js';
-import { buildInbound, openReply, type CallbackAccount } from '../../src/platform/wechat/callback.js';
+import type { TestApp } from '../helpers/app.js';
+import type { FakeWechat } from '../helpers/fake-wechat.js';
+import type { CallbackAccount } from '../../src/platform/wechat/callback.js';
 import { wechatSignature } from '../../src/platform/wechat/signature.js';
-
-const MP: CallbackAccount & { secret: string } = { appid: 'wxplatform0000001', secret: 'platformsecret0000000001', token: 'platformtoken', aesKey: 'PlatformAesKey0123456789abcdefghijklmnopqrs' };
-const PHONE = { width: 360, height: 740 };
-const PASSWORD = 'correct horse battery';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-let seq = 0;
-const text = (from: string, content: string) => ({ ToUserName: 'gh_platform', FromUserName: from, CreateTime: Math.floor(Date.now() / 1000), MsgType: 'text', Content: content, MsgId: String(9_000_000 + ++seq) });
-const event = (from: string, ev: string, key?: string) => ({ ToUserName: 'gh_platform', FromUserName: from, CreateTime: Math.floor(Date.now() / 1000) + ++seq, MsgType: 'event', Event: ev, ...(key ? { EventKey: key } : {}) });
+import { event, fitsWidth, MP, mpEnv, PASSWORD, PHONE, qrScenes, startAssistantApp, text, wechatSends as sendTo, workingWechat } from './assistant-fixtures.js';
 
 describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_000 }, () => {
   let t: TestApp;
@@ -45,35 +25,12 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
   let page: Page;
   const pageErrors: string[] = [];
 
-  /** Posts a message to our callback as WeChat would (safe mode for the platform account) and opens the reply. */
-  async function wechatSends(path: string, acc: CallbackAccount, fields: Record<string, string | number>, encrypt = true): Promise<string | null> {
-    const { query, body } = buildInbound(acc, fields, Date.now(), encrypt);
-    const res = await fetch(`${base}${path}?${new URLSearchParams(query)}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body });
-    expect(res.status).toBe(200);
-    return openReply(acc, await res.text())?.Content ?? null;
-  }
-
-  /** The page fits the phone's width: nothing to scroll sideways. */
-  async function fitsPhone(): Promise<void> {
-    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-    expect(scroll).toBeLessThanOrEqual(client);
-  }
+  const wechatSends = (path: string, acc: CallbackAccount, fields: Record<string, string | number>, encrypt = true) => sendTo(base, path, acc, fields, encrypt);
+  const fitsPhone = () => fitsWidth(page);
 
   beforeAll(async () => {
-    fake = await startFakeWechat();
-    fake.on('/cgi-bin/token', () => ({ access_token: `AT-${fake.calls('/cgi-bin/token').length}`, expires_in: 7200 }));
-    fake.on('/cgi-bin/message/custom/send', () => ({ errcode: 0, errmsg: 'ok' }));
-    fake.on('/cgi-bin/qrcode/create', (req) => {
-      const scene = req.json().action_info.scene.scene_str as string;
-      return { ticket: `T-${scene}`, url: `http://weixin.qq.com/q/${scene}`, expire_seconds: req.json().expire_seconds };
-    });
-    const [, port] = await Promise.all([ensureWebBuilt(), freePort()]);
-    base = `http://127.0.0.1:${port}`;
-    t = await startTestApp({
-      dialect: testDialects()[0] ?? 'sqlite',
-      env: { PUBLIC_URL: base, WECHAT_API_BASE: fake.url, WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token, WECHAT_MP_AES_KEY: MP.aesKey! },
-    });
-    await t.app.listen({ port, host: '127.0.0.1' });
+    fake = await workingWechat();
+    ({ t, url: base } = await startAssistantApp(mpEnv(fake.url)));
     browser = await launchBrowser({ locale: 'en-US' });
     page = await browser.newPage(PHONE);
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -92,7 +49,7 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     // The platform account's QR really loads: an image WeChat made for the 'register' scene.
     const qr = page.getByTestId('platform-qr');
     await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(100);
-    expect(fake.calls('/cgi-bin/qrcode/create').map((r) => r.json().action_info.scene.scene_str)).toContain('register');
+    expect(qrScenes(fake)).toContain('register');
     await expect.poll(() => page.getByTestId('register').innerText()).toContain('验证码');
     await fitsPhone();
     await screenshot(page, 'assistant-register');
@@ -332,7 +289,7 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(100);
     await fitsPhone();
     await screenshot(page, 'assistant-bind-qr');
-    const scene = fake.calls('/cgi-bin/qrcode/create').map((r) => r.json().action_info.scene.scene_str as string).filter((s) => s !== 'register').pop()!;
+    const scene = qrScenes(fake).filter((s) => s !== 'register').pop()!;
     const reply = await wechatSends('/wechat/callback', MP, event('o_alice_phone2', 'SCAN', scene));
     expect(reply).toContain('alice');
     await page.getByTestId('bind-done').waitFor();
@@ -447,49 +404,6 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
   });
 
   it('made one follow QR for every register page shown', () => {
-    expect(fake.calls('/cgi-bin/qrcode/create').filter((r) => r.json().action_info.scene.scene_str === 'register')).toHaveLength(1);
-  });
-
-  /** Another app on its own port (for servers set up differently); closed by the caller. */
-  async function otherApp(env: Record<string, string>): Promise<{ url: string; app: TestApp }> {
-    const port = await freePort();
-    const app = await startTestApp({ dialect: testDialects()[0] ?? 'sqlite', env: { PUBLIC_URL: `http://127.0.0.1:${port}`, ...env } });
-    await app.app.listen({ port, host: '127.0.0.1' });
-    return { url: `http://127.0.0.1:${port}`, app };
-  }
-
-  it('says so on the register page when this server has no official account', async () => {
-    const other = await otherApp({ WECHAT_API_BASE: fake.url });
-    try {
-      const p = await browser.newPage(PHONE);
-      await p.goto(`${other.url}/assistant/register`);
-      await expect.poll(() => p.getByTestId('not-configured').innerText()).toContain('no official account set up');
-      await screenshot(p, 'assistant-register-unconfigured');
-      await p.close();
-    } finally {
-      await other.app.close();
-    }
-  });
-
-  it("shows WeChat's refusal in words when the QR cannot be made, without asking WeChat on every visit", async () => {
-    const broken = await startFakeWechat(); // answers every call with errcode 40001
-    const other = await otherApp({ WECHAT_API_BASE: broken.url, WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token });
-    try {
-      const p = await browser.newPage(PHONE);
-      await p.goto(`${other.url}/assistant/register`);
-      await expect.poll(() => p.getByTestId('qr-error').innerText()).toContain('WeChat did not make the QR code');
-      await screenshot(p, 'assistant-register-wechat-down');
-      const calls = broken.requests.length;
-      expect(calls).toBeGreaterThan(0);
-      await p.reload();
-      await expect.poll(() => p.getByTestId('qr-error').innerText()).toContain('WeChat did not make the QR code');
-      const direct = await fetch(`${other.url}/api/v2/autoreply/platform/qr.png`);
-      expect([direct.status, (await direct.json()).code]).toEqual([502, 'wechat_failed']);
-      expect(broken.requests.length).toBe(calls);
-      await p.close();
-    } finally {
-      await other.app.close();
-      await broken.close();
-    }
+    expect(qrScenes(fake).filter((s) => s === 'register')).toHaveLength(1);
   });
 });
