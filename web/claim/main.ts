@@ -120,7 +120,7 @@ function header(): string {
 /** Icon colour per screen: glyphs every phone font has (no emoji: some systems lack them). */
 const TONE: Partial<Record<Screen, string>> = { success: 'ok', claimed: 'ok', failure: 'warn', refused: 'bad' };
 
-function message(icon: string, title: string, body: string, actions = '', testid = state.screen): string {
+function message(icon: string, title: string, body: string, actions = '', testid: string = state.screen): string {
   return `<section class="card screen stack" data-testid="screen-${testid}"><div class="icon ${TONE[state.screen] ?? ''}" aria-hidden="true">${esc(icon)}</div>
     <h1>${esc(title)}</h1><p class="muted">${esc(body)}</p>${actions}</section>`;
 }
