@@ -317,6 +317,17 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     expect(await page.getByTestId('campaign-item').filter({ hasText: 'Riverside' }).count()).toBe(0);
     await page.getByTestId('show-archived').check();
     await page.getByTestId('campaign-item').filter({ hasText: 'Riverside' }).waitFor();
+
+    // Input only the server can judge: a short id already taken is refused in its words, nothing created.
+    const before = await page.getByTestId('campaign-item').count();
+    await page.getByTestId('new-name').fill('Riverside again');
+    await page.getByTestId('new-slug').fill('riverside-2026');
+    await page.getByTestId('create').click();
+    await expect.poll(() => page.getByTestId('error').first().innerText()).toContain('exists already');
+    expect(page.url()).toMatch(/\/admin\/?$/);
+    await page.reload();
+    await page.getByTestId('show-archived').check();
+    await expect.poll(() => page.getByTestId('campaign-item').count()).toBe(before);
   });
 
   it('pages through many volunteers, and pauses and resumes a paced send', async () => {
