@@ -80,7 +80,7 @@ const en = {
     duplicate: 'The keyword “{keyword}” appears twice in the file.', tooBig: 'The file is larger than 4 MB.',
   },
   sim: {
-    title: 'Try it: simulator', hint: 'Sends a signed message to the account’s callback, as WeChat would, and shows the answer. Nothing is sent to WeChat.',
+    title: 'Try it: simulator', hint: 'Sends a signed message to the account’s callback, as WeChat would, and shows the answer. Nothing is sent to WeChat. Only a rule’s first reply is shown: real followers get the others as customer-service messages.',
     account: 'Official account', noAccounts: 'Connect an official account first to try the simulator.', connectLink: 'Connect one',
     text: 'Message', send: 'Send', follow: 'Simulate a follow', sending: 'Sending…',
     reply: 'Reply', noReply: 'No reply (the callback answered “success”): no rule matched, or auto-reply is off.',
@@ -192,7 +192,7 @@ const zh: Messages = {
     duplicate: '关键词“{keyword}”在文件中出现了两次。', tooBig: '文件超过 4 MB。',
   },
   sim: {
-    title: '试一试：模拟器', hint: '像微信一样向公众号的回调地址发送一条签名消息，并显示回复。不会真的发到微信。',
+    title: '试一试：模拟器', hint: '像微信一样向公众号的回调地址发送一条签名消息，并显示回复。不会真的发到微信。仅显示规则的第一条回复，其余回复会以客服消息发给真实粉丝。',
     account: '公众号', noAccounts: '先连接一个公众号，才能使用模拟器。', connectLink: '去连接',
     text: '消息', send: '发送', follow: '模拟关注', sending: '正在发送…',
     reply: '回复', noReply: '没有回复（回调返回了“success”）：没有匹配的规则，或自动回复已关闭。',
