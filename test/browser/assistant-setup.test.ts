@@ -1,7 +1,8 @@
 /**
  * The register page on servers set up differently, in real Chromium at phone width: no platform
  * official account configured (said in words, no broken image), and WeChat refusing to make the
- * QR code (its refusal shown, and WeChat not asked again on every visit).
+ * QR code (its refusal shown, and WeChat not asked again on every visit). The browser is Chinese:
+ * the pages follow its language.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type Browser } from './browser.js';
@@ -11,7 +12,8 @@ import { fitsWidth, mpEnv, PHONE, startAssistantApp } from './assistant-fixtures
 describe('assistant register page on other server set-ups (Chromium, phone width)', { timeout: 120_000 }, () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await launchBrowser({ locale: 'en-US' });
+    // A Chinese browser: the pages speak Chinese without being told.
+    browser = await launchBrowser({ locale: 'zh-CN' });
   });
   afterAll(async () => browser?.close());
 
@@ -21,7 +23,8 @@ describe('assistant register page on other server set-ups (Chromium, phone width
     try {
       const p = await browser.newPage(PHONE);
       await p.goto(`${other.url}/assistant/register`);
-      await expect.poll(() => p.getByTestId('not-configured').innerText()).toContain('no official account set up');
+      await expect.poll(() => p.getByTestId('not-configured').innerText()).toBe('本服务器尚未配置公众号，无法发送验证码。请联系管理员。');
+      expect(await p.evaluate(() => [document.documentElement.lang, localStorage.getItem('vh.lang')])).toEqual(['zh-CN', null]);
       expect(await p.getByTestId('platform-qr').count()).toBe(0);
       await fitsWidth(p);
       await screenshot(p, 'assistant-register-unconfigured');
@@ -40,7 +43,7 @@ describe('assistant register page on other server set-ups (Chromium, phone width
     try {
       const p = await browser.newPage(PHONE);
       await p.goto(`${other.url}/assistant/register`);
-      await expect.poll(() => p.getByTestId('qr-error').innerText()).toContain('WeChat did not make the QR code');
+      await expect.poll(() => p.getByTestId('qr-error').innerText()).toMatch(/^二维码加载失败：WeChat did not make the QR code/);
       await fitsWidth(p);
       await screenshot(p, 'assistant-register-wechat-down');
       const calls = broken.requests.length;
