@@ -88,6 +88,27 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     expect(sent[0].query.access_token).toMatch(/^AT-/);
   });
 
+  it('retries an extra reply WeChat could not take, and gives up on one it refuses', async () => {
+    let busy = 1;
+    ctx.fake.on('/cgi-bin/message/custom/send', (r) => {
+      const to = r.json().touser;
+      if (to === 'f2busy' && busy-- > 0) return { raw: true, status: 503, body: 'busy' };
+      if (to === 'f2gone') return { errcode: 45015, errmsg: 'response out of time limit or subscription is canceled' };
+      return { errcode: 0, errmsg: 'ok' };
+    });
+    try {
+      expect((await send(ctx, path, acc, text('f2busy', 'price'))).reply).toBe('十元');
+      expect((await send(ctx, path, acc, text('f2gone', 'price'))).reply).toBe('十元');
+      // The busy one is tried again after its backoff (2 s) and arrives.
+      await expect.poll(() => sentTo('f2busy').length, { timeout: 15_000, interval: 100 }).toBe(2);
+      await queueDrained();
+      expect(sentTo('f2gone')).toHaveLength(1);
+      expect((await ctx.t.core.jobs.counts(EXTRA_REPLIES_KIND)).failed).toBeGreaterThanOrEqual(1);
+    } finally {
+      ctx.fake.on('/cgi-bin/message/custom/send', () => ({ errcode: 0, errmsg: 'ok' }));
+    }
+  });
+
   it('answers the same MsgId three times identically and processes it once', async () => {
     const msg = text('f3', '价格', '7777777777777777777');
     const answers = [];
