@@ -5,7 +5,8 @@
  * "activate" -> the used link refused -> log in -> address book (add with a bad phone first, add,
  * edit, set default, delete) -> change password (wrong old one first; logged out after) -> forgot
  * password in three steps (wrong code, resend timer, new code, ticket, new password) -> log in
- * with it -> the pages in Chinese. Screenshots of each page go to test-output/screenshots/.
+ * with it -> failures said in words -> rate limits -> the pages in Chinese (switch, and a Chinese
+ * browser at 360 px). Screenshots of each page go to test-output/screenshots/.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,6 +204,7 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await expect.poll(async () => (await cards(page)).join(' | ')).toContain('韩梅梅');
     expect(await page.getByTestId('addr-flash').innerText()).toBe('Address saved.');
     await screenshot(page, 'accounts-address-two');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(WIDTH);
 
     // Set the second as default: exactly one default, and it is listed first.
     await page.getByTestId('addr-card').filter({ hasText: '韩梅梅' }).getByTestId('addr-make-default').click();
@@ -383,5 +385,23 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.goto(`${app.url}/accounts/address`);
     await page.getByTestId('login').waitFor();
     expect(pageErrors).toEqual([]);
+  });
+
+  it('follows a Chinese browser without any saved choice, at 360 px', async () => {
+    const zh = await launchBrowser({ locale: 'zh-CN' });
+    try {
+      const p = await zh.newPage({ width: 360, height: 740 });
+      await p.goto(`${app.url}/accounts/forgot`);
+      await p.getByTestId('forgot-1').waitFor();
+      expect(await p.getByTestId('forgot-send').innerText()).toBe('发送验证码');
+      await p.getByTestId('forgot-send').click();
+      expect(await p.getByTestId('forgot-email-error').innerText()).toBe('必填。');
+      expect(await p.evaluate(() => document.documentElement.lang)).toBe('zh-CN');
+      // Nothing wider than the phone: no sideways scrolling.
+      expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+      await screenshot(p, 'accounts-forgot-zh-360');
+    } finally {
+      await zh.close();
+    }
   });
 });
