@@ -235,6 +235,30 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     expect(attempts).toEqual([1]);
   });
 
+  it('tells a long handler at once that the queue is stopping, so it wraps up well inside the grace period', async () => {
+    const q = queue();
+    let steps = 0;
+    let sawStopping = false;
+    q.define('t.long', {
+      handler: async (_p, ctx) => {
+        // A mailing-like loop: one small step at a time until told to stop.
+        while (!ctx.stopping.aborted) {
+          steps++;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        sawStopping = !ctx.signal.aborted;
+        throw new RetryLater('the queue is stopping', 0);
+      },
+    });
+    await q.enqueue('t.long', {});
+    await q.start();
+    await waitFor(() => steps > 3, 10_000, 'the loop to run');
+    // With a grace period far longer than the test's time limit: only `stopping` can end it in time.
+    await q.stop(60_000);
+    expect(sawStopping).toBe(true);
+    expect(await q.counts('t.long')).toMatchObject({ queued: 1, running: 0 });
+  });
+
   it('two runners on one database share the work, each job running once', async () => {
     const a = queue();
     const b = queue();

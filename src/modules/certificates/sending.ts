@@ -19,8 +19,6 @@ export const SEND_KIND = 'certificates.send';
 /** Notices in flight at once per campaign (a pooled SMTP needs several to reach its rate). */
 export const SEND_CONCURRENCY = 16;
 const PAGE = 500;
-/** Accepted notices are recorded in batches of this size (and at the end of each page). */
-const ACK_BATCH = 32;
 /** Temporary failures per recipient before the notice is marked failed. */
 export const NOTICE_MAX_ATTEMPTS = 8;
 
@@ -121,15 +119,33 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
   }
 
   /**
-   * Mails one notice; returns a RetryLater when the quota stops sending. Accepted ones go to
-   * `acks` (recorded in batches: a crash in between re-sends them under the same Message-ID).
+   * Records accepted notices (status 1) at once: the ids accepted within one turn of the event
+   * loop share one UPDATE, and the sender waits for it before the next notice. So a crash repeats
+   * at most the notices the SMTP server accepted in the last few milliseconds (same Message-ID),
+   * instead of a whole batch.
    */
-  async function sendOne(c: CampaignRow, r: RecipientRow, token: string, acks: { add(id: number): Promise<void> }): Promise<RetryLater | undefined> {
+  function createAcks() {
+    let ids: number[] = [];
+    let written: Promise<void> | undefined;
+    return (id: number): Promise<void> => {
+      ids.push(id);
+      written ??= new Promise<void>((r) => setImmediate(r)).then(() => {
+        const batch = ids;
+        ids = [];
+        written = undefined;
+        return recipients.markNoticesSent(batch, now());
+      });
+      return written;
+    };
+  }
+
+  /** Mails one notice and records it; returns a RetryLater when the quota stops sending. */
+  async function sendOne(c: CampaignRow, r: RecipientRow, token: string, ack: (id: number) => Promise<void>): Promise<RetryLater | undefined> {
     try {
       await mailer.send(noticeMail(c, r, token));
       meter.hit(c.id);
       certMetrics.noticesSent.inc();
-      await acks.add(r.id);
+      await ack(r.id);
       return undefined;
     } catch (err) {
       if (err instanceof RetryLater) return err;
@@ -154,8 +170,10 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
     if (!c || c.sending !== 'sending') return;
     if (c.paused_until) await campaigns.update(cid, { paused_until: null });
     let cursor = 0;
+    const stopping = () => ctx.signal.aborted || ctx.stopping.aborted;
+    const ack = createAcks();
     for (;;) {
-      if (ctx.signal.aborted) throw new RetryLater('the queue is stopping', 0);
+      if (stopping()) throw new RetryLater('the queue is stopping', 0);
       c = await campaigns.find(cid);
       if (!c || c.sending !== 'sending') return;
       const page = await recipients.dueNotices(cid, cursor, PAGE, now());
@@ -175,30 +193,14 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
       let next = 0;
       let stop: RetryLater | undefined;
       const campaign = c;
-      let pendingAcks: number[] = [];
-      const flush = async () => {
-        const ids = pendingAcks;
-        pendingAcks = [];
-        await recipients.markNoticesSent(ids, now());
-      };
-      const acks = {
-        async add(id: number) {
-          pendingAcks.push(id);
-          if (pendingAcks.length >= ACK_BATCH) await flush();
-        },
-      };
       const worker = async () => {
-        while (!stop && !ctx.signal.aborted && next < page.length) {
+        while (!stop && !stopping() && next < page.length) {
           const r = page[next++];
-          const q = await sendOne(campaign, r, tokens.get(r.id)!, acks);
+          const q = await sendOne(campaign, r, tokens.get(r.id)!, ack);
           if (q) stop = q;
         }
       };
-      try {
-        await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, page.length) }, worker));
-      } finally {
-        await flush();
-      }
+      await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, page.length) }, worker));
       if (stop) {
         await campaigns.update(cid, { paused_until: now() + stop.delayMs });
         throw new RetryLater(`mail quota reached: ${stop.message}`, stop.delayMs);

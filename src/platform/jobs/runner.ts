@@ -91,6 +91,8 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
   let ready: Promise<void> | undefined;
   let started = false;
   let stopping = false;
+  /** Tells running handlers that a stop has begun (JobContext.stopping). */
+  let stopRequested = new AbortController();
   let tickScheduled = false;
   let ticking = false;
   let tickAgain = false;
@@ -173,7 +175,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
     const promise = (async () => {
       try {
         if (job.invalid) throw new PermanentJobError('the stored payload cannot be read');
-        await k.def.handler(job.payload, { jobId: job.id, attempt: job.attempt, signal: abort.signal });
+        await k.def.handler(job.payload, { jobId: job.id, attempt: job.attempt, signal: abort.signal, stopping: stopRequested.signal });
         markDone(kind, job.id);
       } catch (err) {
         await settleFailure(kind, k, job, err);
@@ -279,6 +281,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       await ensureReady();
       started = true;
       stopping = false;
+      if (stopRequested.signal.aborted) stopRequested = new AbortController();
       lastRecovery = 0;
       pollTimer = setInterval(() => {
         for (const k of kinds.values()) k.maybeMore = true;
@@ -297,6 +300,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
         return;
       }
       stopping = true;
+      stopRequested.abort();
       clearInterval(pollTimer);
       // Wait for a claim in progress so that what it claimed is counted as in flight.
       while (ticking) await new Promise((r) => setTimeout(r, 5));
@@ -311,8 +315,18 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       }
       clearInterval(heartbeatTimer);
       await flushDone();
+      for (const [, r] of inflight) r.abort.abort();
+      // Aborted handlers usually settle at once (RetryLater puts their job back themselves);
+      // give them a moment so they do not write to a database that is about to close.
+      if (inflight.size) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.allSettled([...inflight.values()].map((r) => r.promise)),
+          new Promise((r) => (timer = setTimeout(r, Math.min(1000, graceMs)))),
+        ]);
+        clearTimeout(timer);
+      }
       const left = [...inflight];
-      for (const [, r] of left) r.abort.abort();
       if (left.length) {
         try {
           const n = await store.release(left.map(([id, f]) => ({ kind: f.kind, id })));

@@ -17,8 +17,14 @@ export interface JobContext {
   jobId: string;
   /** 1 on the first run. */
   attempt: number;
-  /** Aborted when the queue stops; long handlers should stop early and throw RetryLater. */
+  /** Aborted when the queue stops and the grace period is over: stop now and throw RetryLater. */
   signal: AbortSignal;
+  /**
+   * Aborted as soon as the queue begins to stop. A handler that works through a long list (a
+   * mailing) should finish what it has in hand and throw RetryLater, rather than use the whole
+   * grace period; short handlers can ignore it.
+   */
+  stopping: AbortSignal;
 }
 
 export type JobHandler<P> = (payload: P, ctx: JobContext) => Promise<void>;
