@@ -56,11 +56,14 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
       },
     };
     writeFileSync(join(dir, 'data.json'), JSON.stringify(data));
-    writeFileSync(join(dir, 'more.csv'), 'email,number,name\nnew1@example.org,B-1\nnew2@example.org,B-2,Li Si\nold2@example.org\n');
+    writeFileSync(join(dir, 'more.csv'), 'email,number,name\nnew1@example.org,B-1\nnew2@example.org,B-2,Li Si\nold2@example.org\nbad line\n');
     expect(await spawnCli('import', join(dir, 'data.json'))).toContain('added 2, duplicates 0, rejected 1');
-    expect(await cli('import', join(dir, 'more.csv'))).toContain('added 2, duplicates 1, rejected 0');
+    const more = await cli('import', join(dir, 'more.csv'));
+    expect(more).toContain('added 2, duplicates 1, rejected 1');
+    // Line numbers are the file's (the header counts).
+    expect(more).toContain('line 5: not a valid email address: bad line');
     expect((await cli('search', 'old1@'))).toContain('status 1');
-    const count = await cli('count');
+    const count = await spawnCli('count');
     expect(count).toMatch(/^0 imported\s+2$/m);
     expect(count).toMatch(/^1 notice sent\s+1$/m);
     expect(count).toMatch(/^4 certificate mailed\s+1$/m);

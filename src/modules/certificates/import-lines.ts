@@ -94,9 +94,12 @@ export function parseLines(lines: readonly string[]): { valid: ParsedLine[]; dup
   return { valid, duplicates, rejected };
 }
 
-/** Parses CSV text into lines (a header line starting with "email" is skipped). */
+/**
+ * Parses CSV text into lines. A header line starting with "email" becomes an empty line (which
+ * the import ignores) rather than being removed, so reported line numbers are the file's.
+ */
 export function csvToLines(text: string): string[] {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  if (lines.length && /^\s*e-?mail\s*(,|$)/i.test(lines[0])) lines.shift();
+  if (lines.length && /^\s*e-?mail\s*(,|$)/i.test(lines[0])) lines[0] = '';
   return lines;
 }
