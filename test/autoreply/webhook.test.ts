@@ -144,6 +144,22 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     const x = await ctx.t.app.inject({ method: 'POST', url: path, query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' }, payload: xxe, headers: { 'content-type': 'text/xml' } });
     expect(x.statusCode).toBe(400);
     expect(x.body).toMatch(/not accepted/);
+    // An external entity on loopback, plain and inside a safe-mode message: never fetched.
+    const remote = `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY e SYSTEM "${ctx.fake.url}/xxe">]><xml><ToUserName>gh</ToUserName><FromUserName>f4</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&e;</Content><MsgId>2</MsgId></xml>`;
+    const r1 = await ctx.t.app.inject({ method: 'POST', url: path, query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' }, payload: remote, headers: { 'content-type': 'text/xml' } });
+    expect(r1.statusCode).toBe(400);
+    const { encryptMessage } = await import('../../src/platform/wechat/message-crypto.js');
+    const enc = encryptMessage(AES, acc.appid, remote);
+    const r2 = await ctx.t.app.inject({
+      method: 'POST',
+      url: path,
+      query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n', encrypt_type: 'aes', msg_signature: wechatSignature('membertoken', ts, 'n', enc) },
+      payload: `<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`,
+      headers: { 'content-type': 'text/xml' },
+    });
+    expect(r2.statusCode).toBe(400);
+    expect(r2.body).toMatch(/not accepted/);
+    expect(ctx.fake.calls('/xxe')).toHaveLength(0);
     const big = await ctx.t.app.inject({ method: 'POST', url: path, query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' }, payload: `<xml>${'a'.repeat(70_000)}</xml>`, headers: { 'content-type': 'text/xml' } });
     expect(big.statusCode).toBe(413);
     expect((await ctx.t.app.inject({ method: 'POST', url: '/wechat/callback/nosuchaccount000', payload: '<xml/>', headers: { 'content-type': 'text/xml' } })).statusCode).toBe(404);
