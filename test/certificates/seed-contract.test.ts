@@ -3,7 +3,8 @@
  * `Email`/`Name` aliases, admin calls answering code 1 with a clear message, updateOrgConfig as
  * the original (empty fields leave values, `username` -> smtp.<domain>, the password stored sealed
  * and never returned, the claim page address from a foreign `Referer` with admin -> index), the
- * `query` answer's shape, and the optional `campaign` field on every endpoint.
+ * `query` answer's shape, the optional `campaign` field on every endpoint, and PDF as a campaign's
+ * output.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/platform/crypto/tokens.js';
@@ -180,6 +181,19 @@ describe.each(testDialects())('certificates: the seed API as written, on %s', (d
       const info = await seedGet(t, `/api/getUserInfo?token=${tokenFromNotice(n.html ?? '')}`);
       expect(info.body.data.Email).toBe(n.to?.[0]?.address);
     }
+    // PDF as the campaign's option: the certificate arrives as a PDF, and downloads as one.
+    const pdf = await t.app.inject({ method: 'PATCH', url: '/api/v2/certificates/campaigns/legacy', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ output: 'pdf' }) });
+    expect(pdf.json().output).toBe('pdf');
+    const l1 = tokenFromNotice(notices.find((n) => n.to?.[0]?.address === 'l1@example.org')!.html ?? '')!;
+    expect((await seedPost(t, '/api/submitUserInfo', { token: l1, name: 'Pdf Person' })).body.code).toBe(0);
+    const certMail = await waitFor(() => smtp.received.find((m) => m.to[0] === 'l1@example.org' && m.raw.includes('Message-ID: <certificate.')), 20_000, 'the PDF certificate');
+    const att = (await parseMail(certMail.raw)).attachments[0];
+    expect(att.mimeType).toBe('application/pdf');
+    expect(att.filename).toBe('certificate-L-1.pdf');
+    expect(Buffer.from(att.content as ArrayBuffer).subarray(0, 5).toString()).toBe('%PDF-');
+    const dl = await t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim/download?token=${l1}` });
+    expect(dl.headers['content-type']).toBe('application/pdf');
+
     // An unknown campaign is refused on every endpoint with code 1 and its name.
     for (const [url, body] of [['/api/addUserData', { email: ['z@example.org'] }], ['/api/updateOrgConfig', { name: 'x' }], ['/api/email', { action: 'query' }]] as const) {
       const r = await seedPost(t, url, { token: ADMIN, ...body, campaign: 'no-such-campaign' });
