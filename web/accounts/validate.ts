@@ -59,9 +59,3 @@ export function code6(s: string): Problem {
   if (!s.trim()) return { key: 'errors.required' };
   return /^\d{6}$/.test(s.trim()) ? null : { key: 'errors.code' };
 }
-
-/** Runs a set of checks; returns the problems by field and whether all passed. */
-export function check<K extends string>(rules: Record<K, Problem>): { problems: Record<K, Problem>; ok: boolean } {
-  const ok = Object.values(rules).every((p) => p === null);
-  return { problems: rules, ok };
-}
