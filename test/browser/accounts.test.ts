@@ -91,6 +91,10 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.getByTestId('register-resent').waitFor();
     await screenshot(page, 'accounts-register-sent');
     await newestMail(app.url, /activate/i, 2);
+    // The registration's session cannot use the address book yet: the page says why.
+    await page.getByTestId('nav-address').click();
+    expect(await page.getByTestId('addr-inactive').innerText()).toContain('Activate the account first');
+    await screenshot(page, 'accounts-address-inactive');
   });
 
   it('refuses to log in before activation, says so, and offers a new link', async () => {
