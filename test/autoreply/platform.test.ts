@@ -69,6 +69,29 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
     expect(Number((await bindingOf('o_new_follower'))?.user_id)).toBe(m.id);
   });
 
+  it("shows the platform account's follow QR on the register page; scanning it brings a code, never a binding", async () => {
+    expect((await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({ configured: true, qrImageUrl: '/api/v2/autoreply/platform/qr.png' });
+    const before = ctx.fake.calls('/cgi-bin/qrcode/create').length;
+    const png = await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform/qr.png' });
+    expect(png.statusCode).toBe(200);
+    expect(png.rawPayload.subarray(0, 4)).toEqual(PNG);
+    expect(ctx.fake.calls('/cgi-bin/qrcode/create')[before].json()).toMatchObject({ action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'register' } } });
+    // Made once per process, not per page view.
+    await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform/qr.png' });
+    expect(ctx.fake.calls('/cgi-bin/qrcode/create')).toHaveLength(before + 1);
+    const scan = await send(ctx, '/wechat/callback', platformAcc, event('o_register_scan', 'SCAN', 'register'));
+    expect(scan.reply).toMatch(/验证码：\d{6}/);
+    const follow = await send(ctx, '/wechat/callback', platformAcc, event('o_register_follow', 'subscribe', 'qrscene_register'));
+    expect(follow.reply).toMatch(/验证码：\d{6}/);
+    expect(await bindingOf('o_register_scan')).toBeUndefined();
+    expect(await bindingOf('o_register_follow')).toBeUndefined();
+    // The REST twin of /wechat/testlogin.
+    const m = await member(ctx, 'restbinder');
+    const qr = await ctx.t.app.inject({ method: 'POST', url: '/api/v2/autoreply/bind-qr', headers: { ...ctx.origin, cookie: m.cookie } });
+    expect(qr.json()).toMatchObject({ pid: expect.any(String), imageUrl: expect.stringMatching(/^\/static\/qrimages\/.+\.png$/) });
+    expect((await ctx.t.app.inject({ method: 'GET', url: qr.json().imageUrl })).statusCode).toBe(200);
+  });
+
   it('answers the same follow event three times with one code, and processes it once', async () => {
     const ev = event('o_retry', 'subscribe');
     const answers = [];
@@ -179,6 +202,10 @@ describe.each(testDialects())('autoreply without WeChat, and behind HTTPS (%s)',
     expect(r.code).toBe(-3);
     expect(r.message).toMatch(/WeChat is not configured.*WECHAT_MP_APPID/);
     expect(off.fake.requests).toHaveLength(0);
+    expect((await off.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({ configured: false, qrImageUrl: null });
+    const qr = await off.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform/qr.png' });
+    expect(qr.statusCode).toBe(503);
+    expect(qr.json().code).toBe('wechat_not_configured');
   });
 
   it('marks the session cookie Secure behind HTTPS, HttpOnly and SameSite=Lax always', async () => {
