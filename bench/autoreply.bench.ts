@@ -181,10 +181,10 @@ async function main(): Promise<void> {
     req.body = body;
     return req;
   };
-  const run = (acc: Account, encrypt: boolean, seconds = SECONDS) => {
+  const run = (acc: Account, encrypt: boolean, seconds = SECONDS, overallRate?: number) => {
     bad.n = bad.replies = bad.success = 0;
     return measured(child, () =>
-      load({ url: ready.url, connections: CONNECTIONS, duration: seconds, method: 'POST', headers: { 'content-type': 'text/xml' }, requests: [{ method: 'POST', setupRequest: wechatRequest(acc, encrypt), onResponse }] }),
+      load({ url: ready.url, connections: CONNECTIONS, duration: seconds, overallRate, method: 'POST', headers: { 'content-type': 'text/xml' }, requests: [{ method: 'POST', setupRequest: wechatRequest(acc, encrypt), onResponse }] }),
     );
   };
   const outcome = () => ({ replies: bad.replies, success: bad.success, wrongAnswers: bad.n });
@@ -194,7 +194,12 @@ async function main(): Promise<void> {
 
   const plain = await run(byAppid('wxbenchplain00001'), false);
   report(results, 'plain mode, 1,000 rules', { ...plain, ...outcome() });
-  const plainWrong = bad.n;
+  let plainWrong = bad.n;
+  // The target as WeChat would load it: 3,000 messages every second, latency at that rate (the
+  // run above is as fast as the server goes, so its latency includes queueing at saturation).
+  const atRate = await run(byAppid('wxbenchplain00001'), false, SECONDS, 3000);
+  report(results, 'plain mode, 1,000 rules, offered 3,000 msg/s', { ...atRate, ...outcome() });
+  plainWrong += bad.n;
   const aes = await run(byAppid('wxbenchaes0000001'), true);
   report(results, 'safe (AES) mode, 1,000 rules', { ...aes, ...outcome() });
   const aesWrong = bad.n;
@@ -205,7 +210,7 @@ async function main(): Promise<void> {
   report(results, 'plain mode, 10,000 rules', { ...r10k, ...outcome() });
 
   report(results, 'load average at end', loadavg().map((x) => x.toFixed(1)).join(' '));
-  report(results, 'plain target met (>= 3000 msg/s, p99 < 20 ms)', plain.requestsPerSec >= 3000 && plain.p99Ms < 20);
+  report(results, 'plain target met (>= 3000 msg/s; p99 < 20 ms at 3,000 msg/s)', plain.requestsPerSec >= 3000 && atRate.requestsPerSec >= 2900 && atRate.p99Ms < 20);
   writeResults('autoreply', results);
   child.send('stop');
   await new Promise((r) => child.once('exit', r));
