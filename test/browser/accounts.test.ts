@@ -334,6 +334,14 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.getByTestId('addr-save').click();
     await expect.poll(() => page.getByTestId('addr-card').count()).toBe(2);
 
+    // A page's code that cannot be loaded is said, with a reload, instead of an empty page.
+    await page.route('**/web/assets/Password-*.js', (route) => route.abort('connectionreset'));
+    await page.getByTestId('nav-password').click();
+    expect(await page.getByTestId('global-error').innerText()).toContain('Part of this page could not be loaded');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(WIDTH);
+    await screenshot(page, 'accounts-chunk-error');
+    await page.unroute('**/web/assets/Password-*.js');
+
     // A session revoked elsewhere sends to log in with a word on why, and back after.
     const token = await page.evaluate(() => JSON.parse(localStorage.getItem('vh.accounts.session') ?? '{}').token as string);
     await fetch(`${app.url}/v1/tokens`, { method: 'DELETE', headers: { authorization: token } });

@@ -145,5 +145,7 @@ export function errorText(err: unknown, t: T, te: (k: string) => boolean, scope?
     return err.message || t('errors.unknownCode', { code: err.code });
   }
   if (err instanceof HttpError) return err.status >= 500 ? t('errors.server', { status: err.status }) : t('errors.http', { status: err.status });
+  // A lazily loaded page that could not be fetched (offline, or a new deploy replaced the files).
+  if (err instanceof Error && /dynamically imported module|module script|Loading chunk/i.test(err.message)) return t('errors.chunk');
   return err instanceof Error ? err.message : String(err);
 }

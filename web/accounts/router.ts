@@ -4,6 +4,7 @@
  */
 import { createRouter, createWebHistory } from 'vue-router';
 import { getSession } from './api';
+import { reportError } from './errors';
 
 export const router = createRouter({
   history: createWebHistory('/accounts/'),
@@ -23,3 +24,7 @@ router.beforeEach((to) => {
   if (to.meta.auth && !getSession()) return { name: 'login', query: { next: to.fullPath } };
   return true;
 });
+
+// A page's code that fails to load (network gone, a new deploy replaced the files) would leave the
+// page empty: the boundary in App.vue says so and offers a reload.
+router.onError((err) => reportError(err));
