@@ -297,7 +297,7 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     expect(await friend.innerText()).toContain('Imported');
     await page.getByTestId('status-filter').selectOption('');
     const [certificate] = await Promise.all([browser.context.waitForEvent('page'), row.getByTestId('view').click()]);
-    expect(certificate.url()).toMatch(/^blob:/);
+    await certificate.waitForURL(/^blob:/);
     await certificate.close();
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
     expect(download.suggestedFilename()).toBe('riverside-2026-volunteers.csv');
