@@ -221,15 +221,18 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await page.getByTestId('import-file').setInputFiles({ name: 'volunteers.csv', mimeType: 'text/csv', buffer: Buffer.from('email,number,name\r\ncsv@example.org,NO-9,Csv Person\r\n') });
     await expect.poll(() => page.getByTestId('import-text').inputValue()).toContain('csv@example.org,NO-9,Csv Person');
     expect(await page.getByTestId('import').innerText()).toContain('Import 1 line');
-    await page.getByTestId('import-text').fill(['me@example.org,NO-0001', 'friend@example.org,NO-0002,Friend Lee', 'ME@example.org', 'not-an-email'].join('\n'));
+    // A header and a blank line: line numbers stay those of the box, in the page's check and the server's answer.
+    await page.getByTestId('import-text').fill(['email,number,name', 'me@example.org,NO-0001', '', 'friend@example.org,NO-0002,Friend Lee', 'ME@example.org', 'not-an-email'].join('\n'));
     await page.getByTestId('local-problems').waitFor();
-    expect(await page.getByTestId('local-problems').innerText()).toContain('line 4');
+    expect(await page.getByTestId('local-problems').innerText()).toContain('line 6');
+    expect(await page.getByTestId('import').innerText()).toContain('Import 4 lines');
     await page.getByTestId('import').click();
     await page.getByTestId('import-result').waitFor();
     expect(await page.getByTestId('added').innerText()).toContain('2 added');
     expect(await page.getByTestId('duplicates').innerText()).toContain('1');
     expect(await page.getByTestId('rejected').innerText()).toContain('1');
-    expect(await page.getByTestId('rejected-list').innerText()).toContain('not-an-email');
+    expect(await page.getByTestId('rejected-list').innerText()).toMatch(/line 6 not-an-email/);
+    expect(await page.getByTestId('duplicate-list').innerText()).toMatch(/line 5 me@example\.org/);
     await expect.poll(() => page.getByTestId('recipient-row').count()).toBe(2);
     await page.getByTestId('search').fill('friend');
     await expect.poll(() => page.getByTestId('recipient-row').count()).toBe(1);
