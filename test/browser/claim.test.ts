@@ -100,6 +100,12 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     const page = await browser.newPage(PHONE);
     await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['refuse@example.org']!)}`);
     await page.getByTestId('screen-form').waitFor();
+    // No name imported: an empty box, no error yet (the first preview check has run), until submitted empty.
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
+    expect(await page.getByTestId('name').inputValue()).toBe('');
+    expect(await page.getByTestId('refusal').count()).toBe(0);
+    await page.getByTestId('submit').click();
+    expect(await page.getByTestId('refusal').getAttribute('data-reason')).toBe('empty');
     // The page followed the browser (Chinese); its switch turns it to English.
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
     await page.locator('[data-action="lang"]').click();

@@ -267,7 +267,15 @@ function schedulePreview(delay = PREVIEW_DELAY_MS): void {
 async function loadPreview(): Promise<void> {
   const local = localCheck(state.name);
   if (local) {
-    state.refusal = local;
+    // An empty box is no error until the person tries to submit it: just no preview yet.
+    state.refusal = local.reason === 'empty' ? null : local;
+    if (local.reason === 'empty') {
+      previewCtl?.abort();
+      if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+      state.previewUrl = '';
+      state.previewState = 'idle';
+      paintPreview();
+    }
     return paintRefusal();
   }
   previewCtl?.abort();
