@@ -111,6 +111,18 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     expect(written[0]).toMatchObject({ receiver: odd.receiver, address: odd.address, tag: odd.tag, is_default: 'True' });
   });
 
+  it("accepts the seed's own spelling of the delete path (no slash before 'address'), for one's own name only", async () => {
+    const m = await env.member('gil.b');
+    const other = await env.member('hal');
+    const a = (await env.call('POST', '/v1/users/gil.b/address', { token: m.token, body: addr(1) })).addresslist[0].id;
+    const b = (await env.call('POST', '/v1/users/gil.b/address', { token: m.token, body: addr(2) })).addresslist.find((x: any) => x.id !== a).id;
+    expect((await env.call('DELETE', `/v1/users/gil.baddress/${a}`, { token: other.token })).code).toBe(10134);
+    const del = await env.call('DELETE', `/v1/users/gil.baddress/${a}`, { token: m.token, body: { id: String(a) } });
+    expect(del).toMatchObject({ code: 200, data: '删除地址成功' });
+    expect(del.addresslist.map((x: any) => [x.id, x.is_default])).toEqual([[b, 'True']]);
+    expect((await env.call('DELETE', `/v1/users/gil.baddress/${a}`, { token: m.token })).code).toBe(10122);
+  });
+
   it('keeps at most 20 active addresses', async () => {
     const m = await env.member('cy');
     for (let i = 1; i <= 20; i++) expect((await env.call('POST', '/v1/users/cy/address', { token: m.token, body: addr(i) })).code).toBe(200);

@@ -61,6 +61,7 @@ describe.each(testDialects())('accounts: login throttling and OpenAPI on %s', (d
       ['post', '/v1/users/{username}/address', 'requestBody'],
       ['put', '/v1/users/{username}/address/{id}', 'requestBody'],
       ['delete', '/v1/users/{username}/address/{id}', 'parameters'],
+      ['delete', '/v1/users/{username}address/{id}', 'parameters'],
       ['post', '/v1/users/address/{username}/default', 'requestBody'],
     ];
     for (const [method, path, part] of routes) {

@@ -70,23 +70,30 @@ export function registerAddressRoutes(root: FastifyInstance, deps: { accounts: A
     return { code: 200 as const, data: '地址修改成功！', addresslist: list };
   });
 
-  app.delete('/v1/users/:username/address/:id', {
-    bodyLimit,
-    schema: {
-      tags,
-      summary: 'Delete (soft: is_active false); a deleted default passes to the newest other address',
-      security: [{ session: [] }],
-      params: s.addressParams,
-      body: s.deleteBody,
-      response: { 200: s.addressListAnswer },
-    },
-  }, async (req) => {
-    const { user } = await requireSession(accounts, req, { pathUser: req.params.username });
-    if (req.body?.id !== undefined && req.body.id !== Number(req.params.id)) throw fail(C.ADDRESS_ID, 'the id in the body differs from the one in the path');
-    if (req.body?.username !== undefined && req.body.username !== req.params.username) throw fail(C.CANNOT_GET_USER, 'the username in the body differs from the one in the path');
-    const list = await addresses.remove(user.id, Number(req.params.id));
-    return { code: 200 as const, data: '删除地址成功', addresslist: list };
-  });
+  // The seed writes the delete URL as `/v1/users/<username>address/<id>` (no slash): a client
+  // built on that text keeps working. The username part uses the username pattern, so the rest
+  // of the segment must be exactly "address".
+  for (const url of ['/v1/users/:username/address/:id', '/v1/users/:username(^[A-Za-z0-9_][A-Za-z0-9_.-]{2,29})address/:id']) {
+    app.delete(url, {
+      bodyLimit,
+      schema: {
+        tags,
+        summary: url.includes('(')
+          ? "Delete, at the seed's own spelling of the path (no slash before 'address'); same as the route above"
+          : 'Delete (soft: is_active false); a deleted default passes to the newest other address',
+        security: [{ session: [] }],
+        params: s.addressParams,
+        body: s.deleteBody,
+        response: { 200: s.addressListAnswer },
+      },
+    }, async (req) => {
+      const { user } = await requireSession(accounts, req, { pathUser: req.params.username });
+      if (req.body?.id !== undefined && req.body.id !== Number(req.params.id)) throw fail(C.ADDRESS_ID, 'the id in the body differs from the one in the path');
+      if (req.body?.username !== undefined && req.body.username !== req.params.username) throw fail(C.CANNOT_GET_USER, 'the username in the body differs from the one in the path');
+      const list = await addresses.remove(user.id, Number(req.params.id));
+      return { code: 200 as const, data: '删除地址成功', addresslist: list };
+    });
+  }
 
   app.post('/v1/users/address/:username/default', {
     bodyLimit,
