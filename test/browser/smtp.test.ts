@@ -101,6 +101,8 @@ describe('console with a real SMTP server (Chromium)', { timeout: 120_000 }, () 
     const failures = await page.getByTestId('failures').innerText();
     expect(failures).toContain('bounce@example.org');
     expect(failures).toMatch(/550|mailbox unavailable/);
+    // Not "everyone has been sent a notice": one never was, and the page says what to do.
+    await expect.poll(() => page.getByTestId('to-send').innerText()).toContain('1 notice failed');
     await screenshot(page, 'console-send-failures');
 
     await page.getByTestId('tab-volunteers').click();

@@ -63,6 +63,7 @@ const en = {
   status: { 0: 'Imported', 1: 'Notice sent', 2: 'Name submitted', 3: 'Rendered', 4: 'Certificate mailed', failed: 'Failed' },
   send: {
     title: 'Send the notices', toSend: '{n} volunteer has not been sent a notice yet. | {n} volunteers have not been sent a notice yet.', nothing: 'Every volunteer has been sent a notice.',
+    nothingButFailed: 'Nothing left to send, but {n} notice failed (see Failures below): correct the address or the mail settings, then resend it from the Volunteers tab. | Nothing left to send, but {n} notices failed (see Failures below): correct the addresses or the mail settings, then resend them from the Volunteers tab (filter: Failed).',
     start: 'Send {n} notice… | Send {n} notices…', confirmTitle: 'Send {n} notice? | Send {n} notices?',
     confirmBody: 'This volunteer gets an email with a private link. This cannot be undone. | Each of these {n} volunteers gets an email with a private link. This cannot be undone.',
     confirmBtn: 'Yes, send {n} notice | Yes, send {n} notices', queued: '{n} notice queued. | {n} notices queued.', progress: 'Progress', pause: 'Pause', resume: 'Resume',
@@ -150,6 +151,7 @@ const zh: Messages = {
   status: { 0: '已导入', 1: '已发通知', 2: '已提交姓名', 3: '已生成', 4: '证书已寄出', failed: '失败' },
   send: {
     title: '发送通知', toSend: '{n} 名志愿者尚未收到通知。', nothing: '所有志愿者都已收到通知。',
+    nothingButFailed: '没有待发送的通知，但有 {n} 封发送失败（见下方“失败”）：请更正邮箱或邮件设置，然后在“志愿者”页（筛选：失败）重新发送。',
     start: '发送 {n} 封通知…', confirmTitle: '发送 {n} 封通知？', confirmBody: '这 {n} 名志愿者每人会收到一封带专属链接的邮件。此操作无法撤销。',
     confirmBtn: '确认发送 {n} 封', queued: '已排队 {n} 封通知。', progress: '进度', pause: '暂停', resume: '继续',
     state: { idle: '空闲', sending: '发送中', paused: '已暂停' }, rate: '每分钟 {n} 封', rateLabel: '速度：', eta: '约 {t}', etaLabel: '剩余时间：', etaNone: '—', etaQuota: '等待每日配额恢复', sec: '{n} 秒', min: '{n} 分钟', hmin: '{h} 小时 {m} 分钟',
