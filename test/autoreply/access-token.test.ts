@@ -3,13 +3,13 @@
  * once between them, refresh before expiry, retry a call once with a fresh token when WeChat says
  * the token is invalid, and give the lease back when a refresh fails. The token is sealed at rest.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/db.js';
 import { createAccessTokens } from '../../src/platform/wechat/access-token.js';
 import { createMpApi } from '../../src/platform/wechat/mp-api.js';
 import { createWechatRepo } from '../../src/modules/autoreply/wechat-repo.js';
 import { createTokenStore } from '../../src/modules/autoreply/token-store.js';
-import { startAutoreply, type Ctx } from './helpers.js';
+import { startAutoreply, SLOW, type Ctx } from './helpers.js';
 
 const APPID = 'wxtokentest000001';
 const SECRET = 'tokentestsecret000000001';
@@ -28,6 +28,8 @@ describe.each(testDialects())('autoreply access_token (%s)', (dialect) => {
     });
   });
   afterAll(async () => ctx?.close());
+  // A failed assertion must not leave WeChat's fake hanging for the tests after it.
+  afterEach(() => release());
   const tokenCalls = () => ctx.fake.calls('/cgi-bin/token').filter((c) => c.query.appid === APPID);
   const instance = () => {
     const store = createTokenStore(createWechatRepo(ctx.t.core.db), ctx.t.core.secrets);
@@ -39,7 +41,7 @@ describe.each(testDialects())('autoreply access_token (%s)', (dialect) => {
     const b = instance();
     gate = new Promise((r) => (release = r));
     const pa = a.get(APPID, SECRET);
-    await expect.poll(() => tokenCalls().length).toBe(1);
+    await expect.poll(() => tokenCalls().length, SLOW).toBe(1);
     const pb = b.get(APPID, SECRET);
     const pa2 = a.get(APPID, SECRET);
     release();

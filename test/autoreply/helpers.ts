@@ -9,6 +9,11 @@ import type { TestDialect } from '../helpers/db.js';
 import { buildInbound, openReply, type CallbackAccount } from '../../src/platform/wechat/callback.js';
 
 export const PUBLIC = 'http://hub.test';
+/**
+ * For expect.poll on work that crosses loopback HTTP (token, QR, customer-service calls): the
+ * default 1 s is too short on a shared, loaded machine; a poll returns as soon as it holds.
+ */
+export const SLOW = { timeout: 10_000, interval: 20 };
 export const ORIGIN = { origin: PUBLIC };
 export const MP = { appid: 'wxplatform0000001', secret: 'platformsecret0000000001', token: 'platformtoken', aesKey: 'PlatformAesKey0123456789abcdefghijklmnopqrs' };
 

@@ -4,11 +4,11 @@
  * without WeChat, rule commands sent from WeChat, an event retried by WeChat processed once, the
  * Secure cookie behind HTTPS, and the simulator's CLI command over real HTTP.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Command } from 'commander';
 import { testDialects } from '../helpers/db.js';
 import { registerAutoreplyCli } from '../../src/modules/autoreply/cli.js';
-import { codeFor, event, member, platformAcc, send, startAutoreply, text, type Ctx } from './helpers.js';
+import { codeFor, event, member, platformAcc, send, startAutoreply, text, SLOW, type Ctx } from './helpers.js';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
 
@@ -24,6 +24,8 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
     });
   });
   afterAll(async () => ctx?.close());
+  // A failed assertion must not leave WeChat's fake hanging for the tests after it.
+  afterEach(() => release());
   const get = (url: string, cookie: string) => ctx.t.app.inject({ method: 'GET', url, headers: { cookie } });
   const sceneOf = (i: number) => ctx.fake.calls('/cgi-bin/qrcode/create')[i].json().action_info.scene.scene_str as string;
   const bindingOf = (openid: string) => ctx.t.core.db.selectFrom('ar_wechat_bindings').select('user_id').where('openid', '=', openid).executeTakeFirst();
@@ -32,7 +34,7 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
     const m = await member(ctx, 'scanner', 'o_scanner_reg');
     gate = new Promise((r) => (release = r));
     const first = get(`/wechat/testlogin?id=${m.id}`, m.cookie);
-    await expect.poll(() => ctx.fake.calls('/cgi-bin/qrcode/create').length).toBe(1);
+    await expect.poll(() => ctx.fake.calls('/cgi-bin/qrcode/create').length, SLOW).toBe(1);
     const busy = (await get('/wechat/testlogin', m.cookie)).json();
     expect(busy.code).toBe(-2);
     release();

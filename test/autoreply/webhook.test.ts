@@ -8,7 +8,7 @@ import { testDialects } from '../helpers/db.js';
 import { wechatSignature } from '../../src/platform/wechat/signature.js';
 import type { CallbackAccount } from '../../src/platform/wechat/callback.js';
 import { EXTRA_REPLIES_KIND } from '../../src/modules/autoreply/extra-replies.js';
-import { event, member, ORIGIN, send, startAutoreply, text, type Ctx } from './helpers.js';
+import { event, member, ORIGIN, send, startAutoreply, text, SLOW, type Ctx } from './helpers.js';
 
 const AES = 'MemberAesKey0123456789abcdefghijklmnopqrstu';
 
@@ -45,7 +45,7 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
       .poll(async () => {
         const c = await ctx.t.core.jobs.counts(EXTRA_REPLIES_KIND);
         return (c.queued ?? 0) + (c.running ?? 0);
-      })
+      }, SLOW)
       .toBe(0);
 
   it('verifies the callback URL with echostr and records it', async () => {
@@ -80,7 +80,7 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     // Each test writes to its own follower: extra replies are a job, so earlier tests' sends may
     // still be arriving and a global count would race with them.
     expect((await send(ctx, path, acc, text('f2', 'price'))).reply).toBe('十元');
-    await expect.poll(() => sentTo('f2').length).toBe(1);
+    await expect.poll(() => sentTo('f2').length, SLOW).toBe(1);
     await queueDrained();
     const sent = sentTo('f2');
     expect(sent).toHaveLength(1);
@@ -116,7 +116,7 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     expect(new Set(answers.map((a) => a.raw)).size).toBe(1);
     expect(answers[0].reply).toBe('十元');
     // Once the queue is empty every extra reply that was ever queued has been sent: exactly one.
-    await expect.poll(() => sentTo('f3').length).toBe(1);
+    await expect.poll(() => sentTo('f3').length, SLOW).toBe(1);
     await queueDrained();
     expect(sentTo('f3')).toHaveLength(1);
     const rows = await ctx.t.core.db.selectFrom('ar_processed_messages').selectAll().where('msg_key', '=', 'm:7777777777777777777').execute();
