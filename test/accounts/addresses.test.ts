@@ -41,6 +41,10 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     const put = await env.call('PUT', `${base}/${id2}`, { token: m.token, body: { receiver: '校长', receiver_phone: '13912345678', address: '广东省深圳市龙华区民治大道100号', tag: '公司' } });
     expect(put).toMatchObject({ code: 200, data: '地址修改成功！' });
     expect(put.addresslist.find((a: any) => a.id === id2)).toMatchObject({ receiver: '校长', receiver_phone: '13912345678', postcode: '722405' });
+    // The seed's PUT table spells the field `Address`.
+    const put2 = await env.call('PUT', `${base}/${id2}`, { token: m.token, body: { Address: '广东省深圳市龙华区民治大道100号' } });
+    expect(put2.addresslist.find((a: any) => a.id === id2).address).toBe('广东省深圳市龙华区民治大道100号');
+    expect((await env.call('PUT', `${base}/${id2}`, { token: m.token, body: { address: 'a', Address: 'b' } })).code).toBe(10116);
 
     const def = await env.call('POST', '/v1/users/address/ada/default', { token: m.token, body: { id: String(id2) } });
     expect(def).toMatchObject({ code: 200, data: '设为默认成功！' });

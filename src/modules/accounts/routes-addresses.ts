@@ -63,7 +63,7 @@ export function registerAddressRoutes(root: FastifyInstance, deps: { accounts: A
     if (b.id !== undefined && b.id !== Number(req.params.id)) throw fail(C.ADDRESS_ID, 'the id in the body differs from the one in the path');
     const phone = pickPhone(b.receiver_phone, b.receiver_mobile);
     const patch = Object.fromEntries(
-      Object.entries({ receiver: b.receiver, address: b.address, tag: b.tag, postcode: b.postcode, receiver_phone: phone }).filter(([, v]) => v !== undefined),
+      Object.entries({ receiver: b.receiver, address: pickAddress(b.address, b.Address), tag: b.tag, postcode: b.postcode, receiver_phone: phone }).filter(([, v]) => v !== undefined),
     );
     if (Object.keys(patch).length === 0) throw fail(C.ADDRESS_MODIFY, 'nothing to change: send receiver, address, tag, receiver_phone or postcode');
     const list = await addresses.update(user.id, Number(req.params.id), patch);
@@ -108,5 +108,11 @@ export function registerAddressRoutes(root: FastifyInstance, deps: { accounts: A
 /** receiver_phone and receiver_mobile are the same field under two names; both given must agree. */
 function pickPhone(a?: string, b?: string): string | undefined {
   if (a !== undefined && b !== undefined && a !== b) throw fail(C.BAD_PHONE, 'receiver_phone and receiver_mobile differ');
+  return a ?? b;
+}
+
+/** `address` and the seed table's `Address` are the same field; both given must agree. */
+function pickAddress(a?: string, b?: string): string | undefined {
+  if (a !== undefined && b !== undefined && a !== b) throw fail(C.BAD_ADDRESS, 'address and Address differ');
   return a ?? b;
 }

@@ -149,7 +149,8 @@ export function registerUserRoutes(root: FastifyInstance, deps: { flows: Flows; 
       response: { 200: s.okText },
     },
   }, async (req) => {
-    await recovery.reset(req.body, req.ip, langFrom(req.headers['accept-language']));
+    const { Password2, ...b } = req.body;
+    await recovery.reset({ ...b, password2: (b.password2 ?? Password2)! }, req.ip, langFrom(req.headers['accept-language']));
     return { code: 200 as const, data: 'OK' };
   });
 }

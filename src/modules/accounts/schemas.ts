@@ -38,13 +38,17 @@ export const changePasswordBody = z
   .refine((b) => b.oldpassword !== undefined || b.oldpasword !== undefined, { message: 'the old password is required', path: ['oldpassword'] });
 export const smsBody = z.strictObject({ email });
 export const verifyBody = z.strictObject({ email, code: z.string().trim().max(20) });
-export const newPasswordBody = z.strictObject({
-  email,
-  password1: password,
-  password2: password,
-  ticket: z.string().max(200).optional(),
-  code: z.string().trim().max(20).optional(),
-});
+/** The seed's table for step 3 spells the confirmation `Password2` (its example: `password2`): both are taken. */
+export const newPasswordBody = z
+  .strictObject({
+    email,
+    password1: password,
+    password2: password.optional(),
+    Password2: password.optional(),
+    ticket: z.string().max(200).optional(),
+    code: z.string().trim().max(20).optional(),
+  })
+  .refine((b) => b.password2 !== undefined || b.Password2 !== undefined, { message: 'password2 is required', path: ['password2'] });
 
 export const addressBody = z.strictObject({
   receiver,
@@ -54,9 +58,11 @@ export const addressBody = z.strictObject({
   receiver_mobile: phone.optional(),
   postcode,
 });
+/** The seed's PUT table spells the field `Address` (its example: `address`): both are taken. */
 export const addressPatch = z.strictObject({
   receiver: receiver.optional(),
   address: addressText.optional(),
+  Address: addressText.optional(),
   tag: tag.optional(),
   receiver_phone: phone.optional(),
   receiver_mobile: phone.optional(),
@@ -104,11 +110,13 @@ export const FIELD_CODES: Record<string, number> = {
   password: C.INVALID_PASSWORD,
   password1: C.INVALID_PASSWORD,
   password2: C.CONFIRM_WRONG,
+  Password2: C.CONFIRM_WRONG,
   oldpassword: C.OLD_PASSWORD_MISSING,
   oldpasword: C.OLD_PASSWORD_MISSING,
   ticket: C.LINK_INVALID,
   receiver: C.BAD_RECEIVER,
   address: C.BAD_ADDRESS,
+  Address: C.BAD_ADDRESS,
   tag: C.BAD_TAG,
   receiver_phone: C.BAD_PHONE,
   receiver_mobile: C.BAD_PHONE,
