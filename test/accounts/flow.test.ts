@@ -24,6 +24,11 @@ describe.each(testDialects())('accounts: the whole chain on %s', (dialect) => {
     // Register: inactive, with a session token, and an activation mail.
     const reg = await env.call('POST', '/v1/users', { body: { username: 'carol', email: 'Carol@Example.org', password1: pw1, password2: pw1 } });
     expect(reg).toMatchObject({ code: 200, username: 'carol', data: { token: expect.any(String) } });
+    // Stored as argon2id with the parameters (19 MiB, 2 iterations, 1 lane), never in clear.
+    const stored = await env.t.core.db.selectFrom('users').select(['password_hash', 'is_active']).where('username', '=', 'carol').executeTakeFirstOrThrow();
+    expect(stored.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(stored.password_hash).not.toContain(pw1);
+    expect(stored.is_active).toBe(0);
     const act = await env.mail(email);
     expect(act.subject).toBe('激活您的账号');
     const link = act.text.match(/http:\/\/shop\.test\/accounts\/active\?code=([A-Za-z0-9_-]+)/);
