@@ -37,6 +37,7 @@ describe.each(testDialects())('accounts: bad input on %s', (dialect) => {
     ['POST', '/v1/users/gus/address'],
     ['PUT', `/v1/users/gus/address/${addressId}`],
     ['DELETE', `/v1/users/gus/address/${addressId}`],
+    ['DELETE', `/v1/users/gusaddress/${addressId}`],
     ['POST', '/v1/users/address/gus/default'],
   ];
 
