@@ -177,8 +177,29 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     expect(saved.layout.qr.x).toBeGreaterThan(400);
   });
 
+  it('asks before leaving the template editor with an unsaved layout', async () => {
+    await page.getByTestId('select-name').click();
+    const marker = page.getByTestId('marker-name');
+    await marker.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByTestId('dirty').waitFor();
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.dismiss();
+    });
+    await page.getByTestId('tab-emails').click();
+    await expect.poll(() => asked).toContain('unsaved');
+    expect(page.url()).toMatch(/\/template$/);
+    // Moved back: nothing to lose, no question.
+    await marker.focus();
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => page.getByTestId('dirty').count()).toBe(0);
+  });
+
   it('edits the notice email with placeholders and previews it', async () => {
     await page.getByTestId('tab-emails').click();
+    await page.waitForURL(/\/emails$/);
     await page.getByTestId('mail-subject').fill('Your certificate from {{organization}}, {{name}}');
     await page.getByTestId('save-emails').click();
     await page.getByTestId('emails-saved').waitFor();

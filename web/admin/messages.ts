@@ -46,6 +46,7 @@ const en = {
     maxWidth: 'Max width', maxWidthHint: 'A longer name shrinks to fit.', preview: 'Preview', sample: 'Sample name',
     sampleShort: 'Short', sampleZh: 'Long Chinese', sampleEn: 'Long Latin', previewLoading: 'Rendering…',
     noTemplate: 'Upload the certificate’s background image to start.', format: 'Date format', save: 'Save layout',
+    leaveUnsaved: 'The layout has unsaved changes. Leave without saving?',
   },
   volunteers: {
     import: 'Import volunteers', paste: 'One per line: email[,number[,name]]', csv: 'or upload a CSV file', importBtn: 'Import {n} line | Import {n} lines',
@@ -134,6 +135,7 @@ const zh: Messages = {
     maxWidth: '最大宽度', maxWidthHint: '姓名过长时自动缩小。', preview: '预览', sample: '示例姓名',
     sampleShort: '短名', sampleZh: '长中文名', sampleEn: '长英文名', previewLoading: '正在渲染…',
     noTemplate: '先上传证书的背景图片。', format: '日期格式', save: '保存布局',
+    leaveUnsaved: '布局有未保存的修改。确定不保存就离开？',
   },
   volunteers: {
     import: '导入志愿者', paste: '每行一个：邮箱[,编号[,姓名]]', csv: '或上传 CSV 文件', importBtn: '导入 {n} 行',
