@@ -3,7 +3,7 @@
  * `msg_signature` (safe mode) adds the Encrypt field. Compared in constant time; the timestamp
  * must be recent so a captured request cannot be replayed later.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { safeEqual } from '../crypto/tokens.js';
 
 /** How far a callback's timestamp may be from our clock (either way). */
@@ -11,7 +11,8 @@ export const DEFAULT_MAX_AGE_SECONDS = 300;
 
 /** sha1 hex of the lexicographically sorted parts joined, WeChat's signature scheme. */
 export function wechatSignature(...parts: string[]): string {
-  return createHash('sha1').update([...parts].sort().join('')).digest('hex');
+  // One-shot hash: about half the cost of createHash().update().digest() on every callback.
+  return hash('sha1', [...parts].sort().join(''), 'hex');
 }
 
 /** True when `signature` is sha1(sort(token, timestamp, nonce[, encrypt])), compared in constant time. */
