@@ -42,6 +42,9 @@ describe.each(testDialects())('miniprogram trust mode (%s)', (dialect) => {
     expect((await t.postForm('update', { openid: 'oLegacy2', update: '{"phone":"13333333333"}' })).code).toBe(0);
     expect((await t.post('update', { openid: 'oLegacy2', update: '{"phone":"1"}' })).code).toBe(-1);
     expect((await t.post('update', { openid: 'oLegacy2', update: '{' })).code).toBe(-3);
+    expect((await t.post('update', { openid: 'oLegacy2', update: '["13333333333"]' })).code).toBe(-4);
+    expect((await t.post('update', { openid: 'oNobody', update: '{"phone":"13333333333"}' })).code).toBe(-2);
+    expect((await t.post('get', { openid: 'x'.repeat(10_240) })).code).toBe(-1);
     expect((await t.post('get', { openid: 'oLegacy2' })).data.phone).toBe('13333333333');
     expect((await t.post('addHistory', { openid: 'oLegacy2', hist: 'a' })).data).toEqual(['a']);
     expect((await t.post('getHistory', { openid: 'oLegacy2' })).data).toEqual(['a']);
