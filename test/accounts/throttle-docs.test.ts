@@ -31,9 +31,15 @@ describe.each(testDialects())('accounts: login throttling and OpenAPI on %s', (d
     // Another account is not affected.
     const other = await env.member('iris');
     expect((await login('iris', other.password, '10.3.0.1')).code).toBe(200);
-    // A wrong old password on "change password" counts against the account too (it is a guess).
-    const s = await env.call('POST', '/v1/users/iris/password', { token: other.token, body: { oldpassword: 'nope nope nope', password1: 'a new long phrase', password2: 'a new long phrase' } });
-    expect(s.code).toBe(10103);
+    // Probing while throttled is not free: each throttled answer costs the caller's address.
+    const prober = '10.3.9.9';
+    for (let i = 0; i < 50; i++) expect((await login('hank', 'any guess at all', prober)).code).toBe(10131);
+    expect((await login('iris', other.password, prober)).code).toBe(10131);
+    // Wrong old passwords on "change password" count against the account too (they are guesses).
+    const body = { oldpassword: 'nope nope nope', password1: 'a new long phrase', password2: 'a new long phrase' };
+    for (let i = 0; i < 10; i++) expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body })).code).toBe(10103);
+    expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body: { ...body, oldpassword: other.password } })).code).toBe(10131);
+    expect((await login('iris', other.password, '10.3.0.3')).code).toBe(10131);
   });
 
   it('throttles failed logins per IP across accounts (unknown names count too)', async () => {

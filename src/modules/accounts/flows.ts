@@ -156,8 +156,13 @@ export function createFlows(deps: FlowDeps) {
       const row = login.includes('@') ? await users.byEmail(normalizeEmail(login)) : await users.byUsername(login);
       const key = row ? accountKey(Number(row.id)) : `login:${login.toLowerCase()}`;
       const wait = Math.max(limits.loginPerIp.check(ip), limits.loginPerAccount.check(key));
-      if (wait) throw tooMany(wait);
-      const member = await accounts.verifyPassword(input.login.trim(), input.password);
+      if (wait) {
+        // A throttled answer costs the caller's address an attempt too: otherwise, once an
+        // account is throttled, probing which email shares its state (10131 vs 10108) would be free.
+        limits.loginPerIp.hit(ip);
+        throw tooMany(wait);
+      }
+      const member = await accounts.verifyPassword(login, input.password);
       if (!member) {
         limits.loginPerIp.hit(ip);
         limits.loginPerAccount.hit(key);
