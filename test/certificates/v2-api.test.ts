@@ -36,6 +36,10 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
     expect(c.status).toBe(201);
     expect(c.json()).toMatchObject({ slug: 'spring', archived: false, sending: 'idle', template: null, counts: { '0': 0, failed: 0 } });
     expect((await api('POST', '/campaigns', { name: 'again', slug: 'spring' })).status).toBe(409);
+    // Without a typed slug, a name that derives a taken one still makes a campaign.
+    const twin = await api('POST', '/campaigns', { name: 'Spring' });
+    expect(twin.status).toBe(201);
+    expect(twin.json().slug).toMatch(/^spring-[0-9a-f]{6}$/);
     const p = await api('PATCH', '/campaigns/spring', {
       organization: 'Org',
       layout: { name: { x: 100, color: '#123456' } },
@@ -53,6 +57,12 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
     expect(plain.json().message).toMatch(/no TLS/);
     expect((await api('POST', '/campaigns/spring/archive')).json().archived).toBe(true);
     expect((await api('GET', '/campaigns?archived=true')).json().campaigns.map((x: { slug: string }) => x.slug)).toEqual(['spring']);
+    // An archived campaign mails nothing until it is unarchived.
+    const refused = await api('POST', '/campaigns/spring/send');
+    expect(refused.status).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'archived' });
+    expect(refused.json().message).toMatch(/unarchive/);
+    expect((await api('GET', '/campaigns/spring')).json().sending).toBe('idle');
     expect((await api('POST', '/campaigns/spring/unarchive')).json().archived).toBe(false);
   });
 

@@ -139,14 +139,20 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       return Promise.all((await campaigns.list(archived)).map(view));
     },
     async create(input: { name: string; slug?: string }) {
-      const slug = input.slug ?? (input.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || `campaign-${randomBytes(4).toString('hex')}`);
+      const derived = input.slug === undefined;
+      let slug = input.slug ?? (input.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || `campaign-${randomBytes(4).toString('hex')}`);
       if (!SLUG_RE.test(slug)) throw badInput('slug: lower-case letters, digits and dashes, up to 63 characters');
       const t = now();
-      try {
-        return view(await campaigns.create({ slug, name: input.name, created_at: t, updated_at: t }));
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new CertError(1, 'conflict', `a campaign with slug "${slug}" exists already`, 409);
-        throw err;
+      // A slug the organizer typed must be theirs exactly; one derived from the name is ours to
+      // make unique (two campaigns may well share a name), so a collision there gets a suffix.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return view(await campaigns.create({ slug, name: input.name, created_at: t, updated_at: t }));
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+          if (!derived || attempt >= 4) throw new CertError(1, 'conflict', `a campaign with slug "${slug}" exists already`, 409);
+          slug = `${slug.replace(/-[0-9a-f]{6}$/, '')}-${randomBytes(3).toString('hex')}`;
+        }
       }
     },
     async patch(c: CampaignRow, input: CampaignPatchInput) {
@@ -176,6 +182,8 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       return view(await resolve(c.id));
     },
     async setArchived(c: CampaignRow, archived: boolean) {
+      // An archived campaign sends nothing: archiving pauses a send under way.
+      if (archived) await campaigns.setSending(c.id, 'paused', ['sending'], now());
       await campaigns.update(c.id, { archived: archived ? 1 : 0, updated_at: now() });
       return view(await resolve(c.id));
     },

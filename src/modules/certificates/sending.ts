@@ -14,6 +14,12 @@ import { messageHost, type CertDeps } from './deps.js';
 import { DEFAULT_NOTICE_BODY, DEFAULT_NOTICE_SUBJECT, renderMail } from './mail-templates.js';
 import type { RecipientRow } from './recipients-repo.js';
 import { certMetrics } from './metrics.js';
+import { CertError } from './errors.js';
+
+/** An archived campaign is read-only for mailing: sending would surprise whoever archived it. */
+function assertNotArchived(c: CampaignRow): void {
+  if (c.archived === 1) throw new CertError(1, 'archived', 'this campaign is archived: unarchive it before sending', 409);
+}
 
 export const SEND_KIND = 'certificates.send';
 /** Notices in flight at once per campaign (a pooled SMTP needs several to reach its rate). */
@@ -218,6 +224,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
     toSend: (c: CampaignRow) => recipients.countToSend(c.id),
     /** Starts (or resumes) sending; answers how many are queued. */
     async start(c: CampaignRow): Promise<number> {
+      assertNotArchived(c);
       const n = await recipients.countToSend(c.id);
       await campaigns.setSending(c.id, 'sending', ['idle', 'paused', 'sending'], now());
       await enqueueSend(c.id);
@@ -227,6 +234,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
       await campaigns.setSending(c.id, 'paused', ['sending'], now());
     },
     async resume(c: CampaignRow): Promise<void> {
+      assertNotArchived(c);
       if (await campaigns.setSending(c.id, 'sending', ['paused'], now())) await enqueueSend(c.id);
     },
     /** Re-enqueues the jobs of campaigns left sending (harmless when the job still exists). */
