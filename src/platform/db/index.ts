@@ -44,8 +44,30 @@ export function openDatabase(cfg: DatabaseConfig): DatabaseHandle {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+}
+
+/**
+ * Kysely prepares every query it runs; on SQLite preparing costs about as much as a small query
+ * itself. Kysely only calls `all`/`run` (never `iterate`, which would hold a statement busy), and
+ * its SQL text is stable per query shape, so one statement per SQL string serves every call.
+ * Bounded: a query built with a variable number of placeholders must not grow the cache forever.
+ */
+function withStatementCache(sqlite: SQLite.Database, max = 500) {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = sqlite.prepare(sql);
+        if (cache.size >= max) cache.clear();
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 /** Which dialect a Kysely handle (or transaction) speaks; for migrations and repositories. */
