@@ -15,7 +15,7 @@ import type { AccountsService } from '../accounts/index.js';
 import type { RulesService } from './rules-service.js';
 import { parsePositionKey, positionKey } from './rules-service.js';
 import type { WechatRepo } from './wechat-repo.js';
-import { answerBody, messageKey, refusal, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import { answerBody, messageKey, refusedOr, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
 
 /**
  * The scene of the platform account's follow QR shown on the register page: scanning it is a plain
@@ -168,26 +168,17 @@ export function createPlatformService(deps: {
   return {
     configured: deps.account !== null,
     async verify(query: Record<string, string>): Promise<WebhookAnswer> {
-      if (!deps.account) return unconfigured;
-      try {
-        return { status: 200, contentType: 'text/plain', body: verifyEcho(deps.account, query, now()) };
-      } catch (err) {
-        const r = refusal(err);
-        if (r) return r;
-        throw err;
-      }
+      const acc = deps.account;
+      if (!acc) return unconfigured;
+      const echo = refusedOr(() => verifyEcho(acc, query, now()));
+      return 'refused' in echo ? echo.refused : { status: 200, contentType: 'text/plain', body: echo.ok };
     },
     async receive(query: Record<string, string>, body: string): Promise<WebhookAnswer> {
       const acc = deps.account;
       if (!acc) return unconfigured;
-      let msg;
-      try {
-        msg = openMessage(acc, query, body, now());
-      } catch (err) {
-        const r = refusal(err);
-        if (r) return r;
-        throw err;
-      }
+      const opened = refusedOr(() => openMessage(acc, query, body, now()));
+      if ('refused' in opened) return opened.refused;
+      const msg = opened.ok;
       const f = msg.fields;
       const key = messageKey(f);
       let answer: StoredAnswer | undefined;

@@ -35,7 +35,15 @@ export function answerBody(acc: CallbackAccount, f: Record<string, string>, a: S
   return { status: 200, contentType: 'application/xml', body: wrapReply(acc, xml, encrypted, nowMs) };
 }
 
-export function refusal(err: unknown): WebhookAnswer | undefined {
-  if (err instanceof CallbackRefused) return { status: err.status, contentType: 'text/plain', body: err.message };
-  return undefined;
+/**
+ * Runs `open` (a signature, timestamp or decryption check); a `CallbackRefused` becomes the plain
+ * answer WeChat gets, anything else is thrown on.
+ */
+export function refusedOr<T>(open: () => T): { ok: T } | { refused: WebhookAnswer } {
+  try {
+    return { ok: open() };
+  } catch (err) {
+    if (err instanceof CallbackRefused) return { refused: { status: err.status, contentType: 'text/plain', body: err.message } };
+    throw err;
+  }
 }

@@ -11,7 +11,7 @@ import { openMessage, verifyEcho } from '../../platform/wechat/callback.js';
 import type { MatcherCache, RuleSetSnapshot } from './matcher-cache.js';
 import type { MpAccountsService, LiveAccount } from './mp-accounts-service.js';
 import type { WechatRepo } from './wechat-repo.js';
-import { answerBody, messageKey, refusal, SIMULATOR_OPENID_PREFIX, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import { answerBody, messageKey, refusedOr, SIMULATOR_OPENID_PREFIX, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
 import { createClaimBatcher } from './claim-batcher.js';
 import { EXTRA_REPLIES_KIND, extraRepliesKey, type ExtraRepliesPayload } from './extra-replies.js';
 
@@ -78,29 +78,19 @@ export function createWebhookService(deps: { db: DB; accounts: MpAccountsService
     async verify(callbackId: string, query: Record<string, string>): Promise<WebhookAnswer> {
       const acc = await accounts.byCallbackId(callbackId);
       if (!acc) return notFound;
-      try {
-        const echo = verifyEcho(acc, query, now());
-        await accounts.markVerified(acc);
-        return { status: 200, contentType: 'text/plain', body: echo };
-      } catch (err) {
-        const r = refusal(err);
-        if (r) return r;
-        throw err;
-      }
+      const echo = refusedOr(() => verifyEcho(acc, query, now()));
+      if ('refused' in echo) return echo.refused;
+      await accounts.markVerified(acc);
+      return { status: 200, contentType: 'text/plain', body: echo.ok };
     },
 
     /** POST: one message or event. */
     async receive(callbackId: string, query: Record<string, string>, body: string): Promise<WebhookAnswer> {
       const acc = await accounts.byCallbackId(callbackId);
       if (!acc) return notFound;
-      let msg;
-      try {
-        msg = openMessage(acc, query, body, now());
-      } catch (err) {
-        const r = refusal(err);
-        if (r) return r;
-        throw err;
-      }
+      const opened = refusedOr(() => openMessage(acc, query, body, now()));
+      if ('refused' in opened) return opened.refused;
+      const msg = opened.ok;
       const f = msg.fields;
       const [own, member] = await cache.get([acc.ruleSetId, acc.memberSetId]);
       const { texts, usedDefault } = await decide(acc, f, own, member);
