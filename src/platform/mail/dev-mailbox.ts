@@ -36,6 +36,28 @@ export interface DevMailSummary {
   createdAt: number;
 }
 
+interface DevMailRow {
+  id: number | bigint;
+  message_id: string;
+  to_addr: string;
+  from_addr: string;
+  subject: string;
+  created_at: number | bigint;
+  raw: Uint8Array;
+}
+
+function present(r: DevMailRow): DevMailSummary & { raw: Buffer } {
+  return {
+    id: Number(r.id),
+    messageId: r.message_id,
+    to: r.to_addr,
+    from: r.from_addr,
+    subject: r.subject,
+    createdAt: Number(r.created_at),
+    raw: Buffer.from(r.raw),
+  };
+}
+
 /** Thin repository over `dev_mailbox` for the HTTP API. */
 export const devMailboxRepo = {
   /** Newest first; `before` is an id cursor. */
@@ -47,29 +69,12 @@ export const devMailboxRepo = {
       .limit(limit);
     if (before !== undefined) q = q.where('id', '<', before);
     const rows = await q.execute();
-    return rows.map((r) => ({
-      id: Number(r.id),
-      messageId: r.message_id,
-      to: r.to_addr,
-      from: r.from_addr,
-      subject: r.subject,
-      createdAt: Number(r.created_at),
-      raw: Buffer.from(r.raw),
-    }));
+    return rows.map(present);
   },
 
   async get(db: Executor, id: number): Promise<(DevMailSummary & { raw: Buffer }) | undefined> {
     const r = await db.selectFrom('dev_mailbox').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!r) return undefined;
-    return {
-      id: Number(r.id),
-      messageId: r.message_id,
-      to: r.to_addr,
-      from: r.from_addr,
-      subject: r.subject,
-      createdAt: Number(r.created_at),
-      raw: Buffer.from(r.raw),
-    };
+    return r && present(r);
   },
 
   async clear(db: Executor): Promise<number> {
