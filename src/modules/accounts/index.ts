@@ -6,7 +6,6 @@ import type { AppModule } from '../../platform/http/module.js';
 import { createRateLimiter } from '../../platform/http/rate-limit.js';
 import { loadSecretKey } from '../../platform/crypto/secretbox.js';
 import { createFlows } from './flows.js';
-import { openReader } from './sqlite-reader.js';
 import { createCodesRepo } from './codes-repo.js';
 import { createRecovery } from './recovery.js';
 import { createAddressService } from './addresses.js';
@@ -23,10 +22,8 @@ const MIN = 60_000;
 /** Registers the accounts routes in one encapsulated plugin with the seed's envelope. */
 export async function registerAccounts(app: FastifyInstance, core: Core): Promise<void> {
   const now = core.now;
-  // SQLite: hot reads on their own read-only connection (see sqlite-reader.ts).
-  const dbc = core.config.database;
-  const reader = dbc.dialect === 'sqlite' && dbc.file !== ':memory:' ? openReader(dbc.file) : undefined;
-  if (reader) app.addHook('onClose', async () => reader.close());
+  // SQLite: hot reads on the shared read-only connection (see sqlite-reader.ts).
+  const reader = core.handle.reader;
   const limiter = (limit: number, windowMs: number) => createRateLimiter({ limit, windowMs, now });
   const base = { db: core.db, dialect: core.dialect, now, mailer: core.mailer, publicUrl: core.config.publicUrl };
   const flows = createFlows({

@@ -1,23 +1,15 @@
 /**
  * Hot reads on SQLite (the session check and the address list run on every authenticated
- * request): a second, read-only better-sqlite3 connection with statements prepared once.
- * A separate connection reads committed data only (WAL snapshot), never another request's open
- * transaction on the main connection; preparing once skips Kysely's per-call build/compile/
- * prepare, which is most of the cost of a 5-microsecond lookup. PostgreSQL uses Kysely as usual.
+ * request): statements prepared once on the shared read-only connection (platform/db/reader.ts).
+ * Preparing once skips Kysely's per-call build/compile/prepare, which is most of the cost of a
+ * 5-microsecond lookup. PostgreSQL uses Kysely as usual.
  */
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 
 export interface FastRead<A extends unknown[], R> {
   get(...args: A): R | undefined;
   all(...args: A): R[];
-}
-
-/** A read-only connection to the same SQLite file. */
-export function openReader(file: string): SQLite.Database {
-  const r = new SQLite(file, { readonly: true, fileMustExist: true });
-  r.pragma('busy_timeout = 5000');
-  return r;
 }
 
 /**

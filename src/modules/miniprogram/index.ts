@@ -11,7 +11,7 @@ import { createSessionService } from './sessions.js';
 /** Wires the module's repository, services and routes from the core. */
 export function createMiniprogram(core: Core) {
   const mp = core.config.wechat.miniprogram;
-  const repo = createMiniprogramRepo(core.db, core.handle.sqlite);
+  const repo = createMiniprogramRepo(core.db, core.handle.sqlite, core.handle.reader);
   const sessions = createSessionService({
     repo,
     secrets: core.secrets,

@@ -5,8 +5,10 @@
  * (`get` at thousands of requests per second). On PostgreSQL the compiled query goes through
  * Kysely's executor (the pool), skipping only the build and compile.
  *
- * The SQLite statements share Kysely's one connection; they are synchronous, so they never
- * interleave with another query. They are only used outside transactions.
+ * On SQLite, reads (`all`, `first`) run on the shared read-only connection when there is one
+ * (platform/db/reader.ts): committed data only, never another request's open transaction. Writes
+ * (`run`) share Kysely's one connection; they are synchronous, so they never interleave with
+ * another query. Both are only used outside transactions.
  */
 import type SQLite from 'better-sqlite3';
 import type { CompiledQuery, Compilable } from 'kysely';
@@ -21,22 +23,28 @@ export interface Prepared<R> {
 }
 
 /** Compiles `query` (built with placeholder values, `arity` of them) for repeated use. */
-export function prepare<R>(db: DB, sqlite: SQLite.Database | undefined, query: Compilable<R>, arity: number): Prepared<R> {
+export function prepare<R>(db: DB, sqlite: SQLite.Database | undefined, query: Compilable<R>, arity: number, reader?: SQLite.Database): Prepared<R> {
   const compiled: CompiledQuery<R> = query.compile();
   if (compiled.parameters.length !== arity) {
     throw new Error(`prepared query expects ${arity} parameters, compiled ${compiled.parameters.length}: ${compiled.sql}`);
   }
   if (sqlite) {
-    const stmt = sqlite.prepare(compiled.sql);
+    // A statement is prepared on the connection it runs on, when first used.
+    const on = (conn: SQLite.Database) => {
+      let stmt: SQLite.Statement | undefined;
+      return () => (stmt ??= conn.prepare(compiled.sql));
+    };
+    const read = on(reader ?? sqlite);
+    const write = on(sqlite);
     return {
       async all(params) {
-        return stmt.all(...params) as R[];
+        return read().all(...params) as R[];
       },
       async first(params) {
-        return stmt.get(...params) as R | undefined;
+        return read().get(...params) as R | undefined;
       },
       async run(params) {
-        return stmt.run(...params).changes;
+        return write().run(...params).changes;
       },
     };
   }

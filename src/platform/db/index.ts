@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, PostgresAdapter, type Transaction } from 'kysely';
+import { openReader } from './reader.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -19,6 +20,8 @@ export interface DatabaseHandle {
   dialect: Dialect;
   /** The raw better-sqlite3 handle (SQLite only), for backups. */
   sqlite?: SQLite.Database;
+  /** SQLite on a file only: the read-only connection for per-request lookups (reader.ts). */
+  reader?: SQLite.Database;
   /** The pg pool (PostgreSQL only), shared with pg-boss. */
   pool?: pg.Pool;
   close(): Promise<void>;
@@ -45,7 +48,17 @@ export function openDatabase(cfg: DatabaseConfig): DatabaseHandle {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  return { db, dialect: 'sqlite', sqlite, close: () => db.destroy() };
+  const reader = cfg.file === ':memory:' ? undefined : openReader(cfg.file);
+  return {
+    db,
+    dialect: 'sqlite',
+    sqlite,
+    reader,
+    close: async () => {
+      reader?.close();
+      await db.destroy();
+    },
+  };
 }
 
 /**
