@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, report, writeResults, type LoadResult } from './lib.js';
+import { load, openLoad, report, writeResults, type LoadResult } from './lib.js';
 import { buildInbound } from '../src/platform/wechat/callback.js';
 import { buildMatcher, normalizeKeyword, type MatchRule } from '../src/modules/autoreply/matcher.js';
 
@@ -115,7 +115,7 @@ function serverCpu(child: ChildProcess): Promise<number> {
 }
 
 /** Load figures plus the server's CPU time per message (what one free core would serve). */
-async function measured(child: ChildProcess, run: () => Promise<LoadResult>) {
+async function measured<R extends LoadResult>(child: ChildProcess, run: () => Promise<R>) {
   const before = await serverCpu(child);
   const r = await run();
   const cpuUs = (await serverCpu(child)) - before;
@@ -204,10 +204,24 @@ async function main(): Promise<void> {
     await new Promise((r) => child.once('exit', r));
     return;
   }
-  // The target as WeChat would load it: 3,000 messages every second, latency at that rate (the
-  // run above is as fast as the server goes, so its latency includes queueing at saturation).
-  const atRate = await run(byAppid('wxbenchplain00001'), false, SECONDS, 3000);
-  report(results, 'plain mode, 1,000 rules, offered 3,000 msg/s', { ...atRate, ...outcome() });
+  // The target as WeChat would load it: 3,000 messages every second, evenly spaced (open loop,
+  // latency from when each was due; see openLoad). The run above is as fast as the server goes,
+  // so its latency is that of saturation, with 32 requests always queued.
+  bad.n = bad.replies = bad.success = 0;
+  const plainAcc = byAppid('wxbenchplain00001');
+  const atRate = await measured(child, () =>
+    openLoad({
+      url: ready.url,
+      rate: 3000,
+      seconds: SECONDS,
+      next: () => {
+        const req = wechatRequest(plainAcc, false)({}) as { path: string; body: string };
+        return { path: req.path, body: req.body, headers: { 'content-type': 'text/xml' } };
+      },
+      check: onResponse,
+    }),
+  );
+  report(results, 'plain mode, 1,000 rules, offered 3,000 msg/s evenly (open loop)', { ...atRate, ...outcome() });
   plainWrong += bad.n;
   const aes = await run(byAppid('wxbenchaes0000001'), true);
   report(results, 'safe (AES) mode, 1,000 rules', { ...aes, ...outcome() });
@@ -219,7 +233,7 @@ async function main(): Promise<void> {
   report(results, 'plain mode, 10,000 rules', { ...r10k, ...outcome() });
 
   report(results, 'load average at end', loadavg().map((x) => x.toFixed(1)).join(' '));
-  report(results, 'plain target met (>= 3000 msg/s; p99 < 20 ms at 3,000 msg/s)', plain.requestsPerSec >= 3000 && atRate.requestsPerSec >= 2900 && atRate.p99Ms < 20);
+  report(results, 'plain target met (>= 3000 msg/s; p99 < 20 ms at 3,000 msg/s)', plain.requestsPerSec >= 3000 && atRate.total === atRate.scheduled && atRate.requestsPerSec >= 2900 && atRate.p99Ms < 20);
   writeResults('autoreply', results);
   child.send('stop');
   await new Promise((r) => child.once('exit', r));

@@ -39,3 +39,109 @@ export function writeResults(name: string, results: Record<string, unknown>): vo
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${name}.json`), JSON.stringify({ at: new Date().toISOString(), ...results }, null, 2));
 }
+
+export interface OpenLoadRequest {
+  path: string;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+export interface OpenLoadResult extends LoadResult {
+  /** Requests the generator meant to send (rate x seconds). */
+  scheduled: number;
+  p90Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
+
+/**
+ * An open-loop load at a constant rate, as independent senders (WeChat's servers, phones) load a
+ * service: request i is due at start + i / rate whatever the earlier answers did, and its latency
+ * counts from when it was due (so a generator running late cannot hide queueing: no coordinated
+ * omission). autocannon's `overallRate` is not this: each connection sends its share of a second
+ * back to back at the top of the second and then waits, so the server sees bursts at full speed
+ * and the latency measured is that of saturation.
+ * The first `warmupSeconds` (default 1) run at the same rate but are not counted: they open the
+ * connections, which costs the first requests a TCP handshake each and is not the steady state.
+ * `next()` builds each request (called when it is due); `check` sees each counted answer.
+ */
+export async function openLoad(opts: {
+  url: string;
+  rate: number;
+  seconds: number;
+  next: () => OpenLoadRequest;
+  check?: (status: number, body: string) => void;
+  /** Most requests in flight at once (sockets); default 256. */
+  maxInFlight?: number;
+  warmupSeconds?: number;
+}): Promise<OpenLoadResult> {
+  const { request, Agent } = await import('node:http');
+  const target = new URL(opts.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.maxInFlight ?? 256 });
+  const warmup = Math.round(opts.rate * (opts.warmupSeconds ?? 1));
+  const total = warmup + Math.round(opts.rate * opts.seconds);
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  let sent = 0;
+  let done = 0;
+  const start = performance.now();
+  let measuredFrom = start;
+  const intervalMs = 1000 / opts.rate;
+  await new Promise<void>((resolve) => {
+    const finish = () => {
+      if (++done === total) resolve();
+    };
+    const send = (dueAt: number, counted: boolean) => {
+      const r = opts.next();
+      const req = request(
+        { host: target.hostname, port: target.port, path: r.path, method: 'POST', agent, headers: { 'content-length': Buffer.byteLength(r.body), ...r.headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (counted) {
+              latencies.push(performance.now() - dueAt);
+              const status = res.statusCode ?? 0;
+              if (status < 200 || status >= 300) non2xx++;
+              opts.check?.(status, Buffer.concat(chunks).toString('utf8'));
+            }
+            finish();
+          });
+        },
+      );
+      req.on('error', () => {
+        if (counted) errors++;
+        finish();
+      });
+      req.end(r.body);
+    };
+    // Every millisecond or so, send whatever has come due since.
+    const tick = () => {
+      const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
+      while (sent < due) {
+        if (sent === warmup) measuredFrom = start + sent * intervalMs;
+        send(start + sent * intervalMs, sent >= warmup);
+        sent++;
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
+  const elapsed = (performance.now() - measuredFrom) / 1000;
+  return {
+    requestsPerSec: Math.round(latencies.length / elapsed),
+    p50Ms: at(0.5),
+    p90Ms: at(0.9),
+    p99Ms: at(0.99),
+    p999Ms: at(0.999),
+    maxMs: Math.round(latencies[latencies.length - 1]! * 10) / 10,
+    errors,
+    non2xx,
+    total: latencies.length,
+    scheduled: total - warmup,
+  };
+}
