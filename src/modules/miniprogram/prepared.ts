@@ -22,17 +22,26 @@ export interface Prepared<R> {
   run(params: readonly unknown[]): Promise<number>;
 }
 
+export interface PrepareOptions {
+  /** SQLite: the connection reads run on (default: the main one). */
+  reader?: SQLite.Database;
+  /** SQLite: rewrites the compiled SQL text (e.g. sqliteIndexHint); parameters must stay as they are. */
+  sqliteSql?: (sql: string) => string;
+}
+
 /** Compiles `query` (built with placeholder values, `arity` of them) for repeated use. */
-export function prepare<R>(db: DB, sqlite: SQLite.Database | undefined, query: Compilable<R>, arity: number, reader?: SQLite.Database): Prepared<R> {
+export function prepare<R>(db: DB, sqlite: SQLite.Database | undefined, query: Compilable<R>, arity: number, opts: PrepareOptions = {}): Prepared<R> {
   const compiled: CompiledQuery<R> = query.compile();
   if (compiled.parameters.length !== arity) {
     throw new Error(`prepared query expects ${arity} parameters, compiled ${compiled.parameters.length}: ${compiled.sql}`);
   }
   if (sqlite) {
+    const text = opts.sqliteSql ? opts.sqliteSql(compiled.sql) : compiled.sql;
+    const reader = opts.reader;
     // A statement is prepared on the connection it runs on, when first used.
     const on = (conn: SQLite.Database) => {
       let stmt: SQLite.Statement | undefined;
-      return () => (stmt ??= conn.prepare(compiled.sql));
+      return () => (stmt ??= conn.prepare(text));
     };
     const read = on(reader ?? sqlite);
     const write = on(sqlite);
@@ -59,5 +68,18 @@ export function prepare<R>(db: DB, sqlite: SQLite.Database | undefined, query: C
     async run(params) {
       return Number((await exec(params)).numAffectedRows ?? 0);
     },
+  };
+}
+
+/**
+ * SQLite: `"table" as "alias"` -> `"table" as "alias" indexed by "index"` in compiled SQL. Without
+ * ANALYZE statistics SQLite's planner prefers a unique index over a covering one; this pins the
+ * covering one. Throws when the text is not there, so a changed query cannot silently lose it.
+ */
+export function sqliteIndexHint(table: string, alias: string, index: string): (sql: string) => string {
+  const from = `"${table}" as "${alias}"`;
+  return (sql) => {
+    if (!sql.includes(from)) throw new Error(`sqliteIndexHint: ${from} not in ${sql}`);
+    return sql.replace(from, `${from} indexed by "${index}"`);
   };
 }
