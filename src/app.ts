@@ -10,6 +10,7 @@ import type { Core } from './platform/core.js';
 import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
 import { registerWeb } from './platform/http/web.js';
+import { escapeMalformedPath } from './platform/http/safe-url.js';
 import { registerDevMailbox } from './platform/mail/routes.js';
 import { certificatesModule } from './modules/certificates/index.js';
 import { accountsModule } from './modules/accounts/index.js';
@@ -28,6 +29,7 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     trustProxy: core.config.trustProxy,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
+    rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -58,7 +60,7 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   await registerWeb(app, { devMail: !core.config.isSmtpConfigured });
 
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({ code: 'not_found', message: `no route for ${req.method} ${req.url.split('?')[0]}` });
+    reply.status(404).send({ code: 'not_found', message: `no route for ${req.method} ${req.originalUrl.split('?')[0]}` });
   });
   app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

@@ -65,7 +65,7 @@ export async function registerMiniprogramRoutes(app: FastifyInstance, service: M
         return { status: 200, body: { code, msg: view.error.message, data: view.error.details ?? null } };
       });
       scope.setNotFoundHandler((req, reply) => {
-        reply.status(404).send({ code: -1, msg: `no endpoint ${req.method} ${req.url.split('?')[0]}; the user API is POST /service/user/<name>`, data: null });
+        reply.status(404).send({ code: -1, msg: `no endpoint ${req.method} ${req.originalUrl.split('?')[0]}; the user API is POST /service/user/<name>`, data: null });
       });
 
       const tokenOf = (parsed: { token?: string }, inc: Incoming) => parsed.token ?? inc.headerToken;
