@@ -4,7 +4,7 @@
  * customer-service messages), and a fake WeChat *sender* that signs (and in safe mode encrypts)
  * messages to our callbacks as WeChat does.
  */
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/free-port.js';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { ensureWebBuilt } from './web-build.js';
@@ -19,16 +19,6 @@ export const PHONE = { width: 360, height: 740 };
 export const PASSWORD = 'correct horse battery';
 export const mpEnv = (apiBase: string): Record<string, string> => ({ WECHAT_API_BASE: apiBase, WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token, WECHAT_MP_AES_KEY: MP.aesKey! });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 let seq = 0;
 export const text = (from: string, content: string) => ({ ToUserName: 'gh_platform', FromUserName: from, CreateTime: Math.floor(Date.now() / 1000), MsgType: 'text', Content: content, MsgId: String(9_000_000 + ++seq) });

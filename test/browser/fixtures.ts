@@ -5,7 +5,7 @@
  * for the claim page tests.
  */
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/free-port.js';
 import { createCanvas } from '@napi-rs/canvas';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects, type TestDialect } from '../helpers/db.js';
@@ -13,16 +13,6 @@ import { ensureWebBuilt } from './web-build.js';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 export interface WebApp {
   t: TestApp;
