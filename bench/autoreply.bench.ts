@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, openLoad, report, writeResults, type LoadResult } from './lib.js';
+import { load, openLoad, report, withServerCpu, writeResults, type LoadResult } from './lib.js';
 import { buildInbound } from '../src/platform/wechat/callback.js';
 import { buildMatcher, normalizeKeyword, type MatchRule } from '../src/modules/autoreply/matcher.js';
 
@@ -101,26 +101,10 @@ async function server(): Promise<void> {
   });
 }
 
-function serverCpu(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const on = (m: any) => {
-      if (m && m.cpu) {
-        child.off('message', on);
-        resolve(m.cpu.user + m.cpu.system);
-      }
-    };
-    child.on('message', on);
-    child.send('cpu');
-  });
-}
-
-/** Load figures plus the server's CPU time per message (what one free core would serve). */
+/** Load figures plus the server's CPU time per message (see withServerCpu). */
 async function measured<R extends LoadResult>(child: ChildProcess, run: () => Promise<R>) {
-  const before = await serverCpu(child);
-  const r = await run();
-  const cpuUs = (await serverCpu(child)) - before;
-  const perRequestUs = Math.round(cpuUs / Math.max(1, r.total));
-  return { ...r, serverCpuUsPerMessage: perRequestUs, projectedMsgPerSecOneFreeCore: Math.round(1e6 / Math.max(1, perRequestUs)) };
+  const m = await withServerCpu(child, run);
+  return { ...m.result, serverCpuUsPerMessage: m.cpuUsEach, projectedMsgPerSecOneFreeCore: m.perSecOneFreeCore };
 }
 
 /** Matcher alone, in this process: build time and ns per match for n rules. */

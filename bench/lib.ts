@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -144,4 +145,33 @@ export async function openLoad(opts: {
     total: latencies.length,
     scheduled: total - warmup,
   };
+}
+
+/**
+ * CPU time (user + system, microseconds) a bench server in a child process has used so far. The
+ * server answers the message 'cpu' with `{ cpu: process.cpuUsage() }`.
+ */
+export function serverCpu(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: any) => {
+      if (m && m.cpu) {
+        child.off('message', on);
+        resolve(m.cpu.user + m.cpu.system);
+      }
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
+/**
+ * Runs a load and measures the server's CPU time per answer. The machine is shared (2 cores, the
+ * load generator among them), so req/s depends on what else runs; the server's own CPU time per
+ * answer does not, and 1e6 / that is what one free core would serve.
+ */
+export async function withServerCpu<R extends LoadResult>(child: ChildProcess, run: () => Promise<R>): Promise<{ result: R; cpuUsEach: number; perSecOneFreeCore: number }> {
+  const before = await serverCpu(child);
+  const result = await run();
+  const cpuUsEach = Math.round(((await serverCpu(child)) - before) / Math.max(1, result.total));
+  return { result, cpuUsEach, perSecOneFreeCore: Math.round(1e6 / Math.max(1, cpuUsEach)) };
 }

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, report, writeResults } from './lib.js';
+import { load, report, withServerCpu, writeResults } from './lib.js';
 
 const USERS = Number(process.env.MP_BENCH_USERS ?? 100_000);
 const SECONDS = Number(process.env.MP_BENCH_SECONDS ?? 10);
@@ -71,30 +71,10 @@ async function server(): Promise<void> {
   });
 }
 
-/** Server CPU time (user + system, microseconds) so far. */
-function serverCpu(child: import('node:child_process').ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const on = (m: any) => {
-      if (m && m.cpu) {
-        child.off('message', on);
-        resolve(m.cpu.user + m.cpu.system);
-      }
-    };
-    child.on('message', on);
-    child.send('cpu');
-  });
-}
-
-/**
- * The machine is shared (2 cores, other work running), so req/s depends on what else runs. The
- * server's own CPU time per request does not: 1e6 / that is what one free core would serve.
- */
+/** Load figures plus the server's CPU time per request (see withServerCpu). */
 async function measured(child: import('node:child_process').ChildProcess, run: () => Promise<import('./lib.js').LoadResult>) {
-  const before = await serverCpu(child);
-  const r = await run();
-  const cpuUs = (await serverCpu(child)) - before;
-  const perRequestUs = Math.round(cpuUs / Math.max(1, r.total));
-  return { ...r, serverCpuUsPerRequest: perRequestUs, projectedReqPerSecOneFreeCore: Math.round(1e6 / Math.max(1, perRequestUs)) };
+  const m = await withServerCpu(child, run);
+  return { ...m.result, serverCpuUsPerRequest: m.cpuUsEach, projectedReqPerSecOneFreeCore: m.perSecOneFreeCore };
 }
 
 async function main(): Promise<void> {
