@@ -37,13 +37,12 @@ export function prepare<R>(db: DB, sqlite: SQLite.Database | undefined, query: C
   }
   if (sqlite) {
     const text = opts.sqliteSql ? opts.sqliteSql(compiled.sql) : compiled.sql;
-    const reader = opts.reader;
     // A statement is prepared on the connection it runs on, when first used.
     const on = (conn: SQLite.Database) => {
       let stmt: SQLite.Statement | undefined;
       return () => (stmt ??= conn.prepare(text));
     };
-    const read = on(reader ?? sqlite);
+    const read = on(opts.reader ?? sqlite);
     const write = on(sqlite);
     return {
       async all(params) {

@@ -62,8 +62,8 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
   // History is read just before it is written (addHistory): those reads stay on the main
   // connection, whose page cache holds what it just wrote; the reader's cache is dropped whenever
   // another connection commits (measured: addHistory ~40% more CPU when reading on the reader).
-  const prepare = <R>(query: Compilable<R>, arity: number, on: 'reader' | 'main' = 'reader', opts: Omit<PrepareOptions, 'reader'> = {}) =>
-    prepareQuery(db, sqlite, query, arity, { ...opts, reader: on === 'reader' ? reader : sqlite });
+  const prepare = <R>(query: Compilable<R>, arity: number, opts: Omit<PrepareOptions, 'reader'> & { onMain?: true } = {}) =>
+    prepareQuery(db, sqlite, query, arity, { sqliteSql: opts.sqliteSql, reader: opts.onMain ? undefined : reader });
   const q = {
     sessionWithProfile: prepare(
       db
@@ -83,7 +83,6 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
         ])
         .where('s.token_hash', '=', ''),
       1,
-      'reader',
       // The profile from its covering index (migration 3002): one B-tree descent, not two.
       { sqliteSql: sqliteIndexHint('miniprogram_profiles', 'p', 'miniprogram_profiles_openid_all') },
     ),
@@ -94,11 +93,11 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
         .select(['s.openid', 's.expires_at', 'h.items', 'h.version'])
         .where('s.token_hash', '=', ''),
       1,
-      'main',
+      { onMain: true },
     ),
     session: prepare(db.selectFrom('miniprogram_sessions').select(['openid', 'expires_at']).where('token_hash', '=', ''), 1),
     profile: prepare(db.selectFrom('miniprogram_profiles').select(profileColumns).where('openid', '=', ''), 1),
-    history: prepare(db.selectFrom('miniprogram_history').select(['items', 'version']).where('openid', '=', ''), 1, 'main'),
+    history: prepare(db.selectFrom('miniprogram_history').select(['items', 'version']).where('openid', '=', ''), 1, { onMain: true }),
     updateHistory: prepare(
       db
         .updateTable('miniprogram_history')
