@@ -11,6 +11,7 @@ import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
+import { createOriginPolicy, registerOrigins } from './platform/http/origins.js';
 import { registerDevMailbox } from './platform/mail/routes.js';
 import { certificatesModule } from './modules/certificates/index.js';
 import { accountsModule } from './modules/accounts/index.js';
@@ -54,6 +55,8 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Before any module's routes: CORS and the cross-site check apply to every route by its group.
+  await registerOrigins(app, createOriginPolicy(core.config, modules.map((m) => m.routeGroups ?? {})));
   registerOps(app, core);
   await registerDevMailbox(app, core);
   for (const m of modules) await m.register(app, core);

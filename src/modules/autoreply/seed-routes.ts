@@ -2,12 +2,14 @@
  * The seed's endpoints (seed 002), paths and envelope as written: /account/*, /mongodb/* and
  * /database/* (two dialects of the same rules), /wechat/testlogin, /static/qrimages/<pid>.png
  * and /wechat/autoreply. HTTP 200 with the seed's codes, except the cross-site refusal (403).
+ * The cross-site check itself is the platform's (platform/http/origins.ts): every POST/DELETE
+ * here passes it, and so does each GET marked `changesState` (logout, testlogin, GET delete).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { MembersService } from './members-service.js';
-import { clearSessionCookie, clientIp, refuseCrossSite, requireMember, sessionToken, setSessionCookie } from './http.js';
+import { clearSessionCookie, clientIp, requireMember, sessionToken, setSessionCookie } from './http.js';
 import { badInput, userMismatch } from './errors.js';
 
 const ok = z.looseObject({ code: z.number(), message: z.string() });
@@ -23,14 +25,14 @@ function memberIdMatches(req: FastifyRequest, id: string | undefined): void {
 export function registerSeedRoutes(appIn: FastifyInstance, members: MembersService, opts: { publicUrl: string; secureCookies: boolean }): void {
   const app = appIn.withTypeProvider<ZodTypeProvider>();
   const auth = requireMember(members);
-  const csrf = refuseCrossSite(opts.publicUrl);
-  const authed = { preHandler: [auth] };
-  const authedWrite = { preHandler: [auth, csrf] };
+  const authed = { preHandler: [auth], config: { changesState: false } };
+  const authedWrite = { preHandler: [auth] };
+  /** A GET that changes something: the cross-site check applies to it as to a POST. */
+  const changes = { changesState: true };
 
   app.post(
     '/account/register',
     {
-      preHandler: [csrf],
       schema: {
         tags: TAG,
         summary: 'Register with the 6-digit code from the platform official account (last_name); binds that WeChat',
@@ -47,7 +49,6 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
   app.post(
     '/account/login',
     {
-      preHandler: [csrf],
       schema: {
         tags: TAG,
         summary: "Log in; sets the session cookie and answers the member's id (the id the rule routes take)",
@@ -62,7 +63,7 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
     },
   );
 
-  app.get('/account/logout', { schema: { tags: TAG, summary: 'Log out (revokes the session)', response: { 200: ok } } }, async (req, reply) => {
+  app.get('/account/logout', { config: changes, schema: { tags: TAG, summary: 'Log out (revokes the session)', response: { 200: ok } } }, async (req, reply) => {
     await members.logout(sessionToken(req).token);
     clearSessionCookie(reply, opts.secureCookies);
     return { code: 200, message: 'ok' };
@@ -109,7 +110,7 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
     return { code: 200, message: 'ok' };
   };
   for (const url of ['/database/delete', '/database/delete/']) {
-    app.route({ method: ['GET', 'DELETE'], url, ...authedWrite, schema: { tags: TAG, summary: 'Delete the rule whose key is ?id= (GET as the seed writes it; DELETE too)', querystring: keyQuery, response: { 200: ok } }, handler: del });
+    app.route({ method: ['GET', 'DELETE'], url, ...authedWrite, config: changes, schema: { tags: TAG, summary: 'Delete the rule whose key is ?id= (GET as the seed writes it; DELETE too)', querystring: keyQuery, response: { 200: ok } }, handler: del });
   }
   for (const url of ['/database/update', '/database/update/']) {
     app.post(url, { ...authedWrite, schema: { tags: TAG, summary: 'Replace the rule at key ?id= with one {received: reply} pair', querystring: keyQuery, body: pairsBody, response: { 200: ok } } }, async (req) => {
@@ -122,7 +123,7 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
   // --- WeChat binding QR and the on/off switch
   app.get(
     '/wechat/testlogin',
-    { ...authed, schema: { tags: TAG, summary: 'Make a QR code that binds the scanner\'s WeChat to this member; image at /static/qrimages/<pid>.png', querystring: z.object({ id: z.string().max(20).optional() }), response: { 200: ok } } },
+    { ...authed, config: changes, schema: { tags: TAG, summary: 'Make a QR code that binds the scanner\'s WeChat to this member; image at /static/qrimages/<pid>.png', querystring: z.object({ id: z.string().max(20).optional() }), response: { 200: ok } } },
     async (req) => {
       if (req.query.id !== undefined) memberIdMatches(req, req.query.id);
       const r = await members.makeBindQr(req.member!.id);
