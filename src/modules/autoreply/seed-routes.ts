@@ -10,7 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { MembersService } from './members-service.js';
 import { clearSessionCookie, clientIp, requireMember, sessionToken, setSessionCookie } from './http.js';
-import { badInput, userMismatch } from './errors.js';
+import { badInput, notSignedIn, userMismatch } from './errors.js';
 
 const ok = z.looseObject({ code: z.number(), message: z.string() });
 const TAG = ['autoreply (seed 002)'];
@@ -63,9 +63,10 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
     },
   );
 
-  app.get('/account/logout', { config: changes, schema: { tags: TAG, summary: 'Log out (revokes the session)', response: { 200: ok } } }, async (req, reply) => {
-    await members.logout(sessionToken(req).token);
+  app.get('/account/logout', { config: changes, schema: { tags: TAG, summary: 'Log out (revokes the session); -1 when not signed in (the seed\'s "状态不允许")', response: { 200: ok } } }, async (req, reply) => {
+    const revoked = await members.logout(sessionToken(req).token);
     clearSessionCookie(reply, opts.secureCookies);
+    if (!revoked) throw notSignedIn();
     return { code: 200, message: 'ok' };
   });
 
@@ -95,10 +96,11 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
   );
 
   // --- rules, second dialect: the session's member; ?id=<key> on delete and update
-  app.get('/database/show', { ...authed, schema: { tags: TAG, summary: "The member's rules, also spread at the top level as the seed's example shows", response: { 200: ok } } }, async (req) => {
-    const data = await members.seedView(req.member!.id);
-    return { ...data, code: 200, message: 'ok', data };
-  });
+  // The seed's example answers the map alone (no envelope): a client walks its keys as rules.
+  const ruleMap = z.record(z.string(), z.record(z.string(), z.string())).describe('{"01": {"received text": "reply"}, ...}');
+  app.get('/database/show', { ...authed, schema: { tags: TAG, summary: "The member's rules as the seed's example shows them: the map alone (errors: {code, message})", response: { 200: z.union([ruleMap, ok]) } } }, async (req) =>
+    members.seedView(req.member!.id),
+  );
   app.post('/database/add', { ...authedWrite, schema: { tags: TAG, summary: 'Add rules {received: reply, ...}', body: pairsBody, response: { 200: ok } } }, async (req) => {
     const keys = await members.seedAdd(req.member!.id, req.body);
     return { code: 200, message: 'ok', keys };
