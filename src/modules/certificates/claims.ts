@@ -15,6 +15,7 @@ import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, renderMail } from './mail-templa
 import type { RecipientRow, TokenHit } from './recipients-repo.js';
 import { RateLimitedError } from '../../platform/http/errors.js';
 import { certMetrics } from './metrics.js';
+import { MAX_LEGACY_TOKEN } from './legacy-import.js';
 
 export const DELIVER_KIND = 'certificates.deliver';
 /** Characters refused in names (markup, code): `< > { } [ ] \ ; = | ` and backtick. */
@@ -32,10 +33,14 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
     return certId ? `${config.publicUrl}/verify/${certId}` : undefined;
   }
 
-  /** Finds the recipient of a link token; unknown tokens count against the client's address. */
+  /**
+   * Finds the recipient of a link token; unknown tokens count against the client's address. Any
+   * length is looked up: tokens imported from the original's data.json can be as short as its
+   * sample's `token0` (ours are 43 characters; the per-address limit is what guards short ones).
+   */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
     if (misses.check(ip) > 0) throw new RateLimitedError(misses.check(ip), 'too many unknown links from this address; try again in a minute', 'rate_limited');
-    if (typeof token !== 'string' || token.length < 8 || token.length > 200) {
+    if (typeof token !== 'string' || token.length < 1 || token.length > MAX_LEGACY_TOKEN) {
       misses.hit(ip);
       throw tokenInvalid();
     }

@@ -21,6 +21,8 @@ export interface DuplicateLine {
   line: string;
   lineNo: number;
   email: string;
+  /** Where the email is already: earlier in this import, or in the campaign. */
+  reason?: string;
 }
 
 // Deliberately plain: one @, no spaces or control characters, a dot in the domain.
@@ -46,7 +48,7 @@ export function parseLines(lines: readonly string[]): { valid: ParsedLine[]; dup
   const valid: ParsedLine[] = [];
   const duplicates: DuplicateLine[] = [];
   const rejected: LineIssue[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     const lineNo = i + 1;
@@ -84,11 +86,12 @@ export function parseLines(lines: readonly string[]): { valid: ParsedLine[]; dup
       rejected.push({ line: shown, lineNo, reason: 'name longer than 100 characters' });
       continue;
     }
-    if (seen.has(email)) {
-      duplicates.push({ line: shown, lineNo, email });
+    const first = seen.get(email);
+    if (first !== undefined) {
+      duplicates.push({ line: shown, lineNo, email, reason: `${email} is already in this import (line ${first})` });
       continue;
     }
-    seen.add(email);
+    seen.set(email, lineNo);
     valid.push({ lineNo, line: shown, email, number, name });
   }
   return { valid, duplicates, rejected };
