@@ -350,7 +350,8 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.getByTestId('login-name').fill(USER);
     await page.getByTestId('login-password').fill(PW3);
     await page.getByTestId('login-submit').click();
-    await expect.poll(() => page.getByTestId('addr-card').count()).toBe(2);
+    // A login is an argon2id hash on a shared, loaded machine: give it more than poll's default second.
+    await expect.poll(() => page.getByTestId('addr-card').count(), { timeout: 15_000 }).toBe(2);
     expect(new URL(page.url()).pathname).toBe('/accounts/address');
   });
 
