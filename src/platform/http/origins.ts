@@ -50,9 +50,12 @@ export function routeTable(app: FastifyInstance): readonly RouteInfo[] {
   return routeTables.get(app) ?? [];
 }
 
-function prefixMatches(path: string, prefix: string): boolean {
-  if (prefix.endsWith('/')) return path.startsWith(prefix);
-  return path === prefix || path.startsWith(`${prefix}/`);
+/** Whether `url` (query included) is under `prefix`: "/v1/" covers "/v1/x"; "/api/email" covers "/api/email", "/api/email/x", "/api/email?x". */
+function underPrefix(url: string, prefix: string, slash: boolean): boolean {
+  if (!url.startsWith(prefix)) return false;
+  if (slash || url.length === prefix.length) return true;
+  const next = url.charCodeAt(prefix.length);
+  return next === 47 /* / */ || next === 63 /* ? */;
 }
 
 /** The policy built from the configuration and the modules' groups. */
@@ -63,11 +66,12 @@ export function createOriginPolicy(config: Pick<Config, 'publicUrl' | 'corsOrigi
   // Longest prefix first, so "/api/v2/autoreply/" (session) wins over a shorter token prefix.
   const table = groups
     .flatMap((g) => [...(g.token ?? []).map((p) => [p, 'token'] as const), ...(g.session ?? []).map((p) => [p, 'session'] as const)])
-    .sort((a, b) => b[0].length - a[0].length);
+    .sort((a, b) => b[0].length - a[0].length)
+    .map(([prefix, group]) => ({ prefix, group, slash: prefix.endsWith('/') }));
 
+  /** The group of a URL. Runs on every request: a loop over ~20 prefixes, no allocation. */
   function groupOf(url: string): RouteGroup | undefined {
-    const path = url.split('?')[0]!;
-    for (const [prefix, group] of table) if (prefixMatches(path, prefix)) return group;
+    for (const e of table) if (underPrefix(url, e.prefix, e.slash)) return e.group;
     return undefined;
   }
 
@@ -152,38 +156,45 @@ export async function registerOrigins(app: FastifyInstance, policy: OriginPolicy
     }
   });
 
-  // A refused preflight gets a reason a developer can act on (a missing header says nothing).
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.method !== 'OPTIONS' || !req.headers['access-control-request-method'] || req.headers.origin === undefined) return;
-    const c = policy.corsFor(req);
-    if (c.group && c.origin === false) {
-      const why = c.group === 'session' ? 'cookie-session routes answer only the origins listed in CORS_ORIGINS' : 'token APIs answer only the origins listed in CORS_ORIGINS (add * to open them to any origin)';
-      return reply.status(403).type('text/plain; charset=utf-8').send(`origin ${req.headers.origin} may not call ${req.url.split('?')[0]}: ${why}`);
+  // One hook, callback style (no promise per request: these run on every request, hot paths
+  // included): a refused preflight gets a reason a developer can act on, and state changes of
+  // session routes pass the cross-site check before the body is read or a session looked up.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.method === 'OPTIONS') {
+      if (req.headers['access-control-request-method'] && req.headers.origin !== undefined) {
+        const c = policy.corsFor(req);
+        if (c.group && c.origin === false) {
+          const why = c.group === 'session' ? 'cookie-session routes answer only the origins listed in CORS_ORIGINS' : 'token APIs answer only the origins listed in CORS_ORIGINS (add * to open them to any origin)';
+          reply.status(403).type('text/plain; charset=utf-8').send(`origin ${req.headers.origin} may not call ${req.url.split('?')[0]}: ${why}`);
+          return;
+        }
+      }
+      return done();
     }
+    // Cheapest test first: the group is a string match, req.routeOptions builds an object per read.
+    if (policy.groupOf(req.url) !== 'session') return done();
+    const route = req.routeOptions;
+    if (!route.url) return done();
+    if (SAFE_METHODS.has(req.method) && route.config?.changesState !== true) return done();
+    // A bearer header is not ambient: the cookie is not what authenticates this request.
+    if (hasBearer(req)) return done();
+    done(policy.isCrossSite(req) ? crossSiteRefused() : undefined);
   });
 
+  const base = {
+    methods: 'GET, HEAD, POST, PUT, PATCH, DELETE',
+    // allowedHeaders unset: the requested headers are echoed (the original answered "*").
+    exposedHeaders: 'Retry-After, Content-Disposition, X-Request-Id',
+    maxAge: PREFLIGHT_MAX_AGE_S,
+    strictPreflight: true,
+  };
+  const none = { ...base, origin: false as const, credentials: false };
   await app.register(cors, {
     delegator: (req, cb) => {
+      // Most requests carry no Origin (same-origin GETs, servers): one shared answer, no work.
+      if (req.headers.origin === undefined) return cb(null, none);
       const c = policy.corsFor(req);
-      cb(null, {
-        origin: c.origin,
-        credentials: c.credentials,
-        methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        // allowedHeaders unset: the requested headers are echoed (the original answered "*").
-        exposedHeaders: ['Retry-After', 'Content-Disposition', 'X-Request-Id'],
-        maxAge: PREFLIGHT_MAX_AGE_S,
-        strictPreflight: true,
-      });
+      cb(null, c.origin === false ? none : { ...base, origin: c.origin, credentials: c.credentials });
     },
-  });
-
-  // The cross-site check: before the body is read or any session is looked up.
-  app.addHook('onRequest', async (req) => {
-    if (!req.routeOptions.url) return;
-    if (SAFE_METHODS.has(req.method) && req.routeOptions.config?.changesState !== true) return;
-    if (policy.groupOf(req.url) !== 'session') return;
-    // A bearer header is not ambient: the cookie is not what authenticates this request.
-    if (hasBearer(req)) return;
-    if (policy.isCrossSite(req)) throw crossSiteRefused();
   });
 }
