@@ -22,11 +22,22 @@ export const modules: AppModule[] = [certificatesModule, accountsModule, minipro
 /** Largest request body accepted anywhere but uploads (which set their own limit). */
 export const BODY_LIMIT = 2 * 1024 * 1024;
 
+/**
+ * TRUST_PROXY as Fastify takes it. Fastify 5.12 reads a bare number as "trust nothing" (a hop count
+ * cannot tell the proxy from a client that reaches the port directly), so a hop count here is a
+ * function trusting the nearest N hops: safe only when the proxy alone can reach the port (HOST on
+ * loopback, or a firewall); main.ts warns at start otherwise. Addresses/CIDRs check the peer.
+ */
+export function trustProxyOption(tp: boolean | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof tp === 'number') return tp === 0 ? false : (_address: string, hop: number) => hop < tp;
+  return tp;
+}
+
 export async function buildApp(core: Core): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: core.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    trustProxy: core.config.trustProxy,
+    trustProxy: trustProxyOption(core.config.trustProxy),
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),

@@ -16,6 +16,8 @@ export const badCode = (message = 'the verification code is wrong, used or expir
   new AppError('bad_code', message, 400);
 export const usernameTaken = () => new AppError('username_taken', 'this username is taken', 409);
 export const badLogin = () => new AppError('bad_login', 'wrong username or password', 401);
+export const notActivated = () =>
+  new AppError('not_activated', 'this account is not activated yet: open the link in the activation mail first', 403);
 export const wechatNotConfigured = () =>
   new AppError('wechat_not_configured', "WeChat is not configured on this server (WECHAT_MP_APPID, WECHAT_MP_SECRET, WECHAT_MP_TOKEN)", 503);
 export const qrInProgress = () => new AppError('qr_in_progress', 'a QR code is being made; try again in a moment', 409);
