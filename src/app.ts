@@ -13,6 +13,7 @@ import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
 import { registerDevMailbox } from './platform/mail/routes.js';
 import { certificatesModule } from './modules/certificates/index.js';
+import { createAdminAuth } from './modules/certificates/admin-token.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { miniprogramModule } from './modules/miniprogram/index.js';
 import { autoreplyModule } from './modules/autoreply/index.js';
@@ -66,7 +67,9 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerOps(app, core);
-  await registerDevMailbox(app, core);
+  // The dev mailbox holds every private link: it needs the organizer's token, checked and limited
+  // like the certificates admin API (the limits are in the database, so one instance is enough).
+  await registerDevMailbox(app, core, createAdminAuth(core.db, core.config.adminToken, core.now));
   for (const m of modules) await m.register(app, core);
   await registerWeb(app, { devMail: !core.config.isSmtpConfigured });
 

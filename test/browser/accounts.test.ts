@@ -11,7 +11,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot, type Browser } from './browser.js';
-import { startWebApp, waitForMail, type DevMail, type WebApp } from './fixtures.js';
+import { ADMIN_TOKEN, startWebApp, waitForMail, type DevMail, type WebApp } from './fixtures.js';
 
 const WIDTH = 375;
 const USER = 'mia_lee';
@@ -24,7 +24,7 @@ const addressOf = (m: DevMail) => m.to.replace(/^.*<|>$/g, '').toLowerCase();
 
 /** The text of a dev-mailbox message. */
 async function mailText(base: string, id: number): Promise<string> {
-  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`)).json()) as { html: string | null; text: string | null };
+  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { html: string | null; text: string | null };
   return `${m.text ?? ''}\n${m.html ?? ''}`;
 }
 
