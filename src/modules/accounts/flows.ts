@@ -89,9 +89,9 @@ export function createFlows(deps: FlowDeps) {
     async register(input: { username: string; email: string; password1: string; password2: string }, ip: string, lang: Lang) {
       await limit(windowRule(`register:client:${ip}`, FLOW_LIMITS.registerPerClient.limit, FLOW_LIMITS.registerPerClient.windowMs));
       if (input.password1 !== input.password2) throw fail(C.PASSWORDS_DIFFER, 'the two passwords differ');
-      const problem = passwordProblem(input.password1, input.username);
-      if (problem) throw fail(C.INVALID_PASSWORD, problem);
       const email = normalizeEmail(input.email);
+      const problem = await passwordProblem(input.password1, input.username, email);
+      if (problem) throw fail(C.INVALID_PASSWORD, problem.message, { reason: problem.reason });
       const hash = await hashPassword(input.password1);
       try {
         return await db.transaction().execute(async (trx) => {
@@ -182,8 +182,8 @@ export function createFlows(deps: FlowDeps) {
       if (checked !== 'ok') throw tooMany(checked.retryAfterMs);
       const row = (await users.byId(user.id))!;
       if (input.password1 === input.oldpassword) throw fail(C.SAME_PASSWORD, 'the new password must differ from the old one');
-      const problem = passwordProblem(input.password1, user.username);
-      if (problem) throw fail(C.INVALID_PASSWORD, problem);
+      const problem = await passwordProblem(input.password1, user.username, row.email);
+      if (problem) throw fail(C.INVALID_PASSWORD, problem.message, { reason: problem.reason });
       const hash = await hashPassword(input.password1);
       const t = now();
       await db.transaction().execute(async (trx) => {

@@ -160,8 +160,8 @@ export function createRecovery(deps: RecoveryDeps) {
         throw input.ticket ? fail(C.LINK_INVALID, 'the reset ticket is invalid or expired; start again') : fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
       }
       // A refused password burns neither the ticket nor the code (both are used at the end).
-      const problem = passwordProblem(input.password1, user.username);
-      if (problem) throw fail(C.INVALID_PASSWORD, problem);
+      const problem = await passwordProblem(input.password1, user.username, user.email);
+      if (problem) throw fail(C.INVALID_PASSWORD, problem.message, { reason: problem.reason });
       const u = user!;
       const hash = await hashPassword(input.password1);
       const t = now();

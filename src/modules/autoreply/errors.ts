@@ -6,6 +6,8 @@
 import { AppError } from '../../platform/http/errors.js';
 
 export const badInput = (message: string) => new AppError('bad_input', message, 400);
+/** A refused password: bad input (-4 on the seed's paths) with the policy's reason code. */
+export const weakPassword = (message: string, reason: string) => new AppError('bad_input', message, 400, { reason });
 export const duplicateKeyword = (keyword: string) => new AppError('duplicate_keyword', `keyword "${keyword}" is already used by another rule`, 409);
 export const ruleNotFound = (what = 'no such rule') => new AppError('rule_not_found', what, 404);
 export const accountNotFound = () => new AppError('account_not_found', 'no such official account', 404);

@@ -16,7 +16,7 @@ import type { RulesService, RuleInput } from './rules-service.js';
 import { parsePositionKey, positionKey } from './rules-service.js';
 import type { WechatRepo } from './wechat-repo.js';
 import { REGISTER_SCENE, type Hasher } from './platform-service.js';
-import { badCode, badInput, badLogin, notActivated, qrInProgress, ruleNotFound, usernameTaken, wechatFailed, wechatNotConfigured } from './errors.js';
+import { badCode, badInput, badLogin, notActivated, weakPassword, qrInProgress, ruleNotFound, usernameTaken, wechatFailed, wechatNotConfigured } from './errors.js';
 
 export const SESSION_KIND = 'autoreply';
 /** How long a bind QR code stays valid (seconds). */
@@ -103,8 +103,8 @@ export function createMembersService(deps: {
 
     async register(input: { username: string; password: string; code: string }, ip: string): Promise<{ id: number }> {
       if (!USERNAME.test(input.username)) throw badInput('username: 3 to 30 letters, digits, "_", "." or "-"');
-      const problem = passwordProblem(input.password, input.username);
-      if (problem) throw badInput(problem);
+      const problem = await passwordProblem(input.password, input.username);
+      if (problem) throw weakPassword(problem.message, problem.reason);
       const k = codeKeys(ip);
       const reserved = await deps.limiter.reserve([
         windowRule(k.client, CODE_LIMITS.perClient.limit, CODE_LIMITS.perClient.windowMs),
