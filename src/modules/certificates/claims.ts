@@ -35,18 +35,25 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
   }
 
   /**
-   * Finds the recipient of a link token. Every lookup is reserved against the client's address in
-   * the database first (so parallel guesses cannot all be looked up before any is counted); a
-   * known link gives its attempt back, so only unknown ones use up the budget.
+   * Finds the recipient of a link token. An unknown token is counted against the client's address
+   * in the database, one conditional upsert that refuses past the limit (so parallel guesses cannot
+   * all be answered "unknown" before any is counted), and a known token is answered only while the
+   * client is under the limit: past it every answer is 429, whether the token was right or not, so
+   * a client learns about at most 120 tokens a minute. Counting misses after the lookup rather than
+   * reserving before it keeps the volunteers' hot path at one read (no write per page view); the
+   * lookup itself is one indexed query, not slow work.
    */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
-    const key = `claim:client:${ip}`;
-    const r = await limiter.reserve([windowRule(key, TOKEN_MISSES_PER_MINUTE, 60_000)]);
-    if (!r.ok) throw new RateLimitedError(r.retryAfterMs, 'too many unknown links from this address; try again in a minute', 'rate_limited');
-    if (typeof token !== 'string' || token.length < 8 || token.length > 200) throw tokenInvalid();
-    const hit = await recipients.findByTokenHash(hashToken(token));
-    if (!hit) throw tokenInvalid();
-    await limiter.refund([key]);
+    const rule = windowRule(`claim:client:${ip}`, TOKEN_MISSES_PER_MINUTE, 60_000);
+    const refuse = (ms: number) => new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
+    const hit = typeof token === 'string' && token.length >= 8 && token.length <= 200 ? await recipients.findByTokenHash(hashToken(token)) : undefined;
+    if (!hit) {
+      const r = await limiter.reserve([rule]);
+      if (!r.ok) throw refuse(r.retryAfterMs);
+      throw tokenInvalid();
+    }
+    const wait = await limiter.exhausted(rule);
+    if (wait > 0) throw refuse(wait);
     return hit;
   }
 

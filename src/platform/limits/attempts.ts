@@ -77,6 +77,8 @@ const MAX_KEY = 300;
 export interface AttemptLimiter {
   /** Reserves one attempt on every rule, all or none. */
   reserve(rules: LimitRule[]): Promise<Reservation>;
+  /** Whether a window rule is used up, without counting: 0 when not, else the wait in ms. */
+  exhausted(rule: WindowRule): Promise<number>;
   /** Gives back one attempt per key (a success that should not count); a backoff's wait is lifted. */
   refund(keys: string[]): Promise<void>;
   /** Forgets the keys (e.g. the client that just proved itself for an identity). */
@@ -161,6 +163,14 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
         if (err instanceof Refused) return { ok: false, retryAfterMs: err.retryAfterMs };
         throw err;
       }
+    },
+
+    async exhausted(rule) {
+      const t = now();
+      const r = await sql<{ count: number; reset_at: number }>`SELECT count, reset_at FROM attempt_counters WHERE key = ${boundedKey(rule.key)}`.execute(db);
+      const row = r.rows[0];
+      if (!row || Number(row.reset_at) <= t || Number(row.count) < rule.limit) return 0;
+      return Math.max(1000, Number(row.reset_at) - t);
     },
 
     async refund(keys) {
