@@ -46,10 +46,10 @@ describe.runIf(testDialects().includes('postgres'))('two instances on one Postgr
     expect((await get(b, 'wrong-again')).statusCode).toBe(429);
   });
 
-  it('share the getOpenid limit per client: 400 calls over both reach WeChat at most 300 times', async () => {
+  it('share the getOpenid limit per client: 800 calls over both reach WeChat at most 300 times', async () => {
     const before = fake.calls('/sns/jscode2session').length;
     await Promise.all(
-      Array.from({ length: 400 }, (_, i) =>
+      Array.from({ length: 800 }, (_, i) =>
         (i % 2 ? a : b).app.inject({ method: 'POST', url: '/service/user/getOpenid', payload: { js_code: `code${i}` }, remoteAddress: '10.32.0.1' }),
       ),
     );

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/db.js';
 import { startAccountsEnv, type AccountsTestEnv } from '../accounts/helpers.js';
 import { codeFor, member as arMember, startAutoreply, type Ctx } from '../autoreply/helpers.js';
+import { hashToken } from '../../src/platform/crypto/tokens.js';
 
 const N = 400;
 const all = <T>(n: number, f: (i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => f(i)));
@@ -95,5 +96,14 @@ describe.each(testDialects())('parallel guesses on certificates (%s)', (dialect)
       ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=guessed-link-token-${i}`, remoteAddress: '10.25.0.1' }),
     );
     expect(answers.filter((r) => r.statusCode !== 429).length).toBeLessThanOrEqual(120);
+    // Past the limit a right link is refused too from that client (else a hit would still show),
+    // while the volunteer on another client opens it.
+    const token = 'a-real-claim-link-token-for-this-test-0001';
+    const db = ctx.t.core.db;
+    const now = Date.now();
+    const c = await db.insertInto('campaigns').values({ slug: 'sec-claims', name: 'Sec', created_at: now, updated_at: now } as never).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('recipients').values({ campaign_id: Number(c.id), email: 'vol@example.org', token_hash: hashToken(token), status: 1, created_at: now, updated_at: now } as never).execute();
+    expect((await ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=${token}`, remoteAddress: '10.25.0.1' })).statusCode).toBe(429);
+    expect((await ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=${token}`, remoteAddress: '10.25.0.2' })).statusCode).toBe(200);
   });
 });

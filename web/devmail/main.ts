@@ -139,11 +139,11 @@ function detailHtml(): string {
 }
 
 function tokenHtml(): string {
-  return `<main class="wrap"><form class="card stack" data-testid="token-form">
+  return `<main class="wrap"><form class="card stack token-form" data-testid="token-form">
     <h1>Dev mailbox</h1>
     <p>Messages here hold private links and codes: enter the organizer's admin token (the one the console asks for).</p>
     ${state.tokenError ? `<div class="alert alert-error" role="alert" data-testid="token-error">${esc(state.tokenError)}</div>` : ''}
-    <label class="field"><span>Admin token</span><input type="password" name="token" autocomplete="current-password" required data-testid="token" /></label>
+    <label class="field"><span>Admin token</span><input class="input" type="password" name="token" autocomplete="current-password" required data-testid="token" /></label>
     <div><button class="btn btn-primary" type="submit" data-testid="token-submit">Open the mailbox</button></div>
   </form></main>`;
 }
