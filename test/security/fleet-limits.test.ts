@@ -17,7 +17,7 @@ describe.runIf(testDialects().includes('postgres'))('two instances on one Postgr
   beforeAll(async () => {
     fake = await startFakeWechat();
     fake.on('/sns/jscode2session', () => ({ openid: 'o_fleet', session_key: 'sk-fleet' }));
-    const env = { SECRET_KEY, WECHAT_API_BASE: fake.url, WECHAT_MINIPROGRAM_APPID: 'wx0123456789abcdef', WECHAT_MINIPROGRAM_SECRET: 'fleet-mp-secret' };
+    const env = { SECRET_KEY, WECHAT_API_BASE: fake.url, WECHAT_MINIPROGRAM_APPID: 'wx0123456789abcdef', WECHAT_MINIPROGRAM_SECRET: 'fleet-mp-secret', WECHAT_API_TIMEOUT_MS: '20000' };
     a = await startTestApp({ dialect: 'postgres', env });
     b = await startTestApp({ dialect: 'postgres', env, database: a.config.database });
   });
@@ -46,13 +46,15 @@ describe.runIf(testDialects().includes('postgres'))('two instances on one Postgr
     expect((await get(b, 'wrong-again')).statusCode).toBe(429);
   });
 
-  it('share the getOpenid limit per client: 800 calls over both reach WeChat at most 300 times', async () => {
-    const before = fake.calls('/sns/jscode2session').length;
-    await Promise.all(
+  it('share the getOpenid limit per client: of 800 calls over both, at most 300 get past it', async () => {
+    const answers = await Promise.all(
       Array.from({ length: 800 }, (_, i) =>
         (i % 2 ? a : b).app.inject({ method: 'POST', url: '/service/user/getOpenid', payload: { js_code: `code${i}` }, remoteAddress: '10.32.0.1' }),
       ),
     );
-    expect(fake.calls('/sns/jscode2session').length - before).toBeLessThanOrEqual(300);
+    // Every call past the limit is refused before WeChat is asked; the others went to WeChat.
+    const passed = answers.filter((r) => !/too many getOpenid calls/.test(r.json().msg));
+    expect(passed.length).toBeLessThanOrEqual(300);
+    expect(passed.length).toBeGreaterThan(0);
   });
 });

@@ -118,7 +118,8 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     /**
      * Checks a password by username or email (an `@` means email). Unknown members, and members
      * without a password, are verified against a dummy hash so the time taken does not reveal
-     * whether the account exists. Returns the member on success, else null.
+     * whether the account exists. Returns the member on success, else null. Not limited and blind
+     * to activation: a sign-in goes through `createSignIn` (sign-in.ts), the one door.
      */
     async verifyPassword(login: string, password: string): Promise<Member | null> {
       const u = login.includes('@') ? await repo.byEmail(normalizeEmail(login)) : await repo.byUsername(login);
