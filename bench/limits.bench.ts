@@ -2,8 +2,8 @@
  * The cost of the database-backed attempt limits (platform/limits/attempts.ts) against a floor
  * measured in the same run on the same connection: a one-row primary-key read through Kysely.
  * - one window key reserved (one conditional upsert, autocommit): the claim-link miss, getOpenid;
- * - three keys reserved all-or-none in one transaction, then reset + refund (a successful
- *   sign-in's bookkeeping around argon2);
+ * - three keys reserved all-or-none in one transaction, then settled in one statement (a
+ *   successful sign-in's bookkeeping around argon2);
  * - a used-up window checked without counting (a known claim link: `exhausted`).
  * On SQLite (a file, WAL) and, when TEST_PG_URL's server answers, PostgreSQL. Sequential, one
  * caller: per-operation cost, not throughput under contention.
@@ -48,8 +48,7 @@ async function run(dialect: TestDialect): Promise<void> {
         backoffRule(`signin:${id}`, { free: 20, baseMs: 1000, maxMs: 900_000, forgetMs: 86_400_000 }),
         windowRule(`signin:client:${client}`, 1_000_000_000, 900_000),
       ]);
-      await limiter.reset([`signin:${id}|${client}`]);
-      await limiter.refund([`signin:${id}`, `signin:client:${client}`]);
+      await limiter.settle({ reset: [`signin:${id}|${client}`], refund: [`signin:${id}`, `signin:client:${client}`] });
     });
     const peek = await time(N, () => limiter.exhausted(windowRule('floor-row', 1_000_000_000, 3600_000)));
     const r = {

@@ -60,8 +60,7 @@ export function createSignIn(deps: { db: DB; now: () => number; limiter?: Attemp
       return { retryAfterMs: r.retryAfterMs };
     }
     if (!(await check())) return 'wrong';
-    await limiter.reset([k.pair]);
-    await limiter.refund([k.identity, k.client]);
+    await limiter.settle({ reset: [k.pair], refund: [k.identity, k.client] });
     return 'ok';
   }
 

@@ -58,8 +58,7 @@ export function createAdminAuth(db: DB, configured: string | undefined, now: () 
       if (!r.ok) return { ok: false, reason: 'rate_limited', retryAfterMs: r.retryAfterMs };
       const want = await expectedHash();
       if (!want || !safeEqual(hashToken(token), want)) return { ok: false, reason: 'wrong' };
-      await limiter.reset([pair]);
-      await limiter.refund(['admin']);
+      await limiter.settle({ reset: [pair], refund: ['admin'] });
       return { ok: true };
     },
   };

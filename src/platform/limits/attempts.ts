@@ -83,6 +83,8 @@ export interface AttemptLimiter {
   refund(keys: string[]): Promise<void>;
   /** Forgets the keys (e.g. the client that just proved itself for an identity). */
   reset(keys: string[]): Promise<void>;
+  /** `reset` and `refund` in one statement (one commit): a success's bookkeeping. */
+  settle(o: { reset: string[]; refund: string[] }): Promise<void>;
   /** Deletes counters whose window has passed. Runs by itself at most hourly. */
   sweep(): Promise<number>;
 }
@@ -174,13 +176,23 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
     },
 
     async refund(keys) {
-      for (const key of keys.map(boundedKey)) {
-        await sql`UPDATE attempt_counters SET count = count - 1, next_at = 0 WHERE key = ${key} AND count > 0`.execute(db);
-      }
+      if (!keys.length) return;
+      const list = sql.join(keys.map(boundedKey));
+      await sql`UPDATE attempt_counters SET count = count - 1, next_at = 0 WHERE key IN (${list}) AND count > 0`.execute(db);
     },
 
     async reset(keys) {
-      for (const key of keys.map(boundedKey)) await sql`DELETE FROM attempt_counters WHERE key = ${key}`.execute(db);
+      if (!keys.length) return;
+      await sql`DELETE FROM attempt_counters WHERE key IN (${sql.join(keys.map(boundedKey))})`.execute(db);
+    },
+
+    async settle(o) {
+      const reset = o.reset.map(boundedKey);
+      const all = [...reset, ...o.refund.map(boundedKey)];
+      if (!all.length) return;
+      // A window's count at 0 is the same as no row; the sweep deletes it when its window ends.
+      const zero = reset.length ? sql`WHEN key IN (${sql.join(reset)}) THEN 0 ` : sql``;
+      await sql`UPDATE attempt_counters SET count = CASE ${zero}ELSE count - 1 END, next_at = 0 WHERE key IN (${sql.join(all)}) AND count > 0`.execute(db);
     },
 
     async sweep() {
