@@ -88,6 +88,8 @@ function ensureWorker(): Worker {
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
+    // Idle, the worker must not keep the process alive; busy, it must (a CLI awaiting an answer).
+    if (pending.size === 0) w.unref();
     clearTimeout(p.timer);
     if (m.error) p.reject(new Error(`password strength check failed: ${m.error}`));
     else p.resolve({ score: m.score, warning: m.warning, suggestions: m.suggestions });
@@ -110,10 +112,12 @@ export function passwordStrength(password: string, inputs: string[] = []): Promi
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       pending.delete(id);
+      if (pending.size === 0) w.unref();
       reject(new StrengthBusyError());
     }, CHECK_TIMEOUT_MS);
     timer.unref();
     pending.set(id, { resolve, reject, timer });
+    w.ref();
     w.postMessage({ id, password, inputs: inputs.filter(Boolean) });
   });
 }
