@@ -26,6 +26,15 @@ describe.each(testDialects())('lockouts aimed at the owner (%s)', (dialect) => {
     expect((await login('owner1', m.password, '10.50.0.2')).code).toBe(200);
   });
 
+  it('counts one IPv6 /64 as one client: rotating addresses inside it gets no more guesses', async () => {
+    const m = await env.member('owner3');
+    const answers = [];
+    for (let i = 1; i <= 30; i++) answers.push((await login('owner3', `wrong guess ${i}`, `2001:db8:77:1::${i.toString(16)}`)).code);
+    expect(answers.filter((c) => c === 10108)).toHaveLength(10);
+    // Another /64 is another client: the owner there gets in.
+    expect((await login('owner3', m.password, '2001:db8:77:2::1')).code).toBe(200);
+  });
+
   it('many clients together get a slowing budget, and the owner still gets in after a short wait', async () => {
     const m = await env.member('owner2');
     let checked = 0;

@@ -10,7 +10,7 @@ import type { Mailer } from '../../platform/mail/types.js';
 import { isUniqueViolation } from '../../platform/db/index.js';
 import { hashInSlot as hashPassword } from './hash-slots.js';
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
-import { windowRule, type AttemptLimiter, type LimitRule } from '../../platform/limits/attempts.js';
+import { clientKey, windowRule, type AttemptLimiter, type LimitRule } from '../../platform/limits/attempts.js';
 import { createAccountsService, normalizeEmail, type Member } from './service.js';
 import { createSignIn } from './sign-in.js';
 import { createUsersRepo } from './users-repo.js';
@@ -87,7 +87,7 @@ export function createFlows(deps: FlowDeps) {
 
     /** POST /v1/users: an inactive account, an activation mail, and a session token. */
     async register(input: { username: string; email: string; password1: string; password2: string }, ip: string, lang: Lang) {
-      await limit(windowRule(`register:client:${ip}`, FLOW_LIMITS.registerPerClient.limit, FLOW_LIMITS.registerPerClient.windowMs));
+      await limit(windowRule(`register:client:${clientKey(ip)}`, FLOW_LIMITS.registerPerClient.limit, FLOW_LIMITS.registerPerClient.windowMs));
       if (input.password1 !== input.password2) throw fail(C.PASSWORDS_DIFFER, 'the two passwords differ');
       const email = normalizeEmail(input.email);
       const problem = await passwordProblem(input.password1, input.username, email);
@@ -132,7 +132,7 @@ export function createFlows(deps: FlowDeps) {
      */
     async checkResend(target: string, ip: string): Promise<void> {
       const L = FLOW_LIMITS;
-      await limit(windowRule(`resend:client:${ip}`, L.resendPerClient.limit, L.resendPerClient.windowMs), windowRule(`resend:${target.toLowerCase()}`, L.resendPerTarget.limit, L.resendPerTarget.windowMs));
+      await limit(windowRule(`resend:client:${clientKey(ip)}`, L.resendPerClient.limit, L.resendPerClient.windowMs), windowRule(`resend:${target.toLowerCase()}`, L.resendPerTarget.limit, L.resendPerTarget.windowMs));
     },
 
     /** Sends a new activation link to an inactive account (by email, username or user id); silent otherwise. */

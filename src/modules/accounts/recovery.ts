@@ -17,7 +17,7 @@ import type { DB, Dialect, Executor } from '../../platform/db/index.js';
 import type { Mailer } from '../../platform/mail/types.js';
 import { hashInSlot as hashPassword } from './hash-slots.js';
 import { hashToken, randomDigits, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
-import { windowRule, type AttemptLimiter, type LimitRule } from '../../platform/limits/attempts.js';
+import { clientKey, windowRule, type AttemptLimiter, type LimitRule } from '../../platform/limits/attempts.js';
 import { createAccountsService, normalizeEmail } from './service.js';
 import { createUsersRepo } from './users-repo.js';
 import { createCodesRepo, type CodeRow } from './codes-repo.js';
@@ -60,7 +60,7 @@ export function createRecovery(deps: RecoveryDeps) {
     const r = await limiter.reserve(rules);
     if (!r.ok) throw tooMany(r.retryAfterMs);
   }
-  const verifyLimit = (ip: string) => limit(windowRule(`recovery.verify:client:${ip}`, L.verifyPerClient.limit, L.verifyPerClient.windowMs));
+  const verifyLimit = (ip: string) => limit(windowRule(`recovery.verify:client:${clientKey(ip)}`, L.verifyPerClient.limit, L.verifyPerClient.windowMs));
   const users = createUsersRepo(db);
   const codes = createCodesRepo(db);
   const accounts = createAccountsService({ db, dialect, now });
@@ -92,7 +92,7 @@ export function createRecovery(deps: RecoveryDeps) {
     /** The per-address and per-IP limits of /sms, checked before answering (same for any address). */
     async checkSend(email: string, ip: string): Promise<void> {
       await limit(
-        windowRule(`recovery.send:client:${ip}`, L.sendPerClient.limit, L.sendPerClient.windowMs),
+        windowRule(`recovery.send:client:${clientKey(ip)}`, L.sendPerClient.limit, L.sendPerClient.windowMs),
         windowRule(`recovery.send:${normalizeEmail(email)}`, L.sendPerAddress.limit, L.sendPerAddress.windowMs),
       );
     },

@@ -13,7 +13,7 @@
  * names are counted under the name typed, so they cost the same as known ones.
  */
 import type { DB } from '../../platform/db/index.js';
-import { backoffRule, createAttemptLimiter, windowRule, type AttemptLimiter } from '../../platform/limits/attempts.js';
+import { backoffRule, clientKey, createAttemptLimiter, windowRule, type AttemptLimiter } from '../../platform/limits/attempts.js';
 import { dummyPasswordHash } from '../../platform/crypto/passwords.js';
 import { verifyInSlot as verifyHash } from './hash-slots.js';
 import { normalizeEmail, toMember, type Member } from './service.js';
@@ -34,7 +34,8 @@ export type SignInResult =
 
 /** The limit keys of an identity seen from a client. */
 function keys(identity: string, client: string) {
-  return { pair: `signin:${identity}|${client}`, identity: `signin:${identity}`, client: `signin:client:${client}` };
+  const c = clientKey(client);
+  return { pair: `signin:${identity}|${c}`, identity: `signin:${identity}`, client: `signin:client:${c}` };
 }
 
 export function createSignIn(deps: { db: DB; now: () => number; limiter?: AttemptLimiter }) {

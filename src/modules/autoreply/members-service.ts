@@ -7,7 +7,7 @@
 import type { DB } from '../../platform/db/index.js';
 import type { Logger } from '../../platform/logger.js';
 import { randomToken } from '../../platform/crypto/tokens.js';
-import { windowRule, type AttemptLimiter } from '../../platform/limits/attempts.js';
+import { clientKey, windowRule, type AttemptLimiter } from '../../platform/limits/attempts.js';
 import { RateLimitedError } from '../../platform/http/errors.js';
 import type { MpApi, MpCredentials } from '../../platform/wechat/mp-api.js';
 import { renderQrPng } from '../../platform/wechat/mp-api.js';
@@ -51,7 +51,7 @@ export function createMembersService(deps: {
   const { accounts, rules, repo, now } = deps;
   const platformAppid = deps.mp?.appid ?? 'unconfigured';
   // Codes are 6 digits: each guess is reserved per client and overall before it is looked up.
-  const codeKeys = (ip: string) => ({ client: `arcode:client:${ip}`, all: 'arcode:*' });
+  const codeKeys = (ip: string) => ({ client: `arcode:client:${clientKey(ip)}`, all: 'arcode:*' });
 
   async function memberSetId(userId: number): Promise<number> {
     return Number((await rules.memberSet(userId)).id);

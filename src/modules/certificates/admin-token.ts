@@ -10,7 +10,7 @@
 import { sql } from 'kysely';
 import type { DB } from '../../platform/db/index.js';
 import { hashToken, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
-import { backoffRule, createAttemptLimiter, windowRule, type AttemptLimiter } from '../../platform/limits/attempts.js';
+import { backoffRule, clientKey, createAttemptLimiter, windowRule, type AttemptLimiter } from '../../platform/limits/attempts.js';
 
 const SETTING_KEY = 'certificates.admin_token_sha256';
 /** Wrong tokens allowed per address per window before answers become "too many attempts". */
@@ -53,7 +53,7 @@ export function createAdminAuth(db: DB, configured: string | undefined, now: () 
     async check(token, ip) {
       // No token is no guess: nothing to count (the console's first visit, a probe without one).
       if (!token) return { ok: false, reason: 'missing' };
-      const pair = `admin|${ip}`;
+      const pair = `admin|${clientKey(ip)}`;
       const r = await limiter.reserve([windowRule(pair, ADMIN_FAILURES_PER_WINDOW, ADMIN_WINDOW_MS), backoffRule('admin', ADMIN_BACKOFF)]);
       if (!r.ok) return { ok: false, reason: 'rate_limited', retryAfterMs: r.retryAfterMs };
       const want = await expectedHash();

@@ -6,7 +6,7 @@
 import { hashToken } from '../../platform/crypto/tokens.js';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js';
 import type { OutgoingMail } from '../../platform/mail/types.js';
-import { createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
+import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/types.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, newCertificateId, type CertDeps } from './deps.js';
@@ -44,7 +44,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
    * lookup itself is one indexed query, not slow work.
    */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
-    const rule = windowRule(`claim:client:${ip}`, TOKEN_MISSES_PER_MINUTE, 60_000);
+    const rule = windowRule(`claim:client:${clientKey(ip)}`, TOKEN_MISSES_PER_MINUTE, 60_000);
     const refuse = (ms: number) => new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
     const hit = typeof token === 'string' && token.length >= 8 && token.length <= 200 ? await recipients.findByTokenHash(hashToken(token)) : undefined;
     if (!hit) {

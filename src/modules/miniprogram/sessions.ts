@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { SecretBox } from '../../platform/crypto/secretbox.js';
 import { hashToken, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
 import type { AttemptLimiter } from '../../platform/limits/attempts.js';
-import { windowRule } from '../../platform/limits/attempts.js';
+import { clientKey as limitKeyOf, windowRule } from '../../platform/limits/attempts.js';
 import { WechatApiError, WechatUnavailableError, type WechatHttpOptions } from '../../platform/wechat/http.js';
 import type { Code2SessionResult } from '../../platform/wechat/jscode2session.js';
 import { illegal, MpError } from './errors.js';
@@ -71,7 +71,7 @@ export function createSessionService(deps: SessionDeps) {
         throw new MpError(-2, 'the mini-program login is not configured on this server (WECHAT_MINIPROGRAM_APPID and WECHAT_MINIPROGRAM_SECRET)');
       }
       // Reserved before the call to WeChat: each call counts, whatever WeChat answers.
-      const r = await deps.limiter.reserve([windowRule(`mp.getOpenid:client:${clientKey}`, perMinute, 60_000)]);
+      const r = await deps.limiter.reserve([windowRule(`mp.getOpenid:client:${limitKeyOf(clientKey)}`, perMinute, 60_000)]);
       if (!r.ok) throw new MpError(-2, `too many getOpenid calls from this address; try again in ${Math.ceil(r.retryAfterMs / 1000)} s`);
       let result: Code2SessionResult;
       try {

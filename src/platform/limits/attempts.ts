@@ -55,6 +55,23 @@ export type LimitRule = WindowRule | BackoffRule;
 
 export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
 
+/**
+ * The client part of a limit key for an address: IPv4 as it is (IPv4-mapped IPv6 too), IPv6 by
+ * its /64. One IPv6 subscriber usually holds a whole /64 (2^64 addresses): keyed by the full
+ * address, per-client limits would be no limits at all.
+ */
+export function clientKey(ip: string): string {
+  const a = (ip || 'unknown').replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
+  if (mapped) return mapped[1]!;
+  if (!a.includes(':')) return a;
+  const [head, tail] = a.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+}
+
 export const windowRule = (key: string, limit: number, windowMs: number): WindowRule => ({ kind: 'window', key, limit, windowMs });
 export const backoffRule = (key: string, o: Omit<BackoffRule, 'kind' | 'key'>): BackoffRule => ({ kind: 'backoff', key, ...o });
 
