@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDialects } from '../helpers/db.js';
 import { startAccountsEnv, type AccountsTestEnv } from '../accounts/helpers.js';
 import { openDatabase } from '../../src/platform/db/index.js';
+import { createAccountsService } from '../../src/modules/accounts/index.js';
 import { allMigrations, migrateToLatest } from '../../src/platform/db/migrate.js';
 
 const PW = 'Tarnished-Ocelot-Quarry-42';
@@ -36,6 +37,12 @@ describe.each(testDialects())('accounts: squatting, name case, reset order (%s)'
     // The activation link (24 h) has expired, unused: the registration is gone.
     expect((await register('realowner', 'victim@example.org', '10.70.0.3')).code).toBe(200);
     expect((await register('squatter', 'other@example.org', '10.70.0.3')).code).toBe(200);
+    // The assistant's registration (the shared accounts service) frees an expired one too.
+    expect((await register('heldname', 'held@example.org', '10.70.0.4')).code).toBe(200);
+    const svc = createAccountsService({ db: env.t.core.db, dialect: env.t.core.dialect, now: () => clock.t });
+    await expect(svc.createUser({ username: 'HeldName', password: PW, isActive: true })).rejects.toThrow(/username/);
+    clock.t += 25 * HOUR;
+    expect((await svc.createUser({ username: 'HeldName', password: PW, isActive: true })).username).toBe('HeldName');
   });
 
   it('keeps usernames unique regardless of case, and signs in by any case', async () => {

@@ -11,7 +11,7 @@ import { isUniqueViolation } from '../../platform/db/index.js';
 import { hashInSlot as hashPassword } from './hash-slots.js';
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
 import { clientKey, windowRule, type AttemptLimiter, type LimitRule } from '../../platform/limits/attempts.js';
-import { createAccountsService, normalizeEmail, type Member } from './service.js';
+import { createAccountsService, INACTIVE_MAX_AGE_MS, normalizeEmail, type Member } from './service.js';
 import { createSignIn } from './sign-in.js';
 import { createUsersRepo } from './users-repo.js';
 import { createCodesRepo } from './codes-repo.js';
@@ -20,12 +20,7 @@ import { passwordProblem } from './password-policy.js';
 import { activationMail, passwordChangedMail, type Lang, type RenderedMail } from './mail-templates.js';
 
 export const ACTIVATION_TTL_MS = 24 * 3600_000;
-/**
- * A registration never activated expires once its newest activation link has (24 hours after it
- * was sent), and in any case 7 days after registering: its username and email are free again, so
- * nobody can hold someone else's address by registering it and never opening the mail.
- */
-export const INACTIVE_MAX_AGE_MS = 7 * 24 * 3600_000;
+export { INACTIVE_MAX_AGE_MS } from './service.js';
 /** A base64url 256-bit token: 43 characters. Anything else is a malformed link (10113). */
 export const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
