@@ -266,6 +266,33 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     for (const r of rows) expect(r.private_sealed).toMatch(/^v1:/);
   });
 
+  it('downloads every valid certificate as one streamed ZIP, and a print PDF at 300 dpi for a chosen set', async () => {
+    const res = await api('GET', '/campaigns/riverside/certificates.zip');
+    expect(res.status).toBe(200);
+    expect(res.res.headers['content-type']).toBe('application/zip');
+    const zip = res.res.rawPayload;
+    const entries = readZip(zip);
+    // Revoked (zhao) and superseded (li's first) certificates are left out; li's corrected one is in.
+    expect(entries.map((e) => e.name).sort()).toEqual([expect.stringMatching(/^RV-001_王芳_[\w-]{8}\.png$/), expect.stringMatching(/^RV-002_Li Wei \(李伟\)_[\w-]{8}\.png$/)]);
+    for (const e of entries) {
+      const jws = pngItxt(e.data, 'openbadgecredential')!;
+      expect(verifyJws(jws, await jwks()).payload.credentialSubject.identifier[0].identityHash).toBe(e.name.includes('王芳') ? '王芳' : 'Li Wei (李伟)');
+    }
+    const print = await api('POST', '/campaigns/riverside/certificates/print', { recipientIds: [ids['wang@example.org'].rid, ids['li@example.org'].rid] });
+    expect(print.res.headers['content-type']).toBe('application/pdf');
+    const pdf = print.res.rawPayload.toString('latin1');
+    expect(pdf).toContain('/Type /Pages /Kids [');
+    expect(pdf).toContain('/Count 2');
+    // 800x560 template -> 3508 px long side (A4 at 300 dpi): 841.92 x 589.44 pt.
+    expect(pdf.match(/\/Width 3508 \/Height 2456 /g)).toHaveLength(2);
+    expect(pdf.match(/\/MediaBox \[0 0 841\.92 589\.44\]/g)).toHaveLength(2);
+    expect(pdf.trimEnd().endsWith('%%EOF')).toBe(true);
+    // A volunteer without a certificate is refused before anything is sent.
+    const none = await api('POST', '/campaigns/riverside/certificates/print', { recipientIds: [ids['zhao@example.org'].rid, 999999] });
+    expect(none.status).toBe(409);
+    expect(none.json()).toMatchObject({ code: 'no_certificate', recipientIds: [999999] });
+  });
+
   it('answers unknown ids with 404 in every form, and bad input in the v2 envelope', async () => {
     for (const url of ['/verify/AAAAAAAAAAAAAAAAAAAAAA.json', '/verify/AAAAAAAAAAAAAAAAAAAAAA.png', '/verify/no.pdf', `${P}/verify/AAAAAAAAAAAAAAAAAAAAAA`, '/issuers/999999', '/issuers/1/status/99']) {
       const res = await get(url);
@@ -279,6 +306,32 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     expect((await api('POST', `/campaigns/riverside/recipients/999999/revoke`, { reason: 'x' })).status).toBe(404);
   });
 });
+
+/** Reads a ZIP (stored entries) through its central directory, as any unzip tool would. */
+function readZip(zip: Buffer): Array<{ name: string; data: Buffer }> {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  expect(eocd).toBeGreaterThan(0);
+  const count = zip.readUInt16LE(eocd + 10);
+  let p = zip.readUInt32LE(eocd + 16);
+  const out: Array<{ name: string; data: Buffer }> = [];
+  for (let i = 0; i < count; i++) {
+    expect(zip.readUInt32LE(p)).toBe(0x02014b50);
+    const method = zip.readUInt16LE(p + 10);
+    const size = zip.readUInt32LE(p + 20);
+    const nameLen = zip.readUInt16LE(p + 28);
+    const extraLen = zip.readUInt16LE(p + 30);
+    const commentLen = zip.readUInt16LE(p + 32);
+    const local = zip.readUInt32LE(p + 42);
+    const name = zip.toString('utf8', p + 46, p + 46 + nameLen);
+    expect(method).toBe(0);
+    const lNameLen = zip.readUInt16LE(local + 26);
+    const lExtraLen = zip.readUInt16LE(local + 28);
+    const start = local + 30 + lNameLen + lExtraLen;
+    out.push({ name, data: zip.subarray(start, start + size) });
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return out;
+}
 
 /**
  * The vendored schema is the 1EdTech file with the official $id as the stored corpus holds it,
