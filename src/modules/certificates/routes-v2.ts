@@ -23,6 +23,7 @@ import {
 import type { Services } from './services.js';
 import { CertError } from './errors.js';
 import { readTemplateField } from './upload.js';
+import { parseCustomFields } from './import-columns.js';
 import { registerCredentialAdminRoutes, viewWithCertificate } from './routes-credentials-admin.js';
 
 const P = '/api/v2/certificates';
@@ -95,13 +96,18 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     schema: s({
       summary: 'Renders a preview PNG with unsaved layout edits and a sample name',
       params: idParams,
-      body: z.object({ name: z.string().max(2000).optional(), number: z.string().max(100).optional(), layout: layoutEditsSchema.optional() }).strict().optional(),
+      body: z
+        .object({ name: z.string().max(2000).optional(), number: z.string().max(100).optional(), layout: layoutEditsSchema.optional(), fields: z.record(z.string().max(40), z.string().max(200)).optional() })
+        .strict()
+        .optional(),
     }),
   }, async (req, reply) => {
     const c = await svc.campaign.resolve(req.params.id);
     const b = req.body ?? {};
     const name = svc.claims.validName(b.name ?? '张三 Sample');
-    const out = await svc.deps.renderer.render({ campaign: c, name, number: b.number ?? 'NO-0001', issuedAt: svc.deps.now(), layoutEdits: b.layout, format: 'png', verifyUrl: `${svc.deps.config.publicUrl}/verify/sample` });
+    // Custom fields show their column title unless sample values are given.
+    const fields = b.fields ?? Object.fromEntries(parseCustomFields(c.custom_fields).map((f) => [f.key, f.label]));
+    const out = await svc.deps.renderer.render({ campaign: c, name, number: b.number ?? 'NO-0001', issuedAt: svc.deps.now(), layoutEdits: b.layout, format: 'png', verifyUrl: `${svc.deps.config.publicUrl}/verify/sample`, fields });
     return reply.type('image/png').send(out.bytes);
   });
 
