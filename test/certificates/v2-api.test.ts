@@ -172,7 +172,11 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
 
   it('lists every route in the OpenAPI page', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
-    for (const path of ['/api/getUserInfo', '/api/submitUserinfo', '/api/addUserData', '/api/uploadImage', '/api/updateOrgConfig', '/api/email', `${P}/campaigns/{id}/progress/stream`, `${P}/claim`, '/verify/{certificateId}']) {
+    for (const path of ['/api/getUserInfo', '/api/submitUserinfo', '/api/addUserData', '/api/uploadImage', '/api/updateOrgConfig', '/api/email', `${P}/campaigns/{id}/progress/stream`, `${P}/claim`, '/verify/{certificateId}',
+      '/verify/{certificateId}.json', '/verify/{certificateId}.png', '/verify/{certificateId}.pdf', '/verify/{certificateId}/preview.jpg', '/.well-known/jwks.json',
+      '/issuers/{campaignId}', '/issuers/{campaignId}/logo', '/issuers/{campaignId}/achievement', '/issuers/{campaignId}/status/{list}',
+      `${P}/campaigns/{id}/recipients/{rid}/revoke`, `${P}/campaigns/{id}/recipients/{rid}/reissue`, `${P}/campaigns/{id}/recipients/{rid}/new-link`,
+      `${P}/campaigns/{id}/recipients/{rid}/credentials`, `${P}/campaigns/{id}/logo`, `${P}/campaigns/{id}/certificates.zip`, `${P}/campaigns/{id}/certificates/print`, `${P}/keys/rotate`]) {
       expect(doc.paths[path], path).toBeDefined();
     }
   });
