@@ -17,6 +17,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
 import { ADMIN, parseMail, tokenFromNotice, waitFor, whiteTemplate } from './helpers.js';
+import { createKeyRing } from '../../src/modules/certificates/credentials/keys.js';
 
 const P = '/api/v2/certificates';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -291,6 +292,15 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     const none = await api('POST', '/campaigns/riverside/certificates/print', { recipientIds: [ids['zhao@example.org'].rid, 999999] });
     expect(none.status).toBe(409);
     expect(none.json()).toMatchObject({ code: 'no_certificate', recipientIds: [999999] });
+  });
+
+  it('makes one signing key when two instances start at once (the database decides), sealed', async () => {
+    await t.core.db.deleteFrom('credential_keys').execute();
+    const rings = Array.from({ length: 6 }, () => createKeyRing({ db: t.core.db, secrets: t.core.secrets, now: () => Date.now() }));
+    const keys = await Promise.all(rings.map((r) => r.active()));
+    expect(new Set(keys.map((k) => k.kid)).size).toBe(1);
+    expect(await t.core.db.selectFrom('credential_keys').select('kid').execute()).toHaveLength(1);
+    // (Runs after every test that signs: the app's own ring still caches the key deleted above.)
   });
 
   it('answers unknown ids with 404 in every form, and bad input in the v2 envelope', async () => {
