@@ -7,7 +7,7 @@
  *
  * Floor, measured in the same run: rendering + signing + baking one certificate alone (the ZIP
  * adds its framing on top); the figure is the ZIP's throughput as a ratio to that floor.
- * A small template (480x340) keeps the run to minutes; the per-entry cost scales with the
+ * A small template (240x170) keeps the run to minutes; the per-entry cost scales with the
  * template as `npm run bench -- render` shows.
  *
  *   npm run bench -- certificates-zip        (CERT_ZIP_N=20000 for a shorter run)
@@ -32,16 +32,16 @@ const core = await createCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PO
 try {
   const svc = createServices(core);
   const c = await svc.campaign.create({ name: 'Bench 2026', slug: 'bench' });
-  const canvas = createCanvas(480, 340);
+  const canvas = createCanvas(240, 170);
   const g = canvas.getContext('2d');
   g.fillStyle = '#fbf7ee';
-  g.fillRect(0, 0, 480, 340);
+  g.fillRect(0, 0, 240, 170);
   g.strokeStyle = '#b08d57';
-  g.lineWidth = 8;
-  g.strokeRect(10, 10, 460, 320);
+  g.lineWidth = 4;
+  g.strokeRect(5, 5, 230, 160);
   const row = await svc.campaign.resolve(c.id);
   await svc.campaign.setTemplate(row, canvas.toBuffer('image/png'));
-  await svc.campaign.patch(await svc.campaign.resolve(c.id), { organization: 'Bench Volunteers', layout: { qr: { x: 380, y: 240, size: 80 } } });
+  await svc.campaign.patch(await svc.campaign.resolve(c.id), { organization: 'Bench Volunteers', layout: { qr: { x: 180, y: 110, size: 50 } } });
   const campaign = await svc.campaign.resolve(c.id);
 
   // 100,000 issued credentials, written directly (one transaction).

@@ -59,7 +59,7 @@ export function registerCredentialRoutes(app: FastifyInstance, svc: Services): v
     reply.header('content-security-policy', PAGE_CSP).header('vary', 'Accept, Accept-Language').header('content-language', lang === 'zh' ? 'zh-CN' : 'en').header('x-content-type-options', 'nosniff');
     const l = await cred.locate(req.params.certificateId);
     if (!l) return reply.status(404).type('text/html; charset=utf-8').send(notFoundPage(req.params.certificateId, lang));
-    const v = await cred.view(req.params.certificateId);
+    const v = cred.viewOf(l);
     const tpl = await svc.deps.renderer.template(l.campaign);
     const scale = Math.min(1, 1200 / tpl.width);
     reply.header('cache-control', 'no-cache');

@@ -105,6 +105,30 @@ export function createCredentials(deps: Pick<CertDeps, 'db' | 'campaigns' | 'rec
     return { bytes, format: out.format, filename: `certificate-${base}.${out.format}`, contentType: out.format === 'pdf' ? 'application/pdf' : 'image/png' };
   }
 
+  /** The verification view of a located credential. */
+  function viewOf(l: Located) {
+    const c = l.campaign;
+    const s = state(l.row);
+    return {
+      certificateId: l.row.public_id,
+      name: l.row.name,
+      number: l.row.number,
+      organization: c.organization,
+      campaign: c.name,
+      website: c.website,
+      issuedAt: s.issuedAt,
+      issuedOn: new Date(s.issuedAt).toISOString().slice(0, 10),
+      status: s.status,
+      revokedAt: s.revokedAt,
+      revocationReason: s.revocationReason,
+      replacedBy: s.replacedBy,
+      fields: parseCustomFields(c.custom_fields)
+        .map((f) => ({ key: f.key, label: f.label, value: parseFieldValues(l.row.fields)[f.key] ?? '' }))
+        .filter((f) => f.value),
+      logoUrl: c.logo_sha ? urls.logo(c.id) : null,
+    };
+  }
+
   return {
     urls,
     facts,
@@ -125,28 +149,9 @@ export function createCredentials(deps: Pick<CertDeps, 'db' | 'campaigns' | 'rec
     },
     /** The verification view (JSON and the page): who, what, when, and whether it still holds. */
     async view(publicId: string) {
-      const l = await require(publicId);
-      const c = l.campaign;
-      const s = state(l.row);
-      return {
-        certificateId: l.row.public_id,
-        name: l.row.name,
-        number: l.row.number,
-        organization: c.organization,
-        campaign: c.name,
-        website: c.website,
-        issuedAt: s.issuedAt,
-        issuedOn: new Date(s.issuedAt).toISOString().slice(0, 10),
-        status: s.status,
-        revokedAt: s.revokedAt,
-        revocationReason: s.revocationReason,
-        replacedBy: s.replacedBy,
-        fields: parseCustomFields(c.custom_fields)
-          .map((f) => ({ key: f.key, label: f.label, value: parseFieldValues(l.row.fields)[f.key] ?? '' }))
-          .filter((f) => f.value),
-        logoUrl: c.logo_sha ? urls.logo(c.id) : null,
-      };
+      return viewOf(await require(publicId));
     },
+    viewOf,
     /** Revokes a volunteer's current credential with a reason; 409 when there is none or it is revoked already. */
     async revoke(r: RecipientRow, reason: string) {
       const l = r.certificate_id ? await locate(r.certificate_id) : undefined;
