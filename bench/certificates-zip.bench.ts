@@ -76,7 +76,8 @@ try {
 
   // The ZIP, streamed into a counting sink.
   let bytes = 0;
-  let tail = Buffer.alloc(0);
+  const tailChunks: Buffer[] = [];
+  let tailBytes = 0;
   const samples: Array<{ entries: number; rssMB: number; heapMB: number }> = [];
   let entries = 0;
   const mem = () => process.memoryUsage();
@@ -84,7 +85,11 @@ try {
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
-      tail = Buffer.concat([tail, chunk]).subarray(-65536);
+      // Keep the last 64 KB without copying it on every small write (the central directory is
+      // written in tens of small writes per entry).
+      tailChunks.push(chunk);
+      tailBytes += chunk.length;
+      while (tailChunks.length > 1 && tailBytes - tailChunks[0].length >= 65536) tailBytes -= tailChunks.shift()!.length;
       // Local file headers: count entries as they pass.
       for (let i = chunk.indexOf(0x50); i >= 0 && i < chunk.length - 3; i = chunk.indexOf(0x50, i + 1)) {
         if (chunk[i + 1] === 0x4b && chunk[i + 2] === 0x03 && chunk[i + 3] === 0x04) {
@@ -114,6 +119,7 @@ try {
   report(results, 'rssGrowthFirstToLastSampleMB', last && first ? Math.round((last.rssMB - first.rssMB) * 10) / 10 : null);
   report(results, 'heapGrowthPerEntryBytes', last && first && last.entries > first.entries ? Math.round(((last.heapMB - first.heapMB) * 1024 * 1024) / (last.entries - first.entries)) : null);
   // The end of a ZIP with more than 65,535 entries: a ZIP64 end record and its locator.
+  const tail = Buffer.concat(tailChunks);
   const z64 = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x06, 0x06]));
   const count = z64 >= 0 ? Number(tail.readBigUInt64LE(z64 + 32)) : tail.readUInt16LE(tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])) + 10);
   report(results, 'entriesInCentralDirectory', count);
