@@ -1,7 +1,7 @@
 /** The console's words, English and Chinese (vue-i18n messages; keys grouped by page). */
 
 const en = {
-  app: { title: 'Certificates console', signOut: 'Sign out', lang: '中文', campaigns: 'Campaigns', devMail: 'Dev mailbox', docs: 'API docs' },
+  app: { title: 'Certificates console', signOut: 'Sign out', lang: '中文', campaigns: 'Campaigns', devMail: 'Dev mailbox', docs: 'API docs', devMailBanner: 'No SMTP server is configured (SMTP_URL): mail reaches nobody, every message is kept in the dev mailbox.' },
   common: {
     save: 'Save', saved: 'Saved', saving: 'Saving…', cancel: 'Cancel', retry: 'Try again', loading: 'Loading…', close: 'Close',
     unsaved: 'Unsaved changes', yes: 'Yes', no: 'No', confirm: 'Confirm', back: 'Back', reload: 'Reload the page',
@@ -100,7 +100,7 @@ const en = {
 type Messages = typeof en;
 
 const zh: Messages = {
-  app: { title: '证书管理台', signOut: '退出', lang: 'English', campaigns: '活动', devMail: '开发邮箱', docs: 'API 文档' },
+  app: { title: '证书管理台', signOut: '退出', lang: 'English', campaigns: '活动', devMail: '开发邮箱', docs: 'API 文档', devMailBanner: '未配置 SMTP 服务器（SMTP_URL）：邮件不会发给任何人，所有邮件都保存在开发邮箱中。' },
   common: {
     save: '保存', saved: '已保存', saving: '正在保存…', cancel: '取消', retry: '重试', loading: '加载中…', close: '关闭',
     unsaved: '有未保存的修改', yes: '是', no: '否', confirm: '确认', back: '返回', reload: '重新加载页面',
