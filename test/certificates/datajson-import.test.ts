@@ -130,6 +130,11 @@ describe.each(testDialects())('importing the original data.json (%s)', (dialect)
     const to = certs.map((c) => c.to?.[0]?.address).sort();
     expect(to).toEqual(['kevin18@briggs-hernandez.com', 'rendered@example.org', 'submitted@example.org']);
     expect((await row('done@example.org'))).toMatchObject({ status: 4, cert_count: 0 });
+    // A certificate the original mailed can be verified here too: it has an id and a credential.
+    const done = (await row('done@example.org'))!;
+    const verify = await t.app.inject({ method: 'GET', url: `/api/v2/certificates/verify/${done.certificate_id}` });
+    expect(verify.statusCode, verify.body).toBe(200);
+    expect(verify.json()).toMatchObject({ name: '王五' });
     // The old links of finished volunteers answer "already sent", as the original did.
     expect((await seedGet(t, '/api/getUserInfo?token=6f1c2d3e-0000-4000-8000-000000000007')).body.code).toBe(3);
   });
