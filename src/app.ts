@@ -11,6 +11,7 @@ import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
+import { createOriginPolicy, registerOrigins } from './platform/http/origins.js';
 import { registerDevMailbox } from './platform/mail/routes.js';
 import { certificatesModule } from './modules/certificates/index.js';
 import { createAdminAuth } from './modules/certificates/admin-token.js';
@@ -66,6 +67,8 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Before any module's routes: CORS and the cross-site check apply to every route by its group.
+  await registerOrigins(app, createOriginPolicy(core.config, modules.map((m) => m.routeGroups ?? {})));
   registerOps(app, core);
   // The dev mailbox holds every private link: it needs the organizer's token, checked and limited
   // like the certificates admin API (the limits are in the database, so one instance is enough).

@@ -90,6 +90,7 @@ const envSchema = z.object({
   WECHAT_MP_TOKEN: optionalString,
   WECHAT_MP_AES_KEY: optionalString,
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  CORS_ORIGINS: optionalString,
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -118,6 +119,13 @@ export interface Config {
     mp: { appid?: string; secret?: string; token?: string; aesKey?: string };
   };
   jobConcurrency: number;
+  /**
+   * CORS_ORIGINS: origins (`scheme://host[:port]`, as a browser sends them) allowed to call the
+   * cookie-session routes with credentials; when not empty they also narrow the token APIs,
+   * unless the list holds `*` (token APIs stay open to any origin). Empty: token APIs answer any
+   * origin, cookie-session routes none.
+   */
+  corsOrigins: string[];
   /** Derived: outgoing mail goes to SMTP; otherwise to the dev mailbox. */
   isSmtpConfigured: boolean;
   isMiniprogramConfigured: boolean;
@@ -150,6 +158,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
   if (e.WECHAT_MP_AES_KEY && !/^[A-Za-z0-9]{43}$/.test(e.WECHAT_MP_AES_KEY)) {
     throw new ConfigError('Invalid configuration:\n  WECHAT_MP_AES_KEY: must be the 43-character EncodingAESKey');
   }
+  const corsOrigins = parseOrigins(e.CORS_ORIGINS);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const config: Config = {
     port: e.PORT,
@@ -177,11 +186,41 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       mp: { appid: e.WECHAT_MP_APPID, secret: e.WECHAT_MP_SECRET, token: e.WECHAT_MP_TOKEN, aesKey: e.WECHAT_MP_AES_KEY },
     },
     jobConcurrency: e.JOB_CONCURRENCY,
+    corsOrigins,
     isSmtpConfigured: Boolean(e.SMTP_URL),
     isMiniprogramConfigured: Boolean(e.WECHAT_MINIPROGRAM_APPID && e.WECHAT_MINIPROGRAM_SECRET),
     isMpConfigured: Boolean(e.WECHAT_MP_APPID && e.WECHAT_MP_SECRET && e.WECHAT_MP_TOKEN),
   };
   return deepFreeze(config);
+}
+
+/**
+ * CORS_ORIGINS: comma-separated origins or `*`. Each is normalised to what a browser sends in
+ * `Origin` (lower-case scheme and host, no default port, no trailing slash); anything with a path,
+ * query, credentials or a wildcard host is refused, so a typo never silently allows nothing (or
+ * everything).
+ */
+function parseOrigins(raw: string | undefined): string[] {
+  if (!raw) return [];
+  const out: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (item === '*') {
+      if (!out.includes('*')) out.push('*');
+      continue;
+    }
+    let u: URL | undefined;
+    try {
+      u = new URL(item);
+    } catch {
+      u = undefined;
+    }
+    const bad = !u || !/^https?:$/.test(u.protocol) || u.username || u.password || u.search || u.hash || (u.pathname !== '/' && u.pathname !== '') || u.hostname.includes('*');
+    if (bad) {
+      throw new ConfigError(`Invalid configuration:\n  CORS_ORIGINS: "${item}" is not an origin; write scheme://host[:port] (e.g. https://volunteers.example.org), comma-separated, or * for "token APIs open to any origin"`);
+    }
+    if (!out.includes(u!.origin)) out.push(u!.origin);
+  }
+  return out;
 }
 
 function deepFreeze<T>(o: T): T {

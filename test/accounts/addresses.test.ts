@@ -76,14 +76,16 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
       [{ ...addr(1), receiver: '' }, 10115],
       [{ ...addr(1), receiver: '一二三四五六七八九十十' }, 10115],
       [{ ...addr(1), address: 'x'.repeat(101) }, 10116],
-      [{ ...addr(1), receiver_phone: '12345678901' }, 10117],
-      [{ ...addr(1), receiver_phone: '1866701800' }, 10117],
+      // Since issue 12 any phone as people write it (the seed's own "12345678901" included); not these.
+      [{ ...addr(1), receiver_phone: '1234' }, 10117],
+      [{ ...addr(1), receiver_phone: '186670180a' }, 10117],
+      [{ ...addr(1), receiver_phone: '1'.repeat(21) }, 10117],
       [{ ...addr(1), receiver_phone: undefined }, 10117],
       [{ ...addr(1), receiver_mobile: '13912345678' }, 10117],
-      [{ ...addr(1), postcode: '72240' }, 10118],
+      [{ ...addr(1), postcode: '72' }, 10118],
+      [{ ...addr(1), postcode: '#722405' }, 10118],
       [{ ...addr(1), postcode: 722405 }, 10118],
       [{ ...addr(1), tag: 'x'.repeat(11) }, 10119],
-      [{ ...addr(1), extra: 1 }, 10100],
     ];
     for (const [body, code] of cases) {
       const r = await env.call('POST', base, { token: m.token, body: JSON.parse(JSON.stringify(body)) });
@@ -94,7 +96,7 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     const id = ok.addresslist[0].id;
     expect((await env.call('PUT', `${base}/${id}`, { token: m.token, body: {} })).code).toBe(10123);
     expect((await env.call('PUT', `${base}/${id}`, { token: m.token, body: { colour: 'red' } })).code).toBe(10123);
-    expect((await env.call('PUT', `${base}/${id}`, { token: m.token, body: { postcode: 'abcdef' } })).code).toBe(10118);
+    expect((await env.call('PUT', `${base}/${id}`, { token: m.token, body: { postcode: 'abc<def' } })).code).toBe(10118);
     expect((await env.call('PUT', `${base}/abc`, { token: m.token, body: { tag: 'x' } })).code).toBe(10122);
     expect((await env.call('POST', '/v1/users/address/bea/default', { token: m.token, body: { id: 'abc' } })).code).toBe(10122);
     expect((await env.call('POST', '/v1/users/address/bea/default', { token: m.token, body: {} })).code).toBe(10122);

@@ -66,6 +66,9 @@ describe.each(testDialects())('accounts: bad input on %s', (dialect) => {
     for (const [method, url] of endpoints()) {
       for (const [what, payload, type] of bodies) {
         if (method === 'GET' && type !== 'application/json') continue;
+        // Unknown fields are ignored (issue 12): where no field is required (resend, the deletes),
+        // a body of unknown fields only is a plain call that rightly works; seed-compat covers it.
+        if (what === 'unknown fields only' && (method === 'DELETE' || url.endsWith('/resend'))) continue;
         const res = await env.t.app.inject({
           method: method as 'POST',
           url,

@@ -155,7 +155,7 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
 
     // The seed's view sees the same rules, with the seed's keys.
     const seedView = await (await page.request.get(`${base}/database/show`)).json();
-    expect(seedView.data).toEqual({ '01': { hours: 'We are open 9:00-17:00.', open: 'We are open 9:00-17:00.' }, '02': { price: 'Free for volunteers, 5 yuan otherwise.' } });
+    expect(seedView).toEqual({ '01': { hours: 'We are open 9:00-17:00.', open: 'We are open 9:00-17:00.' }, '02': { price: 'Free for volunteers, 5 yuan otherwise.' } });
 
     await page.getByTestId('rule').nth(1).getByTestId('rule-delete').click();
     await page.getByTestId('confirm-delete').getByTestId('confirm-yes').click();

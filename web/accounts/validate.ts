@@ -47,12 +47,12 @@ export function maxLen(s: string, n: number): Problem {
 
 export function phone(s: string): Problem {
   if (!s.trim()) return { key: 'errors.required' };
-  return /^1[3-9]\d{9}$/.test(s.trim()) ? null : { key: 'errors.phone' };
+  return /^\+?\d[\d -]{3,18}\d$/.test(s.trim()) ? null : { key: 'errors.phone' };
 }
 
 export function postcode(s: string): Problem {
   if (!s.trim()) return { key: 'errors.required' };
-  return /^\d{6}$/.test(s.trim()) ? null : { key: 'errors.postcode' };
+  return /^[0-9A-Za-z][0-9A-Za-z -]{1,8}[0-9A-Za-z]$/.test(s.trim()) ? null : { key: 'errors.postcode' };
 }
 
 export function code6(s: string): Problem {

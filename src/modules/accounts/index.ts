@@ -64,5 +64,7 @@ export async function registerAccounts(app: FastifyInstance, core: Core): Promis
 
 export const accountsModule: AppModule = {
   name: 'accounts',
+  // Bearer tokens in a header: nothing a page elsewhere could borrow.
+  routeGroups: { token: ['/v1/'] },
   register: registerAccounts,
 };

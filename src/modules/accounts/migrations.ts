@@ -1,6 +1,7 @@
 /** Migrations of the accounts module (names in its own number range; see platform/db/migrate.ts). */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { bigint, withId } from '../../platform/db/columns.js';
+import { dialectOf } from '../../platform/db/index.js';
 
 export const migrations: Record<string, Migration> = {
   '2001_accounts_users_sessions': {
@@ -77,6 +78,15 @@ export const migrations: Record<string, Migration> = {
       await sql`CREATE UNIQUE INDEX users_username_lower ON users (lower(username))`.execute(db);
       // Expired registrations are found by (is_active, created_at).
       await db.schema.createIndex('users_inactive').on('users').columns(['is_active', 'created_at']).execute();
+    },
+  },
+  '2050_addresses_wider_phone_postcode': {
+    // Phones and postcodes as people write them (issue 12: the seed's own "12345678901", a +86
+    // prefix, letters in foreign postcodes). PostgreSQL enforces varchar lengths (widening is a
+    // catalog change, no rewrite); SQLite does not.
+    async up(db: Kysely<any>) {
+      if (dialectOf(db) !== 'postgres') return;
+      await sql`ALTER TABLE addresses ALTER COLUMN receiver_phone TYPE varchar(20), ALTER COLUMN postcode TYPE varchar(10)`.execute(db);
     },
   },
 };

@@ -3,8 +3,8 @@
  * several keywords (equal | contains) and replies (all | random), follow and default replies, the
  * on/off switch, import/export, connected official accounts and the simulator. `?account=<id>`
  * selects a connected account's rules; without it, the member's own rules (the seed's view).
- * Session: the `ar_session` cookie (state changes also pass the cross-site check) or
- * `Authorization: Bearer <token>`.
+ * Session: the `ar_session` cookie (state changes also pass the platform's cross-site check,
+ * platform/http/origins.ts) or `Authorization: Bearer <token>`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -14,7 +14,7 @@ import type { MpAccountsService } from './mp-accounts-service.js';
 import type { RulesService } from './rules-service.js';
 import type { RuleRecord } from './rules-repo.js';
 import { positionKey } from './rules-service.js';
-import { refuseCrossSite, requireMember } from './http.js';
+import { requireMember } from './http.js';
 import { simulate, type Transport } from './simulator.js';
 
 const TAG = ['autoreply'];
@@ -50,8 +50,8 @@ export function registerApiRoutes(
 ): void {
   const app = appIn.withTypeProvider<ZodTypeProvider>();
   const { members, rules, mpAccounts } = deps;
-  const read = { preHandler: [requireMember(members)] };
-  const write = { preHandler: [requireMember(members), refuseCrossSite(deps.publicUrl)] };
+  const read = { preHandler: [requireMember(members)], config: { changesState: false } };
+  const write = { preHandler: [requireMember(members)] };
   const P = '/api/v2/autoreply';
   const uid = (req: FastifyRequest) => req.member!.id;
   async function setOf(req: FastifyRequest, account: number | undefined): Promise<number> {
@@ -59,11 +59,12 @@ export function registerApiRoutes(
   }
 
   // Public: the register page shows the platform account's QR (follow it to get a code).
-  app.get(`${P}/platform`, { schema: { tags: TAG, summary: "Whether the platform official account is configured, and its follow QR code's address (for the register page)", response: { 200: z.object({ configured: z.boolean(), qrImageUrl: z.string().nullable() }) } } }, async () => ({
+  app.get(`${P}/platform`, { config: { changesState: false }, schema: { tags: TAG, summary: "Whether the platform official account is configured, and its follow QR code's address (for the register page)", response: { 200: z.object({ configured: z.boolean(), qrImageUrl: z.string().nullable() }) } } }, async () => ({
     configured: members.wechatConfigured,
     qrImageUrl: members.wechatConfigured ? `${P}/platform/qr.png` : null,
   }));
-  app.get(`${P}/platform/qr.png`, { schema: { tags: TAG, summary: "The platform account's QR code (PNG): scanning it follows the account, which answers a registration code" } }, async (_req, reply) =>
+  // Public (no session): it may ask WeChat for the follow QR once per process, nothing a member owns.
+  app.get(`${P}/platform/qr.png`, { config: { changesState: false }, schema: { tags: TAG, summary: "The platform account's QR code (PNG): scanning it follows the account, which answers a registration code" } }, async (_req, reply) =>
     reply.type('image/png').header('cache-control', 'public, max-age=3600').send(await members.followQrImage()),
   );
 

@@ -13,7 +13,6 @@ export const ruleNotFound = (what = 'no such rule') => new AppError('rule_not_fo
 export const accountNotFound = () => new AppError('account_not_found', 'no such official account', 404);
 export const notSignedIn = () => new AppError('not_signed_in', 'sign in first', 401);
 export const userMismatch = () => new AppError('user_mismatch', 'this id is not the signed-in member', 403);
-export const crossSite = () => new AppError('cross_site', 'cross-site request refused', 403);
 export const badCode = (message = 'the verification code is wrong, used or expired; send "验证码" to the official account for a new one') =>
   new AppError('bad_code', message, 400);
 export const usernameTaken = () => new AppError('username_taken', 'this username is taken', 409);

@@ -1,13 +1,14 @@
 /**
  * HTTP plumbing of the autoreply plugin: one error handler that answers the seed's envelope
  * (HTTP 200, `{code, message}` with the seed's numbers) on the seed's paths and `{code, message}`
- * with a real status on /api/v2; the session cookie; and the cross-site request check.
+ * with a real status on /api/v2; the session cookie. (The cross-site check is the platform's:
+ * platform/http/origins.ts; its refusal `cross_site` is mapped here.)
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { useEnvelope } from '../../platform/http/envelope.js';
 import type { MembersService } from './members-service.js';
-import { badInput, crossSite, notSignedIn } from './errors.js';
+import { badInput, notSignedIn } from './errors.js';
 
 export const SESSION_COOKIE = 'ar_session';
 
@@ -74,42 +75,6 @@ export function requireMember(members: MembersService) {
     if (!m) throw notSignedIn();
     req.member = m;
     req.viaCookie = viaCookie;
-  };
-}
-
-/**
- * Is this request from another site? Evidence in order: Origin; Sec-Fetch-Site; Referer; a custom
- * X-Requested-With header (which a cross-site page cannot send without a CORS preflight we never
- * grant). With none of them the request is refused: a browser always sends one of the first three
- * on a state-changing request, and non-browser clients can add the header.
- */
-export function isCrossSite(req: FastifyRequest, publicUrl: string): boolean {
-  const allowed = new Set([new URL(publicUrl).origin]);
-  const host = req.headers.host;
-  if (host) {
-    allowed.add(`http://${host}`);
-    allowed.add(`https://${host}`);
-  }
-  const origin = req.headers.origin;
-  if (origin !== undefined) return !allowed.has(origin);
-  const sfs = req.headers['sec-fetch-site'];
-  if (sfs !== undefined) return !(sfs === 'same-origin' || sfs === 'none');
-  const referer = req.headers.referer;
-  if (referer) {
-    try {
-      return !allowed.has(new URL(referer).origin);
-    } catch {
-      return true;
-    }
-  }
-  return req.headers['x-requested-with'] === undefined;
-}
-
-/** preHandler for state-changing routes (after requireMember when both apply). */
-export function refuseCrossSite(publicUrl: string) {
-  return async (req: FastifyRequest) => {
-    if (req.viaCookie === false) return;
-    if (isCrossSite(req, publicUrl)) throw crossSite();
   };
 }
 

@@ -77,6 +77,8 @@ function startHousekeeping(app: FastifyInstance, core: Core, ar: Autoreply): voi
 
 export const autoreplyModule: AppModule = {
   name: 'autoreply',
+  // The session is a cookie the browser adds by itself: only listed origins, and the cross-site check.
+  routeGroups: { session: ['/account/', '/mongodb/', '/database/', '/wechat/testlogin', '/wechat/autoreply', '/api/v2/autoreply/'] },
   async register(app, core) {
     const ar = createAutoreply(core);
     defineExtraReplies({ jobs: core.jobs, api: ar.api, logger: core.logger, credentials: (id) => ar.mpAccounts.credentialsById(id) });

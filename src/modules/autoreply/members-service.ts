@@ -144,8 +144,10 @@ export function createMembersService(deps: {
       return { id: user.id, ...s };
     },
 
-    async logout(token: string | undefined): Promise<void> {
-      if (token) await accounts.revokeSession(token);
+    /** Revokes the assistant session of `token`; false when there was none (signed out already). */
+    async logout(token: string | undefined): Promise<boolean> {
+      if (!token || !(await accounts.resolveSession(token, SESSION_KIND))) return false;
+      return accounts.revokeSession(token);
     },
 
     /** The member behind a session token, or null. */

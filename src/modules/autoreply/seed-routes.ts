@@ -2,13 +2,15 @@
  * The seed's endpoints (seed 002), paths and envelope as written: /account/*, /mongodb/* and
  * /database/* (two dialects of the same rules), /wechat/testlogin, /static/qrimages/<pid>.png
  * and /wechat/autoreply. HTTP 200 with the seed's codes, except the cross-site refusal (403).
+ * The cross-site check itself is the platform's (platform/http/origins.ts): every POST/DELETE
+ * here passes it, and so does each GET marked `changesState` (logout, testlogin, GET delete).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { MembersService } from './members-service.js';
-import { clearSessionCookie, clientIp, refuseCrossSite, requireMember, sessionToken, setSessionCookie } from './http.js';
-import { badInput, userMismatch } from './errors.js';
+import { clearSessionCookie, clientIp, requireMember, sessionToken, setSessionCookie } from './http.js';
+import { badInput, notSignedIn, userMismatch } from './errors.js';
 
 const ok = z.looseObject({ code: z.number(), message: z.string() });
 const TAG = ['autoreply (seed 002)'];
@@ -23,14 +25,14 @@ function memberIdMatches(req: FastifyRequest, id: string | undefined): void {
 export function registerSeedRoutes(appIn: FastifyInstance, members: MembersService, opts: { publicUrl: string; secureCookies: boolean }): void {
   const app = appIn.withTypeProvider<ZodTypeProvider>();
   const auth = requireMember(members);
-  const csrf = refuseCrossSite(opts.publicUrl);
-  const authed = { preHandler: [auth] };
-  const authedWrite = { preHandler: [auth, csrf] };
+  const authed = { preHandler: [auth], config: { changesState: false } };
+  const authedWrite = { preHandler: [auth] };
+  /** A GET that changes something: the cross-site check applies to it as to a POST. */
+  const changes = { changesState: true };
 
   app.post(
     '/account/register',
     {
-      preHandler: [csrf],
       schema: {
         tags: TAG,
         summary: 'Register with the 6-digit code from the platform official account (last_name); binds that WeChat',
@@ -47,7 +49,6 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
   app.post(
     '/account/login',
     {
-      preHandler: [csrf],
       schema: {
         tags: TAG,
         summary: "Log in; sets the session cookie and answers the member's id (the id the rule routes take)",
@@ -62,9 +63,10 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
     },
   );
 
-  app.get('/account/logout', { schema: { tags: TAG, summary: 'Log out (revokes the session)', response: { 200: ok } } }, async (req, reply) => {
-    await members.logout(sessionToken(req).token);
+  app.get('/account/logout', { config: changes, schema: { tags: TAG, summary: 'Log out (revokes the session); -1 when not signed in (the seed\'s "状态不允许")', response: { 200: ok } } }, async (req, reply) => {
+    const revoked = await members.logout(sessionToken(req).token);
     clearSessionCookie(reply, opts.secureCookies);
+    if (!revoked) throw notSignedIn();
     return { code: 200, message: 'ok' };
   });
 
@@ -94,10 +96,11 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
   );
 
   // --- rules, second dialect: the session's member; ?id=<key> on delete and update
-  app.get('/database/show', { ...authed, schema: { tags: TAG, summary: "The member's rules, also spread at the top level as the seed's example shows", response: { 200: ok } } }, async (req) => {
-    const data = await members.seedView(req.member!.id);
-    return { ...data, code: 200, message: 'ok', data };
-  });
+  // The seed's example answers the map alone (no envelope): a client walks its keys as rules.
+  const ruleMap = z.record(z.string(), z.record(z.string(), z.string())).describe('{"01": {"received text": "reply"}, ...}');
+  app.get('/database/show', { ...authed, schema: { tags: TAG, summary: "The member's rules as the seed's example shows them: the map alone (errors: {code, message})", response: { 200: z.union([ruleMap, ok]) } } }, async (req) =>
+    members.seedView(req.member!.id),
+  );
   app.post('/database/add', { ...authedWrite, schema: { tags: TAG, summary: 'Add rules {received: reply, ...}', body: pairsBody, response: { 200: ok } } }, async (req) => {
     const keys = await members.seedAdd(req.member!.id, req.body);
     return { code: 200, message: 'ok', keys };
@@ -109,7 +112,7 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
     return { code: 200, message: 'ok' };
   };
   for (const url of ['/database/delete', '/database/delete/']) {
-    app.route({ method: ['GET', 'DELETE'], url, ...authedWrite, schema: { tags: TAG, summary: 'Delete the rule whose key is ?id= (GET as the seed writes it; DELETE too)', querystring: keyQuery, response: { 200: ok } }, handler: del });
+    app.route({ method: ['GET', 'DELETE'], url, ...authedWrite, config: changes, schema: { tags: TAG, summary: 'Delete the rule whose key is ?id= (GET as the seed writes it; DELETE too)', querystring: keyQuery, response: { 200: ok } }, handler: del });
   }
   for (const url of ['/database/update', '/database/update/']) {
     app.post(url, { ...authedWrite, schema: { tags: TAG, summary: 'Replace the rule at key ?id= with one {received: reply} pair', querystring: keyQuery, body: pairsBody, response: { 200: ok } } }, async (req) => {
@@ -122,7 +125,7 @@ export function registerSeedRoutes(appIn: FastifyInstance, members: MembersServi
   // --- WeChat binding QR and the on/off switch
   app.get(
     '/wechat/testlogin',
-    { ...authed, schema: { tags: TAG, summary: 'Make a QR code that binds the scanner\'s WeChat to this member; image at /static/qrimages/<pid>.png', querystring: z.object({ id: z.string().max(20).optional() }), response: { 200: ok } } },
+    { ...authed, config: changes, schema: { tags: TAG, summary: 'Make a QR code that binds the scanner\'s WeChat to this member; image at /static/qrimages/<pid>.png', querystring: z.object({ id: z.string().max(20).optional() }), response: { 200: ok } } },
     async (req) => {
       if (req.query.id !== undefined) memberIdMatches(req, req.query.id);
       const r = await members.makeBindQr(req.member!.id);

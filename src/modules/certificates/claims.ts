@@ -18,6 +18,7 @@ import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, renderMail } from './mail-templa
 import type { RecipientRow, TokenHit } from './recipients-repo.js';
 import { RateLimitedError } from '../../platform/http/errors.js';
 import { certMetrics } from './metrics.js';
+import { MAX_LEGACY_TOKEN } from './legacy-import.js';
 
 export const DELIVER_KIND = 'certificates.deliver';
 /** Characters refused in names (markup, code): `< > { } [ ] \ ; = | ` and backtick. */
@@ -44,12 +45,14 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
    * client is under the limit: past it every answer is 429, whether the token was right or not, so
    * a client learns about at most 120 tokens a minute. Counting misses after the lookup rather than
    * reserving before it keeps the volunteers' hot path at one read (no write per page view); the
-   * lookup itself is one indexed query, not slow work.
+   * lookup itself is one indexed query, not slow work. Any length up to 200 is looked up: tokens
+   * imported from the original's data.json can be as short as its sample's `token0` (ours are 43
+   * characters; this limit is what guards short ones).
    */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
     const rule = windowRule(`claim:client:${clientKey(ip)}`, TOKEN_MISSES_PER_MINUTE, 60_000);
     const refuse = (ms: number) => new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
-    const hit = typeof token === 'string' && token.length >= 8 && token.length <= 200 ? await recipients.findByTokenHash(hashToken(token)) : undefined;
+    const hit = typeof token === 'string' && token.length >= 1 && token.length <= MAX_LEGACY_TOKEN ? await recipients.findByTokenHash(hashToken(token)) : undefined;
     if (!hit) {
       const r = await limiter.reserve([rule]);
       if (!r.ok) throw refuse(r.retryAfterMs);

@@ -70,30 +70,45 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     out(`signing key ${k.kid}${k.retired ? ` (retired ${k.retired}; still published)` : ''}`);
   });
 
-  cmd.command('import <file>').description('import volunteers from CSV (email[,number[,name]]) or the original data.json').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string, o) => {
+  cmd.command('import <file>').description('import volunteers from CSV (email[,number[,name]], or columns named by a header) or the original data.json; every line not imported as it was is listed with the reason').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string, o) => {
     const { svc, campaign } = await open(o.campaign);
     const text = readFileSync(file, 'utf8');
-    let res;
     if (/\.json$/i.test(file) || /^\s*\{/.test(text)) {
-      res = await svc.recipients.importTinyDb(campaign, JSON.parse(text));
-    } else {
-      const lines = csvToLines(text);
-      // A header line names the columns for every batch (custom fields); it stays as an empty line so line numbers are the file's.
-      const columns = isHeader(lines[0]?.split(',') ?? []) ? lines[0].split(',') : undefined;
-      if (columns) lines[0] = '';
-      const b = bar('importing', lines.length);
-      res = { added: 0, duplicates: [] as { line: string; lineNo: number; email: string }[], rejected: [] as { line: string; lineNo: number; reason: string }[] };
-      for (let i = 0; i < lines.length; i += 10_000) {
-        const part = await svc.recipients.importLines(campaign, lines.slice(i, i + 10_000), columns);
-        res.added += part.added;
-        res.duplicates.push(...part.duplicates.map((d) => ({ ...d, lineNo: d.lineNo + i })));
-        res.rejected.push(...part.rejected.map((d) => ({ ...d, lineNo: d.lineNo + i })));
-        b.update(Math.min(lines.length, i + 10_000));
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch (err) {
+        throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
       }
-      b.stop();
+      const res = await svc.recipients.importTinyDb(campaign, json);
+      out(`added ${res.added}, duplicates ${res.duplicates.length}, rejected ${res.rejected.length}, links not kept ${res.tokensDropped.length}`);
+      // data.json rows are named by their TinyDB key (#1, #2, ...), as in the file.
+      const rows = [
+        ...res.rejected.map((r) => ({ key: r.lineNo, text: `  ${r.line}: rejected: ${r.reason}` })),
+        ...res.duplicates.map((r) => ({ key: r.lineNo, text: `  ${r.line}: duplicate: ${r.reason ?? r.email}` })),
+        ...res.tokensDropped.map((r) => ({ key: r.lineNo, text: `  ${r.line}: ${r.email}: ${r.reason}` })),
+      ].sort((x, y) => x.key - y.key);
+      for (const l of rows) out(l.text);
+      return;
     }
+    const lines = csvToLines(text);
+    // A header line names the columns for every batch (custom fields); it stays as an empty line so line numbers are the file's.
+    const columns = isHeader(lines[0]?.split(',') ?? []) ? lines[0].split(',') : undefined;
+    if (columns) lines[0] = '';
+    const b = bar('importing', lines.length);
+    const res = { added: 0, duplicates: [] as { line: string; lineNo: number; email: string; reason?: string }[], rejected: [] as { line: string; lineNo: number; reason: string }[] };
+    for (let i = 0; i < lines.length; i += 10_000) {
+      const part = await svc.recipients.importLines(campaign, lines.slice(i, i + 10_000), columns);
+      res.added += part.added;
+      // Line numbers are the file's: a duplicate's "line N" in its reason is within its 10,000-line part.
+      res.duplicates.push(...part.duplicates.map((d) => ({ ...d, lineNo: d.lineNo + i, reason: d.reason?.replace(/\(line (\d+)\)/, (_m, n: string) => `(line ${Number(n) + i})`) })));
+      res.rejected.push(...part.rejected.map((d) => ({ ...d, lineNo: d.lineNo + i })));
+      b.update(Math.min(lines.length, i + 10_000));
+    }
+    b.stop();
     out(`added ${res.added}, duplicates ${res.duplicates.length}, rejected ${res.rejected.length}`);
-    for (const r of res.rejected.slice(0, 50)) out(`  line ${r.lineNo}: ${r.reason}: ${r.line}`);
+    for (const r of res.rejected) out(`  line ${r.lineNo}: ${r.reason}: ${r.line}`);
+    for (const r of res.duplicates) out(`  line ${r.lineNo}: duplicate: ${r.reason ?? r.email}`);
   });
 
   cmd.command('export [file]').description('export volunteers as CSV (stdout when no file)').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string | undefined, o) => {

@@ -25,6 +25,8 @@ export interface DuplicateLine {
   line: string;
   lineNo: number;
   email: string;
+  /** Where the email is already: earlier in this import, or in the campaign. */
+  reason?: string;
 }
 
 // Deliberately plain: one @, no spaces or control characters, a dot in the domain.
@@ -53,7 +55,8 @@ export function parseLines(
   const valid: ParsedLine[] = [];
   const duplicates: DuplicateLine[] = [];
   const rejected: LineIssue[] = [];
-  const seen = new Set<string>();
+  /** Each email's first line number, for the duplicates' reason. */
+  const seen = new Map<string, number>();
   let plan: ColumnPlan = POSITIONAL;
   let first = true;
   if (columns) {
@@ -110,11 +113,12 @@ export function parseLines(
       rejected.push({ line: shown, lineNo, reason: 'name longer than 100 characters' });
       continue;
     }
-    if (seen.has(email)) {
-      duplicates.push({ line: shown, lineNo, email });
+    const firstLine = seen.get(email);
+    if (firstLine !== undefined) {
+      duplicates.push({ line: shown, lineNo, email, reason: `${email} is already in this import (line ${firstLine})` });
       continue;
     }
-    seen.add(email);
+    seen.set(email, lineNo);
     valid.push({ lineNo, line: shown, email, number, name, fields: rec.fields });
   }
   return { valid, duplicates, rejected, customFields: plan.custom.map((c) => c.field) };

@@ -27,6 +27,11 @@ async function announceAdminToken(core: Core): Promise<void> {
 
 export const certificatesModule: AppModule = {
   name: 'certificates',
+  // Link tokens and the admin token travel in the request; the claim page lived on the
+  // community's own site, so these answer other origins. The verification JSON is public.
+  routeGroups: {
+    token: ['/api/getUserInfo', '/api/submitUserInfo', '/api/submitUserinfo', '/api/addUserData', '/api/uploadImage', '/api/updateOrgConfig', '/api/email', '/api/v2/certificates/', '/verify/'],
+  },
   async register(app: FastifyInstance, core: Core) {
     await announceAdminToken(core);
     const svc = createServices(core);

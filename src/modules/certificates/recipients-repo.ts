@@ -24,6 +24,14 @@ export interface RecipientQuery {
   limit: number;
 }
 
+/** A row of the original's data.json: its status, link (hashed) and, from 2 on, an issue time and certificate id. */
+export interface LegacyRecipient extends NewRecipient {
+  status: number;
+  token_hash: string | null;
+  issued_at: number | null;
+  certificate_id: string | null;
+}
+
 /** The small projection the claim lookup needs (the hot path of getUserInfo). */
 export interface TokenHit {
   id: number;
@@ -94,6 +102,44 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         for (const r of res) added.add(r.email);
       }
       return added;
+    },
+    /**
+     * Inserts data.json rows. Only an email already in the campaign makes a row a duplicate: a
+     * token clash is the caller's to resolve first (a unique violation here means a concurrent
+     * import took a token meanwhile, and the caller retries). Returns the ids of the rows added.
+     */
+    async insertLegacy(campaignId: number, rows: LegacyRecipient[], now: number, ex: Executor = db): Promise<Map<string, number>> {
+      const added = new Map<string, number>();
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const res = await ex
+          .insertInto('recipients')
+          .values(rows.slice(i, i + INSERT_CHUNK).map((r) => ({ campaign_id: campaignId, email: r.email, number: r.number, name: r.name, status: r.status, token_hash: r.token_hash, issued_at: r.issued_at, certificate_id: r.certificate_id, created_at: now, updated_at: now })))
+          .onConflict((oc) => oc.columns(['campaign_id', 'email']).doNothing())
+          .returning(['id', 'email'])
+          .execute();
+        for (const r of res) added.set(r.email, Number(r.id));
+      }
+      return added;
+    },
+    /** Which of these token hashes some recipient (any campaign) holds already. */
+    async takenTokenHashes(hashes: string[], ex: Executor = db): Promise<Set<string>> {
+      const taken = new Set<string>();
+      for (let i = 0; i < hashes.length; i += INSERT_CHUNK) {
+        const part = hashes.slice(i, i + INSERT_CHUNK);
+        if (part.length === 0) continue;
+        for (const r of await ex.selectFrom('recipients').select('token_hash').where('token_hash', 'in', part).execute()) if (r.token_hash) taken.add(r.token_hash);
+      }
+      return taken;
+    },
+    /** Which of these emails the campaign has already. */
+    async knownEmails(campaignId: number, emails: string[], ex: Executor = db): Promise<Set<string>> {
+      const known = new Set<string>();
+      for (let i = 0; i < emails.length; i += INSERT_CHUNK) {
+        const part = emails.slice(i, i + INSERT_CHUNK);
+        if (part.length === 0) continue;
+        for (const r of await ex.selectFrom('recipients').select('email').where('campaign_id', '=', campaignId).where('email', 'in', part).execute()) known.add(r.email);
+      }
+      return known;
     },
     async findByTokenHash(hash: string): Promise<TokenHit | undefined> {
       if (byToken) return byToken.get(hash) as TokenHit | undefined;

@@ -9,6 +9,8 @@ import { badInput, notFound } from './errors.js';
 import { ColumnsRejected, MAX_IMPORT_LINES, normaliseEmail, parseLines, type DuplicateLine, type LineIssue } from './import-lines.js';
 import { mergeFields, parseCustomFields, parseFieldValues } from './import-columns.js';
 import { ensureIssued } from './credentials/issue.js';
+import { dropToken, planLegacyImport, type ImportNote } from './legacy-import.js';
+import { isUniqueViolation } from '../../platform/db/index.js';
 
 /** A credential's state as the console shows it (credentials/service.ts `state`). */
 export interface CredentialState {
@@ -87,46 +89,66 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
         if (merged.length !== known.length) await campaigns.update(c.id, { custom_fields: JSON.stringify(merged), updated_at: now() });
       }
       const added = await insert(c, valid.map((v) => ({ email: v.email, number: v.number, name: v.name, fields: v.fields })));
-      for (const v of valid) if (!added.has(v.email)) duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email });
+      for (const v of valid) if (!added.has(v.email)) duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
       duplicates.sort((a, b) => a.lineNo - b.lineNo);
       return { added: added.size, duplicates, rejected };
     },
-    /** Imports the original's TinyDB data.json: {"_default": {"1": {email, name, token, number, status}}}. */
-    async importTinyDb(c: CampaignRow, json: unknown): Promise<ImportResult> {
-      const table = (json as { _default?: unknown })?._default;
-      if (!table || typeof table !== 'object') throw badInput('not a TinyDB data.json: expected {"_default": {...}}');
-      const rows: (NewRecipient & { lineNo: number; line: string })[] = [];
-      const rejected: LineIssue[] = [];
-      const duplicates: DuplicateLine[] = [];
-      const seen = new Set<string>();
-      for (const [key, v] of Object.entries(table as Record<string, unknown>)) {
-        const rec = v as { email?: unknown; name?: unknown; token?: unknown; number?: unknown; status?: unknown };
-        const lineNo = Number(key) || 0;
-        const line = `#${key}`;
-        const email = typeof rec?.email === 'string' ? normaliseEmail(rec.email) : undefined;
-        if (!email) {
-          rejected.push({ line, lineNo, reason: 'not a valid email address' });
-          continue;
+    /**
+     * Imports the original's TinyDB data.json (see legacy-import.ts for what is kept, dropped and
+     * reported). One transaction: emails already in the campaign are duplicates, tokens another
+     * volunteer holds are dropped from the new row, and volunteers left at 2 or 3 get their
+     * certificate (the deliver job is enqueued with the rows). A concurrent import that takes a
+     * token between the check and the insert makes the transaction fail; it is run again.
+     */
+    async importTinyDb(c: CampaignRow, json: unknown): Promise<ImportResult & { tokensDropped: ImportNote[] }> {
+      const plan = planLegacyImport(json);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const rows = plan.rows.map((r) => ({ ...r }));
+          const notes = [...plan.notes];
+          const duplicates = [...plan.duplicates];
+          const t = now();
+          const { added, delivered } = await db.transaction().execute(async (trx) => {
+            const known = await recipients.knownEmails(c.id, rows.map((r) => r.email), trx);
+            const fresh = rows.filter((r) => !known.has(r.email));
+            for (const r of rows) if (known.has(r.email)) duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email, reason: `${r.email} is already in this campaign` });
+            const taken = await recipients.takenTokenHashes(fresh.flatMap((r) => (r.token ? [hashToken(r.token)] : [])), trx);
+            for (const r of fresh) if (r.token && taken.has(hashToken(r.token))) dropToken(r, notes, 'the token is already used by another volunteer (another campaign or an earlier import)');
+            const ids = await recipients.insertLegacy(
+              c.id,
+              fresh.map((r) => ({
+                email: r.email,
+                name: r.name,
+                number: r.number,
+                status: r.status,
+                token_hash: r.token ? hashToken(r.token) : null,
+                issued_at: r.status >= 2 ? t : null,
+                certificate_id: r.status >= 2 ? newCertificateId() : null,
+              })),
+              t,
+              trx,
+            );
+            for (const r of fresh) if (!ids.has(r.email)) duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email, reason: `${r.email} is already in this campaign` });
+            // From 2 on a volunteer has a certificate: its credential is issued with the row, as a reset to 2+ does.
+            for (const r of fresh) {
+              const id = r.status >= 2 ? ids.get(r.email) : undefined;
+              if (id !== undefined) await ensureIssued(issued, (await recipients.findById(id, trx))!, t, trx);
+            }
+            const toDeliver = fresh.filter((r) => (r.status === 2 || r.status === 3) && ids.has(r.email)).map((r) => ids.get(r.email)!);
+            for (const id of toDeliver) await jobs.enqueue(DELIVER_KIND, { recipientId: id }, { trx, singletonKey: `${DELIVER_KIND}:${id}` });
+            return { added: ids.size, delivered: toDeliver };
+          });
+          // Jobs written in the transaction are seen at commit; enqueueing again wakes the runner now.
+          for (const id of delivered) await jobs.enqueue(DELIVER_KIND, { recipientId: id }, { singletonKey: `${DELIVER_KIND}:${id}` }).catch(() => undefined);
+          duplicates.sort((a, b) => a.lineNo - b.lineNo);
+          notes.sort((a, b) => a.lineNo - b.lineNo);
+          // Notes are about volunteers imported now; a duplicate's own line says why it was not.
+          const skipped = new Set(duplicates.map((d) => d.line));
+          return { added, duplicates, rejected: plan.rejected, tokensDropped: notes.filter((n) => !skipped.has(n.line)) };
+        } catch (err) {
+          if (attempt >= 3 || !isUniqueViolation(err)) throw err;
         }
-        if (seen.has(email)) {
-          duplicates.push({ line, lineNo, email });
-          continue;
-        }
-        seen.add(email);
-        const status = Number(rec.status);
-        rows.push({
-          lineNo,
-          line,
-          email,
-          name: typeof rec.name === 'string' && rec.name.trim() ? rec.name.trim().slice(0, 100) : null,
-          number: rec.number !== undefined && rec.number !== null && String(rec.number).trim() ? String(rec.number).trim().slice(0, 100) : null,
-          status: Number.isInteger(status) && status >= 0 && status <= 4 ? status : 0,
-          token_hash: typeof rec.token === 'string' && rec.token.length > 0 ? hashToken(rec.token) : null,
-        });
       }
-      const added = await insert(c, rows);
-      for (const r of rows) if (!added.has(r.email)) duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email });
-      return { added: added.size, duplicates, rejected };
     },
     async list(c: CampaignRow, q: { q?: string; status?: number; failed?: boolean; page: number; limit: number }, states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>) {
       const { items, total } = await recipients.page(c.id, { q: q.q, status: q.status, failed: q.failed, offset: (q.page - 1) * q.limit, limit: q.limit });

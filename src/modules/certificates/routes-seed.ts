@@ -14,17 +14,26 @@ import { readTemplateField } from './upload.js';
 const envelope = z.object({ code: z.number(), data: z.any(), message: z.string() });
 const campaignRef = z.union([z.string().max(100), z.number().int()]).optional().describe('campaign slug or id (default: "default")');
 const responses = { 200: envelope };
-/** A position: a number, or a numeric string as the original's form sends; "" = leave as it is. */
-const position = z.union([z.number(), z.string().max(20)]).optional();
+/**
+ * A position: a number, or a numeric string as the original's form sends; "" and null (the
+ * original console's parseInt('') of an emptied field, sent as JSON) leave it as it is.
+ */
+const position = z.union([z.number(), z.string().max(20)]).nullable().optional();
+/** A text field of updateOrgConfig: "" or null leave the stored value as it is. */
+const text = (max: number) => z.string().max(max).nullable().optional();
 
 function ok(data: unknown, message = 'success') {
   return { code: 0, data, message };
 }
 
-function num(v: string | number | undefined, field: string): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = typeof v === 'number' ? v : Number(v.trim());
-  if (!Number.isFinite(n) || Math.abs(n) > 100_000) throw badInput(`${field}: expected a number of pixels`);
+/** A position as a number; undefined to leave it; a problem is added to `bad` (all are reported at once). */
+function num(v: string | number | null | undefined, field: string, bad: string[]): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v.trim());
+  if (!Number.isFinite(n) || Math.abs(n) > 100_000) {
+    bad.push(`${field}: expected a number of pixels, got ${JSON.stringify(v).slice(0, 40)}`);
+    return undefined;
+  }
   return Math.round(n);
 }
 
@@ -65,8 +74,11 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
   const submit = async (req: FastifyRequest<{ Body: z.infer<typeof submitBody> }>) => {
     const b = req.body ?? {};
     const token = b.token ?? b.Token;
+    const name = b.name ?? b.Name;
+    // The seed's table starts with "1 缺少name字段": a body without a name ({} too) is that, first.
+    if (name === undefined) throw new CertError(1, 'name_refused', 'name missing: give the name to print on the certificate', 422, { reason: 'empty' });
     if (token === undefined) throw new CertError(2, 'token_invalid', 'token missing', 404);
-    await svc.claims.submit(token, b.name ?? b.Name, req.ip);
+    await svc.claims.submit(token, name, req.ip);
     return { code: 0, data: null, message: 'success' };
   };
   r.post('/api/submitUserInfo', { schema: { tags, summary: 'Submit the name to print (status 2); the certificate follows by mail', body: submitBody, response: responses } }, submit);
@@ -84,8 +96,9 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
     await requireAdmin(req.body.token, req);
     const c = await svc.campaign.resolve(req.body.campaign);
     const res = await svc.recipients.importLines(c, req.body.email);
-    if (res.added === 0 && res.duplicates.length === 0 && res.rejected.length > 0) {
-      return { code: 1, data: res, message: `no volunteer added: ${res.rejected.length} line(s) rejected (see data.rejected)` };
+    // The seed answers the import like any call ("结果同 1"): 0 with the report, even when no line could be added.
+    if (res.added === 0 && res.rejected.length > 0) {
+      return ok(res, `no volunteer added: ${res.rejected.length} line(s) rejected, ${res.duplicates.length} duplicate(s) (see data.rejected)`);
     }
     return ok(res, `added ${res.added}, duplicates ${res.duplicates.length}, rejected ${res.rejected.length}`);
   });
@@ -111,18 +124,21 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
       summary: 'Organization, positions and SMTP account; empty fields leave values as they are; the password is never returned',
       body: z.object({
         token: z.string().max(500),
-        name: z.string().max(200).optional(),
-        website: z.string().max(500).optional(),
+        name: text(200),
+        website: text(500),
         name_horizontal_pos: position,
         name_vertical_pos: position,
         serial_number_horizontal_pos: position,
         serial_number_vertical_pos: position,
         date_horizontal_pos: position,
         date_vertical_pos: position,
-        username: z.string().max(254).optional(),
-        password: z.string().max(500).optional(),
-        smtp_host: z.string().max(253).regex(/^[A-Za-z0-9.-]*$/, 'a host name').optional(),
-        smtp_port: z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{0,5}$/)]).optional(),
+        username: text(254),
+        password: text(500),
+        smtp_host: z.string().max(253).regex(/^[A-Za-z0-9.-]*$/, 'a host name').nullable().optional(),
+        smtp_port: z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{0,5}$/)]).nullable().optional(),
+        // The original React console nests the mailbox: {"email": {"username", "password"}};
+        // anything else under "email" is ignored like any unknown parameter.
+        email: z.unknown().optional(),
         campaign: campaignRef,
       }).passthrough(),
       response: responses,
@@ -131,19 +147,26 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
     const b = req.body;
     await requireAdmin(b.token, req);
     const c = await svc.campaign.resolve(b.campaign);
-    if (b.website && !/^(https?:\/\/)?[^\s<>"']+$/.test(b.website)) throw badInput('website: expected an address');
-    if (b.username && !/^[^\s@]+@[^\s@]+$/.test(b.username)) throw badInput('username: expected the mailbox address, e.g. name@163.com');
-    const port = b.smtp_port === undefined || b.smtp_port === '' ? undefined : Number(b.smtp_port);
+    const nested = b.email && typeof b.email === 'object' ? (b.email as { username?: unknown; password?: unknown }) : {};
+    const username = b.username?.trim() || (typeof nested.username === 'string' && nested.username.length <= 254 ? nested.username.trim() : '') || undefined;
+    const password = b.password || (typeof nested.password === 'string' && nested.password.length <= 500 ? nested.password : '') || undefined;
+    // Every field that cannot be used is named at once; nothing is saved then.
+    const bad: string[] = [];
+    const positions = {
+      name: { x: num(b.name_horizontal_pos, 'name_horizontal_pos', bad), y: num(b.name_vertical_pos, 'name_vertical_pos', bad) },
+      number: { x: num(b.serial_number_horizontal_pos, 'serial_number_horizontal_pos', bad), y: num(b.serial_number_vertical_pos, 'serial_number_vertical_pos', bad) },
+      date: { x: num(b.date_horizontal_pos, 'date_horizontal_pos', bad), y: num(b.date_vertical_pos, 'date_vertical_pos', bad) },
+    };
+    if (b.website && !/^(https?:\/\/)?[^\s<>"']+$/.test(b.website)) bad.push('website: expected an address');
+    if (username && !/^[^\s@]+@[^\s@]+$/.test(username)) bad.push('username: expected the mailbox address, e.g. name@163.com');
+    if (bad.length) throw badInput(`nothing saved: ${bad.join('; ')}`);
+    const port = b.smtp_port === undefined || b.smtp_port === null || b.smtp_port === '' ? undefined : Number(b.smtp_port);
     await svc.campaign.updateOrgConfig(c, {
       name: b.name?.trim() || undefined,
       website: b.website?.trim() || undefined,
-      positions: {
-        name: { x: num(b.name_horizontal_pos, 'name_horizontal_pos'), y: num(b.name_vertical_pos, 'name_vertical_pos') },
-        number: { x: num(b.serial_number_horizontal_pos, 'serial_number_horizontal_pos'), y: num(b.serial_number_vertical_pos, 'serial_number_vertical_pos') },
-        date: { x: num(b.date_horizontal_pos, 'date_horizontal_pos'), y: num(b.date_vertical_pos, 'date_vertical_pos') },
-      },
-      username: b.username?.trim() || undefined,
-      password: b.password || undefined,
+      positions,
+      username,
+      password,
       smtpHost: b.smtp_host?.trim() || undefined,
       smtpPort: port,
       referer: typeof req.headers.referer === 'string' ? req.headers.referer : undefined,

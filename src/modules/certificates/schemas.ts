@@ -132,7 +132,7 @@ export const progressSchema = z.object({
 
 export const importResultSchema = z.object({
   added: z.number(),
-  duplicates: z.array(z.object({ line: z.string(), lineNo: z.number(), email: z.string() })),
+  duplicates: z.array(z.object({ line: z.string(), lineNo: z.number(), email: z.string(), reason: z.string().optional().describe('where the email is already: earlier in this import, or in the campaign') })),
   rejected: z.array(z.object({ line: z.string(), lineNo: z.number(), reason: z.string() })),
 });
 

@@ -35,6 +35,7 @@ export function createMiniprogram(core: Core) {
 
 export const miniprogramModule: AppModule = {
   name: 'miniprogram',
+  routeGroups: { token: ['/service/user/'] },
   async register(app, core) {
     const { service, sessions } = createMiniprogram(core);
     if (core.config.wechat.miniprogram.trustClientOpenid) {

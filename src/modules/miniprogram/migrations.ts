@@ -54,4 +54,17 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '3050_miniprogram_profiles_wider_fields': {
+    // The profile fields take what people write (issue 12): qq is free text from the school's SSO
+    // (a name in the seed's example), school numbers like "2019-0111", phones with + and spaces.
+    // PostgreSQL enforces varchar lengths (widening is a catalog change, no rewrite); SQLite does not.
+    async up(db: Kysely<any>) {
+      if (dialectOf(db) !== 'postgres') return;
+      await sql`ALTER TABLE miniprogram_profiles
+        ALTER COLUMN phone TYPE varchar(20),
+        ALTER COLUMN qq TYPE varchar(50),
+        ALTER COLUMN cardno TYPE varchar(32),
+        ALTER COLUMN wxid TYPE varchar(50)`.execute(db);
+    },
+  },
 };

@@ -2,9 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Command } from 'commander';
 import type { Core } from '../core.js';
+import type { RouteGroups } from './origins.js';
 
 export interface AppModule {
   name: string;
+  /** Its routes' CORS and cross-site groups, by path prefix (see platform/http/origins.ts). */
+  routeGroups?: RouteGroups;
   /** Registers routes (inside its own encapsulated context, with its own envelope) and job handlers. */
   register(app: FastifyInstance, core: Core): Promise<void>;
   /** Adds operator CLI commands; `core()` opens the core on first use. */
