@@ -46,6 +46,7 @@ const envSchema = z.object({
   MAIL_RATE_PER_SEC: optionalInt,
   MAIL_DAILY_LIMIT: optionalInt,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['auto', 'pretty', 'json']).default('auto')),
   SECRET_KEY: optionalString,
   TIME_ZONE: z.string().default('Asia/Shanghai'),
   TRUST_PROXY: bool,
@@ -76,6 +77,8 @@ export interface Config {
   mailRatePerSec?: number;
   mailDailyLimit?: number;
   logLevel: string;
+  /** `auto`: pretty lines when stdout is a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'pretty' | 'json';
   secretKey?: string;
   timeZone: string;
   trustProxy: boolean;
@@ -131,6 +134,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     mailRatePerSec: e.MAIL_RATE_PER_SEC || undefined,
     mailDailyLimit: e.MAIL_DAILY_LIMIT || undefined,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     secretKey: e.SECRET_KEY,
     timeZone: e.TIME_ZONE,
     trustProxy: e.TRUST_PROXY,
