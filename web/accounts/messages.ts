@@ -2,6 +2,7 @@
 
 const en = {
   app: { title: 'My account', lang: '中文', login: 'Log in', register: 'Register', addresses: 'Addresses', password: 'Password', logout: 'Log out' },
+  titles: { register: 'Register', active: 'Activate your account', login: 'Log in', forgot: 'Forgot password', password: 'Change password', address: 'Addresses' },
   units: { s: '{n} s', min: '{n} min' },
   common: { retry: 'Try again', close: 'Close', reload: 'Reload the page', loading: 'Loading…', cancel: 'Cancel', save: 'Save', back: 'Back' },
   errors: {
@@ -112,6 +113,7 @@ type Messages = typeof en;
 
 const zh: Messages = {
   app: { title: '我的账号', lang: 'English', login: '登录', register: '注册', addresses: '收货地址', password: '修改密码', logout: '退出' },
+  titles: { register: '注册', active: '激活账号', login: '登录', forgot: '找回密码', password: '修改密码', address: '收货地址' },
   units: { s: '{n} 秒', min: '{n} 分钟' },
   common: { retry: '重试', close: '关闭', reload: '刷新页面', loading: '加载中…', cancel: '取消', save: '保存', back: '返回' },
   errors: {

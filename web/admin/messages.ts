@@ -2,6 +2,7 @@
 
 const en = {
   app: { title: 'Certificates console', signOut: 'Sign out', lang: '中文', campaigns: 'Campaigns', devMail: 'Dev mailbox', docs: 'API docs' },
+  titles: { signin: 'Sign in', campaigns: 'Campaigns', template: 'Template', volunteers: 'Volunteers', send: 'Send', mail: 'Mail settings', emails: 'Email templates', settings: 'Campaign settings' },
   common: {
     save: 'Save', saved: 'Saved', saving: 'Saving…', cancel: 'Cancel', retry: 'Try again', loading: 'Loading…', close: 'Close',
     unsaved: 'Unsaved changes', yes: 'Yes', no: 'No', confirm: 'Confirm', back: 'Back', reload: 'Reload the page',
@@ -91,6 +92,7 @@ type Messages = typeof en;
 
 const zh: Messages = {
   app: { title: '证书管理台', signOut: '退出', lang: 'English', campaigns: '活动', devMail: '开发邮箱', docs: 'API 文档' },
+  titles: { signin: '登录', campaigns: '活动', template: '证书模板', volunteers: '志愿者', send: '发送', mail: '邮件设置', emails: '邮件模板', settings: '活动设置' },
   common: {
     save: '保存', saved: '已保存', saving: '正在保存…', cancel: '取消', retry: '重试', loading: '加载中…', close: '关闭',
     unsaved: '有未保存的修改', yes: '是', no: '否', confirm: '确认', back: '返回', reload: '重新加载页面',

@@ -2,6 +2,7 @@
 
 const en = {
   app: { title: 'Auto-reply', lang: '中文', signOut: 'Sign out', rules: 'Rules', accounts: 'Official accounts', bind: 'WeChat', docs: 'API docs' },
+  titles: { login: 'Sign in', register: 'Register', rules: 'Rules', accounts: 'Official accounts', bind: 'Bind WeChat' },
   common: {
     save: 'Save', saving: 'Saving…', cancel: 'Cancel', retry: 'Try again', loading: 'Loading…', close: 'Close', reload: 'Reload the page',
     delete: 'Delete', edit: 'Edit', yes: 'Yes, delete', copy: 'Copy', copied: 'Copied', remove: 'Remove',
@@ -114,6 +115,7 @@ type Messages = typeof en;
 
 const zh: Messages = {
   app: { title: '自动回复', lang: 'English', signOut: '退出', rules: '规则', accounts: '公众号', bind: '微信绑定', docs: 'API 文档' },
+  titles: { login: '登录', register: '注册', rules: '规则', accounts: '公众号', bind: '绑定微信' },
   common: {
     save: '保存', saving: '正在保存…', cancel: '取消', retry: '重试', loading: '正在加载…', close: '关闭', reload: '重新加载页面',
     delete: '删除', edit: '编辑', yes: '确定删除', copy: '复制', copied: '已复制', remove: '移除',
