@@ -32,6 +32,17 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
     return certId ? `${config.publicUrl}/verify/${certId}` : undefined;
   }
 
+  /**
+   * What the preview's QR code encodes before the certificate exists: the same verification
+   * address with a stand-in id of the real id's length, so the preview shows the QR code at the
+   * size and density the certificate will have (a scan says "not found": nothing is issued yet).
+   */
+  function previewVerifyUrl(certId: string | null): string {
+    if (certId) return verifyUrl(certId)!;
+    const len = newCertificateId().length;
+    return `${config.publicUrl}/verify/${'preview-not-yet-issued'.padEnd(len, '0').slice(0, len)}`;
+  }
+
   /** Finds the recipient of a link token; unknown tokens count against the client's address. */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
     if (misses.check(ip) > 0) throw new RateLimitedError(misses.check(ip), 'too many unknown links from this address; try again in a minute', 'rate_limited');
@@ -52,9 +63,10 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
     if (typeof name !== 'string') throw new CertError(1, 'name_refused', 'name missing: give the name to print on the certificate', 422, { reason: 'empty' });
     const r = checkName(name);
     if (!r.ok) throw new CertError(1, 'name_refused', r.message, 422, { reason: r.reason, chars: r.chars });
-    // Markup and code punctuation is no part of a name: refuse it rather than print it.
+    // Markup and code punctuation is no part of a name: refuse it rather than print it. Its own
+    // reason, so the page does not blame the font (which can draw these characters).
     const odd = [...new Set(r.name.match(MARKUP_CHARS) ?? [])];
-    if (odd.length) throw new CertError(1, 'name_refused', `the name contains characters that are not allowed in a name: ${odd.join(' ')}`, 422, { reason: 'unsupported_chars', chars: odd });
+    if (odd.length) throw new CertError(1, 'name_refused', `these characters are not part of a name: ${odd.join(' ')}; please write the name without them`, 422, { reason: 'markup_chars', chars: odd });
     return r.name;
   }
 
@@ -151,6 +163,8 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
       return {
         email: r.email,
         name: r.name ?? '',
+        // The number printed on the certificate (the organizer's), which is not the verification id.
+        number: r.number,
         status: r.status,
         claimed,
         organization: c.organization,
@@ -165,7 +179,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
       const clean = validName(name);
       const r = (await recipients.findById(hit.id))!;
       const c = (await campaigns.find(r.campaign_id))!;
-      return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png' });
+      return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png', verifyUrl: previewVerifyUrl(r.certificate_id) });
     },
     async download(token: unknown, ip: string) {
       const hit = await lookup(token, ip);
