@@ -1,6 +1,7 @@
 /** Migrations of the accounts module (names in its own number range; see platform/db/migrate.ts). */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { bigint, withId } from '../../platform/db/columns.js';
+import { dialectOf } from '../../platform/db/index.js';
 
 export const migrations: Record<string, Migration> = {
   '2001_accounts_users_sessions': {
@@ -57,6 +58,14 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('addresses_user').on('addresses').columns(['user_id', 'is_active']).execute();
       // The guard behind "exactly one default": a second active default for a user cannot commit.
       await sql`CREATE UNIQUE INDEX addresses_one_default ON addresses (user_id) WHERE is_default = 1 AND is_active = 1`.execute(db);
+    },
+  },
+  '2003_accounts_international_addresses': {
+    // International phone numbers are stored in E.164 (up to 16 characters) and postcodes abroad
+    // have up to 10; tag and postcode may be empty. SQLite does not enforce varchar lengths.
+    async up(db: Kysely<any>) {
+      if (dialectOf(db) !== 'postgres') return;
+      await sql`ALTER TABLE addresses ALTER COLUMN receiver_phone TYPE varchar(20), ALTER COLUMN postcode TYPE varchar(12)`.execute(db);
     },
   },
 };
