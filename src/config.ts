@@ -59,6 +59,8 @@ const envSchema = z.object({
   WECHAT_MP_SECRET: optionalString,
   WECHAT_MP_TOKEN: optionalString,
   WECHAT_MP_AES_KEY: optionalString,
+  WECHAT_MP_NAME: optionalString,
+  WECHAT_MP_WECHAT_ID: optionalString,
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
@@ -86,7 +88,8 @@ export interface Config {
     apiBase: string;
     timeoutMs: number;
     miniprogram: { appid?: string; secret?: string; trustClientOpenid: boolean };
-    mp: { appid?: string; secret?: string; token?: string; aesKey?: string };
+    /** `name` and `wechatId` (微信号): shown on the pages so people on a phone can find the account. */
+    mp: { appid?: string; secret?: string; token?: string; aesKey?: string; name?: string; wechatId?: string };
   };
   jobConcurrency: number;
   /** Derived: outgoing mail goes to SMTP; otherwise to the dev mailbox. */
@@ -146,7 +149,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
         secret: e.WECHAT_MINIPROGRAM_SECRET,
         trustClientOpenid: e.MINIPROGRAM_TRUST_CLIENT_OPENID,
       },
-      mp: { appid: e.WECHAT_MP_APPID, secret: e.WECHAT_MP_SECRET, token: e.WECHAT_MP_TOKEN, aesKey: e.WECHAT_MP_AES_KEY },
+      mp: { appid: e.WECHAT_MP_APPID, secret: e.WECHAT_MP_SECRET, token: e.WECHAT_MP_TOKEN, aesKey: e.WECHAT_MP_AES_KEY, name: e.WECHAT_MP_NAME, wechatId: e.WECHAT_MP_WECHAT_ID },
     },
     jobConcurrency: e.JOB_CONCURRENCY,
     isSmtpConfigured: Boolean(e.SMTP_URL),

@@ -24,7 +24,7 @@ describe.each(testDialects())('autoreply: rule names, image and link replies (%s
   const sentTo = (openid: string) => ctx.fake.calls('/cgi-bin/message/custom/send').filter((c) => c.json().touser === openid);
 
   beforeAll(async () => {
-    ctx = await startAutoreply(dialect);
+    ctx = await startAutoreply(dialect, { env: { WECHAT_MP_NAME: '志愿者小助手', WECHAT_MP_WECHAT_ID: 'volunteer_helper' } });
     m = await member(ctx, 'kinds1');
     const r = await api('POST', '/accounts', { appid: 'wxkinds0000000001', secret: 'kindssecret00000000000001', token: 'kindstoken', aes_key: AES });
     expect(r.statusCode).toBe(201);
@@ -33,6 +33,11 @@ describe.each(testDialects())('autoreply: rule names, image and link replies (%s
     acc = { appid: 'wxkinds0000000001', token: 'kindstoken', aesKey: AES };
   });
   afterAll(async () => ctx?.close());
+
+  it("tells the platform account's name and WeChat ID, for people on a phone who cannot scan", async () => {
+    const r = await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' });
+    expect(r.json()).toEqual({ configured: true, qrImageUrl: '/api/v2/autoreply/platform/qr.png', name: '志愿者小助手', wechatId: 'volunteer_helper' });
+  });
 
   it('stores a rule name and typed replies, and answers them as the API shows them', async () => {
     const r = await api('POST', `/rules?account=${accountId}`, { name: '  Opening hours ', keywords: [{ text: '几点开门' }], replies: [NEWS, '也可以打电话问我们', IMAGE] });

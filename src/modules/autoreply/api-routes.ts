@@ -64,7 +64,16 @@ function present(r: RuleRecord) {
 
 export function registerApiRoutes(
   appIn: FastifyInstance,
-  deps: { members: MembersService; rules: RulesService; mpAccounts: MpAccountsService; publicUrl: string; transport: (callbackId: string) => Transport; now: () => number },
+  deps: {
+    members: MembersService;
+    rules: RulesService;
+    mpAccounts: MpAccountsService;
+    publicUrl: string;
+    /** The platform account's name and WeChat ID (WECHAT_MP_NAME, WECHAT_MP_WECHAT_ID), for people who cannot scan. */
+    platform?: { name: string | null; wechatId: string | null };
+    transport: (callbackId: string) => Transport;
+    now: () => number;
+  },
 ): void {
   const app = appIn.withTypeProvider<ZodTypeProvider>();
   const { members, rules, mpAccounts } = deps;
@@ -77,10 +86,22 @@ export function registerApiRoutes(
   }
 
   // Public: the register page shows the platform account's QR (follow it to get a code).
-  app.get(`${P}/platform`, { schema: { tags: TAG, summary: "Whether the platform official account is configured, and its follow QR code's address (for the register page)", response: { 200: z.object({ configured: z.boolean(), qrImageUrl: z.string().nullable() }) } } }, async () => ({
-    configured: members.wechatConfigured,
-    qrImageUrl: members.wechatConfigured ? `${P}/platform/qr.png` : null,
-  }));
+  app.get(
+    `${P}/platform`,
+    {
+      schema: {
+        tags: TAG,
+        summary: "Whether the platform official account is configured, its follow QR code's address, and its name and WeChat ID (for the register page; a phone cannot scan its own screen)",
+        response: { 200: z.object({ configured: z.boolean(), qrImageUrl: z.string().nullable(), name: z.string().nullable(), wechatId: z.string().nullable().describe('the WeChat ID (微信号) to search for in WeChat') }) },
+      },
+    },
+    async () => ({
+      configured: members.wechatConfigured,
+      qrImageUrl: members.wechatConfigured ? `${P}/platform/qr.png` : null,
+      name: members.wechatConfigured ? (deps.platform?.name ?? null) : null,
+      wechatId: members.wechatConfigured ? (deps.platform?.wechatId ?? null) : null,
+    }),
+  );
   app.get(`${P}/platform/qr.png`, { schema: { tags: TAG, summary: "The platform account's QR code (PNG): scanning it follows the account, which answers a registration code" } }, async (_req, reply) =>
     reply.type('image/png').header('cache-control', 'public, max-age=3600').send(await members.followQrImage()),
   );
