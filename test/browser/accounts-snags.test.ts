@@ -43,6 +43,8 @@ describe('member pages: issue 14 snags (Chromium)', { timeout: 180_000 }, () => 
     const page = await browser.newPage({ width: 360, height: 740 });
     await page.goto(`${app.url}/accounts/register`);
     await page.getByTestId('register').waitFor();
+    // A title of its own (issue 14, item 7), in the page's language.
+    await expect.poll(() => page.title()).toBe('注册 · 我的账号');
     await expectAccessible(page, 'register (zh)');
     await shotBoth(page, 'accounts-register-zh');
     await page.getByTestId('reg-username').fill('wang_fang');

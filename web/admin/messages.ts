@@ -32,7 +32,7 @@ const en = {
     showArchived: 'Show archived', empty: 'No campaigns yet: create the first one.', archived: 'archived',
     volunteers: '{n} volunteer | {n} volunteers', open: 'Open', noTemplate: 'no template yet',
   },
-  tabs: { unavailable: 'Campaign', template: 'Template', volunteers: 'Volunteers', send: 'Send', mail: 'Mail settings', emails: 'Email templates', settings: 'Settings' },
+  tabs: { label: 'Campaign pages', unavailable: 'Campaign', template: 'Template', volunteers: 'Volunteers', send: 'Send', mail: 'Mail settings', emails: 'Email templates', settings: 'Settings' },
   settings: {
     title: 'Campaign settings', name: 'Name', organization: 'Organization', website: 'Website', claimUrl: 'Claim page address',
     claimUrlHint: 'Leave empty for this service’s own page.', dateFormat: 'Date format', dateFormatHint: 'Tokens: YYYY MM DD M D, e.g. YYYY年MM月DD日',
@@ -122,7 +122,7 @@ const zh: Messages = {
     showArchived: '显示已归档', empty: '还没有活动：创建第一个吧。', archived: '已归档',
     volunteers: '{n} 名志愿者', open: '打开', noTemplate: '尚未上传模板',
   },
-  tabs: { unavailable: '活动', template: '模板', volunteers: '志愿者', send: '发送', mail: '邮件设置', emails: '邮件模板', settings: '设置' },
+  tabs: { label: '活动页面', unavailable: '活动', template: '模板', volunteers: '志愿者', send: '发送', mail: '邮件设置', emails: '邮件模板', settings: '设置' },
   settings: {
     title: '活动设置', name: '名称', organization: '组织', website: '网站', claimUrl: '领取页面地址',
     claimUrlHint: '留空则使用本服务自带的页面。', dateFormat: '日期格式', dateFormatHint: '可用：YYYY MM DD M D，例如 YYYY年MM月DD日',
