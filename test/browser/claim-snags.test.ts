@@ -7,7 +7,7 @@
  * served). Screenshots at 360 and 1366 px, Chinese and English.
  */
 import type { CDPSession, Page } from 'playwright-core';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type Browser } from './browser.js';
@@ -15,6 +15,8 @@ import { admin, startWebApp, templatePng, tokenFromMail, waitForMail, type WebAp
 import { expectAccessible, shotBoth } from './axe.js';
 
 const PHONE = { width: 360, height: 740 };
+// jsqr is CommonJS whose typings say `export default`: under NodeNext the function is `.default`.
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as unknown as (data: Uint8ClampedArray, w: number, h: number) => { data: string; version: number } | null;
 
 /** Decodes the QR code in a PNG or JPEG (jsQR on its RGBA pixels). */
 async function readQr(bytes: Uint8Array): Promise<{ data: string; version: number } | null> {
