@@ -362,7 +362,8 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.getByTestId('login-name').fill(USER);
     await page.getByTestId('login-password').fill(PW3);
     await page.getByTestId('login-submit').click();
-    await expect.poll(() => page.getByTestId('addr-card').count()).toBe(2);
+    // Generous: logging in runs argon2id, which queues behind other suites' hashing on a busy machine.
+    await expect.poll(() => page.getByTestId('addr-card').count(), { timeout: 20_000 }).toBe(2);
     expect(new URL(page.url()).pathname).toBe('/accounts/address');
   });
 
