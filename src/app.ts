@@ -13,6 +13,7 @@ import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
 import { registerDevMailbox } from './platform/mail/routes.js';
 import { certificatesModule } from './modules/certificates/index.js';
+import { createAdminAuth } from './modules/certificates/admin-token.js';
 import { accountsModule } from './modules/accounts/index.js';
 import { miniprogramModule } from './modules/miniprogram/index.js';
 import { autoreplyModule } from './modules/autoreply/index.js';
@@ -22,11 +23,22 @@ export const modules: AppModule[] = [certificatesModule, accountsModule, minipro
 /** Largest request body accepted anywhere but uploads (which set their own limit). */
 export const BODY_LIMIT = 2 * 1024 * 1024;
 
+/**
+ * TRUST_PROXY as Fastify takes it. Fastify 5.12 reads a bare number as "trust nothing" (a hop count
+ * cannot tell the proxy from a client that reaches the port directly), so a hop count here is a
+ * function trusting the nearest N hops: safe only when the proxy alone can reach the port (HOST on
+ * loopback, or a firewall); main.ts warns at start otherwise. Addresses/CIDRs check the peer.
+ */
+export function trustProxyOption(tp: boolean | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof tp === 'number') return tp === 0 ? false : (_address: string, hop: number) => hop < tp;
+  return tp;
+}
+
 export async function buildApp(core: Core): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: core.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
-    trustProxy: core.config.trustProxy,
+    trustProxy: trustProxyOption(core.config.trustProxy),
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
@@ -55,7 +67,9 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   registerOps(app, core);
-  await registerDevMailbox(app, core);
+  // The dev mailbox holds every private link: it needs the organizer's token, checked and limited
+  // like the certificates admin API (the limits are in the database, so one instance is enough).
+  await registerDevMailbox(app, core, createAdminAuth(core.db, core.config.adminToken, core.now));
   for (const m of modules) await m.register(app, core);
   await registerWeb(app, { devMail: !core.config.isSmtpConfigured });
 

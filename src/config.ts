@@ -2,6 +2,7 @@
  * One zod schema over the environment, parsed once and frozen. Every variable here is documented
  * in the README's configuration table; `loadConfig` exits with a clear message on bad values.
  */
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -34,6 +35,36 @@ const optionalString = z
   .optional()
   .transform((v) => (v && v.trim() !== '' ? v.trim() : undefined));
 
+/** Names proxy-addr (behind Fastify's trustProxy) knows for address ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY takes what Fastify's `trustProxy` takes: `true` (every hop: only when the proxy
+ * strips the client's own X-Forwarded-For), `false`/empty (no proxy), a hop count (`1` = one proxy
+ * in front), or a comma-separated list of proxy addresses, CIDRs and proxy-addr's range names
+ * (`127.0.0.1`, `10.0.0.0/8`, `loopback`).
+ */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((raw, ctx): boolean | number | string[] => {
+    const v = (raw ?? '').trim();
+    if (v === '' || v === 'false' || v === 'no') return false;
+    if (v === 'true' || v === 'yes') return true;
+    if (/^\d+$/.test(v)) return Number(v);
+    const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+    const bad = items.filter((x) => {
+      if (PROXY_RANGE_NAMES.has(x) || isIP(x)) return false;
+      const m = /^(.+)\/(\d{1,3})$/.exec(x);
+      return !(m && isIP(m[1]!) && Number(m[2]) <= (isIP(m[1]!) === 4 ? 32 : 128));
+    });
+    if (bad.length || !items.length) {
+      ctx.addIssue({ code: 'custom', message: `expected true, false, a hop count, or proxy addresses/CIDRs separated by commas; not understood: ${bad.join(', ') || v}` });
+      return z.NEVER;
+    }
+    return items;
+  });
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(5000),
   HOST: z.string().default('127.0.0.1'),
@@ -49,7 +80,7 @@ const envSchema = z.object({
   LOG_FORMAT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['auto', 'pretty', 'json']).default('auto')),
   SECRET_KEY: optionalString,
   TIME_ZONE: z.string().default('Asia/Shanghai'),
-  TRUST_PROXY: bool,
+  TRUST_PROXY: trustProxy,
   WECHAT_API_BASE: z.url().default('https://api.weixin.qq.com'),
   WECHAT_API_TIMEOUT_MS: z.coerce.number().int().min(100).max(60000).default(3000),
   WECHAT_MINIPROGRAM_APPID: optionalString,
@@ -83,7 +114,8 @@ export interface Config {
   logFormat: 'auto' | 'pretty' | 'json';
   secretKey?: string;
   timeZone: string;
-  trustProxy: boolean;
+  /** Fastify's `trustProxy`: whom to believe about X-Forwarded-For (see the README). */
+  trustProxy: boolean | number | string[];
   wechat: {
     apiBase: string;
     timeoutMs: number;

@@ -36,10 +36,38 @@ async function refuseWeakAdminToken(config: Config): Promise<void> {
   process.exit(2);
 }
 
+/** Loopback addresses: a service bound only there is reachable from this machine alone. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '::ffff:127.0.0.1';
+}
+
+/** What an operator must hear at start: settings that leave private data or limits exposed. */
+function startupWarnings(config: Config): string[] {
+  const out: string[] = [];
+  const exposed = !isLoopbackHost(config.host);
+  if (exposed && !config.isSmtpConfigured) {
+    out.push(
+      `HOST=${config.host} is reachable from other machines but SMTP_URL is not set: no mail reaches anyone, and every claim link, ` +
+        'activation link and recovery code is kept in the dev mailbox (/dev/mail, admin token required). Set SMTP_URL before real use.',
+    );
+  }
+  if (exposed && (config.trustProxy === true || typeof config.trustProxy === 'number')) {
+    out.push(
+      `TRUST_PROXY=${String(config.trustProxy)} believes X-Forwarded-For from whoever connects, and HOST=${config.host} lets clients connect directly: ` +
+        'they can pick their own address and escape per-client limits. Bind HOST to loopback behind the proxy, or give TRUST_PROXY the proxy addresses.',
+    );
+  }
+  return out;
+}
+
 async function serve(): Promise<void> {
   const config = loadConfigOrExit();
   await refuseWeakAdminToken(config);
+  // Loud: on stderr in plain words (whatever LOG_LEVEL), and in the log at warn.
+  const warnings = startupWarnings(config);
+  for (const w of warnings) process.stderr.write(`\n*** WARNING: ${w}\n\n`);
   const core = await createCore(config);
+  for (const w of warnings) core.logger.warn(w);
   const app = await buildApp(core);
   await core.jobs.start();
   const listening = await app.listen({ port: config.port, host: config.host });

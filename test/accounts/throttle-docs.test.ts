@@ -1,7 +1,8 @@
 /**
- * Login throttling (failures per account and per IP, 10131 with retry_after; the right password
- * does not get through while throttled; a success resets the account's count) and the OpenAPI
- * page listing every accounts route with its request schema.
+ * Login throttling (failures per account and client, and per client; 10131 with retry_after; the
+ * right password does not get through from a throttled client, but does from another; a success
+ * resets that client's count) and the OpenAPI page listing every accounts route with its request
+ * schema. The attacks themselves (parallel, many clients, several instances): test/security/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/db.js';
@@ -16,30 +17,34 @@ describe.each(testDialects())('accounts: login throttling and OpenAPI on %s', (d
 
   const login = (username: string, password: string, ip: string) => env.call('POST', '/v1/tokens', { body: { username, password }, ip });
 
-  it('throttles failed logins per account, even for the right password from another IP', async () => {
+  it('throttles failed logins per account and client, even for the right password, and not the owner elsewhere', async () => {
     const m = await env.member('hank');
-    // 9 failures, then a success: the count starts again.
-    for (let i = 0; i < 9; i++) expect((await login('hank', 'wrong guess here', `10.1.${i}.1`)).code).toBe(10108);
-    expect((await login('hank', m.password, '10.1.99.1')).code).toBe(200);
-    for (let i = 0; i < 10; i++) expect((await login('hank', 'wrong guess here', `10.2.${i}.1`)).code).toBe(10108);
-    const blocked = await login('hank', m.password, '10.3.0.1');
+    // 9 failures, then a success from the same client: that client's count starts again.
+    for (let i = 0; i < 9; i++) expect((await login('hank', 'wrong guess here', '10.1.0.1')).code).toBe(10108);
+    expect((await login('hank', m.password, '10.1.0.1')).code).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await login('hank', 'wrong guess here', '10.2.0.1')).code).toBe(10108);
+    const blocked = await login('hank', m.password, '10.2.0.1');
     expect(blocked).toMatchObject({ code: 10131, retry_after: expect.any(Number) });
     expect(blocked.retry_after).toBeGreaterThan(0);
     // The email is the same account: no second budget of guesses under the other name.
-    const byEmail = await env.call('POST', '/v1/tokens', { body: { email: m.email.toUpperCase(), password: m.password }, ip: '10.3.0.2' });
+    const byEmail = await env.call('POST', '/v1/tokens', { body: { email: m.email.toUpperCase(), password: m.password }, ip: '10.2.0.1' });
     expect(byEmail.code).toBe(10131);
+    // The owner on another client is not locked out.
+    expect((await login('hank', m.password, '10.3.0.1')).code).toBe(200);
     // Another account is not affected.
     const other = await env.member('iris');
-    expect((await login('iris', other.password, '10.3.0.1')).code).toBe(200);
+    expect((await login('iris', other.password, '10.2.0.1')).code).toBe(200);
     // Probing while throttled is not free: each throttled answer costs the caller's address.
     const prober = '10.3.9.9';
-    for (let i = 0; i < 50; i++) expect((await login('hank', 'any guess at all', prober)).code).toBe(10131);
+    for (let i = 0; i < 10; i++) expect((await login('nobody1', 'any guess at all', prober)).code).toBe(10108);
+    for (let i = 0; i < 40; i++) expect((await login('nobody1', 'any guess at all', prober)).code).toBe(10131);
     expect((await login('iris', other.password, prober)).code).toBe(10131);
-    // Wrong old passwords on "change password" count against the account too (they are guesses).
-    const body = { oldpassword: 'nope nope nope', password1: 'a new long phrase', password2: 'a new long phrase' };
-    for (let i = 0; i < 10; i++) expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body })).code).toBe(10103);
-    expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body: { ...body, oldpassword: other.password } })).code).toBe(10131);
-    expect((await login('iris', other.password, '10.3.0.3')).code).toBe(10131);
+    // Wrong old passwords on "change password" count against the account on that client too.
+    const body = { oldpassword: 'nope nope nope', password1: 'Velvet-Harbor-Kettle-93', password2: 'Velvet-Harbor-Kettle-93' };
+    for (let i = 0; i < 10; i++) expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body, ip: '10.4.1.1' })).code).toBe(10103);
+    expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body: { ...body, oldpassword: other.password }, ip: '10.4.1.1' })).code).toBe(10131);
+    expect((await login('iris', other.password, '10.4.1.1')).code).toBe(10131);
+    expect((await login('iris', other.password, '10.4.1.2')).code).toBe(200);
   });
 
   it('throttles failed logins per IP across accounts (unknown names count too)', async () => {

@@ -8,7 +8,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type Browser } from './browser.js';
-import { startWebApp, waitForMail, type WebApp } from './fixtures.js';
+import { ADMIN_TOKEN, startWebApp, waitForMail, type WebApp } from './fixtures.js';
 import { expectAccessible, shotBoth } from './axe.js';
 
 const PW = 'lanterns over the river';
@@ -35,7 +35,7 @@ describe('member pages: issue 14 snags (Chromium)', { timeout: 180_000 }, () => 
   const activationLink = async (email: string, count = 1) => {
     const mails = await waitForMail(app.url, (m) => m.to.includes(email) && /激活|activat/i.test(m.subject), count);
     const newest = mails.reduce((a, b) => (b.id > a.id ? b : a));
-    const m = (await (await fetch(`${app.url}/api/v2/dev/mail/${newest.id}`)).json()) as { text: string | null; html: string | null };
+    const m = (await (await fetch(`${app.url}/api/v2/dev/mail/${newest.id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { text: string | null; html: string | null };
     return /https?:\/\/[^\s"<>]+\/accounts\/active\?code=[A-Za-z0-9_-]+/.exec(`${m.text}\n${m.html}`)![0];
   };
 

@@ -60,6 +60,9 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await page.getByTestId('token').fill(ADMIN_TOKEN);
     await page.getByTestId('signin-submit').click();
     await page.getByTestId('campaign-list').waitFor();
+    // No SMTP_URL here: the console says, on every page, that mail goes to the dev mailbox.
+    await page.getByTestId('devmail-banner').waitFor();
+    expect(await page.getByTestId('devmail-banner').innerText()).toContain('mail reaches nobody');
     // Kept for the browser session only.
     expect(await page.evaluate(() => [sessionStorage.getItem('vh.admin.token'), localStorage.getItem('vh.admin.token'), document.cookie])).toEqual([ADMIN_TOKEN, null, '']);
 
@@ -279,6 +282,11 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
   it('the volunteer opens the notice in the dev mailbox, claims, and the certificate arrives', async () => {
     const mail = await browser.newPage({ width: 1200, height: 900 });
     await mail.goto(`${app.url}/dev/mail`);
+    // A new tab has no console session: the mailbox asks for the admin token (it holds every link).
+    await mail.getByTestId('token-form').waitFor();
+    await screenshot(mail, 'devmail-token');
+    await mail.getByTestId('token').fill(ADMIN_TOKEN);
+    await mail.getByTestId('token-submit').click();
     const notice = mail.getByTestId('mail-item').filter({ hasText: 'to me@example.org' }).first();
     await notice.waitFor();
     await notice.click();

@@ -78,7 +78,7 @@ export interface DevMail {
 export async function waitForMail(base: string, pred: (m: DevMail) => boolean, count = 1, timeoutMs = 20_000): Promise<DevMail[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const res = await fetch(`${base}/api/v2/dev/mail?limit=200`);
+    const res = await fetch(`${base}/api/v2/dev/mail?limit=200`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const { items } = (await res.json()) as { items: DevMail[] };
     const hits = items.filter(pred);
     if (hits.length >= count) return hits;
@@ -89,7 +89,7 @@ export async function waitForMail(base: string, pred: (m: DevMail) => boolean, c
 
 /** The claim-link token in a dev-mailbox message. */
 export async function tokenFromMail(base: string, id: number): Promise<string> {
-  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`)).json()) as { html: string | null; text: string | null };
+  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { html: string | null; text: string | null };
   const found = /\/certificate\?token=([A-Za-z0-9_\-%.~]+)/.exec(`${m.html ?? ''}\n${m.text ?? ''}`);
   if (!found) throw new Error(`no claim link in message ${id}`);
   return decodeURIComponent(found[1]!);

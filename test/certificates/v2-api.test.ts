@@ -31,7 +31,7 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
   });
 
   it('creates, configures, lists and archives campaigns; never returns the SMTP password', async () => {
-    expect((await api('GET', '/session')).json()).toEqual({ ok: true });
+    expect((await api('GET', '/session')).json()).toEqual({ ok: true, mail: 'smtp' });
     const c = await api('POST', '/campaigns', { name: 'Spring 2026', slug: 'spring' });
     expect(c.status).toBe(201);
     expect(c.json()).toMatchObject({ slug: 'spring', archived: false, sending: 'idle', template: null, counts: { '0': 0, failed: 0 } });

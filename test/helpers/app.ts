@@ -28,11 +28,13 @@ export interface TestAppOptions {
   /** Start the job runner (default true). */
   startJobs?: boolean;
   now?: () => number;
+  /** Use this database (e.g. another TestApp's `config.database`) instead of a fresh one; it is not dropped on close. */
+  database?: Config['database'];
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-test-'));
-  const database = await createTestDatabase(opts.dialect ?? 'sqlite', dataDir);
+  const database = opts.database ? { config: opts.database, drop: async () => {} } : await createTestDatabase(opts.dialect ?? 'sqlite', dataDir);
   const config = parseConfig({
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -148,6 +148,10 @@ export function errorText(err: unknown, t: T, te: (k: string) => boolean, scope?
   if (err instanceof NetworkError) return err.timedOut ? t('errors.timeout') : t('errors.network');
   if (err instanceof ApiError) {
     if (err.code === 10131) return t('errors.tooMany', { s: waitText(err.retryAfter ?? 60, t) });
+    // A refused password says why (reason), with zxcvbn's own hint after the server's colon.
+    if (err.code === 10108 && typeof err.body.reason === 'string' && te(`passwordReasons.${err.body.reason}`)) {
+      return t(`passwordReasons.${err.body.reason}`, { hint: err.message.split(': ').slice(1).join(': ') });
+    }
     for (const key of [scope && `${scope}.codes.${err.code}`, `codes.${err.code}`]) {
       if (key && te(key)) return t(key);
     }

@@ -28,6 +28,13 @@ const en = {
     maxLen: 'At most {n} characters.',
     code: 'The code has 6 digits.',
   },
+  passwordReasons: {
+    too_short: 'The password must have at least 8 characters.',
+    too_long: 'The password must have at most 128 characters.',
+    is_username: 'The password must not be the username.',
+    too_weak: 'This password is too easy to guess. {hint}',
+    busy: 'The server is busy; try again in a moment.',
+  },
   codes: {
     10100: 'The request was not understood. Reload the page and try again.',
     10101: 'You are not logged in (or the session has ended). Log in again.',
@@ -36,7 +43,7 @@ const en = {
     10104: 'This account is not activated yet: open the link in the activation mail.',
     10106: 'This code no longer works (expired, used, or too many wrong tries). Send a new code.',
     10107: 'This account has no password yet: use “Forgot password”.',
-    10108: 'This password is not accepted: it is among the most common passwords. Choose another.',
+    10108: 'This password is not accepted. Choose another.',
     10109: 'Confirm the password.',
     10110: 'The two passwords differ.',
     10112: 'This link has expired or was already used.',
@@ -58,7 +65,7 @@ const en = {
   },
   fields: {
     username: 'Username', email: 'Email', login: 'Username or email', password: 'Password', password1: 'New password',
-    password2: 'Confirm the password', oldpassword: 'Current password', pwHint: '8 to 128 characters. A long phrase is best; very common passwords are refused.',
+    password2: 'Confirm the password', oldpassword: 'Current password', pwHint: '8 to 128 characters. A long phrase is best; passwords that are easy to guess (words, names, dates, sequences, repeats) are refused.',
   },
   register: {
     title: 'Create an account', submit: 'Register', busy: 'Creating…', haveAccount: 'Already registered?',
@@ -146,6 +153,13 @@ const zh: Messages = {
     maxLen: '最多 {n} 个字符。',
     code: '验证码为 6 位数字。',
   },
+  passwordReasons: {
+    too_short: '密码至少需要 8 个字符。',
+    too_long: '密码最多 128 个字符。',
+    is_username: '密码不能与用户名相同。',
+    too_weak: '这个密码太容易被猜到，请换一个。{hint}',
+    busy: '服务器繁忙，请稍后再试。',
+  },
   codes: {
     10100: '请求无法识别，请刷新页面后重试。',
     10101: '尚未登录或登录已失效，请重新登录。',
@@ -154,7 +168,7 @@ const zh: Messages = {
     10104: '账号尚未激活：请打开激活邮件中的链接。',
     10106: '验证码已失效（过期、已使用或错误次数过多），请重新发送。',
     10107: '该账号尚未设置密码，请使用“忘记密码”。',
-    10108: '该密码不可用：属于最常见的密码之一，请换一个。',
+    10108: '该密码不可用，请换一个。',
     10109: '请确认密码。',
     10110: '两次输入的密码不一致。',
     10112: '链接已失效或已被使用。',
@@ -176,7 +190,7 @@ const zh: Messages = {
   },
   fields: {
     username: '用户名', email: '邮箱', login: '用户名或邮箱', password: '密码', password1: '新密码',
-    password2: '确认密码', oldpassword: '当前密码', pwHint: '8 到 128 个字符，推荐使用较长的短语；过于常见的密码会被拒绝。',
+    password2: '确认密码', oldpassword: '当前密码', pwHint: '8 到 128 个字符，推荐使用较长的短语；容易被猜到的密码（单词、名字、日期、连续或重复的字符）会被拒绝。',
   },
   register: {
     title: '注册账号', submit: '注册', busy: '正在创建…', haveAccount: '已有账号？',

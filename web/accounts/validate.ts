@@ -28,7 +28,7 @@ export function username(s: string): Problem {
   return RESERVED.has(s.toLowerCase()) ? { key: 'errors.usernameReserved' } : null;
 }
 
-/** Length and "not the username": the common-password check needs the server's list. */
+/** Length and "not the username": the strength check (zxcvbn, its dictionaries) is the server's. */
 export function newPassword(pw: string, user?: string): Problem {
   if (!pw) return { key: 'errors.required' };
   if (chars(pw) < 8) return { key: 'errors.pwShort' };

@@ -1,7 +1,7 @@
 /** The console's words, English and Chinese (vue-i18n messages; keys grouped by page). */
 
 const en = {
-  app: { title: 'Certificates console', signOut: 'Sign out', lang: '中文', campaigns: 'Campaigns', devMail: 'Dev mailbox', docs: 'API docs' },
+  app: { title: 'Certificates console', signOut: 'Sign out', lang: '中文', campaigns: 'Campaigns', devMail: 'Dev mailbox', docs: 'API docs', devMailBanner: 'No SMTP server is configured (SMTP_URL): mail reaches nobody, every message is kept in the dev mailbox.' },
   titles: { signin: 'Sign in', campaigns: 'Campaigns', template: 'Template', volunteers: 'Volunteers', send: 'Send', mail: 'Mail settings', emails: 'Email templates', settings: 'Campaign settings' },
   common: {
     save: 'Save', saved: 'Saved', saving: 'Saving…', cancel: 'Cancel', retry: 'Try again', loading: 'Loading…', close: 'Close',
@@ -91,7 +91,7 @@ const en = {
 type Messages = typeof en;
 
 const zh: Messages = {
-  app: { title: '证书管理台', signOut: '退出', lang: 'English', campaigns: '活动', devMail: '开发邮箱', docs: 'API 文档' },
+  app: { title: '证书管理台', signOut: '退出', lang: 'English', campaigns: '活动', devMail: '开发邮箱', docs: 'API 文档', devMailBanner: '未配置 SMTP 服务器（SMTP_URL）：邮件不会发给任何人，所有邮件都保存在开发邮箱中。' },
   titles: { signin: '登录', campaigns: '活动', template: '证书模板', volunteers: '志愿者', send: '发送', mail: '邮件设置', emails: '邮件模板', settings: '活动设置' },
   common: {
     save: '保存', saved: '已保存', saving: '正在保存…', cancel: '取消', retry: '重试', loading: '加载中…', close: '关闭',

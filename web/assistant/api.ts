@@ -165,11 +165,13 @@ const SEED: Record<number, string> = { [-1]: 'errors.badCode', [-2]: 'errors.use
 export function errorText(err: unknown, t: T): string {
   if (err instanceof NetworkError) return err.timedOut ? t('errors.timeout') : t('errors.network');
   if (err instanceof SeedError) {
+    // The accounts module's sign-in says when an account is not activated yet (also -3).
+    if (/not activated/i.test(err.message)) return t('errors.notActivated');
     const key = SEED[err.seedCode];
     // -1 also means "not following"; -4 says which parameter: the server's words are the precise ones.
     if (key && !(err.seedCode === -1 && !/code/i.test(err.message))) return t(key);
     if (/too many/i.test(err.message)) return t('errors.rateLimited');
-    if (/most common/i.test(err.message)) return t('errors.commonPassword');
+    if (/too easy to guess/i.test(err.message)) return t('errors.weakPassword', { hint: err.message.split(': ').slice(1).join(': ') });
     return t('errors.refused', { message: err.message });
   }
   if (err instanceof HttpError) {

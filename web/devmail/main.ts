@@ -3,7 +3,9 @@
  * when no SMTP is configured. A list (newest first, refreshed every few seconds) and the open
  * message: headers, the HTML body in a sandboxed iframe (links open in a new tab, scripts never
  * run), the text body, attachments (images shown, every file downloadable) and the raw .eml.
- * Developer tool: English only.
+ * The mailbox holds every private link, so it needs the organizer's admin token: kept in
+ * sessionStorage under the console's own key (a tab signed in to the console has it), asked for
+ * otherwise; files are fetched with it and shown from blob: URLs. Developer tool: English only.
  */
 import '../shared/base.css';
 import './devmail.css';
@@ -26,6 +28,43 @@ interface Detail extends Omit<Summary, 'attachments'> {
 }
 
 const API = '/api/v2/dev/mail';
+const TOKEN_KEY = 'vh.admin.token';
+let memoryToken: string | null = null;
+
+function getToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? memoryToken;
+  } catch {
+    return memoryToken;
+  }
+}
+function setToken(token: string | null): void {
+  memoryToken = token;
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // storage blocked: the token lives in memory for this page only
+  }
+}
+
+/** Thrown when the page has no (valid) admin token: the sign-in form is shown. */
+class NeedToken extends Error {}
+
+/** A mailbox call with the admin token; a 401 forgets the token and asks for it again. */
+async function api<T>(url: string, opts: Parameters<typeof request>[1] = {}): Promise<T> {
+  const token = getToken();
+  if (!token) throw new NeedToken('');
+  try {
+    return await request<T>(url, { ...opts, headers: { authorization: `Bearer ${token}`, ...opts.headers } });
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 401) {
+      setToken(null);
+      throw new NeedToken(err.message);
+    }
+    throw err;
+  }
+}
 const root = document.getElementById('app') as HTMLElement;
 const esc = (s: unknown) =>
   String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -39,6 +78,8 @@ const state = {
   detailError: '',
   view: 'html' as 'html' | 'text',
   loadingList: true,
+  needToken: getToken() === null,
+  tokenError: '',
 };
 
 function idFromPath(): number | null {
@@ -78,8 +119,8 @@ function detailHtml(): string {
   const atts = d.attachments
     .map((a) => {
       const url = `${API}/${d.id}/attachments/${a.index}`;
-      const img = a.contentType.startsWith('image/') ? `<img src="${url}" alt="${esc(a.filename)}" class="att-img" data-testid="attachment-image" />` : '';
-      return `<li>${img}<a href="${url}" download="${esc(a.filename)}" data-testid="attachment">${esc(a.filename)}</a> <span class="small muted">${esc(a.contentType)}, ${size(a.size)}</span></li>`;
+      const img = a.contentType.startsWith('image/') ? `<img data-src="${url}" alt="${esc(a.filename)}" class="att-img" data-testid="attachment-image" />` : '';
+      return `<li>${img}<a href="${url}" data-download="${esc(a.filename)}" data-testid="attachment">${esc(a.filename)}</a> <span class="small muted">${esc(a.contentType)}, ${size(a.size)}</span></li>`;
     })
     .join('');
   const body =
@@ -91,13 +132,39 @@ function detailHtml(): string {
     <dl class="meta"><dt>From</dt><dd>${esc(d.from)}</dd><dt>To</dt><dd>${esc(d.to)}</dd><dt>Date</dt><dd>${esc(d.date ?? time(d.createdAt))}</dd><dt>Message-ID</dt><dd class="small">${esc(d.messageId)}</dd></dl>
     <div class="row"><button class="btn btn-sm ${state.view === 'html' ? 'btn-primary' : ''}" data-action="view-html" ${d.html === null ? 'disabled' : ''}>HTML</button>
       <button class="btn btn-sm ${state.view === 'text' ? 'btn-primary' : ''}" data-action="view-text">Text</button>
-      <a class="btn btn-sm" href="${API}/${d.id}/raw">Raw .eml</a></div>
+      <a class="btn btn-sm" href="${API}/${d.id}/raw" data-download="message-${d.id}.eml">Raw .eml</a></div>
     ${body}
     ${atts ? `<h3>Attachments</h3><ul class="atts">${atts}</ul>` : ''}
   </article>`;
 }
 
+function tokenHtml(): string {
+  return `<main class="wrap"><form class="card stack token-form" data-testid="token-form">
+    <h1>Dev mailbox</h1>
+    <p>Messages here hold private links and codes: enter the organizer's admin token (the one the console asks for).</p>
+    ${state.tokenError ? `<div class="alert alert-error" role="alert" data-testid="token-error">${esc(state.tokenError)}</div>` : ''}
+    <label class="field"><span>Admin token</span><input class="input" type="password" name="token" autocomplete="current-password" required data-testid="token" /></label>
+    <div><button class="btn btn-primary" type="submit" data-testid="token-submit">Open the mailbox</button></div>
+  </form></main>`;
+}
+
+/** Loads attachment images with the token (an <img src> cannot send it). */
+function loadImages(): void {
+  root.querySelectorAll<HTMLImageElement>('img[data-src]').forEach((img) => {
+    const url = img.dataset.src!;
+    img.removeAttribute('data-src');
+    api<Blob>(url, { as: 'blob', timeoutMs: 30_000 })
+      .then((blob) => (img.src = URL.createObjectURL(blob)))
+      .catch((err) => (img.alt = `${img.alt}: ${describe(err)}`));
+  });
+}
+
 function render(): void {
+  if (state.needToken) {
+    root.innerHTML = tokenHtml();
+    root.querySelector<HTMLInputElement>('[data-testid="token"]')?.focus();
+    return;
+  }
   if (state.unavailable) {
     root.innerHTML = `<main class="wrap"><section class="card stack" data-testid="unavailable"><h1>Dev mailbox unavailable</h1><p>${esc(state.unavailable)}</p></section></main>`;
     return;
@@ -110,11 +177,18 @@ function render(): void {
     // Links open in a new tab: the sandbox forbids navigating this page.
     frame.srcdoc = `<base target="_blank">${state.detail.html}`;
   }
+  loadImages();
+}
+
+function askToken(err: NeedToken): void {
+  state.needToken = true;
+  state.tokenError = err.message;
+  render();
 }
 
 async function loadList(): Promise<void> {
   try {
-    const out = await request<{ items: Summary[] }>(`${API}?limit=100`, { timeoutMs: 10_000 });
+    const out = await api<{ items: Summary[] }>(`${API}?limit=100`, { timeoutMs: 10_000 });
     const changed = JSON.stringify(out.items.map((i) => i.id)) !== JSON.stringify(state.items.map((i) => i.id));
     state.items = out.items;
     state.listError = '';
@@ -122,11 +196,9 @@ async function loadList(): Promise<void> {
     if (changed) renderList();
   } catch (err) {
     state.loadingList = false;
-    if (err instanceof HttpError && (err.status === 404 || err.status === 403)) {
-      state.unavailable =
-        err.status === 404
-          ? 'This server sends real mail (SMTP is configured), so there is no dev mailbox.'
-          : 'The dev mailbox is only shown to the machine the service runs on (loopback).';
+    if (err instanceof NeedToken) return askToken(err);
+    if (err instanceof HttpError && err.status === 404) {
+      state.unavailable = 'This server sends real mail (SMTP is configured), so there is no dev mailbox.';
       return render();
     }
     state.listError = describe(err);
@@ -138,7 +210,7 @@ async function loadList(): Promise<void> {
 function renderList(): void {
   const nav = root.querySelector('.list');
   if (nav) nav.innerHTML = listHtml();
-  else render();
+  else if (!state.needToken) render();
 }
 
 async function open(id: number, push = true): Promise<void> {
@@ -147,16 +219,54 @@ async function open(id: number, push = true): Promise<void> {
   if (push && location.pathname !== `/dev/mail/${id}`) history.pushState(null, '', `/dev/mail/${id}`);
   render();
   try {
-    state.detail = await request<Detail>(`${API}/${id}`, { timeoutMs: 15_000 });
+    state.detail = await api<Detail>(`${API}/${id}`, { timeoutMs: 15_000 });
     state.view = state.detail.html !== null ? 'html' : 'text';
   } catch (err) {
+    if (err instanceof NeedToken) return askToken(err);
     state.detailError = describe(err);
   }
   if (state.openId === id) render();
 }
 
+root.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = root.querySelector<HTMLInputElement>('[data-testid="token"]');
+  const token = input?.value.trim();
+  if (!token) return;
+  setToken(token);
+  state.needToken = false;
+  state.tokenError = '';
+  state.loadingList = true;
+  render();
+  void loadList().then(() => {
+    if (state.openId !== null && !state.needToken) void open(state.openId, false);
+  });
+});
+
+/** Downloads a file with the token (a plain link cannot send it). */
+async function download(url: string, filename: string): Promise<void> {
+  try {
+    const blob = await api<Blob>(url, { as: 'blob', timeoutMs: 60_000 });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = filename;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+  } catch (err) {
+    if (err instanceof NeedToken) return askToken(err);
+    state.detailError = describe(err);
+    render();
+  }
+}
+
 root.addEventListener('click', (e) => {
   const target = e.target as HTMLElement;
+  const file = target.closest<HTMLAnchorElement>('a[data-download]');
+  if (file) {
+    e.preventDefault();
+    void download(file.getAttribute('href')!, file.dataset.download!);
+    return;
+  }
   const link = target.closest<HTMLAnchorElement>('a[data-id]');
   if (link && !e.metaKey && !e.ctrlKey) {
     e.preventDefault();
@@ -171,7 +281,7 @@ root.addEventListener('click', (e) => {
     render();
   }
   if (action === 'clear' && confirm('Delete every message in the dev mailbox?')) {
-    void request(API, { method: 'DELETE' })
+    void api(API, { method: 'DELETE' })
       .then(() => {
         state.items = [];
         state.openId = null;
@@ -180,6 +290,7 @@ root.addEventListener('click', (e) => {
         render();
       })
       .catch((err) => {
+        if (err instanceof NeedToken) return askToken(err);
         state.listError = describe(err);
         renderList();
       });
@@ -196,8 +307,10 @@ window.addEventListener('popstate', () => {
 });
 
 render();
-void loadList();
-if (state.openId !== null) void open(state.openId, false);
+if (!state.needToken) {
+  void loadList();
+  if (state.openId !== null) void open(state.openId, false);
+}
 setInterval(() => {
-  if (document.visibilityState === 'visible' && !state.unavailable) void loadList();
+  if (document.visibilityState === 'visible' && !state.unavailable && !state.needToken) void loadList();
 }, 3000);

@@ -42,15 +42,21 @@ export function createCodesRepo(db: DB) {
       const r = await ex.updateTable('one_time_codes').set({ used_at: now }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
-    /** Counts one wrong guess; returns the tries after it. */
-    async addTry(id: number, ex: Executor = db): Promise<number> {
+    /**
+     * Reserves one try at a live code before it is compared, in one statement (atomic on both
+     * dialects): the tries after it, or undefined when the code is used, expired or out of tries.
+     */
+    async reserveTry(id: number, maxTries: number, now: number, ex: Executor = db): Promise<number | undefined> {
       const r = await ex
         .updateTable('one_time_codes')
         .set((eb) => ({ tries: eb('tries', '+', 1) }))
         .where('id', '=', id)
+        .where('tries', '<', maxTries)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now)
         .returning('tries')
         .executeTakeFirst();
-      return r?.tries ?? 0;
+      return r ? Number(r.tries) : undefined;
     },
     /** Kills every unused code of a purpose for a user (e.g. older links once one is used). */
     async useAllOfUser(userId: number, purpose: Purpose, now: number, ex: Executor = db): Promise<void> {

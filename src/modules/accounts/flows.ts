@@ -8,10 +8,11 @@ import type SQLite from 'better-sqlite3';
 import type { DB, Dialect } from '../../platform/db/index.js';
 import type { Mailer } from '../../platform/mail/types.js';
 import { isUniqueViolation } from '../../platform/db/index.js';
-import { hashInSlot as hashPassword, verifyInSlot as verifyHash } from './hash-slots.js';
+import { hashInSlot as hashPassword } from './hash-slots.js';
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
-import type { RateLimiter } from '../../platform/http/rate-limit.js';
-import { createAccountsService, normalizeEmail, type Member } from './service.js';
+import { clientKey, windowRule, type AttemptLimiter, type LimitRule } from '../../platform/limits/attempts.js';
+import { createAccountsService, INACTIVE_MAX_AGE_MS, normalizeEmail, type Member } from './service.js';
+import { createSignIn } from './sign-in.js';
 import { createUsersRepo } from './users-repo.js';
 import { createCodesRepo } from './codes-repo.js';
 import { C, fail } from './errors.js';
@@ -19,21 +20,17 @@ import { passwordProblem } from './password-policy.js';
 import { activationMail, passwordChangedMail, type Lang, type RenderedMail } from './mail-templates.js';
 
 export const ACTIVATION_TTL_MS = 24 * 3600_000;
+export { INACTIVE_MAX_AGE_MS } from './service.js';
 /** A base64url 256-bit token: 43 characters. Anything else is a malformed link (10113). */
 export const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
-export interface FlowLimits {
-  /** Failed logins (and wrong old passwords) per account. */
-  loginPerAccount: RateLimiter;
-  /** Failed logins per client IP. */
-  loginPerIp: RateLimiter;
-  /** Registrations per client IP. */
-  registerPerIp: RateLimiter;
-  /** Activation resends per target (email, username or user). */
-  resendPerTarget: RateLimiter;
-  /** Activation resends per client IP. */
-  resendPerIp: RateLimiter;
-}
+const MIN = 60_000;
+/** Limits of these flows (sign-in limits: sign-in.ts), kept in the database for the whole fleet. */
+export const FLOW_LIMITS = {
+  registerPerClient: { limit: 20, windowMs: 60 * MIN },
+  resendPerTarget: { limit: 5, windowMs: 15 * MIN },
+  resendPerClient: { limit: 20, windowMs: 15 * MIN },
+} as const;
 
 export interface FlowDeps {
   db: DB;
@@ -41,7 +38,7 @@ export interface FlowDeps {
   now: () => number;
   mailer: Pick<Mailer, 'enqueue'>;
   publicUrl: string;
-  limits: FlowLimits;
+  limiter: AttemptLimiter;
   reader?: SQLite.Database;
 }
 
@@ -51,15 +48,18 @@ export function mailTo(publicUrl: string, to: string, purpose: string, m: Render
   return { to, subject: m.subject, html: m.html, text: m.text, messageId: `<accounts.${purpose}@${host}>` };
 }
 
-/** The per-account throttling key (shared by login and "change password"). */
-const accountKey = (userId: number) => `user:${userId}`;
-
 function tooMany(ms: number) {
   return fail(C.TOO_MANY, `too many attempts; try again in ${Math.ceil(ms / 1000)} s`, { retry_after: Math.ceil(ms / 1000) });
 }
 
 export function createFlows(deps: FlowDeps) {
-  const { db, dialect, now, mailer, publicUrl, limits } = deps;
+  const { db, dialect, now, mailer, publicUrl, limiter } = deps;
+  const signIn = createSignIn({ db, now, limiter });
+
+  async function limit(...rules: LimitRule[]): Promise<void> {
+    const r = await limiter.reserve(rules);
+    if (!r.ok) throw tooMany(r.retryAfterMs);
+  }
   const accounts = createAccountsService({ db, dialect, now, reader: deps.reader });
   const users = createUsersRepo(db);
   const codes = createCodesRepo(db);
@@ -82,15 +82,15 @@ export function createFlows(deps: FlowDeps) {
 
     /** POST /v1/users: an inactive account, an activation mail, and a session token. */
     async register(input: { username: string; email: string; password1: string; password2: string }, ip: string, lang: Lang) {
-      const wait = limits.registerPerIp.hit(ip);
-      if (wait) throw tooMany(wait);
+      await limit(windowRule(`register:client:${clientKey(ip)}`, FLOW_LIMITS.registerPerClient.limit, FLOW_LIMITS.registerPerClient.windowMs));
       if (input.password1 !== input.password2) throw fail(C.PASSWORDS_DIFFER, 'the two passwords differ');
-      const problem = passwordProblem(input.password1, input.username);
-      if (problem) throw fail(C.INVALID_PASSWORD, problem);
       const email = normalizeEmail(input.email);
+      const problem = await passwordProblem(input.password1, input.username, email);
+      if (problem) throw fail(C.INVALID_PASSWORD, problem.message, { reason: problem.reason });
       const hash = await hashPassword(input.password1);
       try {
         return await db.transaction().execute(async (trx) => {
+          await users.deleteExpiredInactive(now(), INACTIVE_MAX_AGE_MS, { username: input.username, email }, trx);
           const user = await users.insertUser({ username: input.username, email, password_hash: hash, is_active: 0 }, now(), trx);
           await issueActivation({ id: Number(user.id), username: user.username, email }, lang, trx);
           const s = await accounts.createSession(Number(user.id), 'web', { trx });
@@ -141,10 +141,9 @@ export function createFlows(deps: FlowDeps) {
      * Checks the resend limits (per IP and per target) synchronously, so the answer is the same
      * for known and unknown targets; the work itself is `resendActivation`, run after answering.
      */
-    checkResend(target: string, ip: string): void {
-      const a = limits.resendPerIp.hit(ip);
-      const b = limits.resendPerTarget.hit(target.toLowerCase());
-      if (a || b) throw tooMany(Math.max(a, b));
+    async checkResend(target: string, ip: string): Promise<void> {
+      const L = FLOW_LIMITS;
+      await limit(windowRule(`resend:client:${clientKey(ip)}`, L.resendPerClient.limit, L.resendPerClient.windowMs), windowRule(`resend:${target.toLowerCase()}`, L.resendPerTarget.limit, L.resendPerTarget.windowMs));
     },
 
     /** Sends a new activation link to an inactive account (by email, username or user id); silent otherwise. */
@@ -164,34 +163,18 @@ export function createFlows(deps: FlowDeps) {
       });
     },
 
-    /** POST /v1/tokens: throttled per account and per IP; unknown users cost the same as known ones. */
+    /** POST /v1/tokens: one door with the assistant's login (sign-in.ts); unknown users cost the same as known ones. */
     async login(input: { login: string; password: string }, ip: string): Promise<{ username: string; token: string }> {
-      // Failures count per account whichever name is typed (username or email), so the two
-      // spellings do not double the guesses; unknown names count under the name itself.
-      const login = input.login.trim();
-      const row = login.includes('@') ? await users.byEmail(normalizeEmail(login)) : await users.byUsername(login);
-      const key = row ? accountKey(Number(row.id)) : `login:${login.toLowerCase()}`;
-      const wait = Math.max(limits.loginPerIp.check(ip), limits.loginPerAccount.check(key));
-      if (wait) {
-        // A throttled answer costs the caller's address an attempt too: otherwise, once an
-        // account is throttled, probing which email shares its state (10131 vs 10108) would be free.
-        limits.loginPerIp.hit(ip);
-        throw tooMany(wait);
-      }
-      const member = await accounts.verifyPassword(login, input.password);
-      if (!member) {
-        limits.loginPerIp.hit(ip);
-        limits.loginPerAccount.hit(key);
-        throw fail(C.INVALID_PASSWORD, 'wrong username/email or password');
-      }
-      limits.loginPerAccount.reset(key);
-      if (!member.isActive) {
+      const r = await signIn.signIn(input.login, input.password, ip);
+      if (!r.ok) {
+        if (r.reason === 'throttled') throw tooMany(r.retryAfterMs);
+        if (r.reason === 'wrong') throw fail(C.INVALID_PASSWORD, 'wrong username/email or password');
         throw fail(C.USER_QUERY_ERROR, 'this account is not activated yet: open the link in the activation mail, or ask for a new one (POST /v1/users/activation/resend)', {
           reason: 'not_activated',
         });
       }
-      const s = await accounts.createSession(member.id, 'web');
-      return { username: member.username, token: s.token };
+      const s = await accounts.createSession(r.member.id, 'web');
+      return { username: r.member.username, token: s.token };
     },
 
     /** POST /v1/users/<username>/password: needs the old password; other sessions are revoked; a notice is mailed. */
@@ -200,20 +183,18 @@ export function createFlows(deps: FlowDeps) {
       sessionId: number,
       input: { oldpassword: string; password1: string; password2: string },
       lang: Lang,
+      ip: string,
     ): Promise<void> {
       if (input.password1 !== input.password2) throw fail(C.NEW_PASSWORDS_DIFFER, 'the new password and its confirmation differ');
-      const key = accountKey(user.id);
-      const wait = limits.loginPerAccount.check(key);
-      if (wait) throw tooMany(wait);
-      const row = await users.byId(user.id);
-      if (!row?.password_hash) throw fail(C.OLD_PASSWORD_MISSING, 'this account has no password yet; use "forgot password"');
-      if (!(await verifyHash(row.password_hash, input.oldpassword))) {
-        limits.loginPerAccount.hit(key);
-        throw fail(C.OLD_PASSWORD_WRONG, 'the old password is wrong');
-      }
+      // The old password is a guess like a sign-in: the same budget (sign-in.ts), reserved first.
+      const checked = await signIn.checkPassword(user.id, input.oldpassword, ip);
+      if (checked === 'no_password') throw fail(C.OLD_PASSWORD_MISSING, 'this account has no password yet; use "forgot password"');
+      if (checked === 'wrong') throw fail(C.OLD_PASSWORD_WRONG, 'the old password is wrong');
+      if (checked !== 'ok') throw tooMany(checked.retryAfterMs);
+      const row = (await users.byId(user.id))!;
       if (input.password1 === input.oldpassword) throw fail(C.SAME_PASSWORD, 'the new password must differ from the old one');
-      const problem = passwordProblem(input.password1, user.username);
-      if (problem) throw fail(C.INVALID_PASSWORD, problem);
+      const problem = await passwordProblem(input.password1, user.username, row.email);
+      if (problem) throw fail(C.INVALID_PASSWORD, problem.message, { reason: problem.reason });
       const hash = await hashPassword(input.password1);
       const t = now();
       await db.transaction().execute(async (trx) => {

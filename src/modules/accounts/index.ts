@@ -3,9 +3,10 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../platform/core.js';
 import type { AppModule } from '../../platform/http/module.js';
-import { createRateLimiter } from '../../platform/http/rate-limit.js';
+import { createAttemptLimiter } from '../../platform/limits/attempts.js';
 import { loadSecretKey } from '../../platform/crypto/secretbox.js';
-import { createFlows } from './flows.js';
+import { createFlows, INACTIVE_MAX_AGE_MS } from './flows.js';
+import { createUsersRepo } from './users-repo.js';
 import { createCodesRepo } from './codes-repo.js';
 import { createRecovery } from './recovery.js';
 import { createAddressService } from './addresses.js';
@@ -16,6 +17,8 @@ import { registerAddressRoutes } from './routes-addresses.js';
 export { createAccountsService, DuplicateUserError, normalizeEmail, SESSION_TTL_MS } from './service.js';
 export type { AccountsService, Member, ResolvedSession } from './service.js';
 export { passwordProblem } from './password-policy.js';
+export { createSignIn, SIGN_IN_LIMITS } from './sign-in.js';
+export type { SignIn, SignInResult } from './sign-in.js';
 
 const MIN = 60_000;
 
@@ -24,29 +27,25 @@ export async function registerAccounts(app: FastifyInstance, core: Core): Promis
   const now = core.now;
   // SQLite: hot reads on the shared read-only connection (see sqlite-reader.ts).
   const reader = core.handle.reader;
-  const limiter = (limit: number, windowMs: number) => createRateLimiter({ limit, windowMs, now });
+  const limiter = createAttemptLimiter({ db: core.db, now });
   const base = { db: core.db, dialect: core.dialect, now, mailer: core.mailer, publicUrl: core.config.publicUrl };
   const flows = createFlows({
     ...base,
     reader,
-    limits: {
-      loginPerAccount: limiter(10, 15 * MIN),
-      loginPerIp: limiter(50, 15 * MIN),
-      registerPerIp: limiter(20, 60 * MIN),
-      resendPerTarget: limiter(5, 15 * MIN),
-      resendPerIp: limiter(20, 15 * MIN),
-    },
+    limiter,
   });
   const codeKey = createHmac('sha256', loadSecretKey(core.config.dataDir, core.config.secretKey)).update('accounts recovery codes').digest();
-  const recovery = createRecovery({ ...base, codeKey, limits: { sendPerAddress: limiter(5, 15 * MIN), sendPerIp: limiter(20, 15 * MIN), verifyPerIp: limiter(30, 15 * MIN) } });
+  const recovery = createRecovery({ ...base, codeKey, limiter });
   const addresses = createAddressService({ db: core.db, dialect: core.dialect, now, reader });
 
-  // Housekeeping: expired sessions, and codes a day past their expiry, are deleted hourly (any
-  // instance may do it; the deletes are idempotent).
+  // Housekeeping: expired sessions, registrations never activated that expired, and codes a day
+  // past their expiry, are deleted hourly (any instance may do it; the deletes are idempotent).
   const codes = createCodesRepo(core.db);
+  const users = createUsersRepo(core.db);
   const sweep = async () => {
     try {
       await flows.accounts.purgeExpiredSessions();
+      await users.deleteExpiredInactive(now(), INACTIVE_MAX_AGE_MS);
       await codes.deleteExpired(now() - 24 * 60 * MIN);
     } catch (err) {
       core.logger.warn({ err }, 'accounts: housekeeping failed');

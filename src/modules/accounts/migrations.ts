@@ -60,7 +60,27 @@ export const migrations: Record<string, Migration> = {
       await sql`CREATE UNIQUE INDEX addresses_one_default ON addresses (user_id) WHERE is_default = 1 AND is_active = 1`.execute(db);
     },
   },
-  '2003_accounts_international_addresses': {
+  '2003_accounts_username_any_case': {
+    async up(db: Kysely<any>) {
+      // Usernames become unique regardless of case. Rows that already clash keep working: the
+      // first of each group (activated first, then oldest) keeps its name; each other one gets
+      // "<name>.<id>" (a name nobody else can hold, since ids are unique), so nothing is lost and
+      // those members still sign in by email. Then the expression index makes the rule hold.
+      const clashes = await sql<{ l: string }>`SELECT lower(username) AS l FROM users GROUP BY lower(username) HAVING COUNT(*) > 1`.execute(db);
+      for (const { l } of clashes.rows) {
+        const rows = await sql<{ id: number; username: string }>`SELECT id, username FROM users WHERE lower(username) = ${l} ORDER BY is_active DESC, id ASC`.execute(db);
+        for (const r of rows.rows.slice(1)) {
+          let name = `${r.username}.${r.id}`;
+          while ((await sql`SELECT 1 FROM users WHERE lower(username) = ${name.toLowerCase()}`.execute(db)).rows.length > 0) name = `${name}.${r.id}`;
+          await sql`UPDATE users SET username = ${name} WHERE id = ${r.id}`.execute(db);
+        }
+      }
+      await sql`CREATE UNIQUE INDEX users_username_lower ON users (lower(username))`.execute(db);
+      // Expired registrations are found by (is_active, created_at).
+      await db.schema.createIndex('users_inactive').on('users').columns(['is_active', 'created_at']).execute();
+    },
+  },
+  '2004_accounts_international_addresses': {
     // International phone numbers are stored in E.164 (up to 16 characters) and postcodes abroad
     // have up to 10; tag and postcode may be empty. SQLite does not enforce varchar lengths.
     async up(db: Kysely<any>) {

@@ -1,36 +1,35 @@
 /**
- * The password rules (NIST 800-63B style): 8 to 128 characters, not one of the most common
- * passwords (common-passwords.txt, 49,233 entries; see its NOTICE), not the username. No
- * composition rules. Returns a reason, or null when the password is acceptable.
+ * The password rules, the same wherever a member's password is set (accounts registration, change
+ * and reset; the assistant's registration): 8 to 128 characters, not the username, and strong
+ * enough by zxcvbn-ts (score >= 2 of 4, see platform/passwords/strength.ts: common passwords,
+ * words, names, keyboard rows, sequences, repeats, dates, l33t all count as easy). No composition
+ * rules. Answers why a password is refused, or null when it is fine.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { MIN_SCORE, passwordStrength, StrengthBusyError } from '../../platform/passwords/strength.js';
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 128;
 
-let common: Set<string> | undefined;
-
-/** Finds the list next to this file (src) or, from the build in dist/, back in src/. */
-function listFile(): string {
-  const here = fileURLToPath(new URL('./common-passwords.txt', import.meta.url));
-  if (existsSync(here)) return here;
-  return fileURLToPath(new URL('../../../src/modules/accounts/common-passwords.txt', import.meta.url));
+/** Why a password is refused: a code for pages to translate, and a sentence for people. */
+export interface PasswordProblem {
+  reason: 'too_short' | 'too_long' | 'is_username' | 'too_weak' | 'busy';
+  message: string;
 }
 
-/** The common-password set, loaded once (about 10 ms). */
-export function commonPasswords(): Set<string> {
-  common ??= new Set(readFileSync(listFile(), 'utf8').split('\n').filter((l) => l.length > 0));
-  return common;
-}
-
-/** Why a password is refused (a sentence for the user), or null when it is fine. */
-export function passwordProblem(password: string, username?: string): string | null {
+/** Why a password is refused, or null when it is fine. */
+export async function passwordProblem(password: string, username?: string, email?: string | null): Promise<PasswordProblem | null> {
   const length = [...password].length;
-  if (length < PASSWORD_MIN) return `the password must have at least ${PASSWORD_MIN} characters`;
-  if (length > PASSWORD_MAX) return `the password must have at most ${PASSWORD_MAX} characters`;
-  const lower = password.toLowerCase();
-  if (username && lower === username.toLowerCase()) return 'the password must not be the username';
-  if (commonPasswords().has(lower)) return 'this password is among the most common ones; choose another';
-  return null;
+  if (length < PASSWORD_MIN) return { reason: 'too_short', message: `the password must have at least ${PASSWORD_MIN} characters` };
+  if (length > PASSWORD_MAX) return { reason: 'too_long', message: `the password must have at most ${PASSWORD_MAX} characters` };
+  if (username && password.toLowerCase() === username.toLowerCase()) return { reason: 'is_username', message: 'the password must not be the username' };
+  let s;
+  try {
+    s = await passwordStrength(password, [username ?? '', email ?? '', ...(email ? email.split(/[@.]/) : [])]);
+  } catch (err) {
+    if (err instanceof StrengthBusyError) return { reason: 'busy', message: err.message };
+    throw err;
+  }
+  if (s.score >= MIN_SCORE) return null;
+  const why = [s.warning, ...s.suggestions].filter(Boolean).join(' ');
+  return { reason: 'too_weak', message: `this password is too easy to guess${why ? `: ${why}` : ''}` };
 }

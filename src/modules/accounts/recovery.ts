@@ -5,15 +5,19 @@
  *                     later answer looks the same whether or not the address has an account.
  *   /verification  -> the code, at most 5 wrong tries then dead (10106); success gives a reset
  *                     ticket (256 bits, SHA-256 stored, 15 minutes, single use).
- *   /new           -> needs the ticket (or the code itself); sets the password, activates the
- *                     account (the mailbox is proven), revokes every session, mails a notice.
+ *   /new           -> needs the ticket (or the code itself), checked first and inside the per-client
+ *                     limit, before anything that depends on the address (the password policy
+ *                     compares with the username); sets the password, activates the account (the
+ *                     mailbox is proven), revokes every session, mails a notice.
+ * Each guess at a code is reserved before it is compared, in one statement
+ * (`UPDATE ... SET tries = tries + 1 WHERE ... AND tries < 5 RETURNING tries`).
  */
 import { createHmac } from 'node:crypto';
 import type { DB, Dialect, Executor } from '../../platform/db/index.js';
 import type { Mailer } from '../../platform/mail/types.js';
 import { hashInSlot as hashPassword } from './hash-slots.js';
 import { hashToken, randomDigits, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
-import type { RateLimiter } from '../../platform/http/rate-limit.js';
+import { clientKey, windowRule, type AttemptLimiter, type LimitRule } from '../../platform/limits/attempts.js';
 import { createAccountsService, normalizeEmail } from './service.js';
 import { createUsersRepo } from './users-repo.js';
 import { createCodesRepo, type CodeRow } from './codes-repo.js';
@@ -26,14 +30,16 @@ export const CODE_TTL_MS = 10 * 60_000;
 export const TICKET_TTL_MS = 15 * 60_000;
 export const MAX_CODE_TRIES = 5;
 
-export interface RecoveryLimits {
+const MIN = 60_000;
+/** Kept in the database for the whole fleet (platform/limits/attempts.ts). */
+export const RECOVERY_LIMITS = {
   /** /sms per address. */
-  sendPerAddress: RateLimiter;
-  /** /sms per client IP. */
-  sendPerIp: RateLimiter;
-  /** /verification and /new guesses per IP (a code's own 5 tries bound guesses per address). */
-  verifyPerIp: RateLimiter;
-}
+  sendPerAddress: { limit: 5, windowMs: 15 * MIN },
+  /** /sms per client. */
+  sendPerClient: { limit: 20, windowMs: 15 * MIN },
+  /** /verification and /new per client (a code's own 5 tries bound guesses per address). */
+  verifyPerClient: { limit: 30, windowMs: 15 * MIN },
+} as const;
 
 export interface RecoveryDeps {
   db: DB;
@@ -43,11 +49,18 @@ export interface RecoveryDeps {
   publicUrl: string;
   /** Key of the HMAC over 6-digit codes: a leaked table alone does not give the codes away. */
   codeKey: Buffer;
-  limits: RecoveryLimits;
+  limiter: AttemptLimiter;
 }
 
 export function createRecovery(deps: RecoveryDeps) {
-  const { db, dialect, now, mailer, publicUrl, limits } = deps;
+  const { db, dialect, now, mailer, publicUrl, limiter } = deps;
+  const L = RECOVERY_LIMITS;
+
+  async function limit(...rules: LimitRule[]): Promise<void> {
+    const r = await limiter.reserve(rules);
+    if (!r.ok) throw tooMany(r.retryAfterMs);
+  }
+  const verifyLimit = (ip: string) => limit(windowRule(`recovery.verify:client:${clientKey(ip)}`, L.verifyPerClient.limit, L.verifyPerClient.windowMs));
   const users = createUsersRepo(db);
   const codes = createCodesRepo(db);
   const accounts = createAccountsService({ db, dialect, now });
@@ -59,31 +72,29 @@ export function createRecovery(deps: RecoveryDeps) {
   }
 
   /**
-   * Checks the code against the newest one for the address; counts a wrong try (dead at 5).
-   * On success marks it used and returns its row.
+   * Checks a guess at the newest code for the address: the try is reserved first (dead at 5).
+   * Answers the code's row without using it (the caller uses it, compare-and-set).
    */
-  async function consumeCode(email: string, code: string, ip: string): Promise<CodeRow> {
-    const wait = limits.verifyPerIp.hit(ip);
-    if (wait) throw tooMany(wait);
+  async function checkCode(email: string, code: string): Promise<CodeRow> {
     const row = await codes.latestForEmail('recovery', email);
-    const t = now();
     const dead = 'the code is no longer valid; ask for a new one';
-    if (!row || row.used_at !== null || row.expires_at <= t || row.tries >= MAX_CODE_TRIES) throw fail(C.CODE_DEAD, dead);
+    const tries = row ? await codes.reserveTry(Number(row.id), MAX_CODE_TRIES, now()) : undefined;
+    if (!row || tries === undefined) throw fail(C.CODE_DEAD, dead);
     if (!/^\d{6}$/.test(code) || !safeEqual(codeHash(email, code), row.code_hash)) {
-      const tries = await codes.addTry(Number(row.id));
       if (tries >= MAX_CODE_TRIES) throw fail(C.CODE_DEAD, `wrong code, ${MAX_CODE_TRIES} times: ${dead}`);
       throw fail(C.CODE_WRONG, `wrong code; ${MAX_CODE_TRIES - tries} tries left`);
     }
-    if (row.user_id === null || !(await codes.use(Number(row.id), t))) throw fail(C.CODE_DEAD, dead);
+    if (row.user_id === null) throw fail(C.CODE_DEAD, dead);
     return row;
   }
 
   return {
     /** The per-address and per-IP limits of /sms, checked before answering (same for any address). */
-    checkSend(email: string, ip: string): void {
-      const a = limits.sendPerIp.hit(ip);
-      const b = limits.sendPerAddress.hit(normalizeEmail(email));
-      if (a || b) throw tooMany(Math.max(a, b));
+    async checkSend(email: string, ip: string): Promise<void> {
+      await limit(
+        windowRule(`recovery.send:client:${clientKey(ip)}`, L.sendPerClient.limit, L.sendPerClient.windowMs),
+        windowRule(`recovery.send:${normalizeEmail(email)}`, L.sendPerAddress.limit, L.sendPerAddress.windowMs),
+      );
     },
 
     /**
@@ -112,7 +123,9 @@ export function createRecovery(deps: RecoveryDeps) {
     /** Step 2: the code for a one-time reset ticket. */
     async verify(emailIn: string, code: string, ip: string): Promise<{ email: string; ticket: string }> {
       const email = normalizeEmail(emailIn);
-      const row = await consumeCode(email, code, ip);
+      await verifyLimit(ip);
+      const row = await checkCode(email, code);
+      if (!(await codes.use(Number(row.id), now()))) throw fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
       const ticket = randomToken();
       const t = now();
       await codes.insert({ purpose: 'reset_ticket', user_id: row.user_id, email, code_hash: hashToken(ticket), expires_at: t + TICKET_TTL_MS }, t);
@@ -128,28 +141,33 @@ export function createRecovery(deps: RecoveryDeps) {
       const email = normalizeEmail(input.email);
       if (!input.ticket && !input.code) throw fail(C.LINK_INVALID, 'a reset ticket (from /v1/users/password/verification) or the emailed code is required');
       if (input.password1 !== input.password2) throw fail(C.PASSWORDS_DIFFER, 'the two passwords differ');
-      // Check the password first, so a refused password does not burn the ticket or the code.
-      const user = await users.byEmail(email);
-      const problem = passwordProblem(input.password1, user?.username);
-      if (problem) throw fail(C.INVALID_PASSWORD, problem);
-
+      // The proof first, inside the per-client limit: nothing below may depend on the address
+      // (the policy compares with its username) before the caller has shown the ticket or code.
+      await verifyLimit(ip);
       let ticketRow: CodeRow | undefined;
+      let codeRow: CodeRow | undefined;
       if (input.ticket) {
-        const wait = limits.verifyPerIp.hit(ip);
-        if (wait) throw tooMany(wait);
         ticketRow = TOKEN_RE.test(input.ticket) ? await codes.byHash('reset_ticket', hashToken(input.ticket)) : undefined;
-        if (!ticketRow || ticketRow.used_at !== null || ticketRow.expires_at <= now() || ticketRow.email !== email || !user || Number(ticketRow.user_id) !== Number(user.id)) {
+        if (!ticketRow || ticketRow.used_at !== null || ticketRow.expires_at <= now() || ticketRow.email !== email || ticketRow.user_id === null) {
           throw fail(C.LINK_INVALID, 'the reset ticket is invalid or expired; start again');
         }
       } else {
-        const row = await consumeCode(email, input.code!, ip);
-        if (!user || Number(row.user_id) !== Number(user.id)) throw fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
+        codeRow = await checkCode(email, input.code!);
       }
+      const proven = Number((ticketRow ?? codeRow)!.user_id);
+      const user = await users.byEmail(email);
+      if (!user || Number(user.id) !== proven) {
+        throw input.ticket ? fail(C.LINK_INVALID, 'the reset ticket is invalid or expired; start again') : fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
+      }
+      // A refused password burns neither the ticket nor the code (both are used at the end).
+      const problem = await passwordProblem(input.password1, user.username, user.email);
+      if (problem) throw fail(C.INVALID_PASSWORD, problem.message, { reason: problem.reason });
       const u = user!;
       const hash = await hashPassword(input.password1);
       const t = now();
       await db.transaction().execute(async (trx: Executor) => {
         if (ticketRow && !(await codes.use(Number(ticketRow.id), t, trx))) throw fail(C.LINK_INVALID, 'the reset ticket was already used');
+        if (codeRow && !(await codes.use(Number(codeRow.id), t, trx))) throw fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
         await users.setPasswordHash(Number(u.id), hash, t, trx);
         if (u.is_active !== 1) await users.activate(Number(u.id), t, trx);
         await codes.useAllOfUser(Number(u.id), 'reset_ticket', t, trx);

@@ -51,7 +51,7 @@ export function registerUserRoutes(root: FastifyInstance, deps: { flows: Flows; 
     const target = session ? { userId: session.user.id } : { email: req.body?.email, username: req.body?.username };
     const key = session ? `user:${session.user.id}` : (req.body?.email ?? req.body?.username ?? '');
     if (!key) throw fail(C.INVALID_PARAMS, 'send the email (or username), or the session token');
-    flows.checkResend(key, req.ip);
+    await flows.checkResend(key, req.ip);
     const lang = langFrom(req.headers['accept-language']);
     later('activation resend', () => flows.resendActivation(target, lang));
     return { code: 200 as const, data: '如果该账号存在且尚未激活，激活邮件已发送 / if the account exists and is not active, an activation mail has been sent' };
@@ -110,6 +110,7 @@ export function registerUserRoutes(root: FastifyInstance, deps: { flows: Flows; 
       session.sessionId,
       { oldpassword: (b.oldpassword ?? b.oldpasword)!, password1: b.password1, password2: b.password2 },
       langFrom(req.headers['accept-language']),
+      req.ip,
     );
     return { code: 200 as const, data: '修改成功' };
   });
@@ -123,7 +124,7 @@ export function registerUserRoutes(root: FastifyInstance, deps: { flows: Flows; 
       response: { 200: s.okText },
     },
   }, async (req) => {
-    recovery.checkSend(req.body.email, req.ip);
+    await recovery.checkSend(req.body.email, req.ip);
     const { email } = req.body;
     const lang = langFrom(req.headers['accept-language']);
     later('recovery code', () => recovery.sendCode(email, lang));

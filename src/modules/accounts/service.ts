@@ -41,6 +41,13 @@ export class DuplicateUserError extends Error {
   }
 }
 
+/**
+ * A registration never activated expires once its newest activation link has (24 hours after it
+ * was sent), and in any case 7 days after registering: its username and email are free again, so
+ * nobody can hold someone else's name or address by registering it and never opening the mail.
+ */
+export const INACTIVE_MAX_AGE_MS = 7 * 24 * 3600_000;
+
 /** Default session lifetime: 30 days from creation (absolute; log in again after). */
 export const SESSION_TTL_MS = 30 * 24 * 3600_000;
 /** last_seen_at is written at most this often per session, so authenticated reads stay reads. */
@@ -87,6 +94,8 @@ export function createAccountsService(deps: AccountsServiceDeps) {
       const hash = input.password ? await hashPassword(input.password) : null;
       const email = input.email ? normalizeEmail(input.email) : null;
       try {
+        // An expired registration never activated does not hold the name or the address.
+        await repo.deleteExpiredInactive(now(), INACTIVE_MAX_AGE_MS, { username: input.username, email: email ?? '' }, opts.trx);
         const row = await repo.insertUser(
           { username: input.username, email, password_hash: hash, is_active: input.isActive ? 1 : 0 },
           now(),
@@ -118,7 +127,8 @@ export function createAccountsService(deps: AccountsServiceDeps) {
     /**
      * Checks a password by username or email (an `@` means email). Unknown members, and members
      * without a password, are verified against a dummy hash so the time taken does not reveal
-     * whether the account exists. Returns the member on success, else null.
+     * whether the account exists. Returns the member on success, else null. Not limited and blind
+     * to activation: a sign-in goes through `createSignIn` (sign-in.ts), the one door.
      */
     async verifyPassword(login: string, password: string): Promise<Member | null> {
       const u = login.includes('@') ? await repo.byEmail(normalizeEmail(login)) : await repo.byUsername(login);

@@ -2,7 +2,7 @@
  * Thin Kysely queries over `users` and `sessions`: one query per method, an optional executor
  * (transaction) as the last argument. No rules here; see service.ts.
  */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import { fastRead } from './sqlite-reader.js';
 import type { DB, Executor } from '../../platform/db/index.js';
@@ -59,8 +59,38 @@ export function createUsersRepo(db: DB, reader?: SQLite.Database) {
     async byId(id: number, ex: Executor = db): Promise<UserRow | undefined> {
       return ex.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     },
+    /** By username, whatever its case (usernames are unique regardless of case: index users_username_lower). */
     async byUsername(username: string, ex: Executor = db): Promise<UserRow | undefined> {
-      return ex.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+      return ex.selectFrom('users').selectAll().where(sql<string>`lower(username)`, '=', username.toLowerCase()).executeTakeFirst();
+    },
+    /**
+     * Deletes registrations that were never activated and have expired (no live activation link,
+     * or older than `maxAgeMs`), so their username and email are free again; `only` narrows it to
+     * the ones holding that username or email. Sessions and codes go with them (ON DELETE CASCADE).
+     */
+    async deleteExpiredInactive(now: number, maxAgeMs: number, only?: { username: string; email: string }, ex: Executor = db): Promise<number> {
+      let q = ex
+        .deleteFrom('users')
+        .where('is_active', '=', 0)
+        .where((eb) =>
+          eb.or([
+            eb('created_at', '<', now - maxAgeMs),
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('one_time_codes')
+                  .select('one_time_codes.id')
+                  .whereRef('one_time_codes.user_id', '=', 'users.id')
+                  .where('one_time_codes.purpose', '=', 'activation')
+                  .where('one_time_codes.used_at', 'is', null)
+                  .where('one_time_codes.expires_at', '>', now),
+              ),
+            ),
+          ]),
+        );
+      if (only) q = q.where((eb) => eb.or([eb(sql<string>`lower(username)`, '=', only.username.toLowerCase()), eb('email', '=', only.email)]));
+      const r = await q.executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
     async byEmail(email: string, ex: Executor = db): Promise<UserRow | undefined> {
       return ex.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();

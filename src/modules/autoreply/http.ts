@@ -21,6 +21,7 @@ const SEED_CODES: Record<string, number> = {
   rule_not_found: -2,
   qr_in_progress: -2,
   bad_login: -3,
+  not_activated: -3,
   wechat_not_configured: -3,
   wechat_failed: -3,
   bad_input: -4,

@@ -12,7 +12,8 @@ import { loadSecretKey } from '../../platform/crypto/secretbox.js';
 import { createAccessTokens } from '../../platform/wechat/access-token.js';
 import { createMpApi, type MpApi } from '../../platform/wechat/mp-api.js';
 import { MAX_XML_BYTES } from '../../platform/wechat/xml.js';
-import { createAccountsService } from '../accounts/index.js';
+import { createAccountsService, createSignIn } from '../accounts/index.js';
+import { createAttemptLimiter } from '../../platform/limits/attempts.js';
 import { createRulesRepo } from './rules-repo.js';
 import { createWechatRepo } from './wechat-repo.js';
 import { createMatcherCache } from './matcher-cache.js';
@@ -46,9 +47,12 @@ export function createAutoreply(core: Core, opts: { api?: MpApi } = {}) {
   const mpAccounts = createMpAccountsService({ db, repo, rulesRepo, cache, secrets: core.secrets, publicUrl: config.publicUrl, now });
   const webhook = createWebhookService({ db, accounts: mpAccounts, cache, repo, jobs: core.jobs, now });
   const platform = createPlatformService({ db, hash, account: platformAccount, repo, rules, accounts, logger, now });
+  const limiter = createAttemptLimiter({ db, now });
   const members = createMembersService({
     db,
     accounts,
+    signIn: createSignIn({ db, now, limiter }),
+    limiter,
     rules,
     repo,
     hash,

@@ -7,17 +7,17 @@
 import type { DB } from '../../platform/db/index.js';
 import type { Logger } from '../../platform/logger.js';
 import { randomToken } from '../../platform/crypto/tokens.js';
-import { createRateLimiter } from '../../platform/http/rate-limit.js';
+import { clientKey, windowRule, type AttemptLimiter } from '../../platform/limits/attempts.js';
 import { RateLimitedError } from '../../platform/http/errors.js';
 import type { MpApi, MpCredentials } from '../../platform/wechat/mp-api.js';
 import { renderQrPng } from '../../platform/wechat/mp-api.js';
-import { DuplicateUserError, passwordProblem, type AccountsService } from '../accounts/index.js';
+import { DuplicateUserError, passwordProblem, type AccountsService, type SignIn } from '../accounts/index.js';
 import type { RulesService, RuleInput } from './rules-service.js';
 import { parsePositionKey, positionKey } from './rules-service.js';
 import { replySummary } from './replies.js';
 import type { WechatRepo } from './wechat-repo.js';
 import { REGISTER_SCENE, type Hasher } from './platform-service.js';
-import { badCode, badInput, badLogin, qrInProgress, ruleNotFound, usernameTaken, wechatFailed, wechatNotConfigured } from './errors.js';
+import { badCode, badInput, badLogin, notActivated, weakPassword, qrInProgress, ruleNotFound, usernameTaken, wechatFailed, wechatNotConfigured } from './errors.js';
 
 export const SESSION_KIND = 'autoreply';
 /** How long a bind QR code stays valid (seconds). */
@@ -25,6 +25,11 @@ export const QR_TTL_SECONDS = 600;
 /** The register page's follow QR: WeChat's longest temporary code (30 days), renewed a day early. */
 const FOLLOW_QR_SECONDS = 30 * 86_400;
 const USERNAME = /^[A-Za-z0-9_.-]{3,30}$/;
+/** Wrong registration codes (6 digits), kept in the database for the whole fleet. */
+export const CODE_LIMITS = {
+  perClient: { limit: 10, windowMs: 15 * 60_000 },
+  overall: { limit: 300, windowMs: 15 * 60_000 },
+} as const;
 
 /** The seed's view of a member's rules: {"01": {"keyword": "reply"}, ...}. */
 export type SeedView = Record<string, Record<string, string>>;
@@ -32,6 +37,9 @@ export type SeedView = Record<string, Record<string, string>>;
 export function createMembersService(deps: {
   db: DB;
   accounts: AccountsService;
+  /** The members' one door (accounts/sign-in.ts): the same lockout as `/v1/tokens`. */
+  signIn: SignIn;
+  limiter: AttemptLimiter;
   rules: RulesService;
   repo: WechatRepo;
   hash: Hasher;
@@ -43,16 +51,8 @@ export function createMembersService(deps: {
 }) {
   const { accounts, rules, repo, now } = deps;
   const platformAppid = deps.mp?.appid ?? 'unconfigured';
-  // Codes are 6 digits: wrong guesses are limited per client and overall.
-  const codeTriesPerIp = createRateLimiter({ limit: 10, windowMs: 15 * 60_000, now });
-  const codeTriesAll = createRateLimiter({ limit: 300, windowMs: 15 * 60_000, now });
-  const loginPerIpUser = createRateLimiter({ limit: 10, windowMs: 15 * 60_000, now });
-  const loginPerIp = createRateLimiter({ limit: 50, windowMs: 15 * 60_000, now });
-
-  function limited(...waits: number[]): void {
-    const w = Math.max(...waits);
-    if (w > 0) throw new RateLimitedError(w);
-  }
+  // Codes are 6 digits: each guess is reserved per client and overall before it is looked up.
+  const codeKeys = (ip: string) => ({ client: `arcode:client:${clientKey(ip)}`, all: 'arcode:*' });
 
   async function memberSetId(userId: number): Promise<number> {
     return Number((await rules.memberSet(userId)).id);
@@ -104,15 +104,18 @@ export function createMembersService(deps: {
 
     async register(input: { username: string; password: string; code: string }, ip: string): Promise<{ id: number }> {
       if (!USERNAME.test(input.username)) throw badInput('username: 3 to 30 letters, digits, "_", "." or "-"');
-      const problem = passwordProblem(input.password, input.username);
-      if (problem) throw badInput(problem);
-      limited(codeTriesPerIp.check(ip), codeTriesAll.check('*'));
+      const problem = await passwordProblem(input.password, input.username);
+      if (problem) throw weakPassword(problem.message, problem.reason);
+      const k = codeKeys(ip);
+      const reserved = await deps.limiter.reserve([
+        windowRule(k.client, CODE_LIMITS.perClient.limit, CODE_LIMITS.perClient.windowMs),
+        windowRule(k.all, CODE_LIMITS.overall.limit, CODE_LIMITS.overall.windowMs),
+      ]);
+      if (!reserved.ok) throw new RateLimitedError(reserved.retryAfterMs);
       const code = /^\d{6}$/.test(input.code) ? await repo.codeByHash(deps.hash('code', input.code)) : undefined;
-      if (!code || code.used_at !== null || Number(code.expires_at) <= now() || code.appid !== platformAppid) {
-        codeTriesPerIp.hit(ip);
-        codeTriesAll.hit('*');
-        throw badCode();
-      }
+      if (!code || code.used_at !== null || Number(code.expires_at) <= now() || code.appid !== platformAppid) throw badCode();
+      // A right code is no guess: give the attempt back.
+      await deps.limiter.refund([k.client, k.all]);
       if (await repo.bindingByOpenid(code.appid, code.openid)) throw badCode('this WeChat is already bound to a member: log in instead');
       if (await accounts.findByUsername(input.username)) throw usernameTaken();
       if (!(await repo.useCode(Number(code.id), now()))) throw badCode();
@@ -130,15 +133,13 @@ export function createMembersService(deps: {
     },
 
     async login(input: { username: string; password: string }, ip: string): Promise<{ id: number; token: string; expiresAt: number }> {
-      const key = `${ip}|${input.username.toLowerCase()}`;
-      limited(loginPerIpUser.check(key), loginPerIp.check(ip));
-      const user = await accounts.verifyPassword(input.username, input.password);
-      if (!user) {
-        loginPerIpUser.hit(key);
-        loginPerIp.hit(ip);
+      const r = await deps.signIn.signIn(input.username, input.password, ip);
+      if (!r.ok) {
+        if (r.reason === 'throttled') throw new RateLimitedError(r.retryAfterMs);
+        if (r.reason === 'not_activated') throw notActivated();
         throw badLogin();
       }
-      loginPerIpUser.reset(key);
+      const user = r.member;
       const s = await accounts.createSession(user.id, SESSION_KIND);
       await rules.memberSet(user.id);
       return { id: user.id, ...s };

@@ -1,17 +1,23 @@
 /**
  * The organizer (admin) token: ADMIN_TOKEN, or generated at first start (256 bits from the CSPRNG),
  * printed once on stdout and stored only as its SHA-256 in `settings`. Checks compare hashes in
- * constant time; wrong tokens are counted per client address and blocked after a few tries.
+ * constant time. Each presented token is an attempt reserved in the database before it is compared
+ * (platform/limits/attempts.ts), per client and for the one admin identity: a client is stopped
+ * after 10 wrong tokens in 15 minutes; every client together gets 20, then waits of 1 s doubling up
+ * to 15 minutes, so the organizer on another client is never locked out for long and an attacker
+ * with many addresses gets no more guesses.
  */
 import { sql } from 'kysely';
 import type { DB } from '../../platform/db/index.js';
 import { hashToken, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
-import { createRateLimiter } from '../../platform/http/rate-limit.js';
+import { backoffRule, clientKey, createAttemptLimiter, windowRule, type AttemptLimiter } from '../../platform/limits/attempts.js';
 
 const SETTING_KEY = 'certificates.admin_token_sha256';
 /** Wrong tokens allowed per address per window before answers become "too many attempts". */
 export const ADMIN_FAILURES_PER_WINDOW = 10;
 export const ADMIN_WINDOW_MS = 15 * 60_000;
+/** Every client together: the slower backoff on the one admin identity. */
+export const ADMIN_BACKOFF = { free: 20, baseMs: 1000, maxMs: 15 * 60_000, forgetMs: 24 * 3600_000 } as const;
 
 export type AdminCheck = { ok: true } | { ok: false; reason: 'missing' | 'wrong' | 'rate_limited'; retryAfterMs?: number };
 
@@ -35,8 +41,7 @@ export async function ensureAdminToken(db: DB, configured: string | undefined, n
 }
 
 /** Builds the checker. The stored hash is read once and cached (it never changes while running). */
-export function createAdminAuth(db: DB, configured: string | undefined, now: () => number = Date.now): AdminAuth {
-  const limiter = createRateLimiter({ limit: ADMIN_FAILURES_PER_WINDOW, windowMs: ADMIN_WINDOW_MS, now });
+export function createAdminAuth(db: DB, configured: string | undefined, now: () => number = Date.now, limiter: AttemptLimiter = createAttemptLimiter({ db, now })): AdminAuth {
   let expected: string | undefined = configured ? hashToken(configured) : undefined;
   async function expectedHash(): Promise<string | undefined> {
     if (expected) return expected;
@@ -46,16 +51,15 @@ export function createAdminAuth(db: DB, configured: string | undefined, now: () 
   }
   return {
     async check(token, ip) {
-      const blocked = limiter.check(ip);
-      if (blocked > 0) return { ok: false, reason: 'rate_limited', retryAfterMs: blocked };
-      if (!token) {
-        limiter.hit(ip);
-        return { ok: false, reason: 'missing' };
-      }
+      // No token is no guess: nothing to count (the console's first visit, a probe without one).
+      if (!token) return { ok: false, reason: 'missing' };
+      const pair = `admin|${clientKey(ip)}`;
+      const r = await limiter.reserve([windowRule(pair, ADMIN_FAILURES_PER_WINDOW, ADMIN_WINDOW_MS), backoffRule('admin', ADMIN_BACKOFF)]);
+      if (!r.ok) return { ok: false, reason: 'rate_limited', retryAfterMs: r.retryAfterMs };
       const want = await expectedHash();
-      if (want && safeEqual(hashToken(token), want)) return { ok: true };
-      const wait = limiter.hit(ip);
-      return wait > 0 ? { ok: false, reason: 'rate_limited', retryAfterMs: wait } : { ok: false, reason: 'wrong' };
+      if (!want || !safeEqual(hashToken(token), want)) return { ok: false, reason: 'wrong' };
+      await limiter.settle({ reset: [pair], refund: ['admin'] });
+      return { ok: true };
     },
   };
 }

@@ -6,7 +6,7 @@
 import { hashToken } from '../../platform/crypto/tokens.js';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js';
 import type { OutgoingMail } from '../../platform/mail/types.js';
-import { createRateLimiter } from '../../platform/http/rate-limit.js';
+import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/types.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, newCertificateId, type CertDeps } from './deps.js';
@@ -20,13 +20,15 @@ export const DELIVER_KIND = 'certificates.deliver';
 /** Characters refused in names (markup, code): `< > { } [ ] \ ; = | ` and backtick. */
 const MARKUP_CHARS = /[<>{}[\]\\;=|`]/g;
 /** Unknown tokens per client address per minute before lookups are refused. */
-const TOKEN_MISSES_PER_MINUTE = 120;
+export const TOKEN_MISSES_PER_MINUTE = 120;
+/** Previews per link (each renders the template): a volunteer trying names needs a few dozen. */
+export const PREVIEWS_PER_LINK = { limit: 30, windowMs: 10 * 60_000 } as const;
 
 /** Builds the claim service and registers the deliver job. */
 export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
   const { campaigns, recipients, renderer, jobs, mailer, now, db, config } = deps;
   const host = messageHost(config.publicUrl);
-  const misses = createRateLimiter({ limit: TOKEN_MISSES_PER_MINUTE, windowMs: 60_000, now });
+  const limiter = createAttemptLimiter({ db, now });
 
   function verifyUrl(certId: string | null): string | undefined {
     return certId ? `${config.publicUrl}/verify/${certId}` : undefined;
@@ -43,18 +45,26 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
     return `${config.publicUrl}/verify/${'preview-not-yet-issued'.padEnd(len, '0').slice(0, len)}`;
   }
 
-  /** Finds the recipient of a link token; unknown tokens count against the client's address. */
+  /**
+   * Finds the recipient of a link token. An unknown token is counted against the client's address
+   * in the database, one conditional upsert that refuses past the limit (so parallel guesses cannot
+   * all be answered "unknown" before any is counted), and a known token is answered only while the
+   * client is under the limit: past it every answer is 429, whether the token was right or not, so
+   * a client learns about at most 120 tokens a minute. Counting misses after the lookup rather than
+   * reserving before it keeps the volunteers' hot path at one read (no write per page view); the
+   * lookup itself is one indexed query, not slow work.
+   */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
-    if (misses.check(ip) > 0) throw new RateLimitedError(misses.check(ip), 'too many unknown links from this address; try again in a minute', 'rate_limited');
-    if (typeof token !== 'string' || token.length < 8 || token.length > 200) {
-      misses.hit(ip);
-      throw tokenInvalid();
-    }
-    const hit = await recipients.findByTokenHash(hashToken(token));
+    const rule = windowRule(`claim:client:${clientKey(ip)}`, TOKEN_MISSES_PER_MINUTE, 60_000);
+    const refuse = (ms: number) => new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
+    const hit = typeof token === 'string' && token.length >= 8 && token.length <= 200 ? await recipients.findByTokenHash(hashToken(token)) : undefined;
     if (!hit) {
-      misses.hit(ip);
+      const r = await limiter.reserve([rule]);
+      if (!r.ok) throw refuse(r.retryAfterMs);
       throw tokenInvalid();
     }
+    const wait = await limiter.exhausted(rule);
+    if (wait > 0) throw refuse(wait);
     return hit;
   }
 
@@ -177,6 +187,9 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
     async claimPreview(token: unknown, name: unknown, ip: string) {
       const hit = await lookup(token, ip);
       const clean = validName(name);
+      // Each preview renders the template: limited per link, whoever asks.
+      const allowed = await limiter.reserve([windowRule(`claim.preview:${hit.id}`, PREVIEWS_PER_LINK.limit, PREVIEWS_PER_LINK.windowMs)]);
+      if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many previews of this certificate; wait a few minutes, or submit the name', 'rate_limited');
       const r = (await recipients.findById(hit.id))!;
       const c = (await campaigns.find(r.campaign_id))!;
       return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png', verifyUrl: previewVerifyUrl(r.certificate_id) });

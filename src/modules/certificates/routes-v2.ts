@@ -49,7 +49,12 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
   const s = <T extends object>(o: T) => ({ tags, security, ...o });
   const rr = r.withTypeProvider<ZodTypeProvider>();
 
-  rr.get(`${P}/session`, { schema: s({ summary: 'Checks the admin token', response: { 200: z.object({ ok: z.literal(true) }) } }) }, async () => ({ ok: true as const }));
+  rr.get(`${P}/session`, {
+    schema: s({
+      summary: 'Checks the admin token; says where mail goes (the console shows a banner for the dev mailbox)',
+      response: { 200: z.object({ ok: z.literal(true), mail: z.enum(['smtp', 'dev-mailbox']).describe('dev-mailbox: no SMTP_URL, nothing reaches anyone; see /dev/mail') }) },
+    }),
+  }, async () => ({ ok: true as const, mail: svc.deps.config.isSmtpConfigured ? ('smtp' as const) : ('dev-mailbox' as const) }));
 
   rr.get(`${P}/campaigns`, {
     schema: s({ summary: 'Lists campaigns', querystring: z.object({ archived: z.enum(['true', 'false']).optional() }), response: { 200: z.object({ campaigns: z.array(campaignSchema) }) } }),

@@ -7,6 +7,7 @@ import { createMiniprogramRepo } from './repo.js';
 import { registerMiniprogramRoutes } from './routes.js';
 import { createMiniprogramService } from './service.js';
 import { createSessionService } from './sessions.js';
+import { createAttemptLimiter } from '../../platform/limits/attempts.js';
 
 /** Wires the module's repository, services and routes from the core. */
 export function createMiniprogram(core: Core) {
@@ -20,6 +21,7 @@ export function createMiniprogram(core: Core) {
     app: mp.appid && mp.secret ? { appid: mp.appid, secret: mp.secret } : undefined,
     http: { apiBase: core.config.wechat.apiBase, timeoutMs: core.config.wechat.timeoutMs },
     code2session: jscode2session,
+    limiter: createAttemptLimiter({ db: core.db, now: core.now }),
   });
   const service = createMiniprogramService({
     repo,

@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import type { SecretBox } from '../../platform/crypto/secretbox.js';
 import { hashToken, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
-import { createRateLimiter } from '../../platform/http/rate-limit.js';
+import type { AttemptLimiter } from '../../platform/limits/attempts.js';
+import { clientKey as limitKeyOf, windowRule } from '../../platform/limits/attempts.js';
 import { WechatApiError, WechatUnavailableError, type WechatHttpOptions } from '../../platform/wechat/http.js';
 import type { Code2SessionResult } from '../../platform/wechat/jscode2session.js';
 import { illegal, MpError } from './errors.js';
@@ -29,13 +30,15 @@ export interface SessionDeps {
   code2session: (http: WechatHttpOptions, app: { appid: string; secret: string }, jsCode: string) => Promise<Code2SessionResult>;
   /** getOpenid calls per client address per minute (WeChat itself limits per user, 45011). */
   getOpenidPerMinute?: number;
+  /** The database-backed limiter (the limit holds for the whole fleet). */
+  limiter: AttemptLimiter;
 }
 
 const TOKEN_HELP = 'call getOpenid and send its token as the token parameter or an Authorization header';
 
 /** Builds the session half of the service. */
 export function createSessionService(deps: SessionDeps) {
-  const limiter = createRateLimiter({ limit: deps.getOpenidPerMinute ?? 300, windowMs: 60_000, now: deps.now });
+  const perMinute = deps.getOpenidPerMinute ?? 300;
   let lastSweep = 0;
 
   async function issue(openid: string, sessionKey: string | null): Promise<string> {
@@ -67,8 +70,9 @@ export function createSessionService(deps: SessionDeps) {
       if (!deps.app) {
         throw new MpError(-2, 'the mini-program login is not configured on this server (WECHAT_MINIPROGRAM_APPID and WECHAT_MINIPROGRAM_SECRET)');
       }
-      const wait = limiter.hit(clientKey);
-      if (wait > 0) throw new MpError(-2, `too many getOpenid calls from this address; try again in ${Math.ceil(wait / 1000)} s`);
+      // Reserved before the call to WeChat: each call counts, whatever WeChat answers.
+      const r = await deps.limiter.reserve([windowRule(`mp.getOpenid:client:${limitKeyOf(clientKey)}`, perMinute, 60_000)]);
+      if (!r.ok) throw new MpError(-2, `too many getOpenid calls from this address; try again in ${Math.ceil(r.retryAfterMs / 1000)} s`);
       let result: Code2SessionResult;
       try {
         result = await deps.code2session(deps.http, deps.app, jsCode);

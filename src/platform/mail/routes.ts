@@ -1,7 +1,9 @@
 /**
  * The dev mailbox over HTTP (`/api/v2/dev/mail...`), registered only when no SMTP is configured
- * (otherwise every path here is a 404). Mail holds private claim links, so only loopback clients
- * (req.ip 127.0.0.1 / ::1) are served; others get 403.
+ * (otherwise every path here is a 404). It holds every claim link, activation link and recovery
+ * code, so every request needs the organizer's admin token (`Authorization: Bearer`), checked and
+ * limited like every other admin call: 401 without it, 429 after too many wrong ones. (A loopback
+ * check alone is no guard: behind a proxy without TRUST_PROXY every client is 127.0.0.1.)
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,10 +11,13 @@ import PostalMime, { type Email } from 'postal-mime';
 import { z } from 'zod';
 import type { Core } from '../core.js';
 import { useEnvelope } from '../http/envelope.js';
-import { AppError, ForbiddenError, NotFoundError } from '../http/errors.js';
+import { AppError, NotFoundError, RateLimitedError, UnauthorizedError } from '../http/errors.js';
 import { devMailboxRepo } from './dev-mailbox.js';
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** The organizer's token check (certificates/admin-token.ts), handed in by the composition root. */
+export interface AdminGate {
+  check(token: string | undefined, ip: string): Promise<{ ok: true } | { ok: false; reason: string; retryAfterMs?: number }>;
+}
 
 const errorBody = z.object({ code: z.string(), message: z.string() });
 const idParams = z.object({ id: z.coerce.number().int().positive() });
@@ -57,7 +62,7 @@ function addressText(a: Email['from'] | Email['to']): string {
 }
 
 /** Registers the dev mailbox API when the Mailer writes to the dev mailbox. */
-export async function registerDevMailbox(app: FastifyInstance, core: Core): Promise<void> {
+export async function registerDevMailbox(app: FastifyInstance, core: Core, admin: AdminGate): Promise<void> {
   if (!core.mailer.isDevMailbox) return;
   await app.register(async (scope) => {
     useEnvelope(
@@ -66,7 +71,12 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core): Prom
       ({ error }) => ({ status: error.status, body: { code: String(error.code), message: error.message } }),
     );
     scope.addHook('onRequest', async (req: FastifyRequest) => {
-      if (!LOOPBACK.has(req.ip)) throw new ForbiddenError('the dev mailbox is served to loopback clients only');
+      const h = req.headers.authorization;
+      const token = typeof h === 'string' && /^Bearer\s+/i.test(h) ? h.replace(/^Bearer\s+/i, '').trim() : undefined;
+      const c = await admin.check(token, req.ip);
+      if (c.ok) return;
+      if (c.reason === 'rate_limited') throw new RateLimitedError(c.retryAfterMs ?? 60_000, 'too many wrong admin tokens from this address; try again later');
+      throw new UnauthorizedError(c.reason === 'missing' ? 'the dev mailbox needs the admin token (Authorization: Bearer <token>)' : 'wrong admin token');
     });
     const r = scope.withTypeProvider<ZodTypeProvider>();
     const tags = ['dev mailbox'];
@@ -86,7 +96,7 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core): Prom
             limit: z.coerce.number().int().min(1).max(200).default(50),
             before: z.coerce.number().int().positive().optional().describe('id cursor: messages older than this one'),
           }),
-          response: { 200: z.object({ items: z.array(summary), next: z.number().nullable() }), 400: errorBody, 403: errorBody },
+          response: { 200: z.object({ items: z.array(summary), next: z.number().nullable() }), 400: errorBody, 401: errorBody },
         },
       },
       async (req) => {
@@ -103,7 +113,7 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core): Prom
           tags,
           summary: 'One message, parsed',
           params: idParams,
-          response: { 200: detail, 400: errorBody, 403: errorBody, 404: errorBody },
+          response: { 200: detail, 400: errorBody, 401: errorBody, 404: errorBody },
         },
       },
       async (req) => {
@@ -163,7 +173,7 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core): Prom
 
     r.delete(
       '/api/v2/dev/mail',
-      { schema: { tags, summary: 'Empties the dev mailbox', response: { 200: z.object({ deleted: z.number() }), 403: errorBody } } },
+      { schema: { tags, summary: 'Empties the dev mailbox', response: { 200: z.object({ deleted: z.number() }), 401: errorBody } } },
       async () => ({ deleted: await devMailboxRepo.clear(core.db) }),
     );
   });

@@ -1,4 +1,4 @@
-/** Platform tables: settings (key/value, secrets encrypted), durable jobs, dev mailbox. */
+/** Platform tables: settings (key/value, secrets encrypted), durable jobs, dev mailbox, attempt counters. */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { bigint, blob, withId } from '../columns.js';
 
@@ -62,6 +62,19 @@ export const platformMigrations: Record<string, Migration> = {
         .addColumn('count', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('mail_quota_pk', ['key', 'bucket'])
         .execute();
+    },
+  },
+  '0005_platform_attempt_counters': {
+    async up(db: Kysely<any>) {
+      // Attempt limits shared by every instance (platform/limits/attempts.ts): one row per key.
+      await db.schema
+        .createTable('attempt_counters')
+        .addColumn('key', 'varchar(300)', (c) => c.primaryKey())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('reset_at', bigint(db), (c) => c.notNull())
+        .addColumn('next_at', bigint(db), (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('attempt_counters_reset').on('attempt_counters').column('reset_at').execute();
     },
   },
 };
