@@ -62,10 +62,10 @@ function startupWarnings(config: Config): string[] {
 
 async function serve(): Promise<void> {
   const config = loadConfigOrExit();
-  await refuseWeakAdminToken(config);
   // Loud: on stderr in plain words (whatever LOG_LEVEL), and in the log at warn.
   const warnings = startupWarnings(config);
   for (const w of warnings) process.stderr.write(`\n*** WARNING: ${w}\n\n`);
+  await refuseWeakAdminToken(config);
   const core = await createCore(config);
   for (const w of warnings) core.logger.warn(w);
   const app = await buildApp(core);
