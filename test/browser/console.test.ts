@@ -336,6 +336,58 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     expect(download.suggestedFilename()).toBe('riverside-2026-volunteers.csv');
   });
 
+  it('prints and downloads certificates, revokes one with a reason (its page says so), mails a new link on request, sets a logo', async () => {
+    await page.getByTestId('tab-volunteers').click();
+    const row = page.getByTestId('recipient-row').filter({ hasText: 'me@example.org' }).filter({ hasNotText: 'friend' });
+    await expect.poll(() => row.getByTestId('cert-state').innerText()).toContain('Valid');
+    await row.getByTestId('select').check();
+    const [pdf] = await Promise.all([page.waitForEvent('download'), page.getByTestId('print').click()]);
+    expect(pdf.suggestedFilename()).toBe('riverside-2026-print.pdf');
+    const [zip] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-zip').click()]);
+    expect(zip.suggestedFilename()).toBe('riverside-2026-certificates.zip');
+    // Revoking asks for the reason; the row and the certificate page then show it.
+    page.once('dialog', (d) => void d.accept('Wrong event'));
+    await row.getByTestId('revoke').click();
+    await expect.poll(() => row.getByTestId('cert-state').innerText()).toContain('Revoked');
+    expect(await row.getByTestId('cert-state').innerText()).toContain('Wrong event');
+    await screenshot(page, 'console-volunteers-revoked');
+    const href = (await row.getByTestId('cert-state').locator('a').getAttribute('href'))!;
+    const verify = await browser.newPage({ width: 360, height: 800 });
+    await verify.goto(`${app.url}${href}?lang=en`);
+    expect(await verify.getByTestId('status').innerText()).toMatch(/Revoked on \d{4}-\d{2}-\d{2}: Wrong event/);
+    await verify.close();
+    // A new link is its own, explained action.
+    const friend = page.getByTestId('recipient-row').filter({ hasText: 'friend@example.org' });
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await friend.getByTestId('new-link').click();
+    await expect.poll(() => page.getByTestId('row-notice').innerText()).toContain('A new link was sent to friend@example.org');
+    expect(asked).toContain('stops working');
+    // A column beyond email/number/name becomes a field placed on the template like the name.
+    await page.getByTestId('import-text').fill(['email,number,name,role', 'role@example.org,NO-7,Role Person,Team lead'].join('\n'));
+    await page.getByTestId('import').click();
+    await expect.poll(() => page.getByTestId('added').innerText()).toContain('1 added');
+    await page.getByTestId('tab-template').click();
+    await page.getByTestId('select-f:role').click();
+    await page.getByTestId('include').check();
+    await page.getByTestId('marker-f:role').waitFor();
+    expect(await page.getByTestId('marker-f:role').innerText()).toBe('role');
+    await page.getByTestId('save-layout').click();
+    await page.getByTestId('layout-saved').waitFor();
+    const saved = await admin(app.url, 'GET', 'campaigns/riverside-2026');
+    expect(saved.layout.fields.role).toMatchObject({ x: expect.any(Number), y: expect.any(Number) });
+    expect(saved.layout.fields.role.x).toBeGreaterThanOrEqual(0);
+    await screenshot(page, 'console-template-custom-field');
+    // The issuer logo.
+    await page.getByTestId('tab-settings').click();
+    await page.getByTestId('logo-file').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: templatePng(120, 120) });
+    await expect.poll(() => page.getByTestId('logo-preview').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(120);
+    await screenshot(page, 'console-settings-logo');
+  });
+
   it('keeps the page usable when the server fails, and archives the campaign', async () => {
     await page.route('**/api/v2/certificates/campaigns/*', (route) =>
       route.request().method() === 'GET' ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"code":"internal","message":"internal error (request x)"}' }) : route.continue(),

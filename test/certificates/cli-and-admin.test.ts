@@ -83,7 +83,8 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
     // The old link still works: only its hash was stored.
     const app = await buildApp(core!);
     const res = await app.inject({ method: 'GET', url: '/api/getUserInfo?token=old-token-two' });
-    expect(res.json()).toMatchObject({ code: 2 }); // reset to 0 dropped that link
+    // Reset to 0 keeps the link the volunteer holds (issue 14 item 3): it opens their page again.
+    expect(res.json()).toMatchObject({ code: 0, data: { email: 'old2@example.org' } });
     const res1 = await app.inject({ method: 'GET', url: '/api/v2/certificates/claim?token=old-token-one' });
     expect(res1.json()).toMatchObject({ email: 'old1@example.org', name: '张三', status: 2, claimed: true });
     const row = await core!.db.selectFrom('recipients').select('token_hash').where('email', '=', 'old1@example.org').executeTakeFirstOrThrow();

@@ -107,7 +107,7 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
     expect(rows.find((r) => r.includes('cmd@'))).toContain("'=1+2");
   });
 
-  it('sends, streams progress, resends with a fresh link, resets, and serves the claim flow', async () => {
+  it('sends, streams progress, reminds with the same link, makes a new link on request, resets without breaking the certificate, and serves the claim flow', async () => {
     expect((await api('GET', '/campaigns/spring/send')).json()).toEqual({ toSend: 31 });
     // SSE: the first event arrives at once.
     const ctrl = new AbortController();
@@ -125,13 +125,20 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
     const oldToken = tokenFromNotice(first00.html ?? '')!;
 
     const rec = (await api('GET', '/campaigns/spring/recipients?q=user00')).json().items[0];
+    // A reminder (resend) carries the SAME link: the earlier email keeps working.
     const resent = await api('POST', `/campaigns/spring/recipients/${rec.id}/resend`);
     expect(resent.json()).toMatchObject({ noticeCount: 2, status: 1 });
     const second = await parseMail(smtp.received[smtp.received.length - 1].raw);
     expect(second.messageId).toBe(`<notice.${rec.id}.2@vh.test>`);
-    const newToken = tokenFromNotice(second.html ?? '')!;
+    expect(tokenFromNotice(second.html ?? '')).toBe(oldToken);
+    expect((await t.app.inject({ method: 'GET', url: `${P}/claim?token=${oldToken}` })).statusCode).toBe(200);
+    // A new link is its own action: the old link stops working, the new one works.
+    const renewed = await api('POST', `/campaigns/spring/recipients/${rec.id}/new-link`);
+    expect(renewed.json()).toMatchObject({ noticeCount: 3, status: 1 });
+    const third = await parseMail(smtp.received[smtp.received.length - 1].raw);
+    expect(third.messageId).toBe(`<notice.${rec.id}.3@vh.test>`);
+    const newToken = tokenFromNotice(third.html ?? '')!;
     expect(newToken).not.toBe(oldToken);
-    // The old link stops working, the new one works.
     expect((await t.app.inject({ method: 'GET', url: `${P}/claim?token=${oldToken}` })).statusCode).toBe(404);
     const info = await t.app.inject({ method: 'GET', url: `${P}/claim?token=${newToken}` });
     expect(info.json()).toMatchObject({ email: 'user00@example.org', status: 1, claimed: false, organization: 'Org', campaignName: 'Spring 2026' });
@@ -149,15 +156,27 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
     // Re-rendered on demand for the organizer too.
     expect((await api('GET', `/campaigns/spring/recipients/${rec.id}/certificate`)).res.headers['content-type']).toBe('image/png');
 
+    // Reset keeps what the volunteer holds: the mailed certificate still verifies (not 404), the
+    // link still opens, and the next send mails that same link again.
     const reset = await api('POST', `/campaigns/spring/recipients/${rec.id}/reset`);
-    expect(reset.json()).toMatchObject({ status: 0, failure: null });
-    expect((await t.app.inject({ method: 'GET', url: `${P}/claim?token=${newToken}` })).statusCode).toBe(404);
+    expect(reset.json()).toMatchObject({ status: 0, failure: null, certificate: { id: certId, status: 'valid' } });
+    expect((await t.app.inject({ method: 'GET', url: `/verify/${certId}` })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${certId}` })).json()).toMatchObject({ name: '王五', status: 'valid' });
+    expect((await t.app.inject({ method: 'GET', url: `${P}/claim?token=${newToken}` })).statusCode).toBe(200);
     expect((await api('GET', '/campaigns/spring/send')).json()).toEqual({ toSend: 1 });
+    const before = smtp.received.length;
+    await api('POST', '/campaigns/spring/send');
+    await waitFor(() => smtp.received.length > before, 20_000, 'the notice after the reset');
+    expect(tokenFromNotice((await parseMail(smtp.received[smtp.received.length - 1].raw)).html ?? '')).toBe(newToken);
   });
 
   it('lists every route in the OpenAPI page', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
-    for (const path of ['/api/getUserInfo', '/api/submitUserinfo', '/api/addUserData', '/api/uploadImage', '/api/updateOrgConfig', '/api/email', `${P}/campaigns/{id}/progress/stream`, `${P}/claim`, '/verify/{certificateId}']) {
+    for (const path of ['/api/getUserInfo', '/api/submitUserinfo', '/api/addUserData', '/api/uploadImage', '/api/updateOrgConfig', '/api/email', `${P}/campaigns/{id}/progress/stream`, `${P}/claim`, '/verify/{certificateId}',
+      '/verify/{certificateId}.json', '/verify/{certificateId}.png', '/verify/{certificateId}.pdf', '/verify/{certificateId}/preview.jpg', '/.well-known/jwks.json',
+      '/issuers/{campaignId}', '/issuers/{campaignId}/logo', '/issuers/{campaignId}/achievement', '/issuers/{campaignId}/status/{list}',
+      `${P}/campaigns/{id}/recipients/{rid}/revoke`, `${P}/campaigns/{id}/recipients/{rid}/reissue`, `${P}/campaigns/{id}/recipients/{rid}/new-link`,
+      `${P}/campaigns/{id}/recipients/{rid}/credentials`, `${P}/campaigns/{id}/logo`, `${P}/campaigns/{id}/certificates.zip`, `${P}/campaigns/{id}/certificates/print`, `${P}/keys/rotate`]) {
       expect(doc.paths[path], path).toBeDefined();
     }
   });

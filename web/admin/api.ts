@@ -33,6 +33,22 @@ export interface Layout {
   number: TextField;
   date: DateField;
   qr: QrField;
+  /** Custom fields (import columns beyond email/number/name) by key; x = y = -1 until placed. */
+  fields?: Record<string, TextField>;
+}
+export interface CustomField {
+  key: string;
+  label: string;
+}
+export interface CertificateState {
+  id: string;
+  status: 'valid' | 'revoked';
+  issuedAt: number;
+  revokedAt: number | null;
+  revocationReason: string | null;
+  replacedBy: string | null;
+  name: string;
+  verifyUrl: string;
 }
 export type Counts = Record<'0' | '1' | '2' | '3' | '4', number>;
 export interface SmtpView {
@@ -55,6 +71,8 @@ export interface Campaign {
   dateFormat: string | null;
   output: 'png' | 'pdf';
   template: { width: number; height: number; type: string } | null;
+  logo?: { url: string; type: string } | null;
+  customFields?: CustomField[];
   mail: { subject: string | null; body: string | null; ratePerSec: number | null; dailyLimit: number | null; smtp: SmtpView };
   counts: Counts & { failed?: number };
   sending: 'idle' | 'sending' | 'paused';
@@ -69,6 +87,8 @@ export interface Recipient {
   failure: string | null;
   noticeCount: number;
   certificateId: string | null;
+  fields?: Record<string, string>;
+  certificate?: CertificateState | null;
   updatedAt: number;
 }
 export interface Progress {
@@ -138,9 +158,9 @@ export const api = {
     return call<{ width: number; height: number; type: string }>(`campaigns/${id}/template`, { method: 'PUT', body: form, timeoutMs: 120_000 });
   },
   templateImage: (id: string) => call<Blob>(`campaigns/${id}/template`, { as: 'blob', headers: { accept: 'image/*' }, timeoutMs: 60_000 }),
-  preview: (id: string, body: { name?: string; number?: string; layout?: Layout }, signal?: AbortSignal) =>
+  preview: (id: string, body: { name?: string; number?: string; layout?: Layout; fields?: Record<string, string> }, signal?: AbortSignal) =>
     call<Blob>(`campaigns/${id}/preview`, { method: 'POST', body, as: 'blob', headers: { accept: 'image/png, application/json' }, signal, timeoutMs: 30_000 }),
-  importLines: (id: string, lines: string[]) => call<ImportResult>(`campaigns/${id}/recipients`, { method: 'POST', body: { lines }, timeoutMs: 120_000 }),
+  importLines: (id: string, lines: string[], columns?: string[]) => call<ImportResult>(`campaigns/${id}/recipients`, { method: 'POST', body: columns ? { lines, columns } : { lines }, timeoutMs: 120_000 }),
   recipients: (id: string, q: { q?: string; status?: string; failed?: boolean; page: number; limit: number }) => {
     const p = new URLSearchParams({ page: String(q.page), limit: String(q.limit) });
     if (q.q) p.set('q', q.q);
@@ -150,6 +170,17 @@ export const api = {
   },
   exportCsv: (id: string) => call<Blob>(`campaigns/${id}/recipients.csv`, { as: 'blob', headers: { accept: 'text/csv' }, timeoutMs: 300_000 }),
   resend: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/resend`, { method: 'POST', body: {} }),
+  newLink: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/new-link`, { method: 'POST', body: {} }),
+  revoke: (id: string, rid: string | number, reason: string) => call<Recipient>(`campaigns/${id}/recipients/${rid}/revoke`, { method: 'POST', body: { reason } }),
+  reissue: (id: string, rid: string | number, name: string) => call<Recipient>(`campaigns/${id}/recipients/${rid}/reissue`, { method: 'POST', body: { name } }),
+  uploadLogo: (id: string, file: File) => {
+    const form = new FormData();
+    form.append('logo', file);
+    return call<{ url: string }>(`campaigns/${id}/logo`, { method: 'PUT', body: form });
+  },
+  deleteLogo: (id: string) => call<void>(`campaigns/${id}/logo`, { method: 'DELETE' }),
+  certificatesZip: (id: string) => call<Blob>(`campaigns/${id}/certificates.zip`, { as: 'blob', headers: { accept: 'application/zip' }, timeoutMs: 3_600_000 }),
+  printPdf: (id: string, recipientIds: number[]) => call<Blob>(`campaigns/${id}/certificates/print`, { method: 'POST', body: { recipientIds }, as: 'blob', headers: { accept: 'application/pdf' }, timeoutMs: 600_000 }),
   reset: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/reset`, { method: 'POST', body: {} }),
   certificate: (id: string, rid: string | number) => call<Blob>(`campaigns/${id}/recipients/${rid}/certificate`, { as: 'blob', headers: { accept: '*/*' }, timeoutMs: 60_000 }),
   toSend: (id: string) => call<{ toSend: number }>(`campaigns/${id}/send`),

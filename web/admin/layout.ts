@@ -1,8 +1,10 @@
 /** Layout helpers for the template editor: a starting layout and the field list. */
 import type { Align, Layout } from './api';
 
-export type FieldKey = 'name' | 'number' | 'date' | 'qr';
+/** Built-in fields, and custom fields as `f:<key>` (import columns beyond email/number/name). */
+export type FieldKey = 'name' | 'number' | 'date' | 'qr' | `f:${string}`;
 export const FIELD_KEYS: FieldKey[] = ['name', 'number', 'date', 'qr'];
+export const isCustom = (k: FieldKey): k is `f:${string}` => k.startsWith('f:');
 
 /** Mirrors the server's defaultLayout, for a campaign whose layout was never saved. */
 export function defaultLayout(width: number, height: number): Layout {

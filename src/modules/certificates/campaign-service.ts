@@ -11,6 +11,7 @@ import { badInput, campaignNotFound, CertError } from './errors.js';
 import { DEFAULT_NOTICE_BODY, DEFAULT_NOTICE_SUBJECT, renderMail } from './mail-templates.js';
 import { mergeLayout, parseStoredLayout, type StoredLayout } from './rendering.js';
 import { isUniqueViolation } from '../../platform/db/index.js';
+import { parseCustomFields } from './import-columns.js';
 
 export interface SmtpPatch {
   host?: string;
@@ -102,6 +103,8 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       dateFormat: c.date_format,
       output: c.output as 'png' | 'pdf',
       template: c.template_sha ? { width: c.template_width ?? 0, height: c.template_height ?? 0, type: (c.template_type ?? 'png') as 'png' | 'jpeg' } : null,
+      logo: c.logo_sha ? { url: `${config.publicUrl}/issuers/${c.id}/logo`, type: (c.logo_type ?? 'png') as 'png' | 'jpeg' } : null,
+      customFields: parseCustomFields(c.custom_fields),
       mail: {
         subject: c.mail_subject ?? DEFAULT_NOTICE_SUBJECT,
         body: c.mail_body ?? DEFAULT_NOTICE_BODY,

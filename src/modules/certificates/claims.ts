@@ -10,6 +10,9 @@ import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limi
 import { checkName, ImageRejected } from './render/types.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, newCertificateId, type CertDeps } from './deps.js';
+import type { Credentials } from './credentials/service.js';
+import { ensureIssued, planClaim } from './credentials/issue.js';
+import { parseFieldValues } from './import-columns.js';
 import { alreadySent, CertError, notFound, tokenInvalid } from './errors.js';
 import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, renderMail } from './mail-templates.js';
 import type { RecipientRow, TokenHit } from './recipients-repo.js';
@@ -25,8 +28,8 @@ export const TOKEN_MISSES_PER_MINUTE = 120;
 export const PREVIEWS_PER_LINK = { limit: 30, windowMs: 10 * 60_000 } as const;
 
 /** Builds the claim service and registers the deliver job. */
-export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
-  const { campaigns, recipients, renderer, jobs, mailer, now, db, config } = deps;
+export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials) {
+  const { campaigns, recipients, renderer, jobs, mailer, now, db, config, issued } = deps;
   const host = messageHost(config.publicUrl);
   const limiter = createAttemptLimiter({ db, now });
 
@@ -86,7 +89,12 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
     const clean = validName(name);
     const t = now();
     const ok = await db.transaction().execute(async (trx) => {
-      if (!(await recipients.submitName(hit.id, clean, newCertificateId(), t, trx))) return false;
+      const cur = await recipients.findById(hit.id, trx);
+      if (!cur || cur.status >= 2) return false;
+      // The credential this claim issues: the one held already when nothing printed changes, else a new one.
+      const plan = await planClaim(issued, cur, clean, t, trx);
+      if (!(await recipients.submitName(hit.id, clean, plan.publicId, plan.issuedAt, t, trx))) return false;
+      await plan.commit();
       await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { trx, singletonKey: `${DELIVER_KIND}:${hit.id}` });
       return true;
     });
@@ -98,11 +106,18 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
     return (await recipients.findById(hit.id))!;
   }
 
+  /** The volunteer's certificate file, rendered from their credential with the credential baked in. */
   async function certificateFile(r: RecipientRow) {
-    const c = await campaigns.find(r.campaign_id);
-    if (!c || !r.name || r.status < 2 || r.issued_at === null) throw notFound('certificate');
-    const out = await renderer.render({ campaign: c, name: r.name, number: r.number, issuedAt: r.issued_at, verifyUrl: verifyUrl(r.certificate_id) });
-    return { ...out, filename: `certificate-${(r.number ?? String(r.id)).replace(/[^\w.-]+/g, '_')}.${out.format}`, contentType: out.format === 'pdf' ? 'application/pdf' : 'image/png' };
+    if (!r.name || r.status < 2 || r.issued_at === null) throw notFound('certificate');
+    let l = await credentials.current(r);
+    if (!l) {
+      // A volunteer set to 2+ without a claim (data.json import, reset): write their credential first.
+      await ensureIssued(issued, r, now(), db);
+      l = await credentials.current(r);
+    }
+    if (!l) throw notFound('certificate');
+    const f = await credentials.file(l);
+    return { ...f, filename: `certificate-${(r.number ?? String(r.id)).replace(/[^\w.-]+/g, '_')}.${f.format}` };
   }
 
   /** The deliver job: render (2 -> 3), mail with the certificate attached (-> 4). */
@@ -192,7 +207,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
       if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many previews of this certificate; wait a few minutes, or submit the name', 'rate_limited');
       const r = (await recipients.findById(hit.id))!;
       const c = (await campaigns.find(r.campaign_id))!;
-      return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png', verifyUrl: previewVerifyUrl(r.certificate_id) });
+      return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png', fields: parseFieldValues(r.fields), verifyUrl: previewVerifyUrl(r.certificate_id) });
     },
     async download(token: unknown, ip: string) {
       const hit = await lookup(token, ip);
@@ -200,22 +215,8 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService) {
       if (r.status < 2) throw new CertError(1, 'not_claimed', 'submit the name first; the certificate is made from it', 409);
       return certificateFile(r);
     },
-    async verify(certId: string) {
-      if (!/^[A-Za-z0-9_-]{10,40}$/.test(certId)) throw notFound('certificate');
-      const r = await recipients.findByCertificateId(certId);
-      if (!r || r.status < 2 || !r.name) throw notFound('certificate');
-      const c = (await campaigns.find(r.campaign_id))!;
-      return {
-        certificateId: certId,
-        name: r.name,
-        number: r.number,
-        organization: c.organization,
-        campaign: c.name,
-        website: c.website,
-        issuedAt: r.issued_at ?? 0,
-        issuedOn: new Date(r.issued_at ?? 0).toISOString().slice(0, 10),
-      };
-    },
+    /** What the verification JSON says (404 for an unknown id; a revoked one says so). */
+    verify: (certId: string) => credentials.view(certId),
   };
 }
 

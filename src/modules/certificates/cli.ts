@@ -1,13 +1,15 @@
 /**
  * Operator commands (what the original's admin.py did, and more):
- *   certificates count | search <email> | reset <email> [--status n] | import <file.csv|data.json>
- *   | export [file] | send [--run] | backup <file>        all with --campaign <slug|id>
+ *   certificates count | search <email> | reset <email> [--status n] | revoke <email> --reason <text>
+ *   | import <file.csv|data.json> | export [file] | send [--run] | backup <file>   all with --campaign <slug|id>
+ *   certificates rotate-key
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Core } from '../../platform/core.js';
 import { csvToLines } from './import-lines.js';
+import { isHeader } from './import-columns.js';
 import { createServices, type Services } from './services.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -43,7 +45,7 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     for (const r of res.items) out(`${r.id}\t${r.email}\tstatus ${r.status}\t${r.number ?? ''}\t${r.name ?? ''}${r.failure ? `\tfailed: ${r.failure}` : ''}`);
   });
 
-  cmd.command('reset <email>').description("set a volunteer's status (default 0: a new link is mailed on the next send)").option('--status <n>', 'status 0-4', '0').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o) => {
+  cmd.command('reset <email>').description("set a volunteer's status (default 0: their link is mailed again on the next send; an issued certificate stays valid)").option('--status <n>', 'status 0-4', '0').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o) => {
     const status = Number(o.status);
     if (!Number.isInteger(status) || status < 0 || status > 4) throw new Error('--status must be 0..4');
     const { svc, campaign } = await open(o.campaign);
@@ -51,6 +53,21 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     if (!r) throw new Error(`no volunteer with email ${email} in campaign ${campaign.slug}`);
     const after = await svc.recipients.reset(r, status);
     out(`${after.email}: status ${r.status} -> ${after.status}`);
+  });
+
+  cmd.command('revoke <email>').description("revoke a volunteer's certificate (its page then says revoked, with the reason)").requiredOption('--reason <text>', 'shown on the certificate page').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o) => {
+    const { svc, campaign } = await open(o.campaign);
+    const r = await svc.recipients.findByEmail(campaign, email);
+    if (!r) throw new Error(`no volunteer with email ${email} in campaign ${campaign.slug}`);
+    const st = await svc.credentials.revoke(r, String(o.reason).slice(0, 500));
+    out(`${r.email}: certificate ${st.id} revoked: ${st.revocationReason}`);
+  });
+
+  cmd.command('rotate-key').description('sign new credentials with a new Ed25519 key (old keys stay published)').action(async () => {
+    const c = await core();
+    const svc = (svcCache ??= createServices(c));
+    const k = await svc.keys.rotate();
+    out(`signing key ${k.kid}${k.retired ? ` (retired ${k.retired}; still published)` : ''}`);
   });
 
   cmd.command('import <file>').description('import volunteers from CSV (email[,number[,name]]) or the original data.json').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string, o) => {
@@ -61,10 +78,13 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
       res = await svc.recipients.importTinyDb(campaign, JSON.parse(text));
     } else {
       const lines = csvToLines(text);
+      // A header line names the columns for every batch (custom fields); it stays as an empty line so line numbers are the file's.
+      const columns = isHeader(lines[0]?.split(',') ?? []) ? lines[0].split(',') : undefined;
+      if (columns) lines[0] = '';
       const b = bar('importing', lines.length);
       res = { added: 0, duplicates: [] as { line: string; lineNo: number; email: string }[], rejected: [] as { line: string; lineNo: number; reason: string }[] };
       for (let i = 0; i < lines.length; i += 10_000) {
-        const part = await svc.recipients.importLines(campaign, lines.slice(i, i + 10_000));
+        const part = await svc.recipients.importLines(campaign, lines.slice(i, i + 10_000), columns);
         res.added += part.added;
         res.duplicates.push(...part.duplicates.map((d) => ({ ...d, lineNo: d.lineNo + i })));
         res.rejected.push(...part.rejected.map((d) => ({ ...d, lineNo: d.lineNo + i })));

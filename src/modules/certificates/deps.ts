@@ -8,12 +8,15 @@ import type { Logger } from '../../platform/logger.js';
 import type { CampaignsRepo } from './campaigns-repo.js';
 import type { RecipientsRepo } from './recipients-repo.js';
 import type { Renderer } from './rendering.js';
+import type { IssuedRepo } from './credentials/repo.js';
 import { randomToken } from '../../platform/crypto/tokens.js';
 
 export interface CertDeps {
   db: DB;
   campaigns: CampaignsRepo;
   recipients: RecipientsRepo;
+  /** Issued credentials (issued_certificates). */
+  issued: IssuedRepo;
   renderer: Renderer;
   jobs: JobQueue;
   mailer: Mailer;

@@ -1,7 +1,10 @@
 /**
  * Parsing of import lines `email[,number[,name]]` (the seed's addUserData, the v2 API, the CLI):
  * each line is added, a duplicate (in the batch or already stored), or rejected with a reason.
+ * A header line (or `columns` given by the caller) maps columns by name and adds custom fields
+ * (see import-columns.ts).
  */
+import { cellsToRecord, isHeader, planFromHeader, POSITIONAL, type ColumnPlan, type CustomField } from './import-columns.js';
 
 export interface ParsedLine {
   lineNo: number;
@@ -9,6 +12,7 @@ export interface ParsedLine {
   email: string;
   number: string | null;
   name: string | null;
+  fields: Record<string, string> | null;
 }
 
 export interface LineIssue {
@@ -42,11 +46,22 @@ export function normaliseEmail(raw: string): string | undefined {
  * Splits lines into valid ones (first occurrence of each email) and issues. A line's number and
  * name are optional; an empty line is ignored.
  */
-export function parseLines(lines: readonly string[]): { valid: ParsedLine[]; duplicates: DuplicateLine[]; rejected: LineIssue[] } {
+export function parseLines(
+  lines: readonly string[],
+  columns?: readonly string[],
+): { valid: ParsedLine[]; duplicates: DuplicateLine[]; rejected: LineIssue[]; customFields: CustomField[] } {
   const valid: ParsedLine[] = [];
   const duplicates: DuplicateLine[] = [];
   const rejected: LineIssue[] = [];
   const seen = new Set<string>();
+  let plan: ColumnPlan = POSITIONAL;
+  let first = true;
+  if (columns) {
+    const p = planFromHeader(columns);
+    if (typeof p === 'string') throw new ColumnsRejected(p);
+    plan = p;
+    first = false;
+  }
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     const lineNo = i + 1;
@@ -64,22 +79,33 @@ export function parseLines(lines: readonly string[]): { valid: ParsedLine[]; dup
       rejected.push({ line: shown, lineNo, reason: 'control characters are not allowed' });
       continue;
     }
-    const parts = line.replace(/\r$/, '').split(',').map((p) => p.trim());
-    if (parts.length > 3) {
-      rejected.push({ line: shown, lineNo, reason: 'too many fields: expected email[,number[,name]]' });
+    const cells = line.replace(/\r$/, '').split(',');
+    if (first) {
+      first = false;
+      // The first line may name the columns: it maps them (and is not a volunteer).
+      if (isHeader(cells)) {
+        const p = planFromHeader(cells);
+        if (typeof p === 'string') throw new ColumnsRejected(p);
+        plan = p;
+        continue;
+      }
+    }
+    const rec = cellsToRecord(cells, plan);
+    if (typeof rec === 'string') {
+      rejected.push({ line: shown, lineNo, reason: rec });
       continue;
     }
-    const email = normaliseEmail(parts[0]);
+    const email = normaliseEmail(rec.email);
     if (!email) {
-      rejected.push({ line: shown, lineNo, reason: parts[0] === '' ? 'email missing' : 'not a valid email address' });
+      rejected.push({ line: shown, lineNo, reason: rec.email === '' ? 'email missing' : 'not a valid email address' });
       continue;
     }
-    const number = parts[1] ? parts[1] : null;
+    const number = rec.number;
     if (number && number.length > 100) {
       rejected.push({ line: shown, lineNo, reason: 'certificate number longer than 100 characters' });
       continue;
     }
-    const name = parts[2] ? parts[2].normalize('NFC') : null;
+    const name = rec.name ? rec.name.normalize('NFC') : null;
     if (name && [...name].length > 100) {
       rejected.push({ line: shown, lineNo, reason: 'name longer than 100 characters' });
       continue;
@@ -89,17 +115,18 @@ export function parseLines(lines: readonly string[]): { valid: ParsedLine[]; dup
       continue;
     }
     seen.add(email);
-    valid.push({ lineNo, line: shown, email, number, name });
+    valid.push({ lineNo, line: shown, email, number, name, fields: rec.fields });
   }
-  return { valid, duplicates, rejected };
+  return { valid, duplicates, rejected, customFields: plan.custom.map((c) => c.field) };
 }
 
+/** A header (or `columns`) that cannot be used: the whole import is refused, nothing stored. */
+export class ColumnsRejected extends Error {}
+
 /**
- * Parses CSV text into lines. A header line starting with "email" becomes an empty line (which
- * the import ignores) rather than being removed, so reported line numbers are the file's.
+ * Splits CSV text into lines. A header line stays (parseLines reads the columns from it), so
+ * reported line numbers are the file's.
  */
 export function csvToLines(text: string): string[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  if (lines.length && /^\s*e-?mail\s*(,|$)/i.test(lines[0])) lines[0] = '';
-  return lines;
+  return text.replace(/^\uFEFF/, '').split(/\r?\n/);
 }

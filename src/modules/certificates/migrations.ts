@@ -80,4 +80,54 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Verifiable credentials (issue 16): issued certificates as their own rows (a reset or a
+   * corrected name no longer makes /verify/<id> answer 404), signing keys, logos, custom fields,
+   * kept links for reminders. Existing certificates are copied in, in id order per campaign.
+   */
+  '1200_credentials': {
+    async up(db: Kysely<any>) {
+      const t = bigint(db);
+      await db.schema.alterTable('campaigns').addColumn('logo_sha', 'varchar(64)').execute();
+      await db.schema.alterTable('campaigns').addColumn('logo_type', 'varchar(10)').execute();
+      await db.schema.alterTable('campaigns').addColumn('custom_fields', 'text').execute();
+      await db.schema.alterTable('campaigns').addColumn('status_next', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('recipients').addColumn('fields', 'text').execute();
+      await db.schema.alterTable('recipients').addColumn('link_sealed', 'text').execute();
+      await withId(db, db.schema.createTable('issued_certificates'))
+        .addColumn('public_id', 'varchar(40)', (c) => c.notNull().unique())
+        .addColumn('campaign_id', 'integer', (c) => c.notNull().references('campaigns.id').onDelete('cascade'))
+        .addColumn('recipient_id', 'integer', (c) => c.references('recipients.id').onDelete('set null'))
+        .addColumn('name', 'varchar(400)', (c) => c.notNull())
+        .addColumn('number', 'varchar(100)')
+        .addColumn('fields', 'text')
+        .addColumn('issued_at', t, (c) => c.notNull())
+        .addColumn('status_index', 'integer', (c) => c.notNull())
+        .addColumn('revoked_at', t)
+        .addColumn('revocation_reason', 'varchar(500)')
+        .addColumn('replaced_by', 'varchar(40)')
+        .addColumn('created_at', t, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('issued_certificates_status').unique().on('issued_certificates').columns(['campaign_id', 'status_index']).execute();
+      await db.schema.createIndex('issued_certificates_recipient').on('issued_certificates').column('recipient_id').execute();
+      // The status list reads only revoked rows of a campaign: a small partial index.
+      await db.schema.createIndex('issued_certificates_revoked').on('issued_certificates').columns(['campaign_id', 'status_index']).where(sql.ref('revoked_at'), 'is not', null).execute();
+      await db.schema
+        .createTable('credential_keys')
+        .addColumn('kid', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('public_jwk', 'text', (c) => c.notNull())
+        .addColumn('private_sealed', 'text', (c) => c.notNull())
+        .addColumn('active', 'integer')
+        .addColumn('created_at', t, (c) => c.notNull())
+        .addColumn('retired_at', t)
+        .execute();
+      // At most one signing key: two instances generating the first key at once cannot both win.
+      await db.schema.createIndex('credential_keys_active').unique().on('credential_keys').column('active').where(sql.ref('active'), '=', 1).execute();
+      await sql`INSERT INTO issued_certificates (public_id, campaign_id, recipient_id, name, number, fields, issued_at, status_index, created_at)
+        SELECT certificate_id, campaign_id, id, name, number, NULL, COALESCE(issued_at, updated_at),
+               ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY id) - 1, updated_at
+        FROM recipients WHERE certificate_id IS NOT NULL AND name IS NOT NULL AND issued_at IS NOT NULL`.execute(db);
+      await sql`UPDATE campaigns SET status_next = (SELECT COUNT(*) FROM issued_certificates WHERE issued_certificates.campaign_id = campaigns.id)`.execute(db);
+    },
+  },
 };

@@ -12,6 +12,8 @@ export interface NewRecipient {
   name: string | null;
   status?: number;
   token_hash?: string | null;
+  /** Custom field values (import-columns.ts). */
+  fields?: Record<string, string> | null;
 }
 
 export interface RecipientQuery {
@@ -37,6 +39,10 @@ export type StatusCounts = Record<'0' | '1' | '2' | '3' | '4', number>;
 /** Rows per multi-row INSERT: 6 parameters each keeps well under SQLite's variable limit. */
 const INSERT_CHUNK = 500;
 
+function fieldsJson(f: Record<string, string> | null | undefined): string | null {
+  return f && Object.keys(f).length ? JSON.stringify(f) : null;
+}
+
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
@@ -51,8 +57,8 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
   // connection, so inside the caller's transaction) is ~5x faster than building and preparing a
   // 500-row statement per chunk, and tells per row whether it was added.
   const insertOne = handle.sqlite?.prepare(
-    `INSERT INTO recipients (campaign_id, email, number, name, status, token_hash, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    `INSERT INTO recipients (campaign_id, email, number, name, status, token_hash, fields, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
   return {
     /**
@@ -63,7 +69,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       const added = new Set<string>();
       if (insertOne) {
         for (const r of rows) {
-          if (insertOne.run(campaignId, r.email, r.number, r.name, r.status ?? 0, r.token_hash ?? null, now, now).changes > 0) added.add(r.email);
+          if (insertOne.run(campaignId, r.email, r.number, r.name, r.status ?? 0, r.token_hash ?? null, fieldsJson(r.fields), now, now).changes > 0) added.add(r.email);
         }
         return added;
       }
@@ -75,6 +81,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           name: r.name,
           status: r.status ?? 0,
           token_hash: r.token_hash ?? null,
+          fields: fieldsJson(r.fields),
           created_at: now,
           updated_at: now,
         }));
@@ -172,7 +179,8 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       if (ids.length === 0) return;
       await ex
         .updateTable('recipients')
-        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: sql`notice_count + 1`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, updated_at: now })
+        // The sealed link moves to link_sealed: a reminder or a reset mails the same link again.
+        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: sql`notice_count + 1`, link_sealed: sql`pending_token`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, updated_at: now })
         .where('id', 'in', ids)
         .where('pending_token', 'is not', null)
         .execute();
@@ -181,7 +189,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     async markNoticeSent(id: number, noticeCount: number, now: number, ex: Executor = db): Promise<void> {
       await ex
         .updateTable('recipients')
-        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: noticeCount, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, updated_at: now })
+        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: noticeCount, link_sealed: sql`COALESCE(pending_token, link_sealed)`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, updated_at: now })
         .where('id', '=', id)
         .execute();
     },
@@ -192,11 +200,14 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     async markFailed(id: number, reason: string, now: number, ex: Executor = db): Promise<void> {
       await ex.updateTable('recipients').set({ failure: reason.slice(0, 1000), failed_at: now, retry_at: null, updated_at: now }).where('id', '=', id).execute();
     },
-    /** Stores the name and moves 0/1 -> 2; false when the recipient was not at 0 or 1. */
-    async submitName(id: number, name: string, certificateId: string, now: number, ex: Executor = db): Promise<boolean> {
+    /**
+     * Stores the name and moves 0/1 -> 2 with the credential the claim issues (credentials/issue.ts
+     * decides: the one already held, or a new one); false when the recipient was not at 0 or 1.
+     */
+    async submitName(id: number, name: string, certificateId: string, issuedAt: number, now: number, ex: Executor = db): Promise<boolean> {
       const r = await ex
         .updateTable('recipients')
-        .set({ name, status: 2, claimed_at: now, issued_at: now, certificate_id: sql`COALESCE(certificate_id, ${certificateId})`, failure: null, failed_at: null, updated_at: now })
+        .set({ name, status: 2, claimed_at: now, issued_at: issuedAt, certificate_id: certificateId, failure: null, failed_at: null, updated_at: now })
         .where('id', '=', id)
         .where('status', 'in', [0, 1])
         .executeTakeFirst();
@@ -206,8 +217,9 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       await ex.updateTable('recipients').set({ status, updated_at: now, failure: null, failed_at: null, ...extra }).where('id', '=', id).execute();
     },
     /**
-     * Sets a status and clears failures. To 0: the link goes too. To 2 or more: an issue time and
-     * a certificate id are fixed if missing (rows imported from the original at those statuses).
+     * Sets a status and clears failures; the link and any issued credential stay. To 2 or more: an
+     * issue time and a certificate id are fixed if missing (rows imported from the original at those
+     * statuses; the caller writes their credential row).
      */
     async reset(id: number, status: number, now: number, certificateId: string, ex: Executor = db): Promise<void> {
       await ex
@@ -218,11 +230,21 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           failed_at: null,
           retry_at: null,
           attempts: 0,
-          pending_token: null,
-          ...(status === 0 ? { token_hash: null } : {}),
+          // Back to 0 the link the volunteer holds stays: the next send mails it again (the sender
+          // reuses a pending token whose hash matches). Links mailed before links were kept
+          // (link_sealed null) are replaced by that send.
+          pending_token: status === 0 ? sql`link_sealed` : null,
           ...(status >= 2 ? { issued_at: sql`COALESCE(issued_at, ${now})`, certificate_id: sql`COALESCE(certificate_id, ${certificateId})` } : {}),
           updated_at: now,
         })
+        .where('id', '=', id)
+        .execute();
+    },
+    /** A corrected name: the new credential becomes current and is delivered again (status 2). */
+    async reissued(id: number, name: string, certificateId: string, now: number, ex: Executor = db): Promise<void> {
+      await ex
+        .updateTable('recipients')
+        .set({ name, certificate_id: certificateId, status: 2, issued_at: now, failure: null, failed_at: null, updated_at: now })
         .where('id', '=', id)
         .execute();
     },

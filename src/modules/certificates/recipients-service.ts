@@ -6,7 +6,21 @@ import { hashToken } from '../../platform/crypto/tokens.js';
 import type { CampaignRow } from './campaigns-repo.js';
 import { newCertificateId, type CertDeps } from './deps.js';
 import { badInput, notFound } from './errors.js';
-import { MAX_IMPORT_LINES, normaliseEmail, parseLines, type DuplicateLine, type LineIssue } from './import-lines.js';
+import { ColumnsRejected, MAX_IMPORT_LINES, normaliseEmail, parseLines, type DuplicateLine, type LineIssue } from './import-lines.js';
+import { mergeFields, parseCustomFields, parseFieldValues } from './import-columns.js';
+import { ensureIssued } from './credentials/issue.js';
+
+/** A credential's state as the console shows it (credentials/service.ts `state`). */
+export interface CredentialState {
+  id: string;
+  status: 'valid' | 'revoked';
+  issuedAt: number;
+  revokedAt: number | null;
+  revocationReason: string | null;
+  replacedBy: string | null;
+  name: string;
+  verifyUrl: string;
+}
 import type { NewRecipient, RecipientRow } from './recipients-repo.js';
 
 /** The deliver job's kind (defined in claims.ts; repeated here to avoid an import cycle). */
@@ -18,9 +32,12 @@ export interface ImportResult {
   rejected: LineIssue[];
 }
 
-/** The Recipient view of the v2 API. */
-export function recipientView(r: RecipientRow) {
+/** The Recipient view of the v2 API (with its current credential's state when known). */
+export function recipientView(r: RecipientRow, certificate?: CredentialState | null) {
+  const fields = parseFieldValues(r.fields);
   return {
+    ...(Object.keys(fields).length ? { fields } : {}),
+    certificate: certificate ?? null,
     id: r.id,
     email: r.email,
     number: r.number,
@@ -41,19 +58,35 @@ function csvCell(v: unknown): string {
 }
 
 /** Builds the recipients service. */
-export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients' | 'now' | 'jobs'>) {
-  const { db, recipients, now, jobs } = deps;
+export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients' | 'campaigns' | 'issued' | 'now' | 'jobs'>) {
+  const { db, recipients, campaigns, issued, now, jobs } = deps;
 
   async function insert(c: CampaignRow, rows: NewRecipient[]): Promise<Set<string>> {
     return db.transaction().execute((trx) => recipients.insertMany(c.id, rows, now(), trx));
   }
 
   return {
-    /** Imports `email[,number[,name]]` lines; a line whose email is stored already is a duplicate. */
-    async importLines(c: CampaignRow, lines: readonly string[]): Promise<ImportResult> {
+    /**
+     * Imports `email[,number[,name]]` lines, or lines under a header (first line, or `columns`)
+     * naming the columns, whose other columns become the campaign's custom fields. A line whose
+     * email is stored already is a duplicate.
+     */
+    async importLines(c: CampaignRow, lines: readonly string[], columns?: readonly string[]): Promise<ImportResult> {
       if (lines.length > MAX_IMPORT_LINES) throw badInput(`too many lines: at most ${MAX_IMPORT_LINES} per call`);
-      const { valid, duplicates, rejected } = parseLines(lines);
-      const added = await insert(c, valid.map((v) => ({ email: v.email, number: v.number, name: v.name })));
+      let parsed;
+      try {
+        parsed = parseLines(lines, columns);
+      } catch (err) {
+        if (err instanceof ColumnsRejected) throw badInput(`columns: ${err.message}`);
+        throw err;
+      }
+      const { valid, duplicates, rejected, customFields } = parsed;
+      if (customFields.length) {
+        const known = parseCustomFields(c.custom_fields);
+        const merged = mergeFields(known, customFields);
+        if (merged.length !== known.length) await campaigns.update(c.id, { custom_fields: JSON.stringify(merged), updated_at: now() });
+      }
+      const added = await insert(c, valid.map((v) => ({ email: v.email, number: v.number, name: v.name, fields: v.fields })));
       for (const v of valid) if (!added.has(v.email)) duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email });
       duplicates.sort((a, b) => a.lineNo - b.lineNo);
       return { added: added.size, duplicates, rejected };
@@ -95,9 +128,11 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       for (const r of rows) if (!added.has(r.email)) duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email });
       return { added: added.size, duplicates, rejected };
     },
-    async list(c: CampaignRow, q: { q?: string; status?: number; failed?: boolean; page: number; limit: number }) {
+    async list(c: CampaignRow, q: { q?: string; status?: number; failed?: boolean; page: number; limit: number }, states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>) {
       const { items, total } = await recipients.page(c.id, { q: q.q, status: q.status, failed: q.failed, offset: (q.page - 1) * q.limit, limit: q.limit });
-      return { items: items.map(recipientView), total, page: q.page, limit: q.limit };
+      // One query for the page's credential states, not one per row.
+      const st = states ? await states(items.map((r) => r.certificate_id)) : new Map<string, CredentialState>();
+      return { items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)), total, page: q.page, limit: q.limit };
     },
     async get(c: CampaignRow, id: number): Promise<RecipientRow> {
       const r = await recipients.findById(id);
@@ -115,6 +150,9 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
     async reset(r: RecipientRow, status = 0): Promise<RecipientRow> {
       await db.transaction().execute(async (trx) => {
         await recipients.reset(r.id, status, now(), newCertificateId(), trx);
+        // A certificate issued earlier stays valid (revoking is its own, explicit action); a
+        // volunteer set to 2+ without one gets its credential now.
+        if (status >= 2) await ensureIssued(issued, (await recipients.findById(r.id, trx))!, now(), trx);
         if ((status === 2 || status === 3) && r.name) {
           await jobs.enqueue(DELIVER_KIND, { recipientId: r.id }, { trx, singletonKey: `${DELIVER_KIND}:${r.id}` });
         }

@@ -4,11 +4,18 @@
  */
 import { createCanvas } from '@napi-rs/canvas';
 import { createHash } from 'node:crypto';
-import { defaultLayout, renderCertificate, type Layout } from './render/types.js';
+import { defaultLayout, renderCertificate, renderPreview, type Layout, type PdfAttachment, type TextField } from './render/types.js';
 import type { CampaignRow, CampaignsRepo } from './campaigns-repo.js';
+import { parseCustomFields } from './import-columns.js';
 
 /** A stored layout is partial (fields the organizer set); this fills the rest from the default. */
-export type StoredLayout = { [K in keyof Layout]?: Partial<Layout[K]> };
+export type StoredLayout = { [K in keyof Layout]?: Partial<Layout[K]> } & {
+  /** Custom fields (import columns beyond email/number/name), by key. */
+  fields?: Record<string, Partial<TextField>>;
+};
+
+/** The layout in effect, with the custom fields (a field not yet placed has x = y = -1). */
+export type FullLayout = Layout & { fields: Record<string, TextField> };
 
 export function parseStoredLayout(json: string | null): StoredLayout {
   if (!json) return {};
@@ -21,13 +28,17 @@ export function parseStoredLayout(json: string | null): StoredLayout {
 }
 
 /** The layout in effect: stored fields over the default for the template's size. */
-export function effectiveLayout(stored: StoredLayout, width: number, height: number, dateFormat?: string): Layout {
+export function effectiveLayout(stored: StoredLayout, width: number, height: number, dateFormat?: string, customKeys: readonly string[] = []): FullLayout {
   const d = defaultLayout(width, height);
-  const out: Layout = {
+  const fields: Record<string, TextField> = {};
+  // A custom field starts like the number (size, colour, font) but unplaced until the organizer puts it somewhere.
+  for (const k of new Set([...customKeys, ...Object.keys(stored.fields ?? {})])) fields[k] = { ...d.number, x: -1, y: -1, ...stored.fields?.[k] };
+  const out: FullLayout = {
     name: { ...d.name, ...stored.name },
     number: { ...d.number, ...stored.number },
     date: { ...d.date, ...stored.date },
     qr: { ...d.qr, ...stored.qr },
+    fields,
   };
   if (dateFormat && !stored.date?.format) out.date.format = dateFormat;
   return out;
@@ -38,6 +49,11 @@ export function mergeLayout(stored: StoredLayout, edits: StoredLayout): StoredLa
   const out: StoredLayout = { ...stored };
   for (const k of ['name', 'number', 'date', 'qr'] as const) {
     if (edits[k]) (out as Record<string, unknown>)[k] = { ...stored[k], ...edits[k] };
+  }
+  if (edits.fields) {
+    const f: Record<string, Partial<TextField>> = { ...stored.fields };
+    for (const [k, v] of Object.entries(edits.fields)) f[k] = { ...stored.fields?.[k], ...v };
+    out.fields = f;
   }
   return out;
 }
@@ -66,6 +82,11 @@ function blankTemplate(): TemplateBytes {
   return blank;
 }
 
+/** A4's long side (297 mm) at 300 dpi. */
+export const PRINT_LONG_SIDE_PX = 3508;
+/** The print resolution. */
+export const PRINT_DPI = 300;
+
 export interface RenderRequest {
   campaign: CampaignRow;
   name: string;
@@ -75,6 +96,10 @@ export interface RenderRequest {
   /** Unsaved layout edits (preview). */
   layoutEdits?: StoredLayout;
   format?: 'png' | 'pdf';
+  /** Custom field values (drawn where the layout places them). */
+  fields?: Record<string, string>;
+  /** Files embedded in a PDF (the signed credential). */
+  attachments?: PdfAttachment[];
 }
 
 /** Builds the renderer for a campaign repository, with a small cache of template bytes. */
@@ -91,22 +116,53 @@ export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: strin
     cache.set(row.sha256, t);
     return t;
   }
+  /** Template, layout in effect (saved + unsaved edits) and the custom texts to draw. */
+  async function prepared(r: RenderRequest) {
+    const t = await template(r.campaign);
+    let stored = parseStoredLayout(r.campaign.layout);
+    if (r.layoutEdits) stored = mergeLayout(stored, r.layoutEdits);
+    const layout = effectiveLayout(stored, t.width, t.height, r.campaign.date_format);
+    const texts = Object.entries(layout.fields)
+      .filter(([k]) => r.fields?.[k])
+      .map(([k, field]) => ({ field, text: r.fields![k] }));
+    return { t, layout, texts };
+  }
   return {
     template,
-    async layoutOf(c: CampaignRow): Promise<Layout> {
+    async layoutOf(c: CampaignRow): Promise<FullLayout> {
       const t = await template(c);
-      return effectiveLayout(parseStoredLayout(c.layout), t.width, t.height, c.date_format);
+      return effectiveLayout(parseStoredLayout(c.layout), t.width, t.height, c.date_format, parseCustomFields(c.custom_fields).map((f) => f.key));
+    },
+    /** A scaled-down JPEG of the certificate (the credential page's picture and share card). */
+    async preview(r: RenderRequest, maxWidth = 1200) {
+      const { t, layout, texts } = await prepared(r);
+      return renderPreview(
+        { template: t.bytes, templateKey: t.key, layout, texts, name: r.name, number: r.number, issuedAt: r.issuedAt, timeZone: deps.timeZone, verifyUrl: r.verifyUrl },
+        { maxWidth, format: 'jpeg' },
+      );
+    },
+    /**
+     * The certificate for print: its long side PRINT_LONG_SIDE_PX pixels (A4's long side at 300 dpi),
+     * the template scaled to it and the texts and QR drawn at that resolution; a high-quality JPEG.
+     */
+    async print(r: RenderRequest) {
+      const { t, layout, texts } = await prepared(r);
+      const width = Math.round((t.width * PRINT_LONG_SIDE_PX) / Math.max(t.width, t.height));
+      return renderPreview(
+        { template: t.bytes, templateKey: t.key, layout, texts, name: r.name, number: r.number, issuedAt: r.issuedAt, timeZone: deps.timeZone, verifyUrl: r.verifyUrl },
+        { width, format: 'jpeg', quality: 92 },
+      );
     },
     /** Renders the certificate (PNG by default, or the campaign's output format). */
     async render(r: RenderRequest): Promise<{ bytes: Buffer; format: 'png' | 'pdf' }> {
-      const t = await template(r.campaign);
-      let stored = parseStoredLayout(r.campaign.layout);
-      if (r.layoutEdits) stored = mergeLayout(stored, r.layoutEdits);
+      const { t, layout, texts } = await prepared(r);
       const format = r.format ?? (r.campaign.output === 'pdf' ? 'pdf' : 'png');
       const bytes = await renderCertificate({
         template: t.bytes,
         templateKey: t.key,
-        layout: effectiveLayout(stored, t.width, t.height, r.campaign.date_format),
+        layout,
+        texts,
+        attachments: r.attachments,
         name: r.name,
         number: r.number,
         issuedAt: r.issuedAt,

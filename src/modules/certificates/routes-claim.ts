@@ -1,11 +1,10 @@
 /**
  * Volunteer routes of the v2 API (by link token; unknown tokens are rate limited per address)
- * and the public verification page /verify/:id (small self-contained HTML, or JSON on request).
+ * and the verification JSON; the public credential page and documents are in credentials/routes.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { escapeHtml } from './mail-templates.js';
 import type { Services } from './services.js';
 
 const P = '/api/v2/certificates';
@@ -20,21 +19,14 @@ const verifySchema = z.object({
   website: z.string(),
   issuedAt: z.number(),
   issuedOn: z.string(),
+  status: z.enum(['valid', 'revoked']),
+  revokedAt: z.number().nullable(),
+  revocationReason: z.string().nullable(),
+  /** The credential that replaced this one (a corrected name). */
+  replacedBy: z.string().nullable(),
+  fields: z.array(z.object({ key: z.string(), label: z.string(), value: z.string() })),
+  logoUrl: z.string().nullable(),
 });
-
-function verifyPage(v: z.infer<typeof verifySchema> | undefined, id: string): string {
-  const body = v
-    ? `<h1>Certificate verified / 证书有效</h1>
-<dl><dt>Awarded to / 获得者</dt><dd>${escapeHtml(v.name)}</dd>
-<dt>For / 活动</dt><dd>${escapeHtml(v.campaign)}${v.organization ? ` — ${escapeHtml(v.organization)}` : ''}</dd>
-${v.number ? `<dt>Number / 编号</dt><dd>${escapeHtml(v.number)}</dd>` : ''}
-<dt>Issued / 颁发日期</dt><dd>${escapeHtml(v.issuedOn)}</dd>
-<dt>Certificate id</dt><dd><code>${escapeHtml(v.certificateId)}</code></dd></dl>`
-    : `<h1>Not found / 未找到</h1><p>No certificate has the id <code>${escapeHtml(id.slice(0, 60))}</code>.</p>`;
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Certificate verification</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.4rem}dt{color:#666;margin-top:.8rem}dd{margin:0;font-size:1.1rem}</style></head><body>${body}</body></html>`;
-}
 
 export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -79,21 +71,6 @@ export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
   });
 
   r.get(`${P}/verify/:certificateId`, {
-    schema: { tags, summary: 'Who received a certificate, for what, when', params: z.object({ certificateId: z.string().max(100) }), response: { 200: verifySchema } },
+    schema: { tags, summary: 'Who received a certificate, for what, when, and whether it still holds (revoked: when and why)', params: z.object({ certificateId: z.string().max(100) }), response: { 200: verifySchema } },
   }, async (req) => svc.claims.verify(req.params.certificateId));
-
-  r.get('/verify/:certificateId', {
-    schema: { tags, summary: 'Verification page (HTML; JSON with Accept: application/json)', params: z.object({ certificateId: z.string().max(100) }) },
-  }, async (req, reply) => {
-    const wantsJson = /application\/json/.test(String(req.headers.accept ?? '')) && !/text\/html/.test(String(req.headers.accept ?? ''));
-    if (wantsJson) return reply.type('application/json').send(JSON.stringify(await svc.claims.verify(req.params.certificateId)));
-    let v;
-    try {
-      v = await svc.claims.verify(req.params.certificateId);
-    } catch {
-      v = undefined;
-    }
-    reply.header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
-    return reply.status(v ? 200 : 404).type('text/html; charset=utf-8').send(verifyPage(v, req.params.certificateId));
-  });
 }

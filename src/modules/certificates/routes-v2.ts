@@ -10,7 +10,6 @@ import { RateLimitedError, UnauthorizedError } from '../../platform/http/errors.
 import { PermanentMailError, TemporaryMailError } from '../../platform/mail/types.js';
 import type { AdminAuth } from './admin-token.js';
 import { csvToLines } from './import-lines.js';
-import { recipientView } from './recipients-service.js';
 import {
   campaignPatchSchema,
   campaignSchema,
@@ -24,6 +23,8 @@ import {
 import type { Services } from './services.js';
 import { CertError } from './errors.js';
 import { readTemplateField } from './upload.js';
+import { parseCustomFields } from './import-columns.js';
+import { registerCredentialAdminRoutes, viewWithCertificate } from './routes-credentials-admin.js';
 
 const P = '/api/v2/certificates';
 
@@ -40,6 +41,7 @@ export function registerV2Routes(app: FastifyInstance, svc: Services, admin: Adm
       throw new UnauthorizedError(c.reason === 'missing' ? 'admin token required (Authorization: Bearer <token>)' : 'wrong admin token');
     });
     routes(scope.withTypeProvider<ZodTypeProvider>(), svc);
+    registerCredentialAdminRoutes(scope, svc);
   });
 }
 
@@ -99,28 +101,35 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     schema: s({
       summary: 'Renders a preview PNG with unsaved layout edits and a sample name',
       params: idParams,
-      body: z.object({ name: z.string().max(2000).optional(), number: z.string().max(100).optional(), layout: layoutEditsSchema.optional() }).strict().optional(),
+      body: z
+        .object({ name: z.string().max(2000).optional(), number: z.string().max(100).optional(), layout: layoutEditsSchema.optional(), fields: z.record(z.string().max(40), z.string().max(200)).optional() })
+        .strict()
+        .optional(),
     }),
   }, async (req, reply) => {
     const c = await svc.campaign.resolve(req.params.id);
     const b = req.body ?? {};
     const name = svc.claims.validName(b.name ?? '张三 Sample');
-    const out = await svc.deps.renderer.render({ campaign: c, name, number: b.number ?? 'NO-0001', issuedAt: svc.deps.now(), layoutEdits: b.layout, format: 'png', verifyUrl: `${svc.deps.config.publicUrl}/verify/sample` });
+    // Custom fields show their column title unless sample values are given.
+    const fields = b.fields ?? Object.fromEntries(parseCustomFields(c.custom_fields).map((f) => [f.key, f.label]));
+    const out = await svc.deps.renderer.render({ campaign: c, name, number: b.number ?? 'NO-0001', issuedAt: svc.deps.now(), layoutEdits: b.layout, format: 'png', verifyUrl: `${svc.deps.config.publicUrl}/verify/sample`, fields });
     return reply.type('image/png').send(out.bytes);
   });
 
   rr.post(`${P}/campaigns/:id/recipients`, {
     bodyLimit: 16 * 1024 * 1024,
     schema: s({
-      summary: 'Imports volunteers: {lines: ["email[,number[,name]]", ...]} or a text/csv body',
+      summary:
+        'Imports volunteers: {lines: ["email[,number[,name]]", ...]} or a text/csv body. A first line naming the columns (email, number, name and any others: role, hours, ...) ' +
+        'maps them by name; other columns become custom fields. `columns` gives that header for batches after the first.',
       params: idParams,
-      body: z.union([z.object({ lines: z.array(z.string().max(5000)).max(100_000) }).strict(), z.string().max(16 * 1024 * 1024)]),
+      body: z.union([z.object({ lines: z.array(z.string().max(5000)).max(100_000), columns: z.array(z.string().max(100)).max(60).optional() }).strict(), z.string().max(16 * 1024 * 1024)]),
       response: { 200: importResultSchema },
     }),
   }, async (req) => {
     const c = await svc.campaign.resolve(req.params.id);
-    const lines = typeof req.body === 'string' ? csvToLines(req.body) : req.body.lines;
-    return svc.recipients.importLines(c, lines);
+    if (typeof req.body === 'string') return svc.recipients.importLines(c, csvToLines(req.body));
+    return svc.recipients.importLines(c, req.body.lines, req.body.columns);
   });
 
   rr.get(`${P}/campaigns/:id/recipients`, {
@@ -138,7 +147,7 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     }),
   }, async (req) => {
     const c = await svc.campaign.resolve(req.params.id);
-    return svc.recipients.list(c, { ...req.query, failed: req.query.failed === 'true' });
+    return svc.recipients.list(c, { ...req.query, failed: req.query.failed === 'true' }, svc.credentials.states);
   });
 
   rr.get(`${P}/campaigns/:id/recipients.csv`, { schema: s({ summary: 'Exports volunteers as CSV (streamed)', params: idParams }) }, async (req, reply) => {
@@ -148,21 +157,32 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     return reply.send(Readable.from(svc.recipients.exportCsv(c)));
   });
 
-  rr.post(`${P}/campaigns/:id/recipients/:rid/resend`, { schema: s({ summary: 'Mails the notice again with a fresh link', params: ridParams, response: { 200: recipientSchema } }) }, async (req) => {
-    const c = await svc.campaign.resolve(req.params.id);
-    const rec = await svc.recipients.get(c, req.params.rid);
-    try {
-      await svc.sending.resendOne(c, rec);
-    } catch (err) {
-      if (err instanceof PermanentMailError || err instanceof TemporaryMailError) throw new CertError(4, 'smtp_error', `the mail server refused: ${err.message}`, 502);
-      throw err;
-    }
-    return recipientView(await svc.recipients.get(c, rec.id));
-  });
+  for (const [path, newLink, summary] of [
+    ['resend', false, 'A reminder: mails the notice again with the SAME link the volunteer holds (the earlier email keeps working); 409 no_link when that link is not known'],
+    ['new-link', true, 'Mails a NEW link; the link in earlier emails stops working (a notice went to a wrong address, a link was shared)'],
+  ] as const) {
+    rr.post(`${P}/campaigns/:id/recipients/:rid/${path}`, { schema: s({ summary, params: ridParams, response: { 200: recipientSchema } }) }, async (req) => {
+      const c = await svc.campaign.resolve(req.params.id);
+      const rec = await svc.recipients.get(c, req.params.rid);
+      try {
+        await svc.sending.resendOne(c, rec, { newLink });
+      } catch (err) {
+        if (err instanceof PermanentMailError || err instanceof TemporaryMailError) throw new CertError(4, 'smtp_error', `the mail server refused: ${err.message}`, 502);
+        throw err;
+      }
+      return viewWithCertificate(svc, await svc.recipients.get(c, rec.id));
+    });
+  }
 
-  rr.post(`${P}/campaigns/:id/recipients/:rid/reset`, { schema: s({ summary: 'Back to status 0 (no link, failure cleared)', params: ridParams, response: { 200: recipientSchema } }) }, async (req) => {
+  rr.post(`${P}/campaigns/:id/recipients/:rid/reset`, {
+    schema: s({
+      summary: 'Back to status 0 (failure cleared): the link stays and is mailed again on the next send; an issued certificate stays valid (revoke it explicitly)',
+      params: ridParams,
+      response: { 200: recipientSchema },
+    }),
+  }, async (req) => {
     const c = await svc.campaign.resolve(req.params.id);
-    return recipientView(await svc.recipients.reset(await svc.recipients.get(c, req.params.rid)));
+    return viewWithCertificate(svc, await svc.recipients.reset(await svc.recipients.get(c, req.params.rid)));
   });
 
   rr.get(`${P}/campaigns/:id/recipients/:rid/certificate`, { schema: s({ summary: "A volunteer's certificate, rendered from stored inputs", params: ridParams }) }, async (req, reply) => {

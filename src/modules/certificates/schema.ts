@@ -38,6 +38,13 @@ export interface CampaignTable {
   sending: Generated<string>;
   /** Set while the mail quota holds sending back (progress shows the pause). */
   paused_until: number | null;
+  /** The issuer's logo (sha256 in certificate_templates, which holds images by content); null = none. */
+  logo_sha: Generated<string | null>;
+  logo_type: Generated<string | null>;
+  /** JSON [{key, label}]: import columns beyond email/number/name (see import-columns.ts). */
+  custom_fields: Generated<string | null>;
+  /** Next position in this campaign's revocation status list (one per issued credential). */
+  status_next: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -67,8 +74,53 @@ export interface RecipientTable {
   certificate_id: string | null;
   claimed_at: number | null;
   issued_at: number | null;
+  /** JSON {key: value} of the custom import columns (campaign custom_fields). */
+  fields: Generated<string | null>;
+  /**
+   * The current link, sealed with core.secrets, kept after the notice went out so that a reminder
+   * (resend) and a reset mail the SAME link instead of killing the one the volunteer holds.
+   */
+  link_sealed: Generated<string | null>;
   created_at: number;
   updated_at: number;
+}
+
+/**
+ * One issued credential (the certificate as a verifiable record). Immutable once written except
+ * for revocation; a corrected name makes a new row and revokes the old one ("superseded").
+ * It outlives a reset or deletion of its volunteer, so /verify/<id> keeps answering.
+ */
+export interface IssuedCertificateTable {
+  id: Generated<number>;
+  /** The public id in /verify/<id> (recipients.certificate_id of the current one). */
+  public_id: string;
+  campaign_id: number;
+  recipient_id: number | null;
+  name: string;
+  number: string | null;
+  /** JSON {key: value} of custom fields at issue time. */
+  fields: string | null;
+  issued_at: number;
+  /** Position in the campaign's Bitstring Status List. */
+  status_index: number;
+  revoked_at: number | null;
+  revocation_reason: string | null;
+  /** public_id of the credential that replaced this one (reissue). */
+  replaced_by: string | null;
+  created_at: number;
+}
+
+/** Ed25519 signing keys of the instance; every key ever used stays published. */
+export interface CredentialKeyTable {
+  kid: string;
+  /** Public JWK (JSON). */
+  public_jwk: string;
+  /** PKCS#8 PEM of the private key, sealed with core.secrets. */
+  private_sealed: string;
+  /** 1 for the key that signs now (at most one: partial unique index); null once rotated out. */
+  active: number | null;
+  created_at: number;
+  retired_at: number | null;
 }
 
 export interface CertificateTemplateTable {
@@ -85,5 +137,7 @@ declare module '../../platform/db/schema.js' {
     campaigns: CampaignTable;
     recipients: RecipientTable;
     certificate_templates: CertificateTemplateTable;
+    issued_certificates: IssuedCertificateTable;
+    credential_keys: CredentialKeyTable;
   }
 }

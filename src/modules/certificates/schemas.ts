@@ -14,10 +14,12 @@ const textField = z.object({
 const dateField = textField.extend({ format: z.string().max(50).optional() });
 const qrField = z.object({ x: coord, y: coord, size: z.number().min(16).max(5000) });
 
-export const layoutSchema = z.object({ name: textField, number: textField, date: dateField, qr: qrField });
+/** Keys of custom fields (import-columns.ts fieldKey): letters of any script, digits, `_`. */
+export const fieldKeySchema = z.string().min(1).max(40).regex(/^[\p{L}\p{N}_]+$/u, 'a custom field key');
+export const layoutSchema = z.object({ name: textField, number: textField, date: dateField, qr: qrField, fields: z.record(z.string(), textField).optional() });
 /** Unsaved or partial layout edits: any field, any property. */
 export const layoutEditsSchema = z
-  .object({ name: textField.partial(), number: textField.partial(), date: dateField.partial(), qr: qrField.partial() })
+  .object({ name: textField.partial(), number: textField.partial(), date: dateField.partial(), qr: qrField.partial(), fields: z.record(fieldKeySchema, textField.partial()) })
   .partial()
   .strict();
 
@@ -36,6 +38,10 @@ export const campaignSchema = z.object({
   dateFormat: z.string(),
   output: z.enum(['png', 'pdf']),
   template: z.object({ width: z.number(), height: z.number(), type: z.enum(['png', 'jpeg']) }).nullable(),
+  /** The issuer's logo (shown on the credential page and named in the credential), or null. */
+  logo: z.object({ url: z.string(), type: z.enum(['png', 'jpeg']) }).nullable().optional(),
+  /** Import columns beyond email/number/name, placeable on the template like the name. */
+  customFields: z.array(z.object({ key: z.string(), label: z.string() })).optional(),
   mail: z.object({
     subject: z.string(),
     body: z.string(),
@@ -88,6 +94,17 @@ export const campaignPatchSchema = z
   .partial()
   .strict();
 
+export const credentialStateSchema = z.object({
+  id: z.string(),
+  status: z.enum(['valid', 'revoked']),
+  issuedAt: z.number(),
+  revokedAt: z.number().nullable(),
+  revocationReason: z.string().nullable(),
+  replacedBy: z.string().nullable(),
+  name: z.string(),
+  verifyUrl: z.string(),
+});
+
 export const recipientSchema = z.object({
   id: z.number(),
   email: z.string(),
@@ -98,6 +115,10 @@ export const recipientSchema = z.object({
   noticeCount: z.number(),
   certificateId: z.string().nullable(),
   updatedAt: z.number(),
+  /** Custom field values from the import. */
+  fields: z.record(z.string(), z.string()).optional(),
+  /** The current credential's state (null before the name is submitted). */
+  certificate: credentialStateSchema.nullable().optional(),
 });
 
 export const progressSchema = z.object({

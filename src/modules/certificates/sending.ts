@@ -216,6 +216,20 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
 
   jobs.define<{ campaignId: number }>(SEND_KIND, { handler: runSend, concurrency: 2, maxAttempts: 50 });
 
+  /** The link a volunteer holds (sealed in link_sealed, or in flight), if it still opens their page. */
+  function heldLink(r: RecipientRow): string | undefined {
+    for (const sealed of [r.link_sealed, r.pending_token]) {
+      if (!sealed || !r.token_hash) continue;
+      try {
+        const t = secrets.open(sealed);
+        if (hashToken(t) === r.token_hash) return t;
+      } catch {
+        // Sealed under another SECRET_KEY: not usable.
+      }
+    }
+    return undefined;
+  }
+
   return {
     enqueueSend,
     linkFor,
@@ -241,9 +255,20 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
     async recover(): Promise<void> {
       for (const { id } of await campaigns.listSending()) await enqueueSend(id);
     },
-    /** Mails one recipient's notice again now with a fresh link (v2 resend). */
-    async resendOne(c: CampaignRow, r: RecipientRow): Promise<void> {
-      const token = randomToken(32);
+    /**
+     * Mails one recipient's notice now. A reminder (default) carries the SAME link the volunteer
+     * already holds, so the earlier email keeps working; `newLink` makes a fresh one and the old
+     * link stops working (an explicit action: a notice went to a wrong address, a link leaked).
+     * A reminder whose link is not known (mailed before links were kept) answers 409 `no_link`.
+     */
+    async resendOne(c: CampaignRow, r: RecipientRow, opts: { newLink?: boolean } = {}): Promise<void> {
+      let token = opts.newLink ? undefined : heldLink(r);
+      if (!token) {
+        if (!opts.newLink && r.token_hash) {
+          throw new CertError(1, 'no_link', 'the link this volunteer holds was mailed before links were kept for reminders: send a new link instead (the old one then stops working)', 409);
+        }
+        token = randomToken(32);
+      }
       await recipients.setPendingToken(r.id, hashToken(token), secrets.seal(token), now());
       try {
         await mailer.send(noticeMail(c, r, token));

@@ -8,6 +8,10 @@ import { createRecipientsRepo } from './recipients-repo.js';
 import { createRecipientsService } from './recipients-service.js';
 import { createRenderer } from './rendering.js';
 import { createSending } from './sending.js';
+import { createIssuedRepo } from './credentials/repo.js';
+import { createKeyRing } from './credentials/keys.js';
+import { createCredentials } from './credentials/service.js';
+import { DELIVER_KIND } from './claims.js';
 
 export function createServices(core: Core) {
   const campaigns = createCampaignsRepo(core.db);
@@ -16,6 +20,7 @@ export function createServices(core: Core) {
     db: core.db,
     campaigns,
     recipients,
+    issued: createIssuedRepo(core.db),
     renderer: createRenderer({ campaigns, timeZone: core.config.timeZone }),
     jobs: core.jobs,
     mailer: core.mailer,
@@ -25,12 +30,16 @@ export function createServices(core: Core) {
     now: core.now,
   };
   const campaign = createCampaignService(deps);
+  const keys = createKeyRing({ db: core.db, secrets: core.secrets, now: core.now });
+  const credentials = createCredentials({ ...deps, keys, deliverKind: DELIVER_KIND });
   return {
     deps,
     campaign,
+    keys,
+    credentials,
     recipients: createRecipientsService(deps),
     sending: createSending(deps, campaign),
-    claims: createClaims(deps, campaign),
+    claims: createClaims(deps, campaign, credentials),
   };
 }
 

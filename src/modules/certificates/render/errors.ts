@@ -39,7 +39,7 @@ export class FontRejected extends Error {
  */
 export class RenderRefused extends Error {
   constructor(
-    readonly field: 'name' | 'number' | 'date' | 'qr',
+    readonly field: 'name' | 'number' | 'date' | 'qr' | 'field',
     readonly reason: 'empty' | 'too_long' | 'control_chars' | 'unsupported_chars',
     message: string,
     readonly chars?: string[],

@@ -39,7 +39,7 @@ export async function renderCertificate(input: RenderInput): Promise<Buffer> {
     return { ...run, rgba: ctx.getImageData(0, 0, tpl.width, run.rows).data };
   });
   const raster = await encodeRaster(tpl, runs);
-  return input.format === 'pdf' ? writePdf(raster) : assemblePng(raster);
+  return input.format === 'pdf' ? writePdf(raster, input.attachments) : assemblePng(raster);
 }
 
 /** Options of a preview: a smaller image, quick to send to a phone or to redraw while dragging. */
@@ -48,6 +48,13 @@ export interface PreviewOptions {
   maxWidth?: number;
   /** 'jpeg' (default: small, fast) or 'png'. */
   format?: 'jpeg' | 'png';
+  /**
+   * Exact output width, enlarging when larger than the template (print at 300 dpi): the template
+   * is scaled smoothly, while text and QR are drawn at the output resolution, so they stay sharp.
+   */
+  width?: number;
+  /** JPEG quality 1-100 (default 85). */
+  quality?: number;
 }
 
 /**
@@ -60,7 +67,7 @@ export async function renderPreview(input: Omit<RenderInput, 'format'>, opts: Pr
   const tpl = await loadTemplate(input.template, input.templateKey);
   const fields = placeFields(tpl, { ...input, format: 'png' });
   const maxWidth = Number.isFinite(opts.maxWidth) && opts.maxWidth! >= 16 ? Math.floor(opts.maxWidth!) : 900;
-  const scale = Math.min(1, maxWidth / tpl.width);
+  const scale = Number.isFinite(opts.width) && opts.width! >= 16 ? Math.min(20_000, Math.floor(opts.width!)) / tpl.width : Math.min(1, maxWidth / tpl.width);
   const width = Math.max(1, Math.round(tpl.width * scale));
   const height = Math.max(1, Math.round(tpl.height * scale));
   const canvas = createCanvas(width, height);
@@ -69,7 +76,8 @@ export async function renderPreview(input: Omit<RenderInput, 'format'>, opts: Pr
   ctx.setTransform(width / tpl.width, 0, 0, height / tpl.height, 0, 0);
   for (const f of fields) f.draw(ctx);
   if (opts.format === 'png') return { bytes: await canvas.encode('png'), contentType: 'image/png', width, height };
-  return { bytes: await canvas.encode('jpeg', 85), contentType: 'image/jpeg', width, height };
+  const quality = Number.isFinite(opts.quality) ? Math.min(100, Math.max(1, Math.round(opts.quality!))) : 85;
+  return { bytes: await canvas.encode('jpeg', quality), contentType: 'image/jpeg', width, height };
 }
 
 /** Draws the whole certificate on one canvas (reference for tests, and the bench's draw cost). */
@@ -107,6 +115,11 @@ export function placeFields(tpl: { width: number; height: number }, input: Rende
   const date = isPlaced(layout.date.x, layout.date.y) ? formatDate(input.issuedAt, input.timeZone, dateFormat) : '';
   if (date) out.push(placeText(tpl, layout.date, requireDrawable('date', date, layout.date.font), 'left'));
 
+  for (const t of input.texts ?? []) {
+    const text = String(t.text ?? '').normalize('NFC').trim();
+    if (text && t.field && isPlaced(t.field.x, t.field.y)) out.push(placeText(tpl, t.field, requireDrawable('field', text, t.field.font), 'left'));
+  }
+
   const qr = layout.qr;
   const url = input.verifyUrl;
   if (url && isPlaced(qr.x, qr.y) && Number.isFinite(qr.size) && qr.size > 0) {
@@ -124,7 +137,7 @@ function isPlaced(x: number, y: number): boolean {
   return Number.isFinite(x) && Number.isFinite(y) && x >= 0 && y >= 0;
 }
 
-function requireDrawable(field: 'number' | 'date', text: string, font?: string): string {
+function requireDrawable(field: 'number' | 'date' | 'field', text: string, font?: string): string {
   const bad = [...new Set([...text].filter((ch) => /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(ch) || !canDraw(ch.codePointAt(0)!, font ? [font] : undefined)))];
   if (bad.length) {
     throw new RenderRefused(field, 'unsupported_chars', `The certificate ${field} contains characters the font cannot draw: ${bad.join(' ')}`, bad);

@@ -57,6 +57,18 @@ export interface RenderInput {
   /** What the QR encodes. */
   verifyUrl?: string;
   format: 'png' | 'pdf';
+  /** Extra text fields (the campaign's custom fields), drawn like the number; empty texts are left out. */
+  texts?: Array<{ field: TextField; text: string }>;
+  /** Files embedded in a PDF (e.g. the signed credential); ignored for PNG. */
+  attachments?: PdfAttachment[];
+}
+
+/** A file embedded in the PDF (an EmbeddedFile in the document's EmbeddedFiles name tree). */
+export interface PdfAttachment {
+  name: string;
+  mime: string;
+  bytes: Buffer;
+  description?: string;
 }
 
 export type NameCheckResult =
