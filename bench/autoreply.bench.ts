@@ -109,7 +109,7 @@ async function measured<R extends LoadResult>(child: ChildProcess, run: () => Pr
 
 /** Matcher alone, in this process: build time and ns per match for n rules. */
 function matcherCost(n: number) {
-  const rules: MatchRule[] = ruleInputs(n).map((r, i) => ({ id: i + 1, position: i + 1, mode: r.mode, replies: r.replies, keywords: r.keywords.map((k) => ({ norm: normalizeKeyword(k.text), match: k.match })) }));
+  const rules: MatchRule[] = ruleInputs(n).map((r, i) => ({ id: i + 1, position: i + 1, mode: r.mode, replies: r.replies.map((text) => ({ type: 'text' as const, text })), keywords: r.keywords.map((k) => ({ norm: normalizeKeyword(k.text), match: k.match })) }));
   const b0 = performance.now();
   const m = buildMatcher(rules);
   const buildMs = Math.round((performance.now() - b0) * 10) / 10;

@@ -77,6 +77,7 @@ const envSchema = z.object({
   MAIL_RATE_PER_SEC: optionalInt,
   MAIL_DAILY_LIMIT: optionalInt,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['auto', 'pretty', 'json']).default('auto')),
   SECRET_KEY: optionalString,
   TIME_ZONE: z.string().default('Asia/Shanghai'),
   TRUST_PROXY: trustProxy,
@@ -89,6 +90,8 @@ const envSchema = z.object({
   WECHAT_MP_SECRET: optionalString,
   WECHAT_MP_TOKEN: optionalString,
   WECHAT_MP_AES_KEY: optionalString,
+  WECHAT_MP_NAME: optionalString,
+  WECHAT_MP_WECHAT_ID: optionalString,
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   CORS_ORIGINS: optionalString,
 });
@@ -108,6 +111,8 @@ export interface Config {
   mailRatePerSec?: number;
   mailDailyLimit?: number;
   logLevel: string;
+  /** `auto`: pretty lines when stdout is a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'pretty' | 'json';
   secretKey?: string;
   timeZone: string;
   /** Fastify's `trustProxy`: whom to believe about X-Forwarded-For (see the README). */
@@ -116,7 +121,8 @@ export interface Config {
     apiBase: string;
     timeoutMs: number;
     miniprogram: { appid?: string; secret?: string; trustClientOpenid: boolean };
-    mp: { appid?: string; secret?: string; token?: string; aesKey?: string };
+    /** `name` and `wechatId` (微信号): shown on the pages so people on a phone can find the account. */
+    mp: { appid?: string; secret?: string; token?: string; aesKey?: string; name?: string; wechatId?: string };
   };
   jobConcurrency: number;
   /**
@@ -172,6 +178,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     mailRatePerSec: e.MAIL_RATE_PER_SEC || undefined,
     mailDailyLimit: e.MAIL_DAILY_LIMIT || undefined,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     secretKey: e.SECRET_KEY,
     timeZone: e.TIME_ZONE,
     trustProxy: e.TRUST_PROXY,
@@ -183,7 +190,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
         secret: e.WECHAT_MINIPROGRAM_SECRET,
         trustClientOpenid: e.MINIPROGRAM_TRUST_CLIENT_OPENID,
       },
-      mp: { appid: e.WECHAT_MP_APPID, secret: e.WECHAT_MP_SECRET, token: e.WECHAT_MP_TOKEN, aesKey: e.WECHAT_MP_AES_KEY },
+      mp: { appid: e.WECHAT_MP_APPID, secret: e.WECHAT_MP_SECRET, token: e.WECHAT_MP_TOKEN, aesKey: e.WECHAT_MP_AES_KEY, name: e.WECHAT_MP_NAME, wechatId: e.WECHAT_MP_WECHAT_ID },
     },
     jobConcurrency: e.JOB_CONCURRENCY,
     corsOrigins,

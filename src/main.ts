@@ -7,6 +7,8 @@ import { Command } from 'commander';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { createCore, type Core } from './platform/core.js';
 import { buildApp, modules } from './app.js';
+import { startBanner } from './platform/http/banner.js';
+import { adminTokenWeakness } from './modules/certificates/admin-token.js';
 
 function loadConfigOrExit(): Config {
   try {
@@ -18,6 +20,20 @@ function loadConfigOrExit(): Config {
     }
     throw err;
   }
+}
+
+/** Stops `serve` when ADMIN_TOKEN is weak: it guards every volunteer's data (see adminTokenWeakness). */
+async function refuseWeakAdminToken(config: Config): Promise<void> {
+  if (!config.adminToken) return;
+  const why = await adminTokenWeakness(config.adminToken);
+  if (!why) return;
+  process.stderr.write(
+    `Refusing to start: ADMIN_TOKEN is too weak to guard the organizer console: ${why}.\n` +
+      `Anyone who guesses it can read every volunteer's data and send mail in your name.\n` +
+      `Set a long random one, e.g.  ADMIN_TOKEN=$(node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")\n` +
+      `or remove ADMIN_TOKEN to have one generated (printed once at the first start).\n`,
+  );
+  process.exit(2);
 }
 
 /** Loopback addresses: a service bound only there is reachable from this machine alone. */
@@ -49,11 +65,21 @@ async function serve(): Promise<void> {
   // Loud: on stderr in plain words (whatever LOG_LEVEL), and in the log at warn.
   const warnings = startupWarnings(config);
   for (const w of warnings) process.stderr.write(`\n*** WARNING: ${w}\n\n`);
+  await refuseWeakAdminToken(config);
   const core = await createCore(config);
   for (const w of warnings) core.logger.warn(w);
   const app = await buildApp(core);
   await core.jobs.start();
-  await app.listen({ port: config.port, host: config.host });
+  const listening = await app.listen({ port: config.port, host: config.host });
+  // The human banner goes where a person looks: stdout in a terminal; stderr when stdout is a
+  // pipe or a file, so that stream stays pure JSON lines for the log collector.
+  const banner = startBanner({
+    publicUrl: config.publicUrl,
+    listening,
+    database: core.dialect === 'sqlite' && config.database.dialect === 'sqlite' ? `SQLite (${config.database.file})` : 'PostgreSQL',
+    devMailbox: core.mailer.isDevMailbox,
+  });
+  (process.stdout.isTTY ? process.stdout : process.stderr).write(banner);
   core.logger.info({ url: config.publicUrl, database: core.dialect, mail: core.mailer.isDevMailbox ? 'dev mailbox' : 'smtp' }, 'volunteer-hub is serving');
   let stopping = false;
   const shutdown = async (signal: string) => {

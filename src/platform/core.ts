@@ -34,7 +34,7 @@ export interface CoreOptions {
 
 /** Opens the database, brings the schema up to date, and builds the shared services. */
 export async function createCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);
   const handle = openDatabase(config.database);
   try {
     await migrateToLatest(handle.db);

@@ -1,24 +1,39 @@
-/** Structured logs (pino, JSON lines). Secrets are redacted by path wherever they might appear. */
+/**
+ * Structured logs (pino). Secrets are redacted by path wherever they might appear. In a terminal
+ * (stdout is a TTY) the lines are pretty-printed by pino-pretty for a person to read; anywhere
+ * else (a pipe, a file, a container's log driver) they stay JSON lines for machines. LOG_FORMAT
+ * overrides the guess.
+ */
 import { pino, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'req.headers.cookie',
-        'req.headers.token',
-        '*.password',
-        '*.secret',
-        '*.session_key',
-        '*.token',
-        '*.password1',
-        '*.password2',
-      ],
-      censor: '[redacted]',
-    },
-  });
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
+const REDACT = {
+  paths: [
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'req.headers.token',
+    '*.password',
+    '*.secret',
+    '*.session_key',
+    '*.token',
+    '*.password1',
+    '*.password2',
+  ],
+  censor: '[redacted]',
+};
+
+/** Whether `format` means pretty lines on this stdout. */
+export function wantsPretty(format: LogFormat = 'auto', isTTY: boolean = Boolean(process.stdout.isTTY)): boolean {
+  return format === 'pretty' || (format === 'auto' && isTTY);
+}
+
+export function createLogger(level: string, format: LogFormat = 'auto'): Logger {
+  if (!wantsPretty(format)) return pino({ level, redact: REDACT });
+  // In-process and synchronous: a terminal's volume is small, and nothing is lost at exit.
+  const stream = pretty({ colorize: Boolean(process.stdout.isTTY), sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
+  return pino({ level, redact: REDACT }, stream);
 }

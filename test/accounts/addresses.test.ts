@@ -69,6 +69,30 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     expect(again.addresslist[0].is_default).toBe('True');
   });
 
+  it('takes international phone numbers, and tag and postcode are optional (issue 14, item 9)', async () => {
+    const m = await env.member('intl');
+    const base = '/v1/users/intl/address';
+    const add = (body: Record<string, unknown>) => env.call('POST', base, { token: m.token, body });
+    // Abroad, with the country code; stored in E.164.
+    const uk = await add({ receiver: 'Ann Lee', receiver_phone: '+44 20 7946 0958', address: '10 Downing St, London', postcode: 'SW1A 2AA' });
+    expect(uk).toMatchObject({ code: 200 });
+    expect(uk.addresslist[0]).toMatchObject({ receiver_phone: '+442079460958', receiver_mobile: '+442079460958', postcode: 'SW1A 2AA', tag: '' });
+    // Hong Kong, no tag, no postcode.
+    const hk = await add({ receiver: '陈大文', receiver_mobile: '+852 6123 4567', address: '香港中环皇后大道中1号' });
+    expect(hk.addresslist.find((a: any) => a.receiver === '陈大文')).toMatchObject({ receiver_phone: '+85261234567', postcode: '', tag: '' });
+    // Mainland numbers keep the seed's national form, with or without +86 and spaces; landlines too.
+    const cn = await add({ receiver: '王芳', receiver_phone: '+86 138 1234 5678', address: '北京市东城区', postcode: '', tag: '' });
+    expect(cn.addresslist.find((a: any) => a.receiver === '王芳').receiver_phone).toBe('13812345678');
+    const land = await add({ receiver: '李雷', receiver_phone: '010-6512 3456', address: '北京市朝阳区' });
+    expect(land.addresslist.find((a: any) => a.receiver === '李雷').receiver_phone).toBe('01065123456');
+    // A postcode and a tag can be cleared again.
+    const id = uk.addresslist[0].id;
+    const cleared = await env.call('PUT', `${base}/${id}`, { token: m.token, body: { postcode: '', tag: '' } });
+    expect(cleared.addresslist.find((a: any) => a.id === id)).toMatchObject({ postcode: '', tag: '' });
+    const rows = (await dbState(m.id)).active;
+    expect(rows.map((r) => r.receiver_phone).sort()).toEqual(['01065123456', '13812345678', '+442079460958', '+85261234567'].sort());
+  });
+
   it('refuses bad fields with the seed codes and changes nothing', async () => {
     const m = await env.member('bea');
     const base = '/v1/users/bea/address';
@@ -84,6 +108,10 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
       [{ ...addr(1), receiver_mobile: '13912345678' }, 10117],
       [{ ...addr(1), postcode: '72' }, 10118],
       [{ ...addr(1), postcode: '#722405' }, 10118],
+      [{ ...addr(1), receiver_phone: '+44 20 7946 09' }, 10117],
+      [{ ...addr(1), receiver_phone: '138-abcd-5678' }, 10117],
+      [{ ...addr(1), postcode: 'abc' }, 10118],
+      [{ ...addr(1), postcode: '7224055555555' }, 10118],
       [{ ...addr(1), postcode: 722405 }, 10118],
       [{ ...addr(1), tag: 'x'.repeat(11) }, 10119],
     ];

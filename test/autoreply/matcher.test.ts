@@ -4,7 +4,7 @@ import { buildMatcher, normalizeKeyword, type MatchRule } from '../../src/module
 
 let nextId = 1;
 function rule(position: number, keywords: [string, 'equal' | 'contains'][]): MatchRule {
-  return { id: nextId++, position, mode: 'all', replies: [`r${position}`], keywords: keywords.map(([t, match]) => ({ norm: normalizeKeyword(t), match })) };
+  return { id: nextId++, position, mode: 'all', replies: [{ type: 'text', text: `r${position}` }], keywords: keywords.map(([t, match]) => ({ norm: normalizeKeyword(t), match })) };
 }
 
 /** The reference: equal first, then the oldest rule with a contained keyword. */

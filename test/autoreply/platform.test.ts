@@ -72,7 +72,7 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
   });
 
   it("shows the platform account's follow QR on the register page; scanning it brings a code, never a binding", async () => {
-    expect((await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({ configured: true, qrImageUrl: '/api/v2/autoreply/platform/qr.png' });
+    expect((await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({ configured: true, qrImageUrl: '/api/v2/autoreply/platform/qr.png', name: null, wechatId: null });
     const before = ctx.fake.calls('/cgi-bin/qrcode/create').length;
     const png = await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform/qr.png' });
     expect(png.statusCode).toBe(200);
@@ -204,7 +204,7 @@ describe.each(testDialects())('autoreply without WeChat, and behind HTTPS (%s)',
     expect(r.code).toBe(-3);
     expect(r.message).toMatch(/WeChat is not configured.*WECHAT_MP_APPID/);
     expect(off.fake.requests).toHaveLength(0);
-    expect((await off.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({ configured: false, qrImageUrl: null });
+    expect((await off.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({ configured: false, qrImageUrl: null, name: null, wechatId: null });
     const qr = await off.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform/qr.png' });
     expect(qr.statusCode).toBe(503);
     expect(qr.json().code).toBe('wechat_not_configured');

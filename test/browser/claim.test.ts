@@ -57,7 +57,7 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['li.ming@example.org']!)}`);
     await page.getByTestId('screen-form').waitFor();
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
-    await expect.poll(() => page.getByText('证书上的姓名').count()).toBe(1);
+    await expect.poll(() => page.getByText('证书上的姓名', { exact: true }).count()).toBe(1);
     const email = page.getByTestId('email');
     expect(await email.inputValue()).toBe('li.ming@example.org');
     expect(await email.getAttribute('readonly')).not.toBeNull();

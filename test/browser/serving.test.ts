@@ -45,6 +45,53 @@ describe('serving the web pages', () => {
     expect(js.headers['cache-control']).toContain('immutable');
   });
 
+  it('serves / as a page pointing to the console, the member and assistant pages and the API docs', async () => {
+    const res = await t.app.inject({ url: '/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    for (const href of ['/admin', '/accounts', '/assistant', '/docs']) expect(res.body).toContain(`href="${href}"`);
+  });
+
+  it('links an icon in every page and answers /favicon.ico with an icon', async () => {
+    for (const path of ['/', '/certificate', '/admin', '/dev/mail', '/accounts', '/assistant']) {
+      expect((await t.app.inject({ url: path })).body, path).toMatch(/<link rel="icon" href="\/web\/icon\.svg"/);
+    }
+    const ico = await t.app.inject({ url: '/favicon.ico' });
+    expect(ico.statusCode).toBe(200);
+    expect(ico.headers['content-type']).toBe('image/x-icon');
+    expect(ico.rawPayload.subarray(0, 4)).toEqual(Buffer.from([0, 0, 1, 0]));
+    const svg = await t.app.inject({ url: '/web/icon.svg' });
+    expect(svg.statusCode).toBe(200);
+    expect(svg.headers['content-type']).toMatch(/image\/svg\+xml/);
+  });
+
+  it('serves every script and style precompressed by Accept-Encoding (brotli, else gzip, else plain), with Vary', async () => {
+    const { brotliDecompressSync, gunzipSync } = await import('node:zlib');
+    const assets = new Set<string>();
+    for (const path of ['/', '/certificate', '/admin', '/accounts', '/assistant']) {
+      const html = (await t.app.inject({ url: path })).body;
+      for (const m of html.matchAll(/(?:src|href)="(\/web\/assets\/[^"]+\.(?:js|css))"/g)) assets.add(m[1]!);
+    }
+    expect(assets.size).toBeGreaterThan(5);
+    for (const url of assets) {
+      const plain = await t.app.inject({ url, headers: { 'accept-encoding': 'identity' } });
+      expect(plain.statusCode, url).toBe(200);
+      expect(plain.headers['content-encoding'], url).toBeUndefined();
+      expect(plain.headers.vary, url).toMatch(/accept-encoding/i);
+      if (plain.rawPayload.length < 1024) continue; // too small to be worth compressing
+      const br = await t.app.inject({ url, headers: { 'accept-encoding': 'gzip, deflate, br' } });
+      expect(br.headers['content-encoding'], url).toBe('br');
+      expect(br.headers.vary, url).toMatch(/accept-encoding/i);
+      expect(br.headers['cache-control'], url).toContain('immutable');
+      expect(br.headers['content-type'], url).toMatch(/javascript|css/);
+      expect(br.rawPayload.length, url).toBeLessThan(plain.rawPayload.length * 0.6);
+      expect(brotliDecompressSync(br.rawPayload).equals(plain.rawPayload), url).toBe(true);
+      const gz = await t.app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+      expect(gz.headers['content-encoding'], url).toBe('gzip');
+      expect(gunzipSync(gz.rawPayload).equals(plain.rawPayload), url).toBe(true);
+    }
+  });
+
   it('keeps the APIs and unknown paths answering JSON, and never serves HTML files as assets', async () => {
     const missing = await t.app.inject({ url: '/nothing-here' });
     expect(missing.statusCode).toBe(404);

@@ -29,7 +29,15 @@ export class ApiError extends Error {
 export interface Session {
   username: string;
   token: string;
+  /**
+   * A registration's session while the account is not activated: it can only ask for the
+   * activation mail again, so the pages treat the visitor as logged out (no member links).
+   */
+  pending?: boolean;
 }
+
+/** A session the member pages can use (not a pending registration). */
+export const isMember = (s: Session | null): s is Session => Boolean(s && !s.pending);
 
 export interface Address {
   id: number;
@@ -55,7 +63,7 @@ export function getSession(): Session | null {
     const raw = localStorage.getItem(SESSION_KEY);
     if (!raw) return null;
     const s = JSON.parse(raw) as Partial<Session>;
-    return typeof s.username === 'string' && typeof s.token === 'string' ? { username: s.username, token: s.token } : null;
+    return typeof s.username === 'string' && typeof s.token === 'string' ? { username: s.username, token: s.token, ...(s.pending ? { pending: true } : {}) } : null;
   } catch {
     return null;
   }
@@ -108,7 +116,8 @@ export const api = {
   logout: () => call('DELETE', '/v1/tokens', undefined, true),
   /** By the session token when there is one, else by email or username. */
   resendActivation: (target: { email?: string; username?: string } = {}) => call('POST', '/v1/users/activation/resend', target, true),
-  activate: (code: string) => call('GET', `/v1/users/activation?code=${enc(code)}`),
+  /** `already_active`: the link's account was active before (log in), not an error. */
+  activate: (code: string) => call<{ code: 200; data: string; already_active?: boolean }>('GET', `/v1/users/activation?code=${enc(code)}`),
   changePassword: (b: { oldpassword: string; password1: string; password2: string }) => call('POST', `/v1/users/${enc(me())}/password`, b, true),
   sendCode: (email: string) => call('POST', '/v1/users/password/sms', { email }),
   verifyCode: (email: string, code: string) => call<{ code: 200; email: string; ticket: string }>('POST', '/v1/users/password/verification/', { email, code }),

@@ -1,7 +1,8 @@
 /** The member pages' words, English and Chinese (vue-i18n; keys grouped by page). `zh` is typed by `en`. */
 
 const en = {
-  app: { title: 'My account', lang: '中文', login: 'Log in', register: 'Register', addresses: 'Addresses', password: 'Password', logout: 'Log out' },
+  app: { title: 'My account', lang: '中文', login: 'Log in', register: 'Register', addresses: 'Addresses', password: 'Password', logout: 'Log out', nav: 'Account pages' },
+  titles: { register: 'Register', active: 'Activate your account', login: 'Log in', forgot: 'Forgot password', password: 'Change password', address: 'Addresses' },
   units: { s: '{n} s', min: '{n} min' },
   common: { retry: 'Try again', close: 'Close', reload: 'Reload the page', loading: 'Loading…', cancel: 'Cancel', save: 'Save', back: 'Back' },
   errors: {
@@ -22,8 +23,8 @@ const en = {
     pwUser: 'The password must not be the username.',
     pwDiffer: 'The two passwords differ.',
     pwSame: 'The new password must differ from the old one.',
-    phone: 'A phone number: 5 to 20 digits (a leading + and spaces or dashes are fine).',
-    postcode: 'A postcode: 3 to 10 letters or digits.',
+    phone: 'Not a valid phone number. Mainland China: 13812345678 or 010-6512 3456; elsewhere with “+” and the country code, e.g. +44 20 7946 0958.',
+    postcode: 'A postcode has 3 to 10 letters or digits (6 digits in mainland China), or leave it empty.',
     maxLen: 'At most {n} characters.',
     code: 'The code has 6 digits.',
   },
@@ -74,6 +75,7 @@ const en = {
   active: {
     title: 'Activate your account', ask: 'Activate this account now? Activating confirms that this email address is yours.',
     activate: 'Activate', notNow: 'Not now', busy: 'Activating…', done: 'Your account is active. You can log in now.',
+    already: 'This account is already active: nothing more to do. Log in with your username or email.',
     later: 'Not activated. You can come back with the link in the mail within 24 hours.',
     missing: 'This page needs the link from the activation mail.', newLink: 'Ask for a new link', sendTo: 'Send a new activation link to',
     send: 'Send', sent: 'If an account with this email is waiting for activation, a new link is on its way.',
@@ -108,7 +110,13 @@ const en = {
     title: 'Addresses', count: '{n} of 20', add: 'Add an address', empty: 'No addresses yet. Add the first one: it becomes the default.',
     default: 'Default', setDefault: 'Set as default', edit: 'Edit', delete: 'Delete', confirmDelete: 'Delete this address?',
     yesDelete: 'Delete', editTitle: 'Edit address', addTitle: 'New address', full: 'You have 20 addresses, the most allowed. Delete one to add another.',
-    receiver: 'Receiver', phone: 'Mobile number', address: 'Address', postcode: 'Postcode', tag: 'Tag', tagHint: 'e.g. Home, Work',
+    receiver: 'Receiver', phone: 'Phone number', address: 'Address', postcode: 'Postcode', tag: 'Tag', tagHint: 'e.g. Home, Work',
+    phoneHint: 'Outside mainland China: start with + and the country code.',
+    postcodeOptional: 'Postcode (optional)', tagOptional: 'Tag (optional)',
+    addressHint: 'Street, building, floor and room.',
+    region: 'Province / city / district (optional)', province: 'Province', city: 'City', district: 'District',
+    regionHint: 'Fills in the start of the address. Outside mainland China, leave it and type the whole address.',
+    regionFailed: 'The list of regions could not be loaded: type the whole address.',
     tags: { home: 'Home', work: 'Work', school: 'School' },
     added: 'Address added.', saved: 'Address saved.', deleted: 'Address deleted.', madeDefault: 'Default address changed.',
     notActive: 'Activate the account first: open the link in the activation mail.', resend: 'Send a new activation link', resent: 'A new activation link is on its way.',
@@ -118,7 +126,8 @@ const en = {
 type Messages = typeof en;
 
 const zh: Messages = {
-  app: { title: '我的账号', lang: 'English', login: '登录', register: '注册', addresses: '收货地址', password: '修改密码', logout: '退出' },
+  app: { title: '我的账号', lang: 'English', login: '登录', register: '注册', addresses: '收货地址', password: '修改密码', logout: '退出', nav: '账号页面' },
+  titles: { register: '注册', active: '激活账号', login: '登录', forgot: '找回密码', password: '修改密码', address: '收货地址' },
   units: { s: '{n} 秒', min: '{n} 分钟' },
   common: { retry: '重试', close: '关闭', reload: '刷新页面', loading: '加载中…', cancel: '取消', save: '保存', back: '返回' },
   errors: {
@@ -139,8 +148,8 @@ const zh: Messages = {
     pwUser: '密码不能与用户名相同。',
     pwDiffer: '两次输入的密码不一致。',
     pwSame: '新密码不能与旧密码相同。',
-    phone: '请输入电话号码：5–20 位数字（可带 + 号、空格或连字符）。',
-    postcode: '邮编为 3–10 位字母或数字。',
+    phone: '电话号码无效。中国大陆：13812345678 或 010-6512 3456；其他地区请以“+”和国家/地区代码开头，如 +852 6123 4567。',
+    postcode: '邮编为 3–10 位字母或数字（中国大陆为 6 位数字），也可以不填。',
     maxLen: '最多 {n} 个字符。',
     code: '验证码为 6 位数字。',
   },
@@ -191,6 +200,7 @@ const zh: Messages = {
   active: {
     title: '激活账号', ask: '现在激活这个账号吗？激活即确认该邮箱属于你。',
     activate: '激活', notNow: '暂不激活', busy: '正在激活…', done: '账号已激活，现在可以登录了。',
+    already: '这个账号已经激活，无需再次激活。请用用户名或邮箱登录。',
     later: '账号尚未激活。24 小时内可再次通过邮件中的链接激活。',
     missing: '请通过激活邮件中的链接打开本页。', newLink: '申请新的激活链接', sendTo: '将新的激活链接发送到',
     send: '发送', sent: '如果该邮箱的账号正在等待激活，新的链接已发送。',
@@ -225,7 +235,13 @@ const zh: Messages = {
     title: '收货地址', count: '{n} / 20', add: '新增地址', empty: '还没有地址。新增的第一个地址将成为默认地址。',
     default: '默认', setDefault: '设为默认', edit: '修改', delete: '删除', confirmDelete: '确定删除这个地址吗？',
     yesDelete: '删除', editTitle: '修改地址', addTitle: '新增地址', full: '已有 20 个地址（上限），请先删除一个再新增。',
-    receiver: '收件人', phone: '手机号', address: '收货地址', postcode: '邮编', tag: '标签', tagHint: '如：家、公司',
+    receiver: '收件人', phone: '电话号码', address: '收货地址', postcode: '邮编', tag: '标签', tagHint: '如：家、公司',
+    phoneHint: '中国大陆以外的号码请以 + 和国家/地区代码开头。',
+    postcodeOptional: '邮编（选填）', tagOptional: '标签（选填）',
+    addressHint: '街道、楼号、楼层和门牌号。',
+    region: '省 / 市 / 区（选填）', province: '省份', city: '城市', district: '区县',
+    regionHint: '选择后自动填入地址开头。中国大陆以外的地址可不选，直接填写完整地址。',
+    regionFailed: '地区列表加载失败，请直接填写完整地址。',
     tags: { home: '家', work: '公司', school: '学校' },
     added: '地址已新增。', saved: '地址已保存。', deleted: '地址已删除。', madeDefault: '默认地址已更改。',
     notActive: '请先激活账号：打开激活邮件中的链接。', resend: '重新发送激活链接', resent: '新的激活链接已发送。',

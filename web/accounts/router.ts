@@ -3,7 +3,7 @@
  * `/active?code=` is the landing of the activation mail (the seed's active.html).
  */
 import { createRouter, createWebHistory } from 'vue-router';
-import { getSession } from './api';
+import { getSession, isMember } from './api';
 import { reportError } from './errors';
 
 export const router = createRouter({
@@ -15,13 +15,13 @@ export const router = createRouter({
     { path: '/forgot', name: 'forgot', component: () => import('./views/Forgot.vue') },
     { path: '/password', name: 'password', component: () => import('./views/Password.vue'), meta: { auth: true } },
     { path: '/address', name: 'address', component: () => import('./views/Addresses.vue'), meta: { auth: true } },
-    { path: '/', redirect: () => (getSession() ? '/address' : '/login') },
+    { path: '/', redirect: () => (isMember(getSession()) ? '/address' : '/login') },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 });
 
 router.beforeEach((to) => {
-  if (to.meta.auth && !getSession()) return { name: 'login', query: { next: to.fullPath } };
+  if (to.meta.auth && !isMember(getSession())) return { name: 'login', query: { next: to.fullPath } };
   return true;
 });
 

@@ -1,3 +1,5 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
+
 /**
  * Checks made in the page before sending (the server checks again, with the same rules as
  * src/modules/accounts/schemas.ts and password-policy.ts). Each returns an i18n key + values, or null.
@@ -45,14 +47,26 @@ export function maxLen(s: string, n: number): Problem {
   return chars(s.trim()) <= n ? null : { key: 'errors.maxLen', values: { n } };
 }
 
-export function phone(s: string): Problem {
-  if (!s.trim()) return { key: 'errors.required' };
-  return /^\+?\d[\d -]{3,18}\d$/.test(s.trim()) ? null : { key: 'errors.phone' };
+export function optionalMaxLen(s: string, n: number): Problem {
+  return chars(s.trim()) <= n ? null : { key: 'errors.maxLen', values: { n } };
 }
 
+/**
+ * A mainland number without a country code, any other with its "+" code (libphonenumber-js with
+ * its small metadata: lengths per country; the server checks number ranges too).
+ */
+export function phone(s: string): Problem {
+  const v = s.trim();
+  if (!v) return { key: 'errors.required' };
+  if (v.length > 30 || !/^\+?[\d\s\-().]+$/.test(v)) return { key: 'errors.phone' };
+  return parsePhoneNumberFromString(v, 'CN')?.isValid() ? null : { key: 'errors.phone' };
+}
+
+/** Optional; when given: 3-10 letters, digits, spaces or hyphens with a digit (6 digits in mainland China). */
 export function postcode(s: string): Problem {
-  if (!s.trim()) return { key: 'errors.required' };
-  return /^[0-9A-Za-z][0-9A-Za-z -]{1,8}[0-9A-Za-z]$/.test(s.trim()) ? null : { key: 'errors.postcode' };
+  const v = s.trim();
+  if (!v) return null;
+  return /^[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$/.test(v) && /\d/.test(v) ? null : { key: 'errors.postcode' };
 }
 
 export function code6(s: string): Problem {

@@ -2,6 +2,7 @@
 
 const en = {
   app: { title: 'Certificates console', signOut: 'Sign out', lang: '中文', campaigns: 'Campaigns', devMail: 'Dev mailbox', docs: 'API docs', devMailBanner: 'No SMTP server is configured (SMTP_URL): mail reaches nobody, every message is kept in the dev mailbox.' },
+  titles: { signin: 'Sign in', campaigns: 'Campaigns', template: 'Template', volunteers: 'Volunteers', send: 'Send', mail: 'Mail settings', emails: 'Email templates', settings: 'Campaign settings' },
   common: {
     save: 'Save', saved: 'Saved', saving: 'Saving…', cancel: 'Cancel', retry: 'Try again', loading: 'Loading…', close: 'Close',
     unsaved: 'Unsaved changes', yes: 'Yes', no: 'No', confirm: 'Confirm', back: 'Back', reload: 'Reload the page',
@@ -31,7 +32,7 @@ const en = {
     showArchived: 'Show archived', empty: 'No campaigns yet: create the first one.', archived: 'archived',
     volunteers: '{n} volunteer | {n} volunteers', open: 'Open', noTemplate: 'no template yet',
   },
-  tabs: { unavailable: 'Campaign', template: 'Template', volunteers: 'Volunteers', send: 'Send', mail: 'Mail settings', emails: 'Email templates', settings: 'Settings' },
+  tabs: { label: 'Campaign pages', unavailable: 'Campaign', template: 'Template', volunteers: 'Volunteers', send: 'Send', mail: 'Mail settings', emails: 'Email templates', settings: 'Settings' },
   settings: {
     title: 'Campaign settings', name: 'Name', organization: 'Organization', website: 'Website', claimUrl: 'Claim page address',
     claimUrlHint: 'Leave empty for this service’s own page.', dateFormat: 'Date format', dateFormatHint: 'Tokens: YYYY MM DD M D, e.g. YYYY年MM月DD日',
@@ -101,6 +102,7 @@ type Messages = typeof en;
 
 const zh: Messages = {
   app: { title: '证书管理台', signOut: '退出', lang: 'English', campaigns: '活动', devMail: '开发邮箱', docs: 'API 文档', devMailBanner: '未配置 SMTP 服务器（SMTP_URL）：邮件不会发给任何人，所有邮件都保存在开发邮箱中。' },
+  titles: { signin: '登录', campaigns: '活动', template: '证书模板', volunteers: '志愿者', send: '发送', mail: '邮件设置', emails: '邮件模板', settings: '活动设置' },
   common: {
     save: '保存', saved: '已保存', saving: '正在保存…', cancel: '取消', retry: '重试', loading: '加载中…', close: '关闭',
     unsaved: '有未保存的修改', yes: '是', no: '否', confirm: '确认', back: '返回', reload: '重新加载页面',
@@ -130,7 +132,7 @@ const zh: Messages = {
     showArchived: '显示已归档', empty: '还没有活动：创建第一个吧。', archived: '已归档',
     volunteers: '{n} 名志愿者', open: '打开', noTemplate: '尚未上传模板',
   },
-  tabs: { unavailable: '活动', template: '模板', volunteers: '志愿者', send: '发送', mail: '邮件设置', emails: '邮件模板', settings: '设置' },
+  tabs: { label: '活动页面', unavailable: '活动', template: '模板', volunteers: '志愿者', send: '发送', mail: '邮件设置', emails: '邮件模板', settings: '设置' },
   settings: {
     title: '活动设置', name: '名称', organization: '组织', website: '网站', claimUrl: '领取页面地址',
     claimUrlHint: '留空则使用本服务自带的页面。', dateFormat: '日期格式', dateFormatHint: '可用：YYYY MM DD M D，例如 YYYY年MM月DD日',

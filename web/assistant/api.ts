@@ -27,14 +27,20 @@ export interface Keyword {
   text: string;
   match: Match;
 }
+/** Text (a string), an image from the account's material library, or a link card (one article). */
+export type ImageReply = { type: 'image'; mediaId: string };
+export type NewsReply = { type: 'news'; title: string; description: string; url: string; picUrl: string };
+export type ReplyItem = string | ImageReply | NewsReply;
 export interface RuleInput {
+  name?: string | null;
   keywords: Keyword[];
-  replies: string[];
+  replies: ReplyItem[];
   mode: Mode;
 }
 export interface Rule extends RuleInput {
   id: number;
   key: string;
+  name: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -67,6 +73,13 @@ export interface SimulateResult {
   reply: string | null;
   msgType: string | null;
   elapsedMs: number;
+}
+export interface Platform {
+  configured: boolean;
+  qrImageUrl: string | null;
+  /** The platform account's name and WeChat ID (微信号), when the operator set them. */
+  name: string | null;
+  wechatId: string | null;
 }
 export interface ExportFile {
   version: 1;
@@ -103,7 +116,7 @@ const scoped = (account: number | null, extra: Record<string, string | number> =
 };
 
 export const api = {
-  platform: () => v2<{ configured: boolean; qrImageUrl: string | null }>('/platform'),
+  platform: () => v2<Platform>('/platform'),
   register: (username: string, password: string, code: string) =>
     seed<{ code: number; message: string; id: number }>('/account/register', { body: { username, password, last_name: code } }),
   login: (username: string, password: string) => seed<{ code: number; message: string; id: number }>('/account/login', { body: { username, password } }),

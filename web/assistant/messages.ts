@@ -2,6 +2,7 @@
 
 const en = {
   app: { title: 'Auto-reply', lang: '中文', signOut: 'Sign out', rules: 'Rules', accounts: 'Official accounts', bind: 'WeChat', docs: 'API docs' },
+  titles: { login: 'Sign in', register: 'Register', rules: 'Rules', accounts: 'Official accounts', bind: 'Bind WeChat' },
   common: {
     save: 'Save', saving: 'Saving…', cancel: 'Cancel', retry: 'Try again', loading: 'Loading…', close: 'Close', reload: 'Reload the page',
     delete: 'Delete', edit: 'Edit', yes: 'Yes, delete', copy: 'Copy', copied: 'Copied', remove: 'Remove',
@@ -41,6 +42,8 @@ const en = {
     tooLong: 'At most {max} characters.',
     tooMany: 'At most {max}.',
     sameKeyword: 'This keyword appears twice.',
+    mediaId: 'A media_id has letters, digits, “_” and “-” only (copy it from the material library).',
+    url: 'A full address starting with https:// (or http://).',
   },
   login: {
     title: 'Sign in', username: 'Username', password: 'Password', submit: 'Sign in', busy: 'Signing in…',
@@ -62,7 +65,7 @@ const en = {
     scopeHint: 'Shared rules answer on every connected account after its own rules; the platform account’s commands (添加, 删除, 列表) change them too.',
     switchLabel: 'Auto-reply', on: 'On', off: 'Off', onHint: 'Followers get answers from the rules below.', offHint: 'Nothing is answered while auto-reply is off.',
     switchedOn: 'Auto-reply is on.', switchedOff: 'Auto-reply is off.',
-    search: 'Search keywords and replies', new: 'New rule', empty: 'No rules yet. Add the first one.', emptySearch: 'No rule matches “{q}”.',
+    search: 'Search names, keywords and replies', new: 'New rule', empty: 'No rules yet. Add the first one.', emptySearch: 'No rule matches “{q}”.',
     count: '{n} rule | {n} rules', key: 'No. {key}', keywords: 'Keywords', keyword: 'Keyword {n}', equal: 'Exact match', contains: 'Contains',
     addKeyword: 'Add a keyword', replies: 'Replies', reply: 'Reply {n}', addReply: 'Add a reply', mode: 'With several replies',
     modeAll: 'send all', modeRandom: 'send one at random', created: 'Rule added.', saved: 'Rule saved.', deleted: 'Rule deleted.',
@@ -71,6 +74,13 @@ const en = {
     followReply: 'Reply on follow', followHint: 'Sent when someone follows the account. Empty: none.',
     defaultReply: 'Default reply', defaultHint: 'When no rule matches; at most once per follower per hour. Empty: none.',
     repliesSaved: 'Saved.',
+    name: 'Rule name (optional)', namePlaceholder: 'e.g. Opening hours',
+    matchOf: 'How keyword {n} matches', removeKeyword: 'Remove keyword {n}', removeReply: 'Remove reply {n}', replyType: 'Type of reply {n}',
+    typeText: 'Text', typeImage: 'Image', typeNews: 'Link card',
+    mediaId: 'Image media_id',
+    mediaIdHint: 'A reply cannot carry the picture itself: WeChat sends an image from your account’s material library. Upload it in the Official Accounts Platform (Content and interaction → Material library, as permanent material) or with the material API, then paste its media_id here. Temporary media expire after 3 days.',
+    newsTitle: 'Title', newsDescription: 'Description (optional)', newsUrl: 'Link address', newsPicUrl: 'Picture address (optional)',
+    newsPicHint: 'JPG or PNG; 360×200 shows best. WeChat shows one card per reply.',
   },
   io: {
     title: 'Import and export', export: 'Export (JSON)', exported: 'Downloaded {file}.', import: 'Import', file: 'Rules file (JSON)',
@@ -100,6 +110,9 @@ const en = {
     waiting: 'Waiting for WeChat to check the URL (it does so when you submit the server configuration).', check: 'Check again',
     safe: 'Safe mode', plainMode: 'Plain mode', disconnect: 'Disconnect', confirmDisconnect: 'Disconnect {name}? Its own rules are deleted.',
     disconnected: 'Disconnected.', rules: 'Its rules',
+    generate: 'Generate',
+    takeoverTitle: 'Before you enable the server configuration:',
+    takeover: 'enabling it in WeChat turns off the account’s own auto-replies and custom menus set in the Official Accounts Platform. Recreate your replies here first; menus then need WeChat’s menu API.',
   },
   bind: {
     title: 'Bind your WeChat', intro: 'Binding lets you manage rules from WeChat by sending commands (添加 关键词 回复, 删除, 列表, 开启, 关闭) to the official account.',
@@ -108,6 +121,12 @@ const en = {
     expires: 'Valid until {at}.', waiting: 'Waiting for the scan…', done: 'Bound. You can now send commands to the official account.',
     expired: 'The QR code expired.', renew: 'New QR code', notConfigured: 'WeChat is not set up on this server yet, so binding is not available.',
     alt: 'QR code that binds your WeChat',
+    onPhone: 'On this phone? Press and hold the QR code to save it, then in WeChat open Scan and pick the picture from your album.',
+  },
+  platform: {
+    onPhone: 'On a phone? Search for the account in WeChat instead of scanning:',
+    onPhoneNoId: 'On a phone? Press and hold the QR code to save it, then in WeChat open Scan and pick the picture from your album.',
+    name: 'Official account', wechatId: 'WeChat ID',
   },
 };
 
@@ -115,6 +134,7 @@ type Messages = typeof en;
 
 const zh: Messages = {
   app: { title: '自动回复', lang: 'English', signOut: '退出', rules: '规则', accounts: '公众号', bind: '微信绑定', docs: 'API 文档' },
+  titles: { login: '登录', register: '注册', rules: '规则', accounts: '公众号', bind: '绑定微信' },
   common: {
     save: '保存', saving: '正在保存…', cancel: '取消', retry: '重试', loading: '正在加载…', close: '关闭', reload: '重新加载页面',
     delete: '删除', edit: '编辑', yes: '确定删除', copy: '复制', copied: '已复制', remove: '移除',
@@ -154,6 +174,8 @@ const zh: Messages = {
     tooLong: '最多 {max} 个字符。',
     tooMany: '最多 {max} 个。',
     sameKeyword: '这个关键词重复了。',
+    mediaId: 'media_id 只含字母、数字、“_”和“-”（请从素材库复制）。',
+    url: '请填写以 https://（或 http://）开头的完整地址。',
   },
   login: {
     title: '登录', username: '用户名', password: '密码', submit: '登录', busy: '正在登录…',
@@ -175,7 +197,7 @@ const zh: Messages = {
     scopeHint: '每个已连接的公众号先用自己的规则，再用共用规则；在平台公众号发送命令（添加、删除、列表）修改的也是共用规则。',
     switchLabel: '自动回复', on: '开启', off: '关闭', onHint: '粉丝发来的消息按下方规则自动回复。', offHint: '关闭期间不回复任何消息。',
     switchedOn: '自动回复已开启。', switchedOff: '自动回复已关闭。',
-    search: '搜索关键词或回复', new: '新建规则', empty: '还没有规则，添加第一条吧。', emptySearch: '没有与“{q}”匹配的规则。',
+    search: '搜索名称、关键词或回复', new: '新建规则', empty: '还没有规则，添加第一条吧。', emptySearch: '没有与“{q}”匹配的规则。',
     count: '{n} 条规则', key: '编号 {key}', keywords: '关键词', keyword: '关键词 {n}', equal: '全匹配', contains: '包含',
     addKeyword: '添加关键词', replies: '回复内容', reply: '回复 {n}', addReply: '添加回复', mode: '有多条回复时',
     modeAll: '全部发送', modeRandom: '随机发送一条', created: '规则已添加。', saved: '规则已保存。', deleted: '规则已删除。',
@@ -184,6 +206,13 @@ const zh: Messages = {
     followReply: '关注时回复', followHint: '有人关注公众号时发送。留空则不发送。',
     defaultReply: '默认回复', defaultHint: '没有规则匹配时发送；同一粉丝每小时最多一次。留空则不发送。',
     repliesSaved: '已保存。',
+    name: '规则名称（可选）', namePlaceholder: '如：营业时间',
+    matchOf: '关键词 {n} 的匹配方式', removeKeyword: '删除关键词 {n}', removeReply: '删除回复 {n}', replyType: '回复 {n} 的类型',
+    typeText: '文字', typeImage: '图片', typeNews: '图文链接',
+    mediaId: '图片的 media_id',
+    mediaIdHint: '回复里不能直接放图片：微信发送的是公众号素材库里的图片。请在公众平台“内容与互动 → 素材库”上传为永久素材（或用素材接口上传），再把它的 media_id 粘贴到这里。临时素材 3 天后失效。',
+    newsTitle: '标题', newsDescription: '描述（可选）', newsUrl: '链接地址', newsPicUrl: '图片地址（可选）',
+    newsPicHint: 'JPG 或 PNG，360×200 效果最好。每条回复微信只显示一张卡片。',
   },
   io: {
     title: '导入与导出', export: '导出（JSON）', exported: '已下载 {file}。', import: '导入', file: '规则文件（JSON）',
@@ -213,6 +242,9 @@ const zh: Messages = {
     waiting: '等待微信验证地址（在微信后台提交服务器配置时进行）。', check: '重新检查',
     safe: '安全模式', plainMode: '明文模式', disconnect: '断开', confirmDisconnect: '断开 {name}？它自己的规则会被删除。',
     disconnected: '已断开。', rules: '它的规则',
+    generate: '生成',
+    takeoverTitle: '启用服务器配置之前请注意：',
+    takeover: '在微信后台启用后，公众号在公众平台里设置的自动回复和自定义菜单都会停用。请先在这里建好回复；菜单之后需通过微信的菜单接口设置。',
   },
   bind: {
     title: '绑定微信', intro: '绑定后，可以在微信里向公众号发送命令（添加 关键词 回复、删除、列表、开启、关闭）来管理规则。',
@@ -221,6 +253,12 @@ const zh: Messages = {
     expires: '有效期至 {at}。', waiting: '等待扫码…', done: '绑定成功。现在可以向公众号发送命令了。',
     expired: '二维码已过期。', renew: '重新获取', notConfigured: '服务器尚未配置微信，暂时无法绑定。',
     alt: '绑定微信的二维码',
+    onPhone: '正在用这台手机？长按二维码保存图片，然后在微信“扫一扫”中从相册选取这张图片。',
+  },
+  platform: {
+    onPhone: '在手机上？不用扫码，在微信里搜索这个公众号：',
+    onPhoneNoId: '在手机上？长按二维码保存图片，然后在微信“扫一扫”中从相册选取这张图片。',
+    name: '公众号', wechatId: '微信号',
   },
 };
 

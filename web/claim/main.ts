@@ -16,6 +16,8 @@ import { messages, type Lang } from './i18n';
 interface ClaimInfo {
   email: string;
   name: string | null;
+  /** The number printed on the certificate (the organizer's), if any: not the verification id. */
+  number?: string | null;
   status: number;
   claimed: boolean;
   organization?: string | null;
@@ -33,6 +35,8 @@ type FailureKind = 'network' | 'server' | 'busy';
 
 const API = '/api/v2/certificates/claim';
 const MAX_NAME = 100;
+/** Markup and code punctuation the server refuses in names (claims.ts MARKUP_CHARS). */
+const MARKUP_CHARS = /[<>{}[\]\\;=|`]/g;
 const LANG_KEY = 'vh.lang';
 const PREVIEW_DELAY_MS = 450;
 
@@ -66,6 +70,8 @@ function localCheck(name: string): Refusal | null {
   if ([...trimmed].length > MAX_NAME) return { reason: 'too_long' };
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed)) return { reason: 'control_chars' };
+  const markup = [...new Set(trimmed.match(MARKUP_CHARS) ?? [])];
+  if (markup.length) return { reason: 'markup_chars', chars: markup };
   return null;
 }
 
@@ -90,13 +96,16 @@ function refusalHtml(r: Refusal): string {
     case 'unsupported_chars':
       text = w.unsupported_chars;
       break;
+    case 'markup_chars':
+      text = w.markup_chars;
+      break;
     default:
       text = r.message || w.empty;
   }
   const chars = r.chars?.length
     ? `<div class="chars" data-testid="refused-chars">${r.chars.map((c) => `<code>${esc(c)} <small>U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}</small></code>`).join('')}</div>`
     : '';
-  return `<div class="alert alert-error" role="alert" data-testid="refusal" data-reason="${esc(r.reason)}">${esc(text)}${chars}</div>`;
+  return `<div class="alert alert-error" role="alert" id="refusal-text" data-testid="refusal" data-reason="${esc(r.reason)}">${esc(text)}${chars}</div>`;
 }
 
 /**
@@ -113,7 +122,7 @@ function header(): string {
   const info = state.info;
   const title = info?.campaignName || t().title;
   const org = info?.organization ? `<div class="small muted">${esc(t().from(info.organization))}</div>` : '';
-  return `<header class="top"><div style="min-width:0"><strong>${esc(title)}</strong>${org}</div>
+  return `<header class="top"><div class="top-title"><strong>${esc(title)}</strong>${org}</div>
     <button class="btn btn-sm" data-action="lang" lang="${state.lang === 'zh' ? 'en' : 'zh'}">${esc(t().switchTo)}</button></header>`;
 }
 
@@ -126,26 +135,35 @@ function message(icon: string, title: string, body: string, actions = '', testid
 }
 
 function certificateBlock(): string {
+  const w = t();
   const url = esc(state.downloadUrl);
-  const id = state.info?.certificateId ? `<p class="small muted">${esc(t().verify)}: <code>${esc(state.info.certificateId)}</code></p>` : '';
-  // The certificate may be a PDF: the image hides itself when it cannot show it.
-  return `<img class="cert" src="${url}" alt="" data-testid="certificate-image" onerror="this.remove()" />${id}
-    <a class="btn btn-primary btn-block" href="${url}" download data-testid="download">${esc(t().download)}</a>`;
+  const info = state.info;
+  // Two different things, labelled apart: the number the organizer printed on the certificate,
+  // and the random id its QR code verifies (with the page that does it).
+  const number = info?.number ? `<dt>${esc(w.number)}</dt><dd data-testid="cert-number">${esc(info.number)}</dd>` : '';
+  const id = info?.certificateId
+    ? `<dt>${esc(w.verifyId)}</dt><dd><code data-testid="cert-id">${esc(info.certificateId)}</code> <a href="/verify/${encodeURIComponent(info.certificateId)}" data-testid="verify-link">${esc(w.verifyLink)}</a></dd>`
+    : '';
+  const facts = number || id ? `<dl class="facts small" data-testid="cert-facts">${number}${id}</dl>` : '';
+  // The certificate may be a PDF: the image removes itself when it cannot show it (listener below).
+  return `<img class="cert" src="${url}" alt="${esc(w.certAlt)}" data-testid="certificate-image" />${facts}
+    <a class="btn btn-primary btn-block" href="${url}" download data-testid="download">${esc(w.download)}</a>`;
 }
 
 function formHtml(): string {
   const w = t();
   const info = state.info as ClaimInfo;
   return `<section class="card stack" data-testid="screen-form">
+    <h1>${esc(w.formTitle)}</h1>
     <label class="field"><span>${esc(w.email)}</span><input class="input" data-testid="email" value="${esc(info.email)}" readonly /></label>
     <label class="field"><span>${esc(w.name)}</span>
-      <input class="input" id="name" name="name" data-testid="name" autocomplete="name" maxlength="300" value="${esc(state.name)}" />
-      <div class="hint">${esc(w.nameHint)}</div></label>
+      <input class="input" id="name" name="name" data-testid="name" autocomplete="name" maxlength="300" value="${esc(state.name)}" aria-describedby="name-hint refusal" />
+      <div class="hint" id="name-hint">${esc(w.nameHint)}</div></label>
     <div id="refusal">${state.refusal ? refusalHtml(state.refusal) : ''}</div>
-    <div><div class="small muted" style="margin-bottom:.3rem">${esc(w.preview)}</div>
-      <div class="preview" id="preview" data-testid="preview"></div></div>
+    <div><div class="small muted preview-label" id="preview-label">${esc(w.preview)}</div>
+      <div class="preview" id="preview" data-testid="preview" aria-labelledby="preview-label"></div></div>
     <button class="btn btn-primary btn-block" id="submit" data-action="submit" data-testid="submit">${esc(w.submit)}</button>
-    <p class="hint" style="text-align:center">${esc(w.submitNote)}</p>
+    <p class="hint center">${esc(w.submitNote)}</p>
   </section>`;
 }
 
@@ -153,7 +171,7 @@ function screenHtml(): string {
   const w = t();
   switch (state.screen) {
     case 'loading':
-      return `<section class="card screen" data-testid="screen-loading"><p><span class="spinner"></span> ${esc(w.loading)}</p></section>`;
+      return `<section class="card screen" data-testid="screen-loading"><h1 class="sr-only">${esc(w.title)}</h1><p><span class="spinner"></span> ${esc(w.loading)}</p></section>`;
     case 'missing':
       return message('?', w.missingTitle, w.missingBody);
     case 'unknown':
@@ -198,7 +216,7 @@ function paintPreview(): void {
   const w = t();
   box.classList.toggle('busy', state.previewState === 'loading');
   box.setAttribute('data-state', state.previewState);
-  const img = state.previewUrl ? `<img src="${state.previewUrl}" alt="${esc(w.preview)}" data-testid="preview-image" />` : '';
+  const img = state.previewUrl ? `<img src="${state.previewUrl}" alt="${esc(w.previewAlt(state.name.trim()))}" data-testid="preview-image" />` : '';
   const status =
     state.previewState === 'loading'
       ? `<span class="status"><span class="spinner"></span> ${esc(w.previewLoading)}</span>`
@@ -212,7 +230,10 @@ function paintPreview(): void {
 function paintRefusal(): void {
   const el = $('#refusal');
   if (el) el.innerHTML = state.refusal ? refusalHtml(state.refusal) : '';
-  $('#name')?.classList.toggle('invalid', Boolean(state.refusal));
+  const input = $('#name');
+  input?.classList.toggle('invalid', Boolean(state.refusal));
+  if (state.refusal) input?.setAttribute('aria-invalid', 'true');
+  else input?.removeAttribute('aria-invalid');
   paintSubmit();
 }
 
@@ -267,15 +288,16 @@ function schedulePreview(delay = PREVIEW_DELAY_MS): void {
 async function loadPreview(): Promise<void> {
   const local = localCheck(state.name);
   if (local) {
-    // An empty box is no error until the person tries to submit it: just no preview yet.
-    state.refusal = local.reason === 'empty' ? null : local;
     if (local.reason === 'empty') {
+      // No preview of an empty name. Whether "please enter your name" shows is decided by what
+      // the person did (cleared the box, or tried to submit), never by this delayed check: it
+      // must not take back a message the person just got.
       previewCtl?.abort();
       if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
       state.previewUrl = '';
       state.previewState = 'idle';
       paintPreview();
-    }
+    } else state.refusal = local;
     return paintRefusal();
   }
   previewCtl?.abort();
@@ -358,12 +380,23 @@ root.addEventListener('input', (e) => {
   const el = e.target as HTMLInputElement;
   if (el.id !== 'name') return;
   state.name = el.value;
-  // Clear a refusal as soon as the person edits; the debounced preview re-checks.
-  const local = localCheck(state.name);
-  state.refusal = local && local.reason !== 'empty' ? local : null;
+  // A refusal follows the box as the person edits (emptying it says "please enter your name");
+  // the debounced preview asks the server about the font.
+  state.refusal = localCheck(state.name);
   paintRefusal();
   schedulePreview();
 });
+
+// The certificate may be a PDF, which an <img> cannot show: the image goes (error events do not
+// bubble, hence the capture). A listener, not an inline handler, for the Content-Security-Policy.
+root.addEventListener(
+  'error',
+  (e) => {
+    const el = e.target as HTMLElement;
+    if (el instanceof HTMLImageElement && el.dataset.testid === 'certificate-image') el.remove();
+  },
+  true,
+);
 
 root.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && (e.target as HTMLElement).id === 'name') void submit();

@@ -105,20 +105,36 @@ export function createFlows(deps: FlowDeps) {
       }
     },
 
-    /** GET /v1/users/activation?code=: single use, 24 hours. */
-    async activate(code: string): Promise<void> {
+    /**
+     * GET /v1/users/activation?code=: single use, 24 hours. A link of an account that is already
+     * active (this link used before, or another one, or a password reset) answers
+     * `already_active`: the person is told to log in, not that the link "expired". Only the
+     * holder of the link learns it (the code is 256 random bits), so this reveals nothing.
+     */
+    async activate(code: string): Promise<'activated' | 'already_active'> {
       if (!TOKEN_RE.test(code)) throw fail(C.LINK_MALFORMED, 'the activation link is malformed');
       const row = await codes.byHash('activation', hashToken(code));
       const t = now();
+      if (row && row.user_id !== null && (row.used_at !== null || row.expires_at <= t)) {
+        const user = await users.byId(Number(row.user_id));
+        if (user?.is_active === 1) return 'already_active';
+      }
       if (!row || row.used_at !== null || row.expires_at <= t || row.user_id === null) {
         throw fail(C.LINK_INVALID, 'the activation link has expired or was already used; ask for a new one');
       }
       const userId = Number(row.user_id);
-      await db.transaction().execute(async (trx) => {
-        if (!(await codes.use(Number(row.id), t, trx))) throw fail(C.LINK_INVALID, 'the activation link was already used');
+      const already = await db.transaction().execute(async (trx) => {
+        if (!(await codes.use(Number(row.id), t, trx))) return true;
         await users.activate(userId, t, trx);
         await codes.useAllOfUser(userId, 'activation', t, trx);
+        return false;
       });
+      // Two clicks at once: the one that lost the race finds the account active.
+      if (already) {
+        if ((await users.byId(userId))?.is_active === 1) return 'already_active';
+        throw fail(C.LINK_INVALID, 'the activation link was already used');
+      }
+      return 'activated';
     },
 
     /**

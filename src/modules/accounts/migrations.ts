@@ -80,13 +80,14 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('users_inactive').on('users').columns(['is_active', 'created_at']).execute();
     },
   },
-  '2050_addresses_wider_phone_postcode': {
-    // Phones and postcodes as people write them (issue 12: the seed's own "12345678901", a +86
-    // prefix, letters in foreign postcodes). PostgreSQL enforces varchar lengths (widening is a
-    // catalog change, no rewrite); SQLite does not.
+  '2004_accounts_international_addresses': {
+    // Phones as people write them: E.164 (up to 16 characters) for international numbers, and the
+    // seed's own "12345678901" kept as typed (up to 20); postcodes abroad have letters and up to
+    // 10 characters; tag and postcode may be empty. PostgreSQL enforces varchar lengths (widening
+    // is a catalog change, no rewrite); SQLite does not.
     async up(db: Kysely<any>) {
       if (dialectOf(db) !== 'postgres') return;
-      await sql`ALTER TABLE addresses ALTER COLUMN receiver_phone TYPE varchar(20), ALTER COLUMN postcode TYPE varchar(10)`.execute(db);
+      await sql`ALTER TABLE addresses ALTER COLUMN receiver_phone TYPE varchar(20), ALTER COLUMN postcode TYPE varchar(12)`.execute(db);
     },
   },
 };

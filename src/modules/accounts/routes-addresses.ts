@@ -32,7 +32,7 @@ export function registerAddressRoutes(root: FastifyInstance, deps: { accounts: A
     bodyLimit,
     schema: {
       tags,
-      summary: 'Add an address (receiver_phone, or receiver_mobile); the first one becomes the default; at most 20',
+      summary: 'Add an address (receiver_phone, or receiver_mobile: any valid number, mainland ones without +86, others with their + code; tag and postcode optional); the first one becomes the default; at most 20',
       security: [{ session: [] }],
       params: s.userParams,
       body: s.addressBody,
@@ -42,7 +42,7 @@ export function registerAddressRoutes(root: FastifyInstance, deps: { accounts: A
     const { user } = await requireSession(accounts, req, { pathUser: req.params.username });
     const b = req.body;
     const phone = pickPhone(b.receiver_phone, b.receiver_mobile);
-    if (!phone) throw fail(C.BAD_PHONE, 'receiver_phone: a mainland mobile number of 11 digits is required');
+    if (!phone) throw fail(C.BAD_PHONE, `receiver_phone is required: ${s.PHONE_RULE}`);
     const list = await addresses.add(user.id, { receiver: b.receiver, address: b.address, tag: b.tag, postcode: b.postcode, receiver_phone: phone });
     return { code: 200 as const, data: '新增地址成功！', addresslist: list };
   });

@@ -58,9 +58,14 @@ export function registerUserRoutes(root: FastifyInstance, deps: { flows: Flows; 
   });
 
   app.get('/v1/users/activation', {
-    schema: { tags, summary: 'Activate with the code from the activation link (single use, 24 hours)', querystring: s.activationQuery, response: { 200: s.okText } },
+    schema: {
+      tags,
+      summary: 'Activate with the code from the activation link (single use, 24 hours); a link of an account already active answers code 200 with already_active: true (log in)',
+      querystring: s.activationQuery,
+      response: { 200: s.activationAnswer },
+    },
   }, async (req) => {
-    await flows.activate(req.query.code);
+    if ((await flows.activate(req.query.code)) === 'already_active') return { code: 200 as const, data: '账号已激活，请直接登录', already_active: true as const };
     return { code: 200 as const, data: '激活成功' };
   });
 

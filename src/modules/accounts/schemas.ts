@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { C } from './errors.js';
 import { PASSWORD_MAX } from './password-policy.js';
+import { normalizePhone, PHONE_INPUT_MAX } from './phone.js';
 
 /** Usernames that would shadow a static path segment under /v1/users/. */
 const RESERVED = new Set(['password', 'address', 'activation', 'tokens', 'admin', 'root']);
@@ -17,17 +18,31 @@ export const email = z.string().trim().max(254).pipe(z.email('not a valid email 
 /** Length and content rules are checked by password-policy.ts (with a clearer reason); this only bounds size. */
 const password = z.string().min(1, 'the password is required').max(PASSWORD_MAX * 4, 'the password is too long');
 
-/**
- * A phone number as people write it (the seed's own list example is "12345678901"): digits, an
- * optional leading +, spaces or dashes between, 5 to 20 characters. Nothing here guards anything,
- * so nothing stricter is asked (issue 12).
- */
-const phone = z.string().trim().regex(/^\+?\d[\d -]{3,18}\d$/, 'a phone number: 5 to 20 digits, spaces or dashes');
+export const PHONE_RULE = 'a phone number: mainland without a country code (13812345678, 010-12345678), any other with its "+" code (+44 20 7946 0958)';
+/** Any valid number (libphonenumber-js), stored normalized (phone.ts). */
+const phone = z
+  .string()
+  .max(PHONE_INPUT_MAX, PHONE_RULE)
+  .transform((v, ctx) => {
+    const n = normalizePhone(v);
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', message: PHONE_RULE });
+      return z.NEVER;
+    }
+    return n;
+  });
 const receiver = z.string().trim().min(1, 'the receiver is required').max(10, 'the receiver has at most 10 characters');
 const addressText = z.string().trim().min(1, 'the address is required').max(100, 'the address has at most 100 characters');
-const tag = z.string().trim().min(1, 'the tag is required').max(10, 'the tag has at most 10 characters');
-/** The seed's examples have 6 digits and its table char(7); other countries' codes have letters and spaces. */
-const postcode = z.string().trim().regex(/^[0-9A-Za-z][0-9A-Za-z -]{1,8}[0-9A-Za-z]$/, 'a postcode: 3 to 10 letters, digits, spaces or dashes');
+/** Optional (empty when not given): a label such as "home" or "office". */
+const tag = z.string().trim().max(10, 'the tag has at most 10 characters');
+/**
+ * Optional (empty when not given). Mainland postcodes are 6 digits; addresses abroad have their
+ * own forms ("SW1A 1AA", "94105-1804"), so any 3-10 letters, digits, spaces or hyphens with a digit.
+ */
+const postcode = z
+  .string()
+  .trim()
+  .refine((v) => v === '' || (/^[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$/.test(v) && /\d/.test(v)), 'a postcode has 3-10 letters, digits, spaces or hyphens (6 digits in mainland China), or is left empty');
 /** Ids arrive as numbers or (as in the seed's examples) strings of digits. */
 export const addressId = z
   .union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,15}$/, 'an address id is a number')])
@@ -59,10 +74,10 @@ export const newPasswordBody = z
 export const addressBody = z.object({
   receiver,
   address: addressText,
-  tag,
+  tag: tag.default(''),
   receiver_phone: phone.optional(),
   receiver_mobile: phone.optional(),
-  postcode,
+  postcode: postcode.default(''),
 });
 /** The seed's PUT table spells the field `Address` (its example: `address`): both are taken. */
 export const addressPatch = z.object({
@@ -86,6 +101,10 @@ export const addressParams = z.strictObject({ username: z.string().max(64), id: 
 // ---- responses (one schema per route: the success shape or the error envelope) ----
 export const errorEnvelope = z.looseObject({ code: z.number().int(), error: z.string() });
 export const okText = z.union([z.object({ code: z.literal(200), data: z.string() }), errorEnvelope]);
+export const activationAnswer = z.union([
+  z.object({ code: z.literal(200), data: z.string(), already_active: z.literal(true).optional().describe('the account was already active (this or another link used before): log in') }),
+  errorEnvelope,
+]);
 export const tokenAnswer = z.union([
   z.object({ code: z.literal(200), username: z.string(), data: z.object({ token: z.string() }) }),
   errorEnvelope,

@@ -15,22 +15,37 @@ import type { RulesService } from './rules-service.js';
 import type { RuleRecord } from './rules-repo.js';
 import { positionKey } from './rules-service.js';
 import { requireMember } from './http.js';
+import { replyHas, type Reply } from './replies.js';
 import { simulate, type Transport } from './simulator.js';
 
 const TAG = ['autoreply'];
 const err = z.object({ code: z.string(), message: z.string() });
 const errors = { 400: err, 401: err, 403: err, 404: err, 409: err };
 const keyword = z.object({ text: z.string().min(1).max(100), match: z.enum(['equal', 'contains']).default('equal') });
+const imageReply = z.object({ type: z.literal('image'), mediaId: z.string().min(1).max(128).describe("the image's media_id in the official account's material library (素材管理; permanent material, temporary media expires in 3 days)") });
+const newsReply = z.object({
+  type: z.literal('news'),
+  title: z.string().min(1).max(64),
+  description: z.string().max(120).default(''),
+  url: z.string().min(1).max(1024).describe('http(s) address the card opens'),
+  picUrl: z.string().max(1024).default('').describe('http(s) address of the picture (JPG/PNG; 360x200 shows best), or empty'),
+});
+const replyIn = z
+  .union([z.string().min(1).max(2000), z.object({ type: z.literal('text'), text: z.string().min(1).max(2000) }), imageReply, newsReply])
+  .describe('a text reply (a string, or {type: "text", text}), an image ({type: "image", mediaId}) or a link card ({type: "news", title, description, url, picUrl}), as WeChat sends them');
+const replyOut = z.union([z.string(), imageReply.required(), newsReply.required()]).describe('text replies as strings; image and news replies as objects');
 const ruleIn = z.object({
+  name: z.string().max(60).nullable().optional().describe('a name for people ("Opening hours"); empty or null for none'),
   keywords: z.array(keyword).min(1).max(20),
-  replies: z.array(z.string().min(1).max(2000)).min(1).max(10),
+  replies: z.array(replyIn).min(1).max(10),
   mode: z.enum(['all', 'random']).default('all'),
 });
 const ruleOut = z.object({
   id: z.number(),
   key: z.string().describe("the seed's zero-padded key"),
+  name: z.string().nullable(),
   keywords: z.array(z.object({ text: z.string(), match: z.enum(['equal', 'contains']) })),
-  replies: z.array(z.string()),
+  replies: z.array(replyOut),
   mode: z.enum(['all', 'random']),
   createdAt: z.number(),
   updatedAt: z.number(),
@@ -40,13 +55,25 @@ const settings = z.object({ enabled: z.boolean(), followReply: z.string().nullab
 const accountOut = z.object({ id: z.number(), appid: z.string(), name: z.string().nullable(), callbackUrl: z.string(), safeMode: z.boolean(), verifiedAt: z.number().nullable(), createdAt: z.number() });
 const idParam = z.object({ id: z.coerce.number().int().positive() });
 
+/** A text reply as a string (the shape clients of the first version read), others as objects. */
+const presentReply = (r: Reply) => (r.type === 'text' ? r.text : r);
+
 function present(r: RuleRecord) {
-  return { id: r.id, key: positionKey(r.position), keywords: r.keywords.map((k) => ({ text: k.text, match: k.match })), replies: r.replies, mode: r.mode, createdAt: r.createdAt, updatedAt: r.updatedAt };
+  return { id: r.id, key: positionKey(r.position), name: r.name, keywords: r.keywords.map((k) => ({ text: k.text, match: k.match })), replies: r.replies.map(presentReply), mode: r.mode, createdAt: r.createdAt, updatedAt: r.updatedAt };
 }
 
 export function registerApiRoutes(
   appIn: FastifyInstance,
-  deps: { members: MembersService; rules: RulesService; mpAccounts: MpAccountsService; publicUrl: string; transport: (callbackId: string) => Transport; now: () => number },
+  deps: {
+    members: MembersService;
+    rules: RulesService;
+    mpAccounts: MpAccountsService;
+    publicUrl: string;
+    /** The platform account's name and WeChat ID (WECHAT_MP_NAME, WECHAT_MP_WECHAT_ID), for people who cannot scan. */
+    platform?: { name: string | null; wechatId: string | null };
+    transport: (callbackId: string) => Transport;
+    now: () => number;
+  },
 ): void {
   const app = appIn.withTypeProvider<ZodTypeProvider>();
   const { members, rules, mpAccounts } = deps;
@@ -59,10 +86,23 @@ export function registerApiRoutes(
   }
 
   // Public: the register page shows the platform account's QR (follow it to get a code).
-  app.get(`${P}/platform`, { config: { changesState: false }, schema: { tags: TAG, summary: "Whether the platform official account is configured, and its follow QR code's address (for the register page)", response: { 200: z.object({ configured: z.boolean(), qrImageUrl: z.string().nullable() }) } } }, async () => ({
-    configured: members.wechatConfigured,
-    qrImageUrl: members.wechatConfigured ? `${P}/platform/qr.png` : null,
-  }));
+  app.get(
+    `${P}/platform`,
+    {
+      config: { changesState: false },
+      schema: {
+        tags: TAG,
+        summary: "Whether the platform official account is configured, its follow QR code's address, and its name and WeChat ID (for the register page; a phone cannot scan its own screen)",
+        response: { 200: z.object({ configured: z.boolean(), qrImageUrl: z.string().nullable(), name: z.string().nullable(), wechatId: z.string().nullable().describe('the WeChat ID (微信号) to search for in WeChat') }) },
+      },
+    },
+    async () => ({
+      configured: members.wechatConfigured,
+      qrImageUrl: members.wechatConfigured ? `${P}/platform/qr.png` : null,
+      name: members.wechatConfigured ? (deps.platform?.name ?? null) : null,
+      wechatId: members.wechatConfigured ? (deps.platform?.wechatId ?? null) : null,
+    }),
+  );
   // Public (no session): it may ask WeChat for the follow QR once per process, nothing a member owns.
   app.get(`${P}/platform/qr.png`, { config: { changesState: false }, schema: { tags: TAG, summary: "The platform account's QR code (PNG): scanning it follows the account, which answers a registration code" } }, async (_req, reply) =>
     reply.type('image/png').header('cache-control', 'public, max-age=3600').send(await members.followQrImage()),
@@ -72,10 +112,10 @@ export function registerApiRoutes(
     members.profile(uid(req)),
   );
 
-  app.get(`${P}/rules`, { ...read, schema: { tags: TAG, summary: 'List rules (search with q over keywords and replies)', querystring: scope.extend({ q: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200), offset: z.coerce.number().int().min(0).default(0) }), response: { 200: z.object({ total: z.number(), rules: z.array(ruleOut) }), ...errors } } }, async (req) => {
+  app.get(`${P}/rules`, { ...read, schema: { tags: TAG, summary: 'List rules (search with q over names, keywords and replies)', querystring: scope.extend({ q: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200), offset: z.coerce.number().int().min(0).default(0) }), response: { 200: z.object({ total: z.number(), rules: z.array(ruleOut) }), ...errors } } }, async (req) => {
     let all = await rules.list(await setOf(req, req.query.account));
     const q = req.query.q?.trim().toLowerCase();
-    if (q) all = all.filter((r) => r.keywords.some((k) => k.text.toLowerCase().includes(q)) || r.replies.some((t) => t.toLowerCase().includes(q)));
+    if (q) all = all.filter((r) => (r.name ?? '').toLowerCase().includes(q) || r.keywords.some((k) => k.text.toLowerCase().includes(q)) || r.replies.some((t) => replyHas(t, q)));
     return { total: all.length, rules: all.slice(req.query.offset, req.query.offset + req.query.limit).map(present) };
   });
   app.post(`${P}/rules`, { ...write, schema: { tags: TAG, summary: 'Create a rule (409 duplicate_keyword when a keyword is used by another rule)', querystring: scope, body: ruleIn, response: { 201: ruleOut, ...errors } } }, async (req, reply) => {
@@ -119,7 +159,7 @@ export function registerApiRoutes(
     return {
       version: 1 as const,
       settings: { enabled: s.enabled === 1, followReply: s.follow_reply, defaultReply: s.default_reply },
-      rules: all.map((r) => ({ keywords: r.keywords.map((k) => ({ text: k.text, match: k.match })), replies: r.replies, mode: r.mode })),
+      rules: all.map((r) => ({ ...(r.name ? { name: r.name } : {}), keywords: r.keywords.map((k) => ({ text: k.text, match: k.match })), replies: r.replies.map(presentReply), mode: r.mode })),
     };
   });
   app.post(

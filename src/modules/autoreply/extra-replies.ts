@@ -10,6 +10,7 @@ import { PermanentJobError } from '../../platform/jobs/types.js';
 import type { Logger } from '../../platform/logger.js';
 import type { MpApi, MpCredentials } from '../../platform/wechat/mp-api.js';
 import { WechatApiError } from '../../platform/wechat/http.js';
+import type { Reply } from './replies.js';
 
 export const EXTRA_REPLIES_KIND = 'autoreply.extra-replies';
 
@@ -18,7 +19,9 @@ export interface ExtraRepliesPayload {
   accountId: number;
   openid: string;
   /** Still to send, in order. */
-  texts: string[];
+  replies?: Reply[];
+  /** Payloads written before replies had kinds: texts still to send. */
+  texts?: string[];
 }
 
 /** errcodes worth a retry (WeChat busy); any other errcode will not get better by retrying. */
@@ -42,14 +45,18 @@ export function defineExtraReplies(deps: { jobs: JobQueue; api: MpApi; logger: L
     async handler(p, ctx) {
       const creds = await deps.credentials(p.accountId);
       if (!creds) return;
-      for (let i = 0; i < p.texts.length; i++) {
+      const list: Reply[] = p.replies ?? (p.texts ?? []).map((text) => ({ type: 'text' as const, text }));
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i];
         try {
-          await api.sendText(creds, p.openid, p.texts[i]);
+          if (r.type === 'image') await api.sendImage(creds, p.openid, r.mediaId);
+          else if (r.type === 'news') await api.sendNews(creds, p.openid, r);
+          else await api.sendText(creds, p.openid, r.text);
         } catch (err) {
           const permanent = err instanceof WechatApiError && !TRANSIENT_ERRCODES.has(err.errcode);
           if (i > 0) {
             // Keep the order and never repeat what went out: the rest becomes its own job.
-            if (!permanent) await jobs.enqueue(EXTRA_REPLIES_KIND, { ...p, texts: p.texts.slice(i) }, { singletonKey: `${ctx.jobId}:${i}` });
+            if (!permanent) await jobs.enqueue(EXTRA_REPLIES_KIND, { accountId: p.accountId, openid: p.openid, replies: list.slice(i) }, { singletonKey: `${ctx.jobId}:${i}` });
             else logger.warn({ err: (err as Error).message, accountId: p.accountId }, 'customer-service message refused by WeChat');
             return;
           }

@@ -96,6 +96,7 @@ export const autoreplyModule: AppModule = {
         rules: ar.rules,
         mpAccounts: ar.mpAccounts,
         publicUrl: core.config.publicUrl,
+        platform: { name: core.config.wechat.mp.name ?? null, wechatId: core.config.wechat.mp.wechatId ?? null },
         now: core.now,
         // The simulator talks to this very app in-process: no network, no way to aim it elsewhere.
         transport: (callbackId) => async (query, body) => {

@@ -9,6 +9,8 @@
  */
 
 /** Keywords and incoming text are compared after this: NFKC, trimmed, lower case. */
+import type { Reply } from './replies.js';
+
 export function normalizeKeyword(text: string): string {
   return text.normalize('NFKC').trim().toLowerCase();
 }
@@ -17,7 +19,7 @@ export interface MatchRule {
   id: number;
   position: number;
   mode: 'all' | 'random';
-  replies: string[];
+  replies: Reply[];
   keywords: { norm: string; match: 'equal' | 'contains' }[];
 }
 

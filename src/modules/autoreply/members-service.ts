@@ -14,6 +14,7 @@ import { renderQrPng } from '../../platform/wechat/mp-api.js';
 import { DuplicateUserError, passwordProblem, type AccountsService, type SignIn } from '../accounts/index.js';
 import type { RulesService, RuleInput } from './rules-service.js';
 import { parsePositionKey, positionKey } from './rules-service.js';
+import { replySummary } from './replies.js';
 import type { WechatRepo } from './wechat-repo.js';
 import { REGISTER_SCENE, type Hasher } from './platform-service.js';
 import { badCode, badInput, badLogin, notActivated, weakPassword, qrInProgress, ruleNotFound, usernameTaken, wechatFailed, wechatNotConfigured } from './errors.js';
@@ -200,7 +201,8 @@ export function createMembersService(deps: {
       const view: SeedView = {};
       for (const r of await rules.list(await memberSetId(userId))) {
         const pairs: Record<string, string> = {};
-        for (const k of r.keywords) pairs[k.text] = r.replies[0];
+        // The seed's view is text only: an image or a link card shows as its one-line summary.
+        for (const k of r.keywords) pairs[k.text] = replySummary(r.replies[0]);
         view[positionKey(r.position)] = pairs;
       }
       return view;

@@ -128,4 +128,14 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '4003_autoreply_rule_names_and_reply_kinds': {
+    // Rules get a name (optional, shown in the pages); replies become text, image (a media_id of
+    // the account's material library) or news (one link card), as WeChat's own settings offer.
+    // Existing replies are text: the default.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('ar_rules').addColumn('name', 'varchar(60)').execute();
+      await db.schema.alterTable('ar_rule_replies').addColumn('kind', 'varchar(10)', (c) => c.notNull().defaultTo('text')).execute();
+      await db.schema.alterTable('ar_rule_replies').addColumn('data', 'text').execute();
+    },
+  },
 };

@@ -15,7 +15,8 @@ import type { AccountsService } from '../accounts/index.js';
 import type { RulesService } from './rules-service.js';
 import { parsePositionKey, positionKey } from './rules-service.js';
 import type { WechatRepo } from './wechat-repo.js';
-import { answerBody, messageKey, refusedOr, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import { answerBody, messageKey, refusedOr, textReplies, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import { replySummary } from './replies.js';
 
 /**
  * The scene of the platform account's follow QR shown on the register page: scanning it is a plain
@@ -122,7 +123,7 @@ export function createPlatformService(deps: {
     if (/^(列表|list)$/i.test(text)) {
       const all = await rules.list(setId);
       if (!all.length) return '还没有自动回复。发送「添加 关键词 回复」新增一条。';
-      const lines = all.slice(0, 50).map((r) => `${positionKey(r.position)} ${r.keywords.map((k) => k.text).join('/')} → ${r.replies[0]}`);
+      const lines = all.slice(0, 50).map((r) => `${positionKey(r.position)} ${r.name ? `「${r.name}」` : ''}${r.keywords.map((k) => k.text).join('/')} → ${replySummary(r.replies[0])}`);
       if (all.length > 50) lines.push(`……共 ${all.length} 条，请在网页上查看全部。`);
       return `${set.enabled ? '自动回复：开启' : '自动回复：关闭'}\n${lines.join('\n')}`;
     }
@@ -184,7 +185,7 @@ export function createPlatformService(deps: {
       let answer: StoredAnswer | undefined;
       if (await repo.claimMessage('p', key, null, now())) {
         try {
-          answer = { t: Math.floor(now() / 1000), texts: await dispatch(acc.appid, f) };
+          answer = { t: Math.floor(now() / 1000), replies: textReplies(await dispatch(acc.appid, f)) };
         } catch (err) {
           await repo.unclaimMessage('p', key);
           throw err;
@@ -198,7 +199,7 @@ export function createPlatformService(deps: {
           else await new Promise((r) => setTimeout(r, 50));
         }
       }
-      return answerBody(acc, f, answer ?? { t: 0, texts: [] }, msg.encrypted, now());
+      return answerBody(acc, f, answer ?? { t: 0, replies: [] }, msg.encrypted, now());
     },
     /** Hands out a fresh code for an openid (tests, operator CLI). */
     newCode: (openid: string) => newCode(acc().appid, openid),

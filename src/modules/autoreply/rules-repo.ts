@@ -2,6 +2,7 @@
 import type { Selectable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
 import type { RuleSetTable } from './tables.js';
+import { fromRow, toRow, type Reply } from './replies.js';
 import './tables.js';
 
 export type RuleSetRow = Selectable<RuleSetTable>;
@@ -11,16 +12,18 @@ export interface RuleRecord {
   ruleSetId: number;
   position: number;
   mode: 'all' | 'random';
+  name: string | null;
   keywords: { text: string; norm: string; match: 'equal' | 'contains' }[];
-  replies: string[];
+  replies: Reply[];
   createdAt: number;
   updatedAt: number;
 }
 
 export interface NewRule {
   mode: 'all' | 'random';
+  name: string | null;
   keywords: { text: string; norm: string; match: 'equal' | 'contains' }[];
-  replies: string[];
+  replies: Reply[];
 }
 
 export function createRulesRepo(db: DB) {
@@ -86,7 +89,7 @@ export function createRulesRepo(db: DB) {
     async insertRule(setId: number, position: number, rule: NewRule, now: number, x: Executor = db): Promise<number> {
       const r = await x
         .insertInto('ar_rules')
-        .values({ rule_set_id: setId, position, mode: rule.mode, created_at: now, updated_at: now })
+        .values({ rule_set_id: setId, position, mode: rule.mode, name: rule.name, created_at: now, updated_at: now })
         .returning('id')
         .executeTakeFirstOrThrow();
       const id = Number(r.id);
@@ -100,15 +103,15 @@ export function createRulesRepo(db: DB) {
         .execute();
       await x
         .insertInto('ar_rule_replies')
-        .values(rule.replies.map((text, position) => ({ rule_id: ruleId, position, text })))
+        .values(rule.replies.map((r, position) => ({ rule_id: ruleId, position, ...toRow(r) })))
         .execute();
     },
     async deleteParts(ruleId: number, x: Executor = db): Promise<void> {
       await x.deleteFrom('ar_rule_keywords').where('rule_id', '=', ruleId).execute();
       await x.deleteFrom('ar_rule_replies').where('rule_id', '=', ruleId).execute();
     },
-    async touchRule(ruleId: number, mode: 'all' | 'random', now: number, x: Executor = db): Promise<void> {
-      await x.updateTable('ar_rules').set({ mode, updated_at: now }).where('id', '=', ruleId).execute();
+    async touchRule(ruleId: number, mode: 'all' | 'random', name: string | null, now: number, x: Executor = db): Promise<void> {
+      await x.updateTable('ar_rules').set({ mode, name, updated_at: now }).where('id', '=', ruleId).execute();
     },
     async deleteRule(ruleId: number, x: Executor = db): Promise<void> {
       await x.deleteFrom('ar_rule_keywords').where('rule_id', '=', ruleId).execute();
@@ -148,19 +151,19 @@ export function createRulesRepo(db: DB) {
       const reps = await x
         .selectFrom('ar_rule_replies')
         .innerJoin('ar_rules', 'ar_rules.id', 'ar_rule_replies.rule_id')
-        .select(['ar_rule_replies.rule_id', 'ar_rule_replies.text'])
+        .select(['ar_rule_replies.rule_id', 'ar_rule_replies.text', 'ar_rule_replies.kind', 'ar_rule_replies.data'])
         .where('ar_rules.rule_set_id', '=', setId)
         .orderBy('ar_rule_replies.rule_id')
         .orderBy('ar_rule_replies.position')
         .execute();
       const byId = new Map<number, RuleRecord>();
       const out = rules.map((r) => {
-        const rec: RuleRecord = { id: Number(r.id), ruleSetId: setId, position: r.position, mode: r.mode, keywords: [], replies: [], createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };
+        const rec: RuleRecord = { id: Number(r.id), ruleSetId: setId, position: r.position, mode: r.mode, name: r.name ?? null, keywords: [], replies: [], createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };
         byId.set(rec.id, rec);
         return rec;
       });
       for (const k of kws) byId.get(Number(k.rule_id))?.keywords.push({ text: k.text, norm: k.norm, match: k.match });
-      for (const p of reps) byId.get(Number(p.rule_id))?.replies.push(p.text);
+      for (const p of reps) byId.get(Number(p.rule_id))?.replies.push(fromRow(p.kind, p.text, p.data));
       return out;
     },
   };

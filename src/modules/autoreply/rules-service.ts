@@ -8,12 +8,16 @@ import { normalizeKeyword } from './matcher.js';
 import type { MatcherCache } from './matcher-cache.js';
 import type { NewRule, RuleRecord, RulesRepo, RuleSetRow } from './rules-repo.js';
 import { badInput, duplicateKeyword, ruleNotFound } from './errors.js';
+import { parseReply, type ReplyInput } from './replies.js';
 
-export const LIMITS = { keywordChars: 100, replyChars: 2000, keywordsPerRule: 20, repliesPerRule: 10, rulesPerSet: 20_000, importRules: 5_000 } as const;
+export const LIMITS = { keywordChars: 100, replyChars: 2000, nameChars: 60, keywordsPerRule: 20, repliesPerRule: 10, rulesPerSet: 20_000, importRules: 5_000 } as const;
 
 export interface RuleInput {
+  /** Optional, for people ("Opening hours"); empty means none. */
+  name?: string | null;
   keywords: { text: string; match?: 'equal' | 'contains' }[];
-  replies: string[];
+  /** Text (a string, or {type: 'text', text}), an image ({type: 'image', mediaId}) or a link card ({type: 'news', ...}). */
+  replies: ReplyInput[];
   mode?: 'all' | 'random';
 }
 
@@ -45,14 +49,13 @@ export function validateRule(input: RuleInput): NewRule {
     if (match !== 'equal' && match !== 'contains') throw badInput('match is "equal" or "contains"');
     return { text: k.text.trim(), norm, match };
   });
-  const replies = input.replies.map((r) => {
-    if (typeof r !== 'string' || !r.trim()) throw badInput('a reply must be non-empty text');
-    if (r.length > LIMITS.replyChars) throw badInput(`a reply has at most ${LIMITS.replyChars} characters`);
-    return r;
-  });
+  const replies = input.replies.map(parseReply);
   const mode = input.mode ?? 'all';
   if (mode !== 'all' && mode !== 'random') throw badInput('mode is "all" or "random"');
-  return { keywords, replies, mode };
+  if (input.name !== undefined && input.name !== null && typeof input.name !== 'string') throw badInput('a rule name is text');
+  const name = input.name?.trim() || null;
+  if (name && [...name].length > LIMITS.nameChars) throw badInput(`a rule name has at most ${LIMITS.nameChars} characters`);
+  return { keywords, replies, mode, name };
 }
 
 export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: MatcherCache; now: () => number }) {
@@ -132,7 +135,7 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
         await ensureFree(setId, [rule], ruleId, trx);
         await repo.deleteParts(ruleId, trx);
         await repo.insertParts(setId, ruleId, rule, trx);
-        await repo.touchRule(ruleId, rule.mode, now(), trx);
+        await repo.touchRule(ruleId, rule.mode, rule.name, now(), trx);
         await repo.bumpVersion(setId, now(), trx);
       });
     },

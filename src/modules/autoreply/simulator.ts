@@ -24,7 +24,7 @@ export interface SimulateResult {
   request: string;
   /** What the callback answered, as sent. */
   raw: string;
-  /** The decrypted reply's text (null when it answered `success`). */
+  /** The decrypted reply: its text, "[image] <media_id>" or "[news] <title> <url>" (null when it answered `success`). */
   reply: string | null;
   msgType: string | null;
   elapsedMs: number;
@@ -45,5 +45,12 @@ export async function simulate(acc: CallbackAccount & { originalId?: string }, i
   const elapsedMs = Math.round((performance.now() - t0) * 10) / 10;
   let reply: Record<string, string> | null = null;
   if (res.status === 200) reply = openReply(acc, res.body);
-  return { status: res.status, encrypted: encrypt, request: body, raw: res.body, reply: reply?.Content ?? null, msgType: reply?.MsgType ?? null, elapsedMs };
+  return { status: res.status, encrypted: encrypt, request: body, raw: res.body, reply: reply ? replyText(reply) : null, msgType: reply?.MsgType ?? null, elapsedMs };
+}
+
+/** One line for a reply of any type (the simulator panel and the CLI show it). */
+function replyText(r: Record<string, string>): string | null {
+  if (r.MsgType === 'image') return `[image] ${r['Image.MediaId'] ?? ''}`;
+  if (r.MsgType === 'news') return `[news] ${r['Articles.item.Title'] ?? ''} ${r['Articles.item.Url'] ?? ''}`.trim();
+  return r.Content ?? null;
 }

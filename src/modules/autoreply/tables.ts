@@ -19,6 +19,8 @@ export interface RuleTable {
   rule_set_id: number;
   position: number;
   mode: 'all' | 'random';
+  /** Optional, for people (4003). */
+  name: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -36,7 +38,11 @@ export interface RuleReplyTable {
   id: Generated<number>;
   rule_id: number;
   position: number;
+  /** The text, or for image and news replies their one-line summary (replies.ts). */
   text: string;
+  kind: Generated<'text' | 'image' | 'news'>;
+  /** JSON of an image's media_id or a news article (replies.ts toRow). */
+  data: string | null;
 }
 
 export interface MpAccountTable {

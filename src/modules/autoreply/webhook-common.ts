@@ -4,15 +4,26 @@
  * first are a job (extra-replies.ts).
  */
 import { CallbackRefused, wrapReply, type CallbackAccount } from '../../platform/wechat/callback.js';
-import { textReplyXml } from '../../platform/wechat/xml.js';
+import { imageReplyXml, newsReplyXml, textReplyXml } from '../../platform/wechat/xml.js';
+import type { Reply } from './replies.js';
 
 /** What a message was answered with; stored so WeChat's retries get the same answer. */
 export interface StoredAnswer {
   /** CreateTime of the reply (seconds), kept so a retry's reply is byte-identical in plain mode. */
   t: number;
-  /** texts[0] is the passive reply; the rest go through the customer-service API. */
-  texts: string[];
+  /** replies[0] is the passive reply; the rest go through the customer-service API. */
+  replies?: Reply[];
+  /** The form stored before replies had kinds (text only); read, never written. */
+  texts?: string[];
 }
+
+/** The replies of a stored answer, whichever form it was stored in. */
+export function answerReplies(a: StoredAnswer): Reply[] {
+  return a.replies ?? (a.texts ?? []).map((text) => ({ type: 'text' as const, text }));
+}
+
+/** Text replies (the platform account's answers, follow and default replies). */
+export const textReplies = (texts: string[]): Reply[] => texts.map((text) => ({ type: 'text' as const, text }));
 
 export interface WebhookAnswer {
   status: number;
@@ -30,8 +41,13 @@ export function messageKey(f: Record<string, string>): string {
 }
 
 export function answerBody(acc: CallbackAccount, f: Record<string, string>, a: StoredAnswer, encrypted: boolean, nowMs: number): WebhookAnswer {
-  if (!a.texts.length) return { status: 200, contentType: 'text/plain', body: 'success' };
-  const xml = textReplyXml(f.FromUserName ?? '', f.ToUserName ?? '', a.texts[0], a.t);
+  const first = answerReplies(a)[0];
+  if (!first) return { status: 200, contentType: 'text/plain', body: 'success' };
+  const to = f.FromUserName ?? '';
+  const from = f.ToUserName ?? '';
+  // WeChat's passive reply formats: text, image (Image/MediaId), news (one article).
+  const xml =
+    first.type === 'image' ? imageReplyXml(to, from, first.mediaId, a.t) : first.type === 'news' ? newsReplyXml(to, from, first, a.t) : textReplyXml(to, from, first.text, a.t);
   return { status: 200, contentType: 'application/xml', body: wrapReply(acc, xml, encrypted, nowMs) };
 }
 

@@ -11,7 +11,8 @@ import { openMessage, verifyEcho } from '../../platform/wechat/callback.js';
 import type { MatcherCache, RuleSetSnapshot } from './matcher-cache.js';
 import type { MpAccountsService, LiveAccount } from './mp-accounts-service.js';
 import type { WechatRepo } from './wechat-repo.js';
-import { answerBody, messageKey, refusedOr, SIMULATOR_OPENID_PREFIX, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import { answerBody, messageKey, refusedOr, SIMULATOR_OPENID_PREFIX, textReplies, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import type { Reply } from './replies.js';
 import { createClaimBatcher } from './claim-batcher.js';
 import { EXTRA_REPLIES_KIND, extraRepliesKey, type ExtraRepliesPayload } from './extra-replies.js';
 
@@ -36,41 +37,41 @@ export function createWebhookService(deps: { db: DB; accounts: MpAccountsService
    * Records the message (true for its first delivery). Replies beyond the first become a job in
    * the same transaction, so a message is either unrecorded or recorded with its extras queued.
    */
-  async function claim(acc: LiveAccount, key: string, openid: string | undefined, texts: string[], answer: StoredAnswer): Promise<boolean> {
-    const extras = texts.length > 1 && openid && !openid.startsWith(SIMULATOR_OPENID_PREFIX) ? texts.slice(1) : [];
+  async function claim(acc: LiveAccount, key: string, openid: string | undefined, replies: Reply[], answer: StoredAnswer): Promise<boolean> {
+    const extras = replies.length > 1 && openid && !openid.startsWith(SIMULATOR_OPENID_PREFIX) ? replies.slice(1) : [];
     if (!extras.length) return batcher.claim({ account_key: `a${acc.id}`, msg_key: key, answer: JSON.stringify(answer), created_at: now() });
     return db.transaction().execute(async (trx) => {
       if (!(await repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now(), trx))) return false;
-      const payload: ExtraRepliesPayload = { accountId: acc.id, openid: openid!, texts: extras };
+      const payload: ExtraRepliesPayload = { accountId: acc.id, openid: openid!, replies: extras };
       await jobs.enqueue(EXTRA_REPLIES_KIND, payload, { trx, singletonKey: extraRepliesKey(acc.id, key) });
       return true;
     });
   }
 
   /** Decides the answer, without side effects. */
-  async function decide(acc: LiveAccount, f: Record<string, string>, own: RuleSetSnapshot | undefined, member: RuleSetSnapshot | undefined): Promise<{ texts: string[]; usedDefault: boolean }> {
-    if (!own || !member || !own.enabled || !member.enabled) return { texts: [], usedDefault: false };
+  async function decide(acc: LiveAccount, f: Record<string, string>, own: RuleSetSnapshot | undefined, member: RuleSetSnapshot | undefined): Promise<{ replies: Reply[]; usedDefault: boolean }> {
+    if (!own || !member || !own.enabled || !member.enabled) return { replies: [], usedDefault: false };
     if (f.MsgType === 'event') {
       const follow = f.Event === 'subscribe' ? (own.followReply ?? member.followReply) : null;
-      return { texts: follow ? [follow] : [], usedDefault: false };
+      return { replies: textReplies(follow ? [follow] : []), usedDefault: false };
     }
     const content = f.MsgType === 'text' ? f.Content : f.MsgType === 'voice' ? f.Recognition : undefined;
     const rule = content ? (own.matcher.match(content) ?? member.matcher.match(content)) : undefined;
     if (rule) {
-      const texts = rule.mode === 'random' ? [rule.replies[Math.floor(Math.random() * rule.replies.length)]] : rule.replies;
-      return { texts, usedDefault: false };
+      const replies = rule.mode === 'random' ? [rule.replies[Math.floor(Math.random() * rule.replies.length)]] : rule.replies;
+      return { replies, usedDefault: false };
     }
     const fallback = own.defaultReply ?? member.defaultReply;
-    if (!fallback || !f.FromUserName) return { texts: [], usedDefault: false };
+    if (!fallback || !f.FromUserName) return { replies: [], usedDefault: false };
     const k = `${acc.id}\n${f.FromUserName}`;
     const known = recentDefaults.get(k);
-    if (known !== undefined && now() - known < DEFAULT_REPLY_EVERY_MS) return { texts: [], usedDefault: false };
+    if (known !== undefined && now() - known < DEFAULT_REPLY_EVERY_MS) return { replies: [], usedDefault: false };
     const last = await repo.lastDefaultReply(acc.id, f.FromUserName);
     if (last !== undefined && now() - last < DEFAULT_REPLY_EVERY_MS) {
       remember(k, last);
-      return { texts: [], usedDefault: false };
+      return { replies: [], usedDefault: false };
     }
-    return { texts: [fallback], usedDefault: true };
+    return { replies: textReplies([fallback]), usedDefault: true };
   }
 
   return {
@@ -93,12 +94,12 @@ export function createWebhookService(deps: { db: DB; accounts: MpAccountsService
       const msg = opened.ok;
       const f = msg.fields;
       const [own, member] = await cache.get([acc.ruleSetId, acc.memberSetId]);
-      const { texts, usedDefault } = await decide(acc, f, own, member);
-      let answer: StoredAnswer = { t: Math.floor(now() / 1000), texts };
+      const { replies, usedDefault } = await decide(acc, f, own, member);
+      let answer: StoredAnswer = { t: Math.floor(now() / 1000), replies };
       // Every message is recorded (not only answered ones) so a retry is answered as the first
       // delivery was even if the rules changed in between.
       const key = messageKey(f);
-      const first = await claim(acc, key, f.FromUserName, texts, answer);
+      const first = await claim(acc, key, f.FromUserName, replies, answer);
       if (first) {
         if (usedDefault) {
           await repo.setDefaultReplied(acc.id, f.FromUserName, now());

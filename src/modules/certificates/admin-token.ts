@@ -63,3 +63,34 @@ export function createAdminAuth(db: DB, configured: string | undefined, now: () 
     },
   };
 }
+
+/** Shortest ADMIN_TOKEN `serve` accepts. */
+export const ADMIN_TOKEN_MIN_CHARS = 16;
+/**
+ * Least zxcvbn guess estimate (log10) `serve` accepts. Wrong tokens are limited per address, so
+ * guessing is online: 10^14 guesses is years even from 100,000 addresses. zxcvbn scores an
+ * unstructured string at about 10^length, so a random 16-character token passes with room to
+ * spare, while dictionary words, keyboard walks, dates and repeats ("test-admin-token" is about
+ * 10^13) do not.
+ */
+export const ADMIN_TOKEN_MIN_GUESSES_LOG10 = 14;
+
+/**
+ * Why a configured ADMIN_TOKEN is too weak to guard the console (undefined when it is fine).
+ * The token opens every volunteer's data and the mail sender, and it is the same for everyone
+ * who has it, so `serve` refuses a weak one outright rather than warn: a warning scrolls by in a
+ * log while the service is reachable with "changeme". zxcvbn-ts (with its common dictionaries) is
+ * loaded only here, only when a token is configured.
+ */
+export async function adminTokenWeakness(token: string): Promise<string | undefined> {
+  if ([...token].length < ADMIN_TOKEN_MIN_CHARS) return `it has ${[...token].length} characters; at least ${ADMIN_TOKEN_MIN_CHARS} are needed`;
+  const [{ ZxcvbnFactory }, common] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common')]);
+  const z = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
+  const r = z.check(token);
+  if (r.guessesLog10 < ADMIN_TOKEN_MIN_GUESSES_LOG10) {
+    // The warning is a key ("simpleRepeat"); no translation pack is loaded for one message.
+    const why = r.feedback.warning ? ` (${r.feedback.warning.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)})` : '';
+    return `it is guessable: about 10^${r.guessesLog10.toFixed(0)} guesses${why}; at least 10^${ADMIN_TOKEN_MIN_GUESSES_LOG10} are needed`;
+  }
+  return undefined;
+}

@@ -9,7 +9,7 @@ import type { OutgoingMail } from '../../platform/mail/types.js';
 import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/types.js';
 import type { CampaignService } from './campaign-service.js';
-import { messageHost, type CertDeps } from './deps.js';
+import { messageHost, newCertificateId, type CertDeps } from './deps.js';
 import type { Credentials } from './credentials/service.js';
 import { ensureIssued, planClaim } from './credentials/issue.js';
 import { parseFieldValues } from './import-columns.js';
@@ -36,6 +36,17 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
 
   function verifyUrl(certId: string | null): string | undefined {
     return certId ? `${config.publicUrl}/verify/${certId}` : undefined;
+  }
+
+  /**
+   * What the preview's QR code encodes before the certificate exists: the same verification
+   * address with a stand-in id of the real id's length, so the preview shows the QR code at the
+   * size and density the certificate will have (a scan says "not found": nothing is issued yet).
+   */
+  function previewVerifyUrl(certId: string | null): string {
+    if (certId) return verifyUrl(certId)!;
+    const len = newCertificateId().length;
+    return `${config.publicUrl}/verify/${'preview-not-yet-issued'.padEnd(len, '0').slice(0, len)}`;
   }
 
   /**
@@ -68,9 +79,10 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     if (typeof name !== 'string') throw new CertError(1, 'name_refused', 'name missing: give the name to print on the certificate', 422, { reason: 'empty' });
     const r = checkName(name);
     if (!r.ok) throw new CertError(1, 'name_refused', r.message, 422, { reason: r.reason, chars: r.chars });
-    // Markup and code punctuation is no part of a name: refuse it rather than print it.
+    // Markup and code punctuation is no part of a name: refuse it rather than print it. Its own
+    // reason, so the page does not blame the font (which can draw these characters).
     const odd = [...new Set(r.name.match(MARKUP_CHARS) ?? [])];
-    if (odd.length) throw new CertError(1, 'name_refused', `the name contains characters that are not allowed in a name: ${odd.join(' ')}`, 422, { reason: 'unsupported_chars', chars: odd });
+    if (odd.length) throw new CertError(1, 'name_refused', `these characters are not part of a name: ${odd.join(' ')}; please write the name without them`, 422, { reason: 'markup_chars', chars: odd });
     return r.name;
   }
 
@@ -179,6 +191,8 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       return {
         email: r.email,
         name: r.name ?? '',
+        // The number printed on the certificate (the organizer's), which is not the verification id.
+        number: r.number,
         status: r.status,
         claimed,
         organization: c.organization,
@@ -196,7 +210,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many previews of this certificate; wait a few minutes, or submit the name', 'rate_limited');
       const r = (await recipients.findById(hit.id))!;
       const c = (await campaigns.find(r.campaign_id))!;
-      return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png', fields: parseFieldValues(r.fields) });
+      return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png', fields: parseFieldValues(r.fields), verifyUrl: previewVerifyUrl(r.certificate_id) });
     },
     async download(token: unknown, ip: string) {
       const hit = await lookup(token, ip);

@@ -41,18 +41,19 @@ export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
         200: z.object({
           email: z.string(),
           name: z.string(),
+          number: z.string().nullable().describe('the certificate number printed on the certificate (set by the organizer), or null'),
           status: z.number(),
           claimed: z.boolean(),
           organization: z.string(),
           campaignName: z.string(),
-          certificateId: z.string().optional(),
+          certificateId: z.string().optional().describe('the verification id in the QR code (/verify/<id>), once the name is submitted'),
           downloadUrl: z.string().optional(),
         }),
       },
     },
   }, async (req) => svc.claims.claimInfo(req.query.token, req.ip));
 
-  r.post(`${P}/claim/preview`, { schema: { tags, summary: 'Preview PNG with a name (refused names: 422 name_refused)', body: claimBody } }, async (req, reply) => {
+  r.post(`${P}/claim/preview`, { schema: { tags, summary: 'Preview PNG with a name and the QR code the certificate will carry (refused names: 422 name_refused with reason empty, too_long, control_chars, unsupported_chars (the font lacks them) or markup_chars, and the chars)', body: claimBody } }, async (req, reply) => {
     const out = await svc.claims.claimPreview(req.body.token, req.body.name, req.ip);
     return reply.type('image/png').send(out.bytes);
   });

@@ -1,7 +1,9 @@
 /**
  * Serves the built web pages (Vite output in dist/web): hashed assets under /web/ (cached for a
- * year: their names change with their content), and the entry pages with history fallbacks:
- * `/certificate` -> the volunteer claim page, `/admin` and `/admin/*` -> the organizer console,
+ * year: their names change with their content), precompressed at build time (brotli and gzip
+ * siblings, `vite-plugin-compression2`) and chosen by Accept-Encoding with `Vary: Accept-Encoding`,
+ * `/favicon.ico`, and the entry pages with history fallbacks: `/` -> the home page that points to
+ * everything else, `/certificate` -> the volunteer claim page, `/admin` and `/admin/*` -> the organizer console,
  * `/dev/mail` -> the dev mailbox page, `/accounts/*` -> the member account pages, `/assistant/*` ->
  * the auto-reply assistant pages. Entry pages are never cached, so a new build is picked up
  * at once. When the pages have not been built, each entry answers a plain page saying how.
@@ -17,6 +19,7 @@ export const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../
 
 /** URL paths of the entry pages and the built HTML file each serves. */
 export const WEB_ENTRIES = [
+  { paths: ['/'], file: 'home.html', title: 'volunteer-hub' },
   { paths: ['/certificate'], file: 'certificate.html', title: 'Certificate' },
   { paths: ['/admin', '/admin/*'], file: 'admin.html', title: 'Organizer console' },
   { paths: ['/dev/mail', '/dev/mail/*'], file: 'dev-mail.html', title: 'Dev mailbox' },
@@ -52,6 +55,8 @@ export async function registerWeb(app: FastifyInstance, opts: { root?: string; d
     index: false,
     wildcard: true,
     decorateReply: false,
+    // dist/web/assets/*.js.br and .gz, written by the build: no compression work per request.
+    preCompressed: true,
     // (@fastify/static 10 passes the Fastify reply here.)
     setHeaders(reply: FastifyReply, path: string) {
       reply.header('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
@@ -83,6 +88,16 @@ export async function registerWeb(app: FastifyInstance, opts: { root?: string; d
     if (html === null) return reply.status(503).send(MISSING_BUILD(title));
     return reply.send(html);
   };
+  // Browsers and bookmark tools ask for /favicon.ico whatever the page says (the pages link the SVG).
+  app.get('/favicon.ico', { schema: { hide: true } }, (_req, reply) => {
+    let icon: Buffer;
+    try {
+      icon = readFileSync(join(root, 'favicon.ico'));
+    } catch {
+      return reply.status(404).send({ code: 'not_found', message: 'no favicon: the web pages have not been built (npm run build)' });
+    }
+    return reply.type('image/x-icon').header('cache-control', 'public, max-age=86400').send(icon);
+  });
   for (const entry of WEB_ENTRIES) {
     // The dev mailbox exists only when no SMTP is configured.
     if (entry.file === 'dev-mail.html' && opts.devMail === false) continue;

@@ -120,8 +120,9 @@ export function buildInbound(account: CallbackAccount, fields: Record<string, st
 /** Opens a reply our callback produced (simulator and tests): decrypts and checks it in safe mode. */
 export function openReply(account: CallbackAccount, body: string): Record<string, string> | null {
   if (body === 'success' || body === '') return null;
-  const outer = parseWechatXml(body);
+  // Nested elements too: an image reply's Image.MediaId, a news reply's Articles.item.Title, ...
+  const outer = parseWechatXml(body, { nested: true });
   if (outer.Encrypt === undefined) return outer;
   if (!checkSignature(outer.MsgSignature, account.token, outer.TimeStamp, outer.Nonce, outer.Encrypt)) throw new Error('reply has a wrong MsgSignature');
-  return parseWechatXml(decryptMessage(account.aesKey!, account.appid, outer.Encrypt));
+  return parseWechatXml(decryptMessage(account.aesKey!, account.appid, outer.Encrypt), { nested: true });
 }

@@ -17,6 +17,10 @@ export interface MpApi {
   createSceneQr(acc: MpCredentials, scene: string, expireSeconds: number): Promise<{ ticket: string; url: string; expireSeconds: number }>;
   /** Sends a text through the customer-service message API (within 48 h of the follower's last message). */
   sendText(acc: MpCredentials, openid: string, text: string): Promise<void>;
+  /** Sends an image from the account's material library (its media_id), the same way. */
+  sendImage(acc: MpCredentials, openid: string, mediaId: string): Promise<void>;
+  /** Sends a link card (one article: WeChat shows no more), the same way. */
+  sendNews(acc: MpCredentials, openid: string, article: { title: string; description: string; url: string; picUrl: string }): Promise<void>;
 }
 
 export function createMpApi(http: WechatHttpOptions, tokens: AccessTokens): MpApi {
@@ -32,6 +36,13 @@ export function createMpApi(http: WechatHttpOptions, tokens: AccessTokens): MpAp
       throw err;
     }
   }
+  /** One customer-service message (message/custom/send). */
+  function send(acc: MpCredentials, body: Record<string, unknown>): Promise<void> {
+    return withToken(acc, async (access_token) => {
+      await callWechat(http, '/cgi-bin/message/custom/send', { query: { access_token }, body });
+    });
+  }
+
   return {
     createSceneQr(acc, scene, expireSeconds) {
       return withToken(acc, async (access_token) => {
@@ -44,12 +55,13 @@ export function createMpApi(http: WechatHttpOptions, tokens: AccessTokens): MpAp
       });
     },
     sendText(acc, openid, text) {
-      return withToken(acc, async (access_token) => {
-        await callWechat(http, '/cgi-bin/message/custom/send', {
-          query: { access_token },
-          body: { touser: openid, msgtype: 'text', text: { content: text } },
-        });
-      });
+      return send(acc, { touser: openid, msgtype: 'text', text: { content: text } });
+    },
+    sendImage(acc, openid, mediaId) {
+      return send(acc, { touser: openid, msgtype: 'image', image: { media_id: mediaId } });
+    },
+    sendNews(acc, openid, a) {
+      return send(acc, { touser: openid, msgtype: 'news', news: { articles: [{ title: a.title, description: a.description, url: a.url, picurl: a.picUrl }] } });
     },
   };
 }

@@ -73,8 +73,12 @@ class FlatReader {
     this.i++;
     return { name, empty: false };
   }
-  /** Content of an element up to and including its end tag; undefined when it had child elements. */
-  content(name: string): string | undefined {
+  /**
+   * Content of an element up to and including its end tag; undefined when it had child elements.
+   * With a `sink`, child elements are recorded there under dotted paths (`Image.MediaId`), the
+   * first of repeated ones only (replies: see parseWechatXml's `nested`).
+   */
+  content(name: string, path?: string, sink?: Record<string, string>): string | undefined {
     const s = this.s;
     let out = '';
     let nested = false;
@@ -101,7 +105,9 @@ class FlatReader {
       } else {
         this.i = lt + 1;
         const child = this.openTag();
-        if (!child.empty) this.content(child.name);
+        const childPath = sink && path !== undefined ? `${path}.${child.name}` : undefined;
+        const value = child.empty ? '' : this.content(child.name, childPath, sink);
+        if (sink && childPath && value !== undefined && !Object.hasOwn(sink, childPath)) sink[childPath] = value;
         nested = true;
       }
     }
@@ -111,8 +117,10 @@ class FlatReader {
 /**
  * Parses a flat `<xml>...</xml>` document into its child elements (strings). Throws
  * XmlRefusedError on size, markup declarations, or anything that is not such a document.
+ * `nested`: also record nested elements under dotted paths (`Image.MediaId`,
+ * `Articles.item.Title`), for reading image and news replies; the webhook does not need it.
  */
-export function parseWechatXml(xml: string): Record<string, string> {
+export function parseWechatXml(xml: string, opts: { nested?: boolean } = {}): Record<string, string> {
   if (xml.length > MAX_XML_BYTES || Buffer.byteLength(xml, 'utf8') > MAX_XML_BYTES) throw new XmlRefusedError('XML body too large');
   // Any `<!` other than CDATA or a comment is a markup declaration (DOCTYPE, ENTITY, ...).
   if (/<!(?!\[CDATA\[|--)/i.test(xml)) throw new XmlRefusedError('DTDs and entity declarations are not accepted');
@@ -142,7 +150,7 @@ export function parseWechatXml(xml: string): Record<string, string> {
       if (xml[r.i] !== '<') r.fail();
       r.i++;
       const el = r.openTag();
-      const value = el.empty ? '' : r.content(el.name);
+      const value = el.empty ? '' : opts.nested ? r.content(el.name, el.name, out) : r.content(el.name);
       if (Object.hasOwn(out, el.name) || repeated.has(el.name)) {
         delete out[el.name];
         repeated.add(el.name);
@@ -162,17 +170,41 @@ export function cdata(text: string): string {
   return `<![CDATA[${text.replace(INVALID_XML_CHARS, '').split(']]>').join(']]]]><![CDATA[>')}]]>`;
 }
 
-/** Builds `<xml>` with string fields in CDATA and number fields bare. */
-export function buildXml(fields: Record<string, string | number>): string {
-  let s = '<xml>';
+/** Element content for buildXml: text (CDATA), a number (bare), or child elements. */
+export type XmlFields = { [name: string]: string | number | XmlFields };
+
+function elements(fields: XmlFields): string {
+  let s = '';
   for (const [k, v] of Object.entries(fields)) {
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(k)) throw new Error(`bad XML element name ${k}`);
-    s += typeof v === 'number' ? `<${k}>${Math.trunc(v)}</${k}>` : `<${k}>${cdata(v)}</${k}>`;
+    s += typeof v === 'number' ? `<${k}>${Math.trunc(v)}</${k}>` : typeof v === 'string' ? `<${k}>${cdata(v)}</${k}>` : `<${k}>${elements(v)}</${k}>`;
   }
-  return `${s}</xml>`;
+  return s;
+}
+
+/** Builds `<xml>` with string fields in CDATA, number fields bare and objects as child elements. */
+export function buildXml(fields: XmlFields): string {
+  return `<xml>${elements(fields)}</xml>`;
 }
 
 /** A passive text reply to a message from `to` received by `from` (the account's id). */
 export function textReplyXml(to: string, from: string, content: string, createTime: number): string {
   return buildXml({ ToUserName: to, FromUserName: from, CreateTime: createTime, MsgType: 'text', Content: content });
+}
+
+/** A passive image reply: `mediaId` names an image in the account's material library. */
+export function imageReplyXml(to: string, from: string, mediaId: string, createTime: number): string {
+  return buildXml({ ToUserName: to, FromUserName: from, CreateTime: createTime, MsgType: 'image', Image: { MediaId: mediaId } });
+}
+
+/** A passive news (link card) reply with one article: WeChat shows at most one since October 2018. */
+export function newsReplyXml(to: string, from: string, a: { title: string; description: string; url: string; picUrl: string }, createTime: number): string {
+  return buildXml({
+    ToUserName: to,
+    FromUserName: from,
+    CreateTime: createTime,
+    MsgType: 'news',
+    ArticleCount: 1,
+    Articles: { item: { Title: a.title, Description: a.description, PicUrl: a.picUrl, Url: a.url } },
+  });
 }
