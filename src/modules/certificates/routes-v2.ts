@@ -25,6 +25,7 @@ import { CertError } from './errors.js';
 import { readTemplateField } from './upload.js';
 import { parseCustomFields } from './import-columns.js';
 import { registerCredentialAdminRoutes, viewWithCertificate } from './routes-credentials-admin.js';
+import { registerRecipientEditRoutes } from './routes-recipients-edit.js';
 
 const P = '/api/v2/certificates';
 
@@ -42,6 +43,7 @@ export function registerV2Routes(app: FastifyInstance, svc: Services, admin: Adm
     });
     routes(scope.withTypeProvider<ZodTypeProvider>(), svc);
     registerCredentialAdminRoutes(scope, svc);
+    registerRecipientEditRoutes(scope, svc);
   });
 }
 
