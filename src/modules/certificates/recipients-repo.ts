@@ -55,6 +55,15 @@ function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** The search condition (see `page`). */
+function searchCondition(needle: string, dialect: string) {
+  const like = `%${escapeLike(needle)}%`;
+  if (dialect === 'postgres') return sql<boolean>`(email ILIKE ${like} OR name ILIKE ${like} OR number ILIKE ${like})`;
+  // FTS5's trigram tokenizer matches a phrase of 3 or more characters anywhere, case-insensitively.
+  if ([...needle].length >= 3) return sql<boolean>`id IN (SELECT rowid FROM recipients_fts WHERE recipients_fts MATCH ${`"${needle.replace(/"/g, '""')}"`})`;
+  return sql<boolean>`(email LIKE ${like} ESCAPE '\\' OR name LIKE ${like} ESCAPE '\\' OR number LIKE ${like} ESCAPE '\\')`;
+}
+
 /** Builds the recipient repository. SQLite's token lookup uses a prepared statement (hot path). */
 export function createRecipientsRepo(handle: DatabaseHandle) {
   const db = handle.db;
@@ -154,10 +163,15 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     async findByCertificateId(certId: string, ex: Executor = db): Promise<RecipientRow | undefined> {
       return ex.selectFrom('recipients').selectAll().where('certificate_id', '=', certId).executeTakeFirst();
     },
-    /** A page of recipients (prefix search on email hits the (campaign_id, email) index). */
+    /**
+     * A page of recipients. `q` finds a substring of the email, name or number: SQLite through the
+     * FTS5 trigram table (3 characters or more; shorter ones scan the campaign's rows), PostgreSQL
+     * through ILIKE on pg_trgm GIN indexes.
+     */
     async page(campaignId: number, q: RecipientQuery, ex: Executor = db): Promise<{ items: RecipientRow[]; total: number }> {
       let base = ex.selectFrom('recipients').where('campaign_id', '=', campaignId);
-      if (q.q) base = base.where(sql<boolean>`email LIKE ${`${escapeLike(q.q.toLowerCase())}%`} ESCAPE '\\'`);
+      const needle = q.q?.trim().normalize('NFC');
+      if (needle) base = base.where(searchCondition(needle, handle.dialect));
       if (q.status !== undefined) base = base.where('status', '=', q.status);
       if (q.failed) base = base.where('failure', 'is not', null);
       const [items, total] = await Promise.all([
