@@ -151,10 +151,10 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       }
     },
     async list(c: CampaignRow, q: { q?: string; status?: number; failed?: boolean; page: number; limit: number }, states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>) {
-      const { items, total } = await recipients.page(c.id, { q: q.q, status: q.status, failed: q.failed, offset: (q.page - 1) * q.limit, limit: q.limit });
+      const { items, total, totalCapped } = await recipients.page(c.id, { q: q.q, status: q.status, failed: q.failed, offset: (q.page - 1) * q.limit, limit: q.limit });
       // One query for the page's credential states, not one per row.
       const st = states ? await states(items.map((r) => r.certificate_id)) : new Map<string, CredentialState>();
-      return { items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)), total, page: q.page, limit: q.limit };
+      return { items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)), total, ...(totalCapped ? { totalCapped } : {}), page: q.page, limit: q.limit };
     },
     async get(c: CampaignRow, id: number): Promise<RecipientRow> {
       const r = await recipients.findById(id);
