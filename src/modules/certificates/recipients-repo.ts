@@ -206,6 +206,14 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       const [items, total] = await Promise.all([base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute(), count.executeTakeFirstOrThrow()]);
       return capped(items, Number(total.n));
     },
+    /**
+     * SQLite: copies the WAL's new pages into the database now (PASSIVE: never waits for readers).
+     * An import calls it between its slices so that no commit meets a large automatic checkpoint
+     * (1,000 pages by default: tens of milliseconds of synchronous work).
+     */
+    checkpoint(): void {
+      handle.sqlite?.pragma('wal_checkpoint(PASSIVE)');
+    },
     /** Keyset page for streaming exports. */
     async after(campaignId: number, afterId: number, limit: number, ex: Executor = db): Promise<RecipientRow[]> {
       return ex.selectFrom('recipients').selectAll().where('campaign_id', '=', campaignId).where('id', '>', afterId).orderBy('id').limit(limit).execute();

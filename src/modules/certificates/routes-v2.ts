@@ -26,6 +26,7 @@ import { readTemplateField } from './upload.js';
 import { parseCustomFields } from './import-columns.js';
 import { registerCredentialAdminRoutes, viewWithCertificate } from './routes-credentials-admin.js';
 import { registerRecipientEditRoutes } from './routes-recipients-edit.js';
+import { registerImportRoutes } from './routes-import.js';
 
 const P = '/api/v2/certificates';
 
@@ -44,6 +45,7 @@ export function registerV2Routes(app: FastifyInstance, svc: Services, admin: Adm
     routes(scope.withTypeProvider<ZodTypeProvider>(), svc);
     registerCredentialAdminRoutes(scope, svc);
     registerRecipientEditRoutes(scope, svc);
+    registerImportRoutes(scope, svc);
   });
 }
 
