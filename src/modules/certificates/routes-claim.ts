@@ -53,9 +53,9 @@ export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
     },
   }, async (req) => svc.claims.claimInfo(req.query.token, req.ip));
 
-  r.post(`${P}/claim/preview`, { schema: { tags, summary: 'Preview PNG with a name and the QR code the certificate will carry (refused names: 422 name_refused with reason empty, too_long, control_chars, unsupported_chars (the font lacks them) or markup_chars, and the chars)', body: claimBody } }, async (req, reply) => {
+  r.post(`${P}/claim/preview`, { schema: { tags, summary: 'Preview JPEG (at most 800 px wide) with a name and the QR code the certificate will carry; 30 per link and 120 per client per 10 minutes (429 rate_limited with Retry-After) (refused names: 422 name_refused with reason empty, too_long, control_chars, unsupported_chars (the font lacks them) or markup_chars, and the chars)', body: claimBody } }, async (req, reply) => {
     const out = await svc.claims.claimPreview(req.body.token, req.body.name, req.ip);
-    return reply.type('image/png').send(out.bytes);
+    return reply.type(out.contentType).header('cache-control', 'private, max-age=300').send(out.bytes);
   });
 
   r.post(`${P}/claim`, {
