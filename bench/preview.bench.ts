@@ -11,7 +11,7 @@ import { defaultLayout, renderCertificate, renderPreview } from '../src/modules/
 import type { RenderInput } from '../src/modules/certificates/render/types.js';
 import { createRenderer, CLAIM_PREVIEW_WIDTH } from '../src/modules/certificates/rendering.js';
 import type { CampaignRow, CampaignsRepo } from '../src/modules/certificates/campaigns-repo.js';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { report, writeResults } from './lib.js';
 
 const results: Record<string, unknown> = {};
