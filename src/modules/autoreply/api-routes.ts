@@ -6,6 +6,7 @@
  * Session: the `ar_session` cookie (state changes also pass the platform's cross-site check,
  * platform/http/origins.ts) or `Authorization: Bearer <token>`.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -155,15 +156,25 @@ export function registerApiRoutes(
     },
   );
 
-  app.get(`${P}/export`, { ...read, schema: { tags: TAG, summary: 'Export rules and settings as JSON (the import format)', querystring: scope, response: { 200: z.object({ version: z.literal(1), settings, rules: z.array(ruleIn) }), ...errors } } }, async (req) => {
+  app.get(`${P}/export`, { ...read, schema: { tags: TAG, summary: 'Export rules and settings as JSON (the import format), streamed a page of rules at a time', querystring: scope, response: { 200: z.object({ version: z.literal(1), settings, rules: z.array(ruleIn) }), ...errors } } }, async (req, reply) => {
     const setId = await setOf(req, req.query.account);
     const s = await rules.setRow(setId);
-    const all = await rules.list(setId);
-    return {
-      version: 1 as const,
-      settings: { enabled: s.enabled === 1, followReply: s.follow_reply, defaultReply: s.default_reply },
-      rules: all.map((r) => ({ ...(r.name ? { name: r.name } : {}), keywords: r.keywords.map((k) => ({ text: k.text, match: k.match })), replies: r.replies.map(presentReply), mode: r.mode })),
-    };
+    const head = { version: 1 as const, settings: { enabled: s.enabled === 1, followReply: s.follow_reply, defaultReply: s.default_reply } };
+    async function* body(): AsyncGenerator<string> {
+      // The same document as before, written as it is read: `{"version":1,"settings":{...},"rules":[...]}`.
+      yield `${JSON.stringify(head).slice(0, -1)},"rules":[`;
+      let first = true;
+      for await (const page of rules.pages(setId)) {
+        let chunk = '';
+        for (const r of page) {
+          chunk += (first ? '' : ',') + JSON.stringify({ ...(r.name ? { name: r.name } : {}), keywords: r.keywords.map((k) => ({ text: k.text, match: k.match })), replies: r.replies.map(presentReply), mode: r.mode });
+          first = false;
+        }
+        yield chunk;
+      }
+      yield ']}';
+    }
+    return reply.type('application/json; charset=utf-8').send(Readable.from(body()) as never);
   });
   app.post(
     `${P}/import`,

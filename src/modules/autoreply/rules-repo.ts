@@ -213,6 +213,11 @@ export function createRulesRepo(db: DB) {
       ]);
       return { total: Number(total.n), rules: await this.rulesByIds(setId, ids.map((r) => Number(r.id)), x) };
     },
+    /** Keyset page by position (streamed exports): the next `limit` rules after `afterPosition`. */
+    async rulesAfter(setId: number, afterPosition: number, limit: number, x: Executor = db): Promise<RuleRecord[]> {
+      const ids = await x.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId).where('position', '>', afterPosition).orderBy('position').limit(limit).execute();
+      return this.rulesByIds(setId, ids.map((r) => Number(r.id)), x);
+    },
     /** Every rule of a set with its keywords and replies, by position (three queries, not one per rule). */
     async listRules(setId: number, x: Executor = db): Promise<RuleRecord[]> {
       return this.rulesByIds(setId, null, x);

@@ -154,6 +154,20 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
     list(setId: number): Promise<RuleRecord[]> {
       return repo.listRules(setId);
     },
+    /**
+     * The set's rules a page at a time (keyset by position), for a streamed export: memory stays
+     * at one page whatever the set's size. Not a snapshot: a rule changed during the export shows
+     * as it was when its page was read.
+     */
+    async *pages(setId: number, pageSize = 500): AsyncGenerator<RuleRecord[]> {
+      let after = 0;
+      for (;;) {
+        const page = await repo.rulesAfter(setId, after, pageSize);
+        if (!page.length) return;
+        yield page;
+        after = page[page.length - 1]!.position;
+      }
+    },
     /** A page of a set's rules, searched and paged in SQL. */
     page(setId: number, q: RulePageQuery): Promise<{ total: number; rules: RuleRecord[] }> {
       return repo.pageRules(setId, q);
