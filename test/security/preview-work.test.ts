@@ -12,6 +12,19 @@ import { ADMIN, whiteTemplate } from '../certificates/helpers.js';
 import { hashToken } from '../../src/platform/crypto/tokens.js';
 import { probeImage } from '../../src/modules/certificates/render/types.js';
 import { metricsRegistry } from '../../src/platform/http/ops.js';
+import { createCanvas, loadImage } from '@napi-rs/canvas';
+import jsQRModule from 'jsqr';
+
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as unknown as (data: Uint8ClampedArray, w: number, h: number) => { data: string } | null;
+
+/** The QR code's text in a JPEG or PNG, or null. */
+async function readQr(bytes: Buffer): Promise<string | null> {
+  const img = await loadImage(bytes);
+  const g = createCanvas(img.width, img.height).getContext('2d');
+  g.drawImage(img, 0, 0);
+  const px = g.getImageData(0, 0, img.width, img.height);
+  return jsQR(new Uint8ClampedArray(px.data.buffer, px.data.byteOffset, px.data.byteLength), img.width, img.height)?.data ?? null;
+}
 
 const P = '/api/v2/certificates';
 const auth = { authorization: `Bearer ${ADMIN}` };
@@ -37,6 +50,8 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
     const form = new FormData();
     form.append('template', new Blob([new Uint8Array(whiteTemplate(2480, 3508))]), 'a4.png');
     expect((await fetch(`${base}${P}/campaigns/big/template`, { method: 'PUT', body: form, headers: auth })).status).toBe(200);
+    // The QR code where the certificate has it, at the default size (15% of the short side).
+    expect((await api('PATCH', '/campaigns/big', { layout: { qr: { x: 2000, y: 3000, size: 372 } } })).statusCode).toBe(200);
     const lines = Array.from({ length: 6 }, (_, i) => `v${i}@example.org,NO-${i}`);
     expect((await api('POST', '/campaigns/big/recipients', { lines })).statusCode).toBe(200);
     // Known link tokens (the notices are not what this test is about).
@@ -58,7 +73,10 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
     const answers = await Promise.all(Array.from({ length: 8 }, () => preview(tokens[0]!, 'Mei Chen 陈美')));
     expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200));
     expect(answers[0]!.headers.get('content-type')).toBe('image/jpeg');
-    const info = probeImage(Buffer.from(await answers[0]!.arrayBuffer()));
+    const bytes = Buffer.from(await answers[0]!.arrayBuffer());
+    const info = probeImage(bytes);
+    // Small, and the QR code the certificate will carry still reads.
+    expect(await readQr(bytes)).toMatch(/^http:\/\/vh\.test\/verify\//);
     expect(info.type).toBe('jpeg');
     expect(info.width).toBeLessThanOrEqual(800);
     expect(info.height).toBe(Math.round((3508 * info.width) / 2480));
