@@ -131,4 +131,28 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
     expect(over.json()).toMatchObject({ code: 'rate_limited' });
     expect((await injectPreview(tokens[0]!, 'Ann Lee', '10.61.0.10')).statusCode).toBe(200);
   });
+
+  it('full-size files for the public (download by link, /verify/<id>.png) are limited per certificate and per client', async () => {
+    const tok = tokens[1]!;
+    const claim = await t.app.inject({ method: 'POST', url: `${P}/claim`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ token: tok, name: 'Ann Lee' }) });
+    expect(claim.statusCode).toBe(200);
+    const dl = (ip: string) => t.app.inject({ method: 'GET', url: `${P}/claim/download?token=${encodeURIComponent(tok)}`, remoteAddress: ip });
+    const got: number[] = [];
+    for (let i = 0; i < 20; i++) got.push((await dl(`10.62.0.${i % 4}`)).statusCode);
+    expect(got).toEqual(Array(20).fill(200));
+    // The 21st render of this certificate by link is refused, whoever asks.
+    const over = await dl('10.62.9.9');
+    expect(over.statusCode).toBe(429);
+    expect(over.json()).toMatchObject({ code: 'rate_limited' });
+    // The public file by its printed id: one client gets at most 60 a window over all certificates.
+    const certId = (await t.app.inject({ method: 'GET', url: `${P}/claim?token=${encodeURIComponent(tok)}` })).json().certificateId as string;
+    const png = (ip: string) => t.app.inject({ method: 'GET', url: `/verify/${certId}.png`, remoteAddress: ip });
+    const first = await png('10.63.0.1');
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['content-type']).toBe('image/png');
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await png('10.63.0.1')).statusCode);
+    expect(statuses.filter((s) => s === 200).length).toBe(19);
+    expect(statuses.at(-1)).toBe(429);
+  });
 });

@@ -34,6 +34,13 @@ export const PREVIEWS_PER_LINK = { limit: 30, windowMs: 10 * 60_000 } as const;
  * one address still gets several volunteers' worth.
  */
 export const PREVIEWS_PER_CLIENT = { limit: 120, windowMs: 10 * 60_000 } as const;
+/**
+ * Full-size certificate files asked for by volunteers and the public (`/claim/download`,
+ * `/verify/<id>.png|.pdf`; the id is printed in the QR code): each is a print-size render. Per
+ * certificate and per client over all certificates; the organizer's own routes are not limited.
+ */
+export const FILES_PER_CERTIFICATE = { limit: 20, windowMs: 10 * 60_000 } as const;
+export const FILES_PER_CLIENT = { limit: 60, windowMs: 10 * 60_000 } as const;
 
 /** Builds the claim service and registers the deliver job. */
 export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials) {
@@ -114,6 +121,15 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     // singleton again now is a no-op for the queue but wakes the runner at once (claim latency).
     await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { singletonKey: `${DELIVER_KIND}:${hit.id}` }).catch(() => undefined);
     return (await recipients.findById(hit.id))!;
+  }
+
+  /** Reserves one full-size render for a public caller (see FILES_PER_*), or throws 429. */
+  async function reserveFile(subject: string, ip: string): Promise<void> {
+    const allowed = await limiter.reserve([
+      windowRule(`cert.file:${subject}`, FILES_PER_CERTIFICATE.limit, FILES_PER_CERTIFICATE.windowMs),
+      windowRule(`cert.file.client:${clientKey(ip)}`, FILES_PER_CLIENT.limit, FILES_PER_CLIENT.windowMs),
+    ]);
+    if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many certificate downloads; try again in a few minutes', 'rate_limited');
   }
 
   /** The volunteer's certificate file, rendered from their credential with the credential baked in. */
@@ -230,8 +246,10 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       const hit = await lookup(token, ip);
       const r = (await recipients.findById(hit.id))!;
       if (r.status < 2) throw new CertError(1, 'not_claimed', 'submit the name first; the certificate is made from it', 409);
+      await reserveFile(`recipient:${r.id}`, ip);
       return certificateFile(r);
     },
+    reserveFile,
     /** What the verification JSON says (404 for an unknown id; a revoked one says so). */
     verify: (certId: string) => credentials.view(certId),
   };

@@ -65,7 +65,7 @@ export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
     return { status: rec.status, downloadUrl: `${svc.deps.config.publicUrl}${P}/claim/download?token=${encodeURIComponent(req.body.token)}` };
   });
 
-  r.get(`${P}/claim/download`, { schema: { tags, summary: 'The certificate file (after the name is submitted)', querystring: tokenQuery } }, async (req, reply) => {
+  r.get(`${P}/claim/download`, { schema: { tags, summary: 'The certificate file (after the name is submitted); 20 per link and 60 per client per 10 minutes (429 rate_limited)', querystring: tokenQuery } }, async (req, reply) => {
     const f = await svc.claims.download(req.query.token, req.ip);
     return reply.type(f.contentType).header('content-disposition', `attachment; filename="${f.filename}"`).send(f.bytes);
   });
