@@ -12,7 +12,7 @@ import { registerOps } from './platform/http/ops.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
 import { createOriginPolicy, registerOrigins } from './platform/http/origins.js';
-import { registerDevMailbox } from './platform/mail/routes.js';
+import { registerDevMailbox } from './platform/mail/routes-devmail.js';
 import { certificatesModule } from './modules/certificates/index.js';
 import { createAdminAuth } from './modules/certificates/admin-token.js';
 import { accountsModule } from './modules/accounts/index.js';

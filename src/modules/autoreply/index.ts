@@ -25,9 +25,9 @@ import { createMembersService } from './members-service.js';
 import { createTokenStore } from './token-store.js';
 import { defineExtraReplies } from './extra-replies.js';
 import { installEnvelope } from './http.js';
-import { registerSeedRoutes } from './seed-routes.js';
-import { registerCallbackRoutes } from './callback-routes.js';
-import { registerApiRoutes } from './api-routes.js';
+import { registerSeedRoutes } from './routes-seed.js';
+import { registerCallbackRoutes } from './routes-callback.js';
+import { registerApiRoutes } from './routes-v2.js';
 import { registerAutoreplyCli } from './cli.js';
 
 /** Builds every autoreply service on a core (the HTTP plugin and the CLI both use this). */

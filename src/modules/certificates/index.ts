@@ -9,7 +9,7 @@ import { badInput, CertError } from './errors.js';
 import { registerSeedRoutes } from './routes-seed.js';
 import { registerV2Routes } from './routes-v2.js';
 import { registerClaimRoutes } from './routes-claim.js';
-import { registerCredentialRoutes } from './credentials/routes.js';
+import { registerCredentialRoutes } from './credentials/routes-public.js';
 import { createServices } from './services.js';
 import { registerCli } from './cli.js';
 import { TEMPLATE_MAX_BYTES } from './upload.js';

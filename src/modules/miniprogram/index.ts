@@ -4,7 +4,7 @@ import type { AppModule } from '../../platform/http/module.js';
 import { jscode2session } from '../../platform/wechat/jscode2session.js';
 import { createTimeFormatter } from './present.js';
 import { createMiniprogramRepo } from './repo.js';
-import { registerMiniprogramRoutes } from './routes.js';
+import { registerMiniprogramRoutes } from './routes-seed.js';
 import { createMiniprogramService } from './service.js';
 import { createSessionService } from './sessions.js';
 import { createAttemptLimiter } from '../../platform/limits/attempts.js';
