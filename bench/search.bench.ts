@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { parseConfig } from '../src/config.js';
-import { createCore } from '../src/platform/core.js';
+import { createAppCore } from '../src/app.js';
 import { createServices } from '../src/modules/certificates/services.js';
 import { createTestDatabase, type TestDialect } from '../test/helpers/db.js';
 import { report, writeResults } from './lib.js';
@@ -36,7 +36,7 @@ async function median(fn: () => Promise<unknown>): Promise<number> {
 for (const dialect of (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as TestDialect[]) {
   const dir = mkdtempSync(join(tmpdir(), 'vh-bench-search-'));
   const database = await createTestDatabase(dialect, dir);
-  const core = await createCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench-token', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file }));
+  const core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench-token', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file }));
   try {
     const svc = createServices(core);
     const c = await svc.campaign.create({ name: 'Search bench', slug: 'search-bench' });

@@ -12,7 +12,7 @@ import iconv from 'iconv-lite';
 import jschardet from 'jschardet';
 import { badInput } from './errors.js';
 import { fieldKey, isHeader, planFromHeader, POSITIONAL, type ColumnPlan } from './import-columns.js';
-import { MAX_IMPORT_LINES, normaliseEmail, SLICE_MS, yieldToLoop, type ImportRow } from './import-lines.js';
+import { MAX_IMPORT_LINES, parseEmail, SLICE_MS, yieldToLoop, type ImportRow } from './import-lines.js';
 
 export type Separator = ',' | ';' | '\t';
 export const SEPARATORS: Separator[] = [',', ';', '\t'];
@@ -229,7 +229,7 @@ export function guessMapping(rows: readonly ImportRow[]): { mapping: ColumnMappi
     const vals = body.map((c) => (c[i] ?? '').trim()).filter(Boolean);
     return vals.length ? vals.filter(f).length / vals.length : 0;
   };
-  const isAddr = (v: string) => !!normaliseEmail(v) || /<[^<>\s]+@[^<>\s]+>\s*$/.test(v);
+  const isAddr = (v: string) => !!parseEmail(v) || /<[^<>\s]+@[^<>\s]+>\s*$/.test(v);
   let email = 0;
   let bestShare = -1;
   for (let i = 0; i < width; i++) {

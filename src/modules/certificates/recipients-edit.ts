@@ -13,7 +13,7 @@
 import { isUniqueViolation } from '../../platform/db/index.js';
 import type { CampaignRow } from './campaigns-repo.js';
 import { CertError, badInput } from './errors.js';
-import { normaliseEmail } from './import-lines.js';
+import { parseEmail } from './import-lines.js';
 import type { RecipientRow } from './recipients-repo.js';
 import type { Services } from './services.js';
 
@@ -58,7 +58,7 @@ export function createRecipientEdits(svc: Svc) {
      * 409 `email_taken` when the new email is another volunteer's in this campaign.
      */
     async edit(c: CampaignRow, r: RecipientRow, e: RecipientEdit): Promise<{ row: RecipientRow; reissued: boolean; notified: boolean }> {
-      const email = e.email === undefined ? undefined : normaliseEmail(e.email);
+      const email = e.email === undefined ? undefined : parseEmail(e.email);
       if (e.email !== undefined && !email) throw badInput('email: not a valid email address', { field: 'email' });
       const number = e.number === undefined ? undefined : e.number === null || e.number.trim() === '' ? null : e.number.trim();
       if (number && number.length > 100) throw badInput('number: at most 100 characters', { field: 'number' });
