@@ -75,7 +75,8 @@ export function detectEncoding(bytes: Buffer): string {
 }
 
 async function decode(bytes: Buffer, encoding: string): Promise<string> {
-  if (!iconv.encodingExists(encoding)) throw badInput(`unknown encoding "${String(encoding as unknown).slice(0, 40)}"`, { field: 'encoding' });
+  const shown = encoding.slice(0, 40);
+  if (!iconv.encodingExists(encoding)) throw badInput(`unknown encoding "${shown}"`, { field: 'encoding' });
   const dec = iconv.getDecoder(encoding);
   let out = '';
   for (let i = 0; i < bytes.length; i += DECODE_SLICE) {
@@ -130,7 +131,7 @@ export async function parseCsv(text: string, separator: Separator, max: number):
   let failure: unknown;
   parser.on('readable', () => {
     let r: { record: string[]; raw: string; info: { lines: number } } | null;
-    while ((r = parser.read()) !== null) {
+    while ((r = parser.read() as typeof r) !== null) {
       if (rows.length >= max + 1) continue;
       rows.push({ lineNo: r.info.lines, line: r.raw.replace(/\r?\n$/, ''), cells: r.record });
     }
@@ -149,7 +150,7 @@ export async function parseCsv(text: string, separator: Separator, max: number):
   await done;
   if (failure) {
     const e = failure as { message?: string; lines?: number };
-    throw badInput(`the file is not readable CSV${e.lines ? ` (line ${e.lines})` : ''}: ${String(e.message ?? failure).slice(0, 200)}`);
+    throw badInput(`the file is not readable CSV${e.lines ? ` (line ${e.lines})` : ''}: ${(e.message ?? 'parse error').slice(0, 200)}`);
   }
   return rows;
 }
