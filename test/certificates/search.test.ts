@@ -42,6 +42,17 @@ describe.each(testDialects())('volunteer search on %s', (dialect) => {
     expect(await find('nobody')).toEqual([]);
   });
 
+  it('counts a listing exactly and a search up to 10,000 (totalCapped beyond)', async () => {
+    await api('POST', '/campaigns', { name: 'Many', slug: 'many' });
+    const lines = Array.from({ length: 10_050 }, (_, i) => `m${i}@example.org`);
+    expect((await api('POST', '/campaigns/many/recipients', { lines })).json().added).toBe(10_050);
+    expect((await api('GET', '/campaigns/many/recipients?limit=1')).json()).toMatchObject({ total: 10_050 });
+    expect((await api('GET', '/campaigns/many/recipients?limit=1')).json().totalCapped).toBeUndefined();
+    expect((await api('GET', '/campaigns/many/recipients?limit=1&q=example')).json()).toMatchObject({ total: 10_000, totalCapped: true });
+    expect((await api('GET', '/campaigns/many/recipients?limit=1&q=m1')).json()).toMatchObject({ total: 1 + 10 + 100 + 1000 + 50 });
+    expect((await api('GET', '/campaigns/many/recipients?limit=1&q=m10049')).json()).toMatchObject({ total: 1 });
+  }, 120_000);
+
   it('takes LIKE wildcards and quotes literally', async () => {
     expect(await find('%')).toEqual(['o_k@corp.cn']);
     expect(await find('o_k')).toEqual(['o_k@corp.cn']);

@@ -204,7 +204,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         ? ex.selectFrom(base.select(sql<number>`1`.as('one')).limit(SEARCH_COUNT_CAP + 1).as('m')).select((eb) => eb.fn.countAll<number>().as('n'))
         : base.select((eb) => eb.fn.countAll<number>().as('n'));
       const [items, total] = await Promise.all([base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute(), count.executeTakeFirstOrThrow()]);
-      return capped(items, Number(total.n));
+      return needle ? capped(items, Number(total.n)) : { items, total: Number(total.n) };
     },
     /**
      * SQLite: copies the WAL's new pages into the database now (PASSIVE: never waits for readers).
