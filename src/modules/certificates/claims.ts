@@ -6,6 +6,7 @@
 import { hashToken } from '../../platform/crypto/tokens.js';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js';
 import type { OutgoingMail } from '../../platform/mail/types.js';
+import type { Deliverability } from './deliverability/service.js';
 import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/types.js';
 import type { CampaignService } from './campaign-service.js';
@@ -29,7 +30,7 @@ export const TOKEN_MISSES_PER_MINUTE = 120;
 export const PREVIEWS_PER_LINK = { limit: 30, windowMs: 10 * 60_000 } as const;
 
 /** Builds the claim service and registers the deliver job. */
-export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials) {
+export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials, sender: Deliverability) {
   const { campaigns, recipients, renderer, jobs, mailer, now, db, config, issued } = deps;
   const host = messageHost(config.publicUrl);
   const limiter = createAttemptLimiter({ db, now });
@@ -153,7 +154,8 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       messageId: `<certificate.${r.id}.${n}@${host}>`,
       attachments: [{ filename: file.filename, content: file.bytes, contentType: file.contentType }],
       smtp,
-      from: smtp?.from,
+      // The campaign's sender and DKIM; no List-Unsubscribe: the volunteer asked for this one (an unsubscribe never stops it).
+      ...(await sender.identity(c, smtp)),
       pacing: { key: `campaign:${c.id}`, ratePerSec: c.rate_per_sec ?? undefined, dailyLimit: c.daily_limit ?? undefined },
     };
     await mailer.send(mail);
