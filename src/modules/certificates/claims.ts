@@ -15,7 +15,7 @@ import type { Credentials } from './credentials/service.js';
 import { ensureIssued, planClaim } from './credentials/issue.js';
 import { parseFieldValues } from './import-columns.js';
 import { alreadySent, CertError, notFound, tokenInvalid } from './errors.js';
-import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, renderMail } from './mail-templates.js';
+import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, frameNotice, renderMail } from './mail-templates.js';
 import type { RecipientRow, TokenHit } from './recipients-repo.js';
 import { RateLimitedError } from '../../platform/http/errors.js';
 import { certMetrics } from './metrics.js';
@@ -138,14 +138,18 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       throw err;
     }
     if (r.status === 2) await recipients.setStatus(r.id, 3, now());
-    const m = renderMail(CERTIFICATE_SUBJECT, CERTIFICATE_BODY, {
-      name: r.name,
-      email: r.email,
-      organization: c.organization || c.name,
-      website: c.website,
-      number: r.number,
-      verify: verifyUrl(r.certificate_id),
-    });
+    const verify = verifyUrl(r.certificate_id);
+    const m = frameNotice(
+      renderMail(CERTIFICATE_SUBJECT, CERTIFICATE_BODY, {
+        name: r.name,
+        email: r.email,
+        organization: c.organization || c.name,
+        website: c.website,
+        number: r.number,
+        verify,
+      }),
+      { organization: c.organization || c.name, link: verify, website: c.website },
+    );
     const smtp = campaignsSvc.smtpFor(c);
     const n = r.cert_count + 1;
     const mail: OutgoingMail & { pacing?: { key: string; ratePerSec?: number; dailyLimit?: number } } = {

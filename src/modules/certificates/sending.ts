@@ -12,7 +12,7 @@ import { composeRaw } from '../../platform/mail/dev-mailbox.js';
 import type { CampaignRow } from './campaigns-repo.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, type CertDeps } from './deps.js';
-import { DEFAULT_NOTICE_BODY, DEFAULT_NOTICE_SUBJECT, renderMail } from './mail-templates.js';
+import { DEFAULT_NOTICE_BODY, DEFAULT_NOTICE_SUBJECT, frameNotice, renderMail } from './mail-templates.js';
 import type { RecipientRow } from './recipients-repo.js';
 import { certMetrics } from './metrics.js';
 import { CertError } from './errors.js';
@@ -90,14 +90,18 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
    * domain has a key, with one-click unsubscribe headers (RFC 8058).
    */
   async function noticeMail(c: CampaignRow, r: RecipientRow, token: string): Promise<OutgoingMail> {
-    const m = renderMail(c.mail_subject ?? DEFAULT_NOTICE_SUBJECT, c.mail_body ?? DEFAULT_NOTICE_BODY, {
-      name: r.name || r.email.split('@')[0],
-      email: r.email,
-      link: linkFor(c, token),
-      organization: c.organization || c.name,
-      website: c.website,
-      number: r.number,
-    });
+    const link = linkFor(c, token);
+    const m = frameNotice(
+      renderMail(c.mail_subject ?? DEFAULT_NOTICE_SUBJECT, c.mail_body ?? DEFAULT_NOTICE_BODY, {
+        name: r.name || r.email.split('@')[0],
+        email: r.email,
+        link,
+        organization: c.organization || c.name,
+        website: c.website,
+        number: r.number,
+      }),
+      { organization: c.organization || c.name, link, website: c.website, unsubscribeUrl: deliver.unsubscribeUrl(r.id) },
+    );
     const smtp = campaignsSvc.smtpFor(c);
     const mail: OutgoingMail & { pacing?: { key: string; ratePerSec?: number; dailyLimit?: number } } = {
       to: r.email,
