@@ -148,7 +148,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
         number: r.number,
         verify,
       }),
-      { organization: c.organization || c.name, link: verify, website: c.website },
+      { organization: c.organization || c.name, link: verify ?? config.publicUrl, website: c.website },
     );
     const smtp = campaignsSvc.smtpFor(c);
     const n = r.cert_count + 1;
