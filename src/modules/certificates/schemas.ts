@@ -129,6 +129,8 @@ export const recipientSchema = z.object({
   fields: z.record(z.string(), z.string()).optional(),
   /** The current credential's state (null before the name is submitted). */
   certificate: credentialStateSchema.nullable().optional(),
+  unsubscribedAt: z.number().nullable().optional().describe('one-click unsubscribe from this campaign: no more notices or reminders (the certificate still goes)'),
+  bouncedAt: z.number().nullable().optional().describe('a hard bounce was read for a notice; `failure` holds the remote reason'),
 });
 
 export const progressSchema = z.object({
@@ -138,6 +140,10 @@ export const progressSchema = z.object({
   ratePerMin: z.number(),
   etaSeconds: z.number().nullable(),
   quota: z.object({ dailyLimit: z.number().nullable(), usedToday: z.number(), pausedUntil: z.number().nullable() }),
+  optOut: z
+    .object({ unsubscribed: z.number(), bounced: z.number(), blocked: z.number() })
+    .optional()
+    .describe('volunteers not mailed: unsubscribed from this campaign, hard-bounced, or on the blocklist'),
 });
 
 export const importResultSchema = z.object({

@@ -324,7 +324,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
       await recipients.markNoticeSent(r.id, r.notice_count + 1, now());
     },
     async progress(c: CampaignRow) {
-      const [counts, latest, pending] = await Promise.all([recipients.counts(c.id), recipients.latestFailures(c.id, 10), recipients.countToSend(c.id)]);
+      const [counts, latest, pending, optOut] = await Promise.all([recipients.counts(c.id), recipients.latestFailures(c.id, 10), recipients.countToSend(c.id), deliver.repo.counts(c.id)]);
       const perMin = meter.perMinute(c.id);
       const pausedUntil = c.paused_until && c.paused_until > now() ? c.paused_until : null;
       return {
@@ -334,6 +334,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
         ratePerMin: perMin,
         etaSeconds: c.sending === 'sending' && perMin > 0 ? Math.ceil((pending / perMin) * 60) : null,
         quota: { dailyLimit: c.daily_limit ?? deps.config.mailDailyLimit ?? null, usedToday: meter.usedToday(c.id), pausedUntil },
+        optOut,
       };
     },
   };
