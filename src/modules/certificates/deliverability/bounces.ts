@@ -80,8 +80,11 @@ export function classifyBounce(mail: ParsedMail, ourMessageId: (text: string) =>
   messageId ??= [inReplyTo, ...references].find((x): x is string => !!x && !!ourMessageId(x));
   messageId ??= ourMessageId(body) ?? (original ? ourMessageId(contentOf(original)) : undefined);
 
-  if (statusPart) {
-    const blocks = dsnBlocks(contentOf(statusPart));
+  // mailparser hands a message/delivery-status part over as text (joined to the human part), or
+  // as an attachment: read the fields wherever they are.
+  const dsnText = statusPart ? contentOf(statusPart) : /^Final-Recipient:/im.test(mail.text ?? '') && /^Action:/im.test(mail.text ?? '') ? mail.text! : undefined;
+  if (dsnText) {
+    const blocks = dsnBlocks(dsnText);
     const rcpt = blocks.find((b) => b.action && /failed/i.test(b.action)) ?? blocks.find((b) => b.action) ?? blocks.find((b) => b.status);
     if (!rcpt) return { kind: 'other', messageId };
     const action = (rcpt.action ?? '').toLowerCase();
