@@ -163,6 +163,13 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
     expect(fine).toMatchObject({ status: 0, failure: null });
     expect((await api('GET', '/blocklist')).json().total).toBe(2);
 
+        // The List-Unsubscribe mailto, answered into the same mailbox, unsubscribes.
+    const slowNotice = await parseMail(smtp.received.find((m) => m.to[0] === 'slow@example.net')!.raw);
+    const mailto = /<mailto:[^?]+\?subject=([^>]+)>/.exec(slowNotice.headers.find((x) => x.key === 'list-unsubscribe')!.value)![1];
+    await append(`From: slow@example.net\r\nTo: notices@greenriver.example\r\nSubject: ${decodeURIComponent(mailto)}\r\n\r\n\r\n`);
+    expect((await api('POST', '/campaigns/default/bounces/check')).json()).toMatchObject({ read: 1, unsubscribed: 1 });
+    expect((await api('GET', '/campaigns/default/progress')).json().optOut.unsubscribed).toBe(1);
+
         // The organizer clears one address: it is mailed again.
     expect((await api('DELETE', '/blocklist/gone@example.net')).statusCode).toBe(200);
     expect((await api('DELETE', '/blocklist/gone@example.net')).statusCode).toBe(404);

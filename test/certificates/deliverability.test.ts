@@ -106,4 +106,19 @@ describe('certificates: sender, DKIM and mail parts', () => {
     expect(r.statusCode).toBe(404);
     expect(r.json().code).toBeDefined();
   });
+
+  it('signs with a key from the environment (DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY)', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const pem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const e = await startTestApp({ env: { SMTP_URL: smtp.url, MAIL_FROM: 'hub@env.example', DKIM_DOMAIN: 'env.example', DKIM_SELECTOR: 'envsel', DKIM_PRIVATE_KEY: pem.replace(/\n/g, '\\n') } });
+    try {
+      const list = (await e.app.inject({ method: 'GET', url: '/api/v2/certificates/dkim', headers: auth })).json();
+      expect(list.items).toEqual([expect.objectContaining({ domain: 'env.example', selector: 'envsel', source: 'environment' })]);
+      const h = (await e.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns/default/mail/headers', headers: auth, payload: {} })).json();
+      expect(h.dkim).toEqual({ domain: 'env.example', selector: 'envsel' });
+      expect(h.from).toBe('hub@env.example');
+    } finally {
+      await e.close();
+    }
+  });
 });
