@@ -99,6 +99,22 @@ describe('certificates: sender, DKIM and mail parts', () => {
     expect(bad.results[0]?.status?.result).toBe('fail');
   });
 
+  it('documents every deliverability route in the OpenAPI page', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const paths = Object.keys(doc.paths);
+    for (const p of [
+      '/api/v2/certificates/campaigns/{id}/mail/headers',
+      '/api/v2/certificates/dkim',
+      '/api/v2/certificates/dkim/{domain}',
+      '/api/v2/certificates/dkim/{domain}/check',
+      '/api/v2/certificates/blocklist',
+      '/api/v2/certificates/blocklist/{email}',
+      '/api/v2/certificates/campaigns/{id}/bounces/check',
+      '/unsubscribe/{token}',
+    ]) expect(paths).toContain(p);
+    expect(doc.paths['/unsubscribe/{token}'].post).toBeDefined();
+  });
+
   it('answers bad DKIM input and unknown domains in the API envelope', async () => {
     expect((await api('PUT', '/dkim/not_a_domain', { selector: 'a' })).statusCode).toBe(400);
     expect((await api('PUT', '/dkim/example.org', { selector: 'bad selector!' })).statusCode).toBe(400);
