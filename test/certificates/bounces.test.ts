@@ -174,5 +174,11 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
     expect((await api('DELETE', '/blocklist/gone@example.net')).statusCode).toBe(200);
     expect((await api('DELETE', '/blocklist/gone@example.net')).statusCode).toBe(404);
     expect((await api('GET', `/campaigns/${next.id}/send`)).json().toSend).toBe(1);
+
+    // A mailbox that cannot be read answers 502 with the reason, in the API's envelope.
+    await api('PATCH', `/campaigns/${next.id}`, { mail: { bounceImapUrl: imap.url.replace(imap.pass, 'wrong-password') } });
+    const bad = await api('POST', `/campaigns/${next.id}/bounces/check`);
+    expect(bad.statusCode).toBe(502);
+    expect(bad.json().code).toBe('imap_error');
   });
 });
