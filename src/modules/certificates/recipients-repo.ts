@@ -1,9 +1,9 @@
 /** Recipient rows: thin queries, one per method, each taking an optional transaction. */
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
-import type { Database } from '../../platform/db/schema.js';
+import type { Database } from '../../platform/db/tables.js';
 import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
-import type { RecipientTable } from './schema.js';
-import './schema.js';
+import type { RecipientTable } from './tables.js';
+import './tables.js';
 
 export type RecipientRow = Selectable<RecipientTable>;
 

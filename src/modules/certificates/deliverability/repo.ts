@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { DB, Executor } from '../../../platform/db/index.js';
-import '../schema.js';
+import '../tables.js';
 
 export interface BlockedAddress {
   email: string;
