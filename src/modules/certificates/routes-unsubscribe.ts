@@ -21,7 +21,7 @@ function page(reply: FastifyReply, status: number, title: string, body: string):
 }
 
 export function registerUnsubscribeRoutes(app: FastifyInstance, svc: Services): void {
-  app.register(async (scope) => {
+  app.register((scope, _opts, done) => {
     // Providers POST `List-Unsubscribe=One-Click` urlencoded (RFC 8058) or as multipart/form-data.
     scope.addContentTypeParser(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'], { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => done(null, body));
     const rr = scope.withTypeProvider<ZodTypeProvider>();
@@ -65,5 +65,6 @@ export function registerUnsubscribeRoutes(app: FastifyInstance, svc: Services): 
       const org = escapeHtml(hit.c.organization || hit.c.name);
       return page(reply, 200, '已退订 / Unsubscribed', `<p>你不会再收到 ${org} 这项活动的通知和提醒。</p><p class="muted">You will get no more notices or reminders of this campaign from ${org}.</p>`);
     });
+    done();
   });
 }

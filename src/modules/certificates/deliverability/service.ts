@@ -179,7 +179,13 @@ export function createDeliverability(deps: DeliverabilityDeps) {
     /** Every DKIM domain with the DNS record to publish. */
     async dkimList() {
       const rows = await repo.dkimKeys();
-      const out = rows.map((r) => ({ domain: r.domain, selector: r.selector, source: 'console' as 'console' | 'environment', record: record(r.domain, r.selector, r.public_key), updatedAt: Number(r.updated_at) }));
+      const out: Array<{ domain: string; selector: string; source: 'console' | 'environment'; record: ReturnType<typeof record>; updatedAt: number }> = rows.map((r) => ({
+        domain: r.domain,
+        selector: r.selector,
+        source: 'console',
+        record: record(r.domain, r.selector, r.public_key),
+        updatedAt: Number(r.updated_at),
+      }));
       if (config.dkim && !rows.some((r) => r.domain === config.dkim!.domain)) {
         out.push({ domain: config.dkim.domain, selector: config.dkim.selector, source: 'environment', record: record(config.dkim.domain, config.dkim.selector, publicKeyOf(config.dkim.privateKey)), updatedAt: 0 });
       }
