@@ -9,6 +9,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Core } from './platform/core.js';
 import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
+import { databaseUnavailableReason, ServiceUnavailableError } from './platform/http/errors.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
 import { createOriginPolicy, registerOrigins } from './platform/http/origins.js';
@@ -80,6 +81,12 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     reply.status(404).send({ code: 'not_found', message: `no route for ${req.method} ${req.originalUrl.split('?')[0]}` });
   });
   app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const down = err instanceof ServiceUnavailableError ? err.message : databaseUnavailableReason(err);
+    if (down) {
+      if (!(err instanceof ServiceUnavailableError)) req.log.warn({ reason: down }, 'answered 503: the database is unavailable');
+      reply.header('Retry-After', 5);
+      return reply.status(503).send({ code: 'unavailable', message: `the service is temporarily unavailable; try again in a few seconds (request ${req.id})` });
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'unhandled error');
     reply.status(status).send({

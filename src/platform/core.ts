@@ -35,7 +35,9 @@ export interface CoreOptions {
 /** Opens the database, brings the schema up to date, and builds the shared services. */
 export async function createCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
   const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);
-  const handle = openDatabase(config.database);
+  const handle = openDatabase(config.database, {
+    onConnectionError: (err) => logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost'),
+  });
   try {
     await migrateToLatest(handle.db);
   } catch (err) {
