@@ -3,11 +3,15 @@
  * schema up to date; modules add operator commands (see `--help`).
  */
 import 'dotenv/config';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Command } from 'commander';
+import { acquireInstanceLock, InstanceLockedError } from './platform/db/instance-lock.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { createCore, type Core } from './platform/core.js';
 import { buildApp, modules } from './app.js';
 import { startBanner } from './platform/http/banner.js';
+import { STARTUP_LOCK, withAdvisoryLock } from './platform/db/lock.js';
 import { adminTokenWeakness } from './modules/certificates/admin-token.js';
 
 function loadConfigOrExit(): Config {
@@ -60,16 +64,45 @@ function startupWarnings(config: Config): string[] {
   return out;
 }
 
+/**
+ * SQLite: one server per database, for its whole life (issue 11.8; see db/instance-lock.ts). A
+ * second one is refused here, before it touches anything. PostgreSQL: several servers share the
+ * database by design (README, "Running several instances").
+ */
+function holdServerLock(config: Config): void {
+  if (config.database.dialect !== 'sqlite' || config.database.file === ':memory:') return;
+  mkdirSync(dirname(config.database.file), { recursive: true });
+  try {
+    // Released by the OS when this process ends, however it ends.
+    acquireInstanceLock(config.database.file, `volunteer-hub serve (port ${config.port})`);
+  } catch (err) {
+    if (!(err instanceof InstanceLockedError)) throw err;
+    process.stderr.write(
+      `Refusing to start: another volunteer-hub server is already running on this data: ${err.message}.\n` +
+        `Two servers on one SQLite database would both run its jobs (mail sent twice). Stop the other one first, ` +
+        `or give this one its own DATA_DIR. Operator commands (import, export, send, backup, ...) work beside the running server; ` +
+        `to run several servers, use PostgreSQL (DATABASE_URL=postgres://...).\n`,
+    );
+    process.exit(2);
+  }
+}
+
 async function serve(): Promise<void> {
   const config = loadConfigOrExit();
   // Loud: on stderr in plain words (whatever LOG_LEVEL), and in the log at warn.
   const warnings = startupWarnings(config);
   for (const w of warnings) process.stderr.write(`\n*** WARNING: ${w}\n\n`);
   await refuseWeakAdminToken(config);
+  holdServerLock(config);
   const core = await createCore(config);
   for (const w of warnings) core.logger.warn(w);
-  const app = await buildApp(core);
-  await core.jobs.start();
+  // Building the app recovers interrupted work and starting the job queue sets up its store:
+  // both under the fleet's start-up lock, like the migrations, so cold starts take turns.
+  const app = await withAdvisoryLock(core.handle, STARTUP_LOCK, async () => {
+    const built = await buildApp(core);
+    await core.jobs.start();
+    return built;
+  });
   const listening = await app.listen({ port: config.port, host: config.host });
   // The human banner goes where a person looks: stdout in a terminal; stderr when stdout is a
   // pipe or a file, so that stream stays pure JSON lines for the log collector.

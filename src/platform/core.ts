@@ -6,6 +6,7 @@
 import type { Config } from '../config.js';
 import { openDatabase, type DatabaseHandle, type DB, type Dialect } from './db/index.js';
 import { migrateToLatest } from './db/migrate.js';
+import { STARTUP_LOCK, withAdvisoryLock } from './db/lock.js';
 import { createJobQueue } from './jobs/index.js';
 import type { JobQueue } from './jobs/types.js';
 import { createMailer } from './mail/index.js';
@@ -39,7 +40,10 @@ export async function createCore(config: Config, opts: CoreOptions = {}): Promis
     onConnectionError: (err) => logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost'),
   });
   try {
-    await migrateToLatest(handle.db);
+    // Several instances starting together on an empty database take turns (issue 11.5).
+    await withAdvisoryLock(handle, STARTUP_LOCK, () => migrateToLatest(handle.db), () =>
+      logger.info('another instance is migrating the database: waiting for it'),
+    );
   } catch (err) {
     await handle.close();
     throw err;

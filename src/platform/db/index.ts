@@ -8,6 +8,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, PostgresAdapter, type Transaction } from 'kysely';
 import { openReader } from './reader.js';
+import { createPrivateFile } from './private-file.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -56,7 +57,10 @@ export function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Datab
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pool, close: () => db.destroy() };
   }
-  if (cfg.file !== ':memory:') mkdirSync(dirname(cfg.file), { recursive: true });
+  if (cfg.file !== ':memory:') {
+    mkdirSync(dirname(cfg.file), { recursive: true });
+    createPrivateFile(cfg.file);
+  }
   const sqlite = new SQLite(cfg.file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
