@@ -23,6 +23,12 @@ export interface LockHolder {
   startedAt: string;
 }
 
+/**
+ * Locks held by this process. A reference must outlive the caller's: a garbage-collected
+ * connection is closed by its finalizer, and that would let the lock go.
+ */
+const live = new Set<InstanceLock>();
+
 /** The lock is held by another process. */
 export class InstanceLockedError extends Error {
   constructor(
@@ -71,15 +77,18 @@ export function acquireInstanceLock(dbFile: string, command: string): InstanceLo
   writeFileSync(tmp, JSON.stringify(holder), { mode: 0o600 });
   renameSync(tmp, `${file}.json`);
   let held = true;
-  return {
+  const lock: InstanceLock = {
     file,
     release() {
       if (!held) return;
       held = false;
+      live.delete(lock);
       // Ours to remove: nobody else can have written it while we held the lock.
       rmSync(`${file}.json`, { force: true });
       conn.exec('ROLLBACK');
       conn.close();
     },
   };
+  live.add(lock);
+  return lock;
 }
