@@ -94,6 +94,7 @@ const envSchema = z.object({
   WECHAT_MP_WECHAT_ID: optionalString,
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   CORS_ORIGINS: optionalString,
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -132,6 +133,8 @@ export interface Config {
    * origin, cookie-session routes none.
    */
   corsOrigins: string[];
+  /** On SIGTERM/SIGINT: how long in-flight requests and jobs may take to finish before they are cut. */
+  shutdownGraceMs: number;
   /** Derived: outgoing mail goes to SMTP; otherwise to the dev mailbox. */
   isSmtpConfigured: boolean;
   isMiniprogramConfigured: boolean;
@@ -194,6 +197,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     },
     jobConcurrency: e.JOB_CONCURRENCY,
     corsOrigins,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     isSmtpConfigured: Boolean(e.SMTP_URL),
     isMiniprogramConfigured: Boolean(e.WECHAT_MINIPROGRAM_APPID && e.WECHAT_MINIPROGRAM_SECRET),
     isMpConfigured: Boolean(e.WECHAT_MP_APPID && e.WECHAT_MP_SECRET && e.WECHAT_MP_TOKEN),

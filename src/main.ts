@@ -118,12 +118,28 @@ async function serve(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    core.logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
-    const force = setTimeout(() => process.exit(1), 30_000);
+    const grace = config.shutdownGraceMs;
+    const deadline = Date.now() + grace;
+    core.logger.info({ signal, graceMs: grace }, 'shutting down: no new connections; finishing in-flight requests and jobs');
+    // New requests on open connections get 503 in their API's envelope from here on.
+    app.draining.begin();
+    // Requests still running when the grace period is over are cut; a stuck close is not waited for.
+    const cut = setTimeout(() => {
+      core.logger.warn({ graceMs: grace }, 'shutdown grace period over: closing the connections still open');
+      app.server.closeAllConnections();
+    }, grace);
+    cut.unref();
+    const force = setTimeout(() => {
+      core.logger.error('shutdown did not finish 10 s after the grace period: exiting');
+      process.exit(1);
+    }, grace + 10_000);
     force.unref();
     try {
       await app.close();
+      // Jobs in hand get what is left of the grace period (at least a second to hand theirs back).
+      await core.jobs.stop(Math.max(1000, deadline - Date.now()));
       await core.close();
+      core.logger.info('stopped');
       process.exit(0);
     } catch (err) {
       core.logger.error({ err }, 'shutdown failed');

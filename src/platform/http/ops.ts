@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Core } from '../core.js';
 import { databaseUnavailableReason } from './errors.js';
+import type { Draining } from './draining.js';
 
 /** A health check waits this long for the database (a black-holed server must not hang it). */
 const HEALTH_TIMEOUT_MS = 3000;
@@ -32,13 +33,14 @@ async function databaseDown(core: Core): Promise<string | undefined> {
 export const metricsRegistry = new Registry();
 let defaultsCollected = false;
 
-export function registerOps(app: FastifyInstance, core: Core): void {
+export function registerOps(app: FastifyInstance, core: Core, draining?: Draining): void {
   if (!defaultsCollected) {
     collectDefaultMetrics({ register: metricsRegistry });
     defaultsCollected = true;
   }
+  // While stopping, the draining hook answers before this handler: 503 "shutting down".
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
-    const down = await databaseDown(core);
+    const down = draining?.active ? 'shutting down' : await databaseDown(core);
     if (!down) return { status: 'ok', database: core.dialect };
     app.log.warn({ reason: down }, 'health check failed');
     reply.header('Retry-After', 5);
