@@ -4,7 +4,6 @@
  * and shutdown tests.
  */
 import { expect } from 'vitest';
-import { STRONG_ADMIN_TOKEN } from '../helpers/instance.js';
 
 export interface Answer {
   status: number;
@@ -54,7 +53,9 @@ export const probes: Probe[] = [
   },
   {
     name: 'certificates v2',
-    send: async (u) => answer(await fetch(`${u}/api/v2/certificates/campaigns`, get({ authorization: `Bearer ${STRONG_ADMIN_TOKEN}` }))),
+    // Public (the admin API counts each presented token as an attempt, and a request cut between
+    // reserving and settling it stays counted: under this load the organizer would be limited).
+    send: async (u) => answer(await fetch(`${u}/verify/${'A'.repeat(12)}.json`, get())),
     expectUnavailable(a) {
       common(a);
       expect(a.body).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/temporarily unavailable/) });
