@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
 import { startInstance, type Instance } from '../helpers/instance.js';
 
-const ROUNDS = Number(process.env.TEST_COLD_START_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.TEST_COLD_START_ROUNDS ?? 3);
 const live: Instance[] = [];
 
 afterAll(async () => {
