@@ -8,8 +8,8 @@ import { dirname } from 'node:path';
 import { Command } from 'commander';
 import { acquireInstanceLock, InstanceLockedError } from './platform/db/instance-lock.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
-import { createCore, type Core } from './platform/core.js';
-import { buildApp, modules } from './app.js';
+import type { Core } from './platform/core.js';
+import { buildApp, createAppCore, modules } from './app.js';
 import { startBanner } from './platform/http/banner.js';
 import { STARTUP_LOCK, withAdvisoryLock } from './platform/db/lock.js';
 import { adminTokenWeakness } from './modules/certificates/admin-token.js';
@@ -94,7 +94,7 @@ async function serve(): Promise<void> {
   for (const w of warnings) process.stderr.write(`\n*** WARNING: ${w}\n\n`);
   await refuseWeakAdminToken(config);
   holdServerLock(config);
-  const core = await createCore(config);
+  const core = await createAppCore(config);
   for (const w of warnings) core.logger.warn(w);
   // Building the app recovers interrupted work and starting the job queue sets up its store:
   // both under the fleet's start-up lock, like the migrations, so cold starts take turns.
@@ -156,13 +156,13 @@ program
   .command('migrate')
   .description('bring the database schema up to date')
   .action(async () => {
-    const core = await createCore(loadConfigOrExit());
+    const core = await createAppCore(loadConfigOrExit());
     process.stdout.write('database is up to date\n');
     await core.close();
   });
 
 let corePromise: Promise<Core> | undefined;
-const lazyCore = () => (corePromise ??= createCore(loadConfigOrExit()));
+const lazyCore = () => (corePromise ??= createAppCore(loadConfigOrExit()));
 for (const m of modules) m.cli?.(program, lazyCore);
 
 program.hook('postAction', async () => {

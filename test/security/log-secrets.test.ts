@@ -11,8 +11,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { parseConfig } from '../../src/config.js';
-import { createCore, type Core } from '../../src/platform/core.js';
-import { buildApp } from '../../src/app.js';
+import type { Core } from '../../src/platform/core.js';
+import { buildApp, createAppCore } from '../../src/app.js';
 import { createLogger, redactUrl } from '../../src/platform/logger.js';
 
 const lines: string[] = [];
@@ -29,7 +29,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vh-logs-'));
   const config = parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'info', PORT: '0', ADMIN_TOKEN: 'test-admin-token', MINIPROGRAM_TRUST_CLIENT_OPENID: 'false' });
-  core = await createCore(config, { logger: createLogger('info', 'json', sink) });
+  core = await createAppCore(config, { logger: createLogger('info', 'json', sink) });
   app = await buildApp(core);
   await app.ready();
 });
