@@ -100,6 +100,7 @@ const envSchema = z.object({
   BOUNCE_IMAP_URL: optionalString,
   BOUNCE_POLL_SECONDS: z.coerce.number().int().min(0).max(86400).default(300),
   DNS_SERVERS: optionalString,
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   AUTOREPLY_MAX_ACCOUNTS: z.coerce.number().int().min(1).max(10_000).default(10),
   AUTOREPLY_MAX_RULES: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   AUTOREPLY_MAX_RULE_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(16 * 1024 * 1024),
@@ -141,6 +142,8 @@ export interface Config {
    * origin, cookie-session routes none.
    */
   corsOrigins: string[];
+  /** On SIGTERM/SIGINT: how long in-flight requests and jobs may take to finish before they are cut. */
+  shutdownGraceMs: number;
   /**
    * DKIM signing key for one sender domain from the environment (DKIM_DOMAIN, DKIM_SELECTOR,
    * DKIM_PRIVATE_KEY as PEM, `\n` allowed for line breaks); more domains are set in the console.
@@ -233,6 +236,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     bounceImapUrl: e.BOUNCE_IMAP_URL,
     bouncePollSeconds: e.BOUNCE_POLL_SECONDS,
     dnsServers: (e.DNS_SERVERS ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     autoreply: { maxAccounts: e.AUTOREPLY_MAX_ACCOUNTS, maxRules: e.AUTOREPLY_MAX_RULES, maxRuleBytes: e.AUTOREPLY_MAX_RULE_BYTES },
     isSmtpConfigured: Boolean(e.SMTP_URL),
     isMiniprogramConfigured: Boolean(e.WECHAT_MINIPROGRAM_APPID && e.WECHAT_MINIPROGRAM_SECRET),
