@@ -94,4 +94,4 @@ export type { PreviewOptions } from './render.js';
 export { checkName } from './name-check.js';
 export { probeImage } from './image-probe.js';
 export { registerFont, hasFont } from './fonts.js';
-export { verifyTemplate } from './template-cache.js';
+export { verifyImage, verifyTemplate } from './template-cache.js';
