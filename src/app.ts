@@ -65,7 +65,8 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: swagger-ui's pages answer a CSP with the hashes of their own inline code (issue 10 item 13).
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   // Before any module's routes: CORS and the cross-site check apply to every route by its group.
   await registerOrigins(app, createOriginPolicy(core.config, modules.map((m) => m.routeGroups ?? {})));
