@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
-const PAGES = ['/', '/certificate', '/admin', '/admin/campaigns', '/dev/mail', '/accounts', '/accounts/login', '/assistant', '/verify/nosuchcertificate', '/docs/static/index.html'];
+const PAGES = ['/', '/certificate', '/admin', '/admin/campaigns', '/dev/mail', '/accounts', '/accounts/login', '/assistant', '/verify/nosuchcertificate', '/docs'];
 
 function inlineHashes(html: string, tag: 'script' | 'style'): string[] {
   const re = tag === 'script' ? /<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi : /<style[^>]*>([\s\S]*?)<\/style>/gi;

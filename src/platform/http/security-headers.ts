@@ -26,6 +26,8 @@ export interface PagePolicy {
   formAction?: string;
   /** `img-src` (default `'self' data: blob:`). */
   imgSrc?: string[];
+  /** A complete policy instead of the default one (a server-rendered page that needs even less). */
+  directives?: Record<string, string[]>;
 }
 
 const hashCache = new Map<string, { script: string[]; style: string[] }>();
@@ -74,7 +76,7 @@ export async function registerPages(app: FastifyInstance, policy: PagePolicy, ro
   await app.register(async (scope) => {
     await scope.register(helmet, {
       global: true,
-      contentSecurityPolicy: { useDefaults: false, directives: pageDirectives(policy) as never },
+      contentSecurityPolicy: { useDefaults: false, directives: (policy.directives ?? pageDirectives(policy)) as never },
       frameguard: { action: 'deny' },
       referrerPolicy: { policy: 'no-referrer' },
     });
