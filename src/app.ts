@@ -71,7 +71,12 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     staticCSP: true,
-    transformStaticCSP: (csp) => csp.replace(/frame-ancestors [^;]*;/, "frame-ancestors 'none';").replace(/\s*upgrade-insecure-requests;?/, ''),
+    // swagger-ui's script adds <style> elements of its own: inline styles (never scripts) here.
+    transformStaticCSP: (csp) =>
+      csp
+        .replace(/frame-ancestors [^;]*;/, "frame-ancestors 'none';")
+        .replace(/style-src [^;]*;/, "style-src 'self' 'unsafe-inline';")
+        .replace(/\s*upgrade-insecure-requests;?/, ''),
     uiHooks: {
       onRequest: (_req, reply, done) => {
         reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY').header('referrer-policy', 'no-referrer');
