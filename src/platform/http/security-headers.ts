@@ -58,7 +58,8 @@ export function pageDirectives(p: PagePolicy = {}): Record<string, Array<string 
     'style-src': p.inlineStyles ? ["'self'", "'unsafe-inline'"] : ["'self'", () => current().style.join(' ')],
     'img-src': p.imgSrc ?? ["'self'", 'data:', 'blob:'],
     'font-src': ["'self'", 'data:'],
-    'connect-src': ["'self'"],
+    // blob: — pages read back the previews and exports they made (fetch of a blob: URL is a connection).
+    'connect-src': ["'self'", 'blob:'],
     'object-src': ["'none'"],
     'base-uri': ["'none'"],
     'form-action': [p.formAction ?? "'self'"],
