@@ -73,8 +73,8 @@ export function pageDirectives(p: PagePolicy = {}): Record<string, Array<string 
  * except `upgrade-insecure-requests`, which would break an instance served over plain http on a
  * LAN address.
  */
-export async function registerPages(app: FastifyInstance, policy: PagePolicy, routes: (scope: FastifyInstance) => void | Promise<void>): Promise<void> {
-  await app.register(async (scope) => {
+export function registerPages(app: FastifyInstance, policy: PagePolicy, routes: (scope: FastifyInstance) => void | Promise<void>) {
+  return app.register(async (scope) => {
     await scope.register(helmet, {
       global: true,
       contentSecurityPolicy: { useDefaults: false, directives: (policy.directives ?? pageDirectives(policy)) as never },

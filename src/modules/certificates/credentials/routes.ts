@@ -57,7 +57,7 @@ export function registerCredentialRoutes(app: FastifyInstance, svc: Services): v
 
   // The page in its own helmet scope (platform/http/security-headers.ts): its CSP and the other
   // page headers, with no hook on the JSON routes beside it.
-  void registerPages(app, { directives: PAGE_CSP }, (scope) => {
+  registerPages(app, { directives: PAGE_CSP }, (scope) => {
     scope.withTypeProvider<ZodTypeProvider>().get('/verify/:certificateId', {
       schema: {
         tags,
