@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+import { get as getFrom, startNginx, type Proxy } from '../helpers/nginx.js';
 
 const PAGES = ['/', '/certificate', '/admin', '/admin/campaigns', '/dev/mail', '/accounts', '/accounts/login', '/assistant', '/verify/nosuchcertificate', '/docs'];
 
@@ -114,5 +115,28 @@ describe('/metrics is not public', () => {
     const r = await fetch(`${base}/metrics`, { headers: { 'x-real-ip': '198.51.100.7' } });
     expect(r.status).toBe(403);
     expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  });
+});
+
+describe.each(['', '127.0.0.1'])('/metrics behind a real nginx (TRUST_PROXY=%s)', (trust) => {
+  let t: TestApp;
+  let proxy: Proxy;
+  let direct: string;
+  beforeAll(async () => {
+    t = await startTestApp({ env: trust ? { TRUST_PROXY: trust } : {} });
+    direct = await t.listen();
+    proxy = await startNginx(direct);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await t?.close();
+  });
+
+  it('refuses every client coming through the proxy, loopback ones included, and answers the direct loopback scraper', async () => {
+    // Without TRUST_PROXY the app sees nginx (127.0.0.1) for everyone; with it, the client's own
+    // loopback address (127.0.0.2): either way the forwarded request is refused.
+    expect(await getFrom(proxy.url, '/metrics', '127.0.0.2', {})).toBe(403);
+    expect(await getFrom(proxy.url, '/metrics', '127.0.0.3', { 'x-forwarded-for': '127.0.0.1' })).toBe(403);
+    expect(await getFrom(direct, '/metrics', '127.0.0.1', {})).toBe(200);
   });
 });
