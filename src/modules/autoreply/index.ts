@@ -36,7 +36,7 @@ export function createAutoreply(core: Core, opts: { api?: MpApi } = {}) {
   const rulesRepo = createRulesRepo(db);
   const repo = createWechatRepo(db);
   const cache = createMatcherCache({ repo: rulesRepo, now });
-  const rules = createRulesService({ db, repo: rulesRepo, cache, now });
+  const rules = createRulesService({ db, repo: rulesRepo, cache, now, caps: config.autoreply });
   const http = { apiBase: config.wechat.apiBase, timeoutMs: config.wechat.timeoutMs };
   const tokens = createAccessTokens({ http, store: createTokenStore(repo, core.secrets), now });
   const api = opts.api ?? createMpApi(http, tokens);
@@ -44,7 +44,7 @@ export function createAutoreply(core: Core, opts: { api?: MpApi } = {}) {
   const hash = createHasher(loadSecretKey(config.dataDir, config.secretKey));
   const mp = config.wechat.mp;
   const platformAccount = config.isMpConfigured ? { appid: mp.appid!, token: mp.token!, aesKey: mp.aesKey ?? null } : null;
-  const mpAccounts = createMpAccountsService({ db, repo, rulesRepo, cache, secrets: core.secrets, publicUrl: config.publicUrl, now, prove: (appid, secret) => tokens.get(appid, secret) });
+  const mpAccounts = createMpAccountsService({ db, repo, rulesRepo, cache, secrets: core.secrets, publicUrl: config.publicUrl, now, maxAccounts: config.autoreply.maxAccounts, prove: (appid, secret) => tokens.get(appid, secret) });
   const webhook = createWebhookService({ db, accounts: mpAccounts, cache, repo, jobs: core.jobs, now });
   const platform = createPlatformService({ db, hash, account: platformAccount, repo, rules, accounts, logger, now });
   const limiter = createAttemptLimiter({ db, now });

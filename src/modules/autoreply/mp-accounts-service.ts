@@ -12,7 +12,7 @@ import type { RulesRepo } from './rules-repo.js';
 import type { MpAccountRow, WechatRepo } from './wechat-repo.js';
 import type { MatcherCache } from './matcher-cache.js';
 import { AppError } from '../../platform/http/errors.js';
-import { accountNotFound, badInput, wechatFailed } from './errors.js';
+import { accountNotFound, badInput, limitReached, wechatFailed } from './errors.js';
 import { WechatApiError } from '../../platform/wechat/http.js';
 
 /** What the webhook needs about an account, decrypted. */
@@ -57,6 +57,8 @@ export function createMpAccountsService(deps: {
   publicUrl: string;
   now: () => number;
   ttlMs?: number;
+  /** Connected accounts per member (AUTOREPLY_MAX_ACCOUNTS). */
+  maxAccounts?: number;
   /**
    * Proves appid + secret with WeChat (an access_token for exactly that pair, from the shared
    * cache or a token request); rejects with WeChat's WechatApiError when WeChat refuses.
@@ -124,6 +126,12 @@ export function createMpAccountsService(deps: {
       if (!/^[0-9a-zA-Z]{16,64}$/.test(input.secret ?? '')) throw badInput('secret is the AppSecret (letters and digits)');
       if (!/^[0-9a-zA-Z]{3,32}$/.test(input.token ?? '')) throw badInput('token is 3-32 letters or digits, as WeChat requires');
       if (input.aes_key && !isEncodingAesKey(input.aes_key)) throw badInput('aes_key is the 43-character EncodingAESKey');
+      // A member at the cap is told so before WeChat is asked anything (the count in the
+      // transaction below is the one that holds under concurrency).
+      const max = deps.maxAccounts ?? 10;
+      if ((await repo.countAccountsOfUser(userId)) >= max) {
+        throw limitReached(`at most ${max} connected official accounts per member; disconnect one first`, { limit: 'accounts', max });
+      }
       // Nothing is saved until WeChat says this secret is the appid's: every connection, the
       // first or another member's of an appid already connected, proves it again (issue 10 item 1).
       await proveWithWechat(input.appid, input.secret);
@@ -131,6 +139,12 @@ export function createMpAccountsService(deps: {
       const callbackId = randomToken(16);
       try {
         const id = await db.transaction().execute(async (trx) => {
+          // The member's lock, then the count: parallel connects cannot all pass the cap.
+          await rulesRepo.insertMemberSet(userId, t, trx);
+          await rulesRepo.lockMember(userId, trx);
+          if ((await repo.countAccountsOfUser(userId, trx)) >= max) {
+            throw limitReached(`at most ${max} connected official accounts per member; disconnect one first`, { limit: 'accounts', max });
+          }
           const setId = await rulesRepo.insertAccountSet(userId, t, trx);
           return repo.insertAccount(
             {
@@ -152,6 +166,10 @@ export function createMpAccountsService(deps: {
         if (isUniqueViolation(err)) throw new AppError('account_exists', 'this official account is already connected', 409);
         throw err;
       }
+    },
+    /** Connected accounts against the cap. */
+    async usage(userId: number): Promise<{ accounts: number; maxAccounts: number }> {
+      return { accounts: await repo.countAccountsOfUser(userId), maxAccounts: deps.maxAccounts ?? 10 };
     },
     async list(userId: number): Promise<AccountView[]> {
       return (await repo.accountsOfUser(userId)).map(view);
