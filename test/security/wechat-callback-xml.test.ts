@@ -91,6 +91,13 @@ describe('WeChat callbacks refuse deep XML without a stack', () => {
     });
   }
 
+  it('a body over 64 KB answers 413 in the same form, without an error log', async () => {
+    logs.length = 0;
+    const r = await post(memberPath, signed('not-the-token'), `<xml>${'<a>'.repeat(30_000)}</xml>`);
+    expectCleanRefusal(r, 413);
+    noStackNoError();
+  });
+
   it('safe mode: a deep Encrypt envelope is refused as 400 too', async () => {
     logs.length = 0;
     const r = await post('/wechat/callback', { ...signed(MP.token), encrypt_type: 'aes', msg_signature: 'x' }, deepBody(DEEP));
