@@ -193,7 +193,7 @@ export async function checkJpegScans(b: Buffer): Promise<void> {
             }
           }
         }
-        if ((u & 1023) === 0 && Date.now() - lastYield > 20) {
+        if ((u & 63) === 0 && Date.now() - lastYield > 20) {
           await new Promise((res) => setImmediate(res));
           lastYield = Date.now();
         }
