@@ -63,7 +63,9 @@ http {
       let log = '';
       try {
         log = readFileSync(join(dir, 'error.log'), 'utf8');
-      } catch {}
+      } catch {
+        // no log written: the message says so by being empty
+      }
       throw new Error(`nginx did not start: ${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -77,7 +77,7 @@ export function registerPages(app: FastifyInstance, policy: PagePolicy, routes: 
   return app.register(async (scope) => {
     await scope.register(helmet, {
       global: true,
-      contentSecurityPolicy: { useDefaults: false, directives: (policy.directives ?? pageDirectives(policy)) as never },
+      contentSecurityPolicy: { useDefaults: false, directives: policy.directives ?? pageDirectives(policy) },
       frameguard: { action: 'deny' },
       referrerPolicy: { policy: 'no-referrer' },
     });
