@@ -87,6 +87,6 @@ describe('image uploads are decoded and verified in full', () => {
 
   it('keeps the last good template after a refusal', async () => {
     const r = await t.app.inject({ method: 'GET', url: '/api/v2/certificates/campaigns/images', headers: auth });
-    expect(r.json().template).toMatchObject({ width: 300, height: 200 });
+    expect(r.json<{ template: unknown }>().template).toMatchObject({ width: 300, height: 200 });
   });
 });

@@ -25,7 +25,7 @@ describe('WeChat callbacks refuse deep XML without a stack', () => {
   beforeAll(async () => {
     const sink = new Writable({
       write(chunk, _enc, cb) {
-        for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line));
+        for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
         cb();
       },
     });
@@ -38,7 +38,7 @@ describe('WeChat callbacks refuse deep XML without a stack', () => {
       payload: { appid: 'wxdeep0000000001', secret: 'deepsecret000000000000000000001', token: memberToken },
     });
     expect(r.statusCode).toBe(201);
-    memberPath = new URL(r.json().callback_url).pathname;
+    memberPath = new URL(r.json<{ callback_url: string }>().callback_url).pathname;
   });
   afterAll(async () => ctx?.close());
 

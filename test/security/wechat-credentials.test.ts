@@ -45,11 +45,11 @@ describe.each(testDialects())('WeChat credentials per tenant (%s)', (dialect) =>
     const a = await member(ctx, 'tenanta');
     const r = await connect(a.cookie, 'madeupsecret0000000000000000000', 'tokena');
     expect(r.statusCode).toBe(400);
-    const body = r.json();
+    const body = r.json<{ code: string; message: string }>();
     expect(body.code).toBe('wechat_refused');
     expect(body.message).toContain('40125');
     expect(body.message).toContain('invalid appsecret');
-    expect((await api(a.cookie, 'GET', '/accounts')).json().accounts).toHaveLength(0);
+    expect((await api(a.cookie, 'GET', '/accounts')).json<{ accounts: unknown[] }>().accounts).toHaveLength(0);
     expect(await ctx.t.core.db.selectFrom('mp_accounts').select('id').where('appid', '=', APPID).execute()).toHaveLength(0);
   });
 
@@ -59,7 +59,7 @@ describe.each(testDialects())('WeChat credentials per tenant (%s)', (dialect) =>
     const thief = await member(ctx, 'tenantthief');
     const r = await connect(thief.cookie, 'guessedsecret00000000000000000', 'thieftoken');
     expect(r.statusCode).toBe(400);
-    expect(r.json().code).toBe('wechat_refused');
+    expect(r.json<{ code: string }>().code).toBe('wechat_refused');
   });
 
   it('two members with the same appid and different secrets never share a token', async () => {
@@ -73,8 +73,8 @@ describe.each(testDialects())('WeChat credentials per tenant (%s)', (dialect) =>
     expect(c1.statusCode).toBe(201);
     expect(c2.statusCode).toBe(201);
     const accs = [
-      { cookie: owner.cookie, secret: S1, body: c1.json(), token: 'tokenone', follower: 'fol_one' },
-      { cookie: other.cookie, secret: S2, body: c2.json(), token: 'tokentwo', follower: 'fol_two' },
+      { cookie: owner.cookie, secret: S1, body: c1.json<{ id: number; callback_url: string }>(), token: 'tokenone', follower: 'fol_one' },
+      { cookie: other.cookie, secret: S2, body: c2.json<{ id: number; callback_url: string }>(), token: 'tokentwo', follower: 'fol_two' },
     ];
     for (const a of accs) {
       const rule = await api(a.cookie, 'POST', `/rules?account=${a.body.id}`, { keywords: [{ text: 'hi', match: 'equal' }], replies: ['first', 'second'], mode: 'all' });
@@ -85,7 +85,7 @@ describe.each(testDialects())('WeChat credentials per tenant (%s)', (dialect) =>
       const r = await send(ctx, path, { appid: APPID, token: a.token, aesKey: null }, text(a.follower, 'hi'));
       expect(r.reply).toBe('first');
     }
-    const sentTo = (openid: string) => ctx.fake.calls('/cgi-bin/message/custom/send').filter((c) => c.json().touser === openid);
+    const sentTo = (openid: string) => ctx.fake.calls('/cgi-bin/message/custom/send').filter((c) => (c.json() as { touser: string }).touser === openid);
     for (const a of accs) await expect.poll(() => sentTo(a.follower).length, SLOW).toBe(1);
     await expect
       .poll(async () => {
