@@ -41,11 +41,21 @@ export interface OpenOptions {
 /** How long a request waits for a new PostgreSQL connection before it is answered 503. */
 export const PG_CONNECT_TIMEOUT_MS = 5000;
 
+/** A pg client whose connection attempt gives up after PG_CONNECT_TIMEOUT_MS. */
+class TimedClient extends pg.Client {
+  constructor(config?: pg.ClientConfig) {
+    super({ ...config, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS });
+  }
+}
+
 /** Opens the configured database. The caller runs migrations (see migrate.ts). */
 export function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): DatabaseHandle {
   if (cfg.dialect === 'postgres') {
-    // A refused or black-holed server must fail a request in seconds (a 503), not hang it.
-    const pool = new pg.Pool({ connectionString: cfg.url, max: 10, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS });
+    // A refused or black-holed server must fail a request in seconds (a 503), not hang it. The
+    // timeout is set on the client (connecting), not the pool: pg-pool applies its own
+    // `connectionTimeoutMillis` to waiting for a busy pool's free client too, which turned a burst
+    // of 400 requests on a healthy database into 503s ("timeout exceeded when trying to connect").
+    const pool = new pg.Pool({ connectionString: cfg.url, max: 10, Client: TimedClient });
     const lost = (err: Error) => opts.onConnectionError?.(err);
     // A client losing its connection must not crash the process. The pool's 'error' event covers
     // idle clients only; a client checked out (a query or transaction in progress) emits 'error'
