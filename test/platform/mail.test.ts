@@ -90,32 +90,32 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
     expect(res.messageId).toBe('<notice.1.1@volunteer-hub.test>');
     expect(res.response).toMatch(/^250 .*queued as 1/);
     expect(server.received).toHaveLength(1);
-    expect(server.received[0]!.to).toEqual(['volunteer1@example.org']);
-    const parsed = await PostalMime.parse(server.received[0]!.raw);
+    expect(server.received[0].to).toEqual(['volunteer1@example.org']);
+    const parsed = await PostalMime.parse(server.received[0].raw);
     expect(parsed.messageId).toBe('<notice.1.1@volunteer-hub.test>');
     expect(parsed.subject).toBe('Your certificate 1');
     expect(parsed.from?.address).toBe('noreply@example.org');
     expect(parsed.html).toContain('Hello 1');
     expect(parsed.attachments).toHaveLength(1);
-    expect(parsed.attachments[0]!.filename).toBe('cert.png');
-    expect(Buffer.from(parsed.attachments[0]!.content as ArrayBuffer)).toEqual(png);
+    expect(parsed.attachments[0].filename).toBe('cert.png');
+    expect(Buffer.from(parsed.attachments[0].content as ArrayBuffer)).toEqual(png);
   });
 
   it('retries 4xx answers through the mail.send job until the message is delivered', async () => {
     const server = await smtp({ answer: (_m, attempt) => (attempt <= 2 ? { code: 451, message: '4.7.1 greylisted, try again later' } : undefined) });
     const { mailer, jobs } = build({ SMTP_URL: server.url });
-    await expect(mailer.send(mail(2))).rejects.toSatisfy((e) => e instanceof TemporaryMailError && (e as TemporaryMailError).responseCode === 451);
+    await expect(mailer.send(mail(2))).rejects.toSatisfy((e) => e instanceof TemporaryMailError && (e).responseCode === 451);
     await jobs.start();
     await mailer.enqueue(mail(3));
     await waitFor(() => server.received.length === 1, 15_000, 'delivery after retries');
     expect(server.attempts).toBe(3);
-    expect((await PostalMime.parse(server.received[0]!.raw)).messageId).toBe('<notice.3.1@volunteer-hub.test>');
+    expect((await PostalMime.parse(server.received[0].raw)).messageId).toBe('<notice.3.1@volunteer-hub.test>');
     await waitFor(async () => (await jobs.counts(MAIL_SEND_JOB)).queued === 0 && (await jobs.counts(MAIL_SEND_JOB)).running === 0, 5000, 'job done');
     expect((await jobs.counts(MAIL_SEND_JOB)).failed ?? 0).toBe(0);
   });
 
   it('reports 5xx answers as permanent with the server text, and does not retry them', async () => {
-    const server = await smtp({ answer: (m) => (m.to[0]!.startsWith('gone') ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined) });
+    const server = await smtp({ answer: (m) => (m.to[0].startsWith('gone') ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined) });
     const { mailer, jobs } = build({ SMTP_URL: server.url });
     const err = await mailer.send(mail(4, { to: 'gone@example.org' })).catch((e) => e);
     expect(err).toBeInstanceOf(PermanentMailError);
@@ -189,7 +189,7 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
     const settings = { host: '127.0.0.1', port: server.port, security: 'none' as const, from: 'org@example.org' };
     const ok = await mailer.sendTest!(settings, 'me@example.org');
     expect(ok.response).toMatch(/^250 /);
-    expect(server.received[0]!.to).toEqual(['me@example.org']);
+    expect(server.received[0].to).toEqual(['me@example.org']);
     const err = await mailer.sendTest!(settings, 'reject@example.org').catch((e) => e);
     expect(err).toBeInstanceOf(PermanentMailError);
     expect(err.message).toContain('5.7.1 relaying denied');
@@ -235,9 +235,9 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
     expect(res.response).toMatch(/^250 /);
     expect(own.received).toHaveLength(1);
     expect(main.received).toHaveLength(0);
-    expect((await PostalMime.parse(own.received[0]!.raw)).from?.address).toBe('campaign@example.org');
+    expect((await PostalMime.parse(own.received[0].raw)).from?.address).toBe('campaign@example.org');
 
-    const queuedBefore = (await jobs.counts(MAIL_SEND_JOB)).queued!;
+    const queuedBefore = (await jobs.counts(MAIL_SEND_JOB)).queued;
     await mailer.enqueue(mail(42, { smtp: settings }));
     const stored =
       dialect === 'sqlite'
@@ -249,7 +249,7 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
     // The job opens the sealed password and delivers through the sender's server.
     await jobs.start();
     await waitFor(() => own.received.length === 2, 10_000, 'queued mail delivered');
-    expect((await PostalMime.parse(own.received[1]!.raw)).messageId).toBe('<notice.42.1@volunteer-hub.test>');
+    expect((await PostalMime.parse(own.received[1].raw)).messageId).toBe('<notice.42.1@volunteer-hub.test>');
   });
 
   it('paces sends at MAIL_RATE_PER_SEC', async () => {

@@ -68,7 +68,9 @@ http {
       let log = '';
       try {
         log = readFileSync(join(dir, 'error.log'), 'utf8');
-      } catch {}
+      } catch {
+        // no log written yet
+      }
       throw new Error(`nginx did not start: ${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -48,7 +48,6 @@ export function installAccountsHttp(app: FastifyInstance): void {
       return { error: fail(url.includes('/address/') && method === 'PUT' ? C.ADDRESS_MODIFY : C.INVALID_PARAMS, `unknown field(s): ${keys.join(', ')}`) };
     }
     if (data === undefined || data === null || (issue?.path.length === 0 && issue.code === 'invalid_type')) {
-      field = undefined;
       return { error: fail(C.INVALID_PARAMS, httpPart === 'body' ? 'a JSON object body is required' : `invalid ${httpPart}`) };
     }
     const where = field ? `${field}: ` : '';

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { createCanvas, type Canvas } from '@napi-rs/canvas';
+import { createCanvas } from '@napi-rs/canvas';
 import { crc32 as crc32js } from './image-probe.js';
 import type { TemplateEntry } from './types.js';
 
@@ -226,7 +226,7 @@ export function filterRows(rgba: Uint8ClampedArray, width: number, rows: number)
     let bytes: Uint8Array = cur;
     if (sSub < best) [type, best, bytes] = [1, sSub, sub];
     if (!first && sUp < best) [type, best, bytes] = [2, sUp, up];
-    if (!first && sPaeth < best) [type, best, bytes] = [4, sPaeth, pa];
+    if (!first && sPaeth < best) [type, bytes] = [4, pa];
     const o = r * (stride + 1);
     out[o] = type;
     out.set(bytes, o + 1);
