@@ -32,7 +32,7 @@ export async function load(opts: autocannon.Options): Promise<LoadResult> {
 /** Prints a figure line and returns it for the JSON result. */
 export function report(results: Record<string, unknown>, name: string, value: unknown): void {
   results[name] = value;
-  process.stdout.write(`${name}: ${typeof value === 'object' ? JSON.stringify(value) : String(value as string | number | boolean | undefined)}\n`);
+  process.stdout.write(`${name}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}\n`);
 }
 
 export function writeResults(name: string, results: Record<string, unknown>): void {
