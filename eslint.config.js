@@ -48,6 +48,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
+      // `arr[0]!` is a harmless habit in tests (the rule flips if noUncheckedIndexedAccess is turned
+      // on), and vitest's `expect(obj.method)` / saved `db.drop` methods are not calls.
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+      '@typescript-eslint/unbound-method': 'off',
       // Test servers and bench workers take async callbacks (http.createServer, process.on('message')):
       // a rejection there surfaces as an unhandled rejection, which fails the run loudly.
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],

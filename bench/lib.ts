@@ -32,6 +32,7 @@ export async function load(opts: autocannon.Options): Promise<LoadResult> {
 /** Prints a figure line and returns it for the JSON result. */
 export function report(results: Record<string, unknown>, name: string, value: unknown): void {
   results[name] = value;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects are JSON; the rest are numbers, strings, booleans
   process.stdout.write(`${name}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}\n`);
 }
 
