@@ -44,8 +44,10 @@ export function trustProxyOption(tp: boolean | number | string[]): boolean | str
 }
 
 export async function buildApp(core: Core): Promise<FastifyInstance> {
+  // Typed as Fastify's logger, so the app is a FastifyInstance with the default logger type.
+  const logger: FastifyBaseLogger = core.logger;
   const app = Fastify({
-    loggerInstance: core.logger as FastifyBaseLogger,
+    loggerInstance: logger,
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(core.config.trustProxy),
     requestIdHeader: 'x-request-id',

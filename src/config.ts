@@ -56,7 +56,7 @@ const trustProxy = z
     const bad = items.filter((x) => {
       if (PROXY_RANGE_NAMES.has(x) || isIP(x)) return false;
       const m = /^(.+)\/(\d{1,3})$/.exec(x);
-      return !(m && isIP(m[1]!) && Number(m[2]) <= (isIP(m[1]!) === 4 ? 32 : 128));
+      return !(m && isIP(m[1]) && Number(m[2]) <= (isIP(m[1]) === 4 ? 32 : 128));
     });
     if (bad.length || !items.length) {
       ctx.addIssue({ code: 'custom', message: `expected true, false, a hop count, or proxy addresses/CIDRs separated by commas; not understood: ${bad.join(', ') || v}` });

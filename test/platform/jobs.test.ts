@@ -61,8 +61,8 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     await waitFor(() => seen.length === 3, 15_000, 'three attempts');
     expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3]);
     // The backoff was waited for between attempts (100 ms after the first, 200 ms after the second).
-    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(90);
-    expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(190);
+    expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(90);
+    expect(seen[2].at - seen[1].at).toBeGreaterThanOrEqual(190);
     await waitFor(async () => (await q.counts('t.retry')).queued === 0 && (await q.counts('t.retry')).running === 0, 5000, 'job done');
     expect((await q.counts('t.retry')).failed ?? 0).toBe(0);
   });

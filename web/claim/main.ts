@@ -350,7 +350,7 @@ async function submit(): Promise<void> {
   state.submitting = true;
   paintSubmit();
   try {
-    const out = await request<{ status: number; downloadUrl?: string | null }>(API, {
+    await request<{ status: number; downloadUrl?: string | null }>(API, {
       body: { token, name: state.name.trim() },
       timeoutMs: 30_000,
     });

@@ -23,7 +23,7 @@ export function parseStoredLayout(json: string | null): StoredLayout {
   if (!json) return {};
   try {
     const v = JSON.parse(json) as unknown;
-    return v && typeof v === 'object' ? (v as StoredLayout) : {};
+    return v && typeof v === 'object' ? (v) : {};
   } catch {
     return {};
   }

@@ -52,7 +52,7 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
   r.get('/api/getUserInfo', {
     schema: { tags, summary: 'Volunteer info for a link token', querystring: z.object({ token: z.string().max(500).optional(), campaign: campaignRef }), response: responses },
     // The hot path: the lookup checks the token itself (type, length), so skip the schema walk.
-    validatorCompiler: () => (data) => ({ value: data }),
+    validatorCompiler: () => (data: unknown) => ({ value: data }),
   }, async (req, reply) => {
     const hit = await svc.claims.lookup(req.query.token, req.ip);
     if (hit.status >= 2) throw new CertError(3, 'already_sent', 'the certificate was already sent for this link', 409);
@@ -112,7 +112,7 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
       response: responses,
     },
   }, async (req) => {
-    await requireAdmin(req.headers.token as string | undefined, req);
+    await requireAdmin(req.headers.token, req);
     const c = await svc.campaign.resolve(req.query.campaign);
     const bytes = await readTemplateField(req);
     return ok(await svc.campaign.setTemplate(c, bytes));

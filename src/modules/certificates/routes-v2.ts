@@ -153,7 +153,7 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     }),
   }, async (req) => {
     const c = await svc.campaign.resolve(req.params.id);
-    return svc.recipients.list(c, { ...req.query, failed: req.query.failed === 'true' }, svc.credentials.states);
+    return svc.recipients.list(c, { ...req.query, failed: req.query.failed === 'true' }, (ids) => svc.credentials.states(ids));
   });
 
   rr.get(`${P}/campaigns/:id/recipients.csv`, { schema: s({ summary: 'Exports volunteers as CSV (streamed)', params: idParams }) }, async (req, reply) => {

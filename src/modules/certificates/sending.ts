@@ -44,7 +44,7 @@ function createRateMeter(now: () => number) {
       const t = now();
       const sec = Math.floor(t / 1000);
       let b = buckets.get(cid);
-      if (!b) buckets.set(cid, (b = new Map()));
+      if (!b) buckets.set(cid, (b = new Map<number, number>()));
       b.set(sec, (b.get(sec) ?? 0) + 1);
       if (b.size > 90) for (const k of b.keys()) if (k < sec - 60) b.delete(k);
       const day = Math.floor(t / 86_400_000);
@@ -67,7 +67,7 @@ function createRateMeter(now: () => number) {
 
 /** Builds the sending service and registers its job. */
 export function createSending(deps: CertDeps, campaignsSvc: CampaignService, deliver: Deliverability) {
-  const { campaigns, recipients, jobs, mailer, secrets, now, logger, db } = deps;
+  const { campaigns, recipients, jobs, mailer, secrets, now, logger } = deps;
   const host = messageHost(deps.config.publicUrl);
   const meter = createRateMeter(now);
 

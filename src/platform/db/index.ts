@@ -113,6 +113,7 @@ function withStatementCache(sqlite: SQLite.Database, max = 500) {
 }
 
 /** Which dialect a Kysely handle (or transaction) speaks; for migrations and repositories. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any handle: the app's, a transaction's, a migration's Kysely<any>
 export function dialectOf(db: Kysely<any>): Dialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }

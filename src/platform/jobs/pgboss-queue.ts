@@ -33,7 +33,7 @@ function executorDb(ex: Executor): PgBoss.Db {
   return {
     async executeSql(text, values) {
       const r = await ex.executeQuery(CompiledQuery.raw(text, values ?? []));
-      return { rows: r.rows as any[] };
+      return { rows: r.rows };
     },
   };
 }

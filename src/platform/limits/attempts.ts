@@ -63,7 +63,7 @@ export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
 export function clientKey(ip: string): string {
   const a = (ip || 'unknown').replace(/%.*$/, '');
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
-  if (mapped) return mapped[1]!;
+  if (mapped) return mapped[1];
   if (!a.includes(':')) return a;
   const [head, tail] = a.split('::') as [string, string | undefined];
   const h = head ? head.split(':') : [];
@@ -163,7 +163,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
         const row = await sql<{ reset_at: number }>`SELECT reset_at FROM attempt_counters WHERE key = ${key}`.execute(ex);
         return Math.max(1000, Number(row.rows[0]?.reset_at ?? t) - t) * -1;
       }
-      return Number(r.rows[0]!.count);
+      return Number(r.rows[0].count);
     }
     const r = await sql<{ count: number }>`
       INSERT INTO attempt_counters (key, count, reset_at, next_at) VALUES (${key}, 1, ${t + rule.forgetMs}, ${t + backoffDelay(rule, 1)})
@@ -176,7 +176,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
       const row = await sql<{ next_at: number }>`SELECT next_at FROM attempt_counters WHERE key = ${key}`.execute(ex);
       return Math.max(1000, Number(row.rows[0]?.next_at ?? t) - t) * -1;
     }
-    const n = Number(r.rows[0]!.count);
+    const n = Number(r.rows[0].count);
     // The row is ours until the transaction ends (locked on PostgreSQL, SQLite's write lock).
     await sql`UPDATE attempt_counters SET next_at = ${t + backoffDelay(rule, n)} WHERE key = ${key}`.execute(ex);
     return n;
@@ -194,7 +194,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
       await maybeSweep(t);
       const sorted = [...rules].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       if (sorted.length === 1) {
-        const n = await reserveOne(db, sorted[0]!, t);
+        const n = await reserveOne(db, sorted[0], t);
         return n < 0 ? { ok: false, retryAfterMs: -n } : { ok: true };
       }
       try {

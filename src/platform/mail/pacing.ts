@@ -102,7 +102,7 @@ export class DailyQuota {
         for (const l of limits) {
           if (!l.dailyLimit) continue;
           if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${'mail_quota:' + l.key}))`.execute(trx);
-          const { used, oldestBucket } = await this.usage(l.key, trx as unknown as DB);
+          const { used, oldestBucket } = await this.usage(l.key, trx);
           if (used >= l.dailyLimit) {
             const frees = (oldestBucket ?? bucket) + DAY + BUCKET;
             const scope = l.key === '*' ? 'the daily mail quota' : `the daily mail quota of ${l.key}`;
