@@ -86,12 +86,21 @@ export class QuotaExceeded extends RetryLater {
   }
 }
 
+export interface SendOptions {
+  /**
+   * Runs after the pace's wait, right before the message goes out (e.g. to record "attempting"
+   * with the Message-ID, so the send is only ever repeated with the same id). Throwing cancels
+   * the send.
+   */
+  beforeSend?: () => Promise<void>;
+}
+
 /** What modules use to send mail. */
 export interface Mailer {
   /** True when no SMTP is configured and messages go to the dev mailbox. */
   readonly isDevMailbox: boolean;
   /** Sends now, paced and quota-checked. Throws TemporaryMailError, PermanentMailError or QuotaExceeded. */
-  send(mail: OutgoingMail): Promise<SendResult>;
+  send(mail: OutgoingMail, opts?: SendOptions): Promise<SendResult>;
   /**
    * Durable send: writes a `mail.send` job (in `trx` when given) that the queue delivers with
    * retries; for one-off mails (activation, codes, notices of password changes).
