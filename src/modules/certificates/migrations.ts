@@ -130,4 +130,16 @@ export const migrations: Record<string, Migration> = {
       await sql`UPDATE campaigns SET status_next = (SELECT COUNT(*) FROM issued_certificates WHERE issued_certificates.campaign_id = campaigns.id)`.execute(db);
     },
   },
+  /**
+   * Sending by a fleet (issue 11): why a campaign is paused (an SMTP outage, with how many probes
+   * failed so far), and when each notice was accepted (the fleet's rate in progress).
+   */
+  '1300_certificates_fleet_sending': {
+    async up(db: Kysely<any>) {
+      const t = bigint(db);
+      await db.schema.alterTable('campaigns').addColumn('pause_reason', 'text').execute();
+      await db.schema.alterTable('campaigns').addColumn('outage_probes', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('recipients').addColumn('noticed_at', t).execute();
+    },
+  },
 };

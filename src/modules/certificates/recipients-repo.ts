@@ -184,6 +184,53 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .limit(limit)
         .execute();
     },
+    /** Id buckets (`id / width`) holding notices still to send: the campaign's batches. */
+    async noticeBuckets(campaignId: number, width: number, ex: Executor = db): Promise<number[]> {
+      const rows = await ex
+        .selectFrom('recipients')
+        .select(sql<number>`id / ${sql.lit(width)}`.as('b'))
+        .distinct()
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 0)
+        .where('failure', 'is', null)
+        .orderBy('b')
+        .execute();
+      return rows.map((r) => Number(r.b));
+    },
+    /** The notices of one batch (ids in [lo, hi)) still to send, due or not. */
+    async noticesInRange(campaignId: number, lo: number, hi: number, ex: Executor = db): Promise<RecipientRow[]> {
+      return ex
+        .selectFrom('recipients')
+        .selectAll()
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 0)
+        .where('failure', 'is', null)
+        .where('id', '>=', lo)
+        .where('id', '<', hi)
+        .orderBy('id')
+        .execute();
+    },
+    /** Notices accepted since `since` (the fleet's rate). */
+    async noticedSince(campaignId: number, since: number, ex: Executor = db): Promise<number> {
+      const r = await ex
+        .selectFrom('recipients')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('campaign_id', '=', campaignId)
+        .where('noticed_at', '>', since)
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    /** Failed notices back to the queue (status 0, attempts reset, same link); answers how many. */
+    async retryFailedNotices(campaignId: number, now: number, ex: Executor = db): Promise<number> {
+      const r = await ex
+        .updateTable('recipients')
+        .set({ failure: null, failed_at: null, retry_at: null, attempts: 0, updated_at: now })
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 0)
+        .where('failure', 'is not', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
     /** Earliest retry time among notices still waiting (status 0, not failed); null when none wait. */
     async pendingNotices(campaignId: number, ex: Executor = db): Promise<{ n: number; nextAt: number | null }> {
       const r = await ex
@@ -226,7 +273,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       await ex
         .updateTable('recipients')
         // The sealed link moves to link_sealed: a reminder or a reset mails the same link again.
-        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: sql`notice_count + 1`, link_sealed: sql`pending_token`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, updated_at: now })
+        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: sql`notice_count + 1`, link_sealed: sql`pending_token`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, noticed_at: now, updated_at: now })
         .where('id', 'in', ids)
         .where('pending_token', 'is not', null)
         .execute();
@@ -235,7 +282,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     async markNoticeSent(id: number, noticeCount: number, now: number, ex: Executor = db): Promise<void> {
       await ex
         .updateTable('recipients')
-        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: noticeCount, link_sealed: sql`COALESCE(pending_token, link_sealed)`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, updated_at: now })
+        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: noticeCount, link_sealed: sql`COALESCE(pending_token, link_sealed)`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, noticed_at: now, updated_at: now })
         .where('id', '=', id)
         .execute();
     },

@@ -162,6 +162,10 @@ export function createMailer(deps: MailerDeps): Mailer {
       };
       return sendOnce(smtpSettingsOptions(smtp), mail, from);
     },
+    async usage(key: string) {
+      await quota.flush().catch(() => undefined);
+      return (await quota.usage(key)).used;
+    },
     async close() {
       await quota.flush().catch((err) => logger.error({ err }, 'mail: could not write send counts'));
       await pools.close();

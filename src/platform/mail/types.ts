@@ -66,7 +66,11 @@ export interface MailTransport {
 }
 
 export class TemporaryMailError extends Error {
-  constructor(message: string, readonly responseCode?: number) {
+  /**
+   * 'connection': the server or the way to it failed (refused, timeout, TLS, 421, 535 auth), so
+   * every message would fail alike; 'recipient': this message was refused for now (4xx to RCPT/DATA).
+   */
+  constructor(message: string, readonly responseCode?: number, readonly scope: 'connection' | 'recipient' = 'recipient') {
     super(message);
     this.name = 'TemporaryMailError';
   }
@@ -112,6 +116,8 @@ export interface Mailer {
    * whose message is the server's text (or the connection error). For the console's test button.
    */
   sendTest?(smtp: SmtpSettings, to: string): Promise<SendResult>;
+  /** (Addition) Messages counted for a pacing key in the rolling 24 h window (the fleet's, from the database). */
+  usage?(key: string): Promise<number>;
   /** Closes pooled SMTP connections. */
   close(): Promise<void>;
 }
