@@ -39,6 +39,8 @@ export interface TokenHit {
   email: string;
   name: string | null;
   status: number;
+  /** Why the latest mail to this volunteer failed (null when none did, or it went through since). */
+  failure: string | null;
 }
 
 /** Volunteers per status ("0" imported ... "4" certificate mailed). */
@@ -59,7 +61,7 @@ function escapeLike(s: string): string {
 export function createRecipientsRepo(handle: DatabaseHandle) {
   const db = handle.db;
   const byToken = handle.sqlite?.prepare(
-    'SELECT id, campaign_id, email, name, status FROM recipients WHERE token_hash = ?',
+    'SELECT id, campaign_id, email, name, status, failure FROM recipients WHERE token_hash = ?',
   );
   // Imports on SQLite: one prepared single-row INSERT run per row (synchronously, on the same
   // connection, so inside the caller's transaction) is ~5x faster than building and preparing a
@@ -143,7 +145,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     async findByTokenHash(hash: string): Promise<TokenHit | undefined> {
       if (byToken) return byToken.get(hash) as TokenHit | undefined;
-      return db.selectFrom('recipients').select(['id', 'campaign_id', 'email', 'name', 'status']).where('token_hash', '=', hash).executeTakeFirst();
+      return db.selectFrom('recipients').select(['id', 'campaign_id', 'email', 'name', 'status', 'failure']).where('token_hash', '=', hash).executeTakeFirst();
     },
     async findById(id: number, ex: Executor = db): Promise<RecipientRow | undefined> {
       return ex.selectFrom('recipients').selectAll().where('id', '=', id).executeTakeFirst();
@@ -306,7 +308,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
-    async setStatus(id: number, status: number, now: number, extra: { cert_count?: number } = {}, ex: Executor = db): Promise<void> {
+    async setStatus(id: number, status: number, now: number, extra: { cert_count?: number; attempts?: number } = {}, ex: Executor = db): Promise<void> {
       await ex.updateTable('recipients').set({ status, updated_at: now, failure: null, failed_at: null, ...extra }).where('id', '=', id).execute();
     },
     /**
@@ -367,6 +369,21 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .orderBy('failed_at', 'desc')
         .limit(limit)
         .execute();
+    },
+    /** A certificate mail failed for now: the reason is shown (query, console, the volunteer) while it is retried. */
+    async noteDeliveryFailure(id: number, reason: string, now: number, ex: Executor = db): Promise<number> {
+      const r = await ex
+        .updateTable('recipients')
+        .set({ failure: reason.slice(0, 2000), failed_at: now, attempts: sql`attempts + 1`, updated_at: now })
+        .where('id', '=', id)
+        .where('status', 'in', [2, 3])
+        .returning('attempts')
+        .executeTakeFirst();
+      return r?.attempts ?? 0;
+    },
+    /** Certificate mails of a campaign that failed (status 2-3 with a failure): for the bulk retry. */
+    async failedDeliveries(campaignId: number, ex: Executor = db): Promise<{ id: number }[]> {
+      return ex.selectFrom('recipients').select('id').where('campaign_id', '=', campaignId).where('status', 'in', [2, 3]).where('failure', 'is not', null).execute();
     },
     /** Recipients left at 2 or 3 (their deliver job is re-enqueued at start if it was lost). */
     async awaitingDelivery(limit: number, ex: Executor = db): Promise<{ id: number }[]> {
