@@ -199,6 +199,7 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
       state: p.sending,
       ratePerMin: p.ratePerMin,
       quota: p.quota,
+      outage: p.outage,
     });
   });
 }

@@ -314,14 +314,17 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
      * (Addition) Bulk "retry failed": every failed notice goes back to the queue (same link, attempts
      * reset) and sending starts; answers how many.
      */
-    async retryFailed(c: CampaignRow): Promise<number> {
+    async retryFailed(c: CampaignRow): Promise<{ notices: number; certificates: number }> {
       assertNotArchived(c);
       const n = await recipients.retryFailedNotices(c.id, now());
       if (n > 0 || (await recipients.countToSend(c.id)) > 0) {
         await campaigns.setSending(c.id, 'sending', ['idle', 'paused', 'sending'], now());
         await enqueueSend(c.id);
       }
-      return n;
+      // Failed certificate mails: their deliver job again (claims.ts's DELIVER_KIND; a live one is kept).
+      const certs = await recipients.failedDeliveries(c.id);
+      for (const { id } of certs) await jobs.enqueue('certificates.deliver', { recipientId: id }, { singletonKey: `certificates.deliver:${id}` });
+      return { notices: n, certificates: certs.length };
     },
     /** Re-enqueues the planners of campaigns left sending (harmless when the job still exists). */
     async recover(): Promise<void> {
