@@ -9,6 +9,8 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   raw: Buffer;
+  /** When the server accepted it (ms since the epoch). */
+  at?: number;
 }
 
 export interface SmtpVerdict {
@@ -51,6 +53,7 @@ export async function startSmtpServer(opts: TestSmtpOptions = {}): Promise<TestS
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
+          at: Date.now(),
         };
         const verdict = opts.answer?.(mail, state.attempts);
         if (verdict) {
