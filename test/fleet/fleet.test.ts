@@ -61,6 +61,7 @@ describe.runIf(testDialects().includes('postgres'))('a fleet of three instances 
     const live = () => instances.filter((i) => !i.killedOnPurpose);
     /** SIGKILLs the instance that sent most recently (by /metrics growth), restarts it, and measures the gap. */
     async function killASender(): Promise<void> {
+      noDeaths();
       const before = await Promise.all(live().map(async (i) => ({ i, n: await noticesSentBy(i) })));
       await new Promise((r) => setTimeout(r, 300));
       const after = await Promise.all(before.map(async ({ i, n }) => ({ i, d: (await noticesSentBy(i)) - n })));
@@ -77,7 +78,16 @@ describe.runIf(testDialects().includes('postgres'))('a fleet of three instances 
       // The process manager restarts it.
       instances.push(await startInstance(`${victim.name}'`, env));
     }
-    const sent = (n: number) => waitFor(() => received.length >= n, 120_000, `${n} notices`);
+    /** Fails at once when an instance died by itself (a database fault must not end a process). */
+    const noDeaths = () => {
+      const dead = instances.find((i) => i.diedUnexpectedly);
+      if (dead) throw new Error(`instance ${dead.name} died (${JSON.stringify(dead.diedUnexpectedly)}): ${dead.stderr.slice(-1500)}`);
+    };
+    const sent = (n: number) =>
+      waitFor(() => {
+        noDeaths();
+        return received.length >= n;
+      }, 120_000, `${n} notices`);
 
     await sent(300);
     await killASender();
