@@ -98,6 +98,8 @@ export interface Progress {
   ratePerMin: number;
   etaSeconds: number | null;
   quota: { dailyLimit: number | null; usedToday: number; pausedUntil: number | null };
+  /** Set while the SMTP server fails at the connection level: sending waits and probes it. */
+  outage?: { reason: string; nextProbeAt: number | null; probes: number } | null;
 }
 export interface ImportResult {
   added: number;
@@ -188,6 +190,7 @@ export const api = {
   pause: (id: string) => call<Progress>(`campaigns/${id}/pause`, { method: 'POST', body: {} }),
   resume: (id: string) => call<Progress>(`campaigns/${id}/resume`, { method: 'POST', body: {} }),
   progress: (id: string) => call<Progress>(`campaigns/${id}/progress`),
+  retryFailed: (id: string) => call<{ notices: number; certificates: number }>(`campaigns/${id}/retry-failed`, { method: 'POST', body: {} }),
   testMail: (id: string, to: string) => call<{ ok: boolean; response: string }>(`campaigns/${id}/mail/test`, { method: 'POST', body: { to }, timeoutMs: 60_000 }),
   mailPreview: (id: string, body: { subject?: string; body?: string }) =>
     call<{ subject: string; html: string; text: string }>(`campaigns/${id}/mail/preview`, { method: 'POST', body }),

@@ -81,6 +81,8 @@ const en = {
     confirmBtn: 'Yes, send {n} notice | Yes, send {n} notices', queued: '{n} notice queued. | {n} notices queued.', progress: 'Progress', pause: 'Pause', resume: 'Resume',
     state: { idle: 'Idle', sending: 'Sending', paused: 'Paused' }, rate: '{n} per minute', rateLabel: 'Rate:', eta: 'about {t}', etaLabel: 'Time left:', etaNone: '—', etaQuota: 'waiting for the daily quota', sec: '{n} s', min: '{n} min', hmin: '{h} h {m} min',
     quota: 'Daily quota: {used} of {limit} used', quotaNone: 'No daily quota', quotaPaused: 'Quota reached: sending resumes by itself at {at}.',
+    outage: 'The SMTP server fails: {reason}. Sending waits and tries the server again by itself (next try {at}); no volunteer is marked failed.',
+    retryFailed: 'Retry failed', retried: 'Retrying {n} failed mail(s).',
     failures: 'Failures', noFailures: 'No failures.', live: 'live', polling: 'refreshing', noTemplateWarn: 'Upload a template before sending: volunteers claim against it.',
   },
   mail: {
@@ -180,6 +182,8 @@ const zh: Messages = {
     confirmBtn: '确认发送 {n} 封', queued: '已排队 {n} 封通知。', progress: '进度', pause: '暂停', resume: '继续',
     state: { idle: '空闲', sending: '发送中', paused: '已暂停' }, rate: '每分钟 {n} 封', rateLabel: '速度：', eta: '约 {t}', etaLabel: '剩余时间：', etaNone: '—', etaQuota: '等待每日配额恢复', sec: '{n} 秒', min: '{n} 分钟', hmin: '{h} 小时 {m} 分钟',
     quota: '每日配额：已用 {used} / {limit}', quotaNone: '无每日配额', quotaPaused: '已达配额：将在 {at} 自动继续。',
+    outage: 'SMTP 服务器出错：{reason}。发送暂停，并会自动重试服务器（下次 {at}）；不会把志愿者标为失败。',
+    retryFailed: '重试失败项', retried: '正在重试 {n} 封失败的邮件。',
     failures: '失败', noFailures: '没有失败。', live: '实时', polling: '定时刷新', noTemplateWarn: '发送前请先上传模板：志愿者领取时要用到。',
   },
   mail: {

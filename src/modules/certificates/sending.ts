@@ -371,7 +371,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
         recipients.noticedSince(c.id, now() - 60_000),
         mailer.usage ? mailer.usage(`campaign:${c.id}`) : Promise.resolve(0),
       ]);
-      const pausedUntil = c.paused_until && c.paused_until > now() ? c.paused_until : null;
+      // A quota pause; an outage's wait is shown as `outage` instead.
+      const pausedUntil = c.pause_reason === null && c.paused_until && c.paused_until > now() ? c.paused_until : null;
       return {
         counts: counts.byStatus,
         failed: { count: counts.failed, latest: latest.map((f) => ({ email: f.email, reason: f.failure ?? '', at: f.failed_at ?? 0 })) },
