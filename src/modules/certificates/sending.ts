@@ -245,14 +245,22 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
       const tokens = await prepareTokens(due);
       let next = 0;
       let halt: Outcome | undefined;
+      let failure: unknown;
       const worker = async () => {
-        while (!halt && !stopping() && next < due.length) {
+        while (!halt && failure === undefined && !stopping() && next < due.length) {
           const r = due[next++]!;
-          const out = await sendOne(c, r, tokens.get(r.id)!, ack, ctx);
-          if (typeof out === 'object') halt ??= out;
+          try {
+            const out = await sendOne(c, r, tokens.get(r.id)!, ack, ctx);
+            if (typeof out === 'object') halt ??= out;
+          } catch (err) {
+            failure ??= err;
+          }
         }
       };
+      // Every worker settles before the batch ends: a worker still sending after the job went back
+      // to the queue would send beside the instance that takes it up next (duplicates).
       await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, due.length) }, worker));
+      if (failure !== undefined) throw failure;
       if (halt && typeof halt === 'object' && 'outage' in halt) {
         if (await campaigns.startOutage(cid, halt.outage, now() + probeDelay(1))) {
           logger.warn({ campaign: cid, err: halt.outage }, 'the SMTP server fails: the campaign waits and probes it');

@@ -22,7 +22,7 @@ export interface DatabaseHandle {
   sqlite?: SQLite.Database;
   /** SQLite on a file only: the read-only connection for per-request lookups (reader.ts). */
   reader?: SQLite.Database;
-  /** The pg pool (PostgreSQL only), shared with pg-boss. */
+  /** The pg pool (PostgreSQL only); the job queue LISTENs on a connection of its own. */
   pool?: pg.Pool;
   close(): Promise<void>;
 }
@@ -38,6 +38,7 @@ export function openDatabase(cfg: DatabaseConfig): DatabaseHandle {
     const pool = new pg.Pool({ connectionString: cfg.url, max: 10 });
     // An idle client losing its connection must not crash the process.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {})); // TEMP-LOCAL
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pool, close: () => db.destroy() };
   }

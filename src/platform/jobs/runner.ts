@@ -112,7 +112,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       ready = undefined;
       throw err;
     }));
-  /** Preparations run one at a time: pg-boss's createQueue takes DDL locks that deadlock when run side by side. */
+  /** Preparations (a store's prepareKind) run one at a time. */
   let prepareChain: Promise<unknown> = Promise.resolve();
 
   function prepare(kind: string): Promise<void> {

@@ -47,11 +47,20 @@ export class FleetPace {
     return Math.max(0, Number(r.rows[0]!.tat) - interval - now);
   }
 
-  /** Waits for a slot of every key (reserved together; the latest decides). */
+  /**
+   * Waits for a slot of every key (reserved together; the latest decides). A sender that wakes
+   * well after its slot (a stalled event loop, a slow database answer) lets the slot pass and
+   * takes a fresh one, so senders that fell behind do not go out in a bunch above the rate.
+   */
   async take(keys: Array<{ key: string; ratePerSec: number }>): Promise<void> {
-    let wait = 0;
-    for (const k of keys) wait = Math.max(wait, await this.reserve(k.key, k.ratePerSec));
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const tolerance = Math.max(20, 1000 / Math.max(...keys.map((k) => k.ratePerSec)));
+    for (let tries = 0; ; tries++) {
+      let wait = 0;
+      for (const k of keys) wait = Math.max(wait, await this.reserve(k.key, k.ratePerSec));
+      const due = performance.now() + wait;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (performance.now() - due <= tolerance || tries >= 5) return;
+    }
   }
 }
 
