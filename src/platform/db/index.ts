@@ -38,7 +38,6 @@ export function openDatabase(cfg: DatabaseConfig): DatabaseHandle {
     const pool = new pg.Pool({ connectionString: cfg.url, max: 10 });
     // An idle client losing its connection must not crash the process.
     pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {})); // TEMP-LOCAL
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pool, close: () => db.destroy() };
   }

@@ -53,7 +53,8 @@ export class FleetPace {
    * takes a fresh one, so senders that fell behind do not go out in a bunch above the rate.
    */
   async take(keys: Array<{ key: string; ratePerSec: number }>): Promise<void> {
-    const tolerance = Math.max(20, 1000 / Math.max(...keys.map((k) => k.ratePerSec)));
+    // A tenth of a second late is a timer on a busy machine; later than that, the slot has passed.
+    const tolerance = Math.max(100, 2000 / Math.max(...keys.map((k) => k.ratePerSec)));
     for (let tries = 0; ; tries++) {
       let wait = 0;
       for (const k of keys) wait = Math.max(wait, await this.reserve(k.key, k.ratePerSec));
