@@ -41,4 +41,18 @@ describe.each(testDialects())('certificates: fleet-wide progress on %s', (dialec
     expect(onB.quota.usedToday).toBe(5);
     expect(onB).toEqual(onA);
   });
+
+  it('mails volunteers added while a campaign is sending (a later batch is planned for them)', async () => {
+    const first = Array.from({ length: 150 }, (_, i) => `early${i}@example.org`);
+    const later = Array.from({ length: 150 }, (_, i) => `late${i}@example.org`);
+    await seedPost(a, '/api/addUserData', { token: ADMIN, email: first });
+    const before = smtp.received.length;
+    await seedPost(a, '/api/email', { token: ADMIN, action: 'send' });
+    // Added while the first ones are being mailed, without another "send".
+    expect((await seedPost(a, '/api/addUserData', { token: ADMIN, email: later })).body.data.added).toBe(150);
+    await waitFor(async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false, 60_000, 'sending to finish');
+    const q = (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data;
+    expect(q.counts['0']).toBe(0);
+    expect(smtp.received.length - before).toBe(300);
+  });
 });

@@ -185,9 +185,12 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
     return 'sent';
   }
 
-  /** Sets the campaign idle when nothing is left to mail. */
+  /**
+   * Sets the campaign idle when nothing is left to mail; otherwise plans again, so volunteers
+   * added while it was sending get a batch too (buckets with a live batch are left as they are).
+   */
   async function finishIfDone(cid: number): Promise<void> {
-    if ((await recipients.countToSend(cid)) > 0) return;
+    if ((await recipients.countToSend(cid)) > 0) return enqueueSend(cid);
     if (await campaigns.setSending(cid, 'idle', ['sending'], now())) logger.info({ campaign: cid }, 'all notices sent');
   }
 
@@ -197,7 +200,10 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
     const c = await campaigns.find(cid);
     if (!c || c.sending !== 'sending') return;
     const buckets = await recipients.noticeBuckets(cid, BATCH_WIDTH);
-    if (buckets.length === 0) return finishIfDone(cid);
+    if (buckets.length === 0) {
+      if (await campaigns.setSending(cid, 'idle', ['sending'], now())) logger.info({ campaign: cid }, 'all notices sent');
+      return;
+    }
     for (const b of buckets) await jobs.enqueue(BATCH_KIND, { campaignId: cid, bucket: b }, { singletonKey: batchKey(cid, b) });
   }
 
