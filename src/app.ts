@@ -6,13 +6,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Core } from './platform/core.js';
+import { createCore, type Core, type CoreOptions } from './platform/core.js';
+import type { Config } from './config.js';
 import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
 import { createOriginPolicy, registerOrigins } from './platform/http/origins.js';
-import { registerDevMailbox } from './platform/mail/routes.js';
+import { registerDevMailbox } from './platform/mail/routes-devmail.js';
 import { certificatesModule } from './modules/certificates/index.js';
 import { createAdminAuth } from './modules/certificates/admin-token.js';
 import { accountsModule } from './modules/accounts/index.js';
@@ -20,6 +21,11 @@ import { miniprogramModule } from './modules/miniprogram/index.js';
 import { autoreplyModule } from './modules/autoreply/index.js';
 
 export const modules: AppModule[] = [certificatesModule, accountsModule, miniprogramModule, autoreplyModule];
+
+/** The core with every module's migrations run: what main.ts, the tests and the benches open. */
+export function createAppCore(config: Config, opts: Omit<CoreOptions, 'modules'> = {}): Promise<Core> {
+  return createCore(config, { ...opts, modules });
+}
 
 /** Largest request body accepted anywhere but uploads (which set their own limit). */
 export const BODY_LIMIT = 2 * 1024 * 1024;

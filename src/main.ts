@@ -5,8 +5,8 @@
 import 'dotenv/config';
 import { Command } from 'commander';
 import { ConfigError, parseConfig, type Config } from './config.js';
-import { createCore, type Core } from './platform/core.js';
-import { buildApp, modules } from './app.js';
+import type { Core } from './platform/core.js';
+import { buildApp, createAppCore, modules } from './app.js';
 import { startBanner } from './platform/http/banner.js';
 import { adminTokenWeakness } from './modules/certificates/admin-token.js';
 
@@ -66,7 +66,7 @@ async function serve(): Promise<void> {
   const warnings = startupWarnings(config);
   for (const w of warnings) process.stderr.write(`\n*** WARNING: ${w}\n\n`);
   await refuseWeakAdminToken(config);
-  const core = await createCore(config);
+  const core = await createAppCore(config);
   for (const w of warnings) core.logger.warn(w);
   const app = await buildApp(core);
   await core.jobs.start();
@@ -107,13 +107,13 @@ program
   .command('migrate')
   .description('bring the database schema up to date')
   .action(async () => {
-    const core = await createCore(loadConfigOrExit());
+    const core = await createAppCore(loadConfigOrExit());
     process.stdout.write('database is up to date\n');
     await core.close();
   });
 
 let corePromise: Promise<Core> | undefined;
-const lazyCore = () => (corePromise ??= createCore(loadConfigOrExit()));
+const lazyCore = () => (corePromise ??= createAppCore(loadConfigOrExit()));
 for (const m of modules) m.cli?.(program, lazyCore);
 
 program.hook('postAction', async () => {

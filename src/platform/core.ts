@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { openDatabase, type DatabaseHandle, type DB, type Dialect } from './db/index.js';
-import { migrateToLatest } from './db/migrate.js';
+import { migrateToLatest, type MigrationSource } from './db/migrate.js';
 import { createJobQueue } from './jobs/index.js';
 import type { JobQueue } from './jobs/types.js';
 import { createMailer } from './mail/index.js';
@@ -28,16 +28,18 @@ export interface Core {
 }
 
 export interface CoreOptions {
+  /** Whose migrations to run beside the platform's: the composition root passes the app's modules (app.ts `createAppCore`). */
+  modules: readonly MigrationSource[];
   logger?: Logger;
   now?: () => number;
 }
 
 /** Opens the database, brings the schema up to date, and builds the shared services. */
-export async function createCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
+export async function createCore(config: Config, opts: CoreOptions): Promise<Core> {
   const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);
   const handle = openDatabase(config.database);
   try {
-    await migrateToLatest(handle.db);
+    await migrateToLatest(handle.db, opts.modules);
   } catch (err) {
     await handle.close();
     throw err;

@@ -2,8 +2,8 @@
 import { sql } from 'kysely';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
-import type { CampaignTable, CertificateTemplateTable } from './schema.js';
-import './schema.js';
+import type { CampaignTable, CertificateTemplateTable } from './tables.js';
+import './tables.js';
 
 export type CampaignRow = Selectable<CampaignTable>;
 export type CampaignPatch = Updateable<CampaignTable>;

@@ -237,7 +237,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
       if (c.pause_reason !== null) {
         // An outage was seen and its probe is due: one batch of the fleet probes with one notice.
         if (!(await campaigns.claimProbe(cid, c.paused_until ?? 0, t + probeDelay(c.outage_probes + 1)))) continue;
-        const r = due[0]!;
+        const r = due[0];
         const tokens = await prepareTokens([r]);
         const out = await sendOne(c, r, tokens.get(r.id)!, ack, ctx);
         if (typeof out === 'object' && 'outage' in out) {
@@ -251,15 +251,15 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
       const tokens = await prepareTokens(due);
       let next = 0;
       let halt: Outcome | undefined;
-      let failure: unknown;
+      let failure: Error | undefined;
       const worker = async () => {
         while (!halt && failure === undefined && !stopping() && next < due.length) {
-          const r = due[next++]!;
+          const r = due[next++];
           try {
             const out = await sendOne(c, r, tokens.get(r.id)!, ack, ctx);
             if (typeof out === 'object') halt ??= out;
           } catch (err) {
-            failure ??= err;
+            failure ??= err instanceof Error ? err : new Error(String(err));
           }
         }
       };

@@ -24,7 +24,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { DatabaseHandle, DB } from '../db/index.js';
 import type { Logger } from '../logger.js';
 import { createRunner, type JobStore, type RunnerOptions } from './runner.js';
-import './table.js';
+import './tables.js';
 import type { JobQueue } from './types.js';
 
 export { defaultBackoffMs } from './runner.js';
@@ -88,8 +88,9 @@ export function tableJobStore(handle: DatabaseHandle, logger?: Logger): JobStore
   }
 
   return {
-    async ready() {
+    ready() {
       liveRunners.add(me);
+      return Promise.resolve();
     },
 
     async subscribe(wake) {

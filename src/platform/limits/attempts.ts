@@ -30,7 +30,7 @@
  */
 import { sql } from 'kysely';
 import type { DB, Executor } from '../db/index.js';
-import './table.js';
+import './tables.js';
 
 export interface WindowRule {
   kind: 'window';

@@ -131,7 +131,7 @@ export function createMailer(deps: MailerDeps): Mailer {
     handler: async (payload) => {
       await send(fromQueued(openPayload(payload)));
     },
-    onFailed: async (payload, error) => {
+    onFailed: (payload, error) => {
       let messageId: string | undefined;
       try {
         messageId = openPayload(payload).messageId;
@@ -139,6 +139,7 @@ export function createMailer(deps: MailerDeps): Mailer {
         // Unreadable under this key: the error says enough.
       }
       logger.warn({ messageId, err: error.message }, 'mail: message could not be delivered');
+      return Promise.resolve();
     },
   });
 

@@ -14,7 +14,7 @@
  */
 import { sql } from 'kysely';
 import type { DB, Dialect } from '../db/index.js';
-import './table.js';
+import './tables.js';
 import { QuotaExceeded } from './types.js';
 
 const DAY = 24 * 60 * 60_000;
@@ -43,7 +43,7 @@ export class FleetPace {
         insert into mail_pace (key, tat) select ${key}, n.t + ${interval} from n
         on conflict (key) do update set tat = greatest(mail_pace.tat, (select t from n)) + ${interval}
         returning tat, (select t from n) as now`.execute(this.db);
-      const row = r.rows[0]!;
+      const row = r.rows[0];
       return Math.max(0, Number(row.tat) - interval - Number(row.now));
     }
     const now = Date.now();
@@ -51,7 +51,7 @@ export class FleetPace {
       insert into mail_pace (key, tat) values (${key}, ${now + interval})
       on conflict (key) do update set tat = max(mail_pace.tat, ${now}) + ${interval}
       returning tat`.execute(this.db);
-    return Math.max(0, Number(r.rows[0]!.tat) - interval - now);
+    return Math.max(0, Number(r.rows[0].tat) - interval - now);
   }
 
   /**
@@ -155,7 +155,7 @@ export class DailyQuota {
         for (const l of limits) {
           if (!l.dailyLimit) continue;
           if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${'mail_quota:' + l.key}))`.execute(trx);
-          const { used, oldestBucket } = await this.usage(l.key, trx as unknown as DB);
+          const { used, oldestBucket } = await this.usage(l.key, trx);
           if (used >= l.dailyLimit) {
             const frees = (oldestBucket ?? bucket) + DAY + BUCKET;
             const scope = l.key === '*' ? 'the daily mail quota' : `the daily mail quota of ${l.key}`;

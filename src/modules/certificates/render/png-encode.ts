@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { createCanvas, type Canvas } from '@napi-rs/canvas';
 import { crc32 as crc32js } from './image-probe.js';
-import type { TemplateEntry } from './template-cache.js';
+import type { TemplateEntry } from './types.js';
 
 /*
  * Incremental PNG encoding. Encoding a whole 750x1200 certificate with Skia's PNG encoder takes
