@@ -75,6 +75,10 @@ export function createCampaignsRepo(db: DB) {
       await ex.updateTable('campaigns').set({ pause_reason: null, paused_until: null, outage_probes: 0 }).where('id', '=', id).execute();
     },
     /** Campaigns left `sending` (a process died or stopped): their send jobs are re-enqueued at start. */
+    /** Campaigns (not archived) with their own bounce mailbox. */
+    async withBounceMailbox(ex: Executor = db): Promise<CampaignRow[]> {
+      return ex.selectFrom('campaigns').selectAll().where('bounce_imap', 'is not', null).where('archived', '=', 0).execute();
+    },
     async listSending(ex: Executor = db): Promise<{ id: number }[]> {
       return ex.selectFrom('campaigns').select('id').where('sending', '=', 'sending').execute();
     },

@@ -131,10 +131,50 @@ export const migrations: Record<string, Migration> = {
     },
   },
   /**
+   * Deliverability (issue 17): the campaign's sender name and Reply-To, its bounce mailbox
+   * (sealed IMAP URL), one-click unsubscribe and bounces per volunteer, the Message-ID of every
+   * notice (bounces are matched by it), the blocklist of hard-bounced addresses, DKIM keys.
+   */
+  '1300_deliverability': {
+    async up(db: Kysely<any>) {
+      const t = bigint(db);
+      await db.schema.alterTable('campaigns').addColumn('from_name', 'varchar(200)').execute();
+      await db.schema.alterTable('campaigns').addColumn('reply_to', 'varchar(320)').execute();
+      await db.schema.alterTable('campaigns').addColumn('bounce_imap', 'text').execute();
+      await db.schema.alterTable('recipients').addColumn('unsubscribed_at', t).execute();
+      await db.schema.alterTable('recipients').addColumn('bounced_at', t).execute();
+      await db.schema
+        .createTable('notice_messages')
+        .addColumn('message_id', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('recipient_id', 'integer', (c) => c.notNull().references('recipients.id').onDelete('cascade'))
+        .addColumn('campaign_id', 'integer', (c) => c.notNull().references('campaigns.id').onDelete('cascade'))
+        .addColumn('created_at', t, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('notice_messages_recipient').on('notice_messages').column('recipient_id').execute();
+      await db.schema
+        .createTable('mail_blocklist')
+        .addColumn('email', 'varchar(320)', (c) => c.primaryKey())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('campaign_id', 'integer', (c) => c.references('campaigns.id').onDelete('set null'))
+        .addColumn('message_id', 'varchar(255)')
+        .addColumn('created_at', t, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('mail_dkim_keys')
+        .addColumn('domain', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('selector', 'varchar(63)', (c) => c.notNull())
+        .addColumn('private_sealed', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', t, (c) => c.notNull())
+        .addColumn('updated_at', t, (c) => c.notNull())
+        .execute();
+    },
+  },
+  /**
    * Sending by a fleet (issue 11): why a campaign is paused (an SMTP outage, with how many probes
    * failed so far), and when each notice was accepted (the fleet's rate in progress).
    */
-  '1300_certificates_fleet_sending': {
+  '1310_certificates_fleet_sending': {
     async up(db: Kysely<any>) {
       const t = bigint(db);
       await db.schema.alterTable('campaigns').addColumn('pause_reason', 'text').execute();

@@ -1,10 +1,22 @@
 /** Recipient rows: thin queries, one per method, each taking an optional transaction. */
-import { sql, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
+import type { Database } from '../../platform/db/tables.js';
 import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
 import type { RecipientTable } from './tables.js';
 import './tables.js';
 
 export type RecipientRow = Selectable<RecipientTable>;
+
+/**
+ * Who may get a notice: not unsubscribed from this campaign and not on the blocklist (a hard
+ * bounce in any campaign). Applied where notices are picked and counted, so a skipped volunteer
+ * never holds a send job open.
+ */
+export const mailable = (eb: ExpressionBuilder<Database, 'recipients'>) =>
+  eb.and([
+    eb('recipients.unsubscribed_at', 'is', null),
+    eb.not(eb.exists(eb.selectFrom('mail_blocklist').select(sql.lit(1).as('one')).whereRef('mail_blocklist.email', '=', 'recipients.email'))),
+  ]);
 
 export interface NewRecipient {
   email: string;
@@ -181,6 +193,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .where('status', '=', 0)
         .where('id', '>', afterId)
         .where('failure', 'is', null)
+        .where(mailable)
         .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]))
         .orderBy('id')
         .limit(limit)
@@ -195,6 +208,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 0)
         .where('failure', 'is', null)
+        .where(mailable)
         .orderBy('b')
         .execute();
       return rows.map((r) => Number(r.b));
@@ -207,6 +221,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 0)
         .where('failure', 'is', null)
+        .where(mailable)
         .where('id', '>=', lo)
         .where('id', '<', hi)
         .orderBy('id')
@@ -241,6 +256,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 0)
         .where('failure', 'is', null)
+        .where(mailable)
         .executeTakeFirstOrThrow();
       return { n: Number(r.n), nextAt: r.next_at === null ? null : Number(r.next_at) };
     },
@@ -251,6 +267,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 0)
         .where('failure', 'is', null)
+        .where(mailable)
         .executeTakeFirstOrThrow();
       return Number(r.n);
     },

@@ -200,6 +200,10 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
       ratePerMin: p.ratePerMin,
       quota: p.quota,
       outage: p.outage,
+      // (Addition) volunteers not mailed: one-click unsubscribes, hard bounces, blocklisted addresses.
+      unsubscribed: p.optOut.unsubscribed,
+      bounced: p.optOut.bounced,
+      blocked: p.optOut.blocked,
     });
   });
 }
