@@ -180,6 +180,9 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('campaigns').addColumn('pause_reason', 'text').execute();
       await db.schema.alterTable('campaigns').addColumn('outage_probes', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       await db.schema.alterTable('recipients').addColumn('noticed_at', t).execute();
+      // The attempting marker: which instance is sending this notice right now, and until when.
+      await db.schema.alterTable('recipients').addColumn('sending_by', 'varchar(64)').execute();
+      await db.schema.alterTable('recipients').addColumn('sending_until', t).execute();
     },
   },
 };

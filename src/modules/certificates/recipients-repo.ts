@@ -227,6 +227,20 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .orderBy('id')
         .execute();
     },
+    /**
+     * The attempting marker: takes this notice for `by` until `until`, unless another instance holds
+     * it (a batch whose lease ran out while its holder still sends); answers whether it is ours.
+     */
+    async claimSend(id: number, by: string, until: number, now: number, ex: Executor = db): Promise<boolean> {
+      const r = await ex
+        .updateTable('recipients')
+        .set({ sending_by: by, sending_until: until })
+        .where('id', '=', id)
+        .where('status', '=', 0)
+        .where((eb) => eb.or([eb('sending_until', 'is', null), eb('sending_until', '<', now), eb('sending_by', '=', by)]))
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
     /** Notices accepted since `since` (the fleet's rate). */
     async noticedSince(campaignId: number, since: number, ex: Executor = db): Promise<number> {
       const r = await ex

@@ -9,6 +9,7 @@
  * Connection-level SMTP failures pause the campaign and one batch probes with backoff; only a
  * recipient-level answer fails (5xx) or delays (4xx) a volunteer.
  */
+import { randomBytes } from 'node:crypto';
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
 import { RetryLater, type JobContext } from '../../platform/jobs/types.js';
 import { PermanentMailError, TemporaryMailError, type OutgoingMail } from '../../platform/mail/types.js';
@@ -51,6 +52,13 @@ export function retryBackoffMs(attempt: number, first = 1000, max = 15 * 60_000)
 export function noticeBackoffMs(attempt: number): number {
   return retryBackoffMs(attempt);
 }
+
+/** This process, as the holder of attempting markers. */
+const SENDER_ID = `${process.pid}:${randomBytes(6).toString('hex')}`;
+/** How long an attempting marker keeps other instances off a notice (a dead holder's notices wait this long). */
+const MARKER_MS = 15_000;
+/** Another instance holds the notice's attempting marker. */
+class NotMine extends Error {}
 
 const batchKey = (cid: number, bucket: number) => `${BATCH_KIND}:${cid}:${bucket}`;
 
@@ -178,8 +186,14 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
   /** Mails one notice and records what became of it. */
   async function sendOne(c: CampaignRow, r: RecipientRow, token: string, ack: (id: number) => Promise<void>, ctx: JobContext): Promise<Outcome> {
     try {
-      await mailer.send(await noticeMail(c, r, token));
+      // The attempting marker, right before the message goes out (after the pace's wait): another
+      // instance holding this notice (its batch's lease ran out while it still sends) keeps it.
+      const claim = async () => {
+        if (!(await recipients.claimSend(r.id, SENDER_ID, now() + MARKER_MS, now()))) throw new NotMine();
+      };
+      await mailer.send(await noticeMail(c, r, token), { beforeSend: claim });
     } catch (err) {
+      if (err instanceof NotMine) return 'settled';
       if (err instanceof RetryLater) return { quota: err };
       const reason = (err as Error)?.message ?? String(err);
       // The server, not this volunteer: pause the campaign, fail no one.
@@ -245,9 +259,10 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
       if (c.paused_until !== null && c.paused_until > t) throw new RetryLater(c.pause_reason ?? 'the mail quota is used up', c.paused_until - t);
       const rows = await recipients.noticesInRange(cid, lo, hi);
       if (rows.length === 0) return finishIfDone(cid);
-      const due = rows.filter((r) => r.retry_at === null || r.retry_at <= t);
+      const heldElsewhere = (r: RecipientRow) => r.sending_until !== null && r.sending_until > t && r.sending_by !== SENDER_ID;
+      const due = rows.filter((r) => (r.retry_at === null || r.retry_at <= t) && !heldElsewhere(r));
       if (due.length === 0) {
-        const next = Math.min(...rows.map((r) => r.retry_at ?? t));
+        const next = Math.min(...rows.map((r) => Math.max(r.retry_at ?? t, heldElsewhere(r) ? r.sending_until! : t)));
         throw new RetryLater('waiting for notices to retry', Math.max(50, next - t));
       }
       if (c.pause_reason !== null) {

@@ -68,6 +68,9 @@ export interface RecipientTable {
   name: string | null;
   /** When the SMTP server accepted the latest notice (the fleet's sending rate in progress). */
   noticed_at: Generated<number | null>;
+  /** Attempting marker: the instance sending this notice right now (no other may until `sending_until`). */
+  sending_by: Generated<string | null>;
+  sending_until: Generated<number | null>;
   /** sha256 (hex) of the link token; the token itself is never stored. */
   token_hash: string | null;
   /** Sealed token of a notice being sent: a retry after a crash mails the same link and Message-ID. */
