@@ -186,8 +186,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
   /** Mails one notice and records what became of it. */
   async function sendOne(c: CampaignRow, r: RecipientRow, token: string, ack: (id: number) => Promise<void>, ctx: JobContext): Promise<Outcome> {
     try {
-      // The attempting marker, right before the message goes out (after the pace's wait): another
-      // instance holding this notice (its batch's lease ran out while it still sends) keeps it.
+      // The attempting marker, written just before the pace's wait and the send: another instance
+      // holding this notice (its batch's lease ran out while it still sends) keeps it.
       const claim = async () => {
         if (!(await recipients.claimSend(r.id, SENDER_ID, now() + MARKER_MS, now()))) throw new NotMine();
       };

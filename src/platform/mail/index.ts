@@ -78,12 +78,14 @@ export function createMailer(deps: MailerDeps): Mailer {
     // The quota first: a send that would exceed it fails fast instead of waiting for its turn.
     const reservation = await quota.reserve(limits);
     try {
+      // Before the pace's wait: a hook that writes to the database (an attempting marker) must not
+      // sit between the reserved slot and the send, or sends delayed by a slow write go out in a bunch.
+      await opts.beforeSend?.();
       // The fleet's pace, reserved in the database (MAIL_RATE_PER_SEC and the sender's own rate).
       const rates: Array<{ key: string; ratePerSec: number }> = [];
       if (config.mailRatePerSec) rates.push({ key: '*', ratePerSec: config.mailRatePerSec });
       if (mail.pacing?.key && mail.pacing.ratePerSec) rates.push({ key: mail.pacing.key, ratePerSec: mail.pacing.ratePerSec });
       if (rates.length) await pace.take(rates);
-      await opts.beforeSend?.();
       const from = mail.from ?? defaultFromOf(mail.smtp) ?? defaultFrom;
       return await deliver(mail, from);
     } catch (err) {

@@ -108,9 +108,8 @@ export class QuotaExceeded extends RetryLater {
 
 export interface SendOptions {
   /**
-   * Runs after the pace's wait, right before the message goes out (e.g. to record "attempting"
-   * with the Message-ID, so the send is only ever repeated with the same id). Throwing cancels
-   * the send.
+   * Runs after the quota check and before the pace's wait, so a slow database write here never
+   * delays a reserved slot (e.g. to record "attempting"). Throwing cancels the send.
    */
   beforeSend?: () => Promise<void>;
 }
