@@ -30,6 +30,8 @@ export interface TestAppOptions {
   now?: () => number;
   /** Use this database (e.g. another TestApp's `config.database`) instead of a fresh one; it is not dropped on close. */
   database?: Config['database'];
+  /** Log here instead of the config's logger (e.g. a pino writing to an array, to assert on lines). */
+  logger?: import('pino').Logger;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -43,7 +45,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file,
     ...opts.env,
   });
-  const core = await createAppCore(config, { now: opts.now });
+  const core = await createAppCore(config, { now: opts.now, logger: opts.logger });
   const app = await buildApp(core);
   await app.ready();
   if (opts.startJobs !== false) await core.jobs.start();
