@@ -199,4 +199,19 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Sending by a fleet (issue 11): why a campaign is paused (an SMTP outage, with how many probes
+   * failed so far), and when each notice was accepted (the fleet's rate in progress).
+   */
+  '1310_certificates_fleet_sending': {
+    async up(db: Kysely<any>) {
+      const t = bigint(db);
+      await db.schema.alterTable('campaigns').addColumn('pause_reason', 'text').execute();
+      await db.schema.alterTable('campaigns').addColumn('outage_probes', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('recipients').addColumn('noticed_at', t).execute();
+      // The attempting marker: which instance is sending this notice right now, and until when.
+      await db.schema.alterTable('recipients').addColumn('sending_by', 'varchar(64)').execute();
+      await db.schema.alterTable('recipients').addColumn('sending_until', t).execute();
+    },
+  },
 };

@@ -23,7 +23,7 @@ export interface DatabaseHandle {
   sqlite?: SQLite.Database;
   /** SQLite on a file only: the read-only connection for per-request lookups (reader.ts). */
   reader?: SQLite.Database;
-  /** The pg pool (PostgreSQL only), shared with pg-boss. */
+  /** The pg pool (PostgreSQL only); the job queue LISTENs on a connection of its own. */
   pool?: pg.Pool;
   close(): Promise<void>;
 }
