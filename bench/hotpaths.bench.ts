@@ -11,12 +11,13 @@
  * WeChat message with its own MsgId), read by a small Lua script from a file built beforehand.
  * The service runs in one process, the floor (bare Fastify, no logger) in another.
  *
- *   npm run bench -- hotpaths     (HOT_BENCH_SECONDS=8; HOT_BENCH_PROF=1 writes a CPU profile
- *                                  of the service to /tmp/hotprof; HOT_BENCH_LOG_LEVEL=warn to compare)
+ *   npm run bench -- hotpaths     (HOT_BENCH_SECONDS=8; HOT_BENCH_PROF=1 writes a CPU profile of
+ *                                  each measured run of the service to /tmp/hotprof/<path>.cpuprofile; HOT_BENCH_LOG_LEVEL=warn to compare;
+ *                                  HOT_BENCH_ONLY=get,webhook runs only those)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,7 +106,22 @@ async function service(): Promise<void> {
     webhook: await sample(`${webhookPath}?${new URLSearchParams(inbound.query)}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: inbound.body }),
   };
   process.send!({ url: base, webhookPath, webhookToken, samples } satisfies Ready);
-  process.on('message', async (m) => {
+  // HOT_BENCH_PROF: a CPU profile of each measured run of ours (the seeding left out).
+  const { Session } = await import('node:inspector/promises');
+  const inspector = new Session();
+  inspector.connect();
+  process.on('message', async (m: any) => {
+    if (m?.profStart) {
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+      process.send!({ profiling: true });
+    }
+    if (m?.profStop) {
+      const { profile } = await inspector.post('Profiler.stop');
+      writeFileSync(m.profStop, JSON.stringify(profile));
+      process.send!({ profiled: m.profStop });
+    }
+    if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
     if (m === 'stop') {
       await app.close();
       await core.close();
@@ -128,6 +144,7 @@ async function floor(): Promise<void> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   process.send!({ url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` });
   process.on('message', async (m) => {
+    if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
     if (m === 'stop') process.exit(0);
   });
 }
@@ -195,6 +212,8 @@ end
 
 interface WrkResult {
   requestsPerSec: number;
+  /** The server's own CPU time per answer (user + system): what a loaded machine disturbs least. */
+  cpuUsEach?: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -216,9 +235,11 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vh-hot-wrk-'));
   const logFile = join(dir, 'access.log');
   const logFd = openSync(logFile, 'a');
-  const prof = process.env.HOT_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/hotprof'] : [];
+  const profDir = process.env.HOT_BENCH_PROF ? '/tmp/hotprof' : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const ask = (m: object) => new Promise<void>((r) => { svc.once('message', () => r()); svc.send(m); });
   // The service's stdout (its logs) goes to a file, as an operator's would.
-  const svc: ChildProcess = fork(self, ['service'], { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', logFd, 'inherit', 'ipc'], env: { ...process.env, LOG_FORMAT: '' } });
+  const svc: ChildProcess = fork(self, ['service'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', logFd, 'inherit', 'ipc'], env: { ...process.env, LOG_FORMAT: '' } });
   const flo: ChildProcess = fork(self, ['floor'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   try {
     const t0 = performance.now();
@@ -269,10 +290,13 @@ async function main(): Promise<void> {
     const table: Record<string, { floor: WrkResult; ours: WrkResult; ratio: number }> = {};
     const logBytes0 = statSync(logFile).size;
     let oursRequests = 0;
-    for (const name of ['getUserInfo', 'get', 'webhook'] as const) {
+    const only = process.env.HOT_BENCH_ONLY?.split(',');
+    for (const name of (['getUserInfo', 'get', 'webhook'] as const).filter((n) => !only || only.includes(n))) {
       const file = name === 'webhook' ? webhookFile(webhookCount) : files[name];
-      const fl = wrk(floorUrl, file, lua, SECONDS);
-      const ours = wrk(ready.url, file, lua, SECONDS);
+      const fl = await withCpu(flo, () => wrk(floorUrl, file, lua, SECONDS));
+      if (profDir) await ask({ profStart: true });
+      const ours = await withCpu(svc, () => wrk(ready.url, file, lua, SECONDS));
+      if (profDir) await ask({ profStop: join(profDir, `${name}.cpuprofile`) });
       oursRequests += ours.requestsPerSec * SECONDS;
       table[name] = { floor: fl, ours, ratio: Number((ours.requestsPerSec / fl.requestsPerSec).toFixed(2)) };
       report(results, name, table[name]);
@@ -284,9 +308,9 @@ async function main(): Promise<void> {
     report(results, 'access log, last line', lastLines[0] ?? '');
     report(results, 'load average at end', loadavg().map((x) => x.toFixed(1)).join(' '));
 
-    process.stdout.write('\n| path | bare Fastify req/s (p99 ms) | ours req/s (p99 ms) | ratio |\n|---|---|---|---|\n');
+    process.stdout.write('\n| path | bare Fastify req/s (p99 ms) | ours req/s (p99 ms) | ratio | server CPU us/answer, bare -> ours |\n|---|---|---|---|---|\n');
     for (const [name, t] of Object.entries(table)) {
-      process.stdout.write(`| ${name} | ${t.floor.requestsPerSec} (${t.floor.p99Ms}) | ${t.ours.requestsPerSec} (${t.ours.p99Ms}) | ${t.ratio} |\n`);
+      process.stdout.write(`| ${name} | ${t.floor.requestsPerSec} (${t.floor.p99Ms}) | ${t.ours.requestsPerSec} (${t.ours.p99Ms}) | **${t.ratio}** | ${t.floor.cpuUsEach} -> ${t.ours.cpuUsEach} |\n`);
     }
     report(results, 'all ratios >= 0.50', Object.values(table).every((t) => t.ratio >= 0.5));
     writeResults('hotpaths', results);
@@ -297,6 +321,26 @@ async function main(): Promise<void> {
     await new Promise((r) => svc.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (m: any) => {
+      if (m?.cpu) {
+        child.off('message', on);
+        resolve(m.cpu.user + m.cpu.system);
+      }
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
+async function withCpu(child: ChildProcess, run: () => WrkResult): Promise<WrkResult> {
+  const before = await cpuOf(child);
+  const r = run();
+  const total = r.requestsPerSec * SECONDS;
+  return { ...r, cpuUsEach: Math.round(((await cpuOf(child)) - before) / Math.max(1, total)) };
 }
 
 function shuffle<T>(a: T[]): T[] {

@@ -32,7 +32,10 @@ export function wantsPretty(format: LogFormat = 'auto', isTTY: boolean = Boolean
 }
 
 export function createLogger(level: string, format: LogFormat = 'auto'): Logger {
-  if (!wantsPretty(format)) return pino({ level, redact: REDACT });
+  // JSON lines go through an asynchronous destination: a write() per batch of lines, not one
+  // blocking write per line on the request path (the access log writes one per request). pino
+  // flushes what is buffered when the process exits.
+  if (!wantsPretty(format)) return pino({ level, redact: REDACT }, pino.destination({ dest: 1, sync: false }));
   // In-process and synchronous: a terminal's volume is small, and nothing is lost at exit.
   const stream = pretty({ colorize: Boolean(process.stdout.isTTY), sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
   return pino({ level, redact: REDACT }, stream);
