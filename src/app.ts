@@ -9,7 +9,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Core } from './platform/core.js';
 import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
-import { registerAccessLog } from './platform/http/access-log.js';
+import { AccessLog } from './platform/http/access-log.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
 import { createOriginPolicy, registerOrigins } from './platform/http/origins.js';
@@ -43,11 +43,10 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     trustProxy: trustProxyOption(core.config.trustProxy),
     requestIdHeader: 'x-request-id',
     // One access-log line per request (access-log.ts) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new AccessLog(),
     genReqId: () => crypto.randomUUID(),
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
   });
-  registerAccessLog(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

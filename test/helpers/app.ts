@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parseConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/platform/core.js';
+import type { Logger } from '../../src/platform/logger.js';
 import { buildApp } from '../../src/app.js';
 import { createTestDatabase, type TestDialect } from './db.js';
 
@@ -30,6 +31,8 @@ export interface TestAppOptions {
   now?: () => number;
   /** Use this database (e.g. another TestApp's `config.database`) instead of a fresh one; it is not dropped on close. */
   database?: Config['database'];
+  /** Log into this logger instead of one built from LOG_LEVEL (tests that read the log lines). */
+  logger?: Logger;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -43,7 +46,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file,
     ...opts.env,
   });
-  const core = await createCore(config, { now: opts.now });
+  const core = await createCore(config, { now: opts.now, logger: opts.logger });
   const app = await buildApp(core);
   await app.ready();
   if (opts.startJobs !== false) await core.jobs.start();

@@ -1,13 +1,13 @@
 /**
- * The access log: one line per answered request (Fastify's own two lines, "incoming request" and
- * "request completed", are off: app.ts sets disableRequestLogging). The line is written at `info`
- * from `onResponse`, so LOG_LEVEL=warn turns it off, and costs one small object and one write
- * into pino's asynchronous destination (see logger.ts).
+ * The access log: one line per answered request instead of Fastify's two ("incoming request" and
+ * "request completed"), through Fastify's LogController (app.ts). The line is written at `info`,
+ * so LOG_LEVEL=warn turns it off, and costs one small object and one write into pino's
+ * asynchronous destination (see logger.ts).
  *
  * Fields: reqId (the request's child logger binding), method, url (path and query, secret query
  * values replaced, see logUrl), status, ms (time to the last byte handed to the socket).
  */
-import type { FastifyInstance } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../logger.js';
 
 /** Query parameters whose values are secrets (link tokens, signatures, codes) and never logged. */
@@ -35,12 +35,23 @@ export function logUrl(url: string): string {
   return `${url.slice(0, q)}?${parts.join('&')}`;
 }
 
-export function registerAccessLog(app: FastifyInstance): void {
-  app.addHook('onResponse', (req, reply, done) => {
-    // The level check first: at warn and above the line is not even built.
-    if ((req.log as Logger).isLevelEnabled('info')) {
-      req.log.info({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+/**
+ * Fastify's request log lines, as one: nothing when a request comes in, one line when its answer
+ * is sent (error level with the error when the socket failed). The other lines Fastify writes
+ * (default error handler, route not found, ...) stay as they are.
+ */
+export class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const log = req.log as Logger;
+    if (error) {
+      log.error({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime), err: error }, 'request errored');
+    } else if (log.isLevelEnabled('info')) {
+      // The level check first: at warn and above the line is not even built.
+      log.info({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request');
     }
-    done();
-  });
+  }
 }
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
