@@ -32,7 +32,7 @@ export const PREVIEWS_PER_LINK = { limit: 30, windowMs: 10 * 60_000 } as const;
 export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials) {
   const { campaigns, recipients, renderer, jobs, mailer, now, db, config, issued } = deps;
   const host = messageHost(config.publicUrl);
-  const limiter = createAttemptLimiter({ db, now });
+  const limiter = createAttemptLimiter({ db, now, reader: deps.reader });
 
   function verifyUrl(certId: string | null): string | undefined {
     return certId ? `${config.publicUrl}/verify/${certId}` : undefined;

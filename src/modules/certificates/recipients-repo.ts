@@ -58,7 +58,9 @@ function escapeLike(s: string): string {
 /** Builds the recipient repository. SQLite's token lookup uses a prepared statement (hot path). */
 export function createRecipientsRepo(handle: DatabaseHandle) {
   const db = handle.db;
-  const byToken = handle.sqlite?.prepare(
+  // On the read-only connection when there is one (a file database): committed rows only, the
+  // file mapped in memory (db/reader.ts).
+  const byToken = (handle.reader ?? handle.sqlite)?.prepare(
     'SELECT id, campaign_id, email, name, status FROM recipients WHERE token_hash = ?',
   );
   // Imports on SQLite: one prepared single-row INSERT run per row (synchronously, on the same

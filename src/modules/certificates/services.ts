@@ -28,6 +28,7 @@ export function createServices(core: Core) {
     config: core.config,
     logger: core.logger,
     now: core.now,
+    reader: core.handle.reader,
   };
   const campaign = createCampaignService(deps);
   const keys = createKeyRing({ db: core.db, secrets: core.secrets, now: core.now });
