@@ -43,7 +43,7 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     trustProxy: trustProxyOption(core.config.trustProxy),
     requestIdHeader: 'x-request-id',
     // One access-log line per request (access-log.ts) instead of Fastify's two.
-    logController: new AccessLog(),
+    logController: new AccessLog(core.logger),
     genReqId: () => crypto.randomUUID(),
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
   });

@@ -8,6 +8,7 @@
  * values replaced, see logUrl), status, ms (time to the last byte handed to the socket).
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { pino } from 'pino';
 import type { Logger } from '../logger.js';
 
 /** Query parameters whose values are secrets (link tokens, signatures, codes) and never logged. */
@@ -41,15 +42,27 @@ export function logUrl(url: string): string {
  * (default error handler, route not found, ...) stay as they are.
  */
 export class AccessLog extends LogController {
+  /**
+   * The access lines' own logger, on the same destination as `root`: it has no path redaction to
+   * run (a third of the line's cost), as its fields are fixed and the URL is redacted by logUrl.
+   */
+  private readonly out: Logger;
+
+  constructor(root: Logger) {
+    super();
+    const stream = (root as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
+    this.out = pino({ level: root.level }, stream);
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
-    const log = req.log as Logger;
     if (error) {
-      log.error({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime), err: error }, 'request errored');
-    } else if (log.isLevelEnabled('info')) {
+      // Through the request's own logger: the error object gets the redaction every log line has.
+      req.log.error({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime), err: error }, 'request errored');
+    } else if (this.out.isLevelEnabled('info')) {
       // The level check first: at warn and above the line is not even built.
-      log.info({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request');
+      this.out.info({ reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request');
     }
   }
 }
