@@ -5,7 +5,8 @@
  * overrides the guess.
  */
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -37,6 +38,8 @@ export function createLogger(level: string, format: LogFormat = 'auto'): Logger 
   // flushes what is buffered when the process exits.
   if (!wantsPretty(format)) return pino({ level, redact: REDACT }, pino.destination({ dest: 1, sync: false }));
   // In-process and synchronous: a terminal's volume is small, and nothing is lost at exit.
+  // Loaded only for a terminal: a service writing JSON lines does not hold it in memory.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const stream = pretty({ colorize: Boolean(process.stdout.isTTY), sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
   return pino({ level, redact: REDACT }, stream);
 }

@@ -5,7 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, PostgresAdapter, type Transaction } from 'kysely';
 import { openReader } from './reader.js';
 import type { Database } from './schema.js';
@@ -27,15 +28,23 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-// int8 (bigint) columns hold millisecond times and counts; they fit in a double.
-pg.types.setTypeParser(20, (v) => Number(v));
+let pgModule: typeof pg | undefined;
+/** pg, loaded when a PostgreSQL database is opened (a SQLite service never holds it in memory). */
+function loadPg(): typeof pg {
+  if (!pgModule) {
+    pgModule = createRequire(import.meta.url)('pg') as typeof pg;
+    // int8 (bigint) columns hold millisecond times and counts; they fit in a double.
+    pgModule.types.setTypeParser(20, (v) => Number(v));
+  }
+  return pgModule;
+}
 
 export type DatabaseConfig = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
 /** Opens the configured database. The caller runs migrations (see migrate.ts). */
 export function openDatabase(cfg: DatabaseConfig): DatabaseHandle {
   if (cfg.dialect === 'postgres') {
-    const pool = new pg.Pool({ connectionString: cfg.url, max: 10 });
+    const pool = new (loadPg().Pool)({ connectionString: cfg.url, max: 10 });
     // An idle client losing its connection must not crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

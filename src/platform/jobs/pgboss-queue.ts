@@ -19,7 +19,7 @@
  * transaction-scoped advisory lock on the key and skips the send when a live job has it.
  */
 import { CompiledQuery, sql } from 'kysely';
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { DatabaseHandle, Executor } from '../db/index.js';
 import { createRunner, type JobStore, type RunnerOptions } from './runner.js';
 import type { JobQueue } from './types.js';
@@ -66,7 +66,9 @@ export function pgBossJobStore(handle: DatabaseHandle, opts: PgBossQueueOptions)
     async ready() {
       if (boss) return;
       const pool = handle.pool;
-      const b = new PgBoss({
+      // Loaded here: a SQLite service never holds pg-boss in memory.
+      const { default: Boss } = await import('pg-boss');
+      const b = new Boss({
         // pg-boss shares the application's pool (it does not open its own).
         db: pool ? { executeSql: (text, values) => pool.query(text, values) } : executorDb(db),
         schema,

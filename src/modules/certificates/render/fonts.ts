@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { GlobalFonts } from '@napi-rs/canvas';
+import { skia } from './canvas.js';
 import { CodePointSet, FontParseError, parseFont, type FontInfo } from './cmap.js';
 import { FontRejected } from './errors.js';
 
@@ -32,7 +32,7 @@ function loadDefault(): LoadedFont {
   const bytes = readFileSync(path);
   const info = parseFont(bytes);
   const family = 'vh-default-noto-sans-sc';
-  if (!GlobalFonts.has(family) && !GlobalFonts.registerFromPath(path, family)) {
+  if (!skia().GlobalFonts.has(family) && !skia().GlobalFonts.registerFromPath(path, family)) {
     throw new Error(`Could not load the bundled font at ${path}`);
   }
   const font = { ...info, id: DEFAULT_FONT_ID, family };
@@ -83,7 +83,7 @@ export function registerFont(id: string, bytes: Buffer): { id: string; glyphs: n
   if (info.coverage.size === 0) throw new FontRejected('no_cmap', 'The font maps no characters.');
   defaultFont();
   const family = `vh-font-${createHash('sha256').update(bytes).digest('hex').slice(0, 20)}`;
-  if (!GlobalFonts.has(family) && !GlobalFonts.register(bytes, family)) {
+  if (!skia().GlobalFonts.has(family) && !skia().GlobalFonts.register(bytes, family)) {
     throw new FontRejected('load_failed', 'The font could not be loaded by the renderer.');
   }
   fonts.set(id, { ...info, id, family });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createCanvas, loadImage, type Canvas, type Image, type SKRSContext2D } from '@napi-rs/canvas';
+import type { Canvas, Image, SKRSContext2D } from '@napi-rs/canvas';
+import { skia } from './canvas.js';
 import { ImageRejected } from './errors.js';
 import { MAX_IMAGE_PIXELS, probeImage } from './image-probe.js';
 import { checkImageIntegrity } from './image-integrity.js';
@@ -58,7 +59,7 @@ export function loadTemplate(bytes: Buffer, key?: string): Promise<TemplateEntry
 async function decode(key: string, bytes: Buffer, width: number, height: number): Promise<TemplateEntry> {
   let image: Image;
   try {
-    image = await loadImage(bytes);
+    image = await skia().loadImage(bytes);
   } catch {
     throw new ImageRejected('corrupt', 'The template image could not be decoded: its data is damaged or incomplete.');
   }
@@ -89,7 +90,7 @@ async function decode(key: string, bytes: Buffer, width: number, height: number)
       const k = `${w}x${h}`;
       let c = scaledCache.get(k);
       if (!c) {
-        c = createCanvas(w, h);
+        c = skia().createCanvas(w, h);
         const ctx = c.getContext('2d');
         ctx.fillStyle = '#ffffff';
         ctx.fillRect(0, 0, w, h);
