@@ -94,6 +94,9 @@ const envSchema = z.object({
   WECHAT_MP_WECHAT_ID: optionalString,
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   CORS_ORIGINS: optionalString,
+  AUTOREPLY_MAX_ACCOUNTS: z.coerce.number().int().min(1).max(10_000).default(10),
+  AUTOREPLY_MAX_RULES: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  AUTOREPLY_MAX_RULE_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(16 * 1024 * 1024),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -132,6 +135,11 @@ export interface Config {
    * origin, cookie-session routes none.
    */
   corsOrigins: string[];
+  /**
+   * What one assistant member may store (issue 10 item 8): connected official accounts, rules over
+   * all their rule sets, and those rules' size in UTF-8 bytes (names, keywords, replies).
+   */
+  autoreply: { maxAccounts: number; maxRules: number; maxRuleBytes: number };
   /** Derived: outgoing mail goes to SMTP; otherwise to the dev mailbox. */
   isSmtpConfigured: boolean;
   isMiniprogramConfigured: boolean;
@@ -194,6 +202,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     },
     jobConcurrency: e.JOB_CONCURRENCY,
     corsOrigins,
+    autoreply: { maxAccounts: e.AUTOREPLY_MAX_ACCOUNTS, maxRules: e.AUTOREPLY_MAX_RULES, maxRuleBytes: e.AUTOREPLY_MAX_RULE_BYTES },
     isSmtpConfigured: Boolean(e.SMTP_URL),
     isMiniprogramConfigured: Boolean(e.WECHAT_MINIPROGRAM_APPID && e.WECHAT_MINIPROGRAM_SECRET),
     isMpConfigured: Boolean(e.WECHAT_MP_APPID && e.WECHAT_MP_SECRET && e.WECHAT_MP_TOKEN),

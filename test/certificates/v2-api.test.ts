@@ -144,7 +144,7 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
     expect(info.json()).toMatchObject({ email: 'user00@example.org', status: 1, claimed: false, organization: 'Org', campaignName: 'Spring 2026' });
 
     const pv = await t.app.inject({ method: 'POST', url: `${P}/claim/preview`, payload: { token: newToken, name: '王五' } });
-    expect(pv.headers['content-type']).toBe('image/png');
+    expect(pv.headers['content-type']).toBe('image/jpeg');
     const claim = await t.app.inject({ method: 'POST', url: `${P}/claim`, payload: { token: newToken, name: '王五' } });
     expect(claim.json()).toMatchObject({ status: 2, downloadUrl: expect.stringContaining('/claim/download?token=') });
     const dl = await t.app.inject({ method: 'GET', url: `${P}/claim/download?token=${newToken}` });

@@ -6,6 +6,7 @@
  * Session: the `ar_session` cookie (state changes also pass the platform's cross-site check,
  * platform/http/origins.ts) or `Authorization: Bearer <token>`.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -15,12 +16,12 @@ import type { RulesService } from './rules-service.js';
 import type { RuleRecord } from './rules-repo.js';
 import { positionKey } from './rules-service.js';
 import { requireMember } from './http.js';
-import { replyHas, type Reply } from './replies.js';
+import type { Reply } from './replies.js';
 import { simulate, type Transport } from './simulator.js';
 
 const TAG = ['autoreply'];
 const err = z.object({ code: z.string(), message: z.string() });
-const errors = { 400: err, 401: err, 403: err, 404: err, 409: err };
+const errors = { 400: err, 401: err, 403: err, 404: err, 409: err.extend({ limit: z.string().optional(), max: z.number().optional() }) };
 const keyword = z.object({ text: z.string().min(1).max(100), match: z.enum(['equal', 'contains']).default('equal') });
 const imageReply = z.object({ type: z.literal('image'), mediaId: z.string().min(1).max(128).describe("the image's media_id in the official account's material library (素材管理; permanent material, temporary media expires in 3 days)") });
 const newsReply = z.object({
@@ -112,11 +113,14 @@ export function registerApiRoutes(
     members.profile(uid(req)),
   );
 
-  app.get(`${P}/rules`, { ...read, schema: { tags: TAG, summary: 'List rules (search with q over names, keywords and replies)', querystring: scope.extend({ q: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200), offset: z.coerce.number().int().min(0).default(0) }), response: { 200: z.object({ total: z.number(), rules: z.array(ruleOut) }), ...errors } } }, async (req) => {
-    let all = await rules.list(await setOf(req, req.query.account));
-    const q = req.query.q?.trim().toLowerCase();
-    if (q) all = all.filter((r) => (r.name ?? '').toLowerCase().includes(q) || r.keywords.some((k) => k.text.toLowerCase().includes(q)) || r.replies.some((t) => replyHas(t, q)));
-    return { total: all.length, rules: all.slice(req.query.offset, req.query.offset + req.query.limit).map(present) };
+  app.get(`${P}/rules`, { ...read, schema: { tags: TAG, summary: 'List rules, a page at a time (limit 1-1000, default 200; offset), searched with q over names, keywords and replies; total is how many match', querystring: scope.extend({ q: z.string().max(100).optional(), limit: z.coerce.number().int().min(1).max(1000).default(200), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }), response: { 200: z.object({ total: z.number(), rules: z.array(ruleOut) }), ...errors } } }, async (req) => {
+    const page = await rules.page(await setOf(req, req.query.account), { q: req.query.q, limit: req.query.limit, offset: req.query.offset });
+    return { total: page.total, rules: page.rules.map(present) };
+  });
+  app.get(`${P}/usage`, { ...read, schema: { tags: TAG, summary: 'What you store against the per-member caps: rules and their bytes over all your accounts, connected accounts', response: { 200: z.object({ rules: z.number(), maxRules: z.number(), ruleBytes: z.number(), maxRuleBytes: z.number(), accounts: z.number(), maxAccounts: z.number() }), ...errors } } }, async (req) => {
+    const u = await rules.usage(uid(req));
+    const a = await mpAccounts.usage(uid(req));
+    return { rules: u.rules, maxRules: u.maxRules, ruleBytes: u.bytes, maxRuleBytes: u.maxRuleBytes, accounts: a.accounts, maxAccounts: a.maxAccounts };
   });
   app.post(`${P}/rules`, { ...write, schema: { tags: TAG, summary: 'Create a rule (409 duplicate_keyword when a keyword is used by another rule)', querystring: scope, body: ruleIn, response: { 201: ruleOut, ...errors } } }, async (req, reply) => {
     const setId = await setOf(req, req.query.account);
@@ -152,15 +156,25 @@ export function registerApiRoutes(
     },
   );
 
-  app.get(`${P}/export`, { ...read, schema: { tags: TAG, summary: 'Export rules and settings as JSON (the import format)', querystring: scope, response: { 200: z.object({ version: z.literal(1), settings, rules: z.array(ruleIn) }), ...errors } } }, async (req) => {
+  app.get(`${P}/export`, { ...read, schema: { tags: TAG, summary: 'Export rules and settings as JSON (the import format), streamed a page of rules at a time', querystring: scope, response: { 200: z.object({ version: z.literal(1), settings, rules: z.array(ruleIn) }), ...errors } } }, async (req, reply) => {
     const setId = await setOf(req, req.query.account);
     const s = await rules.setRow(setId);
-    const all = await rules.list(setId);
-    return {
-      version: 1 as const,
-      settings: { enabled: s.enabled === 1, followReply: s.follow_reply, defaultReply: s.default_reply },
-      rules: all.map((r) => ({ ...(r.name ? { name: r.name } : {}), keywords: r.keywords.map((k) => ({ text: k.text, match: k.match })), replies: r.replies.map(presentReply), mode: r.mode })),
-    };
+    const head = { version: 1 as const, settings: { enabled: s.enabled === 1, followReply: s.follow_reply, defaultReply: s.default_reply } };
+    async function* body(): AsyncGenerator<string> {
+      // The same document as before, written as it is read: `{"version":1,"settings":{...},"rules":[...]}`.
+      yield `${JSON.stringify(head).slice(0, -1)},"rules":[`;
+      let first = true;
+      for await (const page of rules.pages(setId)) {
+        let chunk = '';
+        for (const r of page) {
+          chunk += (first ? '' : ',') + JSON.stringify({ ...(r.name ? { name: r.name } : {}), keywords: r.keywords.map((k) => ({ text: k.text, match: k.match })), replies: r.replies.map(presentReply), mode: r.mode });
+          first = false;
+        }
+        yield chunk;
+      }
+      yield ']}';
+    }
+    return reply.type('application/json; charset=utf-8').send(Readable.from(body()) as never);
   });
   app.post(
     `${P}/import`,

@@ -9,6 +9,8 @@ export const badInput = (message: string) => new AppError('bad_input', message, 
 /** A refused password: bad input (-4 on the seed's paths) with the policy's reason code. */
 export const weakPassword = (message: string, reason: string) => new AppError('bad_input', message, 400, { reason });
 export const duplicateKeyword = (keyword: string) => new AppError('duplicate_keyword', `keyword "${keyword}" is already used by another rule`, 409);
+/** A per-member cap (accounts, rules, bytes of rules): 409 on /api/v2, -4 on the seed's paths. */
+export const limitReached = (message: string, details: { limit: string; max: number }) => new AppError('limit_reached', message, 409, details);
 export const ruleNotFound = (what = 'no such rule') => new AppError('rule_not_found', what, 404);
 export const accountNotFound = () => new AppError('account_not_found', 'no such official account', 404);
 export const notSignedIn = () => new AppError('not_signed_in', 'sign in first', 401);

@@ -26,6 +26,7 @@ const SEED_CODES: Record<string, number> = {
   wechat_not_configured: -3,
   wechat_failed: -3,
   bad_input: -4,
+  limit_reached: -4,
   user_mismatch: -5,
   rate_limited: 0,
 };
@@ -47,7 +48,9 @@ export function installEnvelope(app: FastifyInstance): void {
       const status = e.code === 'cross_site' ? 403 : 200;
       return { status, body: { code: SEED_CODES[String(e.code)] ?? 0, message: e.message } };
     }
-    return { status: e.status, body: { code: String(e.code), message: e.message } };
+    // A cap says which one and its number, so a client can show it.
+    const extra = e.code === 'limit_reached' && e.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : {};
+    return { status: e.status, body: { code: String(e.code), message: e.message, ...extra } };
   });
 }
 

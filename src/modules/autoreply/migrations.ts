@@ -138,4 +138,16 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('ar_rule_replies').addColumn('data', 'text').execute();
     },
   },
+  '4004_autoreply_rule_bytes': {
+    // Each rule's size (UTF-8 bytes of its name, keywords and replies), so a member's total is one
+    // SUM under the per-member cap (issue 10 item 8). Existing rules are measured in characters
+    // (LENGTH, the same on both databases): close enough for a cap.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('ar_rules').addColumn('bytes', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await sql`UPDATE ar_rules SET bytes = COALESCE(LENGTH(name), 0)
+        + COALESCE((SELECT SUM(LENGTH(k.text)) FROM ar_rule_keywords k WHERE k.rule_id = ar_rules.id), 0)
+        + COALESCE((SELECT SUM(LENGTH(p.text) + COALESCE(LENGTH(p.data), 0)) FROM ar_rule_replies p WHERE p.rule_id = ar_rules.id), 0)`.execute(db);
+      await db.schema.createIndex('ar_rule_sets_user').on('ar_rule_sets').column('user_id').execute();
+    },
+  },
 };

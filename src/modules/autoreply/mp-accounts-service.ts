@@ -12,7 +12,7 @@ import type { RulesRepo } from './rules-repo.js';
 import type { MpAccountRow, WechatRepo } from './wechat-repo.js';
 import type { MatcherCache } from './matcher-cache.js';
 import { AppError } from '../../platform/http/errors.js';
-import { accountNotFound, badInput } from './errors.js';
+import { accountNotFound, badInput, limitReached } from './errors.js';
 
 /** What the webhook needs about an account, decrypted. */
 export interface LiveAccount {
@@ -47,7 +47,18 @@ export interface AccountInput {
   name?: string | null;
 }
 
-export function createMpAccountsService(deps: { db: DB; repo: WechatRepo; rulesRepo: RulesRepo; cache: MatcherCache; secrets: SecretBox; publicUrl: string; now: () => number; ttlMs?: number }) {
+export function createMpAccountsService(deps: {
+  db: DB;
+  repo: WechatRepo;
+  rulesRepo: RulesRepo;
+  cache: MatcherCache;
+  secrets: SecretBox;
+  publicUrl: string;
+  now: () => number;
+  ttlMs?: number;
+  /** Connected accounts per member (AUTOREPLY_MAX_ACCOUNTS). */
+  maxAccounts?: number;
+}) {
   const { db, repo, rulesRepo, secrets, now } = deps;
   const ttl = deps.ttlMs ?? 1000;
   const live = new Map<string, { acc: LiveAccount | null; at: number }>();
@@ -102,6 +113,13 @@ export function createMpAccountsService(deps: { db: DB; repo: WechatRepo; rulesR
       const callbackId = randomToken(16);
       try {
         const id = await db.transaction().execute(async (trx) => {
+          // The member's lock, then the count: parallel connects cannot all pass the cap.
+          await rulesRepo.insertMemberSet(userId, t, trx);
+          await rulesRepo.lockMember(userId, trx);
+          const max = deps.maxAccounts ?? 10;
+          if ((await repo.countAccountsOfUser(userId, trx)) >= max) {
+            throw limitReached(`at most ${max} connected official accounts per member; disconnect one first`, { limit: 'accounts', max });
+          }
           const setId = await rulesRepo.insertAccountSet(userId, t, trx);
           return repo.insertAccount(
             {
@@ -123,6 +141,10 @@ export function createMpAccountsService(deps: { db: DB; repo: WechatRepo; rulesR
         if (isUniqueViolation(err)) throw new AppError('account_exists', 'this official account is already connected', 409);
         throw err;
       }
+    },
+    /** Connected accounts against the cap. */
+    async usage(userId: number): Promise<{ accounts: number; maxAccounts: number }> {
+      return { accounts: await repo.countAccountsOfUser(userId), maxAccounts: deps.maxAccounts ?? 10 };
     },
     async list(userId: number): Promise<AccountView[]> {
       return (await repo.accountsOfUser(userId)).map(view);

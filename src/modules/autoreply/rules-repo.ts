@@ -1,5 +1,5 @@
 /** Rule sets, rules, keywords and replies: thin queries, each with an optional transaction. */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
 import type { RuleSetTable } from './tables.js';
 import { fromRow, toRow, type Reply } from './replies.js';
@@ -24,6 +24,28 @@ export interface NewRule {
   name: string | null;
   keywords: { text: string; norm: string; match: 'equal' | 'contains' }[];
   replies: Reply[];
+}
+
+/** A rule's size for the per-member cap: UTF-8 bytes of its name, keywords and replies as stored. */
+export function ruleBytes(rule: NewRule): number {
+  let n = Buffer.byteLength(rule.name ?? '');
+  for (const k of rule.keywords) n += Buffer.byteLength(k.text);
+  for (const r of rule.replies) {
+    const row = toRow(r);
+    n += Buffer.byteLength(row.text) + Buffer.byteLength(row.data ?? '');
+  }
+  return n;
+}
+
+/** A page of a set's rules: optional search (names, keywords, replies), limit and offset in SQL. */
+export interface RulePageQuery {
+  q?: string;
+  limit: number;
+  offset: number;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export function createRulesRepo(db: DB) {
@@ -89,7 +111,7 @@ export function createRulesRepo(db: DB) {
     async insertRule(setId: number, position: number, rule: NewRule, now: number, x: Executor = db): Promise<number> {
       const r = await x
         .insertInto('ar_rules')
-        .values({ rule_set_id: setId, position, mode: rule.mode, name: rule.name, created_at: now, updated_at: now })
+        .values({ rule_set_id: setId, position, mode: rule.mode, name: rule.name, bytes: ruleBytes(rule), created_at: now, updated_at: now })
         .returning('id')
         .executeTakeFirstOrThrow();
       const id = Number(r.id);
@@ -110,8 +132,26 @@ export function createRulesRepo(db: DB) {
       await x.deleteFrom('ar_rule_keywords').where('rule_id', '=', ruleId).execute();
       await x.deleteFrom('ar_rule_replies').where('rule_id', '=', ruleId).execute();
     },
-    async touchRule(ruleId: number, mode: 'all' | 'random', name: string | null, now: number, x: Executor = db): Promise<void> {
-      await x.updateTable('ar_rules').set({ mode, name, updated_at: now }).where('id', '=', ruleId).execute();
+    async touchRule(ruleId: number, rule: NewRule, now: number, x: Executor = db): Promise<void> {
+      await x.updateTable('ar_rules').set({ mode: rule.mode, name: rule.name, bytes: ruleBytes(rule), updated_at: now }).where('id', '=', ruleId).execute();
+    },
+    /**
+     * Takes the member's lock for a change that the per-member caps guard: a write on the
+     * member's own rule set row, held until the transaction ends (a row lock on PostgreSQL; SQLite
+     * has one writer anyway). Two parallel changes of one member are checked one after the other.
+     */
+    async lockMember(userId: number, x: Executor): Promise<void> {
+      await x.updateTable('ar_rule_sets').set((eb) => ({ version: eb.ref('version') })).where('kind', '=', 'member').where('user_id', '=', userId).execute();
+    },
+    /** Rules and their bytes over every rule set of a member (own and connected accounts'). */
+    async memberUsage(userId: number, x: Executor = db): Promise<{ rules: number; bytes: number }> {
+      const r = await x
+        .selectFrom('ar_rules')
+        .innerJoin('ar_rule_sets', 'ar_rule_sets.id', 'ar_rules.rule_set_id')
+        .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.coalesce(eb.fn.sum<number>('ar_rules.bytes'), sql<number>`0`).as('b')])
+        .where('ar_rule_sets.user_id', '=', userId)
+        .executeTakeFirstOrThrow();
+      return { rules: Number(r.n), bytes: Number(r.b) };
     },
     async deleteRule(ruleId: number, x: Executor = db): Promise<void> {
       await x.deleteFrom('ar_rule_keywords').where('rule_id', '=', ruleId).execute();
@@ -143,19 +183,62 @@ export function createRulesRepo(db: DB) {
       if (exceptRuleId !== null) q = q.where('rule_id', '<>', exceptRuleId);
       return (await q.execute()).map((r) => r.norm);
     },
+    /**
+     * One page of a set's rules by position, searched in SQL (names, keywords and replies,
+     * case-insensitive for ASCII on SQLite and fully on PostgreSQL), with the total that match.
+     * Only the page's keywords and replies are read.
+     */
+    async pageRules(setId: number, p: RulePageQuery, x: Executor = db): Promise<{ total: number; rules: RuleRecord[] }> {
+      let base = x.selectFrom('ar_rules').where('ar_rules.rule_set_id', '=', setId);
+      const q = p.q?.trim().toLowerCase();
+      if (q) {
+        const like = `%${escapeLike(q)}%`;
+        base = base.where((eb) =>
+          eb.or([
+            sql<boolean>`LOWER(ar_rules.name) LIKE ${like} ESCAPE '\\'`,
+            eb.exists(eb.selectFrom('ar_rule_keywords as k').select('k.id').whereRef('k.rule_id', '=', 'ar_rules.id').where(sql<boolean>`LOWER(k.text) LIKE ${like} ESCAPE '\\'`)),
+            eb.exists(
+              eb
+                .selectFrom('ar_rule_replies as p')
+                .select('p.id')
+                .whereRef('p.rule_id', '=', 'ar_rules.id')
+                .where(sql<boolean>`(LOWER(p.text) LIKE ${like} ESCAPE '\\' OR LOWER(COALESCE(p.data, '')) LIKE ${like} ESCAPE '\\')`),
+            ),
+          ]),
+        );
+      }
+      const [ids, total] = await Promise.all([
+        base.select('ar_rules.id').orderBy('ar_rules.position').limit(p.limit).offset(p.offset).execute(),
+        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { total: Number(total.n), rules: await this.rulesByIds(setId, ids.map((r) => Number(r.id)), x) };
+    },
+    /** Keyset page by position (streamed exports): the next `limit` rules after `afterPosition`. */
+    async rulesAfter(setId: number, afterPosition: number, limit: number, x: Executor = db): Promise<RuleRecord[]> {
+      const ids = await x.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId).where('position', '>', afterPosition).orderBy('position').limit(limit).execute();
+      return this.rulesByIds(setId, ids.map((r) => Number(r.id)), x);
+    },
     /** Every rule of a set with its keywords and replies, by position (three queries, not one per rule). */
     async listRules(setId: number, x: Executor = db): Promise<RuleRecord[]> {
-      const rules = await x.selectFrom('ar_rules').selectAll().where('rule_set_id', '=', setId).orderBy('position').execute();
+      return this.rulesByIds(setId, null, x);
+    },
+    /** Rules of a set (all of them when `only` is null) with keywords and replies, by position. */
+    async rulesByIds(setId: number, only: number[] | null, x: Executor = db): Promise<RuleRecord[]> {
+      if (only && !only.length) return [];
+      let rq = x.selectFrom('ar_rules').selectAll().where('rule_set_id', '=', setId);
+      if (only) rq = rq.where('id', 'in', only);
+      const rules = await rq.orderBy('position').execute();
       if (!rules.length) return [];
-      const kws = await x.selectFrom('ar_rule_keywords').select(['rule_id', 'text', 'norm', 'match']).where('rule_set_id', '=', setId).orderBy('id').execute();
-      const reps = await x
+      let kq = x.selectFrom('ar_rule_keywords').select(['rule_id', 'text', 'norm', 'match']).where('rule_set_id', '=', setId);
+      if (only) kq = kq.where('rule_id', 'in', only);
+      const kws = await kq.orderBy('id').execute();
+      let pq = x
         .selectFrom('ar_rule_replies')
         .innerJoin('ar_rules', 'ar_rules.id', 'ar_rule_replies.rule_id')
         .select(['ar_rule_replies.rule_id', 'ar_rule_replies.text', 'ar_rule_replies.kind', 'ar_rule_replies.data'])
-        .where('ar_rules.rule_set_id', '=', setId)
-        .orderBy('ar_rule_replies.rule_id')
-        .orderBy('ar_rule_replies.position')
-        .execute();
+        .where('ar_rules.rule_set_id', '=', setId);
+      if (only) pq = pq.where('ar_rule_replies.rule_id', 'in', only);
+      const reps = await pq.orderBy('ar_rule_replies.rule_id').orderBy('ar_rule_replies.position').execute();
       const byId = new Map<number, RuleRecord>();
       const out = rules.map((r) => {
         const rec: RuleRecord = { id: Number(r.id), ruleSetId: setId, position: r.position, mode: r.mode, name: r.name ?? null, keywords: [], replies: [], createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };

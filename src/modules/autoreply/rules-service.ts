@@ -6,8 +6,8 @@
 import { isUniqueViolation, type DB, type Executor } from '../../platform/db/index.js';
 import { normalizeKeyword } from './matcher.js';
 import type { MatcherCache } from './matcher-cache.js';
-import type { NewRule, RuleRecord, RulesRepo, RuleSetRow } from './rules-repo.js';
-import { badInput, duplicateKeyword, ruleNotFound } from './errors.js';
+import type { NewRule, RulePageQuery, RuleRecord, RulesRepo, RuleSetRow } from './rules-repo.js';
+import { badInput, duplicateKeyword, limitReached, ruleNotFound } from './errors.js';
 import { parseReply, type ReplyInput } from './replies.js';
 
 export const LIMITS = { keywordChars: 100, replyChars: 2000, nameChars: 60, keywordsPerRule: 20, repliesPerRule: 10, rulesPerSet: 20_000, importRules: 5_000 } as const;
@@ -58,19 +58,56 @@ export function validateRule(input: RuleInput): NewRule {
   return { keywords, replies, mode, name };
 }
 
-export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: MatcherCache; now: () => number }) {
-  const { db, repo, cache, now } = deps;
+/** What one member may store over all their rule sets (AUTOREPLY_MAX_RULES, AUTOREPLY_MAX_RULE_BYTES). */
+export interface MemberCaps {
+  maxRules: number;
+  maxRuleBytes: number;
+}
 
-  /** Runs a change in a transaction, mapping a unique violation to duplicate_keyword, then invalidates. */
-  async function change<T>(setId: number, fn: (trx: Executor) => Promise<T>, keywordHint = ''): Promise<T> {
+export const DEFAULT_CAPS: MemberCaps = { maxRules: 20_000, maxRuleBytes: 16 * 1024 * 1024 };
+
+export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: MatcherCache; now: () => number; caps?: MemberCaps }) {
+  const { db, repo, cache, now } = deps;
+  const caps = deps.caps ?? DEFAULT_CAPS;
+
+  /**
+   * Runs a change in a transaction, mapping a unique violation to duplicate_keyword, then
+   * invalidates. A change that adds or grows rules takes the owner's lock first and checks the
+   * owner's totals after its writes, before commit: parallel changes cannot all pass the caps.
+   */
+  async function change<T>(setId: number, fn: (trx: Executor) => Promise<T>, keywordHint = '', capped = false): Promise<T> {
     try {
-      const out = await db.transaction().execute(fn);
+      const out = await db.transaction().execute(async (trx) => {
+        const owner = capped ? await lockOwner(setId, trx) : null;
+        const r = await fn(trx);
+        if (owner !== null) await checkCaps(owner, trx);
+        return r;
+      });
       return out;
     } catch (err) {
       if (isUniqueViolation(err)) throw duplicateKeyword(keywordHint);
       throw err;
     } finally {
       cache.invalidate(setId);
+    }
+  }
+
+  async function lockOwner(setId: number, trx: Executor): Promise<number> {
+    const set = await repo.findSet(setId, trx);
+    if (!set) throw ruleNotFound('no such rule set');
+    const userId = Number(set.user_id);
+    await repo.insertMemberSet(userId, now(), trx);
+    await repo.lockMember(userId, trx);
+    return userId;
+  }
+
+  async function checkCaps(userId: number, trx: Executor): Promise<void> {
+    const u = await repo.memberUsage(userId, trx);
+    if (u.rules > caps.maxRules) {
+      throw limitReached(`at most ${caps.maxRules} rules per member over all your accounts (this change would make ${u.rules}); delete some first`, { limit: 'rules', max: caps.maxRules });
+    }
+    if (u.bytes > caps.maxRuleBytes) {
+      throw limitReached(`your rules may take at most ${caps.maxRuleBytes} bytes of text over all your accounts (this change would make ${u.bytes}); shorten or delete some first`, { limit: 'rule_bytes', max: caps.maxRuleBytes });
     }
   }
 
@@ -113,12 +150,35 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
       if (!r) throw ruleNotFound('no such rule set');
       return r;
     },
+    /** Every rule of a set (the seed's views and the export; bounded by the member caps). */
     list(setId: number): Promise<RuleRecord[]> {
       return repo.listRules(setId);
     },
+    /**
+     * The set's rules a page at a time (keyset by position), for a streamed export: memory stays
+     * at one page whatever the set's size. Not a snapshot: a rule changed during the export shows
+     * as it was when its page was read.
+     */
+    async *pages(setId: number, pageSize = 500): AsyncGenerator<RuleRecord[]> {
+      let after = 0;
+      for (;;) {
+        const page = await repo.rulesAfter(setId, after, pageSize);
+        if (!page.length) return;
+        yield page;
+        after = page[page.length - 1]!.position;
+      }
+    },
+    /** A page of a set's rules, searched and paged in SQL. */
+    page(setId: number, q: RulePageQuery): Promise<{ total: number; rules: RuleRecord[] }> {
+      return repo.pageRules(setId, q);
+    },
+    /** What a member stores now, against the caps. */
+    async usage(userId: number) {
+      return { ...(await repo.memberUsage(userId)), maxRules: caps.maxRules, maxRuleBytes: caps.maxRuleBytes };
+    },
     async get(setId: number, ruleId: number): Promise<RuleRecord> {
       await findOwnRule(setId, ruleId);
-      return (await repo.listRules(setId)).find((r) => r.id === ruleId)!;
+      return (await repo.rulesByIds(setId, [ruleId]))[0]!;
     },
     /** Adds rules all or nothing (the seed's add posts several pairs at once). Answers the new ids. */
     async create(setId: number, inputs: RuleInput[]): Promise<number[]> {
@@ -126,7 +186,7 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
       return change(setId, async (trx) => {
         await ensureFree(setId, rules, null, trx);
         return insertAll(setId, rules, trx);
-      });
+      }, '', true);
     },
     async update(setId: number, ruleId: number, input: RuleInput): Promise<void> {
       const rule = validateRule(input);
@@ -135,9 +195,9 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
         await ensureFree(setId, [rule], ruleId, trx);
         await repo.deleteParts(ruleId, trx);
         await repo.insertParts(setId, ruleId, rule, trx);
-        await repo.touchRule(ruleId, rule.mode, rule.name, now(), trx);
+        await repo.touchRule(ruleId, rule, now(), trx);
         await repo.bumpVersion(setId, now(), trx);
-      });
+      }, '', true);
     },
     async remove(setId: number, ruleId: number): Promise<void> {
       await change(setId, async (trx) => {
@@ -172,7 +232,7 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
         if (replace) await repo.deleteAllRules(setId, trx);
         await ensureFree(setId, rules, null, trx);
         await insertAll(setId, rules, trx);
-      });
+      }, '', true);
       return rules.length;
     },
   };

@@ -21,6 +21,8 @@ export interface RuleTable {
   mode: 'all' | 'random';
   /** Optional, for people (4003). */
   name: string | null;
+  /** UTF-8 bytes of the name, keywords and replies (4004), for the per-member cap. */
+  bytes: Generated<number>;
   created_at: number;
   updated_at: number;
 }

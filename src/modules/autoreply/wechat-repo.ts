@@ -27,6 +27,10 @@ export function createWechatRepo(db: DB) {
     accountsOfUser(userId: number, x: Executor = db): Promise<MpAccountRow[]> {
       return x.selectFrom('mp_accounts').selectAll().where('user_id', '=', userId).orderBy('id').execute();
     },
+    async countAccountsOfUser(userId: number, x: Executor = db): Promise<number> {
+      const r = await x.selectFrom('mp_accounts').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
     async deleteAccount(id: number, x: Executor = db): Promise<void> {
       await x.deleteFrom('mp_accounts').where('id', '=', id).execute();
     },

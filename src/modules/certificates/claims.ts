@@ -8,6 +8,7 @@ import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js
 import type { OutgoingMail } from '../../platform/mail/types.js';
 import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/types.js';
+import { CLAIM_PREVIEW_WIDTH } from './rendering.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, newCertificateId, type CertDeps } from './deps.js';
 import type { Credentials } from './credentials/service.js';
@@ -25,8 +26,21 @@ export const DELIVER_KIND = 'certificates.deliver';
 const MARKUP_CHARS = /[<>{}[\]\\;=|`]/g;
 /** Unknown tokens per client address per minute before lookups are refused. */
 export const TOKEN_MISSES_PER_MINUTE = 120;
-/** Previews per link (each renders the template): a volunteer trying names needs a few dozen. */
+/** Previews per link (each may render): a volunteer trying names needs a few dozen. */
 export const PREVIEWS_PER_LINK = { limit: 30, windowMs: 10 * 60_000 } as const;
+/**
+ * Previews per client address over all links: one address holding many links (a script, or an
+ * organizer's test volunteers) cannot multiply the per-link budget. A family or an office behind
+ * one address still gets several volunteers' worth.
+ */
+export const PREVIEWS_PER_CLIENT = { limit: 120, windowMs: 10 * 60_000 } as const;
+/**
+ * Full-size certificate files asked for by volunteers and the public (`/claim/download`,
+ * `/verify/<id>.png|.pdf`; the id is printed in the QR code): each is a print-size render. Per
+ * certificate and per client over all certificates; the organizer's own routes are not limited.
+ */
+export const FILES_PER_CERTIFICATE = { limit: 20, windowMs: 10 * 60_000 } as const;
+export const FILES_PER_CLIENT = { limit: 60, windowMs: 10 * 60_000 } as const;
 
 /** Builds the claim service and registers the deliver job. */
 export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials) {
@@ -107,6 +121,15 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     // singleton again now is a no-op for the queue but wakes the runner at once (claim latency).
     await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { singletonKey: `${DELIVER_KIND}:${hit.id}` }).catch(() => undefined);
     return (await recipients.findById(hit.id))!;
+  }
+
+  /** Reserves one full-size render for a public caller (see FILES_PER_*), or throws 429. */
+  async function reserveFile(subject: string, ip: string): Promise<void> {
+    const allowed = await limiter.reserve([
+      windowRule(`cert.file:${subject}`, FILES_PER_CERTIFICATE.limit, FILES_PER_CERTIFICATE.windowMs),
+      windowRule(`cert.file.client:${clientKey(ip)}`, FILES_PER_CLIENT.limit, FILES_PER_CLIENT.windowMs),
+    ]);
+    if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many certificate downloads; try again in a few minutes', 'rate_limited');
   }
 
   /** The volunteer's certificate file, rendered from their credential with the credential baked in. */
@@ -201,23 +224,32 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
         ...(claimed ? { downloadUrl: `${config.publicUrl}/api/v2/certificates/claim/download?token=${encodeURIComponent(String(token))}` } : {}),
       };
     },
-    /** A preview of the volunteer's certificate with a name not yet submitted. */
+    /**
+     * A preview of the volunteer's certificate with a name not yet submitted: a JPEG at most
+     * CLAIM_PREVIEW_WIDTH wide (the template's scaled copy is cached, the texts are drawn at that
+     * size and the JPEG is encoded on libuv's threads), cached by what it shows, and limited per
+     * link and per client before any of that work.
+     */
     async claimPreview(token: unknown, name: unknown, ip: string) {
       const hit = await lookup(token, ip);
       const clean = validName(name);
-      // Each preview renders the template: limited per link, whoever asks.
-      const allowed = await limiter.reserve([windowRule(`claim.preview:${hit.id}`, PREVIEWS_PER_LINK.limit, PREVIEWS_PER_LINK.windowMs)]);
-      if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many previews of this certificate; wait a few minutes, or submit the name', 'rate_limited');
+      const allowed = await limiter.reserve([
+        windowRule(`claim.preview:${hit.id}`, PREVIEWS_PER_LINK.limit, PREVIEWS_PER_LINK.windowMs),
+        windowRule(`claim.preview.client:${clientKey(ip)}`, PREVIEWS_PER_CLIENT.limit, PREVIEWS_PER_CLIENT.windowMs),
+      ]);
+      if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many previews; wait a few minutes, or submit the name', 'rate_limited');
       const r = (await recipients.findById(hit.id))!;
       const c = (await campaigns.find(r.campaign_id))!;
-      return renderer.render({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), format: 'png', fields: parseFieldValues(r.fields), verifyUrl: previewVerifyUrl(r.certificate_id) });
+      return renderer.preview({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), fields: parseFieldValues(r.fields), verifyUrl: previewVerifyUrl(r.certificate_id) }, CLAIM_PREVIEW_WIDTH);
     },
     async download(token: unknown, ip: string) {
       const hit = await lookup(token, ip);
       const r = (await recipients.findById(hit.id))!;
       if (r.status < 2) throw new CertError(1, 'not_claimed', 'submit the name first; the certificate is made from it', 409);
+      await reserveFile(`recipient:${r.id}`, ip);
       return certificateFile(r);
     },
+    reserveFile,
     /** What the verification JSON says (404 for an unknown id; a revoked one says so). */
     verify: (certId: string) => credentials.view(certId),
   };

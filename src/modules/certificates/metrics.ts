@@ -12,4 +12,6 @@ export const certMetrics = {
   noticeFailures: counter('certificates_notice_failures_total', 'Notices that failed, by kind (temporary, permanent)', ['kind']),
   claims: counter('certificates_claims_total', 'Names submitted (status 2)'),
   delivered: counter('certificates_delivered_total', 'Certificates accepted by the SMTP server (status 4)'),
+  previewsRendered: counter('certificates_previews_rendered_total', 'Scaled-down previews rendered (claim page, credential page picture)'),
+  previewCacheHits: counter('certificates_preview_cache_hits_total', 'Previews answered from the cache of rendered previews'),
 };

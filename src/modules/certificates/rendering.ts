@@ -5,8 +5,10 @@
 import { skia } from './render/canvas.js';
 import { createHash } from 'node:crypto';
 import { defaultLayout, renderCertificate, renderPreview, type Layout, type PdfAttachment, type TextField } from './render/types.js';
+import { DEFAULT_DATE_FORMAT, formatDate } from './render/date-format.js';
 import type { CampaignRow, CampaignsRepo } from './campaigns-repo.js';
 import { parseCustomFields } from './import-columns.js';
+import { certMetrics } from './metrics.js';
 
 /** A stored layout is partial (fields the organizer set); this fills the rest from the default. */
 export type StoredLayout = { [K in keyof Layout]?: Partial<Layout[K]> } & {
@@ -102,9 +104,46 @@ export interface RenderRequest {
   attachments?: PdfAttachment[];
 }
 
+/** The width of the claim page's preview: enough for a phone or half a laptop screen. */
+export const CLAIM_PREVIEW_WIDTH = 800;
+/** Bytes of rendered previews kept in memory per process (JPEGs of ~30-150 KB). */
+const PREVIEW_CACHE_BYTES = 32 * 1024 * 1024;
+/** A cached preview is dropped after this long (an uploaded font replaced under the same name shows by then). */
+const PREVIEW_TTL_MS = 10 * 60_000;
+
+type PreviewOut = Awaited<ReturnType<typeof renderPreview>>;
+
 /** Builds the renderer for a campaign repository, with a small cache of template bytes. */
-export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: string }) {
+export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: string; now?: () => number }) {
   const cache = new Map<string, TemplateBytes>();
+  const clock = deps.now ?? Date.now;
+  /**
+   * Previews by everything that is drawn (template, layout in effect, texts, the date as printed,
+   * QR address, size): a volunteer (or a script) asking for the same picture again, or 8 clients
+   * asking at once, costs one render. Concurrent asks share the pending render.
+   */
+  const previews = new Map<string, { p: Promise<PreviewOut>; at: number; bytes: number }>();
+  let previewBytes = 0;
+  const stats = { previewsRendered: 0, previewHits: 0 };
+  function rememberPreview(key: string, p: Promise<PreviewOut>) {
+    const entry = { p, at: clock(), bytes: 0 };
+    previews.set(key, entry);
+    p.then(
+      (out) => {
+        if (previews.get(key) !== entry) return;
+        entry.bytes = out.bytes.length;
+        previewBytes += entry.bytes;
+        for (const [k, e] of previews) {
+          if (previewBytes <= PREVIEW_CACHE_BYTES) break;
+          previews.delete(k);
+          previewBytes -= e.bytes;
+        }
+      },
+      () => {
+        if (previews.get(key) === entry) previews.delete(key);
+      },
+    );
+  }
   async function template(c: CampaignRow): Promise<TemplateBytes> {
     if (!c.template_sha) return blankTemplate();
     const hit = cache.get(c.template_sha);
@@ -133,14 +172,39 @@ export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: strin
       const t = await template(c);
       return effectiveLayout(parseStoredLayout(c.layout), t.width, t.height, c.date_format, parseCustomFields(c.custom_fields).map((f) => f.key));
     },
-    /** A scaled-down JPEG of the certificate (the credential page's picture and share card). */
-    async preview(r: RenderRequest, maxWidth = 1200) {
+    /**
+     * A scaled-down JPEG of the certificate (the claim page's preview, the credential page's
+     * picture and share card), from the cache when the same picture was made recently.
+     */
+    async preview(r: RenderRequest, maxWidth = 1200): Promise<PreviewOut> {
       const { t, layout, texts } = await prepared(r);
-      return renderPreview(
+      const date = formatDate(r.issuedAt, deps.timeZone, layout.date.format || DEFAULT_DATE_FORMAT);
+      const key = createHash('sha256')
+        .update(JSON.stringify([t.key, layout, texts, r.name, r.number, date, r.verifyUrl ?? null, maxWidth]))
+        .digest('base64url');
+      const hit = previews.get(key);
+      if (hit && clock() - hit.at < PREVIEW_TTL_MS) {
+        previews.delete(key);
+        previews.set(key, hit); // most recently used last
+        stats.previewHits++;
+        certMetrics.previewCacheHits.inc();
+        return hit.p;
+      }
+      if (hit) {
+        previews.delete(key);
+        previewBytes -= hit.bytes;
+      }
+      stats.previewsRendered++;
+      certMetrics.previewsRendered.inc();
+      const p = renderPreview(
         { template: t.bytes, templateKey: t.key, layout, texts, name: r.name, number: r.number, issuedAt: r.issuedAt, timeZone: deps.timeZone, verifyUrl: r.verifyUrl },
         { maxWidth, format: 'jpeg' },
       );
+      rememberPreview(key, p);
+      return p;
     },
+    /** How many previews were rendered and how many came from the cache (tests, metrics). */
+    previewStats: () => ({ ...stats, cached: previews.size, cachedBytes: previewBytes }),
     /**
      * The certificate for print: its long side PRINT_LONG_SIDE_PX pixels (A4's long side at 300 dpi),
      * the template scaled to it and the texts and QR drawn at that resolution; a high-quality JPEG.

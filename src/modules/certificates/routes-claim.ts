@@ -53,9 +53,9 @@ export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
     },
   }, async (req) => svc.claims.claimInfo(req.query.token, req.ip));
 
-  r.post(`${P}/claim/preview`, { schema: { tags, summary: 'Preview PNG with a name and the QR code the certificate will carry (refused names: 422 name_refused with reason empty, too_long, control_chars, unsupported_chars (the font lacks them) or markup_chars, and the chars)', body: claimBody } }, async (req, reply) => {
+  r.post(`${P}/claim/preview`, { schema: { tags, summary: 'Preview JPEG (at most 800 px wide) with a name and the QR code the certificate will carry; 30 per link and 120 per client per 10 minutes (429 rate_limited with Retry-After) (refused names: 422 name_refused with reason empty, too_long, control_chars, unsupported_chars (the font lacks them) or markup_chars, and the chars)', body: claimBody } }, async (req, reply) => {
     const out = await svc.claims.claimPreview(req.body.token, req.body.name, req.ip);
-    return reply.type('image/png').send(out.bytes);
+    return reply.type(out.contentType).header('cache-control', 'private, max-age=300').send(out.bytes);
   });
 
   r.post(`${P}/claim`, {
@@ -65,7 +65,7 @@ export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
     return { status: rec.status, downloadUrl: `${svc.deps.config.publicUrl}${P}/claim/download?token=${encodeURIComponent(req.body.token)}` };
   });
 
-  r.get(`${P}/claim/download`, { schema: { tags, summary: 'The certificate file (after the name is submitted)', querystring: tokenQuery } }, async (req, reply) => {
+  r.get(`${P}/claim/download`, { schema: { tags, summary: 'The certificate file (after the name is submitted); 20 per link and 60 per client per 10 minutes (429 rate_limited)', querystring: tokenQuery } }, async (req, reply) => {
     const f = await svc.claims.download(req.query.token, req.ip);
     return reply.type(f.contentType).header('content-disposition', `attachment; filename="${f.filename}"`).send(f.bytes);
   });

@@ -21,7 +21,7 @@ export function createServices(core: Core) {
     campaigns,
     recipients,
     issued: createIssuedRepo(core.db),
-    renderer: createRenderer({ campaigns, timeZone: core.config.timeZone }),
+    renderer: createRenderer({ campaigns, timeZone: core.config.timeZone, now: core.now }),
     jobs: core.jobs,
     mailer: core.mailer,
     secrets: core.secrets,

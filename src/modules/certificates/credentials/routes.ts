@@ -79,9 +79,12 @@ export function registerCredentialRoutes(app: FastifyInstance, svc: Services): v
 
   for (const format of ['png', 'pdf'] as const) {
     r.get(`/verify/:certificateId.${format}`, {
-      schema: { tags, summary: `The certificate as ${format.toUpperCase()}, the signed credential baked in (${format === 'png' ? 'iTXt chunk "openbadgecredential"' : 'embedded file'})`, params: idParams },
+      schema: { tags, summary: `The certificate as ${format.toUpperCase()}, the signed credential baked in (${format === 'png' ? 'iTXt chunk "openbadgecredential"' : 'embedded file'}); 20 per certificate and 60 per client per 10 minutes (429 rate_limited)`, params: idParams },
     }, async (req, reply) => {
-      const f = await cred.file(await cred.require(req.params.certificateId), format);
+      const l = await cred.require(req.params.certificateId);
+      // A print-size render each time, for anyone holding the printed id: limited per certificate and client.
+      await svc.claims.reserveFile(`credential:${l.row.public_id}`, req.ip);
+      const f = await cred.file(l, format);
       return reply.type(f.contentType).header('cache-control', 'no-cache').header('content-disposition', `attachment; filename="${f.filename}"`).send(f.bytes);
     });
   }
