@@ -162,9 +162,15 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       if (q.q) base = base.where(sql<boolean>`email LIKE ${`${escapeLike(q.q.toLowerCase())}%`} ESCAPE '\\'`);
       if (q.status !== undefined) base = base.where('status', '=', q.status);
       if (q.failed) base = base.where('failure', 'is not', null);
+      // Without a search or the failed filter, the total is read from the counts the triggers
+      // keep (migration 1300): counting a campaign's rows costs ~150 ms at 1,000,000.
+      let counted = ex.selectFrom('recipient_counts').where('campaign_id', '=', campaignId);
+      if (q.status !== undefined) counted = counted.where('status', '=', q.status);
       const [items, total] = await Promise.all([
         base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute(),
-        base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+        q.q || q.failed
+          ? base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+          : counted.select((eb) => eb.fn.coalesce(eb.fn.sum<number>('n'), eb.lit(0)).as('n')).executeTakeFirstOrThrow(),
       ]);
       return { items, total: Number(total.n) };
     },

@@ -132,8 +132,16 @@ export interface CertificateTemplateTable {
   created_at: number;
 }
 
+/** Volunteers per campaign and status, kept by triggers (migration 1300): the list's total without counting rows. */
+export interface RecipientCountTable {
+  campaign_id: number;
+  status: number;
+  n: number;
+}
+
 declare module '../../platform/db/schema.js' {
   interface Database {
+    recipient_counts: RecipientCountTable;
     campaigns: CampaignTable;
     recipients: RecipientTable;
     certificate_templates: CertificateTemplateTable;
