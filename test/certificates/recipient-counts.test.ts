@@ -53,6 +53,12 @@ describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
     await sql`DELETE FROM recipients WHERE campaign_id = ${a.id} AND email = ${'a3@example.org'}`.execute(t.core.db);
     await sql`UPDATE recipients SET campaign_id = ${b.id} WHERE campaign_id = ${a.id} AND email = ${'a4@example.org'}`.execute(t.core.db);
     for (const c of [a.id, b.id]) for (const s of [undefined, 0, 1, 2]) expect(await listed(c, s)).toBe(await truth(c, s));
+    // The campaign's progress counts: by status from the kept counts, failures from their index.
+    await sql`UPDATE recipients SET failure = ${'550 no such user'} WHERE campaign_id = ${a.id} AND email IN (${'a5@example.org'}, ${'a6@example.org'})`.execute(t.core.db);
+    const view = (await api('GET', `${P}/campaigns/${a.id}`)).body;
+    for (const s of [0, 1, 2, 3, 4]) expect(view.counts[String(s)]).toBe(await truth(a.id, s));
+    expect(view.counts.failed).toBe(2);
+    expect((await api('GET', `${P}/campaigns/${a.id}/recipients?failed=true`)).body.total).toBe(2);
     // The search still counts its matches.
     expect((await api('GET', `${P}/campaigns/${a.id}/recipients?q=a1`)).body.total).toBe(11);
   });

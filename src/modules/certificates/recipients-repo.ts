@@ -304,20 +304,18 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Volunteers per status, and how many carry a failure. */
     async counts(campaignId: number, ex: Executor = db): Promise<{ byStatus: StatusCounts; failed: number }> {
-      const rows = await ex
-        .selectFrom('recipients')
-        .select(['status', (eb) => eb.fn.countAll<number>().as('n'), sql<number>`SUM(CASE WHEN failure IS NULL THEN 0 ELSE 1 END)`.as('f')])
-        .where('campaign_id', '=', campaignId)
-        .groupBy('status')
-        .execute();
+      // The counts the triggers keep (migration 1300) and the failed rows through their partial
+      // index: no pass over the campaign's rows (1,000,000 of them took ~0.5 s).
+      const [rows, f] = await Promise.all([
+        ex.selectFrom('recipient_counts').select(['status', 'n']).where('campaign_id', '=', campaignId).execute(),
+        ex.selectFrom('recipients').select((eb) => eb.fn.countAll<number>().as('n')).where('campaign_id', '=', campaignId).where('failure', 'is not', null).executeTakeFirstOrThrow(),
+      ]);
       const byStatus: StatusCounts = { '0': 0, '1': 0, '2': 0, '3': 0, '4': 0 };
-      let failed = 0;
       for (const r of rows) {
         const k = String(r.status);
         if (k in byStatus) byStatus[k as keyof StatusCounts] = Number(r.n);
-        failed += Number(r.f ?? 0);
       }
-      return { byStatus, failed };
+      return { byStatus, failed: Number(f.n) };
     },
     async latestFailures(campaignId: number, limit: number, ex: Executor = db): Promise<{ email: string; failure: string | null; failed_at: number | null }[]> {
       return ex
