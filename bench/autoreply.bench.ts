@@ -58,11 +58,10 @@ interface Account {
 async function server(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-ar-bench-'));
   const { parseConfig } = await import('../src/config.js');
-  const { createCore } = await import('../src/platform/core.js');
-  const { buildApp } = await import('../src/app.js');
+  const { buildApp, createAppCore } = await import('../src/app.js');
   const { createAutoreply } = await import('../src/modules/autoreply/index.js');
   const config = parseConfig({ DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', PORT: '0', PUBLIC_URL: 'http://bench.test' });
-  const core = await createCore(config);
+  const core = await createAppCore(config);
   const ar = createAutoreply(core);
   const t0 = performance.now();
   const { createAccountsService } = await import('../src/modules/accounts/index.js');

@@ -20,7 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { createCanvas } from '@napi-rs/canvas';
 import { sql } from 'kysely';
 import { parseConfig } from '../src/config.js';
-import { createCore } from '../src/platform/core.js';
+import { createAppCore } from '../src/app.js';
 import { createServices } from '../src/modules/certificates/services.js';
 import { certificatesZip } from '../src/modules/certificates/credentials/downloads.js';
 import { report, writeResults } from './lib.js';
@@ -28,7 +28,7 @@ import { report, writeResults } from './lib.js';
 const N = Number(process.env.CERT_ZIP_N ?? 100_000);
 const results: Record<string, unknown> = { certificates: N };
 const dir = mkdtempSync(join(tmpdir(), 'vh-zip-bench-'));
-const core = await createCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench', PUBLIC_URL: 'https://certs.example.org' }));
+const core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench', PUBLIC_URL: 'https://certs.example.org' }));
 try {
   const svc = createServices(core);
   const c = await svc.campaign.create({ name: 'Bench 2026', slug: 'bench' });

@@ -46,15 +46,14 @@ interface Ready {
 async function service(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-hot-bench-'));
   const { parseConfig } = await import('../src/config.js');
-  const { createCore } = await import('../src/platform/core.js');
-  const { buildApp } = await import('../src/app.js');
+  const { buildApp, createAppCore } = await import('../src/app.js');
   const { hashToken } = await import('../src/platform/crypto/tokens.js');
   const { createAutoreply } = await import('../src/modules/autoreply/index.js');
   const { createAccountsService } = await import('../src/modules/accounts/index.js');
   const env: Record<string, string> = { DATA_DIR: dataDir, PORT: '0', PUBLIC_URL: 'http://bench.test', ADMIN_TOKEN: 'hot-bench-admin-token' };
   // The default level (info), not run.ts's warn: the access log is part of what is measured.
   env.LOG_LEVEL = process.env.HOT_BENCH_LOG_LEVEL ?? 'info';
-  const core = await createCore(parseConfig(env));
+  const core = await createAppCore(parseConfig(env));
   const app = await buildApp(core);
   const sqlite = core.handle.sqlite!;
 

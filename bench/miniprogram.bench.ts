@@ -24,11 +24,10 @@ const tokenOf = (i: number) => createHash('sha256').update(`mp-bench-token-${i}`
 async function server(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-mp-bench-'));
   const { parseConfig } = await import('../src/config.js');
-  const { createCore } = await import('../src/platform/core.js');
-  const { buildApp } = await import('../src/app.js');
+  const { buildApp, createAppCore } = await import('../src/app.js');
   const { hashToken } = await import('../src/platform/crypto/tokens.js');
   const config = parseConfig({ DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', PORT: '0' });
-  const core = await createCore(config);
+  const core = await createAppCore(config);
   const sqlite = core.handle.sqlite!;
   const t0 = performance.now();
   const now = Date.now();

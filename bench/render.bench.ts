@@ -9,7 +9,7 @@ import { makeTemplate } from '../test/fixtures/templates/generate.js';
 import { defaultLayout, renderCertificate } from '../src/modules/certificates/render/index.js';
 import { drawCertificate } from '../src/modules/certificates/render/render.js';
 import { loadTemplate } from '../src/modules/certificates/render/template-cache.js';
-import type { RenderInput } from '../src/modules/certificates/render/types.js';
+import type { RenderInput } from '../src/modules/certificates/render/index.js';
 import { report, writeResults } from './lib.js';
 
 const results: Record<string, unknown> = {};

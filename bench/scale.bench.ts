@@ -28,10 +28,9 @@ const tokenOf = (campaign: string, i: number) => createHash('sha256').update(`sc
 async function service(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-scale-bench-'));
   const { parseConfig } = await import('../src/config.js');
-  const { createCore } = await import('../src/platform/core.js');
-  const { buildApp } = await import('../src/app.js');
+  const { buildApp, createAppCore } = await import('../src/app.js');
   const { hashToken } = await import('../src/platform/crypto/tokens.js');
-  const core = await createCore(parseConfig({ DATA_DIR: dataDir, PORT: '0', PUBLIC_URL: 'http://bench.test', ADMIN_TOKEN: ADMIN, LOG_LEVEL: process.env.SCALE_BENCH_LOG_LEVEL ?? 'info' }));
+  const core = await createAppCore(parseConfig({ DATA_DIR: dataDir, PORT: '0', PUBLIC_URL: 'http://bench.test', ADMIN_TOKEN: ADMIN, LOG_LEVEL: process.env.SCALE_BENCH_LOG_LEVEL ?? 'info' }));
   const app = await buildApp(core);
   await app.listen({ port: 0, host: '127.0.0.1' });
   process.send!({ url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` });

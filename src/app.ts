@@ -6,14 +6,17 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Core } from './platform/core.js';
+import { createCore, type Core, type CoreOptions } from './platform/core.js';
+import type { Config } from './config.js';
 import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
 import { AccessLog } from './platform/http/access-log.js';
+import { registerDraining } from './platform/http/draining.js';
+import { databaseUnavailableReason, ServiceUnavailableError } from './platform/http/errors.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
 import { createOriginPolicy, registerOrigins } from './platform/http/origins.js';
-import { registerDevMailbox } from './platform/mail/routes.js';
+import { registerDevMailbox } from './platform/mail/routes-devmail.js';
 import { certificatesModule } from './modules/certificates/index.js';
 import { createAdminAuth } from './modules/certificates/admin-token.js';
 import { accountsModule } from './modules/accounts/index.js';
@@ -21,6 +24,11 @@ import { miniprogramModule } from './modules/miniprogram/index.js';
 import { autoreplyModule } from './modules/autoreply/index.js';
 
 export const modules: AppModule[] = [certificatesModule, accountsModule, miniprogramModule, autoreplyModule];
+
+/** The core with every module's migrations run: what main.ts, the tests and the benches open. */
+export function createAppCore(config: Config, opts: Omit<CoreOptions, 'modules'> = {}): Promise<Core> {
+  return createCore(config, { ...opts, modules });
+}
 
 /** Largest request body accepted anywhere but uploads (which set their own limit). */
 export const BODY_LIMIT = 2 * 1024 * 1024;
@@ -46,7 +54,10 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     logController: new AccessLog(core.logger),
     genReqId: () => crypto.randomUUID(),
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
+    // While stopping, our own hook answers 503 in each API's envelope (draining.ts).
+    return503OnClosing: false,
   });
+  const draining = registerDraining(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -72,7 +83,7 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
 
   // Before any module's routes: CORS and the cross-site check apply to every route by its group.
   await registerOrigins(app, createOriginPolicy(core.config, modules.map((m) => m.routeGroups ?? {})));
-  registerOps(app, core);
+  registerOps(app, core, draining);
   // The dev mailbox holds every private link: it needs the organizer's token, checked and limited
   // like the certificates admin API (the limits are in the database, so one instance is enough).
   await registerDevMailbox(app, core, createAdminAuth(core.db, core.config.adminToken, core.now));
@@ -83,6 +94,13 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     reply.status(404).send({ code: 'not_found', message: `no route for ${req.method} ${req.originalUrl.split('?')[0]}` });
   });
   app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const down = err instanceof ServiceUnavailableError ? err.message : databaseUnavailableReason(err);
+    if (down) {
+      if (!(err instanceof ServiceUnavailableError)) req.log.warn({ reason: down }, 'answered 503: the database is unavailable');
+      reply.header('Retry-After', err instanceof ServiceUnavailableError ? Math.max(1, Math.ceil(err.retryAfterMs / 1000)) : 5);
+      const message = err instanceof ServiceUnavailableError ? err.message : `the service is temporarily unavailable; try again in a few seconds (request ${req.id})`;
+      return reply.status(503).send({ code: 'unavailable', message });
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'unhandled error');
     reply.status(status).send({

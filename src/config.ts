@@ -94,6 +94,7 @@ const envSchema = z.object({
   WECHAT_MP_WECHAT_ID: optionalString,
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   CORS_ORIGINS: optionalString,
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   AUTOREPLY_MAX_ACCOUNTS: z.coerce.number().int().min(1).max(10_000).default(10),
   AUTOREPLY_MAX_RULES: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   AUTOREPLY_MAX_RULE_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(16 * 1024 * 1024),
@@ -135,6 +136,8 @@ export interface Config {
    * origin, cookie-session routes none.
    */
   corsOrigins: string[];
+  /** On SIGTERM/SIGINT: how long in-flight requests and jobs may take to finish before they are cut. */
+  shutdownGraceMs: number;
   /**
    * What one assistant member may store (issue 10 item 8): connected official accounts, rules over
    * all their rule sets, and those rules' size in UTF-8 bytes (names, keywords, replies).
@@ -202,6 +205,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     },
     jobConcurrency: e.JOB_CONCURRENCY,
     corsOrigins,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     autoreply: { maxAccounts: e.AUTOREPLY_MAX_ACCOUNTS, maxRules: e.AUTOREPLY_MAX_RULES, maxRuleBytes: e.AUTOREPLY_MAX_RULE_BYTES },
     isSmtpConfigured: Boolean(e.SMTP_URL),
     isMiniprogramConfigured: Boolean(e.WECHAT_MINIPROGRAM_APPID && e.WECHAT_MINIPROGRAM_SECRET),

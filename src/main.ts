@@ -3,11 +3,15 @@
  * schema up to date; modules add operator commands (see `--help`).
  */
 import 'dotenv/config';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Command } from 'commander';
+import { acquireInstanceLock, InstanceLockedError } from './platform/db/instance-lock.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
-import { createCore, type Core } from './platform/core.js';
-import { buildApp, modules } from './app.js';
+import type { Core } from './platform/core.js';
+import { buildApp, createAppCore, modules } from './app.js';
 import { startBanner } from './platform/http/banner.js';
+import { STARTUP_LOCK, withAdvisoryLock } from './platform/db/lock.js';
 import { adminTokenWeakness } from './modules/certificates/admin-token.js';
 
 function loadConfigOrExit(): Config {
@@ -60,16 +64,45 @@ function startupWarnings(config: Config): string[] {
   return out;
 }
 
+/**
+ * SQLite: one server per database, for its whole life (issue 11.8; see db/instance-lock.ts). A
+ * second one is refused here, before it touches anything. PostgreSQL: several servers share the
+ * database by design (README, "Running several instances").
+ */
+function holdServerLock(config: Config): void {
+  if (config.database.dialect !== 'sqlite' || config.database.file === ':memory:') return;
+  mkdirSync(dirname(config.database.file), { recursive: true });
+  try {
+    // Released by the OS when this process ends, however it ends.
+    acquireInstanceLock(config.database.file, `volunteer-hub serve (port ${config.port})`);
+  } catch (err) {
+    if (!(err instanceof InstanceLockedError)) throw err;
+    process.stderr.write(
+      `Refusing to start: another volunteer-hub server is already running on this data: ${err.message}.\n` +
+        `Two servers on one SQLite database would both run its jobs (mail sent twice). Stop the other one first, ` +
+        `or give this one its own DATA_DIR. Operator commands (import, export, send, backup, ...) work beside the running server; ` +
+        `to run several servers, use PostgreSQL (DATABASE_URL=postgres://...).\n`,
+    );
+    process.exit(2);
+  }
+}
+
 async function serve(): Promise<void> {
   const config = loadConfigOrExit();
   // Loud: on stderr in plain words (whatever LOG_LEVEL), and in the log at warn.
   const warnings = startupWarnings(config);
   for (const w of warnings) process.stderr.write(`\n*** WARNING: ${w}\n\n`);
   await refuseWeakAdminToken(config);
-  const core = await createCore(config);
+  holdServerLock(config);
+  const core = await createAppCore(config);
   for (const w of warnings) core.logger.warn(w);
-  const app = await buildApp(core);
-  await core.jobs.start();
+  // Building the app recovers interrupted work and starting the job queue sets up its store:
+  // both under the fleet's start-up lock, like the migrations, so cold starts take turns.
+  const app = await withAdvisoryLock(core.handle, STARTUP_LOCK, async () => {
+    const built = await buildApp(core);
+    await core.jobs.start();
+    return built;
+  });
   const listening = await app.listen({ port: config.port, host: config.host });
   // The human banner goes where a person looks: stdout in a terminal; stderr when stdout is a
   // pipe or a file, so that stream stays pure JSON lines for the log collector.
@@ -85,12 +118,28 @@ async function serve(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    core.logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
-    const force = setTimeout(() => process.exit(1), 30_000);
+    const grace = config.shutdownGraceMs;
+    const deadline = Date.now() + grace;
+    core.logger.info({ signal, graceMs: grace }, 'shutting down: no new connections; finishing in-flight requests and jobs');
+    // New requests on open connections get 503 in their API's envelope from here on.
+    app.draining.begin();
+    // Requests still running when the grace period is over are cut; a stuck close is not waited for.
+    const cut = setTimeout(() => {
+      core.logger.warn({ graceMs: grace }, 'shutdown grace period over: closing the connections still open');
+      app.server.closeAllConnections();
+    }, grace);
+    cut.unref();
+    const force = setTimeout(() => {
+      core.logger.error('shutdown did not finish 10 s after the grace period: exiting');
+      process.exit(1);
+    }, grace + 10_000);
     force.unref();
     try {
       await app.close();
+      // Jobs in hand get what is left of the grace period (at least a second to hand theirs back).
+      await core.jobs.stop(Math.max(1000, deadline - Date.now()));
       await core.close();
+      core.logger.info('stopped');
       process.exit(0);
     } catch (err) {
       core.logger.error({ err }, 'shutdown failed');
@@ -107,13 +156,13 @@ program
   .command('migrate')
   .description('bring the database schema up to date')
   .action(async () => {
-    const core = await createCore(loadConfigOrExit());
+    const core = await createAppCore(loadConfigOrExit());
     process.stdout.write('database is up to date\n');
     await core.close();
   });
 
 let corePromise: Promise<Core> | undefined;
-const lazyCore = () => (corePromise ??= createCore(loadConfigOrExit()));
+const lazyCore = () => (corePromise ??= createAppCore(loadConfigOrExit()));
 for (const m of modules) m.cli?.(program, lazyCore);
 
 program.hook('postAction', async () => {

@@ -5,7 +5,8 @@
  */
 import type { Config } from '../config.js';
 import { openDatabase, type DatabaseHandle, type DB, type Dialect } from './db/index.js';
-import { migrateToLatest } from './db/migrate.js';
+import { migrateToLatest, type MigrationSource } from './db/migrate.js';
+import { STARTUP_LOCK, withAdvisoryLock } from './db/lock.js';
 import { createJobQueue } from './jobs/index.js';
 import type { JobQueue } from './jobs/types.js';
 import { createMailer } from './mail/index.js';
@@ -28,16 +29,23 @@ export interface Core {
 }
 
 export interface CoreOptions {
+  /** Whose migrations to run beside the platform's: the composition root passes the app's modules (app.ts `createAppCore`). */
+  modules: readonly MigrationSource[];
   logger?: Logger;
   now?: () => number;
 }
 
 /** Opens the database, brings the schema up to date, and builds the shared services. */
-export async function createCore(config: Config, opts: CoreOptions = {}): Promise<Core> {
+export async function createCore(config: Config, opts: CoreOptions): Promise<Core> {
   const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);
-  const handle = openDatabase(config.database);
+  const handle = openDatabase(config.database, {
+    onConnectionError: (err) => logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost'),
+  });
   try {
-    await migrateToLatest(handle.db);
+    // Several instances starting together on an empty database take turns (issue 11.5).
+    await withAdvisoryLock(handle, STARTUP_LOCK, () => migrateToLatest(handle.db, opts.modules), () =>
+      logger.info('another instance is migrating the database: waiting for it'),
+    );
   } catch (err) {
     await handle.close();
     throw err;

@@ -1,5 +1,6 @@
 /**
- * Structured logs (pino). Secrets are redacted by path wherever they might appear. In a terminal
+ * Structured logs (pino). Secrets are redacted by path wherever they might appear, and from
+ * logged request URLs (redactUrl). In a terminal
  * (stdout is a TTY) the lines are pretty-printed by pino-pretty for a person to read; anywhere
  * else (a pipe, a file, a container's log driver) they stay JSON lines for machines. LOG_FORMAT
  * overrides the guess.
@@ -27,19 +28,61 @@ const REDACT = {
   censor: '[redacted]',
 };
 
+/**
+ * Query parameters that carry a secret in some route (certificates' link `token` in the seed,
+ * claim and download URLs and the claim page; accounts' activation `code` and recovery `ticket`;
+ * the mini-program's `token`, `js_code`, `session_key`; WeChat-style `access_token`, `secret`).
+ */
+const SECRET_PARAMS = ['token', 'access_token', 'refresh_token', 'code', 'js_code', 'ticket', 'session_key', 'secret', 'appsecret', 'password'];
+const SECRET_QUERY = new RegExp(`([?&](?:${SECRET_PARAMS.join('|')})=)[^&#]*`, 'gi');
+/** Path segments that are secrets: the assistant's bind QR image (whoever scans it binds their WeChat). */
+const SECRET_PATHS = /^(\/static\/qrimages\/)[^?#]+/;
+
+/** A URL as it may be logged: secret query values and secret path segments replaced by [redacted]. */
+export function redactUrl(url: string): string {
+  let out = url;
+  if (out.includes('=')) out = out.replace(SECRET_QUERY, '$1[redacted]');
+  if (out.startsWith('/static/')) out = out.replace(SECRET_PATHS, '$1[redacted]');
+  return out;
+}
+
+interface RequestLike {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, unknown>;
+  socket?: { remoteAddress?: string; remotePort?: number };
+}
+
+/** Fastify's request serializer with the URL redacted (pino's own serializers win over Fastify's). */
+const serializers = {
+  req(req: RequestLike) {
+    return {
+      method: req.method,
+      url: typeof req.url === 'string' ? redactUrl(req.url) : req.url,
+      host: req.host ?? req.headers?.host,
+      remoteAddress: req.ip ?? req.socket?.remoteAddress,
+      remotePort: req.socket?.remotePort,
+    };
+  },
+};
+
 /** Whether `format` means pretty lines on this stdout. */
 export function wantsPretty(format: LogFormat = 'auto', isTTY: boolean = Boolean(process.stdout.isTTY)): boolean {
   return format === 'pretty' || (format === 'auto' && isTTY);
 }
 
-export function createLogger(level: string, format: LogFormat = 'auto'): Logger {
+/** `destination`: where JSON lines go instead of stdout (tests). */
+export function createLogger(level: string, format: LogFormat = 'auto', destination?: NodeJS.WritableStream): Logger {
+  if (destination) return pino({ level, redact: REDACT, serializers }, destination);
   // JSON lines go through an asynchronous destination: a write() per batch of lines, not one
   // blocking write per line on the request path (the access log writes one per request). pino
   // flushes what is buffered when the process exits.
-  if (!wantsPretty(format)) return pino({ level, redact: REDACT }, pino.destination({ dest: 1, sync: false }));
+  if (!wantsPretty(format)) return pino({ level, redact: REDACT, serializers }, pino.destination({ dest: 1, sync: false }));
   // In-process and synchronous: a terminal's volume is small, and nothing is lost at exit.
   // Loaded only for a terminal: a service writing JSON lines does not hold it in memory.
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const stream = pretty({ colorize: Boolean(process.stdout.isTTY), sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
-  return pino({ level, redact: REDACT }, stream);
+  return pino({ level, redact: REDACT, serializers }, stream);
 }

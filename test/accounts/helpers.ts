@@ -2,6 +2,7 @@
  * Helpers of the accounts tests: the real app on a real database with a real SMTP server on
  * loopback (SMTP_URL), mails parsed with postal-mime, and a small client for the seed envelope.
  */
+import { vi } from 'vitest';
 import PostalMime from 'postal-mime';
 import { startTestApp, type TestApp, type TestAppOptions } from '../helpers/app.js';
 import type { TestDialect } from '../helpers/db.js';
@@ -56,13 +57,14 @@ export async function startAccountsEnv(dialect: TestDialect, opts: Omit<TestAppO
       return res.json();
     },
     async mail(to, n = 1) {
-      const until = Date.now() + 15_000;
-      for (;;) {
-        const m = await parseAt(to, n);
-        if (m) return m;
-        if (Date.now() > until) throw new Error(`no mail #${n} to ${to} (have ${smtp.received.length} in all)`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      return vi.waitFor(
+        async () => {
+          const m = await parseAt(to, n);
+          if (!m) throw new Error(`no mail #${n} to ${to} (have ${smtp.received.length} in all)`);
+          return m;
+        },
+        { timeout: 15_000, interval: 25 },
+      );
     },
     mailsTo(to) {
       return smtp.received.filter((r) => r.to.includes(to)).length;

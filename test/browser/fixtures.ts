@@ -4,6 +4,7 @@
  * template image drawn with @napi-rs/canvas, and small admin API helpers to set up a volunteer
  * for the claim page tests.
  */
+import { vi } from 'vitest';
 import { createHash } from 'node:crypto';
 import { freePort } from '../helpers/free-port.js';
 import { createCanvas } from '@napi-rs/canvas';
@@ -76,15 +77,16 @@ export interface DevMail {
 
 /** Waits until the dev mailbox holds `count` messages matching `pred`; returns them. */
 export async function waitForMail(base: string, pred: (m: DevMail) => boolean, count = 1, timeoutMs = 20_000): Promise<DevMail[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await fetch(`${base}/api/v2/dev/mail?limit=200`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    const { items } = (await res.json()) as { items: DevMail[] };
-    const hits = items.filter(pred);
-    if (hits.length >= count) return hits;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${count} mails; mailbox has ${items.length}: ${items.map((m) => `${m.to}: ${m.subject}`).join('; ')}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  return vi.waitFor(
+    async () => {
+      const res = await fetch(`${base}/api/v2/dev/mail?limit=200`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      const { items } = (await res.json()) as { items: DevMail[] };
+      const hits = items.filter(pred);
+      if (hits.length < count) throw new Error(`timed out waiting for ${count} mails; mailbox has ${items.length}: ${items.map((m) => `${m.to}: ${m.subject}`).join('; ')}`);
+      return hits;
+    },
+    { timeout: timeoutMs, interval: 150 },
+  );
 }
 
 /** The claim-link token in a dev-mailbox message. */

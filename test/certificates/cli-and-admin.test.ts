@@ -10,9 +10,9 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { Command } from 'commander';
-import { createCore, type Core } from '../../src/platform/core.js';
+import type { Core } from '../../src/platform/core.js';
 import { registerCli } from '../../src/modules/certificates/cli.js';
-import { buildApp } from '../../src/app.js';
+import { buildApp, createAppCore } from '../../src/app.js';
 import { hashToken } from '../../src/platform/crypto/tokens.js';
 import { testDialects } from '../helpers/db.js';
 import { claimUrlFromReferer, deriveSmtpHost } from '../../src/modules/certificates/campaign-service.js';
@@ -27,7 +27,7 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
   const spawnCli = async (...args: string[]) => (await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'certificates', ...args], { cwd: root, env })).stdout;
   let core: Core | undefined;
   const program = new Command('volunteer-hub').exitOverride();
-  registerCli(program, async () => (core ??= await createCore(parseConfig({ ...env, PORT: '0' }))));
+  registerCli(program, async () => (core ??= await createAppCore(parseConfig({ ...env, PORT: '0' }))));
   /** The same commands in this process, output captured. */
   const cli = async (...args: string[]) => {
     const out: string[] = [];
@@ -101,7 +101,7 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
       return true;
     });
     try {
-      const core = await createCore(cfg);
+      const core = await createAppCore(cfg);
       const app = await buildApp(core);
       const line = writes.join('').match(/ADMIN_TOKEN=([A-Za-z0-9_-]+)/);
       expect(line).not.toBeNull();
@@ -115,7 +115,7 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
       await app.close();
       await core.close();
       writes.length = 0;
-      const core2 = await createCore(cfg);
+      const core2 = await createAppCore(cfg);
       const app2 = await buildApp(core2);
       expect(writes.join('')).not.toContain('ADMIN_TOKEN=');
       await app2.close();

@@ -42,13 +42,5 @@ export function tokenFromNotice(text: string): string | undefined {
   return /[?&]token=([A-Za-z0-9_%-]+)/.exec(text)?.[1];
 }
 
-/** Polls `cond` until it returns a truthy value or `ms` pass. */
-export async function waitFor<T>(cond: () => Promise<T> | T, ms = 20_000, what = 'condition'): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls until a truthy value (test/helpers/wait.ts: vitest's vi.waitFor). */
+export { waitFor } from '../helpers/wait.js';

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parseConfig, type Config } from '../../src/config.js';
-import { createCore, type Core } from '../../src/platform/core.js';
+import type { Core } from '../../src/platform/core.js';
 import type { Logger } from '../../src/platform/logger.js';
-import { buildApp } from '../../src/app.js';
+import { buildApp, createAppCore } from '../../src/app.js';
 import { createTestDatabase, type TestDialect } from './db.js';
 
 export interface TestApp {
@@ -46,7 +46,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file,
     ...opts.env,
   });
-  const core = await createCore(config, { now: opts.now, logger: opts.logger });
+  const core = await createAppCore(config, { now: opts.now, logger: opts.logger });
   const app = await buildApp(core);
   await app.ready();
   if (opts.startJobs !== false) await core.jobs.start();

@@ -10,8 +10,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { parseConfig } from '../../src/config.js';
-import { createCore, type Core } from '../../src/platform/core.js';
-import { buildApp } from '../../src/app.js';
+import type { Core } from '../../src/platform/core.js';
+import { buildApp, createAppCore } from '../../src/app.js';
 import { createTestDatabase, type TestDialect } from '../helpers/db.js';
 import { startFakeWechat, type FakeWechat } from '../helpers/fake-wechat.js';
 
@@ -59,7 +59,7 @@ export async function startMpApp(dialect: TestDialect, env: Record<string, strin
     },
   });
   const clock = { t: Date.UTC(2026, 0, 15, 4, 0, 0) };
-  const core = await createCore(config, { logger: pino({ level: 'trace' }, sink), now: () => clock.t });
+  const core = await createAppCore(config, { logger: pino({ level: 'trace' }, sink), now: () => clock.t });
   const app = await buildApp(core);
   await app.ready();
 

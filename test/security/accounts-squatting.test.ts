@@ -12,7 +12,8 @@ import { createTestDatabase, testDialects } from '../helpers/db.js';
 import { startAccountsEnv, type AccountsTestEnv } from '../accounts/helpers.js';
 import { openDatabase } from '../../src/platform/db/index.js';
 import { createAccountsService } from '../../src/modules/accounts/index.js';
-import { allMigrations, migrateToLatest } from '../../src/platform/db/migrate.js';
+import { collectMigrations, migrateToLatest } from '../../src/platform/db/migrate.js';
+import { modules } from '../../src/app.js';
 
 const PW = 'Tarnished-Ocelot-Quarry-42';
 const HOUR = 3600_000;
@@ -75,7 +76,7 @@ describe.each(testDialects())('the migration to case-insensitive usernames (%s)'
     const database = await createTestDatabase(dialect, dir);
     const h = openDatabase(database.config);
     try {
-      const before: Record<string, Migration> = Object.fromEntries(Object.entries(allMigrations).filter(([name]) => name < '2003'));
+      const before: Record<string, Migration> = Object.fromEntries(Object.entries(collectMigrations(modules)).filter(([name]) => name < '2003'));
       const m = new Migrator({ db: h.db, provider: { getMigrations: async () => before }, allowUnorderedMigrations: true });
       const r = await m.migrateToLatest();
       expect(r.error).toBeUndefined();
@@ -83,7 +84,7 @@ describe.each(testDialects())('the migration to case-insensitive usernames (%s)'
       for (const [username, active] of [['Bob', 0], ['bob', 1], ['BOB', 0], ['carol', 1]] as const) {
         await sql`INSERT INTO users (username, email, password_hash, is_active, created_at, updated_at) VALUES (${username}, ${`${username}@x.org`}, NULL, ${active}, ${t}, ${t})`.execute(h.db);
       }
-      await migrateToLatest(h.db);
+      await migrateToLatest(h.db, modules);
       const rows = (await sql<{ id: number; username: string; is_active: number }>`SELECT id, username, is_active FROM users ORDER BY id`.execute(h.db)).rows;
       expect(rows).toHaveLength(4);
       // The activated one keeps its name; the others get "<name>.<id>".

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { KyselyPlugin } from 'kysely';
 import { parseConfig } from '../../src/config.js';
-import { createCore, type Core } from '../../src/platform/core.js';
+import { type Core } from '../../src/platform/core.js';
+import { createAppCore } from '../../src/app.js';
 import { buildApp } from '../../src/app.js';
 import { createTestDatabase, testDialects } from '../helpers/db.js';
 import { createAccountsService } from '../../src/modules/accounts/index.js';
@@ -34,7 +35,7 @@ describe.each(testDialects())('rule lists paged in SQL (%s)', (dialect) => {
     const database = await createTestDatabase(dialect, dir);
     drop = database.drop;
     const config = parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0', PUBLIC_URL: 'http://hub.test', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file });
-    core = await createCore(config);
+    core = await createAppCore(config);
     const counting: KyselyPlugin = {
       transformQuery: (a) => a.node,
       transformResult: async (a) => {

@@ -10,7 +10,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
 import { ADMIN, whiteTemplate } from '../certificates/helpers.js';
 import { hashToken } from '../../src/platform/crypto/tokens.js';
-import { probeImage } from '../../src/modules/certificates/render/types.js';
+import { probeImage } from '../../src/modules/certificates/render/index.js';
 import { metricsRegistry } from '../../src/platform/http/ops.js';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import jsQRModule from 'jsqr';

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { KyselyPlugin } from 'kysely';
 import { parseConfig } from '../../src/config.js';
-import { createCore, type Core } from '../../src/platform/core.js';
+import { type Core } from '../../src/platform/core.js';
+import { createAppCore } from '../../src/app.js';
 import { buildApp } from '../../src/app.js';
 import { createTestDatabase, testDialects } from '../helpers/db.js';
 import { createAccountsService } from '../../src/modules/accounts/index.js';
@@ -90,7 +91,7 @@ describe.each(testDialects())('exports are streamed (%s)', (dialect) => {
     const database = await createTestDatabase(dialect, dir);
     drop = database.drop;
     const config = parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0', ADMIN_TOKEN: ADMIN, PUBLIC_URL: 'http://hub.test', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file });
-    core = await createCore(config);
+    core = await createAppCore(config);
     const ar = createAutoreply(core);
     const accounts = createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now });
     const owner = await accounts.createUser({ username: 'exporter', password: 'correct horse battery', isActive: true });

@@ -11,6 +11,7 @@
 import '../shared/base.css';
 import './claim.css';
 import { HttpError, detectLang, request, saveLang } from '../shared/http';
+import { escapeHtml as esc } from '../../src/platform/text/html';
 import { messages, type Lang } from './i18n';
 
 interface ClaimInfo {
@@ -60,8 +61,6 @@ const state = {
 
 const t = () => messages[state.lang];
 const $ = <T extends HTMLElement>(sel: string) => root.querySelector(sel) as T | null;
-const esc = (s: unknown) =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 /** Checks what the page can check itself, before asking the server (which checks the font). */
 function localCheck(name: string): Refusal | null {

@@ -10,6 +10,7 @@
 import '../shared/base.css';
 import './devmail.css';
 import { HttpError, request } from '../shared/http';
+import { escapeHtml as esc } from '../../src/platform/text/html';
 
 interface Summary {
   id: number;
@@ -66,8 +67,6 @@ async function api<T>(url: string, opts: Parameters<typeof request>[1] = {}): Pr
   }
 }
 const root = document.getElementById('app') as HTMLElement;
-const esc = (s: unknown) =>
-  String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 const state = {
   items: [] as Summary[],

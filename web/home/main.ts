@@ -6,6 +6,7 @@
 import '../shared/base.css';
 import './home.css';
 import { detectLang, saveLang } from '../shared/http';
+import { escapeHtml as esc } from '../../src/platform/text/html';
 import { messages, type Lang } from './i18n';
 
 const LANG_KEY = 'vh.lang';
@@ -14,7 +15,6 @@ let lang: Lang = detectLang(LANG_KEY);
 /** Whether /dev/mail exists (only without SMTP): the page answers 200 then, 404 otherwise. */
 let devMail = false;
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 function card(href: string, title: string, body: string, testid: string): string {
   return `<li><a class="card home-card" href="${href}" data-testid="${testid}"><h2>${esc(title)}</h2><p class="muted">${esc(body)}</p><span class="path">${esc(href)}</span></a></li>`;

@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Core } from '../../platform/core.js';
 import type { AppModule } from '../../platform/http/module.js';
+import { migrations } from './migrations.js';
 import { createAttemptLimiter } from '../../platform/limits/attempts.js';
 import { loadSecretKey } from '../../platform/crypto/secretbox.js';
 import { createFlows, INACTIVE_MAX_AGE_MS } from './flows.js';
@@ -64,6 +65,7 @@ export async function registerAccounts(app: FastifyInstance, core: Core): Promis
 
 export const accountsModule: AppModule = {
   name: 'accounts',
+  migrations,
   // Bearer tokens in a header: nothing a page elsewhere could borrow.
   routeGroups: { token: ['/v1/'] },
   register: registerAccounts,

@@ -3,6 +3,8 @@
  * recovery code, "your password was changed", "your password was reset". Pure functions, so
  * each has its own test; `lang` comes from the request's Accept-Language (zh by default).
  */
+import { escapeHtml as esc } from '../../platform/text/html.js';
+
 export type Lang = 'zh' | 'en';
 
 export interface RenderedMail {
@@ -18,9 +20,6 @@ export function langFrom(acceptLanguage: string | undefined): Lang {
   return first.startsWith('en') ? 'en' : 'zh';
 }
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function page(lines: string[]): string {
   return `<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">${lines.map((l) => `<p>${l}</p>`).join('')}</body></html>`;

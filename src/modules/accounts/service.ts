@@ -15,6 +15,7 @@ import { dummyPasswordHash } from '../../platform/crypto/passwords.js';
 import { hashInSlot as hashPassword, verifyInSlot as verifyHash } from './hash-slots.js';
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
 import { createUsersRepo, type UserRow } from './users-repo.js';
+import { normalizeEmail } from '../../platform/text/email.js';
 
 /** A member as other modules see it (never the password hash). */
 export interface Member {
@@ -61,10 +62,8 @@ export interface AccountsServiceDeps {
   reader?: SQLite.Database;
 }
 
-/** Lower-cases and trims an email the way it is stored. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
+/** The platform's one normalisation (trim, lower-case), re-exported for the module's callers. */
+export { normalizeEmail };
 
 export function toMember(u: Pick<UserRow, 'id' | 'username' | 'email' | 'is_active' | 'password_hash' | 'created_at'>): Member {
   return {

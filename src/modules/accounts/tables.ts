@@ -65,7 +65,7 @@ export interface AddressesTable {
   updated_at: number;
 }
 
-declare module '../../platform/db/schema.js' {
+declare module '../../platform/db/tables.js' {
   interface Database {
     users: UsersTable;
     sessions: SessionsTable;

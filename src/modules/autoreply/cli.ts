@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { Core } from '../../platform/core.js';
 import { simulate, type Transport } from './simulator.js';
+import { createWechatRepo } from './wechat-repo.js';
 
 function httpTransport(url: string): Transport {
   return async (query, body) => {
@@ -36,8 +37,7 @@ export function registerAutoreplyCli(program: Command, core: () => Promise<Core>
       let url = o.url;
       if (o.account) {
         const c = await core();
-        const { createAutoreply } = await import('./index.js');
-        const row = await createAutoreply(c).repo.accountById(Number(o.account));
+        const row = await createWechatRepo(c.db).accountById(Number(o.account));
         if (!row) throw new Error(`no account ${o.account}`);
         acc = { appid: row.appid, token: c.secrets.open(row.token_sealed), aesKey: row.aes_key_sealed ? c.secrets.open(row.aes_key_sealed) : null };
         url ??= `${c.config.publicUrl}/wechat/callback/${row.callback_id}`;

@@ -41,7 +41,7 @@ export function installEnvelope(app: FastifyInstance): void {
     if (req.url.startsWith('/wechat/callback')) {
       // WeChat only looks at the status; the text helps whoever reads the logs.
       const status = view.internal ? 500 : /too large/.test(e.message) ? 413 : 400;
-      return { status, body: view.internal ? 'internal error' : e.message };
+      return { status, body: view.internal ? (view.unavailable ? e.message : 'internal error') : e.message };
     }
     if (isSeedPath(req.url)) {
       // The seed answers HTTP 200 for everything but its (future) CSRF check.

@@ -8,6 +8,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { Core } from '../../platform/core.js';
 import type { AppModule } from '../../platform/http/module.js';
+import { migrations } from './migrations.js';
 import { loadSecretKey } from '../../platform/crypto/secretbox.js';
 import { createAccessTokens } from '../../platform/wechat/access-token.js';
 import { createMpApi, type MpApi } from '../../platform/wechat/mp-api.js';
@@ -25,9 +26,9 @@ import { createMembersService } from './members-service.js';
 import { createTokenStore } from './token-store.js';
 import { defineExtraReplies } from './extra-replies.js';
 import { installEnvelope } from './http.js';
-import { registerSeedRoutes } from './seed-routes.js';
-import { registerCallbackRoutes } from './callback-routes.js';
-import { registerApiRoutes } from './api-routes.js';
+import { registerSeedRoutes } from './routes-seed.js';
+import { registerCallbackRoutes } from './routes-callback.js';
+import { registerApiRoutes } from './routes-v2.js';
 import { registerAutoreplyCli } from './cli.js';
 
 /** Builds every autoreply service on a core (the HTTP plugin and the CLI both use this). */
@@ -77,6 +78,7 @@ function startHousekeeping(app: FastifyInstance, core: Core, ar: Autoreply): voi
 
 export const autoreplyModule: AppModule = {
   name: 'autoreply',
+  migrations,
   // The session is a cookie the browser adds by itself: only listed origins, and the cross-site check.
   routeGroups: { session: ['/account/', '/mongodb/', '/database/', '/wechat/testlogin', '/wechat/autoreply', '/api/v2/autoreply/'] },
   async register(app, core) {

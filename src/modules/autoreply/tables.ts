@@ -112,7 +112,7 @@ export interface AccessTokenTable {
   lease_until: Generated<number>;
 }
 
-declare module '../../platform/db/schema.js' {
+declare module '../../platform/db/tables.js' {
   interface Database {
     ar_rule_sets: RuleSetTable;
     ar_rules: RuleTable;

@@ -3,7 +3,7 @@
  * Campaign view the v2 API and the web pages show.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { probeImage, ImageRejected } from './render/types.js';
+import { probeImage, ImageRejected } from './render/index.js';
 import type { SmtpSettings } from '../../platform/mail/types.js';
 import type { CampaignPatch, CampaignRow } from './campaigns-repo.js';
 import type { CertDeps } from './deps.js';

@@ -1,8 +1,8 @@
 /** Campaign and template rows: thin queries, one per method, each taking an optional transaction. */
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
-import type { CampaignTable, CertificateTemplateTable } from './schema.js';
-import './schema.js';
+import type { CampaignTable, CertificateTemplateTable } from './tables.js';
+import './tables.js';
 
 export type CampaignRow = Selectable<CampaignTable>;
 export type CampaignPatch = Updateable<CampaignTable>;

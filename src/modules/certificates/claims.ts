@@ -7,7 +7,7 @@ import { hashToken } from '../../platform/crypto/tokens.js';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js';
 import type { OutgoingMail } from '../../platform/mail/types.js';
 import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
-import { checkName, ImageRejected } from './render/types.js';
+import { checkName, ImageRejected } from './render/index.js';
 import { CLAIM_PREVIEW_WIDTH } from './rendering.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, newCertificateId, type CertDeps } from './deps.js';

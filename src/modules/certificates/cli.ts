@@ -11,6 +11,8 @@ import type { Core } from '../../platform/core.js';
 import { csvToLines } from './import-lines.js';
 import { isHeader } from './import-columns.js';
 import { createServices, type Services } from './services.js';
+import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from '../../platform/db/instance-lock.js';
+import { createPrivateFile } from '../../platform/db/private-file.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -123,7 +125,18 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     const n = await svc.sending.start(campaign);
     out(`queued ${n} notices for campaign ${campaign.slug}`);
     if (!o.run) return;
-    await c.jobs.start();
+    // One process at most runs a SQLite database's jobs: a running server does the mailing
+    // (this command then only watches); otherwise this one runs it, holding the server's lock.
+    let lock: InstanceLock | undefined;
+    if (c.config.database.dialect === 'sqlite' && c.config.database.file !== ':memory:') {
+      try {
+        lock = acquireInstanceLock(c.config.database.file, 'volunteer-hub certificates send --run');
+      } catch (err) {
+        if (!(err instanceof InstanceLockedError)) throw err;
+        out(`${err.message}: it does the mailing; watching its progress`);
+      }
+    }
+    if (lock || c.config.database.dialect === 'postgres') await c.jobs.start();
     const b = bar('mailing', n);
     for (;;) {
       await new Promise((r) => setTimeout(r, 500));
@@ -133,12 +146,15 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
       if (cur.sending !== 'sending') break;
     }
     b.stop();
+    lock?.release();
   });
 
   cmd.command('backup <file>').description('online backup of the SQLite database').action(async (file: string) => {
     const c = await core();
     if (!c.handle.sqlite) throw new Error('backup is for SQLite; use pg_dump for PostgreSQL');
     let b: ReturnType<typeof bar> | undefined;
+    // A backup holds everything the database does: readable by this user only.
+    createPrivateFile(file);
     await c.handle.sqlite.backup(file, {
       progress({ totalPages, remainingPages }) {
         b ??= bar('backup', totalPages);

@@ -5,6 +5,7 @@
  * (see import-columns.ts).
  */
 import { cellsToRecord, isHeader, planFromHeader, POSITIONAL, type ColumnPlan, type CustomField } from './import-columns.js';
+import { normalizeEmail } from '../../platform/text/email.js';
 
 export interface ParsedLine {
   lineNo: number;
@@ -37,9 +38,9 @@ const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Most lines in one import call. */
 export const MAX_IMPORT_LINES = 100_000;
 
-/** Normalises an email for storage and lookup (trimmed, lower-cased); undefined if not an address. */
-export function normaliseEmail(raw: string): string | undefined {
-  const e = raw.trim().toLowerCase();
+/** The email as stored and looked up (the platform's normalizeEmail); undefined if not an address. */
+export function parseEmail(raw: string): string | undefined {
+  const e = normalizeEmail(raw);
   if (e.length < 3 || e.length > 254 || !EMAIL_RE.test(e)) return undefined;
   return e;
 }
@@ -98,7 +99,7 @@ export function parseLines(
       rejected.push({ line: shown, lineNo, reason: rec });
       continue;
     }
-    const email = normaliseEmail(rec.email);
+    const email = parseEmail(rec.email);
     if (!email) {
       rejected.push({ line: shown, lineNo, reason: rec.email === '' ? 'email missing' : 'not a valid email address' });
       continue;

@@ -3,13 +3,14 @@ import type { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Core } from '../../platform/core.js';
 import type { AppModule } from '../../platform/http/module.js';
+import { migrations } from './migrations.js';
 import { useEnvelope } from '../../platform/http/envelope.js';
 import { createAdminAuth, ensureAdminToken } from './admin-token.js';
 import { badInput, CertError } from './errors.js';
 import { registerSeedRoutes } from './routes-seed.js';
 import { registerV2Routes } from './routes-v2.js';
 import { registerClaimRoutes } from './routes-claim.js';
-import { registerCredentialRoutes } from './credentials/routes.js';
+import { registerCredentialRoutes } from './credentials/routes-public.js';
 import { createServices } from './services.js';
 import { registerCli } from './cli.js';
 import { TEMPLATE_MAX_BYTES } from './upload.js';
@@ -27,6 +28,7 @@ async function announceAdminToken(core: Core): Promise<void> {
 
 export const certificatesModule: AppModule = {
   name: 'certificates',
+  migrations,
   // Link tokens and the admin token travel in the request; the claim page lived on the
   // community's own site, so these answer other origins. The verification JSON is public.
   routeGroups: {

@@ -16,7 +16,7 @@
  * reported too, each with its reason.
  */
 import { badInput } from './errors.js';
-import { normaliseEmail, type DuplicateLine, type LineIssue } from './import-lines.js';
+import { parseEmail, type DuplicateLine, type LineIssue } from './import-lines.js';
 
 /** A volunteer imported without the link the original gave them (or with a changed status). */
 export interface ImportNote {
@@ -63,7 +63,7 @@ export function planLegacyImport(json: unknown): { rows: LegacyRow[]; duplicates
     const rec = (v && typeof v === 'object' ? v : {}) as { email?: unknown; name?: unknown; token?: unknown; number?: unknown; status?: unknown };
     const lineNo = Number(key) || 0;
     const line = `#${key}`;
-    const email = typeof rec.email === 'string' ? normaliseEmail(rec.email) : undefined;
+    const email = typeof rec.email === 'string' ? parseEmail(rec.email) : undefined;
     if (!email) {
       rejected.push({ line, lineNo, reason: 'not a valid email address' });
       continue;

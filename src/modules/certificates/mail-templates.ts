@@ -4,6 +4,8 @@
  * body; the subject is plain text (control characters removed).
  */
 
+import { escapeHtml } from '../../platform/text/html.js';
+
 export const DEFAULT_NOTICE_SUBJECT = '{{organization}}：请确认证书上的姓名 / Confirm the name for your certificate';
 export const DEFAULT_NOTICE_BODY = `<p>{{name}}，你好！</p>
 <p>感谢你参与 {{organization}} 的志愿工作。请打开下面的链接，确认证书上要印的姓名，证书随后会发到这个邮箱。</p>
@@ -20,12 +22,6 @@ export const CERTIFICATE_BODY = `<p>{{name}}，你好！</p>
 
 export type Placeholders = Partial<Record<'name' | 'email' | 'link' | 'organization' | 'website' | 'number' | 'verify', string | null>>;
 
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** HTML-escapes text for element content and attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ESC[c]);
-}
 
 /** Substitutes placeholders; unknown ones stay as written. */
 export function fill(template: string, values: Placeholders, escape: (s: string) => string): string {

@@ -1,8 +1,8 @@
 /** Recipient rows: thin queries, one per method, each taking an optional transaction. */
 import { sql, type Selectable } from 'kysely';
 import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
-import type { RecipientTable } from './schema.js';
-import './schema.js';
+import type { RecipientTable } from './tables.js';
+import './tables.js';
 
 export type RecipientRow = Selectable<RecipientTable>;
 

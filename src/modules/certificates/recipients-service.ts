@@ -6,7 +6,7 @@ import { hashToken } from '../../platform/crypto/tokens.js';
 import type { CampaignRow } from './campaigns-repo.js';
 import { newCertificateId, type CertDeps } from './deps.js';
 import { badInput, notFound } from './errors.js';
-import { ColumnsRejected, MAX_IMPORT_LINES, normaliseEmail, parseLines, type DuplicateLine, type LineIssue } from './import-lines.js';
+import { ColumnsRejected, MAX_IMPORT_LINES, parseEmail, parseLines, type DuplicateLine, type LineIssue } from './import-lines.js';
 import { mergeFields, parseCustomFields, parseFieldValues } from './import-columns.js';
 import { ensureIssued } from './credentials/issue.js';
 import { dropToken, planLegacyImport, type ImportNote } from './legacy-import.js';
@@ -162,7 +162,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       return r;
     },
     async findByEmail(c: CampaignRow, email: string) {
-      const e = normaliseEmail(email);
+      const e = parseEmail(email);
       return e ? recipients.findByEmail(c.id, e) : undefined;
     },
     /**

@@ -4,7 +4,7 @@
  */
 import { skia } from './render/canvas.js';
 import { createHash } from 'node:crypto';
-import { defaultLayout, renderCertificate, renderPreview, type Layout, type PdfAttachment, type TextField } from './render/types.js';
+import { defaultLayout, renderCertificate, renderPreview, type Layout, type PdfAttachment, type TextField } from './render/index.js';
 import { DEFAULT_DATE_FORMAT, formatDate } from './render/date-format.js';
 import type { CampaignRow, CampaignsRepo } from './campaigns-repo.js';
 import { parseCustomFields } from './import-columns.js';

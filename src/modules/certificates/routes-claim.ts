@@ -1,6 +1,6 @@
 /**
  * Volunteer routes of the v2 API (by link token; unknown tokens are rate limited per address)
- * and the verification JSON; the public credential page and documents are in credentials/routes.ts.
+ * and the verification JSON; the public credential page and documents are in credentials/routes-public.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { probeImage, ImageRejected } from './render/types.js';
+import { probeImage, ImageRejected } from './render/index.js';
 import { createHash } from 'node:crypto';
 import { CertError } from './errors.js';
 import { credentialStateSchema, idParams, recipientSchema, ridParams } from './schemas.js';

@@ -1,10 +1,11 @@
 /** The miniprogram module (seed 004): see README.md in this folder for its API and invariants. */
 import type { Core } from '../../platform/core.js';
 import type { AppModule } from '../../platform/http/module.js';
+import { migrations } from './migrations.js';
 import { jscode2session } from '../../platform/wechat/jscode2session.js';
 import { createTimeFormatter } from './present.js';
 import { createMiniprogramRepo } from './repo.js';
-import { registerMiniprogramRoutes } from './routes.js';
+import { registerMiniprogramRoutes } from './routes-seed.js';
 import { createMiniprogramService } from './service.js';
 import { createSessionService } from './sessions.js';
 import { createAttemptLimiter } from '../../platform/limits/attempts.js';
@@ -35,6 +36,7 @@ export function createMiniprogram(core: Core) {
 
 export const miniprogramModule: AppModule = {
   name: 'miniprogram',
+  migrations,
   routeGroups: { token: ['/service/user/'] },
   async register(app, core) {
     const { service, sessions } = createMiniprogram(core);

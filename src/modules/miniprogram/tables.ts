@@ -37,7 +37,7 @@ export interface MiniprogramHistoryTable {
   updated_at: number;
 }
 
-declare module '../../platform/db/schema.js' {
+declare module '../../platform/db/tables.js' {
   interface Database {
     miniprogram_profiles: MiniprogramProfileTable;
     miniprogram_sessions: MiniprogramSessionTable;

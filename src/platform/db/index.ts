@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, PostgresAdapter, type Transaction } from 'kysely';
 import { openReader } from './reader.js';
-import type { Database } from './schema.js';
+import { createPrivateFile } from './private-file.js';
+import type { Database } from './tables.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type DB = Kysely<Database>;
@@ -41,16 +42,34 @@ function loadPg(): typeof pg {
 
 export type DatabaseConfig = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
+export interface OpenOptions {
+  /** Told when a PostgreSQL connection fails (terminated, reset): for the log. */
+  onConnectionError?: (err: Error) => void;
+}
+
+/** How long a request waits for a new PostgreSQL connection before it is answered 503. */
+export const PG_CONNECT_TIMEOUT_MS = 5000;
+
 /** Opens the configured database. The caller runs migrations (see migrate.ts). */
-export function openDatabase(cfg: DatabaseConfig): DatabaseHandle {
+export function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): DatabaseHandle {
   if (cfg.dialect === 'postgres') {
-    const pool = new (loadPg().Pool)({ connectionString: cfg.url, max: 10 });
-    // An idle client losing its connection must not crash the process.
-    pool.on('error', () => {});
+    // A refused or black-holed server must fail a request in seconds (a 503), not hang it.
+    const pool = new (loadPg().Pool)({ connectionString: cfg.url, max: 10, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS });
+    const lost = (err: Error) => opts.onConnectionError?.(err);
+    // A client losing its connection must not crash the process. The pool's 'error' event covers
+    // idle clients only; a client checked out (a query or transaction in progress) emits 'error'
+    // on itself, with no listener, which Node turns into an uncaught exception. So every client
+    // gets its own listener for its whole life; the query in progress fails with the error (the
+    // request answers 503) and the pool discards the client when it is released.
+    pool.on('error', lost);
+    pool.on('connect', (client) => client.on('error', lost));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', pool, close: () => db.destroy() };
   }
-  if (cfg.file !== ':memory:') mkdirSync(dirname(cfg.file), { recursive: true });
+  if (cfg.file !== ':memory:') {
+    mkdirSync(dirname(cfg.file), { recursive: true });
+    createPrivateFile(cfg.file);
+  }
   const sqlite = new SQLite(cfg.file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

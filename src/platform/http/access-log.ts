@@ -9,18 +9,20 @@
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino } from 'pino';
-import type { Logger } from '../logger.js';
+import { redactUrl, type Logger } from '../logger.js';
 
 /** Query parameters whose values are secrets (link tokens, signatures, codes) and never logged. */
 const SECRET_PARAM = /^(?:.*token.*|.*secret.*|.*signature.*|.*password.*|.*key|code|js_code|echostr|ticket|nonce)$/i;
 
 /**
- * The URL as logged: the path as is, each secret query value replaced by `[redacted]`. A URL
- * without a query (most) is returned as it is, no allocation.
+ * The URL as logged: what logger.ts's redactUrl replaces (secret path segments, the secret
+ * parameters of every route), and besides the value of any parameter whose name says it is a
+ * secret (WeChat's signatures, nonce and echostr too). A URL without a query is only checked for
+ * secret path segments.
  */
 export function logUrl(url: string): string {
   const q = url.indexOf('?');
-  if (q < 0) return url;
+  if (q < 0) return redactUrl(url);
   const parts = url.slice(q + 1).split('&');
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
@@ -33,7 +35,7 @@ export function logUrl(url: string): string {
     }
     if (eq >= 0 && SECRET_PARAM.test(name)) parts[i] = `${p.slice(0, eq)}=[redacted]`;
   }
-  return `${url.slice(0, q)}?${parts.join('&')}`;
+  return redactUrl(`${url.slice(0, q)}?${parts.join('&')}`);
 }
 
 /**

@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { DatabaseHandle, DB } from '../db/index.js';
 import { createRunner, type JobStore, type RunnerOptions } from './runner.js';
-import './table.js';
+import './tables.js';
 import type { JobQueue } from './types.js';
 
 export { defaultBackoffMs } from './runner.js';

@@ -31,7 +31,7 @@
 import { sql } from 'kysely';
 import type SQLite from 'better-sqlite3';
 import type { DB, Executor } from '../db/index.js';
-import './table.js';
+import './tables.js';
 
 export interface WindowRule {
   kind: 'window';

@@ -1,12 +1,12 @@
 /**
  * The dev mailbox: with no SMTP configured, every outgoing message is composed exactly as it
  * would go over SMTP (nodemailer's MailComposer) and the raw RFC 822 bytes are stored in
- * `dev_mailbox`, to be read over HTTP (routes.ts) or in tests.
+ * `dev_mailbox`, to be read over HTTP (routes-devmail.ts) or in tests.
  */
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { DB, Executor } from '../db/index.js';
 import { nodemailerMessage, normalizeMessageId } from './smtp.js';
-import './table.js';
+import './tables.js';
 import type { OutgoingMail, SendResult } from './types.js';
 
 /** Composes the raw message bytes nodemailer would send. */

@@ -11,7 +11,7 @@
  */
 import { sql } from 'kysely';
 import type { DB, Dialect } from '../db/index.js';
-import './table.js';
+import './tables.js';
 import { QuotaExceeded } from './types.js';
 
 const DAY = 24 * 60 * 60_000;

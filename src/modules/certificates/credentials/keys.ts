@@ -10,7 +10,7 @@ import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type J
 import type { DB } from '../../../platform/db/index.js';
 import { isUniqueViolation } from '../../../platform/db/index.js';
 import type { SecretBox } from '../../../platform/crypto/secretbox.js';
-import '../schema.js';
+import '../tables.js';
 
 export interface SigningKey {
   kid: string;

@@ -4,7 +4,7 @@
  * who and when, the status (valid, or revoked on a date with the reason), downloads, "Add to
  * LinkedIn", copy/share, and WeChat/Open Graph card metadata. Every value is HTML-escaped.
  */
-import { escapeHtml as esc } from '../mail-templates.js';
+import { escapeHtml as esc } from '../../../platform/text/html.js';
 import { PAGE_ASSETS } from './page-assets.js';
 import { websiteUrl } from './vc.js';
 

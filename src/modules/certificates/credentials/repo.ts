@@ -1,8 +1,8 @@
 /** Issued credentials (table issued_certificates): thin queries, one per method, optional transaction. */
 import { sql, type Selectable } from 'kysely';
 import type { DB, Executor } from '../../../platform/db/index.js';
-import type { IssuedCertificateTable } from '../schema.js';
-import '../schema.js';
+import type { IssuedCertificateTable } from '../tables.js';
+import '../tables.js';
 
 export type IssuedRow = Selectable<IssuedCertificateTable>;
 

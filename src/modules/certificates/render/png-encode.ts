@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 import type { Canvas } from '@napi-rs/canvas';
 import { skia } from './canvas.js';
 import { crc32 as crc32js } from './image-probe.js';
-import type { TemplateEntry } from './template-cache.js';
+import type { TemplateEntry } from './types.js';
 
 /*
  * Incremental PNG encoding. Encoding a whole 750x1200 certificate with Skia's PNG encoder takes

@@ -1,26 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Canvas, Image, SKRSContext2D } from '@napi-rs/canvas';
+import type { Canvas, Image } from '@napi-rs/canvas';
 import { skia } from './canvas.js';
+import type { TemplateEntry } from './types.js';
 import { ImageRejected } from './errors.js';
 import { MAX_IMAGE_PIXELS, probeImage } from './image-probe.js';
 import { checkImageIntegrity } from './image-integrity.js';
 import { prepareEncoding } from './png-encode.js';
 
 /** A decoded template, kept so that each render only draws on a copy of it. */
-export interface TemplateEntry {
-  key: string;
-  width: number;
-  height: number;
-  /** Bytes the decoded pixels take (for the cache budget). */
-  cost: number;
-  /** Paints template rows [top, top + rows) at the canvas's y = 0 (white under transparent areas). */
-  paint(ctx: SKRSContext2D, top: number, rows: number): void;
-  /** The whole template scaled to width x height (white under transparency), cached per size. */
-  scaled(width: number, height: number): Canvas;
-  /** Per-template data the PNG encoder derives once (precompressed bands). */
-  encoderState?: unknown;
-}
-
 /** Keep at most this many decoded templates, and at most this many bytes of pixels. */
 const MAX_ENTRIES = 16;
 const MAX_COST = 256 * 1024 * 1024;

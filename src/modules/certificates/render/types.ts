@@ -1,9 +1,10 @@
 /**
  * The certificate rendering interface (see /tmp/certificates-contract.md, "Render interface").
- * Types live here; the functions are re-exported so callers import everything from this file
- * (or from ./index.ts). Implementation files import only *types* from here, so there is no
- * runtime import cycle.
+ * Types only (implementation files import from here, so this file imports no values). Callers
+ * outside render/ import everything, types and functions, from ./index.ts.
  */
+import type { Canvas, SKRSContext2D } from '@napi-rs/canvas';
+
 export type Align = 'left' | 'center' | 'right';
 
 export interface TextField {
@@ -86,12 +87,17 @@ export interface ImageInfo {
   height: number;
 }
 
-export { ImageRejected, FontRejected } from './errors.js';
-export type { ImageRejectReason, FontRejectReason } from './errors.js';
-export { defaultLayout } from './layout.js';
-export { renderCertificate, renderPreview, warmUpRenderer } from './render.js';
-export type { PreviewOptions } from './render.js';
-export { checkName } from './name-check.js';
-export { probeImage } from './image-probe.js';
-export { registerFont, hasFont } from './fonts.js';
-export { verifyTemplate } from './template-cache.js';
+/** A decoded template in the render cache (template-cache.ts), as the drawing and the PNG encoder use it. */
+export interface TemplateEntry {
+  key: string;
+  width: number;
+  height: number;
+  /** Bytes the decoded pixels take (for the cache budget). */
+  cost: number;
+  /** Paints template rows [top, top + rows) at the canvas's y = 0 (white under transparent areas). */
+  paint(ctx: SKRSContext2D, top: number, rows: number): void;
+  /** The whole template scaled to width x height (white under transparency), cached per size. */
+  scaled(width: number, height: number): Canvas;
+  /** Per-template data the PNG encoder derives once (precompressed bands). */
+  encoderState?: unknown;
+}

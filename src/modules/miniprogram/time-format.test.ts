@@ -3,7 +3,7 @@
  * offset for speed; it must say exactly what Intl says, around daylight-saving changes too.
  */
 import { describe, expect, it } from 'vitest';
-import { createTimeFormatter } from '../../src/modules/miniprogram/present.js';
+import { createTimeFormatter } from './present.js';
 
 function intlFormat(timeZone: string) {
   const f = new Intl.DateTimeFormat('sv-SE', {

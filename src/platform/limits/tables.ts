@@ -10,7 +10,7 @@ export interface AttemptCountersTable {
   next_at: number;
 }
 
-declare module '../db/schema.js' {
+declare module '../db/tables.js' {
   interface Database {
     attempt_counters: AttemptCountersTable;
   }

@@ -20,7 +20,7 @@ export interface MailQuotaTable {
   count: number;
 }
 
-declare module '../db/schema.js' {
+declare module '../db/tables.js' {
   interface Database {
     dev_mailbox: DevMailboxTable;
     mail_quota: MailQuotaTable;

@@ -21,7 +21,7 @@ export interface JobsTable {
   updated_at: number;
 }
 
-declare module '../db/schema.js' {
+declare module '../db/tables.js' {
   interface Database {
     jobs: JobsTable;
   }

@@ -1,6 +1,6 @@
 /**
  * Row types of the certificates module's tables, added to the shared `Database` by module
- * augmentation (see platform/db/schema.ts). Times are integer ms; booleans 0/1.
+ * augmentation (see platform/db/tables.ts). Times are integer ms; booleans 0/1.
  */
 import type { Generated } from 'kysely';
 
@@ -139,7 +139,7 @@ export interface RecipientCountTable {
   n: number;
 }
 
-declare module '../../platform/db/schema.js' {
+declare module '../../platform/db/tables.js' {
   interface Database {
     recipient_counts: RecipientCountTable;
     campaigns: CampaignTable;

@@ -1,6 +1,6 @@
 /** The password rules: 8..128 characters, not the username, strong enough by zxcvbn-ts; no composition rules. */
 import { describe, expect, it } from 'vitest';
-import { passwordProblem } from '../../src/modules/accounts/password-policy.js';
+import { passwordProblem } from './password-policy.js';
 
 describe('accounts password policy', () => {
   it('refuses short, long, common, guessable and username passwords, with a reason', async () => {

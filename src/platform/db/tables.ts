@@ -1,7 +1,7 @@
 /**
  * The database's table types. Each module adds its own tables by module augmentation:
  *
- *   declare module '../../platform/db/schema.js' {
+ *   declare module '../../platform/db/tables.js' {
  *     interface Database { recipients: RecipientTable }
  *   }
  *

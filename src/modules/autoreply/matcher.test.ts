@@ -1,6 +1,6 @@
 /** Which rule wins, and the automaton agreeing with a plain scan over every keyword. */
 import { describe, expect, it } from 'vitest';
-import { buildMatcher, normalizeKeyword, type MatchRule } from '../../src/modules/autoreply/matcher.js';
+import { buildMatcher, normalizeKeyword, type MatchRule } from './matcher.js';
 
 let nextId = 1;
 function rule(position: number, keywords: [string, 'equal' | 'contains'][]): MatchRule {

@@ -1,10 +1,10 @@
 /** The WeChat message protocol on its own: signatures, timestamps, safe-mode AES, hardened XML. */
 import { describe, expect, it } from 'vitest';
 import { createCipheriv } from 'node:crypto';
-import { checkSignature, isFreshTimestamp, wechatSignature } from '../../src/platform/wechat/signature.js';
-import { aesKeyBytes, decryptMessage, encryptMessage, WechatCryptoError } from '../../src/platform/wechat/message-crypto.js';
-import { cdata, parseWechatXml, textReplyXml, XmlRefusedError } from '../../src/platform/wechat/xml.js';
-import { buildInbound, CallbackRefused, openMessage, openReply, verifyEcho, wrapReply } from '../../src/platform/wechat/callback.js';
+import { checkSignature, isFreshTimestamp, wechatSignature } from './signature.js';
+import { aesKeyBytes, decryptMessage, encryptMessage, WechatCryptoError } from './message-crypto.js';
+import { cdata, parseWechatXml, textReplyXml, XmlRefusedError } from './xml.js';
+import { buildInbound, CallbackRefused, openMessage, openReply, verifyEcho, wrapReply } from './callback.js';
 
 const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const account = { appid: 'wx1234567890abcdef', token: 'tok-en', aesKey: AES };

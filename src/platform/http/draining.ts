@@ -1,0 +1,50 @@
+/**
+ * Stopping without dropping anyone (issue 11.9). On SIGTERM the server stops accepting
+ * connections and lets the requests in flight finish; a request that still arrives on an open
+ * connection (pipelined behind one in flight, or racing its close) is answered HTTP 503 with
+ * `Retry-After` and `Connection: close` in its own API's envelope: the hook throws
+ * ServiceUnavailableError and each module's error handler maps it (envelope.ts). Fastify's own
+ * "return 503 on closing" is turned off in app.ts: it answers a body of its own.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ServiceUnavailableError } from './errors.js';
+
+export interface Draining {
+  /** True once stopping has begun. */
+  readonly active: boolean;
+  /** From now on, new requests are answered 503. */
+  begin(): void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    draining: Draining;
+  }
+}
+
+/** Installs the hook (call before any route is registered, so that it runs first everywhere). */
+export function registerDraining(app: FastifyInstance): Draining {
+  let active = false;
+  const draining: Draining = {
+    get active() {
+      return active;
+    },
+    begin() {
+      active = true;
+    },
+  };
+  app.decorate('draining', draining);
+  app.addHook('onRequest', async (req, reply) => {
+    if (!active) return;
+    reply.header('connection', 'close');
+    // /healthz answers for itself: 503 {status: "unavailable", reason: "shutting down"}.
+    if (req.url === '/healthz') return;
+    throw new ServiceUnavailableError('the service is temporarily unavailable: this instance is shutting down; send the request again (another instance, or this one once restarted, will answer)', 2000);
+  });
+  // A keep-alive connection whose last answer went out while stopping is closed at once: left
+  // open, it would hold the stop until its keep-alive timeout or the end of the grace period.
+  app.addHook('onResponse', async () => {
+    if (active) setImmediate(() => app.server.closeIdleConnections());
+  });
+  return draining;
+}

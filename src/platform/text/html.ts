@@ -1,0 +1,10 @@
+/**
+ * The one HTML escaper, for element content and attribute values (quoted with " or '). Used by
+ * the server's mail and pages and by the web pages' own DOM strings (no Node imports here).
+ */
+const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** HTML-escapes text; null and undefined become the empty string, anything else its String(). */
+export function escapeHtml(s: unknown): string {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
+}
