@@ -94,6 +94,12 @@ const envSchema = z.object({
   WECHAT_MP_WECHAT_ID: optionalString,
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   CORS_ORIGINS: optionalString,
+  DKIM_DOMAIN: optionalString,
+  DKIM_SELECTOR: optionalString,
+  DKIM_PRIVATE_KEY: optionalString,
+  BOUNCE_IMAP_URL: optionalString,
+  BOUNCE_POLL_SECONDS: z.coerce.number().int().min(0).max(86400).default(300),
+  DNS_SERVERS: optionalString,
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   AUTOREPLY_MAX_ACCOUNTS: z.coerce.number().int().min(1).max(10_000).default(10),
   AUTOREPLY_MAX_RULES: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
@@ -139,6 +145,17 @@ export interface Config {
   /** On SIGTERM/SIGINT: how long in-flight requests and jobs may take to finish before they are cut. */
   shutdownGraceMs: number;
   /**
+   * DKIM signing key for one sender domain from the environment (DKIM_DOMAIN, DKIM_SELECTOR,
+   * DKIM_PRIVATE_KEY as PEM, `\n` allowed for line breaks); more domains are set in the console.
+   */
+  dkim?: { domain: string; selector: string; privateKey: string };
+  /** BOUNCE_IMAP_URL: the default bounce mailbox (`imaps://user:pass@host:993/INBOX`); a campaign may set its own. */
+  bounceImapUrl?: string;
+  /** How often bounce mailboxes are read (seconds; 0 = only when asked from the console). */
+  bouncePollSeconds: number;
+  /** DNS_SERVERS: resolvers for the console's DKIM record check (default: the system's). */
+  dnsServers: string[];
+  /**
    * What one assistant member may store (issue 10 item 8): connected official accounts, rules over
    * all their rule sets, and those rules' size in UTF-8 bytes (names, keywords, replies).
    */
@@ -176,6 +193,16 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     throw new ConfigError('Invalid configuration:\n  WECHAT_MP_AES_KEY: must be the 43-character EncodingAESKey');
   }
   const corsOrigins = parseOrigins(e.CORS_ORIGINS);
+  if ((e.DKIM_DOMAIN || e.DKIM_SELECTOR || e.DKIM_PRIVATE_KEY) && !(e.DKIM_DOMAIN && e.DKIM_SELECTOR && e.DKIM_PRIVATE_KEY)) {
+    throw new ConfigError('Invalid configuration:\n  DKIM_DOMAIN, DKIM_SELECTOR, DKIM_PRIVATE_KEY: set all three or none');
+  }
+  const dkimKey = e.DKIM_PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (dkimKey && !/-----BEGIN (RSA )?PRIVATE KEY-----/.test(dkimKey)) {
+    throw new ConfigError('Invalid configuration:\n  DKIM_PRIVATE_KEY: expected a PEM private key (-----BEGIN PRIVATE KEY-----)');
+  }
+  if (e.BOUNCE_IMAP_URL && !/^imaps?:\/\//.test(e.BOUNCE_IMAP_URL)) {
+    throw new ConfigError('Invalid configuration:\n  BOUNCE_IMAP_URL: must start with imap:// or imaps://');
+  }
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const config: Config = {
     port: e.PORT,
@@ -205,6 +232,10 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     },
     jobConcurrency: e.JOB_CONCURRENCY,
     corsOrigins,
+    dkim: e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey ? { domain: e.DKIM_DOMAIN.toLowerCase(), selector: e.DKIM_SELECTOR, privateKey: dkimKey } : undefined,
+    bounceImapUrl: e.BOUNCE_IMAP_URL,
+    bouncePollSeconds: e.BOUNCE_POLL_SECONDS,
+    dnsServers: (e.DNS_SERVERS ?? '').split(',').map((x) => x.trim()).filter(Boolean),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     autoreply: { maxAccounts: e.AUTOREPLY_MAX_ACCOUNTS, maxRules: e.AUTOREPLY_MAX_RULES, maxRuleBytes: e.AUTOREPLY_MAX_RULE_BYTES },
     isSmtpConfigured: Boolean(e.SMTP_URL),

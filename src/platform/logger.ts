@@ -43,6 +43,8 @@ export function redactUrl(url: string): string {
   let out = url;
   if (out.includes('=')) out = out.replace(SECRET_QUERY, '$1[redacted]');
   if (out.startsWith('/static/')) out = out.replace(SECRET_PATHS, '$1[redacted]');
+  // One-click unsubscribe links carry their token in the path (RFC 8058 URLs are opaque).
+  if (out.startsWith('/unsubscribe/')) out = out.replace(/^(\/unsubscribe\/)[^?#]+/, '$1[redacted]');
   return out;
 }
 

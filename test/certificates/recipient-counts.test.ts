@@ -1,6 +1,6 @@
 /**
  * The volunteer list's total comes from per-(campaign, status) counts kept by triggers
- * (migration 1300, issue 15): it must equal counting the rows after imports, status changes
+ * (migration 1310, issue 15): it must equal counting the rows after imports, status changes
  * (link mailed, reset, claimed), a legacy import, and on a campaign of its own.
  */
 import { sql } from 'kysely';

@@ -72,6 +72,7 @@ describe('secrets in logged URLs (issue 10.7)', () => {
   it('redacts by parameter name only', () => {
     expect(redactUrl('/mongodb/show?id=3')).toBe('/mongodb/show?id=3');
     expect(redactUrl('/x?mytoken=1&token=2')).toBe('/x?mytoken=1&token=[redacted]');
+    expect(redactUrl('/unsubscribe/12.abcdefABCDEF_-0123456789abcdefABCDEF_-0123')).toBe('/unsubscribe/[redacted]');
     expect(redactUrl('/x?a=1&session_key=k#frag')).toBe('/x?a=1&session_key=[redacted]#frag');
   });
 });

@@ -73,7 +73,16 @@ export interface Campaign {
   template: { width: number; height: number; type: string } | null;
   logo?: { url: string; type: string } | null;
   customFields?: CustomField[];
-  mail: { subject: string | null; body: string | null; ratePerSec: number | null; dailyLimit: number | null; smtp: SmtpView };
+  mail: {
+    subject: string | null;
+    body: string | null;
+    ratePerSec: number | null;
+    dailyLimit: number | null;
+    smtp: SmtpView;
+    fromName?: string | null;
+    replyTo?: string | null;
+    bounceMailbox?: { source: 'campaign' | 'environment'; host: string; port: number; user: string; mailbox: string; tls: boolean } | null;
+  };
   counts: Counts & { failed?: number };
   sending: 'idle' | 'sending' | 'paused';
   createdAt: number;
@@ -90,6 +99,8 @@ export interface Recipient {
   fields?: Record<string, string>;
   certificate?: CertificateState | null;
   updatedAt: number;
+  unsubscribedAt?: number | null;
+  bouncedAt?: number | null;
 }
 export interface Progress {
   counts: Counts;
@@ -98,6 +109,35 @@ export interface Progress {
   ratePerMin: number;
   etaSeconds: number | null;
   quota: { dailyLimit: number | null; usedToday: number; pausedUntil: number | null };
+  optOut?: { unsubscribed: number; bounced: number; blocked: number };
+}
+export interface DkimRecord {
+  name: string;
+  type: 'TXT';
+  value: string;
+}
+export interface DkimKey {
+  domain: string;
+  selector: string;
+  source: 'console' | 'environment';
+  record: DkimRecord;
+  updatedAt: number;
+}
+export interface HeaderPreview {
+  headers: Array<{ name: string; value: string }>;
+  raw: string;
+  from: string;
+  fromName: string | null;
+  replyTo: string | null;
+  dkim: { domain: string; selector: string } | null;
+  transport: 'campaign-smtp' | 'global-smtp' | 'dev-mailbox';
+}
+export interface BlockedAddress {
+  email: string;
+  reason: string;
+  campaignId: number | null;
+  messageId: string | null;
+  createdAt: number;
 }
 export interface ImportResult {
   added: number;
@@ -189,6 +229,19 @@ export const api = {
   resume: (id: string) => call<Progress>(`campaigns/${id}/resume`, { method: 'POST', body: {} }),
   progress: (id: string) => call<Progress>(`campaigns/${id}/progress`),
   testMail: (id: string, to: string) => call<{ ok: boolean; response: string }>(`campaigns/${id}/mail/test`, { method: 'POST', body: { to }, timeoutMs: 60_000 }),
+  mailHeaders: (id: string) => call<HeaderPreview>(`campaigns/${id}/mail/headers`, { method: 'POST', body: {} }),
+  dkimKeys: () => call<{ items: DkimKey[] }>('dkim'),
+  putDkim: (domain: string, body: { selector: string; privateKey?: string }) => call<DkimKey>(`dkim/${encodeURIComponent(domain)}`, { method: 'PUT', body }),
+  deleteDkim: (domain: string) => call<{ ok: true }>(`dkim/${encodeURIComponent(domain)}`, { method: 'DELETE' }),
+  checkDkim: (domain: string) =>
+    call<{ domain: string; record: DkimRecord; state: 'published' | 'different_key' | 'absent' | 'unreachable'; found: string[]; error?: string }>(`dkim/${encodeURIComponent(domain)}/check`, { method: 'POST', body: {}, timeoutMs: 20_000 }),
+  blocklist: (q: { q?: string; page: number; limit: number }) => {
+    const p = new URLSearchParams({ page: String(q.page), limit: String(q.limit) });
+    if (q.q) p.set('q', q.q);
+    return call<{ items: BlockedAddress[]; total: number }>(`blocklist?${p}`);
+  },
+  unblock: (email: string) => call<{ ok: true }>(`blocklist/${encodeURIComponent(email)}`, { method: 'DELETE' }),
+  checkBounces: (id: string) => call<{ read: number; hard: number; soft: number; unmatched: number; unsubscribed: number }>(`campaigns/${id}/bounces/check`, { method: 'POST', body: {}, timeoutMs: 120_000 }),
   mailPreview: (id: string, body: { subject?: string; body?: string }) =>
     call<{ subject: string; html: string; text: string }>(`campaigns/${id}/mail/preview`, { method: 'POST', body }),
 };

@@ -58,7 +58,14 @@ export function createAdminAuth(db: DB, configured: string | undefined, now: () 
       const pair = `admin|${clientKey(ip)}`;
       const r = await limiter.reserve([windowRule(pair, ADMIN_FAILURES_PER_WINDOW, ADMIN_WINDOW_MS), backoffRule('admin', ADMIN_BACKOFF)]);
       if (!r.ok) return { ok: false, reason: 'rate_limited', retryAfterMs: r.retryAfterMs };
-      const want = await expectedHash();
+      let want: string | undefined;
+      try {
+        want = await expectedHash();
+      } catch (err) {
+        // The token was never compared (the database failed): it was no guess, give it back.
+        await limiter.refund([pair, 'admin']);
+        throw err;
+      }
       if (!want || !safeEqual(hashToken(token), want)) return { ok: false, reason: 'wrong' };
       await limiter.settle({ reset: [pair], refund: ['admin'] });
       return { ok: true };

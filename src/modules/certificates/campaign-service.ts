@@ -30,7 +30,17 @@ export interface CampaignPatchInput {
   layout?: StoredLayout;
   dateFormat?: string;
   output?: 'png' | 'pdf';
-  mail?: { subject?: string | null; body?: string | null; ratePerSec?: number | null; dailyLimit?: number | null; smtp?: SmtpPatch };
+  mail?: {
+    subject?: string | null;
+    body?: string | null;
+    ratePerSec?: number | null;
+    dailyLimit?: number | null;
+    smtp?: SmtpPatch;
+    fromName?: string | null;
+    replyTo?: string | null;
+    /** `imap[s]://user:pass@host:port/MAILBOX`; '' or null = none (BOUNCE_IMAP_URL then). */
+    bounceImapUrl?: string | null;
+  };
 }
 
 /** The seed's updateOrgConfig fields (strings; empty = leave as it is). */
@@ -89,6 +99,29 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
     return c.claim_url || `${config.publicUrl}/certificate`;
   }
 
+  /** The bounce mailbox a campaign reads (its own, else BOUNCE_IMAP_URL), without the password. */
+  function bounceImapUrlOf(c: CampaignRow): { url: string; source: 'campaign' | 'environment' } | undefined {
+    if (c.bounce_imap) {
+      try {
+        return { url: secrets.open(c.bounce_imap), source: 'campaign' };
+      } catch {
+        return undefined;
+      }
+    }
+    return config.bounceImapUrl ? { url: config.bounceImapUrl, source: 'environment' } : undefined;
+  }
+
+  function bounceMailboxView(c: CampaignRow) {
+    const b = bounceImapUrlOf(c);
+    if (!b) return null;
+    try {
+      const u = new URL(b.url);
+      return { source: b.source, host: u.hostname, port: Number(u.port) || (u.protocol === 'imaps:' ? 993 : 143), user: decodeURIComponent(u.username), mailbox: decodeURIComponent(u.pathname.slice(1)) || 'INBOX', tls: u.protocol === 'imaps:' };
+    } catch {
+      return null;
+    }
+  }
+
   async function view(c: CampaignRow) {
     const [layout, counts] = await Promise.all([renderer.layoutOf(c), recipients.counts(c.id)]);
     return {
@@ -118,6 +151,9 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
           from: c.smtp_from,
           passwordSet: Boolean(c.smtp_password),
         },
+        fromName: c.from_name,
+        replyTo: c.reply_to,
+        bounceMailbox: bounceMailboxView(c),
       },
       counts: { ...counts.byStatus, failed: counts.failed },
       sending: c.sending as 'idle' | 'sending' | 'paused',
@@ -174,12 +210,18 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
         if (m.ratePerSec !== undefined) p.rate_per_sec = m.ratePerSec || null;
         if (m.dailyLimit !== undefined) p.daily_limit = m.dailyLimit || null;
         if (m.smtp) smtpPatch(m.smtp, p);
+        if (m.fromName !== undefined) p.from_name = m.fromName?.trim() || null;
+        if (m.replyTo !== undefined) p.reply_to = m.replyTo?.trim() || null;
+        if (m.bounceImapUrl !== undefined) p.bounce_imap = m.bounceImapUrl ? secrets.seal(m.bounceImapUrl) : null;
       }
       const host = p.smtp_host !== undefined ? p.smtp_host : c.smtp_host;
       const security = p.smtp_security !== undefined ? p.smtp_security : c.smtp_security;
       // A password must never cross a network in clear text: plain SMTP only on this machine.
       if (security === 'none' && host && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host)) {
         throw badInput('mail.smtp.security "none" (no TLS) is only allowed for a server on this machine; use "starttls" or "tls"');
+      }
+      if (typeof input.mail?.bounceImapUrl === 'string' && input.mail.bounceImapUrl.startsWith('imap:') && !/^imap:\/\/[^/]*@?(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?(\/|$)/i.test(input.mail.bounceImapUrl)) {
+        throw badInput('mail.bounceImapUrl: imap:// (no TLS) is only allowed for a server on this machine; use imaps://');
       }
       await campaigns.update(c.id, p);
       return view(await resolve(c.id));
@@ -240,6 +282,7 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       const row = await campaigns.getTemplate(c.template_sha);
       return row ? { bytes: Buffer.from(row.bytes), type: row.type } : undefined;
     },
+    bounceImapUrlOf,
     /** The SMTP account a campaign sends through; undefined = SMTP_URL or the dev mailbox. */
     smtpFor(c: CampaignRow): SmtpSettings | undefined {
       if (!c.smtp_host) return undefined;

@@ -39,6 +39,10 @@ export function createCampaignsRepo(db: DB) {
       return Number(r.numUpdatedRows) > 0;
     },
     /** Campaigns left `sending` (a process died or stopped): their send jobs are re-enqueued at start. */
+    /** Campaigns (not archived) with their own bounce mailbox. */
+    async withBounceMailbox(ex: Executor = db): Promise<CampaignRow[]> {
+      return ex.selectFrom('campaigns').selectAll().where('bounce_imap', 'is not', null).where('archived', '=', 0).execute();
+    },
     async listSending(ex: Executor = db): Promise<{ id: number }[]> {
       return ex.selectFrom('campaigns').select('id').where('sending', '=', 'sending').execute();
     },

@@ -6,6 +6,7 @@
 import { hashToken } from '../../platform/crypto/tokens.js';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js';
 import type { OutgoingMail } from '../../platform/mail/types.js';
+import type { Deliverability } from './deliverability/service.js';
 import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/index.js';
 import { CLAIM_PREVIEW_WIDTH } from './rendering.js';
@@ -15,7 +16,7 @@ import type { Credentials } from './credentials/service.js';
 import { ensureIssued, planClaim } from './credentials/issue.js';
 import { parseFieldValues } from './import-columns.js';
 import { alreadySent, CertError, notFound, tokenInvalid } from './errors.js';
-import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, renderMail } from './mail-templates.js';
+import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, frameNotice, renderMail } from './mail-templates.js';
 import type { RecipientRow, TokenHit } from './recipients-repo.js';
 import { RateLimitedError } from '../../platform/http/errors.js';
 import { certMetrics } from './metrics.js';
@@ -43,7 +44,7 @@ export const FILES_PER_CERTIFICATE = { limit: 20, windowMs: 10 * 60_000 } as con
 export const FILES_PER_CLIENT = { limit: 60, windowMs: 10 * 60_000 } as const;
 
 /** Builds the claim service and registers the deliver job. */
-export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials) {
+export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials, sender: Deliverability) {
   const { campaigns, recipients, renderer, jobs, mailer, now, db, config, issued } = deps;
   const host = messageHost(config.publicUrl);
   const limiter = createAttemptLimiter({ db, now, reader: deps.reader });
@@ -160,14 +161,18 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       throw err;
     }
     if (r.status === 2) await recipients.setStatus(r.id, 3, now());
-    const m = renderMail(CERTIFICATE_SUBJECT, CERTIFICATE_BODY, {
-      name: r.name,
-      email: r.email,
-      organization: c.organization || c.name,
-      website: c.website,
-      number: r.number,
-      verify: verifyUrl(r.certificate_id),
-    });
+    const verify = verifyUrl(r.certificate_id);
+    const m = frameNotice(
+      renderMail(CERTIFICATE_SUBJECT, CERTIFICATE_BODY, {
+        name: r.name,
+        email: r.email,
+        organization: c.organization || c.name,
+        website: c.website,
+        number: r.number,
+        verify,
+      }),
+      { organization: c.organization || c.name, link: verify ?? config.publicUrl, website: c.website },
+    );
     const smtp = campaignsSvc.smtpFor(c);
     const n = r.cert_count + 1;
     const mail: OutgoingMail & { pacing?: { key: string; ratePerSec?: number; dailyLimit?: number } } = {
@@ -176,7 +181,8 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       messageId: `<certificate.${r.id}.${n}@${host}>`,
       attachments: [{ filename: file.filename, content: file.bytes, contentType: file.contentType }],
       smtp,
-      from: smtp?.from,
+      // The campaign's sender and DKIM; no List-Unsubscribe: the volunteer asked for this one (an unsubscribe never stops it).
+      ...(await sender.identity(c, smtp)),
       pacing: { key: `campaign:${c.id}`, ratePerSec: c.rate_per_sec ?? undefined, dailyLimit: c.daily_limit ?? undefined },
     };
     await mailer.send(mail);

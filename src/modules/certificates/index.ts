@@ -10,6 +10,7 @@ import { badInput, CertError } from './errors.js';
 import { registerSeedRoutes } from './routes-seed.js';
 import { registerV2Routes } from './routes-v2.js';
 import { registerClaimRoutes } from './routes-claim.js';
+import { registerUnsubscribeRoutes } from './routes-unsubscribe.js';
 import { registerCredentialRoutes } from './credentials/routes-public.js';
 import { createServices } from './services.js';
 import { registerCli } from './cli.js';
@@ -61,6 +62,18 @@ export const certificatesModule: AppModule = {
         registerCredentialRoutes(v2, svc);
       });
     });
+    registerUnsubscribeRoutes(app, svc);
+    // Bounce mailboxes are read every BOUNCE_POLL_SECONDS (one pass at a time; never overlapping).
+    if (core.config.bouncePollSeconds > 0) {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        svc.bounces.pollAll().catch((err) => core.logger.warn({ err }, 'bounce poll failed')).finally(() => (running = false));
+      }, core.config.bouncePollSeconds * 1000);
+      timer.unref();
+      app.addHook('onClose', async () => clearInterval(timer));
+    }
   },
   cli: registerCli,
 };

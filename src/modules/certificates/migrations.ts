@@ -131,6 +131,46 @@ export const migrations: Record<string, Migration> = {
     },
   },
   /**
+   * Deliverability (issue 17): the campaign's sender name and Reply-To, its bounce mailbox
+   * (sealed IMAP URL), one-click unsubscribe and bounces per volunteer, the Message-ID of every
+   * notice (bounces are matched by it), the blocklist of hard-bounced addresses, DKIM keys.
+   */
+  '1300_deliverability': {
+    async up(db: Kysely<any>) {
+      const t = bigint(db);
+      await db.schema.alterTable('campaigns').addColumn('from_name', 'varchar(200)').execute();
+      await db.schema.alterTable('campaigns').addColumn('reply_to', 'varchar(320)').execute();
+      await db.schema.alterTable('campaigns').addColumn('bounce_imap', 'text').execute();
+      await db.schema.alterTable('recipients').addColumn('unsubscribed_at', t).execute();
+      await db.schema.alterTable('recipients').addColumn('bounced_at', t).execute();
+      await db.schema
+        .createTable('notice_messages')
+        .addColumn('message_id', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('recipient_id', 'integer', (c) => c.notNull().references('recipients.id').onDelete('cascade'))
+        .addColumn('campaign_id', 'integer', (c) => c.notNull().references('campaigns.id').onDelete('cascade'))
+        .addColumn('created_at', t, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('notice_messages_recipient').on('notice_messages').column('recipient_id').execute();
+      await db.schema
+        .createTable('mail_blocklist')
+        .addColumn('email', 'varchar(320)', (c) => c.primaryKey())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('campaign_id', 'integer', (c) => c.references('campaigns.id').onDelete('set null'))
+        .addColumn('message_id', 'varchar(255)')
+        .addColumn('created_at', t, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('mail_dkim_keys')
+        .addColumn('domain', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('selector', 'varchar(63)', (c) => c.notNull())
+        .addColumn('private_sealed', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', t, (c) => c.notNull())
+        .addColumn('updated_at', t, (c) => c.notNull())
+        .execute();
+    },
+  },
+  /**
    * The console's volunteer list at 1,000,000 volunteers (issue 15): its first page walks an index
    * in id order (no sort of the whole campaign), and its total is read from per-(campaign, status)
    * counts that triggers keep, instead of counting the campaign's rows on every page (~150 ms at
@@ -138,7 +178,7 @@ export const migrations: Record<string, Migration> = {
    * (campaign_id, rowid); PostgreSQL gets (campaign_id, id) explicitly. The campaign's progress
    * (counts by status, failures) reads the same counts and a partial index of the failed rows.
    */
-  '1300_recipient_list_at_scale': {
+  '1310_recipient_list_at_scale': {
     async up(db: Kysely<any>) {
       await db.schema.createIndex('recipients_campaign_id').on('recipients').columns(['campaign_id', 'id']).execute();
       // Failed notices are few: the progress count and the "failed" filter read only them.

@@ -1,10 +1,22 @@
 /** Recipient rows: thin queries, one per method, each taking an optional transaction. */
-import { sql, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
+import type { Database } from '../../platform/db/tables.js';
 import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
 import type { RecipientTable } from './tables.js';
 import './tables.js';
 
 export type RecipientRow = Selectable<RecipientTable>;
+
+/**
+ * Who may get a notice: not unsubscribed from this campaign and not on the blocklist (a hard
+ * bounce in any campaign). Applied where notices are picked and counted, so a skipped volunteer
+ * never holds a send job open.
+ */
+export const mailable = (eb: ExpressionBuilder<Database, 'recipients'>) =>
+  eb.and([
+    eb('recipients.unsubscribed_at', 'is', null),
+    eb.not(eb.exists(eb.selectFrom('mail_blocklist').select(sql.lit(1).as('one')).whereRef('mail_blocklist.email', '=', 'recipients.email'))),
+  ]);
 
 export interface NewRecipient {
   email: string;
@@ -163,7 +175,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       if (q.status !== undefined) base = base.where('status', '=', q.status);
       if (q.failed) base = base.where('failure', 'is not', null);
       // Without a search or the failed filter, the total is read from the counts the triggers
-      // keep (migration 1300): counting a campaign's rows costs ~150 ms at 1,000,000.
+      // keep (migration 1310): counting a campaign's rows costs ~150 ms at 1,000,000.
       let counted = ex.selectFrom('recipient_counts').where('campaign_id', '=', campaignId);
       if (q.status !== undefined) counted = counted.where('status', '=', q.status);
       const [items, total] = await Promise.all([
@@ -187,6 +199,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .where('status', '=', 0)
         .where('id', '>', afterId)
         .where('failure', 'is', null)
+        .where(mailable)
         .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]))
         .orderBy('id')
         .limit(limit)
@@ -200,6 +213,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 0)
         .where('failure', 'is', null)
+        .where(mailable)
         .executeTakeFirstOrThrow();
       return { n: Number(r.n), nextAt: r.next_at === null ? null : Number(r.next_at) };
     },
@@ -210,6 +224,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .where('campaign_id', '=', campaignId)
         .where('status', '=', 0)
         .where('failure', 'is', null)
+        .where(mailable)
         .executeTakeFirstOrThrow();
       return Number(r.n);
     },
@@ -304,7 +319,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Volunteers per status, and how many carry a failure. */
     async counts(campaignId: number, ex: Executor = db): Promise<{ byStatus: StatusCounts; failed: number }> {
-      // The counts the triggers keep (migration 1300) and the failed rows through their partial
+      // The counts the triggers keep (migration 1310) and the failed rows through their partial
       // index: no pass over the campaign's rows (1,000,000 of them took ~0.5 s).
       const [rows, f] = await Promise.all([
         ex.selectFrom('recipient_counts').select(['status', 'n']).where('campaign_id', '=', campaignId).execute(),

@@ -49,6 +49,8 @@ export function recipientView(r: RecipientRow, certificate?: CredentialState | n
     noticeCount: r.notice_count,
     certificateId: r.certificate_id,
     updatedAt: r.updated_at,
+    unsubscribedAt: r.unsubscribed_at ?? null,
+    bouncedAt: r.bounced_at ?? null,
   };
 }
 

@@ -198,6 +198,10 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
       state: p.sending,
       ratePerMin: p.ratePerMin,
       quota: p.quota,
+      // (Addition) volunteers not mailed: one-click unsubscribes, hard bounces, blocklisted addresses.
+      unsubscribed: p.optOut.unsubscribed,
+      bounced: p.optOut.bounced,
+      blocked: p.optOut.blocked,
     });
   });
 }

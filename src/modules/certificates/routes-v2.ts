@@ -25,6 +25,7 @@ import { CertError } from './errors.js';
 import { readTemplateField } from './upload.js';
 import { parseCustomFields } from './import-columns.js';
 import { registerCredentialAdminRoutes, viewWithCertificate } from './routes-credentials-admin.js';
+import { registerDeliverabilityRoutes } from './routes-deliverability.js';
 
 const P = '/api/v2/certificates';
 
@@ -42,6 +43,7 @@ export function registerV2Routes(app: FastifyInstance, svc: Services, admin: Adm
     });
     routes(scope.withTypeProvider<ZodTypeProvider>(), svc);
     registerCredentialAdminRoutes(scope, svc);
+    registerDeliverabilityRoutes(scope, svc);
   });
 }
 
@@ -219,13 +221,32 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     const m = svc.deps.mailer;
     try {
       if (smtp && m.sendTest) return { ok: true as const, response: (await m.sendTest(smtp, req.body.to)).response };
-      const res = await m.send({ to: req.body.to, subject: `Test message from ${c.organization || c.name}`, html: '<p>This is a test message: the mail settings work.</p>', messageId: `<test.${c.id}.${Date.now()}@volunteer-hub>`, smtp, from: smtp?.from });
+      const res = await m.send({ to: req.body.to, subject: `Test message from ${c.organization || c.name}`, html: '<p>This is a test message: the mail settings work.</p>', messageId: `<test.${c.id}.${Date.now()}@volunteer-hub>`, smtp, ...(await svc.deliverability.identity(c, smtp)) });
       return { ok: true as const, response: res.response };
     } catch (err) {
       if (err instanceof PermanentMailError || err instanceof TemporaryMailError) throw new CertError(4, 'smtp_error', err.message, 502);
       throw err;
     }
   });
+
+  rr.post(`${P}/campaigns/:id/mail/headers`, {
+    schema: s({
+      summary: 'The exact headers a notice of this campaign carries (From, Reply-To, List-Unsubscribe, DKIM-Signature ...), composed and signed as for SMTP for a sample volunteer',
+      params: idParams,
+      body: z.object({ to: z.email().max(254).optional() }).strict().optional(),
+      response: {
+        200: z.object({
+          headers: z.array(z.object({ name: z.string(), value: z.string() })),
+          raw: z.string().describe('the header block as sent (folded lines)'),
+          from: z.string(),
+          fromName: z.string().nullable(),
+          replyTo: z.string().nullable(),
+          dkim: z.object({ domain: z.string(), selector: z.string() }).nullable().describe('null: the From domain has no DKIM key, the notice goes unsigned'),
+          transport: z.enum(['campaign-smtp', 'global-smtp', 'dev-mailbox']),
+        }),
+      },
+    }),
+  }, async (req) => svc.sending.previewHeaders(await svc.campaign.resolve(req.params.id), req.body?.to));
 
   rr.post(`${P}/campaigns/:id/mail/preview`, {
     schema: s({ summary: 'Renders the notice with sample values (or unsaved subject/body)', params: idParams, body: z.object({ subject: z.string().max(500).optional(), body: z.string().max(50_000).optional() }).strict().optional(), response: { 200: z.object({ subject: z.string(), html: z.string(), text: z.string() }) } }),

@@ -55,6 +55,13 @@ export const campaignSchema = z.object({
       from: z.string().nullable(),
       passwordSet: z.boolean(),
     }),
+    fromName: z.string().nullable().optional().describe('Display name of the From; null = the organization (or a name written in smtp.from as "Name <address>")'),
+    replyTo: z.string().nullable().optional().describe('Reply-To of notices and certificates (the organizer)'),
+    bounceMailbox: z
+      .object({ source: z.enum(['campaign', 'environment']), host: z.string(), port: z.number(), user: z.string(), mailbox: z.string(), tls: z.boolean() })
+      .nullable()
+      .optional()
+      .describe('The IMAP mailbox bounces are read from (the password is never shown); null = bounces are not read'),
   }),
   counts: counts.extend({ failed: z.number() }),
   sending: sendingState,
@@ -87,6 +94,9 @@ export const campaignPatchSchema = z
           })
           .partial()
           .strict(),
+        fromName: z.string().max(200).nullable(),
+        replyTo: z.union([z.email().max(320), z.literal(''), z.null()]),
+        bounceImapUrl: z.union([z.url({ protocol: /^imaps?$/ }).max(1000), z.literal(''), z.null()]).describe('imaps://user:password@host:993/INBOX (imap:// only for a server on this machine)'),
       })
       .partial()
       .strict(),
@@ -119,6 +129,8 @@ export const recipientSchema = z.object({
   fields: z.record(z.string(), z.string()).optional(),
   /** The current credential's state (null before the name is submitted). */
   certificate: credentialStateSchema.nullable().optional(),
+  unsubscribedAt: z.number().nullable().optional().describe('one-click unsubscribe from this campaign: no more notices or reminders (the certificate still goes)'),
+  bouncedAt: z.number().nullable().optional().describe('a hard bounce was read for a notice; `failure` holds the remote reason'),
 });
 
 export const progressSchema = z.object({
@@ -128,6 +140,10 @@ export const progressSchema = z.object({
   ratePerMin: z.number(),
   etaSeconds: z.number().nullable(),
   quota: z.object({ dailyLimit: z.number().nullable(), usedToday: z.number(), pausedUntil: z.number().nullable() }),
+  optOut: z
+    .object({ unsubscribed: z.number(), bounced: z.number(), blocked: z.number() })
+    .optional()
+    .describe('volunteers not mailed: unsubscribed from this campaign, hard-bounced, or on the blocklist'),
 });
 
 export const importResultSchema = z.object({

@@ -8,13 +8,15 @@
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
 import { RetryLater, type JobContext } from '../../platform/jobs/types.js';
 import { PermanentMailError, TemporaryMailError, type OutgoingMail } from '../../platform/mail/types.js';
+import { composeRaw } from '../../platform/mail/dev-mailbox.js';
 import type { CampaignRow } from './campaigns-repo.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, type CertDeps } from './deps.js';
-import { DEFAULT_NOTICE_BODY, DEFAULT_NOTICE_SUBJECT, renderMail } from './mail-templates.js';
+import { DEFAULT_NOTICE_BODY, DEFAULT_NOTICE_SUBJECT, frameNotice, renderMail } from './mail-templates.js';
 import type { RecipientRow } from './recipients-repo.js';
 import { certMetrics } from './metrics.js';
 import { CertError } from './errors.js';
+import type { Deliverability } from './deliverability/service.js';
 
 /** An archived campaign is read-only for mailing: sending would surprise whoever archived it. */
 function assertNotArchived(c: CampaignRow): void {
@@ -64,7 +66,7 @@ function createRateMeter(now: () => number) {
 }
 
 /** Builds the sending service and registers its job. */
-export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
+export function createSending(deps: CertDeps, campaignsSvc: CampaignService, deliver: Deliverability) {
   const { campaigns, recipients, jobs, mailer, secrets, now, logger, db } = deps;
   const host = messageHost(deps.config.publicUrl);
   const meter = createRateMeter(now);
@@ -78,23 +80,35 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
     return `${base}${base.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
   }
 
-  /** The notice for one recipient, under a Message-ID stable across retries of the same notice. */
-  function noticeMail(c: CampaignRow, r: RecipientRow, token: string): OutgoingMail {
-    const m = renderMail(c.mail_subject ?? DEFAULT_NOTICE_SUBJECT, c.mail_body ?? DEFAULT_NOTICE_BODY, {
-      name: r.name || r.email.split('@')[0],
-      email: r.email,
-      link: linkFor(c, token),
-      organization: c.organization || c.name,
-      website: c.website,
-      number: r.number,
-    });
+  function noticeMessageId(r: RecipientRow): string {
+    return `<notice.${r.id}.${r.notice_count + 1}@${host}>`;
+  }
+
+  /**
+   * The notice for one recipient, under a Message-ID stable across retries of the same notice:
+   * from the campaign's sender (any SMTP server), Reply-To the organizer, DKIM-signed when the From
+   * domain has a key, with one-click unsubscribe headers (RFC 8058).
+   */
+  async function noticeMail(c: CampaignRow, r: RecipientRow, token: string): Promise<OutgoingMail> {
+    const link = linkFor(c, token);
+    const m = frameNotice(
+      renderMail(c.mail_subject ?? DEFAULT_NOTICE_SUBJECT, c.mail_body ?? DEFAULT_NOTICE_BODY, {
+        name: r.name || r.email.split('@')[0],
+        email: r.email,
+        link,
+        organization: c.organization || c.name,
+        website: c.website,
+        number: r.number,
+      }),
+      { organization: c.organization || c.name, link, website: c.website, unsubscribeUrl: deliver.unsubscribeUrl(r.id) },
+    );
     const smtp = campaignsSvc.smtpFor(c);
     const mail: OutgoingMail & { pacing?: { key: string; ratePerSec?: number; dailyLimit?: number } } = {
       to: r.email,
       ...m,
-      messageId: `<notice.${r.id}.${r.notice_count + 1}@${host}>`,
+      messageId: noticeMessageId(r),
       smtp,
-      from: smtp?.from,
+      ...(await deliver.identity(c, smtp, r.id)),
       pacing: { key: `campaign:${c.id}`, ratePerSec: c.rate_per_sec ?? undefined, dailyLimit: c.daily_limit ?? undefined },
     };
     return mail;
@@ -121,6 +135,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
       writes.push([r.id, hashToken(token), secrets.seal(token)]);
     }
     await recipients.setPendingTokens(writes, now());
+    // Bounces name the notice by its Message-ID: remember them before the notices go out.
+    await deliver.repo.recordNotices(rows.map((r) => ({ messageId: noticeMessageId(r), recipientId: r.id, campaignId: r.campaign_id })), now());
     return tokens;
   }
 
@@ -148,7 +164,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
   /** Mails one notice and records it; returns a RetryLater when the quota stops sending. */
   async function sendOne(c: CampaignRow, r: RecipientRow, token: string, ack: (id: number) => Promise<void>): Promise<RetryLater | undefined> {
     try {
-      await mailer.send(noticeMail(c, r, token));
+      await mailer.send(await noticeMail(c, r, token));
       meter.hit(c.id);
       certMetrics.noticesSent.inc();
       await ack(r.id);
@@ -230,10 +246,36 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
     return undefined;
   }
 
+  /**
+   * The exact header block a notice of this campaign carries (composed and signed as for SMTP),
+   * for a sample volunteer (id 0, a sample link): what the console shows.
+   */
+  async function previewHeaders(c: CampaignRow, to = 'volunteer@example.org') {
+    const sample = { id: 0, campaign_id: c.id, email: to, name: '张三 (Sample Name)', number: 'NO-0001', notice_count: 0 } as RecipientRow;
+    const mail = await noticeMail(c, sample, 'SAMPLE-TOKEN');
+    const raw = await composeRaw(mail, mail.from!);
+    const end = raw.indexOf('\r\n\r\n');
+    const block = raw.subarray(0, end < 0 ? raw.length : end).toString('utf8');
+    const headers = block.split(/\r\n(?![ \t])/).map((line) => {
+      const i = line.indexOf(':');
+      return { name: line.slice(0, i), value: line.slice(i + 1).replace(/\r\n[ \t]+/g, ' ').trim() };
+    });
+    return {
+      headers,
+      raw: block,
+      from: mail.from!,
+      fromName: mail.fromName ?? null,
+      replyTo: mail.replyTo ?? null,
+      dkim: mail.dkim ? { domain: mail.dkim.domainName, selector: mail.dkim.keySelector } : null,
+      transport: mail.smtp ? ('campaign-smtp' as const) : deps.config.isSmtpConfigured ? ('global-smtp' as const) : ('dev-mailbox' as const),
+    };
+  }
+
   return {
     enqueueSend,
     linkFor,
     noticeMail,
+    previewHeaders,
     /** How many would be mailed by `send` now. */
     toSend: (c: CampaignRow) => recipients.countToSend(c.id),
     /** Starts (or resumes) sending; answers how many are queued. */
@@ -262,6 +304,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
      * A reminder whose link is not known (mailed before links were kept) answers 409 `no_link`.
      */
     async resendOne(c: CampaignRow, r: RecipientRow, opts: { newLink?: boolean } = {}): Promise<void> {
+      if (r.unsubscribed_at !== null) throw new CertError(1, 'unsubscribed', 'this volunteer unsubscribed from this campaign\'s notices (one-click unsubscribe); the certificate, once claimed, is still mailed', 409);
+      if (await deliver.repo.isBlocked(r.email)) throw new CertError(1, 'blocked', 'this address is on the blocklist (a hard bounce); clear it first', 409);
       let token = opts.newLink ? undefined : heldLink(r);
       if (!token) {
         if (!opts.newLink && r.token_hash) {
@@ -270,8 +314,9 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
         token = randomToken(32);
       }
       await recipients.setPendingToken(r.id, hashToken(token), secrets.seal(token), now());
+      await deliver.repo.recordNotices([{ messageId: noticeMessageId(r), recipientId: r.id, campaignId: r.campaign_id }], now());
       try {
-        await mailer.send(noticeMail(c, r, token));
+        await mailer.send(await noticeMail(c, r, token));
       } catch (err) {
         await recipients.markFailed(r.id, (err as Error).message, now());
         throw err;
@@ -279,7 +324,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
       await recipients.markNoticeSent(r.id, r.notice_count + 1, now());
     },
     async progress(c: CampaignRow) {
-      const [counts, latest, pending] = await Promise.all([recipients.counts(c.id), recipients.latestFailures(c.id, 10), recipients.countToSend(c.id)]);
+      const [counts, latest, pending, optOut] = await Promise.all([recipients.counts(c.id), recipients.latestFailures(c.id, 10), recipients.countToSend(c.id), deliver.repo.counts(c.id)]);
       const perMin = meter.perMinute(c.id);
       const pausedUntil = c.paused_until && c.paused_until > now() ? c.paused_until : null;
       return {
@@ -289,6 +334,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService) {
         ratePerMin: perMin,
         etaSeconds: c.sending === 'sending' && perMin > 0 ? Math.ceil((pending / perMin) * 60) : null,
         quota: { dailyLimit: c.daily_limit ?? deps.config.mailDailyLimit ?? null, usedToday: meter.usedToday(c.id), pausedUntil },
+        optOut,
       };
     },
   };

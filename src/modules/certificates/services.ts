@@ -12,6 +12,8 @@ import { createIssuedRepo } from './credentials/repo.js';
 import { createKeyRing } from './credentials/keys.js';
 import { createCredentials } from './credentials/service.js';
 import { DELIVER_KIND } from './claims.js';
+import { createDeliverability } from './deliverability/service.js';
+import { createBounces } from './deliverability/bounces.js';
 
 export function createServices(core: Core) {
   const campaigns = createCampaignsRepo(core.db);
@@ -31,16 +33,20 @@ export function createServices(core: Core) {
     reader: core.handle.reader,
   };
   const campaign = createCampaignService(deps);
+  const deliverability = createDeliverability(deps);
   const keys = createKeyRing({ db: core.db, secrets: core.secrets, now: core.now });
   const credentials = createCredentials({ ...deps, keys, deliverKind: DELIVER_KIND });
+  const sending = createSending(deps, campaign, deliverability);
   return {
     deps,
+    bounces: createBounces(deps, campaign, deliverability, sending),
     campaign,
     keys,
     credentials,
     recipients: createRecipientsService(deps),
-    sending: createSending(deps, campaign),
-    claims: createClaims(deps, campaign, credentials),
+    deliverability,
+    sending,
+    claims: createClaims(deps, campaign, credentials, deliverability),
   };
 }
 

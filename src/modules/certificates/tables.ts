@@ -45,6 +45,12 @@ export interface CampaignTable {
   custom_fields: Generated<string | null>;
   /** Next position in this campaign's revocation status list (one per issued credential). */
   status_next: Generated<number>;
+  /** Display name of the From (null = the organization or campaign name). */
+  from_name: Generated<string | null>;
+  /** Reply-To (the organizer); null = none. */
+  reply_to: Generated<string | null>;
+  /** The bounce mailbox, `imap[s]://user:pass@host:port/MAILBOX`, sealed; null = BOUNCE_IMAP_URL or none. */
+  bounce_imap: Generated<string | null>;
   created_at: number;
   updated_at: number;
 }
@@ -81,6 +87,10 @@ export interface RecipientTable {
    * (resend) and a reset mail the SAME link instead of killing the one the volunteer holds.
    */
   link_sealed: Generated<string | null>;
+  /** One-click unsubscribe: no more notices or reminders of this campaign (the certificate still goes). */
+  unsubscribed_at: Generated<number | null>;
+  /** A hard bounce was read for a notice (failure holds the remote reason). */
+  bounced_at: Generated<number | null>;
   created_at: number;
   updated_at: number;
 }
@@ -132,16 +142,47 @@ export interface CertificateTemplateTable {
   created_at: number;
 }
 
-/** Volunteers per campaign and status, kept by triggers (migration 1300): the list's total without counting rows. */
+/** Volunteers per campaign and status, kept by triggers (migration 1310): the list's total without counting rows. */
 export interface RecipientCountTable {
   campaign_id: number;
   status: number;
   n: number;
 }
 
+/** The Message-ID of every notice sent, to match a bounce to its volunteer. */
+export interface NoticeMessageTable {
+  message_id: string;
+  recipient_id: number;
+  campaign_id: number;
+  created_at: number;
+}
+
+/** Addresses no campaign mails until the organizer clears them (hard bounces). Lower-cased. */
+export interface MailBlocklistTable {
+  email: string;
+  reason: string;
+  campaign_id: number | null;
+  message_id: string | null;
+  created_at: number;
+}
+
+/** DKIM keys per sender domain; the private key sealed with core.secrets. */
+export interface MailDkimKeyTable {
+  domain: string;
+  selector: string;
+  private_sealed: string;
+  /** base64 of the DER SubjectPublicKeyInfo: the `p=` of the DNS record. */
+  public_key: string;
+  created_at: number;
+  updated_at: number;
+}
+
 declare module '../../platform/db/tables.js' {
   interface Database {
     recipient_counts: RecipientCountTable;
+    notice_messages: NoticeMessageTable;
+    mail_blocklist: MailBlocklistTable;
+    mail_dkim_keys: MailDkimKeyTable;
     campaigns: CampaignTable;
     recipients: RecipientTable;
     certificate_templates: CertificateTemplateTable;

@@ -107,6 +107,33 @@ export interface AttemptLimiter {
   sweep(): Promise<number>;
 }
 
+/**
+ * Runs a give-back (refund or settle) now; if the database fails (a dropped connection, an outage),
+ * retries it in the background instead of failing the request: the guess was already judged, and
+ * a give-back that never lands would count the rightful owner's success as a failure (during an
+ * outage, enough of those lock the owner out). Retries back off from 1 s to 30 s for ~5 minutes,
+ * then give up (the window forgets the count anyway).
+ */
+async function bookkeeping(write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch {
+    let delay = 1000;
+    let spent = 0;
+    const retry = (): void => {
+      const t = setTimeout(() => {
+        write().catch(() => {
+          spent += delay;
+          delay = Math.min(delay * 2, 30_000);
+          if (spent < 5 * 60_000) retry();
+        });
+      }, delay);
+      t.unref();
+    };
+    retry();
+  }
+}
+
 function boundedKey(key: string): string {
   return key.length <= MAX_KEY ? key : `${key.slice(0, 200)}#${key.length}:${fnv(key)}`;
 }
@@ -202,7 +229,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?:
     async refund(keys) {
       if (!keys.length) return;
       const list = sql.join(keys.map(boundedKey));
-      await sql`UPDATE attempt_counters SET count = count - 1, next_at = 0 WHERE key IN (${list}) AND count > 0`.execute(db);
+      await bookkeeping(() => sql`UPDATE attempt_counters SET count = count - 1, next_at = 0 WHERE key IN (${list}) AND count > 0`.execute(db));
     },
 
     async reset(keys) {
@@ -216,7 +243,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?:
       if (!all.length) return;
       // A window's count at 0 is the same as no row; the sweep deletes it when its window ends.
       const zero = reset.length ? sql`WHEN key IN (${sql.join(reset)}) THEN 0 ` : sql``;
-      await sql`UPDATE attempt_counters SET count = CASE ${zero}ELSE count - 1 END, next_at = 0 WHERE key IN (${sql.join(all)}) AND count > 0`.execute(db);
+      await bookkeeping(() => sql`UPDATE attempt_counters SET count = CASE ${zero}ELSE count - 1 END, next_at = 0 WHERE key IN (${sql.join(all)}) AND count > 0`.execute(db));
     },
 
     async sweep() {

@@ -42,7 +42,8 @@ export interface MailerDeps {
 }
 
 /** How an OutgoingMail travels inside a job payload (JSON). */
-interface QueuedMail extends Omit<OutgoingMail, 'attachments' | 'smtp'> {
+interface QueuedMail extends Omit<OutgoingMail, 'attachments' | 'smtp' | 'dkim'> {
+  dkim?: Omit<NonNullable<OutgoingMail['dkim']>, 'privateKey'> & { sealedKey?: string; privateKey?: string };
   attachments?: Array<{ filename: string; contentType: string; base64: string }>;
   smtp?: Omit<SmtpSettings, 'pass'> & { sealedPass?: string; pass?: string };
 }
@@ -89,8 +90,12 @@ export function createMailer(deps: MailerDeps): Mailer {
   }
 
   function toQueued(mail: OutgoingMail): QueuedMail {
-    const { attachments, smtp, ...rest } = mail;
+    const { attachments, smtp, dkim, ...rest } = mail;
     const q: QueuedMail = { ...rest };
+    if (dkim) {
+      const { privateKey, ...d } = dkim;
+      q.dkim = deps.secrets ? { ...d, sealedKey: deps.secrets.seal(privateKey) } : dkim;
+    }
     if (attachments?.length) {
       q.attachments = attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, base64: a.content.toString('base64') }));
     }
@@ -102,8 +107,13 @@ export function createMailer(deps: MailerDeps): Mailer {
   }
 
   function fromQueued(q: QueuedMail): OutgoingMail {
-    const { attachments, smtp, ...rest } = q;
+    const { attachments, smtp, dkim, ...rest } = q;
     const mail: OutgoingMail = { ...rest };
+    if (dkim) {
+      const { sealedKey, privateKey, ...d } = dkim;
+      const key = sealedKey !== undefined && deps.secrets ? deps.secrets.open(sealedKey) : privateKey;
+      if (key) mail.dkim = { ...d, privateKey: key };
+    }
     if (attachments) mail.attachments = attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Buffer.from(a.base64, 'base64') }));
     if (smtp) {
       const { sealedPass, ...s } = smtp;

@@ -96,7 +96,10 @@ export function normalizeMessageId(id: string): string {
 /** nodemailer's message fields for an OutgoingMail. */
 export function nodemailerMessage(mail: OutgoingMail, from: string): SendMailOptions {
   return {
-    from,
+    from: mail.fromName ? { name: mail.fromName, address: from } : from,
+    replyTo: mail.replyTo,
+    headers: mail.headers,
+    dkim: mail.dkim,
     to: mail.to,
     subject: mail.subject,
     html: mail.html,

@@ -22,8 +22,16 @@ export interface OutgoingMail {
   attachments?: MailAttachment[];
   /** Stable, derived from what the message is for (e.g. `<notice.<recipientId>.<n>@host>`), so a repeat after a crash is recognisable. */
   messageId: string;
-  /** Overrides the configured sender. */
+  /** Overrides the configured sender (the address). */
   from?: string;
+  /** (Addition) Display name shown with `from` (any script; encoded by nodemailer). */
+  fromName?: string;
+  /** (Addition) Where replies go (e.g. the organizer). */
+  replyTo?: string;
+  /** (Addition) Extra header lines, e.g. List-Unsubscribe; values as they appear on the wire. */
+  headers?: Record<string, string>;
+  /** (Addition) DKIM signing with nodemailer's own signer (the From domain's key). */
+  dkim?: DkimSigning;
   /** Per-sender SMTP settings (a campaign's own account); default: SMTP_URL or the dev mailbox. */
   smtp?: SmtpSettings;
   /**
@@ -32,6 +40,14 @@ export interface OutgoingMail {
    * The daily limit is a rolling 24 h, counted durably per key.
    */
   pacing?: MailPacing;
+}
+
+/** (Addition) nodemailer's DKIM options for one message. */
+export interface DkimSigning {
+  domainName: string;
+  keySelector: string;
+  /** PEM. */
+  privateKey: string;
 }
 
 /** (Addition) A sender's own pace and quota, see OutgoingMail.pacing. */

@@ -1,0 +1,56 @@
+/**
+ * Issue 11 item 1 with issue 10 item 4: a database blip between an attempt's reservation and its
+ * give-back must not count the rightful owner's success as a failure. Before, a settle that failed
+ * (a terminated connection) left the attempt counted, so an outage under load locked the organizer
+ * out with their right token. Now the give-back is retried in the background until it lands.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { KyselyPlugin } from 'kysely';
+import { createTestDatabase, testDialects } from '../helpers/db.js';
+import { parseConfig } from '../../src/config.js';
+import { createAppCore } from '../../src/app.js';
+import type { Core } from '../../src/platform/core.js';
+import { createAttemptLimiter, windowRule } from '../../src/platform/limits/attempts.js';
+
+describe.each(testDialects())('attempt give-backs survive a database blip (%s)', (dialect) => {
+  let core: Core;
+  let drop: () => Promise<void>;
+  const outage = { on: false };
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vh-limits-outage-'));
+    const database = await createTestDatabase(dialect, dir);
+    drop = database.drop;
+    const url = database.config.dialect === 'postgres' ? database.config.url : database.config.file;
+    core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: url }));
+  });
+  afterAll(async () => {
+    await core?.close();
+    await drop?.();
+  });
+
+  it("a right answer's settle that fails during a blip lands later; the owner is not locked out", async () => {
+    // Fails every give-back statement while `outage.on`, as a terminated connection would.
+    const blip: KyselyPlugin = {
+      transformQuery(a) {
+        if (outage.on && JSON.stringify(a.node).includes('UPDATE attempt_counters SET count')) throw new Error('Connection terminated unexpectedly');
+        return a.node;
+      },
+      transformResult: async (a) => a.result,
+    };
+    const limiter = createAttemptLimiter({ db: core.db.withPlugin(blip), now: Date.now });
+    const rule = windowRule('owner|client-1', 10, 15 * 60_000);
+    outage.on = true;
+    for (let i = 0; i < 10; i++) {
+      expect(await limiter.reserve([rule])).toEqual({ ok: true });
+      // The right answer: its bookkeeping must not fail the request.
+      await expect(limiter.settle({ reset: [rule.key], refund: [] })).resolves.toBeUndefined();
+    }
+    outage.on = false;
+    // The retried give-backs land: the owner's next attempt is allowed.
+    await vi.waitFor(async () => expect(await limiter.exhausted(rule)).toBe(0), { timeout: 15_000, interval: 200 });
+    expect(await limiter.reserve([rule])).toEqual({ ok: true });
+  });
+});
