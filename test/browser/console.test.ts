@@ -242,10 +242,12 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
 
   it('imports volunteers and reports added, duplicate and rejected lines', async () => {
     await page.getByTestId('tab-volunteers').click();
-    // A CSV file lands in the box (its header line is not counted as a volunteer).
+    // A CSV file gets a preview first (its header line is not counted as a volunteer); cancelled, nothing is stored.
     await page.getByTestId('import-file').setInputFiles({ name: 'volunteers.csv', mimeType: 'text/csv', buffer: Buffer.from('email,number,name\r\ncsv@example.org,NO-9,Csv Person\r\n') });
-    await expect.poll(() => page.getByTestId('import-text').inputValue()).toContain('csv@example.org,NO-9,Csv Person');
-    expect(await page.getByTestId('import').innerText()).toContain('Import 1 line');
+    await page.getByTestId('import-preview').waitFor();
+    expect(await page.getByTestId('will-add').innerText()).toBe('1 will be added');
+    expect(await page.getByTestId('import-mapping').innerText()).toContain('Csv Person');
+    await page.getByTestId('import-preview').getByRole('button', { name: 'Cancel' }).click();
     // A header and a blank line: line numbers stay those of the box, in the page's check and the server's answer.
     await page.getByTestId('import-text').fill(['email,number,name', 'me@example.org,NO-0001', '', 'friend@example.org,NO-0002,Friend Lee', 'ME@example.org', 'not-an-email'].join('\n'));
     await page.getByTestId('local-problems').waitFor();

@@ -3,6 +3,7 @@
  * statuses, count, search, reset, export, backup) and the admin token generated at first start.
  */
 import { execFile } from 'node:child_process';
+import iconv from 'iconv-lite';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,12 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
       spy.mockRestore();
       rmSync(d, { recursive: true, force: true });
     }
+    // The same reader as the console's (issue 14 item 4): a GBK file with `;` from Excel in China.
+    writeFileSync(join(dir, 'gbk.csv'), iconv.encode('邮箱;姓名\r\nzhou@example.org;周杰\r\n', 'gbk'));
+    const gbk = await cli('import', join(dir, 'gbk.csv'));
+    expect(gbk).toContain('read as CSV, encoding gb18030, separator ;');
+    expect(gbk).toContain('added 1, duplicates 0, rejected 0');
+    expect(await cli('search', 'zhou@')).toContain('周杰');
   });
 
   it('derives the SMTP host and the claim page address as the original did', () => {

@@ -145,6 +145,42 @@ export interface ImportResult {
   rejected: Array<{ line: string; lineNo: number; reason: string }>;
 }
 
+export type ColumnRole = 'email' | 'number' | 'name' | 'field' | 'ignore';
+export interface ColumnMapping {
+  email: number;
+  number?: number | null;
+  name?: number | null;
+  fields?: Array<{ index: number; label: string }>;
+  header: boolean;
+}
+export interface ImportPreview {
+  format: 'csv' | 'xlsx';
+  encoding: string | null;
+  separator: string | null;
+  totalRows: number;
+  columns: Array<{ index: number; title: string; role: ColumnRole }>;
+  mapping: ColumnMapping;
+  rows: Array<{ lineNo: number; cells: string[] }>;
+  willAdd: number;
+  alreadyInCampaign: number;
+  duplicates: number;
+  rejected: number;
+  problems: Array<{ line: string; lineNo: number; reason: string }>;
+}
+export interface DeleteResult {
+  deleted: number;
+  certificatesKept: number;
+  certificatesRevoked: number;
+  missing: number[];
+}
+
+function fileForm(file: Blob, options?: Record<string, unknown>): FormData {
+  const form = new FormData();
+  form.append('file', file, (file as File).name ?? 'import.csv');
+  if (options) form.append('options', JSON.stringify(options));
+  return form;
+}
+
 export function getToken(): string | null {
   try {
     return sessionStorage.getItem(TOKEN_KEY);
@@ -206,8 +242,16 @@ export const api = {
     if (q.q) p.set('q', q.q);
     if (q.status) p.set('status', q.status);
     if (q.failed) p.set('failed', 'true');
-    return call<{ items: Recipient[]; total: number; page: number; limit: number }>(`campaigns/${id}/recipients?${p}`);
+    return call<{ items: Recipient[]; total: number; totalCapped?: boolean; page: number; limit: number }>(`campaigns/${id}/recipients?${p}`);
   },
+  previewFile: (id: string, file: Blob, options?: { mapping?: ColumnMapping }) =>
+    call<ImportPreview>(`campaigns/${id}/recipients/preview`, { method: 'POST', body: fileForm(file, options), timeoutMs: 300_000 }),
+  importFile: (id: string, file: Blob, options?: { mapping?: ColumnMapping }) =>
+    call<ImportResult & { format: string; encoding: string | null; separator: string | null }>(`campaigns/${id}/recipients/import`, { method: 'POST', body: fileForm(file, options), timeoutMs: 600_000 }),
+  editRecipient: (id: string, rid: string | number, body: { email?: string; name?: string | null; number?: string | null; notify?: boolean }) =>
+    call<Recipient & { reissued: boolean; notified: boolean }>(`campaigns/${id}/recipients/${rid}`, { method: 'PATCH', body }),
+  deleteRecipients: (id: string, ids: number[], certificate?: 'keep' | 'revoke', reason?: string) =>
+    call<DeleteResult>(`campaigns/${id}/recipients/delete`, { method: 'POST', body: { ids, ...(certificate ? { certificate } : {}), ...(reason ? { reason } : {}) } }),
   exportCsv: (id: string) => call<Blob>(`campaigns/${id}/recipients.csv`, { as: 'blob', headers: { accept: 'text/csv' }, timeoutMs: 300_000 }),
   resend: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/resend`, { method: 'POST', body: {} }),
   newLink: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/new-link`, { method: 'POST', body: {} }),

@@ -8,8 +8,6 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Core } from '../../platform/core.js';
-import { csvToLines } from './import-lines.js';
-import { isHeader } from './import-columns.js';
 import { createServices, type Services } from './services.js';
 import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from '../../platform/db/instance-lock.js';
 import { createPrivateFile } from '../../platform/db/private-file.js';
@@ -72,7 +70,7 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     out(`signing key ${k.kid}${k.retired ? ` (retired ${k.retired}; still published)` : ''}`);
   });
 
-  cmd.command('import <file>').description('import volunteers from CSV (email[,number[,name]], or columns named by a header) or the original data.json; every line not imported as it was is listed with the reason').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string, o) => {
+  cmd.command('import <file>').description('import volunteers from CSV or XLSX (email[,number[,name]], or columns named by a header; encoding and separator detected) or the original data.json; every line not imported as it was is listed with the reason').option('--campaign <ref>', 'campaign slug or id', 'default').option('--encoding <name>', 'CSV encoding instead of the detected one (utf-8, gb18030, big5, ...)').option('--separator <sep>', 'CSV separator instead of the detected one: , ; or tab').action(async (file: string, o) => {
     const { svc, campaign } = await open(o.campaign);
     const text = readFileSync(file, 'utf8');
     if (/\.json$/i.test(file) || /^\s*\{/.test(text)) {
@@ -93,21 +91,10 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
       for (const l of rows) out(l.text);
       return;
     }
-    const lines = csvToLines(text);
-    // A header line names the columns for every batch (custom fields); it stays as an empty line so line numbers are the file's.
-    const columns = isHeader(lines[0]?.split(',') ?? []) ? lines[0].split(',') : undefined;
-    if (columns) lines[0] = '';
-    const b = bar('importing', lines.length);
-    const res = { added: 0, duplicates: [] as { line: string; lineNo: number; email: string; reason?: string }[], rejected: [] as { line: string; lineNo: number; reason: string }[] };
-    for (let i = 0; i < lines.length; i += 10_000) {
-      const part = await svc.recipients.importLines(campaign, lines.slice(i, i + 10_000), columns);
-      res.added += part.added;
-      // Line numbers are the file's: a duplicate's "line N" in its reason is within its 10,000-line part.
-      res.duplicates.push(...part.duplicates.map((d) => ({ ...d, lineNo: d.lineNo + i, reason: d.reason?.replace(/\(line (\d+)\)/, (_m, n: string) => `(line ${Number(n) + i})`) })));
-      res.rejected.push(...part.rejected.map((d) => ({ ...d, lineNo: d.lineNo + i })));
-      b.update(Math.min(lines.length, i + 10_000));
-    }
-    b.stop();
+    // CSV (any common encoding and separator, quoted fields) or XLSX: the same reader as the
+    // console's import (import-file.ts); a header row names the columns.
+    const res = await svc.recipients.importFile(campaign, readFileSync(file), { encoding: o.encoding, separator: o.separator === 'tab' ? '\t' : o.separator, maxRows: 10_000_000 });
+    if (res.format === 'csv') out(`read as CSV, encoding ${res.encoding}, separator ${res.separator === '\t' ? 'tab' : res.separator}`);
     out(`added ${res.added}, duplicates ${res.duplicates.length}, rejected ${res.rejected.length}`);
     for (const r of res.rejected) out(`  line ${r.lineNo}: ${r.reason}: ${r.line}`);
     for (const r of res.duplicates) out(`  line ${r.lineNo}: duplicate: ${r.reason ?? r.email}`);

@@ -35,6 +35,14 @@ const EMAIL_NAMES = new Set(['email', 'e-mail', 'mail', 'email address', '邮箱
 const NUMBER_NAMES = new Set(['number', 'no', 'no.', 'certificate number', 'certificate_number', 'cert number', 'id number', '编号', '证书编号', '序号']);
 const NAME_NAMES = new Set(['name', 'full name', 'full_name', '姓名', '名字']);
 
+/** Columns of the tool's own export that are no volunteer data: skipped, so an export imports back. */
+const EXPORT_ONLY = new Set(['status', 'failure', 'certificate_id', '状态', '失败原因', '证书id']);
+/** `Name <email>` or `"Name" <email>` (a line copied from a mail program). */
+const NAME_ADDR = /^\s*(?:"([^"]*)"|([^<>"]*?))\s*<([^<>\s]+@[^<>\s]+)>\s*$/;
+
+/** A cell the export neutralised for spreadsheets (`'=...`) reads back as written. */
+const unquoteFormula = (v: string) => (/^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v);
+
 const norm = (s: string) => s.replace(/^\uFEFF/, '').trim().toLowerCase();
 
 /** The key of a column title: letters (any script) and digits kept, the rest as `_`, at most 40. */
@@ -64,6 +72,7 @@ export function planFromHeader(cells: readonly string[]): ColumnPlan | string {
   cells.forEach((raw, index) => {
     const c = norm(raw);
     if (!c) return;
+    if (EXPORT_ONLY.has(c)) return;
     if (EMAIL_NAMES.has(c) && email < 0) email = index;
     else if (NUMBER_NAMES.has(c) && number === null) number = index;
     else if (NAME_NAMES.has(c) && name === null) name = index;
@@ -84,7 +93,7 @@ export function cellsToRecord(cells: readonly string[], plan: ColumnPlan): { ema
   if (cells.length > plan.width && cells.slice(plan.width).some((c) => c.trim() !== '')) {
     return plan === POSITIONAL ? 'too many fields: expected email[,number[,name]] (or a header line naming the columns)' : `more cells than the header has columns (${plan.width})`;
   }
-  const at = (i: number | null) => (i === null ? '' : (cells[i] ?? '').trim());
+  const at = (i: number | null) => (i === null ? '' : unquoteFormula((cells[i] ?? '').trim()));
   let fields: Record<string, string> | null = null;
   for (const { index, field } of plan.custom) {
     const v = at(index).normalize('NFC');
@@ -92,7 +101,14 @@ export function cellsToRecord(cells: readonly string[], plan: ColumnPlan): { ema
     if ([...v].length > MAX_FIELD_VALUE) return `${field.label}: longer than ${MAX_FIELD_VALUE} characters`;
     (fields ??= {})[field.key] = v;
   }
-  return { email: at(plan.email), number: at(plan.number) || null, name: at(plan.name) || null, fields };
+  let email = at(plan.email);
+  let name = at(plan.name) || null;
+  const m = NAME_ADDR.exec(email);
+  if (m) {
+    email = m[3];
+    name ??= (m[1] ?? m[2] ?? '').trim() || null;
+  }
+  return { email, number: at(plan.number) || null, name, fields };
 }
 
 /** Merges newly seen custom fields into a campaign's list (by key; first label wins). */

@@ -130,6 +130,35 @@ export const migrations: Record<string, Migration> = {
       await sql`UPDATE campaigns SET status_next = (SELECT COUNT(*) FROM issued_certificates WHERE issued_certificates.campaign_id = campaigns.id)`.execute(db);
     },
   },
+
+  /**
+   * Substring search over email, name and number (issue 14 item 5): SQLite an FTS5 table with the
+   * trigram tokenizer kept by triggers (external content: the text is not stored twice);
+   * PostgreSQL pg_trgm GIN indexes, used by ILIKE '%q%' (skipped with a warning when the server
+   * lacks the extension: search still works, scanning the campaign).
+   */
+  '1450_recipients_search': {
+    async up(db: Kysely<any>) {
+      if (dialectOf(db) === 'postgres') {
+        const avail = await sql<{ n: number }>`SELECT COUNT(*)::int AS n FROM pg_available_extensions WHERE name = 'pg_trgm'`.execute(db);
+        if (!avail.rows[0]?.n) return;
+        await sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`.execute(db);
+        for (const col of ['email', 'name', 'number']) {
+          await sql`CREATE INDEX ${sql.id(`recipients_${col}_trgm`)} ON recipients USING gin (${sql.ref(col)} gin_trgm_ops)`.execute(db);
+        }
+        return;
+      }
+      await sql`CREATE VIRTUAL TABLE recipients_fts USING fts5(email, name, number, content='recipients', content_rowid='id', tokenize='trigram')`.execute(db);
+      await sql`CREATE TRIGGER recipients_fts_ai AFTER INSERT ON recipients BEGIN
+        INSERT INTO recipients_fts(rowid, email, name, number) VALUES (new.id, new.email, new.name, new.number); END`.execute(db);
+      await sql`CREATE TRIGGER recipients_fts_ad AFTER DELETE ON recipients BEGIN
+        INSERT INTO recipients_fts(recipients_fts, rowid, email, name, number) VALUES ('delete', old.id, old.email, old.name, old.number); END`.execute(db);
+      await sql`CREATE TRIGGER recipients_fts_au AFTER UPDATE OF email, name, number ON recipients BEGIN
+        INSERT INTO recipients_fts(recipients_fts, rowid, email, name, number) VALUES ('delete', old.id, old.email, old.name, old.number);
+        INSERT INTO recipients_fts(rowid, email, name, number) VALUES (new.id, new.email, new.name, new.number); END`.execute(db);
+      await sql`INSERT INTO recipients_fts(recipients_fts) VALUES ('rebuild')`.execute(db);
+    },
+  },
   /**
    * Deliverability (issue 17): the campaign's sender name and Reply-To, its bounce mailbox
    * (sealed IMAP URL), one-click unsubscribe and bounces per volunteer, the Message-ID of every

@@ -6,11 +6,12 @@ import { hashToken } from '../../platform/crypto/tokens.js';
 import type { CampaignRow } from './campaigns-repo.js';
 import { newCertificateId, type CertDeps } from './deps.js';
 import { badInput, notFound } from './errors.js';
-import { ColumnsRejected, MAX_IMPORT_LINES, parseEmail, parseLines, type DuplicateLine, type LineIssue } from './import-lines.js';
+import { ColumnsRejected, MAX_IMPORT_LINES, parseEmail, parseLinesAsync, parseRowsAsync, SLICE_MS, yieldToLoop, type DuplicateLine, type LineIssue, type ParseResult } from './import-lines.js';
+import { guessMapping, planFromMapping, readImportFile, type ColumnMapping, type ReadFile, type ReadOptions } from './import-file.js';
 import { mergeFields, parseCustomFields, parseFieldValues } from './import-columns.js';
 import { ensureIssued } from './credentials/issue.js';
 import { dropToken, planLegacyImport, type ImportNote } from './legacy-import.js';
-import { isUniqueViolation } from '../../platform/db/index.js';
+import { dialectOf, isUniqueViolation } from '../../platform/db/index.js';
 
 /** A credential's state as the console shows it (credentials/service.ts `state`). */
 export interface CredentialState {
@@ -65,8 +66,51 @@ function csvCell(v: unknown): string {
 export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients' | 'campaigns' | 'issued' | 'now' | 'jobs'>) {
   const { db, recipients, campaigns, issued, now, jobs } = deps;
 
+  /**
+   * Stores rows in short transactions, yielding to the event loop between them: on SQLite (whose
+   * statements run synchronously) a slice is sized to take about SLICE_MS, so a 100,000-row
+   * import never holds the loop; a row's conflict on the email keeps a repeat from adding twice.
+   */
   async function insert(c: CampaignRow, rows: NewRecipient[]): Promise<Set<string>> {
-    return db.transaction().execute((trx) => recipients.insertMany(c.id, rows, now(), trx));
+    const added = new Set<string>();
+    const sqlite = dialectOf(db) === 'sqlite';
+    let size = sqlite ? 100 : 2000;
+    for (let i = 0; i < rows.length; ) {
+      const slice = rows.slice(i, i + size);
+      const t0 = performance.now();
+      for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
+      if (sqlite) recipients.checkpoint();
+      i += slice.length;
+      if (sqlite) size = Math.max(10, Math.min(1000, Math.round((size * SLICE_MS) / Math.max(performance.now() - t0, 0.5))));
+      if (i < rows.length) await yieldToLoop();
+    }
+    return added;
+  }
+
+  /** Stores checked rows: new custom fields join the campaign's; emails already there are duplicates. */
+  async function store(c: CampaignRow, parsed: ParseResult): Promise<ImportResult> {
+    const { valid, duplicates, rejected, customFields } = parsed;
+    if (customFields.length) {
+      const known = parseCustomFields(c.custom_fields);
+      const merged = mergeFields(known, customFields);
+      if (merged.length !== known.length) await campaigns.update(c.id, { custom_fields: JSON.stringify(merged), updated_at: now() });
+    }
+    const added = await insert(c, valid.map((v) => ({ email: v.email, number: v.number, name: v.name, fields: v.fields })));
+    for (const v of valid) if (!added.has(v.email)) duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
+    duplicates.sort((a, b) => a.lineNo - b.lineNo);
+    return { added: added.size, duplicates, rejected };
+  }
+
+  /** Checks a file's rows under a mapping (none: a header row or the positional columns). */
+  async function checkFile(file: ReadFile, mapping?: ColumnMapping): Promise<ParseResult> {
+    try {
+      if (!mapping) return await parseRowsAsync(file.rows, null);
+      const width = Math.max(0, ...file.rows.slice(0, 1000).map((r) => r.cells.length));
+      return await parseRowsAsync(mapping.header ? file.rows.slice(1) : file.rows, planFromMapping(mapping, width));
+    } catch (err) {
+      if (err instanceof ColumnsRejected) throw badInput(`columns: ${err.message}`);
+      throw err;
+    }
   }
 
   return {
@@ -79,21 +123,49 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       if (lines.length > MAX_IMPORT_LINES) throw badInput(`too many lines: at most ${MAX_IMPORT_LINES} per call`);
       let parsed;
       try {
-        parsed = parseLines(lines, columns);
+        parsed = await parseLinesAsync(lines, columns);
       } catch (err) {
         if (err instanceof ColumnsRejected) throw badInput(`columns: ${err.message}`);
         throw err;
       }
-      const { valid, duplicates, rejected, customFields } = parsed;
-      if (customFields.length) {
-        const known = parseCustomFields(c.custom_fields);
-        const merged = mergeFields(known, customFields);
-        if (merged.length !== known.length) await campaigns.update(c.id, { custom_fields: JSON.stringify(merged), updated_at: now() });
-      }
-      const added = await insert(c, valid.map((v) => ({ email: v.email, number: v.number, name: v.name, fields: v.fields })));
-      for (const v of valid) if (!added.has(v.email)) duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
-      duplicates.sort((a, b) => a.lineNo - b.lineNo);
-      return { added: added.size, duplicates, rejected };
+      return store(c, parsed);
+    },
+    /**
+     * Imports a CSV (any encoding and separator, quoted fields) or XLSX file, with the column
+     * mapping chosen in the preview (none: a header row names the columns, else positional).
+     */
+    async importFile(c: CampaignRow, bytes: Buffer, opts: ReadOptions & { mapping?: ColumnMapping } = {}): Promise<ImportResult & { format: string; encoding: string | null; separator: string | null }> {
+      const file = await readImportFile(bytes, opts);
+      const parsed = await checkFile(file, opts.mapping);
+      const out = await store(c, parsed);
+      return { ...out, format: file.format, encoding: file.encoding, separator: file.separator };
+    },
+    /**
+     * What importing a file would do, storing nothing: the encoding and separator detected, the
+     * proposed mapping, the first rows, and per-line problems under that mapping.
+     */
+    async previewFile(c: CampaignRow, bytes: Buffer, opts: ReadOptions & { mapping?: ColumnMapping } = {}) {
+      const file = await readImportFile(bytes, opts);
+      const guess = guessMapping(file.rows);
+      const mapping = opts.mapping ?? guess.mapping;
+      const parsed = await checkFile(file, mapping);
+      let already = 0;
+      const emails = parsed.valid.map((v) => v.email);
+      for (let i = 0; i < emails.length; i += 500) already += (await recipients.knownEmails(c.id, emails.slice(i, i + 500))).size;
+      return {
+        format: file.format,
+        encoding: file.encoding,
+        separator: file.separator,
+        totalRows: file.rows.filter((r) => r.cells.some((x) => x.trim())).length,
+        columns: guess.roles.map((role, index) => ({ index, title: guess.titles[index] ?? '', role })),
+        mapping,
+        rows: file.rows.slice(0, 20).map((r) => ({ lineNo: r.lineNo, cells: r.cells.map((x) => x.slice(0, 200)) })),
+        willAdd: parsed.valid.length - already,
+        alreadyInCampaign: already,
+        duplicates: parsed.duplicates.length,
+        rejected: parsed.rejected.length,
+        problems: parsed.rejected.slice(0, 100),
+      };
     },
     /**
      * Imports the original's TinyDB data.json (see legacy-import.ts for what is kept, dropped and
@@ -153,10 +225,10 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       }
     },
     async list(c: CampaignRow, q: { q?: string; status?: number; failed?: boolean; page: number; limit: number }, states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>) {
-      const { items, total } = await recipients.page(c.id, { q: q.q, status: q.status, failed: q.failed, offset: (q.page - 1) * q.limit, limit: q.limit });
+      const { items, total, totalCapped } = await recipients.page(c.id, { q: q.q, status: q.status, failed: q.failed, offset: (q.page - 1) * q.limit, limit: q.limit });
       // One query for the page's credential states, not one per row.
       const st = states ? await states(items.map((r) => r.certificate_id)) : new Map<string, CredentialState>();
-      return { items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)), total, page: q.page, limit: q.limit };
+      return { items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)), total, ...(totalCapped ? { totalCapped } : {}), page: q.page, limit: q.limit };
     },
     async get(c: CampaignRow, id: number): Promise<RecipientRow> {
       const r = await recipients.findById(id);

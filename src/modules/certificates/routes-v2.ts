@@ -25,6 +25,8 @@ import { CertError } from './errors.js';
 import { readTemplateField } from './upload.js';
 import { parseCustomFields } from './import-columns.js';
 import { registerCredentialAdminRoutes, viewWithCertificate } from './routes-credentials-admin.js';
+import { registerRecipientEditRoutes } from './routes-recipients-edit.js';
+import { registerImportRoutes } from './routes-import.js';
 import { registerDeliverabilityRoutes } from './routes-deliverability.js';
 
 const P = '/api/v2/certificates';
@@ -43,6 +45,8 @@ export function registerV2Routes(app: FastifyInstance, svc: Services, admin: Adm
     });
     routes(scope.withTypeProvider<ZodTypeProvider>(), svc);
     registerCredentialAdminRoutes(scope, svc);
+    registerRecipientEditRoutes(scope, svc);
+    registerImportRoutes(scope, svc);
     registerDeliverabilityRoutes(scope, svc);
   });
 }
@@ -136,7 +140,7 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
 
   rr.get(`${P}/campaigns/:id/recipients`, {
     schema: s({
-      summary: 'Lists volunteers with paging; q = email prefix',
+      summary: 'Lists volunteers with paging; q finds a substring of the email, name or number (case-insensitive); a search counts up to 10,000 matches (totalCapped: true beyond)',
       params: idParams,
       querystring: z.object({
         q: z.string().max(320).optional(),
@@ -145,7 +149,7 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
         page: z.coerce.number().int().min(1).max(1_000_000).default(1),
         limit: z.coerce.number().int().min(1).max(500).default(50),
       }),
-      response: { 200: z.object({ items: z.array(recipientSchema), total: z.number(), page: z.number(), limit: z.number() }) },
+      response: { 200: z.object({ items: z.array(recipientSchema), total: z.number(), totalCapped: z.boolean().optional().describe('true: more than `total` match (a search counts up to 10,000)'), page: z.number(), limit: z.number() }) },
     }),
   }, async (req) => {
     const c = await svc.campaign.resolve(req.params.id);
