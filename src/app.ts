@@ -79,7 +79,25 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: swagger-ui's pages answer a CSP with the hashes of their own inline code (issue 10
+  // item 13), framing refused and without `upgrade-insecure-requests` (an instance on a LAN
+  // address over plain http must keep working); the other page headers as security-headers.ts.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    // swagger-ui's script adds <style> elements of its own: inline styles (never scripts) here.
+    transformStaticCSP: (csp) =>
+      csp
+        .replace(/frame-ancestors [^;]*;/, "frame-ancestors 'none';")
+        .replace(/style-src [^;]*;/, "style-src 'self' 'unsafe-inline';")
+        .replace(/\s*upgrade-insecure-requests;?/, ''),
+    uiHooks: {
+      onRequest: (_req, reply, done) => {
+        reply.header('x-content-type-options', 'nosniff').header('x-frame-options', 'DENY').header('referrer-policy', 'no-referrer');
+        done();
+      },
+    },
+  });
 
   // Before any module's routes: CORS and the cross-site check apply to every route by its group.
   await registerOrigins(app, createOriginPolicy(core.config, modules.map((m) => m.routeGroups ?? {})));

@@ -73,6 +73,7 @@ const envSchema = z.object({
   PUBLIC_URL: optionalUrl,
   ADMIN_TOKEN: optionalString,
   SMTP_URL: optionalString,
+  METRICS_TOKEN: optionalString,
   MAIL_FROM: optionalString,
   MAIL_RATE_PER_SEC: optionalInt,
   MAIL_DAILY_LIMIT: optionalInt,
@@ -116,6 +117,8 @@ export interface Config {
   database: { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
   publicUrl: string;
   adminToken?: string;
+  /** Bearer token for /metrics; without it /metrics answers direct loopback clients only. */
+  metricsToken?: string;
   smtpUrl?: string;
   mailFrom?: string;
   mailRatePerSec?: number;
@@ -186,6 +189,9 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     const file = e.DATABASE_URL ? e.DATABASE_URL.replace(/^(sqlite|file):(\/\/)?/, '') : resolve(dataDir, 'volunteer-hub.sqlite');
     database = { dialect: 'sqlite', file };
   }
+  if (e.METRICS_TOKEN !== undefined && !/^[\x21-\x7e]{16,200}$/.test(e.METRICS_TOKEN)) {
+    throw new ConfigError('Invalid configuration:\n  METRICS_TOKEN: must be 16 to 200 printable characters without spaces (e.g. `openssl rand -hex 24`)');
+  }
   if (e.SMTP_URL && !/^smtps?:\/\//.test(e.SMTP_URL)) {
     throw new ConfigError('Invalid configuration:\n  SMTP_URL: must start with smtp:// or smtps://');
   }
@@ -211,6 +217,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     database,
     publicUrl,
     adminToken: e.ADMIN_TOKEN,
+    metricsToken: e.METRICS_TOKEN,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     mailRatePerSec: e.MAIL_RATE_PER_SEC || undefined,

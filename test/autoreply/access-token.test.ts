@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/db.js';
-import { createAccessTokens } from '../../src/platform/wechat/access-token.js';
+import { createAccessTokens, credentialsKey } from '../../src/platform/wechat/access-token.js';
 import { createMpApi } from '../../src/platform/wechat/mp-api.js';
 import { createWechatRepo } from '../../src/modules/autoreply/wechat-repo.js';
 import { createTokenStore } from '../../src/modules/autoreply/token-store.js';
@@ -49,7 +49,7 @@ describe.each(testDialects())('autoreply access_token (%s)', (dialect) => {
     expect(got).toEqual(['TK-1', 'TK-1', 'TK-1']);
     expect(tokenCalls()).toHaveLength(1);
     expect(tokenCalls()[0].query).toMatchObject({ grant_type: 'client_credential', appid: APPID, secret: SECRET });
-    const row = await ctx.t.core.db.selectFrom('ar_access_tokens').selectAll().where('appid', '=', APPID).executeTakeFirstOrThrow();
+    const row = await ctx.t.core.db.selectFrom('ar_access_tokens').selectAll().where('appid', '=', credentialsKey(APPID, SECRET)).executeTakeFirstOrThrow();
     expect(row.token_sealed).not.toContain('TK-1');
     expect(row.lease_owner).toBeNull();
     // A third instance starting later reads it from the store.
@@ -87,7 +87,7 @@ describe.each(testDialects())('autoreply access_token (%s)', (dialect) => {
     ctx.clock.now += 7200 * 1000;
     tokenAnswer = () => ({ errcode: 40013, errmsg: 'invalid appid' });
     await expect(tokens.get(APPID, SECRET)).rejects.toThrow(/40013/);
-    const row = await ctx.t.core.db.selectFrom('ar_access_tokens').selectAll().where('appid', '=', APPID).executeTakeFirstOrThrow();
+    const row = await ctx.t.core.db.selectFrom('ar_access_tokens').selectAll().where('appid', '=', credentialsKey(APPID, SECRET)).executeTakeFirstOrThrow();
     expect(row.lease_owner).toBeNull();
     tokenAnswer = () => ({ access_token: 'TK-fixed', expires_in: 7200 });
     expect(await instance().get(APPID, SECRET)).toBe('TK-fixed');

@@ -26,7 +26,7 @@ export interface Ctx {
   close(): Promise<void>;
 }
 
-export async function startAutoreply(dialect: TestDialect, opts: { mp?: boolean; publicUrl?: string; env?: Record<string, string> } = {}): Promise<Ctx> {
+export async function startAutoreply(dialect: TestDialect, opts: { mp?: boolean; publicUrl?: string; env?: Record<string, string>; logger?: import('pino').Logger } = {}): Promise<Ctx> {
   const fake = await startFakeWechat();
   fake.on('/cgi-bin/token', () => ({ access_token: `AT-${fake.calls('/cgi-bin/token').length}`, expires_in: 7200 }));
   fake.on('/cgi-bin/message/custom/send', () => ({ errcode: 0, errmsg: 'ok' }));
@@ -34,7 +34,7 @@ export async function startAutoreply(dialect: TestDialect, opts: { mp?: boolean;
   const mpEnv: Record<string, string> =
     opts.mp === false ? {} : { WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token, WECHAT_MP_AES_KEY: MP.aesKey };
   const publicUrl = opts.publicUrl ?? PUBLIC;
-  const t = await startTestApp({ dialect, env: { WECHAT_API_BASE: fake.url, PUBLIC_URL: publicUrl, ...mpEnv, ...opts.env }, now: () => clock.now });
+  const t = await startTestApp({ dialect, env: { WECHAT_API_BASE: fake.url, PUBLIC_URL: publicUrl, ...mpEnv, ...opts.env }, now: () => clock.now, logger: opts.logger });
   return {
     t,
     origin: { origin: new URL(publicUrl).origin },

@@ -40,6 +40,12 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
 
 export interface Browser {
   context: BrowserContext;
+  /**
+   * Content-Security-Policy violations Chromium reported on any page of this browser (console
+   * messages "Refused to ... because it violates ... Content Security Policy"). `close()` fails
+   * when there are any, so every browser test also checks the pages' CSP (issue 10 item 13).
+   */
+  cspViolations: string[];
   newPage(opts?: { width?: number; height?: number; locale?: string }): Promise<Page>;
   close(): Promise<void>;
 }
@@ -62,8 +68,14 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<Bro
   });
   // Generous: the machine is shared; a real hang still fails well within the test timeout.
   context.setDefaultTimeout(30_000);
+  const cspViolations: string[] = [];
+  context.on('console', (msg) => {
+    const text = msg.text();
+    if (/Content Security Policy/i.test(text)) cspViolations.push(`${msg.page()?.url() ?? '?'}: ${text}`);
+  });
   return {
     context,
+    cspViolations,
     async newPage(p = {}) {
       const page = await context.newPage();
       if (p.width) await page.setViewportSize({ width: p.width, height: p.height ?? 800 });
@@ -72,6 +84,7 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<Bro
     async close() {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+      if (cspViolations.length) throw new Error(`Content-Security-Policy violations:\n${cspViolations.join('\n')}`);
     },
   };
 }

@@ -184,6 +184,8 @@ export function errorText(err: unknown, t: T): string {
       return t('errors.duplicateKeyword', { keyword: kw });
     }
     if (err.code === 'wechat_failed') return t('errors.wechatFailed', { message: err.message });
+    // Connecting an account: WeChat did not accept the appid and secret (its errcode is in the message).
+    if (err.code === 'wechat_refused') return t('errors.wechatRefused', { message: err.message });
     if (err.status === 429) return t('errors.rateLimited');
     const key = CODES[err.code];
     if (key) return t(key);

@@ -25,6 +25,7 @@ const SEED_CODES: Record<string, number> = {
   not_activated: -3,
   wechat_not_configured: -3,
   wechat_failed: -3,
+  wechat_refused: -3,
   bad_input: -4,
   limit_reached: -4,
   user_mismatch: -5,

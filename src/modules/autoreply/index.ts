@@ -45,7 +45,7 @@ export function createAutoreply(core: Core, opts: { api?: MpApi } = {}) {
   const hash = createHasher(loadSecretKey(config.dataDir, config.secretKey));
   const mp = config.wechat.mp;
   const platformAccount = config.isMpConfigured ? { appid: mp.appid!, token: mp.token!, aesKey: mp.aesKey ?? null } : null;
-  const mpAccounts = createMpAccountsService({ db, repo, rulesRepo, cache, secrets: core.secrets, publicUrl: config.publicUrl, now, maxAccounts: config.autoreply.maxAccounts });
+  const mpAccounts = createMpAccountsService({ db, repo, rulesRepo, cache, secrets: core.secrets, publicUrl: config.publicUrl, now, maxAccounts: config.autoreply.maxAccounts, prove: (appid, secret) => tokens.get(appid, secret) });
   const webhook = createWebhookService({ db, accounts: mpAccounts, cache, repo, jobs: core.jobs, now });
   const platform = createPlatformService({ db, hash, account: platformAccount, repo, rules, accounts, logger, now });
   const limiter = createAttemptLimiter({ db, now });

@@ -150,4 +150,12 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('ar_rule_sets_user').on('ar_rule_sets').column('user_id').execute();
     },
   },
+  '4010_autoreply_tokens_by_credentials': {
+    // Issue 10 item 1: access tokens are keyed by appid + a hash of the secret that obtained them
+    // (platform/wechat/access-token.ts credentialsKey). Rows keyed by a bare appid could hand one
+    // tenant's token to another: drop them; the next use asks WeChat with its own secret.
+    async up(db: Kysely<any>) {
+      await db.deleteFrom('ar_access_tokens').where('appid', 'not like', '%:%').execute();
+    },
+  },
 };

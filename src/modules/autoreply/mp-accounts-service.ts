@@ -12,7 +12,8 @@ import type { RulesRepo } from './rules-repo.js';
 import type { MpAccountRow, WechatRepo } from './wechat-repo.js';
 import type { MatcherCache } from './matcher-cache.js';
 import { AppError } from '../../platform/http/errors.js';
-import { accountNotFound, badInput, limitReached } from './errors.js';
+import { accountNotFound, badInput, limitReached, wechatFailed } from './errors.js';
+import { WechatApiError } from '../../platform/wechat/http.js';
 
 /** What the webhook needs about an account, decrypted. */
 export interface LiveAccount {
@@ -58,6 +59,11 @@ export function createMpAccountsService(deps: {
   ttlMs?: number;
   /** Connected accounts per member (AUTOREPLY_MAX_ACCOUNTS). */
   maxAccounts?: number;
+  /**
+   * Proves appid + secret with WeChat (an access_token for exactly that pair, from the shared
+   * cache or a token request); rejects with WeChat's WechatApiError when WeChat refuses.
+   */
+  prove: (appid: string, secret: string) => Promise<unknown>;
 }) {
   const { db, repo, rulesRepo, secrets, now } = deps;
   const ttl = deps.ttlMs ?? 1000;
@@ -96,6 +102,17 @@ export function createMpAccountsService(deps: {
     };
   }
 
+  async function proveWithWechat(appid: string, secret: string): Promise<void> {
+    try {
+      await deps.prove(appid, secret);
+    } catch (err) {
+      if (err instanceof WechatApiError) {
+        throw new AppError('wechat_refused', `WeChat refused this appid and secret: errcode ${err.errcode}, ${err.errmsg}`, 400, { errcode: err.errcode, errmsg: err.errmsg });
+      }
+      throw wechatFailed(`WeChat could not be asked to confirm the appid and secret; try again (${(err as Error).message})`);
+    }
+  }
+
   async function own(userId: number, id: number): Promise<MpAccountRow> {
     const r = await repo.accountById(id);
     if (!r || Number(r.user_id) !== userId) throw accountNotFound();
@@ -109,6 +126,15 @@ export function createMpAccountsService(deps: {
       if (!/^[0-9a-zA-Z]{16,64}$/.test(input.secret ?? '')) throw badInput('secret is the AppSecret (letters and digits)');
       if (!/^[0-9a-zA-Z]{3,32}$/.test(input.token ?? '')) throw badInput('token is 3-32 letters or digits, as WeChat requires');
       if (input.aes_key && !isEncodingAesKey(input.aes_key)) throw badInput('aes_key is the 43-character EncodingAESKey');
+      // A member at the cap is told so before WeChat is asked anything (the count in the
+      // transaction below is the one that holds under concurrency).
+      const max = deps.maxAccounts ?? 10;
+      if ((await repo.countAccountsOfUser(userId)) >= max) {
+        throw limitReached(`at most ${max} connected official accounts per member; disconnect one first`, { limit: 'accounts', max });
+      }
+      // Nothing is saved until WeChat says this secret is the appid's: every connection, the
+      // first or another member's of an appid already connected, proves it again (issue 10 item 1).
+      await proveWithWechat(input.appid, input.secret);
       const t = now();
       const callbackId = randomToken(16);
       try {
@@ -116,7 +142,6 @@ export function createMpAccountsService(deps: {
           // The member's lock, then the count: parallel connects cannot all pass the cap.
           await rulesRepo.insertMemberSet(userId, t, trx);
           await rulesRepo.lockMember(userId, trx);
-          const max = deps.maxAccounts ?? 10;
           if ((await repo.countAccountsOfUser(userId, trx)) >= max) {
             throw limitReached(`at most ${max} connected official accounts per member; disconnect one first`, { limit: 'accounts', max });
           }

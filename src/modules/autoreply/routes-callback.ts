@@ -3,7 +3,7 @@
  * member's account). GET verifies (echostr), POST answers a message. Bodies are XML, read as
  * text up to 64 KB and parsed only by the hardened parser (platform/wechat/xml.ts).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PlatformService } from './platform-service.js';
@@ -35,7 +35,12 @@ const answers = {
   413: plainText('body over 64 KB'),
 };
 
-function send(reply: FastifyReply, a: WebhookAnswer) {
+/**
+ * Answers WeChat. A refusal (forged, stale, malformed, too deep or too large) is something a
+ * caller on the internet can send at will: one warn line with the reason, never a stack.
+ */
+function send(req: FastifyRequest, reply: FastifyReply, a: WebhookAnswer) {
+  if (a.status >= 400) req.log.warn({ status: a.status, reason: a.body.slice(0, 200) }, 'wechat callback refused');
   return reply.status(a.status).type(a.contentType).send(a.body);
 }
 
@@ -44,17 +49,17 @@ export function registerCallbackRoutes(appIn: FastifyInstance, deps: { webhook: 
   const asText = (b: unknown) => (typeof b === 'string' ? b : '');
 
   app.get('/wechat/callback', { schema: { tags: TAG, summary: "Platform account: WeChat's URL verification", querystring: q, response: answers } }, async (req, reply) =>
-    send(reply, await deps.platform.verify(req.query as Record<string, string>)),
+    send(req, reply, await deps.platform.verify(req.query as Record<string, string>)),
   );
   app.post('/wechat/callback', { schema: { tags: TAG, summary: 'Platform account: registration codes, scan to bind, rule commands', querystring: q, body: body.optional(), response: answers } }, async (req, reply) =>
-    send(reply, await deps.platform.receive(req.query as Record<string, string>, asText(req.body))),
+    send(req, reply, await deps.platform.receive(req.query as Record<string, string>, asText(req.body))),
   );
   app.get('/wechat/callback/:account', { schema: { tags: TAG, summary: "A member's account: WeChat's URL verification (marks it verified)", params, querystring: q, response: answers } }, async (req, reply) =>
-    send(reply, await deps.webhook.verify(req.params.account, req.query as Record<string, string>)),
+    send(req, reply, await deps.webhook.verify(req.params.account, req.query as Record<string, string>)),
   );
   app.post(
     '/wechat/callback/:account',
     { schema: { tags: TAG, summary: "A member's account: a message or event, answered by its rules (plain or safe mode); `success` when nothing applies", params, querystring: q, body: body.optional(), response: answers } },
-    async (req, reply) => send(reply, await deps.webhook.receive(req.params.account, req.query as Record<string, string>, asText(req.body))),
+    async (req, reply) => send(req, reply, await deps.webhook.receive(req.params.account, req.query as Record<string, string>, asText(req.body))),
   );
 }

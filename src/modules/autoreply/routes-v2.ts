@@ -189,7 +189,7 @@ export function registerApiRoutes(
 
   app.post(
     `${P}/accounts`,
-    { ...write, schema: { tags: TAG, summary: 'Connect an official account; answers the callback URL to paste into WeChat (the secret is never returned)', body: z.object({ appid: z.string().max(64), secret: z.string().max(128), token: z.string().max(64), aes_key: z.string().max(64).nullable().optional(), name: z.string().max(100).nullable().optional() }), response: { 201: accountOut.extend({ callback_url: z.string() }), ...errors } } },
+    { ...write, schema: { tags: TAG, summary: "Connect an official account; answers the callback URL to paste into WeChat (the secret is never returned). The appid and secret are proven with WeChat first (an access_token request): 400 `wechat_refused` with WeChat's errcode and errmsg when it refuses them, 502 `wechat_failed` when it cannot be reached", body: z.object({ appid: z.string().max(64), secret: z.string().max(128), token: z.string().max(64), aes_key: z.string().max(64).nullable().optional(), name: z.string().max(100).nullable().optional() }), response: { 201: accountOut.extend({ callback_url: z.string() }), ...errors, 502: err } } },
     async (req, reply) => {
       const a = await mpAccounts.create(uid(req), req.body);
       return reply.status(201).send({ ...a, callback_url: a.callbackUrl });

@@ -1,27 +1,31 @@
-/** The access-token store (platform/wechat/access-token.ts) on `ar_access_tokens`, tokens sealed at rest. */
+/**
+ * The access-token store (platform/wechat/access-token.ts) on `ar_access_tokens`, tokens sealed at
+ * rest. The table's `appid` column holds the credentials key (appid + hash of the secret), so a
+ * token is only ever read back for the appid AND secret that obtained it.
+ */
 import type { SecretBox } from '../../platform/crypto/secretbox.js';
 import type { TokenStore } from '../../platform/wechat/access-token.js';
 import type { WechatRepo } from './wechat-repo.js';
 
 export function createTokenStore(repo: WechatRepo, secrets: SecretBox): TokenStore {
   return {
-    async read(appid) {
-      const r = await repo.readToken(appid);
+    async read(key) {
+      const r = await repo.readToken(key);
       if (!r?.token_sealed) return undefined;
       return { token: secrets.open(r.token_sealed), expiresAt: Number(r.expires_at) };
     },
-    async tryLease(appid, owner, until, now) {
-      await repo.ensureTokenRow(appid);
-      return repo.leaseToken(appid, owner, until, now);
+    async tryLease(key, owner, until, now) {
+      await repo.ensureTokenRow(key);
+      return repo.leaseToken(key, owner, until, now);
     },
-    async save(appid, owner, t) {
-      await repo.saveToken(appid, owner, secrets.seal(t.token), t.expiresAt);
+    async save(key, owner, t) {
+      await repo.saveToken(key, owner, secrets.seal(t.token), t.expiresAt);
     },
-    async release(appid, owner) {
-      await repo.releaseToken(appid, owner);
+    async release(key, owner) {
+      await repo.releaseToken(key, owner);
     },
-    async invalidate(appid, token) {
-      await repo.clearToken(appid, (sealed) => {
+    async invalidate(key, token) {
+      await repo.clearToken(key, (sealed) => {
         try {
           return secrets.open(sealed) === token;
         } catch {

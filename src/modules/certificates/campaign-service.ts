@@ -3,7 +3,7 @@
  * Campaign view the v2 API and the web pages show.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { probeImage, ImageRejected } from './render/index.js';
+import { verifyTemplate, ImageRejected } from './render/index.js';
 import type { SmtpSettings } from '../../platform/mail/types.js';
 import type { CampaignPatch, CampaignRow } from './campaigns-repo.js';
 import type { CertDeps } from './deps.js';
@@ -262,11 +262,15 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       await campaigns.update(c.id, p);
       return resolve(c.id);
     },
-    /** Checks the image by content (type, size, pixels) and makes it the campaign's template. */
+    /**
+     * Checks the image in full (type, size, pixels by content; every PNG chunk and byte of image
+     * data, every JPEG block; a real decode) and makes it the campaign's template. A file that
+     * only looks right in its header is refused here, not at every later render (issue 10 item 11).
+     */
     async setTemplate(c: CampaignRow, bytes: Buffer) {
       let info;
       try {
-        info = probeImage(bytes);
+        info = await verifyTemplate(bytes);
       } catch (err) {
         if (err instanceof ImageRejected) throw new CertError(1, 'image_rejected', `template rejected: ${err.message}`, 422);
         throw err;

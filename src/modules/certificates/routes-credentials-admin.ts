@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { probeImage, ImageRejected } from './render/index.js';
+import { probeImage, verifyImage, ImageRejected } from './render/index.js';
 import { createHash } from 'node:crypto';
 import { CertError } from './errors.js';
 import { credentialStateSchema, idParams, recipientSchema, ridParams } from './schemas.js';
@@ -82,6 +82,7 @@ export function registerCredentialAdminRoutes(scope: FastifyInstance, svc: Servi
     let info;
     try {
       info = probeImage(bytes);
+      if (info.width * info.height <= LOGO_MAX_PIXELS) await verifyImage(bytes); // whole file, decoded (issue 10 item 11)
     } catch (err) {
       if (err instanceof ImageRejected) throw new CertError(1, 'image_rejected', `logo rejected: ${err.message}`, 422);
       throw err;

@@ -1,8 +1,13 @@
 /**
  * Operations endpoints: /healthz (200 while the database answers; 503 with the reason otherwise)
  * and /metrics (Prometheus text).
+ * /metrics is not public (issue 10 item 13): with METRICS_TOKEN it needs `Authorization: Bearer
+ * <token>` (compared in constant time); without it only a client connected directly over
+ * loopback gets it, and a request carrying proxy headers is refused, since a reverse proxy on the
+ * same host makes every visitor look like loopback when TRUST_PROXY is unset.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { safeEqual } from '../crypto/tokens.js';
 import { sql } from 'kysely';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Core } from '../core.js';
@@ -46,8 +51,26 @@ export function registerOps(app: FastifyInstance, core: Core, draining?: Drainin
     reply.header('Retry-After', 5);
     return reply.status(503).send({ status: 'unavailable', database: core.dialect, reason: down });
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  const token = core.config.metricsToken;
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    if (token) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+      if (!m || !safeEqual(m[1], token)) {
+        return reply.status(401).header('www-authenticate', 'Bearer realm="metrics"').send({ code: 'unauthorized', message: 'send METRICS_TOKEN as Authorization: Bearer <token>' });
+      }
+    } else if (!isDirectLoopback(req)) {
+      return reply.status(403).send({ code: 'forbidden', message: '/metrics answers loopback clients only; set METRICS_TOKEN to scrape it from elsewhere' });
+    }
     reply.header('content-type', metricsRegistry.contentType);
     return metricsRegistry.metrics();
   });
+}
+
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip', 'x-forwarded-host', 'via'];
+
+/** The client is this machine (its socket and the address Fastify resolved), with no proxy in between. */
+function isDirectLoopback(req: FastifyRequest): boolean {
+  const loop = (a: string | undefined) => !!a && (/^127\./.test(a) || a === '::1' || /^::ffff:127\./i.test(a));
+  if (!loop(req.socket.remoteAddress) || !loop(req.ip)) return false;
+  return !PROXY_HEADERS.some((h) => req.headers[h] !== undefined);
 }

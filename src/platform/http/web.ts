@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { registerPages } from './security-headers.js';
 
 /** Where `vite build` writes the pages: <project>/dist/web (same from src/ under tsx and from dist/). */
 export const WEB_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
@@ -101,8 +102,16 @@ export async function registerWeb(app: FastifyInstance, opts: { root?: string; d
   for (const entry of WEB_ENTRIES) {
     // The dev mailbox exists only when no SMTP is configured.
     if (entry.file === 'dev-mail.html' && opts.devMail === false) continue;
-    for (const path of entry.paths) {
-      app.get(path, { schema: { hide: true } }, (_req, reply) => send(reply, entry.file, entry.title));
-    }
+    // Each page in its own helmet scope with its own CSP (security-headers.ts): the hashes of the
+    // inline code it serves; inline styles only where mail HTML is shown in a srcdoc frame.
+    await registerPages(
+      app,
+      { html: () => load(entry.file) ?? MISSING_BUILD(entry.title), inlineStyles: entry.file === 'admin.html' || entry.file === 'dev-mail.html' },
+      (scope) => {
+        for (const path of entry.paths) {
+          scope.get(path, { schema: { hide: true } }, (_req, reply) => send(reply, entry.file, entry.title));
+        }
+      },
+    );
   }
 }

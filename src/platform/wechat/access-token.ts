@@ -3,8 +3,13 @@
  * so several instances use one token, and refreshed before it expires by ONE caller at a time:
  * in-process single-flight, plus a lease in the store taken by compare-and-set so two instances
  * never both refresh (a second refresh would invalidate the first instance's token at WeChat).
+ *
+ * Every cache (memory, in-flight refreshes, the store) is keyed by the CREDENTIALS that obtained
+ * the token (`credentialsKey`: appid + a hash of the secret), never by the appid alone: a tenant
+ * who names someone else's appid with a made-up secret must never be handed that account's token
+ * (issue 10 item 1). A wrong secret misses every cache and goes to WeChat, which refuses it.
  */
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { callWechat, WechatApiError, type WechatHttpOptions } from './http.js';
 
 export interface StoredToken {
@@ -13,17 +18,29 @@ export interface StoredToken {
   expiresAt: number;
 }
 
-/** Where tokens are shared between instances (see the autoreply module's repository). */
+/**
+ * The cache key of a token: the appid (cut to 32 characters, for people reading the table) and
+ * 27 characters of SHA-256 over appid and secret, at most 60 characters. The secret itself is
+ * WeChat's 128-bit AppSecret, so its hash gives nothing away; a wrong secret has its own key.
+ */
+export function credentialsKey(appid: string, secret: string): string {
+  return `${appid.slice(0, 32)}:${hash('sha256', `${appid}\0${secret}`, 'base64url').slice(0, 27)}`;
+}
+
+/**
+ * Where tokens are shared between instances (see the autoreply module's repository). `key` is
+ * always a `credentialsKey`, never a bare appid.
+ */
 export interface TokenStore {
-  read(appid: string): Promise<StoredToken | undefined>;
+  read(key: string): Promise<StoredToken | undefined>;
   /** Takes the refresh lease if nobody holds a live one (compare-and-set); true when taken. */
-  tryLease(appid: string, owner: string, until: number, now: number): Promise<boolean>;
+  tryLease(key: string, owner: string, until: number, now: number): Promise<boolean>;
   /** Saves a fresh token and releases the lease held by `owner`. */
-  save(appid: string, owner: string, token: StoredToken): Promise<void>;
+  save(key: string, owner: string, token: StoredToken): Promise<void>;
   /** Releases the lease without a token (the refresh failed). */
-  release(appid: string, owner: string): Promise<void>;
+  release(key: string, owner: string): Promise<void>;
   /** Forgets a token WeChat said is invalid. */
-  invalidate(appid: string, token: string): Promise<void>;
+  invalidate(key: string, token: string): Promise<void>;
 }
 
 export interface AccessTokenDeps {
@@ -39,10 +56,14 @@ export interface AccessTokenDeps {
 }
 
 export interface AccessTokens {
-  /** A valid token for the account, refreshing it if needed. */
+  /**
+   * A valid token obtained with exactly this appid AND secret, refreshing it if needed. Resolving
+   * proves the pair with WeChat (now, or when the cached token was obtained); a wrong secret
+   * rejects with WeChat's WechatApiError (e.g. 40125 invalid appsecret).
+   */
   get(appid: string, secret: string): Promise<string>;
   /** Drops a token WeChat rejected (errcode 40001/40014/42001) so the next get refreshes. */
-  invalidate(appid: string, token: string): Promise<void>;
+  invalidate(appid: string, secret: string, token: string): Promise<void>;
 }
 
 /** errcodes meaning "this access_token is not valid (any more)". */
@@ -59,21 +80,21 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
 
   const usable = (t: StoredToken | undefined): t is StoredToken => !!t && t.expiresAt - margin > now();
 
-  async function refresh(appid: string, secret: string): Promise<string> {
+  async function refresh(key: string, appid: string, secret: string): Promise<string> {
     const deadline = now() + leaseMs + 5_000;
     for (;;) {
-      const stored = await deps.store.read(appid);
+      const stored = await deps.store.read(key);
       if (usable(stored)) {
-        memory.set(appid, stored);
+        memory.set(key, stored);
         return stored.token;
       }
-      if (await deps.store.tryLease(appid, owner, now() + leaseMs, now())) {
+      if (await deps.store.tryLease(key, owner, now() + leaseMs, now())) {
         // Another instance may have saved a fresh token (and released its lease) between our
         // read and our lease: look again before asking WeChat, or we would replace its token.
-        const again = await deps.store.read(appid).catch(() => undefined);
+        const again = await deps.store.read(key).catch(() => undefined);
         if (usable(again)) {
-          await deps.store.release(appid, owner).catch(() => {});
-          memory.set(appid, again);
+          await deps.store.release(key, owner).catch(() => {});
+          memory.set(key, again);
           return again.token;
         }
         try {
@@ -82,11 +103,11 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
           });
           if (typeof r.access_token !== 'string' || !r.access_token) throw new WechatApiError(-1, 'no access_token in the answer', '/cgi-bin/token');
           const t = { token: r.access_token, expiresAt: now() + Math.max(60, Number(r.expires_in) || 7200) * 1000 };
-          await deps.store.save(appid, owner, t);
-          memory.set(appid, t);
+          await deps.store.save(key, owner, t);
+          memory.set(key, t);
           return t.token;
         } catch (err) {
-          await deps.store.release(appid, owner).catch(() => {});
+          await deps.store.release(key, owner).catch(() => {});
           throw err;
         }
       }
@@ -98,18 +119,20 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
 
   return {
     async get(appid, secret) {
-      const m = memory.get(appid);
+      const key = credentialsKey(appid, secret);
+      const m = memory.get(key);
       if (usable(m)) return m.token;
-      let p = inflight.get(appid);
+      let p = inflight.get(key);
       if (!p) {
-        p = refresh(appid, secret).finally(() => inflight.delete(appid));
-        inflight.set(appid, p);
+        p = refresh(key, appid, secret).finally(() => inflight.delete(key));
+        inflight.set(key, p);
       }
       return p;
     },
-    async invalidate(appid, token) {
-      if (memory.get(appid)?.token === token) memory.delete(appid);
-      await deps.store.invalidate(appid, token);
+    async invalidate(appid, secret, token) {
+      const key = credentialsKey(appid, secret);
+      if (memory.get(key)?.token === token) memory.delete(key);
+      await deps.store.invalidate(key, token);
     },
   };
 }

@@ -56,21 +56,29 @@ export function verifyEcho(account: CallbackAccount, q: CallbackQuery, nowMs: nu
   return q.echostr;
 }
 
-/** POST: checks and opens one message, plain or safe mode. */
-export function openMessage(account: CallbackAccount, q: CallbackQuery, body: string, nowMs: number, maxAge = DEFAULT_MAX_AGE_SECONDS): InboundMessage {
-  checkFresh(q, nowMs, maxAge);
-  let outer: Record<string, string>;
+function readXml(body: string): Record<string, string> {
   try {
-    outer = parseWechatXml(body);
+    return parseWechatXml(body);
   } catch (err) {
     if (err instanceof XmlRefusedError) throw new CallbackRefused(err.message, /large/.test(err.message) ? 413 : 400);
     throw err;
   }
-  const safe = q.encrypt_type === 'aes' || (outer.Encrypt !== undefined && outer.MsgType === undefined);
-  if (!safe) {
-    if (!checkSignature(q.signature, account.token, q.timestamp!, q.nonce!)) throw new CallbackRefused('invalid signature', 401);
-    return { fields: outer, encrypted: false };
-  }
+}
+
+/**
+ * POST: checks and opens one message, plain or safe mode. The body is read only after a check
+ * that needs no body: in plain mode (no `encrypt_type=aes`) the signature over token, timestamp
+ * and nonce; in safe mode that same signature when WeChat sent it (it always does), then the
+ * msg_signature over the Encrypt field. A forged request is refused before its body is looked at.
+ */
+export function openMessage(account: CallbackAccount, q: CallbackQuery, body: string, nowMs: number, maxAge = DEFAULT_MAX_AGE_SECONDS): InboundMessage {
+  checkFresh(q, nowMs, maxAge);
+  const saidSafe = q.encrypt_type === 'aes';
+  if ((!saidSafe || q.signature !== undefined) && !checkSignature(q.signature, account.token, q.timestamp!, q.nonce!)) throw new CallbackRefused('invalid signature', 401);
+  const outer = readXml(body);
+  // A body that is only <Encrypt> with no encrypt_type in the query still goes the safe way.
+  const safe = saidSafe || (outer.Encrypt !== undefined && outer.MsgType === undefined);
+  if (!safe) return { fields: outer, encrypted: false };
   if (!account.aesKey) throw new CallbackRefused('this account has no EncodingAESKey for safe mode', 400);
   const enc = outer.Encrypt;
   if (!enc) throw new CallbackRefused('Encrypt is missing', 400);

@@ -30,7 +30,7 @@ export function createMpApi(http: WechatHttpOptions, tokens: AccessTokens): MpAp
       return await call(token);
     } catch (err) {
       if (err instanceof WechatApiError && INVALID_TOKEN_ERRCODES.has(err.errcode)) {
-        await tokens.invalidate(acc.appid, token);
+        await tokens.invalidate(acc.appid, acc.secret, token);
         return call(await tokens.get(acc.appid, acc.secret));
       }
       throw err;

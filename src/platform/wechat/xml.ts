@@ -9,6 +9,9 @@
 /** Largest callback body accepted (WeChat's messages are a few KB). */
 export const MAX_XML_BYTES = 64 * 1024;
 
+/** Deepest element nesting accepted, `<xml>` counting as 1 (WeChat's deepest is 4: a news reply's Articles/item/Title). */
+export const MAX_XML_DEPTH = 16;
+
 export class XmlRefusedError extends Error {
   constructor(message: string) {
     super(message);
@@ -76,39 +79,48 @@ class FlatReader {
   /**
    * Content of an element up to and including its end tag; undefined when it had child elements.
    * With a `sink`, child elements are recorded there under dotted paths (`Image.MediaId`), the
-   * first of repeated ones only (replies: see parseWechatXml's `nested`).
+   * first of repeated ones only (replies: see parseWechatXml's `nested`). `depth` is the
+   * element's own depth (`<xml>` is 1). No recursion: open elements are an explicit stack, and an
+   * element deeper than MAX_XML_DEPTH is refused, so a body nested thousands deep costs one pass
+   * and a clear refusal, never a stack overflow (issue 10 item 9).
    */
-  content(name: string, path?: string, sink?: Record<string, string>): string | undefined {
+  content(name: string, path: string | undefined, sink: Record<string, string> | undefined, depth: number): string | undefined {
     const s = this.s;
-    let out = '';
-    let nested = false;
+    const stack: Array<{ name: string; path?: string; out: string; nested: boolean }> = [{ name, path, out: '', nested: false }];
     for (;;) {
+      const top = stack[stack.length - 1];
       const lt = s.indexOf('<', this.i);
       if (lt < 0) this.fail();
       const text = s.slice(this.i, lt);
-      if (text.trim()) out += decodeText(text.trim());
+      if (text.trim()) top.out += decodeText(text.trim());
       this.i = lt;
       if (s.startsWith('<![CDATA[', lt)) {
         const e = s.indexOf(']]>', lt + 9);
         if (e < 0) this.fail();
-        out += s.slice(lt + 9, e);
+        top.out += s.slice(lt + 9, e);
         this.i = e + 3;
       } else if (s.startsWith('<!--', lt)) {
         this.skipMisc();
       } else if (s.startsWith('</', lt)) {
         this.i = lt + 2;
-        if (this.name() !== name) this.fail();
+        if (this.name() !== top.name) this.fail();
         while (s.charCodeAt(this.i) === 32) this.i++;
         if (s[this.i] !== '>') this.fail();
         this.i++;
-        return nested ? undefined : out;
+        stack.pop();
+        const value = top.nested ? undefined : top.out;
+        if (stack.length === 0) return value;
+        if (sink && top.path !== undefined && value !== undefined && !Object.hasOwn(sink, top.path)) sink[top.path] = value;
+        stack[stack.length - 1].nested = true;
       } else {
         this.i = lt + 1;
         const child = this.openTag();
-        const childPath = sink && path !== undefined ? `${path}.${child.name}` : undefined;
-        const value = child.empty ? '' : this.content(child.name, childPath, sink);
-        if (sink && childPath && value !== undefined && !Object.hasOwn(sink, childPath)) sink[childPath] = value;
-        nested = true;
+        if (depth + stack.length > MAX_XML_DEPTH) throw new XmlRefusedError(`XML nested too deep (more than ${MAX_XML_DEPTH} levels)`);
+        const childPath = sink && top.path !== undefined ? `${top.path}.${child.name}` : undefined;
+        top.nested = true;
+        if (child.empty) {
+          if (sink && childPath && !Object.hasOwn(sink, childPath)) sink[childPath] = '';
+        } else stack.push({ name: child.name, path: childPath, out: '', nested: false });
       }
     }
   }
@@ -150,7 +162,7 @@ export function parseWechatXml(xml: string, opts: { nested?: boolean } = {}): Re
       if (xml[r.i] !== '<') r.fail();
       r.i++;
       const el = r.openTag();
-      const value = el.empty ? '' : opts.nested ? r.content(el.name, el.name, out) : r.content(el.name);
+      const value = el.empty ? '' : opts.nested ? r.content(el.name, el.name, out, 2) : r.content(el.name, undefined, undefined, 2);
       if (Object.hasOwn(out, el.name) || repeated.has(el.name)) {
         delete out[el.name];
         repeated.add(el.name);

@@ -13,11 +13,21 @@ import { PAGE_ASSETS } from './page-assets.js';
 import { achievement } from './vc.js';
 import { parseCustomFields } from '../import-columns.js';
 import { notFound } from '../errors.js';
+import { registerPages } from '../../../platform/http/security-headers.js';
 
 const VC_LD = 'application/vc+ld+json';
 const VC_JWT = 'application/vc+jwt';
 /** The credential page and its images: only same-origin files, nothing inline (the CSS and JS are files). */
-const PAGE_CSP = "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** The credential page's policy: it loads only its own script, style and pictures. */
+const PAGE_CSP: Record<string, string[]> = {
+  'default-src': ["'none'"],
+  'img-src': ["'self'"],
+  'style-src': ["'self'"],
+  'script-src': ["'self'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'none'"],
+  'frame-ancestors': ["'none'"],
+};
 
 const idParams = z.object({ certificateId: z.string().max(100) });
 const cidParams = z.object({ campaignId: z.coerce.number().int().positive().max(2 ** 31) });
@@ -45,27 +55,31 @@ export function registerCredentialRoutes(app: FastifyInstance, svc: Services): v
   const cred = svc.credentials;
   const cfg = svc.deps.config;
 
-  r.get('/verify/:certificateId', {
-    schema: {
-      tags,
-      summary: 'The credential page (HTML, zh/en by Accept-Language or ?lang=); JSON with Accept: application/json. Unknown id: a 404 page',
-      params: idParams,
-      querystring: z.object({ lang: z.enum(['zh', 'en']).optional() }),
-    },
-  }, async (req, reply) => {
-    const accept = String(req.headers.accept ?? '');
-    if (/application\/json/.test(accept) && !/text\/html/.test(accept)) return reply.type('application/json').send(JSON.stringify(await cred.view(req.params.certificateId)));
-    const lang = pickLang(req.query.lang, req.headers['accept-language']);
-    reply.header('content-security-policy', PAGE_CSP).header('vary', 'Accept, Accept-Language').header('content-language', lang === 'zh' ? 'zh-CN' : 'en').header('x-content-type-options', 'nosniff');
-    const l = await cred.locate(req.params.certificateId);
-    if (!l) return reply.status(404).type('text/html; charset=utf-8').send(notFoundPage(req.params.certificateId, lang));
-    const v = cred.viewOf(l);
-    const tpl = await svc.deps.renderer.template(l.campaign);
-    const scale = Math.min(1, 1200 / tpl.width);
-    reply.header('cache-control', 'no-cache');
-    return reply.type('text/html; charset=utf-8').send(
-      credentialPage({ ...v, id: v.certificateId, width: Math.round(tpl.width * scale), height: Math.round(tpl.height * scale) }, lang, cfg.publicUrl, cfg.timeZone),
-    );
+  // The page in its own helmet scope (platform/http/security-headers.ts): its CSP and the other
+  // page headers, with no hook on the JSON routes beside it.
+  registerPages(app, { directives: PAGE_CSP }, (scope) => {
+    scope.withTypeProvider<ZodTypeProvider>().get('/verify/:certificateId', {
+      schema: {
+        tags,
+        summary: 'The credential page (HTML, zh/en by Accept-Language or ?lang=); JSON with Accept: application/json. Unknown id: a 404 page',
+        params: idParams,
+        querystring: z.object({ lang: z.enum(['zh', 'en']).optional() }),
+      },
+    }, async (req, reply) => {
+      const accept = String(req.headers.accept ?? '');
+      if (/application\/json/.test(accept) && !/text\/html/.test(accept)) return reply.type('application/json').send(JSON.stringify(await cred.view(req.params.certificateId)));
+      const lang = pickLang(req.query.lang, req.headers['accept-language']);
+      reply.header('vary', 'Accept, Accept-Language').header('content-language', lang === 'zh' ? 'zh-CN' : 'en').header('x-content-type-options', 'nosniff');
+      const l = await cred.locate(req.params.certificateId);
+      if (!l) return reply.status(404).type('text/html; charset=utf-8').send(notFoundPage(req.params.certificateId, lang));
+      const v = cred.viewOf(l);
+      const tpl = await svc.deps.renderer.template(l.campaign);
+      const scale = Math.min(1, 1200 / tpl.width);
+      reply.header('cache-control', 'no-cache');
+      return reply.type('text/html; charset=utf-8').send(
+        credentialPage({ ...v, id: v.certificateId, width: Math.round(tpl.width * scale), height: Math.round(tpl.height * scale) }, lang, cfg.publicUrl, cfg.timeZone),
+      );
+    });
   });
 
   r.get('/verify/:certificateId.json', {

@@ -1,6 +1,7 @@
 import zlib from 'node:zlib';
 import { ImageRejected } from './errors.js';
 import { crc32 as crc32js, probeImage } from './image-probe.js';
+import { checkJpegScans } from './jpeg-scan.js';
 
 const nativeCrc32 = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
 const crc32 = (d: Uint8Array) => (nativeCrc32 ? nativeCrc32(d) : crc32js(d)) >>> 0;
@@ -12,16 +13,12 @@ const ADAM7: Array<[number, number, number, number]> = [[0, 0, 8, 8], [4, 0, 8, 
  * a damaged file without complaint, drawing grey or garbage where the data is bad):
  * PNG: every chunk's CRC up to IEND, then the image data inflated (zlib checks its Adler-32)
  * to exactly the size the header promises, streamed so nothing large is allocated.
- * JPEG: an end-of-image marker after the scan data. Throws ImageRejected.
+ * JPEG: the entropy-coded data walked block by block to the end marker (jpeg-scan.ts), so a
+ * header with no scan data, or data cut and an end marker appended, is refused. Throws ImageRejected.
  */
 export async function checkImageIntegrity(buf: Buffer): Promise<void> {
   const info = probeImage(buf);
-  if (info.type === 'jpeg') {
-    const sos = buf.indexOf(Buffer.from([0xff, 0xda]));
-    const eoi = buf.lastIndexOf(Buffer.from([0xff, 0xd9]));
-    if (sos < 0 || eoi < sos) throw new ImageRejected('truncated', 'The JPEG template is truncated (its image data does not end).');
-    return;
-  }
+  if (info.type === 'jpeg') return checkJpegScans(buf);
   const idat: Buffer[] = [];
   let ended = false;
   for (let o = 8; o < buf.length && !ended; ) {

@@ -8,5 +8,5 @@ export type { PreviewOptions } from './render.js';
 export { checkName, MAX_NAME_CHARS } from './name-check.js';
 export { probeImage, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS } from './image-probe.js';
 export { registerFont, hasFont, DEFAULT_FONT_ID } from './fonts.js';
-export { verifyTemplate, clearTemplateCache } from './template-cache.js';
+export { verifyImage, verifyTemplate, clearTemplateCache } from './template-cache.js';
 export { formatDate, DEFAULT_DATE_FORMAT } from './date-format.js';

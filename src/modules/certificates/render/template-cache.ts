@@ -118,6 +118,23 @@ export async function verifyTemplate(bytes: Buffer, key?: string): Promise<{ typ
   return { type: info.type, width: entry.width, height: entry.height };
 }
 
+/**
+ * Checks any uploaded image (the issuer logo) as fully as a template, without keeping it in the
+ * template cache: probe, integrity, then a real decode. Throws ImageRejected.
+ */
+export async function verifyImage(bytes: Buffer): Promise<{ type: 'png' | 'jpeg'; width: number; height: number }> {
+  const info = probeImage(bytes);
+  await checkImageIntegrity(bytes);
+  let image: Image;
+  try {
+    image = await skia().loadImage(bytes);
+  } catch {
+    throw new ImageRejected('corrupt', 'The image could not be decoded: its data is damaged or incomplete.');
+  }
+  if (!image.width || !image.height) throw new ImageRejected('corrupt', 'The image could not be decoded: its data is damaged or incomplete.');
+  return { type: info.type, width: image.width, height: image.height };
+}
+
 /** Empties the cache (tests, and after a template is replaced under the same key). */
 export function clearTemplateCache(): void {
   cache.clear();
