@@ -104,7 +104,9 @@ function searchCondition(needle: string, dialect: string) {
 /** Builds the recipient repository. SQLite's token lookup uses a prepared statement (hot path). */
 export function createRecipientsRepo(handle: DatabaseHandle) {
   const db = handle.db;
-  const byToken = handle.sqlite?.prepare(
+  // On the read-only connection when there is one (a file database): committed rows only, the
+  // file mapped in memory (db/reader.ts).
+  const byToken = (handle.reader ?? handle.sqlite)?.prepare(
     'SELECT id, campaign_id, email, name, status, failure FROM recipients WHERE token_hash = ?',
   );
   // Imports on SQLite: one prepared single-row INSERT run per row (synchronously, on the same
@@ -213,10 +215,16 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       if (q.status !== undefined) base = base.where('status', '=', q.status);
       if (q.failed) base = base.where('failure', 'is not', null);
       // A search counts its matches up to a cap: "10,000+" is as useful as the exact figure and
-      // costs a tenth of counting 100,000 matches.
+      // costs a tenth of counting 100,000 matches. Without a search or the failed filter, the total
+      // is read from the counts the triggers keep (migration 1310): counting a campaign's rows
+      // costs ~150 ms at 1,000,000.
+      let counted = ex.selectFrom('recipient_counts').where('campaign_id', '=', campaignId);
+      if (q.status !== undefined) counted = counted.where('status', '=', q.status);
       const count = needle
         ? ex.selectFrom(base.select(sql<number>`1`.as('one')).limit(SEARCH_COUNT_CAP + 1).as('m')).select((eb) => eb.fn.countAll<number>().as('n'))
-        : base.select((eb) => eb.fn.countAll<number>().as('n'));
+        : q.failed
+          ? base.select((eb) => eb.fn.countAll<number>().as('n'))
+          : counted.select((eb) => eb.fn.coalesce(eb.fn.sum<number>('n'), eb.lit(0)).as('n'));
       const [items, total] = await Promise.all([base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute(), count.executeTakeFirstOrThrow()]);
       return needle ? capped(items, Number(total.n)) : { items, total: Number(total.n) };
     },
@@ -424,20 +432,18 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Volunteers per status, and how many carry a failure. */
     async counts(campaignId: number, ex: Executor = db): Promise<{ byStatus: StatusCounts; failed: number }> {
-      const rows = await ex
-        .selectFrom('recipients')
-        .select(['status', (eb) => eb.fn.countAll<number>().as('n'), sql<number>`SUM(CASE WHEN failure IS NULL THEN 0 ELSE 1 END)`.as('f')])
-        .where('campaign_id', '=', campaignId)
-        .groupBy('status')
-        .execute();
+      // The counts the triggers keep (migration 1310) and the failed rows through their partial
+      // index: no pass over the campaign's rows (1,000,000 of them took ~0.5 s).
+      const [rows, f] = await Promise.all([
+        ex.selectFrom('recipient_counts').select(['status', 'n']).where('campaign_id', '=', campaignId).execute(),
+        ex.selectFrom('recipients').select((eb) => eb.fn.countAll<number>().as('n')).where('campaign_id', '=', campaignId).where('failure', 'is not', null).executeTakeFirstOrThrow(),
+      ]);
       const byStatus: StatusCounts = { '0': 0, '1': 0, '2': 0, '3': 0, '4': 0 };
-      let failed = 0;
       for (const r of rows) {
         const k = String(r.status);
         if (k in byStatus) byStatus[k as keyof StatusCounts] = Number(r.n);
-        failed += Number(r.f ?? 0);
       }
-      return { byStatus, failed };
+      return { byStatus, failed: Number(f.n) };
     },
     async latestFailures(campaignId: number, limit: number, ex: Executor = db): Promise<{ email: string; failure: string | null; failed_at: number | null }[]> {
       return ex

@@ -151,6 +151,13 @@ export interface CertificateTemplateTable {
   created_at: number;
 }
 
+/** Volunteers per campaign and status, kept by triggers (migration 1310): the list's total without counting rows. */
+export interface RecipientCountTable {
+  campaign_id: number;
+  status: number;
+  n: number;
+}
+
 /** The Message-ID of every notice sent, to match a bounce to its volunteer. */
 export interface NoticeMessageTable {
   message_id: string;
@@ -181,6 +188,7 @@ export interface MailDkimKeyTable {
 
 declare module '../../platform/db/tables.js' {
   interface Database {
+    recipient_counts: RecipientCountTable;
     notice_messages: NoticeMessageTable;
     mail_blocklist: MailBlocklistTable;
     mail_dkim_keys: MailDkimKeyTable;

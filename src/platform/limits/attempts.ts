@@ -29,6 +29,7 @@
  * that fits item 4. The statements below are one upsert each, the same on both dialects.
  */
 import { sql } from 'kysely';
+import type SQLite from 'better-sqlite3';
 import type { DB, Executor } from '../db/index.js';
 import './tables.js';
 
@@ -143,10 +144,15 @@ function fnv(s: string): string {
   return h.toString(36);
 }
 
-/** Builds the limiter over a database handle. Stateless apart from the sweep timer's last run. */
-export function createAttemptLimiter(deps: { db: DB; now: () => number }): AttemptLimiter {
+/**
+ * Builds the limiter over a database handle. Stateless apart from the sweep timer's last run.
+ * `reader` (SQLite's read-only connection, db/reader.ts): `exhausted`, a read on hot paths (every
+ * claim-link lookup), runs there as one prepared statement instead of through Kysely.
+ */
+export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?: SQLite.Database }): AttemptLimiter {
   const { db, now } = deps;
   let lastSweep = now();
+  const countOf = deps.reader?.prepare('SELECT count, reset_at FROM attempt_counters WHERE key = ?');
 
   /** Reserves one attempt on one key: the count after it, or minus the wait when refused. */
   async function reserveOne(ex: Executor, rule: LimitRule, t: number): Promise<number> {
@@ -213,8 +219,9 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
 
     async exhausted(rule) {
       const t = now();
-      const r = await sql<{ count: number; reset_at: number }>`SELECT count, reset_at FROM attempt_counters WHERE key = ${boundedKey(rule.key)}`.execute(db);
-      const row = r.rows[0];
+      const row = countOf
+        ? (countOf.get(boundedKey(rule.key)) as { count: number; reset_at: number } | undefined)
+        : (await sql<{ count: number; reset_at: number }>`SELECT count, reset_at FROM attempt_counters WHERE key = ${boundedKey(rule.key)}`.execute(db)).rows[0];
       if (!row || Number(row.reset_at) <= t || Number(row.count) < rule.limit) return 0;
       return Math.max(1000, Number(row.reset_at) - t);
     },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { GlobalFonts } from '@napi-rs/canvas';
+import { skia } from './canvas.js';
 import { CodePointSet, parseFont, type FontInfo } from './cmap.js';
 
 /** The id of the bundled font (Noto Sans Hans Regular from @embedpdf/fonts-sc, OFL-1.1). */
@@ -27,7 +27,7 @@ function loadDefault(): LoadedFont {
   const bytes = readFileSync(path);
   const info = parseFont(bytes);
   const family = 'vh-default-noto-sans-sc';
-  if (!GlobalFonts.has(family) && !GlobalFonts.registerFromPath(path, family)) {
+  if (!skia().GlobalFonts.has(family) && !skia().GlobalFonts.registerFromPath(path, family)) {
     throw new Error(`Could not load the bundled font at ${path}`);
   }
   const font = { ...info, id: DEFAULT_FONT_ID, family };

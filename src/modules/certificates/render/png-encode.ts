@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { createCanvas } from '@napi-rs/canvas';
+import { skia } from './canvas.js';
 import type { TemplateEntry } from './types.js';
 
 /*
@@ -107,7 +107,7 @@ function templateState(tpl: TemplateEntry): Promise<EncoderState> {
     tpl.encoderState = (async () => {
       // Paint in slices of 16 bands so a large template never needs a second full-size canvas.
       const slice = BAND_ROWS * 16;
-      const canvas = createCanvas(tpl.width, Math.min(slice, tpl.height));
+      const canvas = skia().createCanvas(tpl.width, Math.min(slice, tpl.height));
       const ctx = canvas.getContext('2d');
       const jobs: Array<Promise<EncodedBand>> = [];
       for (let sliceTop = 0; sliceTop < tpl.height; sliceTop += slice) {

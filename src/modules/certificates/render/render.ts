@@ -1,4 +1,5 @@
-import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
+import type { SKRSContext2D } from '@napi-rs/canvas';
+import { skia } from './canvas.js';
 import { formatDate, DEFAULT_DATE_FORMAT } from './date-format.js';
 import { RenderRefused } from './errors.js';
 import { canDraw, fontStack, getFont } from './fonts.js';
@@ -32,7 +33,7 @@ export async function renderCertificate(input: RenderInput): Promise<Buffer> {
   const tpl = await loadTemplate(input.template, input.templateKey);
   const fields = placeFields(tpl, input);
   const runs = dirtyRuns(fields, tpl.height).map((run) => {
-    const canvas = createCanvas(tpl.width, run.rows);
+    const canvas = skia().createCanvas(tpl.width, run.rows);
     const ctx = canvas.getContext('2d');
     tpl.paint(ctx, run.top, run.rows);
     ctx.translate(0, -run.top);
@@ -71,7 +72,7 @@ export async function renderPreview(input: Omit<RenderInput, 'format'>, opts: Pr
   const scale = Number.isFinite(opts.width) && opts.width! >= 16 ? Math.min(20_000, Math.floor(opts.width!)) / tpl.width : Math.min(1, maxWidth / tpl.width);
   const width = Math.max(1, Math.round(tpl.width * scale));
   const height = Math.max(1, Math.round(tpl.height * scale));
-  const canvas = createCanvas(width, height);
+  const canvas = skia().createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(tpl.scaled(width, height), 0, 0);
   ctx.setTransform(width / tpl.width, 0, 0, height / tpl.height, 0, 0);
@@ -83,7 +84,7 @@ export async function renderPreview(input: Omit<RenderInput, 'format'>, opts: Pr
 
 /** Draws the whole certificate on one canvas (reference for tests, and the bench's draw cost). */
 export function drawCertificate(tpl: TemplateEntry, input: RenderInput) {
-  const canvas = createCanvas(tpl.width, tpl.height);
+  const canvas = skia().createCanvas(tpl.width, tpl.height);
   const ctx = canvas.getContext('2d');
   tpl.paint(ctx, 0, tpl.height);
   const fields = placeFields(tpl, input);
@@ -165,7 +166,7 @@ export function placeText(tpl: { width: number; height: number }, field: TextFie
   if (limit < 1) return null;
   const font = getFont(field.font);
   const stack = fontStack();
-  const ctx = (measureCtx ??= createCanvas(1, 1).getContext('2d'));
+  const ctx = (measureCtx ??= skia().createCanvas(1, 1).getContext('2d'));
   let size = clampSize(field.size);
   ctx.font = `${size}px ${stack}`;
   let width = inkWidth(ctx, text);
@@ -229,7 +230,7 @@ export function widthLimit(templateWidth: number, x: number, align: Align, maxWi
  * render otherwise pays ~0.3-0.7 s for it). Optional; call at server/worker start.
  */
 export async function warmUpRenderer(): Promise<void> {
-  const canvas = createCanvas(64, 64);
+  const canvas = skia().createCanvas(64, 64);
   const ctx = canvas.getContext('2d');
   ctx.font = `16px ${fontStack()}`;
   ctx.fillText('证书 Aa', 0, 32);
