@@ -25,7 +25,7 @@ export function logUrl(url: string): string {
   if (q < 0) return redactUrl(url);
   const parts = url.slice(q + 1).split('&');
   for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
+    const p = parts[i];
     const eq = p.indexOf('=');
     let name = eq < 0 ? p : p.slice(0, eq);
     try {
