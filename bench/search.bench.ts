@@ -36,7 +36,15 @@ async function median(fn: () => Promise<unknown>): Promise<number> {
 for (const dialect of (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as TestDialect[]) {
   const dir = mkdtempSync(join(tmpdir(), 'vh-bench-search-'));
   const database = await createTestDatabase(dialect, dir);
-  const core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench-token', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file }));
+  const core = await createAppCore(
+    parseConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      ADMIN_TOKEN: 'bench-token',
+      DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file,
+    }),
+  );
   try {
     const svc = createServices(core);
     const c = await svc.campaign.create({ name: 'Search bench', slug: 'search-bench' });
@@ -44,7 +52,9 @@ for (const dialect of (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',
     const lines: string[] = [];
     for (let i = 0; i < N; i++) {
       const domain = i % 1000 === 17 ? 'corp-17.cn' : 'example.org';
-      lines.push(`v${i}@${domain},WH2026-${String(i).padStart(6, '0')},${FAMILY[i % 8]}${GIVEN[Math.floor(i / 8) % 10]}${i % 3 ? '' : GIVEN[i % 10]}`);
+      lines.push(
+        `v${i}@${domain},WH2026-${String(i).padStart(6, '0')},${FAMILY[i % 8]}${GIVEN[Math.floor(i / 8) % 10]}${i % 3 ? '' : GIVEN[i % 10]}`,
+      );
     }
     const t0 = performance.now();
     for (let i = 0; i < N; i += 10_000) await svc.recipients.importLines(row, lines.slice(i, i + 10_000));
@@ -57,12 +67,23 @@ for (const dialect of (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',
     }
     const floor = await median(() => svc.recipients.findByEmail(row, `v${Math.floor(Math.random() * N)}@example.org`));
     report(results, `${dialect}_floor_lookup_by_email_ms`, Number(floor.toFixed(3)));
-    for (const [label, q] of [['name', '王芳'], ['number', 'WH2026-0500'], ['domain_few', 'corp-17.cn'], ['domain_all', 'example.org'], ['email_prefix', 'v4242@']] as const) {
+    for (const [label, q] of [
+      ['name', '王芳'],
+      ['number', 'WH2026-0500'],
+      ['domain_few', 'corp-17.cn'],
+      ['domain_all', 'example.org'],
+      ['email_prefix', 'v4242@'],
+    ] as const) {
       let total = 0;
       const ms = await median(async () => {
         total = (await svc.recipients.list(row, { q, page: 1, limit: 50 })).total;
       });
-      report(results, `${dialect}_search_${label}`, { q, matches: total, medianMs: Number(ms.toFixed(2)), ratioToFloor: Number((ms / floor).toFixed(1)) });
+      report(results, `${dialect}_search_${label}`, {
+        q,
+        matches: total,
+        medianMs: Number(ms.toFixed(2)),
+        ratioToFloor: Number((ms / floor).toFixed(1)),
+      });
     }
   } finally {
     await core.close();

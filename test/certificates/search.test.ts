@@ -14,17 +14,31 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 describe.each(testDialects())('volunteer search on %s', (dialect) => {
   let t: TestApp;
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({ method: method as 'GET', url: `${P}${url}`, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await t.app.inject({
+      method: method as 'GET',
+      url: `${P}${url}`,
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.statusCode, json: () => res.json() };
   };
-  const find = async (q: string, slug = 'srch') => ((await api('GET', `/campaigns/${slug}/recipients?q=${encodeURIComponent(q)}`)).json().items as { email: string }[]).map((r) => r.email).sort();
+  const find = async (q: string, slug = 'srch') =>
+    ((await api('GET', `/campaigns/${slug}/recipients?q=${encodeURIComponent(q)}`)).json().items as { email: string }[])
+      .map((r) => r.email)
+      .sort();
 
   beforeAll(async () => {
     t = await startTestApp({ dialect, startJobs: false });
     await api('POST', '/campaigns', { name: 'Search', slug: 'srch' });
     await api('POST', '/campaigns', { name: 'Other', slug: 'other' });
     await api('POST', '/campaigns/srch/recipients', {
-      lines: ['wang.fang@qq.com,WH2026-005,王芳', 'li@example.org,WH2026-006,Li Wei', 'zhang@Example.ORG,WH2026-050,张伟', 'o_k@corp.cn,X%1,O_K 100%', 'fang2@corp.cn,,王芳芳'],
+      lines: [
+        'wang.fang@qq.com,WH2026-005,王芳',
+        'li@example.org,WH2026-006,Li Wei',
+        'zhang@Example.ORG,WH2026-050,张伟',
+        'o_k@corp.cn,X%1,O_K 100%',
+        'fang2@corp.cn,,王芳芳',
+      ],
     });
     await api('POST', '/campaigns/other/recipients', { lines: ['wang@example.org,WH2026-005,王芳'] });
   });

@@ -61,10 +61,16 @@ export class AccessLog extends LogController {
   override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
     if (error) {
       // Through the request's own logger: the error object gets the redaction every log line has.
-      req.log.error({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime), err: error }, 'request errored');
+      req.log.error(
+        { method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime), err: error },
+        'request errored',
+      );
     } else if (this.out.isLevelEnabled('info')) {
       // The level check first: at warn and above the line is not even built.
-      this.out.info({ reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request');
+      this.out.info(
+        { reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) },
+        'request',
+      );
     }
   }
 }
