@@ -20,7 +20,7 @@ const MIN_BATCH = 100;
 const MAX_BATCH = 2000;
 
 export interface SearchIndexer {
-  /** Index what is waiting, soon (after the current transaction, if any, commits). */
+  /** Index what is waiting, soon (after the current transaction, if any, commits); only once started. */
   wake(): void;
   /** No batch starts until the returned release is called (which wakes the indexer). */
   hold(): () => void;
@@ -48,7 +48,8 @@ function createSearchIndexer(handle: DatabaseHandle): SearchIndexer {
   let stmts: { insert: Statement; mark: Statement } | undefined;
   let size = 1000;
   let holds = 0;
-  let stopped = false;
+  // Until start(), wake() does nothing: a CLI import leaves its rows to the server's indexer.
+  let stopped = true;
   let again = false;
   let running: Promise<unknown> | null = null;
   let timer: NodeJS.Timeout | undefined;
