@@ -1,7 +1,7 @@
 /**
  * Issue 14 item 5: search finds a substring of the email, name or number (`王芳`, `WH2026-005`,
  * `example.org`), case-insensitively, and follows edits and deletes (SQLite: FTS5 trigram table
- * kept by triggers; PostgreSQL: pg_trgm). Speed is measured in bench/search.bench.ts.
+ * filled by a background indexer, kept by update and delete triggers; PostgreSQL: pg_trgm). Speed is measured in bench/search.bench.ts.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
