@@ -56,7 +56,7 @@ const trustProxy = z
     const bad = items.filter((x) => {
       if (PROXY_RANGE_NAMES.has(x) || isIP(x)) return false;
       const m = /^(.+)\/(\d{1,3})$/.exec(x);
-      return !(m && isIP(m[1]!) && Number(m[2]) <= (isIP(m[1]!) === 4 ? 32 : 128));
+      return !(m && isIP(m[1]) && Number(m[2]) <= (isIP(m[1]) === 4 ? 32 : 128));
     });
     if (bad.length || !items.length) {
       ctx.addIssue({ code: 'custom', message: `expected true, false, a hop count, or proxy addresses/CIDRs separated by commas; not understood: ${bad.join(', ') || v}` });
@@ -94,6 +94,11 @@ const envSchema = z.object({
   WECHAT_MP_NAME: optionalString,
   WECHAT_MP_WECHAT_ID: optionalString,
   JOB_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  JOB_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(5000),
+  MAIL_RETRY_MS: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+  MAIL_RETRY_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(900_000),
+  MAIL_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
+  MAIL_PROBE_MAX_MS: z.coerce.number().int().min(10).max(86_400_000).default(300_000),
   CORS_ORIGINS: optionalString,
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
@@ -138,6 +143,14 @@ export interface Config {
     mp: { appid?: string; secret?: string; token?: string; aesKey?: string; name?: string; wechatId?: string };
   };
   jobConcurrency: number;
+  /** JOB_LEASE_MS: a running job's lease (renewed every third of it); a dead instance's job is taken up after it. */
+  jobLeaseMs: number;
+  /**
+   * Mail retry timings: a recipient-level temporary failure (4xx) is retried after MAIL_RETRY_MS,
+   * doubling up to MAIL_RETRY_MAX_MS, MAIL_RETRY_ATTEMPTS times in all; an SMTP server out of
+   * reach pauses a campaign and is probed after MAIL_RETRY_MS, doubling up to MAIL_PROBE_MAX_MS.
+   */
+  mailRetry: { firstMs: number; maxMs: number; attempts: number; probeMaxMs: number };
   /**
    * CORS_ORIGINS: origins (`scheme://host[:port]`, as a browser sends them) allowed to call the
    * cookie-session routes with credentials; when not empty they also narrow the token APIs,
@@ -238,6 +251,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       mp: { appid: e.WECHAT_MP_APPID, secret: e.WECHAT_MP_SECRET, token: e.WECHAT_MP_TOKEN, aesKey: e.WECHAT_MP_AES_KEY, name: e.WECHAT_MP_NAME, wechatId: e.WECHAT_MP_WECHAT_ID },
     },
     jobConcurrency: e.JOB_CONCURRENCY,
+    jobLeaseMs: e.JOB_LEASE_MS,
+    mailRetry: { firstMs: e.MAIL_RETRY_MS, maxMs: e.MAIL_RETRY_MAX_MS, attempts: e.MAIL_RETRY_ATTEMPTS, probeMaxMs: e.MAIL_PROBE_MAX_MS },
     corsOrigins,
     dkim: e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey ? { domain: e.DKIM_DOMAIN.toLowerCase(), selector: e.DKIM_SELECTOR, privateKey: dkimKey } : undefined,
     bounceImapUrl: e.BOUNCE_IMAP_URL,

@@ -46,11 +46,11 @@ async function serve(env: Record<string, string>, until: (out: string) => boolea
     const check = () => {
       if (until(run.stdout + run.stderr)) child.kill('SIGTERM');
     };
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       run.stdout += d;
       check();
     });
-    child.stderr!.on('data', (d) => {
+    child.stderr.on('data', (d) => {
       run.stderr += d;
       check();
     });
@@ -99,6 +99,7 @@ describe('serve: the first minute', { timeout: 120_000 }, () => {
 
   it('in a terminal: the banner, then readable log lines instead of JSON', async () => {
     const r = await serve({ ADMIN_TOKEN: STRONG }, (out) => out.includes('volunteer-hub is serving'), true);
+    // eslint-disable-next-line no-control-regex -- strips the terminal's colour escapes
     const out = r.stdout.replace(/\u001b\[[0-9;]*m/g, '').replace(/\r/g, '');
     expect(out).toContain('volunteer-hub is ready at');
     expect(out).toMatch(/Organizer console\s+http:\/\/localhost:\d+\/admin/);

@@ -52,7 +52,7 @@ export async function createCore(config: Config, opts: CoreOptions): Promise<Cor
   }
   const now = opts.now ?? Date.now;
   const secrets = createSecretBox(loadSecretKey(config.dataDir, config.secretKey));
-  const jobs = createJobQueue(handle, { logger, concurrency: config.jobConcurrency });
+  const jobs = createJobQueue(handle, { logger, concurrency: config.jobConcurrency, leaseMs: config.jobLeaseMs });
   const mailer = createMailer({ config, handle, jobs, logger, secrets, now });
   let closed = false;
   return {

@@ -6,7 +6,8 @@
  * overrides the guess.
  */
 import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -77,8 +78,13 @@ export function wantsPretty(format: LogFormat = 'auto', isTTY: boolean = Boolean
 /** `destination`: where JSON lines go instead of stdout (tests). */
 export function createLogger(level: string, format: LogFormat = 'auto', destination?: NodeJS.WritableStream): Logger {
   if (destination) return pino({ level, redact: REDACT, serializers }, destination);
-  if (!wantsPretty(format)) return pino({ level, redact: REDACT, serializers });
+  // JSON lines go through an asynchronous destination: a write() per batch of lines, not one
+  // blocking write per line on the request path (the access log writes one per request). pino
+  // flushes what is buffered when the process exits.
+  if (!wantsPretty(format)) return pino({ level, redact: REDACT, serializers }, pino.destination({ dest: 1, sync: false }));
   // In-process and synchronous: a terminal's volume is small, and nothing is lost at exit.
+  // Loaded only for a terminal: a service writing JSON lines does not hold it in memory.
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const stream = pretty({ colorize: Boolean(process.stdout.isTTY), sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' });
   return pino({ level, redact: REDACT, serializers }, stream);
 }

@@ -183,7 +183,7 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: m.token },
             body: JSON.stringify({ id }),
-          }).then((r) => r.json() as Promise<any>),
+          }).then((r) => r.json()),
         ),
       );
       for (const a of answers) expect(a.code).toBe(200);

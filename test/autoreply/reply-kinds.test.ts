@@ -124,7 +124,7 @@ describe.each(testDialects())('autoreply: rule names, image and link replies (%s
     // The seed's view: {key: {received: reply}}, a link card as its one-line summary.
     const seed = await ctx.t.app.inject({ method: 'GET', url: `/mongodb/show?id=${m.id}`, headers: { ...ORIGIN, cookie: m.cookie } });
     const view = seed.json();
-    const pairs = Object.values(view.data ?? view).find((p) => typeof p === 'object' && p && '几点开门' in (p as object)) as Record<string, string>;
+    const pairs = Object.values(view.data ?? view).find((p) => typeof p === 'object' && p && '几点开门' in (p)) as Record<string, string>;
     expect(pairs['几点开门']).toBe(`[链接] ${NEWS.title} ${NEWS.url}`);
     // The seed's add still takes text pairs.
     const add = await ctx.t.app.inject({ method: 'POST', url: `/mongodb/add?id=${m.id}`, headers: { ...ORIGIN, cookie: m.cookie }, payload: { 你好: '你好呀' } });

@@ -54,7 +54,7 @@ describe('assistant pages: issue 14 snags (Chromium)', { timeout: 180_000 }, () 
     // Register (the code comes from following the platform account) and sign in.
     const reply = await wechatSends(base, '/wechat/callback', MP, event('o_snags', 'subscribe'));
     const code = /(\d{6})/.exec(reply ?? '')![1];
-    await page.getByTestId('reg-code').fill(code!);
+    await page.getByTestId('reg-code').fill(code);
     await page.getByTestId('reg-username').fill('snags');
     await page.getByTestId('reg-password').fill(PASSWORD);
     await page.getByTestId('reg-password2').fill(PASSWORD);

@@ -256,7 +256,7 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
 
   it('exports the rules as JSON and imports a file, checking it first', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
-    const exported = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    const exported = JSON.parse(readFileSync((await download.path()), 'utf8'));
     expect(exported.version).toBe(1);
     expect(exported.rules).toEqual([{ keywords: [{ text: 'hours', match: 'equal' }, { text: 'open', match: 'contains' }], replies: ['We are open 9:00-17:00.', 'Closed on Sundays.'], mode: 'all' }]);
 

@@ -64,7 +64,7 @@ export async function launchBrowser(opts: { locale?: string } = {}): Promise<Bro
     locale: opts.locale ?? 'en-US',
     viewport: { width: 1280, height: 860 },
     acceptDownloads: true,
-    ...(fonts ? { env: { ...process.env, FONTCONFIG_FILE: fonts } as Record<string, string> } : {}),
+    ...(fonts ? { env: { ...process.env, FONTCONFIG_FILE: fonts } } : {}),
   });
   // Generous: the machine is shared; a real hang still fails well within the test timeout.
   context.setDefaultTimeout(30_000);

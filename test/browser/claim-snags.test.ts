@@ -56,7 +56,7 @@ describe('claim page snags (Chromium)', { timeout: 180_000 }, () => {
 
   const open = async (email: string, size = PHONE) => {
     const page = await browser.newPage(size);
-    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens[email]!)}`);
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens[email])}`);
     return page;
   };
   const useLang = async (page: Page, lang: 'en' | 'zh') => {
@@ -145,9 +145,9 @@ describe('claim page snags (Chromium)', { timeout: 180_000 }, () => {
 
     await page.getByTestId('submit').click();
     await page.getByTestId('screen-success').waitFor();
-    const info = (await (await fetch(`${app.url}/api/v2/certificates/claim?token=${encodeURIComponent(tokens['wang@example.org']!)}`)).json()) as { certificateId: string; number: string };
+    const info = (await (await fetch(`${app.url}/api/v2/certificates/claim?token=${encodeURIComponent(tokens['wang@example.org'])}`)).json()) as { certificateId: string; number: string };
     expect(info.number).toBe('WH2026-005');
-    const cert = new Uint8Array(await (await fetch(`${app.url}/api/v2/certificates/claim/download?token=${encodeURIComponent(tokens['wang@example.org']!)}`)).arrayBuffer());
+    const cert = new Uint8Array(await (await fetch(`${app.url}/api/v2/certificates/claim/download?token=${encodeURIComponent(tokens['wang@example.org'])}`)).arrayBuffer());
     const certQr = await readQr(cert);
     expect(certQr!.data).toBe(`${app.url}/verify/${info.certificateId}`);
     // The same code as previewed: same address, an id of the same length, same QR version.
@@ -196,7 +196,7 @@ describe('claim page snags (Chromium)', { timeout: 180_000 }, () => {
     cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
     cdp.on('Network.responseReceived', (e) => encodings.set(e.requestId, String(e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? '')));
     cdp.on('Network.loadingFinished', (e) => bytes.set(e.requestId, e.encodedDataLength));
-    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['bytes@example.org']!)}`);
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['bytes@example.org'])}`);
     await page.getByTestId('screen-form').waitFor();
     await page.getByTestId('name').fill('Li Wei');
     await page.locator('#preview[data-state="idle"] img').waitFor();

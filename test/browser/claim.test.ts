@@ -46,7 +46,7 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
 
   it('stays under its 60 KB gzipped budget', () => {
     const sizes = JSON.parse(readFileSync(join(WEB_OUT, 'sizes.json'), 'utf8')) as Record<string, { total: number; js: number; css: number }>;
-    const s = sizes.certificate!;
+    const s = sizes.certificate;
     console.log(`claim page: ${(s.total / 1024).toFixed(1)} KB gzipped (JS ${(s.js / 1024).toFixed(1)} KB, CSS ${(s.css / 1024).toFixed(1)} KB)`);
     expect(s.total).toBeGreaterThan(1000);
     expect(s.total).toBeLessThan(60 * 1024);
@@ -54,7 +54,7 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
 
   it('on a phone in Chinese: shows the email read-only, previews the name as typed, and issues the certificate', async () => {
     const page = await browser.newPage(PHONE);
-    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['li.ming@example.org']!)}`);
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['li.ming@example.org'])}`);
     await page.getByTestId('screen-form').waitFor();
     expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
     await expect.poll(() => page.getByText('证书上的姓名', { exact: true }).count()).toBe(1);
@@ -98,7 +98,7 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
 
   it('switches to English and explains refused names inline: characters the font lacks, too long', async () => {
     const page = await browser.newPage(PHONE);
-    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['refuse@example.org']!)}`);
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['refuse@example.org'])}`);
     await page.getByTestId('screen-form').waitFor();
     // No name imported: an empty box, no error yet (the first preview check has run), until submitted empty.
     await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
@@ -147,7 +147,7 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
 
   it('on a network failure shows its own screen, and retry submits what was typed', async () => {
     const page = await browser.newPage(PHONE);
-    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['ann@example.org']!)}`);
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['ann@example.org'])}`);
     await page.getByTestId('screen-form').waitFor();
     await useLang(page, 'en');
     await page.getByTestId('name').fill('Ann Marie Lee');
@@ -181,7 +181,7 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     await page.route('**/api/v2/certificates/claim?*', (route) =>
       failing ? route.fulfill({ status: 503, contentType: 'text/html', body: '<html>Bad gateway</html>' }) : route.continue(),
     );
-    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['li.ming@example.org']!)}`);
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['li.ming@example.org'])}`);
     await page.getByTestId('screen-failure-server').waitFor();
     failing = false;
     await page.getByTestId('retry').click();
@@ -194,7 +194,7 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     const page = await browser.newPage(PHONE);
     await page.clock.install();
     await page.route('**/web/assets/*.js', (route) => route.abort('timedout'));
-    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['ann@example.org']!)}`);
+    await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['ann@example.org'])}`);
     await page.clock.fastForward(16_000);
     const notice = page.getByTestId('boot-slow');
     await notice.waitFor();

@@ -37,7 +37,7 @@ async function otherSite(title: string): Promise<{ url: string; close(): Promise
 async function pageFetch(page: Page, url: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status?: number; body?: any; error?: string }> {
   return page.evaluate(
     async ([u, i]) => {
-      const { json, ...rest } = i as RequestInit & { json?: unknown };
+      const { json, ...rest } = i;
       const opts: RequestInit = { mode: 'cors', ...rest };
       if (json !== undefined) {
         opts.body = JSON.stringify(json);

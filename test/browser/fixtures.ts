@@ -94,7 +94,7 @@ export async function tokenFromMail(base: string, id: number): Promise<string> {
   const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { html: string | null; text: string | null };
   const found = /\/certificate\?token=([A-Za-z0-9_\-%.~]+)/.exec(`${m.html ?? ''}\n${m.text ?? ''}`);
   if (!found) throw new Error(`no claim link in message ${id}`);
-  return decodeURIComponent(found[1]!);
+  return decodeURIComponent(found[1]);
 }
 
 /**

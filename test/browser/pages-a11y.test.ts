@@ -30,7 +30,7 @@ describe('home page, console and dev mailbox: titles and accessibility (Chromium
     await admin(app.url, 'POST', `campaigns/${c.id}/recipients`, { lines: ['mei@example.org,WH-1', 'tom@example.org,WH-2'] });
     await admin(app.url, 'POST', `campaigns/${c.id}/send`, {});
     const [notice] = await waitForMail(app.url, (m) => m.to.includes('mei@example.org'));
-    const token = await tokenFromMail(app.url, notice!.id);
+    const token = await tokenFromMail(app.url, notice.id);
     const claim = await fetch(`${app.url}/api/v2/certificates/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, name: 'Mei Chen' }) });
     expect(claim.status).toBe(200);
     await waitForMail(app.url, (m) => m.to.includes('mei@example.org'), 2);

@@ -38,7 +38,7 @@ describe('serving the web pages', () => {
       void marker;
     }
     const html = (await t.app.inject({ url: '/certificate' })).body;
-    const asset = /src="(\/web\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const asset = /src="(\/web\/assets\/[^"]+\.js)"/.exec(html)![1];
     const js = await t.app.inject({ url: asset });
     expect(js.statusCode).toBe(200);
     expect(js.headers['content-type']).toMatch(/javascript/);
@@ -70,7 +70,7 @@ describe('serving the web pages', () => {
     const assets = new Set<string>();
     for (const path of ['/', '/certificate', '/admin', '/accounts', '/assistant']) {
       const html = (await t.app.inject({ url: path })).body;
-      for (const m of html.matchAll(/(?:src|href)="(\/web\/assets\/[^"]+\.(?:js|css))"/g)) assets.add(m[1]!);
+      for (const m of html.matchAll(/(?:src|href)="(\/web\/assets\/[^"]+\.(?:js|css))"/g)) assets.add(m[1]);
     }
     expect(assets.size).toBeGreaterThan(5);
     for (const url of assets) {

@@ -184,10 +184,10 @@ describe.each(testDialects())('certificates: bad input on %s', (dialect) => {
   });
 
   it('rate limits wrong admin tokens per address', async () => {
-    let last;
-    for (let i = 0; i < 12; i++) last = await seedPost(t, '/api/email', { token: `wrong-${i}`, action: 'query' });
-    expect(last!.body.code).toBe(1);
-    expect(last!.body.message).toMatch(/too many/);
+    let last = await seedPost(t, '/api/email', { token: 'wrong-0', action: 'query' });
+    for (let i = 1; i < 12; i++) last = await seedPost(t, '/api/email', { token: `wrong-${i}`, action: 'query' });
+    expect(last.body.code).toBe(1);
+    expect(last.body.message).toMatch(/too many/);
     // Even the right token is refused while the address is blocked.
     expect((await seedPost(t, '/api/email', { token: ADMIN, action: 'query' })).body.message).toMatch(/too many/);
     const v2 = await t.app.inject({ method: 'GET', url: '/api/v2/certificates/session', headers: { authorization: `Bearer ${ADMIN}` } });

@@ -85,7 +85,7 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     return { status: res.statusCode, json: () => res.json(), res };
   };
   const get = (url: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, headers });
-  const jwks = async () => (await get('/.well-known/jwks.json')).json() as { keys: Jwk[] };
+  const jwks = async () => (await get('/.well-known/jwks.json')).json<{ keys: Jwk[] }>();
   let ids: Record<string, { rid: number; certId: string }> = {};
 
   beforeAll(async () => {

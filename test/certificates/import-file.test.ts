@@ -151,7 +151,6 @@ describe.each(testDialects())('import files on %s', (dialect) => {
     const imp = await upload(slug, 'import', bytes);
     const busy = w.stop();
     expect(imp.body).toMatchObject({ added: 100_000, rejected: [] });
-    // eslint-disable-next-line no-console
     console.log(`import of 100,000 lines on ${dialect}: longest stretch of CPU work between loop turns ${busy.cpuMaxMs.toFixed(1)} ms (idle floor ${idle.cpuMaxMs.toFixed(1)}); ` +
       `monitorEventLoopDelay max ${busy.delayMaxMs.toFixed(1)} ms, p99 ${busy.delayP99Ms.toFixed(1)} ms (idle floor max ${idle.delayMaxMs.toFixed(1)}, p99 ${idle.delayP99Ms.toFixed(1)})`);
     // On a machine shared by many processes the wall-clock delay also counts the time this

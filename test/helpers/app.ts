@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { parseConfig, type Config } from '../../src/config.js';
 import type { Core } from '../../src/platform/core.js';
+import type { Logger } from '../../src/platform/logger.js';
 import { buildApp, createAppCore } from '../../src/app.js';
 import { createTestDatabase, type TestDialect } from './db.js';
 
@@ -30,8 +31,8 @@ export interface TestAppOptions {
   now?: () => number;
   /** Use this database (e.g. another TestApp's `config.database`) instead of a fresh one; it is not dropped on close. */
   database?: Config['database'];
-  /** Log here instead of the config's logger (e.g. a pino writing to an array, to assert on lines). */
-  logger?: import('pino').Logger;
+  /** Log into this logger instead of one built from LOG_LEVEL (tests that read the log lines). */
+  logger?: Logger;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {

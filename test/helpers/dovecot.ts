@@ -105,7 +105,7 @@ service imap-login {
     await waitForPort(port, proc, log);
   } catch (err) {
     proc.kill('SIGKILL');
-    throw new Error(`${(err as Error).message}\n${stderr}`);
+    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {
     port,

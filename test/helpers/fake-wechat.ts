@@ -19,7 +19,7 @@ export interface FakeRequest {
 }
 
 /** A handler answers a JSON value, or `{ status, body, contentType }` for a raw answer. */
-export type FakeHandler = (req: FakeRequest) => unknown | Promise<unknown>;
+export type FakeHandler = (req: FakeRequest) => unknown; // a value or a promise of one
 
 export interface RawAnswer {
   raw: true;

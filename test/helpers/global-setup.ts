@@ -16,6 +16,7 @@ export default async function setup(): Promise<void> {
       `PostgreSQL is not reachable at ${PG_URL} (${(err as Error).message}).\n` +
         `Start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start), ` +
         `point TEST_PG_URL at another server, or run SQLite only with TEST_DIALECTS=sqlite.`,
+      { cause: err },
     );
   }
 }

@@ -11,7 +11,7 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 20_000
     async () => {
       const v = await check();
       if (!v) throw new Error(`timed out waiting for ${what}`);
-      return v as NonNullable<T>;
+      return v;
     },
     { timeout: timeoutMs, interval },
   );

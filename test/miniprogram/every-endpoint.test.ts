@@ -13,7 +13,7 @@ const ENDPOINTS = ['login', 'loginByOpenid', 'get', 'update', 'addHistory', 'get
 function validBody(name: (typeof ENDPOINTS)[number], openid: string): Record<string, string> {
   switch (name) {
     case 'login':
-      return registration(openid) as Record<string, string>;
+      return registration(openid);
     case 'update':
       return { openid, update: '{"wxid":"changed_wx"}' };
     case 'addHistory':

@@ -117,7 +117,7 @@ describe.each(testDialects())('miniprogram getOpenid (%s)', (dialect) => {
 
   it('accepts the code as a form and in the query string', async () => {
     t.fake.on('/sns/jscode2session', (req) => ({ openid: `o_${req.query.js_code}`, session_key: 'k' }));
-    let r = await t.postForm('getOpenid', { js_code: 'formcode' });
+    const r = await t.postForm('getOpenid', { js_code: 'formcode' });
     expect(r.data.openid).toBe('o_formcode');
     const res = await t.app.inject({ method: 'POST', url: '/service/user/getOpenid?js_code=querycode' });
     expect(res.json().data.openid).toBe('o_querycode');

@@ -95,7 +95,7 @@ describe.each(testDialects())('miniprogram profile, secure mode (%s)', (dialect)
   it('accepts forms, the Authorization header and query-string parameters, but never a token in the URL', async () => {
     const tok = await t.openSession('oForm');
     const reg = registration('oForm');
-    let r = await t.postForm('login', { ...reg, token: tok } as Record<string, string>);
+    let r = await t.postForm('login', { ...reg, token: tok });
     expect(r.code).toBe(0);
     r = await t.postForm('get', { openid: 'oForm' }, { authorization: `Bearer ${tok}` });
     expect(r.code).toBe(0);

@@ -42,7 +42,7 @@ describe('SQLite busy past the timeout (issue 11.1)', { timeout: 60_000 }, () =>
 });
 
 describe('databaseUnavailableReason', () => {
-  const err = (props: Record<string, unknown>) => Object.assign(new Error(String(props.message ?? 'x')), props);
+  const err = (props: Record<string, unknown>) => Object.assign(new Error(typeof props.message === 'string' ? props.message : 'x'), props);
   it.each([
     ['pg_terminate_backend', err({ code: '57P01', message: 'terminating connection due to administrator command' })],
     ['a reset socket', err({ code: 'ECONNRESET', message: 'read ECONNRESET' })],

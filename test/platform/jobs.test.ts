@@ -1,13 +1,14 @@
 /**
- * The job queue on both dialects (SQLite runner / pg-boss): retries with backoff, permanent
- * failures, RetryLater, singleton keys, the outbox rule (transactional enqueue) and crash recovery
- * of a SIGKILLed worker process.
+ * The job queue on both dialects (our `jobs` table): retries with backoff, permanent failures,
+ * RetryLater, singleton keys, the outbox rule (transactional enqueue), crash recovery of a
+ * SIGKILLed worker process, LISTEN/NOTIFY wake-ups, lost leases, and the import of pg-boss's jobs.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseConfig, type DatabaseHandle } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
@@ -61,8 +62,8 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     await waitFor(() => seen.length === 3, 15_000, 'three attempts');
     expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3]);
     // The backoff was waited for between attempts (100 ms after the first, 200 ms after the second).
-    expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(90);
-    expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(190);
+    expect(seen[1].at - seen[0].at).toBeGreaterThanOrEqual(90);
+    expect(seen[2].at - seen[1].at).toBeGreaterThanOrEqual(190);
     await waitFor(async () => (await q.counts('t.retry')).queued === 0 && (await q.counts('t.retry')).running === 0, 5000, 'job done');
     expect((await q.counts('t.retry')).failed ?? 0).toBe(0);
   });
@@ -123,8 +124,8 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
   });
 
   it('prepares many new kinds at once, from enqueues and a running loop, without losing a kind', async () => {
-    // On PostgreSQL each new kind is a pg-boss queue (DDL); side by side these used to deadlock,
-    // and the failed preparation then stopped that kind for good.
+    // (Under pg-boss each new kind was a queue (DDL); side by side these used to deadlock, and the
+    // failed preparation then stopped that kind for good.)
     const q = queue();
     const kinds = Array.from({ length: 8 }, (_, i) => `t.many${i}`);
     const ran = new Set<string>();
@@ -171,7 +172,7 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     const producer = queue();
     await producer.enqueue('test.crash', { n: 7 });
     // SQLite sees that the lease holder's process is gone and does not wait for a 60 s lease;
-    // pg-boss (possibly other hosts) waits for the lease, 1 s here.
+    // PostgreSQL (possibly other hosts) waits for the lease, 1 s here.
     const lease = dialect === 'sqlite' ? 60_000 : 1000;
     const worker = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(database.config), String(lease)], {
@@ -282,5 +283,86 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     await waitFor(async () => (await a.counts('t.shared')).running === 0 && (await a.counts('t.shared')).queued === 0, 5000, 'settled');
     expect([...runs.values()].every((c) => c === 1)).toBe(true);
     expect(by.a + by.b).toBe(60);
+  });
+
+  it('wakes another instance at once through NOTIFY (PostgreSQL), not at its next poll', async () => {
+    if (dialect !== 'postgres') return;
+    // A poll interval far longer than the test's time limit: only the notification can wake it.
+    const sleeper = createJobQueue(handle, { logger, concurrency: 1, leaseMs: 1000, pollMs: 600_000 });
+    queues.push(sleeper);
+    const got: unknown[] = [];
+    sleeper.define('t.notify', { handler: async (p) => void got.push(p) });
+    await sleeper.start();
+    await waitFor(() => true, 10);
+    const producer = queue();
+    await handle.db.transaction().execute(async (trx) => {
+      await producer.enqueue('t.notify', { n: 1 }, { trx });
+    });
+    await waitFor(() => got.length === 1, 10_000, 'the sleeping instance to be woken');
+  });
+
+  it('stops a handler whose lease another runner took over', async () => {
+    const q = queue();
+    let aborted = false;
+    q.define('t.lease', {
+      handler: async (_p, ctx) => {
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+        aborted = true;
+        throw new RetryLater('lost the lease', 0);
+      },
+    });
+    await q.enqueue('t.lease', {});
+    await q.start();
+    await waitFor(async () => (await q.counts('t.lease')).running === 1, 10_000, 'running');
+    // Another runner's claim after the lease ran out (as when this one lost the database for longer than the lease).
+    await handle.db.updateTable('jobs').set({ locked_by: 'elsewhere:1:x' }).where('kind', '=', 't.lease').execute();
+    await waitFor(() => aborted, 10_000, 'the handler to be stopped');
+    // Its outcome is not written over the other runner's claim.
+    const row = await handle.db.selectFrom('jobs').select(['state', 'locked_by']).where('kind', '=', 't.lease').executeTakeFirstOrThrow();
+    expect(row).toEqual({ state: 'running', locked_by: 'elsewhere:1:x' });
+    await handle.db.deleteFrom('jobs').where('kind', '=', 't.lease').execute();
+  });
+});
+
+describe.runIf(testDialects().includes('postgres'))('moving from pg-boss (PostgreSQL)', () => {
+  it("imports pg-boss's pending jobs once and leaves its tables alone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vh-jobs-'));
+    const database = await createTestDatabase('postgres', dir);
+    const handle = openDatabase(database.config);
+    try {
+      // The shape of pg-boss 10's job table, as an older version of the service left it.
+      await sql`create schema pgboss`.execute(handle.db);
+      await sql`create type pgboss.job_state as enum ('created', 'retry', 'active', 'completed', 'cancelled', 'failed')`.execute(handle.db);
+      await sql`create table pgboss.job (id uuid primary key default gen_random_uuid(), name text not null, data jsonb,
+        state pgboss.job_state not null default 'created', retry_limit integer not null default 2, retry_count integer not null default 0,
+        start_after timestamptz not null default now(), created_on timestamptz not null default now(), singleton_key text)`.execute(handle.db);
+      await sql`insert into pgboss.job (name, data, state, retry_count, retry_limit, singleton_key) values
+        ('certificates.deliver', '{"p": {"recipientId": 7}}', 'created', 0, 9, 'certificates.deliver:7'),
+        ('mail.send', '{"p": {"to": "a@example.org"}}', 'retry', 3, 9, null),
+        ('certificates.send', '{"p": {"campaignId": 2}}', 'active', 1, 49, 'certificates.send:2'),
+        ('mail.send', '{"p": {"to": "done@example.org"}}', 'completed', 0, 9, null),
+        ('mail.send', '{"p": {"to": "gone@example.org"}}', 'failed', 9, 9, null)`.execute(handle.db);
+      await migrateToLatest(handle.db);
+      const jobs = await handle.db.selectFrom('jobs').select(['kind', 'payload', 'state', 'attempts', 'max_attempts', 'singleton_key']).orderBy('kind').execute();
+      expect(jobs).toEqual([
+        { kind: 'certificates.deliver', payload: '{"recipientId": 7}', state: 'queued', attempts: 0, max_attempts: 10, singleton_key: 'certificates.deliver:7' },
+        { kind: 'certificates.send', payload: '{"campaignId": 2}', state: 'queued', attempts: 1, max_attempts: 50, singleton_key: 'certificates.send:2' },
+        { kind: 'mail.send', payload: '{"to": "a@example.org"}', state: 'queued', attempts: 3, max_attempts: 10, singleton_key: null },
+      ]);
+      // pg-boss's rows are untouched.
+      expect(Number((await sql<{ n: number }>`select count(*)::int as n from pgboss.job`.execute(handle.db)).rows[0]!.n)).toBe(5);
+      // The imported jobs run.
+      const q = createJobQueue(handle, { logger, concurrency: 2, leaseMs: 1000, pollMs: 50 });
+      const got: unknown[] = [];
+      q.define('certificates.deliver', { handler: async (p) => void got.push(p) });
+      await q.start();
+      await waitFor(() => got.length === 1, 10_000, 'the imported job to run');
+      expect(got).toEqual([{ recipientId: 7 }]);
+      await q.stop(1000);
+    } finally {
+      await handle.close();
+      await database.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

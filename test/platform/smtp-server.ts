@@ -9,6 +9,8 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   raw: Buffer;
+  /** When the server accepted it (ms since the epoch). */
+  at?: number;
 }
 
 export interface SmtpVerdict {
@@ -51,6 +53,7 @@ export async function startSmtpServer(opts: TestSmtpOptions = {}): Promise<TestS
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
+          at: Date.now(),
         };
         const verdict = opts.answer?.(mail, state.attempts);
         if (verdict) {
@@ -89,4 +92,65 @@ export async function closedPort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/**
+ * A TCP gate on loopback in front of a server: `down()` drops every connection and refuses new
+ * ones (an SMTP outage as clients see it), `up()` listens again on the same port.
+ */
+export interface TcpGate {
+  port: number;
+  url: string;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a gate forwarding to `targetPort`. */
+export async function startTcpGate(targetPort: number): Promise<TcpGate> {
+  const { createServer, connect } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  let listening = true;
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    async down() {
+      if (!listening) return;
+      listening = false;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      await closed;
+    },
+    async up() {
+      if (listening) return;
+      await new Promise<void>((r, j) => {
+        server.once('error', j);
+        server.listen(port, '127.0.0.1', () => r());
+      });
+      listening = true;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      if (listening) await new Promise<void>((r) => server.close(() => r()));
+      listening = false;
+    },
+  };
 }

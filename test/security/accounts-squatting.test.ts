@@ -88,7 +88,7 @@ describe.each(testDialects())('the migration to case-insensitive usernames (%s)'
       const rows = (await sql<{ id: number; username: string; is_active: number }>`SELECT id, username, is_active FROM users ORDER BY id`.execute(h.db)).rows;
       expect(rows).toHaveLength(4);
       // The activated one keeps its name; the others get "<name>.<id>".
-      expect(rows.map((x) => x.username)).toEqual([`Bob.${rows[0]!.id}`, 'bob', `BOB.${rows[2]!.id}`, 'carol']);
+      expect(rows.map((x) => x.username)).toEqual([`Bob.${rows[0].id}`, 'bob', `BOB.${rows[2].id}`, 'carol']);
       await expect(sql`INSERT INTO users (username, email, password_hash, is_active, created_at, updated_at) VALUES ('CAROL', NULL, NULL, 0, ${t}, ${t})`.execute(h.db)).rejects.toThrow();
     } finally {
       await h.close();

@@ -102,7 +102,7 @@ describe.each(testDialects())('parallel guesses on certificates (%s)', (dialect)
     const db = ctx.t.core.db;
     const now = Date.now();
     const c = await db.insertInto('campaigns').values({ slug: 'sec-claims', name: 'Sec', created_at: now, updated_at: now } as never).returning('id').executeTakeFirstOrThrow();
-    await db.insertInto('recipients').values({ campaign_id: Number(c.id), email: 'vol@example.org', token_hash: hashToken(token), status: 1, created_at: now, updated_at: now } as never).execute();
+    await db.insertInto('recipients').values({ campaign_id: Number(c.id), email: 'vol@example.org', token_hash: hashToken(token), status: 1, created_at: now, updated_at: now }).execute();
     expect((await ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=${token}`, remoteAddress: '10.25.0.1' })).statusCode).toBe(429);
     expect((await ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=${token}`, remoteAddress: '10.25.0.2' })).statusCode).toBe(200);
   });

@@ -109,6 +109,8 @@ export interface Progress {
   ratePerMin: number;
   etaSeconds: number | null;
   quota: { dailyLimit: number | null; usedToday: number; pausedUntil: number | null };
+  /** Set while the SMTP server fails at the connection level: sending waits and probes it. */
+  outage?: { reason: string; nextProbeAt: number | null; probes: number } | null;
   optOut?: { unsubscribed: number; bounced: number; blocked: number };
 }
 export interface DkimRecord {
@@ -272,6 +274,7 @@ export const api = {
   pause: (id: string) => call<Progress>(`campaigns/${id}/pause`, { method: 'POST', body: {} }),
   resume: (id: string) => call<Progress>(`campaigns/${id}/resume`, { method: 'POST', body: {} }),
   progress: (id: string) => call<Progress>(`campaigns/${id}/progress`),
+  retryFailed: (id: string) => call<{ notices: number; certificates: number }>(`campaigns/${id}/retry-failed`, { method: 'POST', body: {} }),
   testMail: (id: string, to: string) => call<{ ok: boolean; response: string }>(`campaigns/${id}/mail/test`, { method: 'POST', body: { to }, timeoutMs: 60_000 }),
   mailHeaders: (id: string) => call<HeaderPreview>(`campaigns/${id}/mail/headers`, { method: 'POST', body: {} }),
   dkimKeys: () => call<{ items: DkimKey[] }>('dkim'),

@@ -1,4 +1,5 @@
 /** Layout helpers for the template editor: a starting layout and the field list. */
+import { defaultLayout as serverDefaultLayout } from '../../src/modules/certificates/render/layout';
 import type { Align, Layout } from './api';
 
 /** Built-in fields, and custom fields as `f:<key>` (import columns beyond email/number/name). */
@@ -6,18 +7,15 @@ export type FieldKey = 'name' | 'number' | 'date' | 'qr' | `f:${string}`;
 export const FIELD_KEYS: FieldKey[] = ['name', 'number', 'date', 'qr'];
 export const isCustom = (k: FieldKey): k is `f:${string}` => k.startsWith('f:');
 
-/** Mirrors the server's defaultLayout, for a campaign whose layout was never saved. */
+/**
+ * The server's defaultLayout (one implementation: render/layout.ts has no server-only imports),
+ * for a campaign whose layout was never saved. Without the date format: a layout saved from the
+ * editor keeps following the campaign's date format setting (rendering.ts), as before.
+ */
 export function defaultLayout(width: number, height: number): Layout {
-  const w = Math.max(1, Math.round(width));
-  const h = Math.max(1, Math.round(height));
-  const margin = Math.round(w * 0.08);
-  const small = Math.max(10, Math.round(w / 40));
-  return {
-    name: { x: Math.round(w / 2), y: Math.round(h * 0.45), size: Math.max(12, Math.round(w / 14)), color: '#000000', align: 'center', maxWidth: w - 2 * margin, font: 'default' },
-    number: { x: margin, y: Math.round(h * 0.9), size: small, color: '#333333', align: 'left', font: 'default' },
-    date: { x: Math.round(w * 0.6), y: Math.round(h * 0.9), size: small, color: '#333333', align: 'left', font: 'default' },
-    qr: { x: -1, y: -1, size: Math.max(64, Math.round(Math.min(w, h) * 0.15)) },
-  };
+  const l = serverDefaultLayout(width, height);
+  const { format: _format, ...date } = l.date;
+  return { ...l, date } as Layout;
 }
 
 export const isPlaced = (f: { x: number; y: number }) => f.x >= 0 && f.y >= 0;

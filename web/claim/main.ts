@@ -25,6 +25,8 @@ interface ClaimInfo {
   campaignName?: string | null;
   certificateId?: string | null;
   downloadUrl?: string | null;
+  /** Where the certificate mail is: being made and mailed, failed (being retried), or sent. */
+  delivery?: 'sending' | 'failed' | 'sent' | null;
 }
 interface Refusal {
   reason: string;
@@ -192,8 +194,13 @@ function screenHtml(): string {
       const typed = editing && state.name.trim() ? `<p class="kept" data-testid="kept-name">${esc(w.keptName)} <strong>${esc(state.name.trim())}</strong></p>` : '';
       return message(icon, title, body, `${typed}<button class="btn btn-primary btn-block" data-action="retry" data-testid="retry">${esc(w.retry)}</button>${back}`, `failure-${kind}`);
     }
-    case 'claimed':
-      return message('✓', w.claimedTitle, w.claimedBody(state.info?.name ?? ''), certificateBlock());
+    case 'claimed': {
+      // The truth about the certificate mail (issue 12.2): on its way, or failed and being retried.
+      const d = state.info?.delivery;
+      const note = d === 'failed' ? w.deliveryFailed : d === 'sending' ? w.deliverySending : '';
+      const body = w.claimedBody(state.info?.name ?? '') + (note ? ` ${note}` : '');
+      return message('✓', w.claimedTitle, body, certificateBlock());
+    }
     case 'success':
       return message('✓', w.successTitle, w.successBody(state.info?.email ?? ''), certificateBlock());
   }
@@ -350,7 +357,7 @@ async function submit(): Promise<void> {
   state.submitting = true;
   paintSubmit();
   try {
-    const out = await request<{ status: number; downloadUrl?: string | null }>(API, {
+    await request<{ status: number; downloadUrl?: string | null }>(API, {
       body: { token, name: state.name.trim() },
       timeoutMs: 30_000,
     });

@@ -42,13 +42,12 @@ export function installAccountsHttp(app: FastifyInstance): void {
     const r = (schema as unknown as ZodType).safeParse(data);
     if (r.success) return { value: r.data };
     const issue = r.error.issues[0];
-    let field = issue?.path[0] === undefined ? undefined : String(issue.path[0]);
+    const field = issue?.path[0] === undefined ? undefined : String(issue.path[0]);
     if (issue?.code === 'unrecognized_keys') {
       const keys = (issue as { keys?: string[] }).keys ?? [];
       return { error: fail(url.includes('/address/') && method === 'PUT' ? C.ADDRESS_MODIFY : C.INVALID_PARAMS, `unknown field(s): ${keys.join(', ')}`) };
     }
     if (data === undefined || data === null || (issue?.path.length === 0 && issue.code === 'invalid_type')) {
-      field = undefined;
       return { error: fail(C.INVALID_PARAMS, httpPart === 'body' ? 'a JSON object body is required' : `invalid ${httpPart}`) };
     }
     const where = field ? `${field}: ` : '';

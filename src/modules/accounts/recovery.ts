@@ -162,7 +162,7 @@ export function createRecovery(deps: RecoveryDeps) {
       // A refused password burns neither the ticket nor the code (both are used at the end).
       const problem = await passwordProblem(input.password1, user.username, user.email);
       if (problem) throw fail(C.INVALID_PASSWORD, problem.message, { reason: problem.reason });
-      const u = user!;
+      const u = user;
       const hash = await hashPassword(input.password1);
       const t = now();
       await db.transaction().execute(async (trx: Executor) => {

@@ -21,7 +21,7 @@ export function registerUserRoutes(root: FastifyInstance, deps: { flows: Flows; 
   const bodyLimit = ACCOUNTS_BODY_LIMIT;
   /** Runs work after the answer has been sent, so its cost cannot be timed by the caller. */
   const later = (what: string, work: () => Promise<void>) =>
-    setImmediate(() => work().catch((err) => logger.error({ err }, `accounts: ${what} failed`)));
+    setImmediate(() => void work().catch((err) => logger.error({ err }, `accounts: ${what} failed`)));
 
   app.post('/v1/users', {
     bodyLimit,

@@ -3,7 +3,7 @@
  * customer-service message API, after the passive reply. They are a durable job, not a promise
  * left floating: the job is written only by the first delivery of a message (so WeChat's retries
  * never send twice), survives a restart, is retried when WeChat is unreachable, and is shared by
- * instances on PostgreSQL (pg-boss). The payload never holds the account's secret.
+ * instances on PostgreSQL (the jobs table, SKIP LOCKED claims). The payload never holds the account's secret.
  */
 import type { JobQueue } from '../../platform/jobs/types.js';
 import { PermanentJobError } from '../../platform/jobs/types.js';

@@ -85,14 +85,20 @@ export const autoreplyModule: AppModule = {
     const ar = createAutoreply(core);
     defineExtraReplies({ jobs: core.jobs, api: ar.api, logger: core.logger, credentials: (id) => ar.mpAccounts.credentialsById(id) });
     const secureCookies = core.config.publicUrl.startsWith('https://');
+    // WeChat's callbacks (the hot path) in a scope of their own: no cookie parsing or setting,
+    // no form parser, on every message.
+    await app.register(async (scope) => {
+      installEnvelope(scope);
+      // WeChat posts text/xml; anything else is read as text too and left to the XML checks.
+      scope.addContentTypeParser(['text/xml', 'application/xml', 'text/plain'], { parseAs: 'string', bodyLimit: MAX_XML_BYTES }, (_req, body, done) => done(null, body));
+      registerCallbackRoutes(scope, { webhook: ar.webhook, platform: ar.platform });
+    });
     await app.register(async (scope) => {
       installEnvelope(scope);
       await scope.register(cookie);
       await scope.register(formbody);
-      // WeChat posts text/xml; anything else is read as text too and left to the XML checks.
       scope.addContentTypeParser(['text/xml', 'application/xml', 'text/plain'], { parseAs: 'string', bodyLimit: MAX_XML_BYTES }, (_req, body, done) => done(null, body));
       registerSeedRoutes(scope, ar.members, { publicUrl: core.config.publicUrl, secureCookies });
-      registerCallbackRoutes(scope, { webhook: ar.webhook, platform: ar.platform });
       registerApiRoutes(scope, {
         members: ar.members,
         rules: ar.rules,

@@ -1,8 +1,11 @@
 /**
  * Compiled matchers per rule set, kept until the set changes. A change made in this process
  * invalidates at once; a change made by another instance is seen within `ttlMs`, because an
- * entry older than that is revalidated with one query on the set's version.
+ * entry older than that is revalidated with one query on the set's version. Bounded (lru-cache):
+ * at most `maxSets` sets and `maxRules` rules in all; the least recently used set goes first and
+ * is compiled again on its next message.
  */
+import { LRUCache } from 'lru-cache';
 import { buildMatcher, type Matcher } from './matcher.js';
 import type { RulesRepo } from './rules-repo.js';
 
@@ -18,33 +21,47 @@ export interface RuleSetSnapshot {
 interface Entry {
   snap: RuleSetSnapshot;
   checkedAt: number;
+  /** Rules compiled into the matcher (the entry's weight in the cache). */
+  rules: number;
 }
 
-export function createMatcherCache(deps: { repo: RulesRepo; now: () => number; ttlMs?: number }) {
-  const ttl = deps.ttlMs ?? 1000;
-  const entries = new Map<number, Entry>();
-  const loading = new Map<number, Promise<void>>();
+/** Defaults: enough for every active account of a large deployment, a bounded amount of memory. */
+export const MATCHER_CACHE_MAX_SETS = 5000;
+export const MATCHER_CACHE_MAX_RULES = 500_000;
 
-  async function refresh(ids: number[]): Promise<void> {
+export function createMatcherCache(deps: { repo: RulesRepo; now: () => number; ttlMs?: number; maxSets?: number; maxRules?: number }) {
+  const ttl = deps.ttlMs ?? 1000;
+  const entries = new LRUCache<number, Entry>({
+    max: deps.maxSets ?? MATCHER_CACHE_MAX_SETS,
+    maxSize: deps.maxRules ?? MATCHER_CACHE_MAX_RULES,
+    sizeCalculation: (e) => e.rules + 1,
+  });
+  const loading = new Map<number, Promise<Map<number, RuleSetSnapshot>>>();
+
+  /** Revalidates the sets; returns the snapshot of each that exists (also when the cache could not keep it). */
+  async function refresh(ids: number[]): Promise<Map<number, RuleSetSnapshot>> {
     const rows = await deps.repo.findSets(ids);
     const t = deps.now();
-    const seen = new Set<number>();
+    const seen = new Map<number, RuleSetSnapshot>();
     await Promise.all(
       rows.map(async (row) => {
         const id = Number(row.id);
-        seen.add(id);
         const cur = entries.get(id);
         const base = { id, version: row.version, enabled: row.enabled === 1, followReply: row.follow_reply, defaultReply: row.default_reply };
         if (cur && cur.snap.version === row.version) {
           cur.checkedAt = t;
+          seen.set(id, cur.snap);
           return;
         }
         const rules = await deps.repo.listRules(id);
         const matcher = buildMatcher(rules.map((r) => ({ id: r.id, position: r.position, mode: r.mode, replies: r.replies, keywords: r.keywords })));
-        entries.set(id, { snap: { ...base, matcher }, checkedAt: t });
+        const snap = { ...base, matcher };
+        entries.set(id, { snap, checkedAt: t, rules: rules.length });
+        seen.set(id, snap);
       }),
     );
     for (const id of ids) if (!seen.has(id)) entries.delete(id);
+    return seen;
   }
 
   return {
@@ -55,6 +72,7 @@ export function createMatcherCache(deps: { repo: RulesRepo; now: () => number; t
         const e = entries.get(id);
         return !e || t - e.checkedAt >= ttl;
       });
+      let fresh: Map<number, RuleSetSnapshot> | undefined;
       if (stale.length) {
         const key = stale.length === 1 ? stale[0] : -1;
         // Single-flight per set, so a burst of messages compiles a changed set once.
@@ -63,12 +81,17 @@ export function createMatcherCache(deps: { repo: RulesRepo; now: () => number; t
           p = refresh(stale).finally(() => key !== -1 && loading.delete(key));
           if (key !== -1) loading.set(key, p);
         }
-        await p;
+        fresh = await p;
       }
-      return ids.map((id) => entries.get(id)?.snap);
+      // From the refresh first: a set the cache evicted (or could not hold) is still answered.
+      return ids.map((id) => fresh?.get(id) ?? entries.get(id)?.snap);
     },
     invalidate(id: number): void {
       entries.delete(id);
+    },
+    /** Sets held now (for tests and metrics). */
+    get size(): number {
+      return entries.size;
     },
   };
 }

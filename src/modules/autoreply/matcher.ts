@@ -38,7 +38,7 @@ interface Automaton {
 }
 
 function buildAutomaton(patterns: { norm: string; rank: number }[]): Automaton {
-  const next: Map<number, number>[] = [new Map()];
+  const next: Map<number, number>[] = [new Map<number, number>()];
   const own: number[] = [-1];
   for (const { norm, rank } of patterns) {
     let s = 0;

@@ -165,7 +165,7 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
         const page = await repo.rulesAfter(setId, after, pageSize);
         if (!page.length) return;
         yield page;
-        after = page[page.length - 1]!.position;
+        after = page[page.length - 1].position;
       }
     },
     /** A page of a set's rules, searched and paged in SQL. */
@@ -178,7 +178,7 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
     },
     async get(setId: number, ruleId: number): Promise<RuleRecord> {
       await findOwnRule(setId, ruleId);
-      return (await repo.rulesByIds(setId, [ruleId]))[0]!;
+      return (await repo.rulesByIds(setId, [ruleId]))[0];
     },
     /** Adds rules all or nothing (the seed's add posts several pairs at once). Answers the new ids. */
     async create(setId: number, inputs: RuleInput[]): Promise<number[]> {

@@ -7,6 +7,8 @@
  * to 15 minutes, so the organizer on another client is never locked out for long and an attacker
  * with many addresses gets no more guesses.
  */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import type { DB } from '../../platform/db/index.js';
 import { hashToken, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
@@ -89,11 +91,35 @@ export const ADMIN_TOKEN_MIN_GUESSES_LOG10 = 14;
  * log while the service is reachable with "changeme". zxcvbn-ts (with its common dictionaries) is
  * loaded only here, only when a token is configured.
  */
+/**
+ * zxcvbn's verdict on one string, in a worker thread that ends with the answer: its dictionaries
+ * (~15 MB once loaded) are needed once at start, and held by the module cache forever when
+ * imported here (issue 15: idle under 100 MB).
+ */
+async function zxcvbnOnce(s: string): Promise<{ guessesLog10: number; feedback: { warning: string | null } }> {
+  const req = createRequire(import.meta.url);
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const { ZxcvbnFactory } = require(workerData.core);
+     const common = require(workerData.common);
+     const r = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs }).check(workerData.s);
+     parentPort.postMessage({ guessesLog10: r.guessesLog10, feedback: { warning: r.feedback.warning } });`,
+    { eval: true, workerData: { s, core: req.resolve('@zxcvbn-ts/core'), common: req.resolve('@zxcvbn-ts/language-common') } },
+  );
+  try {
+    return await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the token check ended (${code})`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
 export async function adminTokenWeakness(token: string): Promise<string | undefined> {
   if ([...token].length < ADMIN_TOKEN_MIN_CHARS) return `it has ${[...token].length} characters; at least ${ADMIN_TOKEN_MIN_CHARS} are needed`;
-  const [{ ZxcvbnFactory }, common] = await Promise.all([import('@zxcvbn-ts/core'), import('@zxcvbn-ts/language-common')]);
-  const z = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
-  const r = z.check(token);
+  const r = await zxcvbnOnce(token);
   if (r.guessesLog10 < ADMIN_TOKEN_MIN_GUESSES_LOG10) {
     // The warning is a key ("simpleRepeat"); no translation pack is loaded for one message.
     const why = r.feedback.warning ? ` (${r.feedback.warning.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`)})` : '';

@@ -1,4 +1,5 @@
 /** Campaign and template rows: thin queries, one per method, each taking an optional transaction. */
+import { sql } from 'kysely';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
 import type { CampaignTable, CertificateTemplateTable } from './tables.js';
@@ -32,11 +33,46 @@ export function createCampaignsRepo(db: DB) {
     async setSending(id: number, to: string, from: string[], now: number, ex: Executor = db): Promise<boolean> {
       const r = await ex
         .updateTable('campaigns')
-        .set({ sending: to, updated_at: now, ...(to !== 'sending' ? { paused_until: null } : {}) })
+        .set({ sending: to, updated_at: now, ...(to !== 'sending' ? { paused_until: null, pause_reason: null, outage_probes: 0 } : {}) })
         .where('id', '=', id)
         .where('sending', 'in', from)
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
+    },
+    /**
+     * An SMTP outage begins: sending waits until `until` (the first probe). Only the first to see
+     * it records it (the others find the campaign paused already); answers whether this call did.
+     */
+    async startOutage(id: number, reason: string, until: number, ex: Executor = db): Promise<boolean> {
+      const r = await ex
+        .updateTable('campaigns')
+        .set({ pause_reason: reason.slice(0, 1000), paused_until: until, outage_probes: 0 })
+        .where('id', '=', id)
+        .where('pause_reason', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    /**
+     * Takes the next probe of an outage: moves `paused_until` from the value this batch saw to the
+     * probe after, so exactly one batch of the fleet probes; answers whether this call won.
+     */
+    async claimProbe(id: number, seenUntil: number, nextUntil: number, ex: Executor = db): Promise<boolean> {
+      const r = await ex
+        .updateTable('campaigns')
+        .set({ paused_until: nextUntil, outage_probes: sql`outage_probes + 1` })
+        .where('id', '=', id)
+        .where('paused_until', '=', seenUntil)
+        .where('pause_reason', 'is not', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    /** A probe failed: the reason shown is the latest error. */
+    async setPauseReason(id: number, reason: string, ex: Executor = db): Promise<void> {
+      await ex.updateTable('campaigns').set({ pause_reason: reason.slice(0, 1000) }).where('id', '=', id).where('pause_reason', 'is not', null).execute();
+    },
+    /** The SMTP server answers again (or the organizer resumes): no pause. */
+    async endOutage(id: number, ex: Executor = db): Promise<void> {
+      await ex.updateTable('campaigns').set({ pause_reason: null, paused_until: null, outage_probes: 0 }).where('id', '=', id).execute();
     },
     /** Campaigns left `sending` (a process died or stopped): their send jobs are re-enqueued at start. */
     /** Campaigns (not archived) with their own bounce mailbox. */

@@ -4,7 +4,9 @@
  * verify. Also the deliver job itself.
  */
 import { hashToken } from '../../platform/crypto/tokens.js';
-import { PermanentJobError, type JobContext } from '../../platform/jobs/types.js';
+import { PermanentJobError, RetryLater, type JobContext } from '../../platform/jobs/types.js';
+import { TemporaryMailError } from '../../platform/mail/types.js';
+import { retryBackoffMs } from './sending.js';
 import type { OutgoingMail } from '../../platform/mail/types.js';
 import type { Deliverability } from './deliverability/service.js';
 import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
@@ -46,8 +48,9 @@ export const FILES_PER_CLIENT = { limit: 60, windowMs: 10 * 60_000 } as const;
 /** Builds the claim service and registers the deliver job. */
 export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, credentials: Credentials, sender: Deliverability) {
   const { campaigns, recipients, renderer, jobs, mailer, now, db, config, issued } = deps;
+  const retryCfg = config.mailRetry ?? { firstMs: 1000, maxMs: 15 * 60_000, attempts: 12, probeMaxMs: 5 * 60_000 };
   const host = messageHost(config.publicUrl);
-  const limiter = createAttemptLimiter({ db, now });
+  const limiter = createAttemptLimiter({ db, now, reader: deps.reader });
 
   function verifyUrl(certId: string | null): string | undefined {
     return certId ? `${config.publicUrl}/verify/${certId}` : undefined;
@@ -103,7 +106,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
 
   async function submit(token: unknown, name: unknown, ip: string): Promise<RecipientRow> {
     const hit = await lookup(token, ip);
-    if (hit.status >= 2) throw alreadySent();
+    if (hit.status >= 2) throw deliveryState(hit);
     const clean = validName(name);
     const t = now();
     const ok = await db.transaction().execute(async (trx) => {
@@ -116,7 +119,10 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { trx, singletonKey: `${DELIVER_KIND}:${hit.id}` });
       return true;
     });
-    if (!ok) throw alreadySent();
+    if (!ok) {
+      const again = await recipients.findById(hit.id);
+      throw again ? deliveryState(again) : alreadySent();
+    }
     certMetrics.claims.inc();
     // The job written in the transaction becomes visible only at commit; enqueueing the same
     // singleton again now is a no-op for the queue but wakes the runner at once (claim latency).
@@ -145,6 +151,34 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     if (!l) throw notFound('certificate');
     const f = await credentials.file(l);
     return { ...f, filename: `certificate-${(r.number ?? String(r.id)).replace(/[^\w.-]+/g, '_')}.${f.format}` };
+  }
+
+  /**
+   * What a claimed volunteer is told (seed codes): 3 once the certificate mail went out (status 4),
+   * 3 "being made and mailed" while it is on its way, 4 when it failed (and is being retried; a
+   * permanent failure waits for the organizer's retry).
+   */
+  function deliveryState(r: { status: number; failure: string | null }): CertError {
+    if (r.status >= 4) return alreadySent();
+    if (r.failure) {
+      return new CertError(4, 'delivery_failed', `the certificate mail could not be delivered yet (${r.failure.slice(0, 300)}); it is being retried, no need to submit again`, 409, { delivery: 'failed' });
+    }
+    return new CertError(3, 'being_sent', 'the name is saved; the certificate is being made and mailed', 409, { delivery: 'sending' });
+  }
+
+  /**
+   * A failed certificate mail: the reason is written on the volunteer at once (query, console and
+   * the volunteer see it while it is retried). The SMTP server out of reach (connection-level) is
+   * retried without end, with backoff (MAIL_RETRY_MS doubling to MAIL_PROBE_MAX_MS); a refusal
+   * of this recipient for now (4xx) spends an attempt; 5xx fails for good.
+   */
+  async function noteFailure(r: RecipientRow, err: unknown): Promise<never> {
+    const reason = (err as Error)?.message ?? String(err);
+    const attempts = await recipients.noteDeliveryFailure(r.id, `certificate not delivered: ${reason}`, now()).catch(() => r.attempts + 1);
+    if (err instanceof TemporaryMailError && err.scope === 'connection') {
+      throw new RetryLater(reason, retryBackoffMs(attempts, retryCfg.firstMs, retryCfg.probeMaxMs));
+    }
+    throw err;
   }
 
   /** The deliver job: render (2 -> 3), mail with the certificate attached (-> 4). */
@@ -185,17 +219,32 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       ...(await sender.identity(c, smtp)),
       pacing: { key: `campaign:${c.id}`, ratePerSec: c.rate_per_sec ?? undefined, dailyLimit: c.daily_limit ?? undefined },
     };
-    await mailer.send(mail);
-    await recipients.setStatus(r.id, 4, now(), { cert_count: n });
+    try {
+      await mailer.send(mail);
+    } catch (err) {
+      if (err instanceof RetryLater) throw err;
+      await noteFailure(r, err);
+    }
     certMetrics.delivered.inc();
+    // Accepted: the bookkeeping is retried, never the send (a crash before it: the rare repeat, same Message-ID).
+    for (let i = 0; ; i++) {
+      try {
+        await recipients.setStatus(r.id, 4, now(), { cert_count: n, attempts: 0 });
+        return;
+      } catch (err) {
+        if (i >= 10) throw err;
+        await new Promise((res) => setTimeout(res, Math.min(100 * 2 ** i, 3000)));
+      }
+    }
   }
 
   jobs.define<{ recipientId: number }>(DELIVER_KIND, {
     handler: deliver,
     concurrency: 8,
-    maxAttempts: 12,
+    maxAttempts: retryCfg.attempts,
+    backoffMs: (n) => retryBackoffMs(n, retryCfg.firstMs, retryCfg.maxMs),
     onFailed: async (p, err) => {
-      await recipients.markFailed(p.recipientId, `certificate not delivered: ${err.message}`, now());
+      await recipients.markFailed(p.recipientId, `certificate not delivered: ${err.message} (retry from the console or the API)`, now());
     },
   });
 
@@ -207,6 +256,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       }
     },
     lookup,
+    deliveryState,
     validName,
     submit,
     certificateFile,
@@ -217,7 +267,11 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       const r = (await recipients.findById(hit.id))!;
       const c = (await campaigns.find(r.campaign_id))!;
       const claimed = r.status >= 2;
+      const delivery: 'sent' | 'failed' | 'sending' | null = !claimed ? null : r.status >= 4 ? 'sent' : r.failure ? 'failed' : 'sending';
       return {
+        // (Addition) Where the certificate mail is: the truth for the claim page.
+        delivery,
+        ...(claimed && r.status < 4 && r.failure ? { deliveryFailure: r.failure } : {}),
         email: r.email,
         name: r.name ?? '',
         // The number printed on the certificate (the organizer's), which is not the verification id.

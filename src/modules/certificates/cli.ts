@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { Core } from '../../platform/core.js';
 import { createServices, type Services } from './services.js';
+import type { Separator } from './import-file.js';
 import { acquireInstanceLock, InstanceLockedError, type InstanceLock } from '../../platform/db/instance-lock.js';
 import { createPrivateFile } from '../../platform/db/private-file.js';
 
@@ -29,7 +30,7 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     return { core: c, svc, campaign: await svc.campaign.resolve(ref) };
   };
 
-  cmd.command('count').description('volunteers per status').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (o) => {
+  cmd.command('count').description('volunteers per status').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (o: { campaign: string }) => {
     const { svc, campaign } = await open(o.campaign);
     const p = await svc.sending.progress(campaign);
     const labels = ['imported', 'notice sent', 'name submitted', 'rendered', 'certificate mailed'];
@@ -38,14 +39,14 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     out(`sending: ${p.sending}`);
   });
 
-  cmd.command('search <email>').description('find a volunteer by email (prefix)').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o) => {
+  cmd.command('search <email>').description('find a volunteer by email (prefix)').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o: { campaign: string; status?: string; reason?: string }) => {
     const { svc, campaign } = await open(o.campaign);
     const res = await svc.recipients.list(campaign, { q: email, page: 1, limit: 50 });
     if (res.items.length === 0) out('no volunteer found');
     for (const r of res.items) out(`${r.id}\t${r.email}\tstatus ${r.status}\t${r.number ?? ''}\t${r.name ?? ''}${r.failure ? `\tfailed: ${r.failure}` : ''}`);
   });
 
-  cmd.command('reset <email>').description("set a volunteer's status (default 0: their link is mailed again on the next send; an issued certificate stays valid)").option('--status <n>', 'status 0-4', '0').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o) => {
+  cmd.command('reset <email>').description("set a volunteer's status (default 0: their link is mailed again on the next send; an issued certificate stays valid)").option('--status <n>', 'status 0-4', '0').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o: { campaign: string; status?: string; reason?: string }) => {
     const status = Number(o.status);
     if (!Number.isInteger(status) || status < 0 || status > 4) throw new Error('--status must be 0..4');
     const { svc, campaign } = await open(o.campaign);
@@ -55,7 +56,7 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     out(`${after.email}: status ${r.status} -> ${after.status}`);
   });
 
-  cmd.command('revoke <email>').description("revoke a volunteer's certificate (its page then says revoked, with the reason)").requiredOption('--reason <text>', 'shown on the certificate page').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o) => {
+  cmd.command('revoke <email>').description("revoke a volunteer's certificate (its page then says revoked, with the reason)").requiredOption('--reason <text>', 'shown on the certificate page').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (email: string, o: { campaign: string; status?: string; reason?: string }) => {
     const { svc, campaign } = await open(o.campaign);
     const r = await svc.recipients.findByEmail(campaign, email);
     if (!r) throw new Error(`no volunteer with email ${email} in campaign ${campaign.slug}`);
@@ -70,7 +71,7 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     out(`signing key ${k.kid}${k.retired ? ` (retired ${k.retired}; still published)` : ''}`);
   });
 
-  cmd.command('import <file>').description('import volunteers from CSV or XLSX (email[,number[,name]], or columns named by a header; encoding and separator detected) or the original data.json; every line not imported as it was is listed with the reason').option('--campaign <ref>', 'campaign slug or id', 'default').option('--encoding <name>', 'CSV encoding instead of the detected one (utf-8, gb18030, big5, ...)').option('--separator <sep>', 'CSV separator instead of the detected one: , ; or tab').action(async (file: string, o) => {
+  cmd.command('import <file>').description('import volunteers from CSV or XLSX (email[,number[,name]], or columns named by a header; encoding and separator detected) or the original data.json; every line not imported as it was is listed with the reason').option('--campaign <ref>', 'campaign slug or id', 'default').option('--encoding <name>', 'CSV encoding instead of the detected one (utf-8, gb18030, big5, ...)').option('--separator <sep>', 'CSV separator instead of the detected one: , ; or tab').action(async (file: string, o: { campaign: string; encoding?: string; separator?: Separator | 'tab' }) => {
     const { svc, campaign } = await open(o.campaign);
     const text = readFileSync(file, 'utf8');
     if (/\.json$/i.test(file) || /^\s*\{/.test(text)) {
@@ -78,7 +79,7 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
       try {
         json = JSON.parse(text);
       } catch (err) {
-        throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+        throw new Error(`${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
       }
       const res = await svc.recipients.importTinyDb(campaign, json);
       out(`added ${res.added}, duplicates ${res.duplicates.length}, rejected ${res.rejected.length}, links not kept ${res.tokensDropped.length}`);
@@ -100,14 +101,14 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
     for (const r of res.duplicates) out(`  line ${r.lineNo}: duplicate: ${r.reason ?? r.email}`);
   });
 
-  cmd.command('export [file]').description('export volunteers as CSV (stdout when no file)').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string | undefined, o) => {
+  cmd.command('export [file]').description('export volunteers as CSV (stdout when no file)').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (file: string | undefined, o: { campaign: string }) => {
     const { svc, campaign } = await open(o.campaign);
     const sink: NodeJS.WritableStream = file ? createWriteStream(file) : process.stdout;
     for await (const chunk of svc.recipients.exportCsv(campaign)) if (!sink.write(chunk)) await new Promise((r) => sink.once('drain', r));
     if (file) await new Promise<void>((r) => sink.end(() => r()));
   });
 
-  cmd.command('send').description('mail every volunteer at status 0 a private link (the running service does it; --run does it here)').option('--run', 'run the mailing in this process and wait').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (o) => {
+  cmd.command('send').description('mail every volunteer at status 0 a private link (the running service does it; --run does it here)').option('--run', 'run the mailing in this process and wait').option('--campaign <ref>', 'campaign slug or id', 'default').action(async (o: { campaign: string; run?: boolean }) => {
     const { core: c, svc, campaign } = await open(o.campaign);
     const n = await svc.sending.start(campaign);
     out(`queued ${n} notices for campaign ${campaign.slug}`);

@@ -1,6 +1,6 @@
 /** What the certificates services need, built once in index.ts (factory functions take a Pick of it). */
 import type { Config } from '../../config.js';
-import type { DB } from '../../platform/db/index.js';
+import type { DatabaseHandle, DB } from '../../platform/db/index.js';
 import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Mailer } from '../../platform/mail/types.js';
 import type { SecretBox } from '../../platform/crypto/secretbox.js';
@@ -24,6 +24,8 @@ export interface CertDeps {
   config: Config;
   logger: Logger;
   now: () => number;
+  /** SQLite's read-only connection for hot lookups (db/reader.ts); absent on PostgreSQL and :memory:. */
+  reader?: DatabaseHandle['reader'];
 }
 
 /** Host part for stable Message-IDs (`<notice.12.1@host>`). */

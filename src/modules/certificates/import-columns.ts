@@ -123,7 +123,7 @@ export function parseCustomFields(json: string | null | undefined): CustomField[
   if (!json) return [];
   try {
     const v = JSON.parse(json) as unknown;
-    return Array.isArray(v) ? v.filter((f): f is CustomField => !!f && typeof f.key === 'string' && typeof f.label === 'string') : [];
+    return Array.isArray(v) ? v.filter((f: unknown): f is CustomField => !!f && typeof (f as CustomField).key === 'string' && typeof (f as CustomField).label === 'string') : [];
   } catch {
     return [];
   }

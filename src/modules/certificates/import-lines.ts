@@ -31,7 +31,7 @@ export interface DuplicateLine {
 }
 
 // Deliberately plain: one @, no spaces or control characters, a dot in the domain.
-const EMAIL_RE = /^[^\s@",;<>()\[\]\\]+@[^\s@",;<>()\[\]\\]+\.[^\s@",;<>()\[\]\\]+$/;
+const EMAIL_RE = /^[^\s@",;<>()[\]\\]+@[^\s@",;<>()[\]\\]+\.[^\s@",;<>()[\]\\]+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 

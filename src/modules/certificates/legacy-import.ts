@@ -80,6 +80,7 @@ export function planLegacyImport(json: unknown): { rows: LegacyRow[]; duplicates
       line,
       email,
       name: typeof rec.name === 'string' && rec.name.trim() ? rec.name.trim().slice(0, 100) : null,
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the original stored numbers as strings or numbers; anything else is kept as its text
       number: rec.number !== undefined && rec.number !== null && String(rec.number).trim() ? String(rec.number).trim().slice(0, 100) : null,
       status: Number.isInteger(statusIn) && statusIn >= 0 && statusIn <= 4 ? statusIn : 0,
       token: typeof rec.token === 'string' && rec.token !== '' ? rec.token : null,

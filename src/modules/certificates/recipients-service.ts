@@ -56,6 +56,7 @@ export function recipientView(r: RecipientRow, certificate?: CredentialState | n
 }
 
 function csvCell(v: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- cells are strings, numbers or custom-field values
   let s = v === null || v === undefined ? '' : String(v);
   // Cells starting with = + - @ are formulas to spreadsheet programs: neutralise them.
   if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;

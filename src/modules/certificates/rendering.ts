@@ -2,7 +2,7 @@
  * Certificates are re-rendered on demand from stored inputs (template, layout, name, number,
  * issue time): no image is kept. This file joins a campaign's stored settings into render's input.
  */
-import { createCanvas } from '@napi-rs/canvas';
+import { skia } from './render/canvas.js';
 import { createHash } from 'node:crypto';
 import { defaultLayout, renderCertificate, renderPreview, type Layout, type PdfAttachment, type TextField } from './render/index.js';
 import { DEFAULT_DATE_FORMAT, formatDate } from './render/date-format.js';
@@ -23,7 +23,7 @@ export function parseStoredLayout(json: string | null): StoredLayout {
   if (!json) return {};
   try {
     const v = JSON.parse(json) as unknown;
-    return v && typeof v === 'object' ? (v as StoredLayout) : {};
+    return v && typeof v === 'object' ? (v) : {};
   } catch {
     return {};
   }
@@ -71,7 +71,7 @@ let blank: TemplateBytes | undefined;
 /** A plain white template used until the organizer uploads one (so the flow works from the start). */
 function blankTemplate(): TemplateBytes {
   if (!blank) {
-    const c = createCanvas(1200, 850);
+    const c = skia().createCanvas(1200, 850);
     const g = c.getContext('2d');
     g.fillStyle = '#ffffff';
     g.fillRect(0, 0, 1200, 850);

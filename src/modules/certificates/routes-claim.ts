@@ -48,6 +48,8 @@ export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
           campaignName: z.string(),
           certificateId: z.string().optional().describe('the verification id in the QR code (/verify/<id>), once the name is submitted'),
           downloadUrl: z.string().optional(),
+          delivery: z.enum(['sending', 'failed', 'sent']).nullable().describe('where the certificate mail is, once the name is submitted: being made and mailed, failed (being retried), or sent'),
+          deliveryFailure: z.string().optional().describe('why the certificate mail failed, while it is retried'),
         }),
       },
     },

@@ -52,10 +52,11 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
   r.get('/api/getUserInfo', {
     schema: { tags, summary: 'Volunteer info for a link token', querystring: z.object({ token: z.string().max(500).optional(), campaign: campaignRef }), response: responses },
     // The hot path: the lookup checks the token itself (type, length), so skip the schema walk.
-    validatorCompiler: () => (data) => ({ value: data }),
+    validatorCompiler: () => (data: unknown) => ({ value: data }),
   }, async (req, reply) => {
     const hit = await svc.claims.lookup(req.query.token, req.ip);
-    if (hit.status >= 2) throw new CertError(3, 'already_sent', 'the certificate was already sent for this link', 409);
+    // Claimed: 3 once the certificate went out or while it is on its way, 4 when its mail failed.
+    if (hit.status >= 2) throw svc.claims.deliveryState(hit);
     const name = hit.name ?? '';
     // Hand-built JSON: this is the hot path (one indexed lookup, no schema walk per request).
     const e = JSON.stringify(hit.email);
@@ -112,7 +113,7 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
       response: responses,
     },
   }, async (req) => {
-    await requireAdmin(req.headers.token as string | undefined, req);
+    await requireAdmin(req.headers.token, req);
     const c = await svc.campaign.resolve(req.query.campaign);
     const bytes = await readTemplateField(req);
     return ok(await svc.campaign.setTemplate(c, bytes));
@@ -198,6 +199,7 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
       state: p.sending,
       ratePerMin: p.ratePerMin,
       quota: p.quota,
+      outage: p.outage,
       // (Addition) volunteers not mailed: one-click unsubscribes, hard bounces, blocklisted addresses.
       unsubscribed: p.optOut.unsubscribed,
       bounced: p.optOut.bounced,

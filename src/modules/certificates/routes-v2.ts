@@ -153,7 +153,7 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     }),
   }, async (req) => {
     const c = await svc.campaign.resolve(req.params.id);
-    return svc.recipients.list(c, { ...req.query, failed: req.query.failed === 'true' }, svc.credentials.states);
+    return svc.recipients.list(c, { ...req.query, failed: req.query.failed === 'true' }, (ids) => svc.credentials.states(ids));
   });
 
   rr.get(`${P}/campaigns/:id/recipients.csv`, { schema: s({ summary: 'Exports volunteers as CSV (streamed)', params: idParams }) }, async (req, reply) => {
@@ -210,6 +210,13 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
       return svc.sending.progress(await svc.campaign.resolve(c.id));
     });
   }
+  rr.post(`${P}/campaigns/:id/retry-failed`, {
+    schema: s({
+      summary: 'Retries every failed mail of the campaign: failed notices go back to the queue (same link, attempts reset) and sending starts; failed certificate mails are delivered again',
+      params: idParams,
+      response: { 200: z.object({ notices: z.number(), certificates: z.number() }) },
+    }),
+  }, async (req) => svc.sending.retryFailed(await svc.campaign.resolve(req.params.id)));
   rr.get(`${P}/campaigns/:id/progress`, { schema: s({ summary: 'Sending progress', params: idParams, response: { 200: progressSchema } }) }, async (req) =>
     svc.sending.progress(await svc.campaign.resolve(req.params.id)),
   );

@@ -140,6 +140,10 @@ export const progressSchema = z.object({
   ratePerMin: z.number(),
   etaSeconds: z.number().nullable(),
   quota: z.object({ dailyLimit: z.number().nullable(), usedToday: z.number(), pausedUntil: z.number().nullable() }),
+  outage: z
+    .object({ reason: z.string(), nextProbeAt: z.number().nullable(), probes: z.number() })
+    .nullable()
+    .describe('set while the SMTP server fails at the connection level (refused, timeout, TLS, 421, 535): sending waits and probes the server with backoff, failing no one'),
   optOut: z
     .object({ unsubscribed: z.number(), bounced: z.number(), blocked: z.number() })
     .optional()

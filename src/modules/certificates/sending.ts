@@ -1,10 +1,15 @@
 /**
- * Mailing the notices: `send` marks the campaign sending and enqueues ONE singleton job per
- * campaign that walks recipients at status 0 (keyset by id) with several sends in flight.
- * For each: a link token (32 random bytes; only its SHA-256 kept, plus a sealed copy while the
- * notice is in flight so a retry after a crash mails the same link under the same Message-ID),
- * the notice, then status 1 as soon as the SMTP server accepted it.
+ * Mailing the notices, by a fleet: `send` marks the campaign sending and enqueues its planner,
+ * which enqueues one short batch job per bucket of BATCH_WIDTH recipient ids still at status 0.
+ * Any instance takes any batch (a killed instance's batch is taken up when its lease runs out).
+ * For each notice: a link token (32 random bytes; only its SHA-256 kept, plus a sealed copy while
+ * the notice is in flight: the "attempting" marker, which with the Message-ID derived from
+ * notice_count makes a repeat after a crash carry the same link and the same Message-ID), the
+ * notice, then status 1 as soon as the SMTP server accepted it (that write retried, never the send).
+ * Connection-level SMTP failures pause the campaign and one batch probes with backoff; only a
+ * recipient-level answer fails (5xx) or delays (4xx) a volunteer.
  */
+import { randomBytes } from 'node:crypto';
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
 import { RetryLater, type JobContext } from '../../platform/jobs/types.js';
 import { PermanentMailError, TemporaryMailError, type OutgoingMail } from '../../platform/mail/types.js';
@@ -23,53 +28,49 @@ function assertNotArchived(c: CampaignRow): void {
   if (c.archived === 1) throw new CertError(1, 'archived', 'this campaign is archived: unarchive it before sending', 409);
 }
 
+/** The campaign's planner: one singleton job that enqueues a batch job per id bucket still to mail. */
 export const SEND_KIND = 'certificates.send';
-/** Notices in flight at once per campaign (a pooled SMTP needs several to reach its rate). */
-export const SEND_CONCURRENCY = 16;
-const PAGE = 500;
-/** Temporary failures per recipient before the notice is marked failed. */
+/** One batch of notices (recipient ids in one bucket of BATCH_WIDTH): any instance may take it. */
+export const BATCH_KIND = 'certificates.send-batch';
+/** Width of a batch's id bucket: at most this many notices per batch job. */
+export const BATCH_WIDTH = 100;
+/** Notices in flight at once within one batch. */
+export const BATCH_CONCURRENCY = 4;
+/** Batches of all campaigns run at once per instance (so in flight: 4 x 4 = 16 notices). */
+export const BATCHES_PER_INSTANCE = 4;
+/** Notices in flight at once per instance. */
+export const SEND_CONCURRENCY = BATCH_CONCURRENCY * BATCHES_PER_INSTANCE;
+/** Temporary failures per recipient before the notice is marked failed (default; MAIL_RETRY_ATTEMPTS). */
 export const NOTICE_MAX_ATTEMPTS = 8;
 
-/** Backoff of a recipient's notice after its n-th temporary failure: 1 s, 2 s, 4 s ... 15 min. */
-export function noticeBackoffMs(attempt: number): number {
-  return Math.min(1000 * 2 ** Math.max(0, attempt - 1), 15 * 60_000);
+/** Backoff after the n-th failure: `first`, doubling, at most `max` (MAIL_RETRY_MS, MAIL_RETRY_MAX_MS / MAIL_PROBE_MAX_MS). */
+export function retryBackoffMs(attempt: number, first = 1000, max = 15 * 60_000): number {
+  return Math.min(first * 2 ** Math.max(0, attempt - 1), max);
 }
 
-/** Sends per second over the last minute, per campaign (for progress). */
-function createRateMeter(now: () => number) {
-  const buckets = new Map<number, Map<number, number>>();
-  const today = new Map<number, { day: number; n: number }>();
-  return {
-    hit(cid: number) {
-      const t = now();
-      const sec = Math.floor(t / 1000);
-      let b = buckets.get(cid);
-      if (!b) buckets.set(cid, (b = new Map()));
-      b.set(sec, (b.get(sec) ?? 0) + 1);
-      if (b.size > 90) for (const k of b.keys()) if (k < sec - 60) b.delete(k);
-      const day = Math.floor(t / 86_400_000);
-      const d = today.get(cid);
-      if (!d || d.day !== day) today.set(cid, { day, n: 1 });
-      else d.n++;
-    },
-    perMinute(cid: number): number {
-      const sec = Math.floor(now() / 1000);
-      let n = 0;
-      for (const [k, v] of buckets.get(cid) ?? []) if (k > sec - 60) n += v;
-      return n;
-    },
-    usedToday(cid: number): number {
-      const d = today.get(cid);
-      return d && d.day === Math.floor(now() / 86_400_000) ? d.n : 0;
-    },
-  };
+/** Backoff of a recipient's notice after its n-th temporary failure: 1 s, 2 s, 4 s ... 15 min (the defaults). */
+export function noticeBackoffMs(attempt: number): number {
+  return retryBackoffMs(attempt);
 }
+
+/** This process, as the holder of attempting markers. */
+const SENDER_ID = `${process.pid}:${randomBytes(6).toString('hex')}`;
+/** How long an attempting marker keeps other instances off a notice (a dead holder's notices wait this long). */
+const MARKER_MS = 15_000;
+/** Another instance holds the notice's attempting marker. */
+class NotMine extends Error {}
+
+const batchKey = (cid: number, bucket: number) => `${BATCH_KIND}:${cid}:${bucket}`;
+
+/** What became of one notice. */
+type Outcome = 'sent' | 'settled' | { outage: string } | { quota: RetryLater };
 
 /** Builds the sending service and registers its job. */
 export function createSending(deps: CertDeps, campaignsSvc: CampaignService, deliver: Deliverability) {
-  const { campaigns, recipients, jobs, mailer, secrets, now, logger, db } = deps;
+  const { campaigns, recipients, jobs, mailer, secrets, now, logger } = deps;
   const host = messageHost(deps.config.publicUrl);
-  const meter = createRateMeter(now);
+  const retry = deps.config.mailRetry ?? { firstMs: 1000, maxMs: 15 * 60_000, attempts: NOTICE_MAX_ATTEMPTS, probeMaxMs: 5 * 60_000 };
+  const probeDelay = (n: number) => retryBackoffMs(n, retry.firstMs, retry.probeMaxMs);
 
   async function enqueueSend(campaignId: number): Promise<void> {
     await jobs.enqueue(SEND_KIND, { campaignId }, { singletonKey: `${SEND_KIND}:${campaignId}` });
@@ -161,76 +162,163 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
     };
   }
 
-  /** Mails one notice and records it; returns a RetryLater when the quota stops sending. */
-  async function sendOne(c: CampaignRow, r: RecipientRow, token: string, ack: (id: number) => Promise<void>): Promise<RetryLater | undefined> {
+  /**
+   * The SMTP server accepted the notice: write "sent", retrying the bookkeeping (the database may
+   * be unreachable for a moment) and never the send. The write is idempotent (it only changes a
+   * row still carrying its pending token). Gives up only after a minute, or shortly after the
+   * queue was told to stop; the notice then goes once more under the same Message-ID (the rare
+   * duplicate at-least-once allows).
+   */
+  async function recordSent(id: number, ack: (id: number) => Promise<void>, ctx: JobContext): Promise<void> {
+    const end = Date.now() + 60_000;
+    for (let i = 0; ; i++) {
+      try {
+        await ack(id);
+        return;
+      } catch (err) {
+        if (Date.now() > end || (ctx.signal.aborted && i >= 3)) throw err;
+        logger.warn({ err: (err as Error).message, recipient: id }, 'notice accepted, but recording it failed; trying again (the notice is not sent again)');
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** i, 2000)));
+      }
+    }
+  }
+
+  /** Mails one notice and records what became of it. */
+  async function sendOne(c: CampaignRow, r: RecipientRow, token: string, ack: (id: number) => Promise<void>, ctx: JobContext): Promise<Outcome> {
     try {
-      await mailer.send(await noticeMail(c, r, token));
-      meter.hit(c.id);
-      certMetrics.noticesSent.inc();
-      await ack(r.id);
-      return undefined;
+      // The attempting marker, written just before the pace's wait and the send: another instance
+      // holding this notice (its batch's lease ran out while it still sends) keeps it.
+      const claim = async () => {
+        if (!(await recipients.claimSend(r.id, SENDER_ID, now() + MARKER_MS, now()))) throw new NotMine();
+      };
+      await mailer.send(await noticeMail(c, r, token), { beforeSend: claim });
     } catch (err) {
-      if (err instanceof RetryLater) return err;
+      if (err instanceof NotMine) return 'settled';
+      if (err instanceof RetryLater) return { quota: err };
       const reason = (err as Error)?.message ?? String(err);
+      // The server, not this volunteer: pause the campaign, fail no one.
+      if (err instanceof TemporaryMailError && err.scope === 'connection') return { outage: reason };
+      // Not a mail error (the database, for the pace or the quota): the batch job retries.
+      if (!(err instanceof TemporaryMailError) && !(err instanceof PermanentMailError)) throw err;
       certMetrics.noticeFailures.inc({ kind: err instanceof PermanentMailError ? 'permanent' : 'temporary' });
       if (err instanceof PermanentMailError) {
         await recipients.markFailed(r.id, reason, now());
       } else {
         const attempts = r.attempts + 1;
-        if (attempts >= NOTICE_MAX_ATTEMPTS) await recipients.markFailed(r.id, `${reason} (after ${attempts} attempts)`, now());
-        else await recipients.scheduleNoticeRetry(r.id, attempts, now() + noticeBackoffMs(attempts), now());
-        if (!(err instanceof TemporaryMailError)) logger.warn({ err, recipient: r.id }, 'notice failed unexpectedly; will retry');
+        if (attempts >= retry.attempts) await recipients.markFailed(r.id, `${reason} (after ${attempts} attempts)`, now());
+        else await recipients.scheduleNoticeRetry(r.id, attempts, now() + retryBackoffMs(attempts, retry.firstMs, retry.maxMs), now());
       }
-      return undefined;
+      return 'settled';
     }
+    certMetrics.noticesSent.inc();
+    await recordSent(r.id, ack, ctx);
+    return 'sent';
   }
 
-  /** The campaign-send job: runs until every due notice is sent, paused, or the quota is used up. */
-  async function runSend(payload: { campaignId: number }, ctx: JobContext): Promise<void> {
+  /**
+   * Sets the campaign idle when nothing is left to mail; otherwise plans again, so volunteers
+   * added while it was sending get a batch too (buckets with a live batch are left as they are).
+   */
+  async function finishIfDone(cid: number): Promise<void> {
+    if ((await recipients.countToSend(cid)) > 0) return enqueueSend(cid);
+    if (await campaigns.setSending(cid, 'idle', ['sending'], now())) logger.info({ campaign: cid }, 'all notices sent');
+  }
+
+  /** The planner: one batch job per bucket of ids still to mail (a live batch of a bucket is kept). */
+  async function runPlan(payload: { campaignId: number }): Promise<void> {
     const cid = payload.campaignId;
-    let c = await campaigns.find(cid);
+    const c = await campaigns.find(cid);
     if (!c || c.sending !== 'sending') return;
-    if (c.paused_until) await campaigns.update(cid, { paused_until: null });
-    let cursor = 0;
+    const buckets = await recipients.noticeBuckets(cid, BATCH_WIDTH);
+    if (buckets.length === 0) {
+      if (await campaigns.setSending(cid, 'idle', ['sending'], now())) logger.info({ campaign: cid }, 'all notices sent');
+      return;
+    }
+    for (const b of buckets) await jobs.enqueue(BATCH_KIND, { campaignId: cid, bucket: b }, { singletonKey: batchKey(cid, b) });
+  }
+
+  /** The outage is over: the campaign's waiting batches run now, on every instance. */
+  async function endOutage(cid: number): Promise<void> {
+    await campaigns.endOutage(cid);
+    await jobs.wake(BATCH_KIND, `${BATCH_KIND}:${cid}:`);
+    logger.info({ campaign: cid }, 'the SMTP server answers again; sending resumes');
+  }
+
+  /** One batch: mails its bucket's due notices, then waits (RetryLater) for retries, pauses and outages. */
+  async function runBatch(payload: { campaignId: number; bucket: number }, ctx: JobContext): Promise<void> {
+    const cid = payload.campaignId;
+    const lo = payload.bucket * BATCH_WIDTH;
+    const hi = lo + BATCH_WIDTH;
     const stopping = () => ctx.signal.aborted || ctx.stopping.aborted;
     const ack = createAcks();
     for (;;) {
       if (stopping()) throw new RetryLater('the queue is stopping', 0);
-      c = await campaigns.find(cid);
+      const c = await campaigns.find(cid);
       if (!c || c.sending !== 'sending') return;
-      const page = await recipients.dueNotices(cid, cursor, PAGE, now());
-      if (page.length === 0) {
-        const pending = await recipients.pendingNotices(cid);
-        if (pending.n === 0) {
-          await campaigns.setSending(cid, 'idle', ['sending'], now());
-          logger.info({ campaign: cid }, 'all notices sent');
-          return;
+      const t = now();
+      if (c.paused_until !== null && c.paused_until > t) throw new RetryLater(c.pause_reason ?? 'the mail quota is used up', c.paused_until - t);
+      const rows = await recipients.noticesInRange(cid, lo, hi);
+      if (rows.length === 0) return finishIfDone(cid);
+      const heldElsewhere = (r: RecipientRow) => r.sending_until !== null && r.sending_until > t && r.sending_by !== SENDER_ID;
+      const due = rows.filter((r) => (r.retry_at === null || r.retry_at <= t) && !heldElsewhere(r));
+      if (due.length === 0) {
+        const next = Math.min(...rows.map((r) => Math.max(r.retry_at ?? t, heldElsewhere(r) ? r.sending_until! : t)));
+        throw new RetryLater('waiting for notices to retry', Math.max(50, next - t));
+      }
+      if (c.pause_reason !== null) {
+        // An outage was seen and its probe is due: one batch of the fleet probes with one notice.
+        if (!(await campaigns.claimProbe(cid, c.paused_until ?? 0, t + probeDelay(c.outage_probes + 1)))) continue;
+        const r = due[0];
+        const tokens = await prepareTokens([r]);
+        const out = await sendOne(c, r, tokens.get(r.id)!, ack, ctx);
+        if (typeof out === 'object' && 'outage' in out) {
+          await campaigns.setPauseReason(cid, out.outage);
+          logger.warn({ campaign: cid, probe: c.outage_probes + 1, err: out.outage }, 'the SMTP server still fails; probing again later');
+          continue;
         }
-        if (pending.nextAt !== null && pending.nextAt > now()) throw new RetryLater('waiting for notices to retry', pending.nextAt - now());
-        cursor = 0;
+        await endOutage(cid);
         continue;
       }
-      cursor = page[page.length - 1].id;
-      const tokens = await prepareTokens(page);
+      const tokens = await prepareTokens(due);
       let next = 0;
-      let stop: RetryLater | undefined;
-      const campaign = c;
+      let halt: Outcome | undefined;
+      let failure: Error | undefined;
       const worker = async () => {
-        while (!stop && !stopping() && next < page.length) {
-          const r = page[next++];
-          const q = await sendOne(campaign, r, tokens.get(r.id)!, ack);
-          if (q) stop = q;
+        while (!halt && failure === undefined && !stopping() && next < due.length) {
+          const r = due[next++];
+          try {
+            const out = await sendOne(c, r, tokens.get(r.id)!, ack, ctx);
+            if (typeof out === 'object') halt ??= out;
+          } catch (err) {
+            failure ??= err instanceof Error ? err : new Error(String(err));
+          }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, page.length) }, worker));
-      if (stop) {
-        await campaigns.update(cid, { paused_until: now() + stop.delayMs });
-        throw new RetryLater(`mail quota reached: ${stop.message}`, stop.delayMs);
+      // Every worker settles before the batch ends: a worker still sending after the job went back
+      // to the queue would send beside the instance that takes it up next (duplicates).
+      await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, due.length) }, worker));
+      if (failure !== undefined) throw failure;
+      if (halt && typeof halt === 'object' && 'outage' in halt) {
+        if (await campaigns.startOutage(cid, halt.outage, now() + probeDelay(1))) {
+          logger.warn({ campaign: cid, err: halt.outage }, 'the SMTP server fails: the campaign waits and probes it');
+        }
+        continue;
+      }
+      if (halt && typeof halt === 'object' && 'quota' in halt) {
+        await campaigns.update(cid, { paused_until: now() + halt.quota.delayMs });
+        throw new RetryLater(`mail quota reached: ${halt.quota.message}`, halt.quota.delayMs);
       }
     }
   }
 
-  jobs.define<{ campaignId: number }>(SEND_KIND, { handler: runSend, concurrency: 2, maxAttempts: 50 });
+  jobs.define<{ campaignId: number }>(SEND_KIND, { handler: runPlan, concurrency: 1, maxAttempts: 1000, backoffMs: (n) => retryBackoffMs(n, 500, 30_000) });
+  jobs.define<{ campaignId: number; bucket: number }>(BATCH_KIND, {
+    handler: runBatch,
+    concurrency: BATCHES_PER_INSTANCE,
+    // Errors here are the database's (a mail error is settled per recipient): keep trying.
+    maxAttempts: 1000,
+    backoffMs: (n) => retryBackoffMs(n, 500, 30_000),
+  });
 
   /** The link a volunteer holds (sealed in link_sealed, or in flight), if it still opens their page. */
   function heldLink(r: RecipientRow): string | undefined {
@@ -293,7 +381,23 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
       assertNotArchived(c);
       if (await campaigns.setSending(c.id, 'sending', ['paused'], now())) await enqueueSend(c.id);
     },
-    /** Re-enqueues the jobs of campaigns left sending (harmless when the job still exists). */
+    /**
+     * (Addition) Bulk "retry failed": every failed notice goes back to the queue (same link, attempts
+     * reset) and sending starts; answers how many.
+     */
+    async retryFailed(c: CampaignRow): Promise<{ notices: number; certificates: number }> {
+      assertNotArchived(c);
+      const n = await recipients.retryFailedNotices(c.id, now());
+      if (n > 0 || (await recipients.countToSend(c.id)) > 0) {
+        await campaigns.setSending(c.id, 'sending', ['idle', 'paused', 'sending'], now());
+        await enqueueSend(c.id);
+      }
+      // Failed certificate mails: their deliver job again (claims.ts's DELIVER_KIND; a live one is kept).
+      const certs = await recipients.failedDeliveries(c.id);
+      for (const { id } of certs) await jobs.enqueue('certificates.deliver', { recipientId: id }, { singletonKey: `certificates.deliver:${id}` });
+      return { notices: n, certificates: certs.length };
+    },
+    /** Re-enqueues the planners of campaigns left sending (harmless when the job still exists). */
     async recover(): Promise<void> {
       for (const { id } of await campaigns.listSending()) await enqueueSend(id);
     },
@@ -321,19 +425,38 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
         await recipients.markFailed(r.id, (err as Error).message, now());
         throw err;
       }
-      await recipients.markNoticeSent(r.id, r.notice_count + 1, now());
+      // Accepted: the bookkeeping is retried, the send is not.
+      for (let i = 0; ; i++) {
+        try {
+          await recipients.markNoticeSent(r.id, r.notice_count + 1, now());
+          break;
+        } catch (err) {
+          if (i >= 8) throw err;
+          await new Promise((res) => setTimeout(res, Math.min(100 * 2 ** i, 2000)));
+        }
+      }
     },
     async progress(c: CampaignRow) {
-      const [counts, latest, pending, optOut] = await Promise.all([recipients.counts(c.id), recipients.latestFailures(c.id, 10), recipients.countToSend(c.id), deliver.repo.counts(c.id)]);
-      const perMin = meter.perMinute(c.id);
-      const pausedUntil = c.paused_until && c.paused_until > now() ? c.paused_until : null;
+      // Every figure is the fleet's, read from the database (not this instance's memory).
+      const [counts, latest, pending, perMin, usedToday, optOut] = await Promise.all([
+        recipients.counts(c.id),
+        recipients.latestFailures(c.id, 10),
+        recipients.countToSend(c.id),
+        recipients.noticedSince(c.id, now() - 60_000),
+        mailer.usage ? mailer.usage(`campaign:${c.id}`) : Promise.resolve(0),
+        deliver.repo.counts(c.id),
+      ]);
+      // A quota pause; an outage's wait is shown as `outage` instead.
+      const pausedUntil = c.pause_reason === null && c.paused_until && c.paused_until > now() ? c.paused_until : null;
       return {
         counts: counts.byStatus,
         failed: { count: counts.failed, latest: latest.map((f) => ({ email: f.email, reason: f.failure ?? '', at: f.failed_at ?? 0 })) },
         sending: c.sending as 'idle' | 'sending' | 'paused',
         ratePerMin: perMin,
         etaSeconds: c.sending === 'sending' && perMin > 0 ? Math.ceil((pending / perMin) * 60) : null,
-        quota: { dailyLimit: c.daily_limit ?? deps.config.mailDailyLimit ?? null, usedToday: meter.usedToday(c.id), pausedUntil },
+        quota: { dailyLimit: c.daily_limit ?? deps.config.mailDailyLimit ?? null, usedToday, pausedUntil },
+        /** (Addition) Why sending waits: the SMTP server's failure while an outage lasts, with the next probe. */
+        outage: c.pause_reason !== null && c.sending === 'sending' ? { reason: c.pause_reason, nextProbeAt: c.paused_until, probes: c.outage_probes } : null,
         optOut,
       };
     },

@@ -30,6 +30,7 @@ export function createServices(core: Core) {
     config: core.config,
     logger: core.logger,
     now: core.now,
+    reader: core.handle.reader,
   };
   const campaign = createCampaignService(deps);
   const deliverability = createDeliverability(deps);

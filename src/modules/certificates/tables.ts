@@ -36,8 +36,12 @@ export interface CampaignTable {
   daily_limit: number | null;
   /** 'idle' | 'sending' | 'paused' */
   sending: Generated<string>;
-  /** Set while the mail quota holds sending back (progress shows the pause). */
+  /** Set while the mail quota or an SMTP outage holds sending back (progress shows the pause). */
   paused_until: number | null;
+  /** Why sending is held back (an SMTP outage's error text); null when it is not. */
+  pause_reason: Generated<string | null>;
+  /** Probes of the SMTP server that failed in the current outage (the probe backoff doubles with each). */
+  outage_probes: Generated<number>;
   /** The issuer's logo (sha256 in certificate_templates, which holds images by content); null = none. */
   logo_sha: Generated<string | null>;
   logo_type: Generated<string | null>;
@@ -62,6 +66,11 @@ export interface RecipientTable {
   email: string;
   number: string | null;
   name: string | null;
+  /** When the SMTP server accepted the latest notice (the fleet's sending rate in progress). */
+  noticed_at: Generated<number | null>;
+  /** Attempting marker: the instance sending this notice right now (no other may until `sending_until`). */
+  sending_by: Generated<string | null>;
+  sending_until: Generated<number | null>;
   /** sha256 (hex) of the link token; the token itself is never stored. */
   token_hash: string | null;
   /** Sealed token of a notice being sent: a retry after a crash mails the same link and Message-ID. */
@@ -142,6 +151,13 @@ export interface CertificateTemplateTable {
   created_at: number;
 }
 
+/** Volunteers per campaign and status, kept by triggers (migration 1310): the list's total without counting rows. */
+export interface RecipientCountTable {
+  campaign_id: number;
+  status: number;
+  n: number;
+}
+
 /** The Message-ID of every notice sent, to match a bounce to its volunteer. */
 export interface NoticeMessageTable {
   message_id: string;
@@ -172,6 +188,7 @@ export interface MailDkimKeyTable {
 
 declare module '../../platform/db/tables.js' {
   interface Database {
+    recipient_counts: RecipientCountTable;
     notice_messages: NoticeMessageTable;
     mail_blocklist: MailBlocklistTable;
     mail_dkim_keys: MailDkimKeyTable;

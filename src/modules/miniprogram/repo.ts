@@ -6,7 +6,7 @@
 import type SQLite from 'better-sqlite3';
 import { sql, type Compilable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
-import { prepare as prepareQuery, sqliteIndexHint, type PrepareOptions } from './prepared.js';
+import { prepare as prepareQuery, sqliteIndexHint, type PrepareOptions } from '../../platform/db/prepared.js';
 import './tables.js';
 import type { MiniprogramProfileTable } from './tables.js';
 

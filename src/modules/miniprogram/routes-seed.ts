@@ -57,7 +57,7 @@ export async function registerMiniprogramRoutes(app: FastifyInstance, service: M
       await scope.register(formbody, { bodyLimit: MINIPROGRAM_BODY_LIMIT });
       // Schemas describe the routes in /docs; validation happens on the merged parameters (query +
       // body) with the same zod schemas, so that every failure gets the endpoint's own code.
-      scope.setValidatorCompiler(() => (data) => ({ value: data }));
+      scope.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
       scope.setSerializerCompiler(() => (data) => JSON.stringify(data));
       useEnvelope(scope, illegal, (view, req) => {
         const endpoint = (req.routeOptions.url ?? '').split('/').pop() ?? '';

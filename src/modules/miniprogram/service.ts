@@ -160,7 +160,7 @@ export type MiniprogramService = ReturnType<typeof createMiniprogramService>;
 
 function parseItems(json: string): string[] {
   try {
-    const v = JSON.parse(json);
+    const v = JSON.parse(json) as unknown;
     return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
   } catch {
     return [];

@@ -5,7 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, PostgresAdapter, type Transaction } from 'kysely';
 import { openReader } from './reader.js';
 import { createPrivateFile } from './private-file.js';
@@ -23,13 +24,21 @@ export interface DatabaseHandle {
   sqlite?: SQLite.Database;
   /** SQLite on a file only: the read-only connection for per-request lookups (reader.ts). */
   reader?: SQLite.Database;
-  /** The pg pool (PostgreSQL only), shared with pg-boss. */
+  /** The pg pool (PostgreSQL only); the job queue LISTENs on a connection of its own. */
   pool?: pg.Pool;
   close(): Promise<void>;
 }
 
-// int8 (bigint) columns hold millisecond times and counts; they fit in a double.
-pg.types.setTypeParser(20, (v) => Number(v));
+let pgModule: typeof pg | undefined;
+/** pg, loaded when a PostgreSQL database is opened (a SQLite service never holds it in memory). */
+function loadPg(): typeof pg {
+  if (!pgModule) {
+    pgModule = createRequire(import.meta.url)('pg') as typeof pg;
+    // int8 (bigint) columns hold millisecond times and counts; they fit in a double.
+    pgModule.types.setTypeParser(20, (v) => Number(v));
+  }
+  return pgModule;
+}
 
 export type DatabaseConfig = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; url: string };
 
@@ -41,11 +50,24 @@ export interface OpenOptions {
 /** How long a request waits for a new PostgreSQL connection before it is answered 503. */
 export const PG_CONNECT_TIMEOUT_MS = 5000;
 
+/** A pg client class whose connection attempt gives up after PG_CONNECT_TIMEOUT_MS. */
+function timedClient(p: typeof pg): typeof pg.Client {
+  return class TimedClient extends p.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS });
+    }
+  };
+}
+
 /** Opens the configured database. The caller runs migrations (see migrate.ts). */
 export function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): DatabaseHandle {
   if (cfg.dialect === 'postgres') {
-    // A refused or black-holed server must fail a request in seconds (a 503), not hang it.
-    const pool = new pg.Pool({ connectionString: cfg.url, max: 10, connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS });
+    // A refused or black-holed server must fail a request in seconds (a 503), not hang it. The
+    // timeout is set on the client (connecting), not the pool: pg-pool applies its own
+    // `connectionTimeoutMillis` to waiting for a busy pool's free client too, which turned a burst
+    // of 400 requests on a healthy database into 503s ("timeout exceeded when trying to connect").
+    const p = loadPg();
+    const pool = new p.Pool({ connectionString: cfg.url, max: 10, Client: timedClient(p) });
     const lost = (err: Error) => opts.onConnectionError?.(err);
     // A client losing its connection must not crash the process. The pool's 'error' event covers
     // idle clients only; a client checked out (a query or transaction in progress) emits 'error'
@@ -103,6 +125,7 @@ function withStatementCache(sqlite: SQLite.Database, max = 500) {
 }
 
 /** Which dialect a Kysely handle (or transaction) speaks; for migrations and repositories. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any handle: the app's, a transaction's, a migration's Kysely<any>
 export function dialectOf(db: Kysely<any>): Dialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }

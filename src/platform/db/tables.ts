@@ -9,5 +9,5 @@
  * milliseconds since the epoch (`bigint` in PostgreSQL, parsed back to number), booleans are
  * integers 0/1, ids are integers from the database's own sequence.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by module augmentation
 export interface Database {}

@@ -1,8 +1,7 @@
 /**
  * The job loop both queues share: claims due jobs per kind in small batches (one statement per
  * batch) up to the kind's free slots, runs handlers, records outcomes, renews leases, and stops
- * gracefully. Where jobs live is a JobStore: the `jobs` table (sqlite-runner.ts) or pg-boss's
- * job table (pgboss-queue.ts).
+ * gracefully. Where jobs live is a JobStore: our `jobs` table on either dialect (table-store.ts).
  *
  * Outcomes: success -> complete (batched); RetryLater -> rescheduled, attempt given back;
  * PermanentJobError or last attempt -> failed, then `onFailed` once (only by the runner whose
@@ -29,10 +28,14 @@ export interface ClaimedJob {
 
 /** Where jobs are kept; every method is one statement (or one small transaction). */
 export interface JobStore {
-  /** Prepares storage (pg-boss: start and migrate); called before any other method. */
+  /** Prepares storage; called before any other method. */
   ready(): Promise<void>;
-  /** Prepares a kind (pg-boss: createQueue) with its retry settings. */
+  /** Prepares a kind with its retry settings (a store that needs it). */
   prepareKind?(kind: string, def: { maxAttempts: number; backoffMs: (attempt: number) => number }): Promise<void>;
+  /** Calls `wake(kind)` when another process enqueued a job (PostgreSQL: LISTEN). */
+  subscribe?(wake: (kind: string) => void): Promise<void>;
+  /** Makes queued jobs of `kind` whose singleton key starts with `keyPrefix` due now; answers how many. */
+  wake?(kind: string, keyPrefix: string): Promise<number>;
   insert(kind: string, payload: unknown, opts: EnqueueOptions & { maxAttempts: number }): Promise<void>;
   claim(kind: string, limit: number, leaseMs: number): Promise<ClaimedJob[]>;
   complete(kind: string, ids: string[]): Promise<void>;
@@ -40,8 +43,8 @@ export interface JobStore {
   reschedule(kind: string, id: string, delayMs: number, error: string, giveBack: boolean): Promise<void>;
   /** Marks failed; true when this call made the change (so onFailed runs once). */
   fail(kind: string, id: string, error: string): Promise<boolean>;
-  /** Extends the leases of these running jobs. */
-  renew(ids: Array<{ kind: string; id: string }>, leaseMs: number): Promise<void>;
+  /** Extends the leases of these running jobs; answers the ids whose lease is still this runner's. */
+  renew(ids: Array<{ kind: string; id: string }>, leaseMs: number): Promise<string[] | void>;
   /** Puts these running jobs back in the queue at once, attempts given back. */
   release(ids: Array<{ kind: string; id: string }>): Promise<number>;
   /** Requeues jobs whose lease expired (when the store does not do it itself). */
@@ -54,7 +57,7 @@ export interface RunnerOptions {
   logger: Logger;
   /** Default concurrency per kind when a definition gives none (JOB_CONCURRENCY). */
   concurrency: number;
-  /** Lease length; renewed every third of it while a job runs. Default 30 s. */
+  /** Lease length; renewed every third of it while a job runs. Default 5 s (a dead instance's job is taken up within about that). */
   leaseMs?: number;
   /** Fallback polling interval. Default 250 ms. */
   pollMs?: number;
@@ -84,7 +87,7 @@ function errorText(err: unknown): string {
 /** Builds a JobQueue over a store. */
 export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
   const log = opts.logger;
-  const leaseMs = opts.leaseMs ?? 30_000;
+  const leaseMs = opts.leaseMs ?? 5_000;
   const pollMs = opts.pollMs ?? 250;
   const kinds = new Map<string, KindState>();
   const inflight = new Map<string, { kind: string; promise: Promise<void>; abort: AbortController }>();
@@ -109,7 +112,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       ready = undefined;
       throw err;
     }));
-  /** Preparations run one at a time: pg-boss's createQueue takes DDL locks that deadlock when run side by side. */
+  /** Preparations (a store's prepareKind) run one at a time. */
   let prepareChain: Promise<unknown> = Promise.resolve();
 
   function prepare(kind: string): Promise<void> {
@@ -242,7 +245,18 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
   async function heartbeat(): Promise<void> {
     if (inflight.size === 0) return;
     try {
-      await store.renew([...inflight].map(([id, f]) => ({ kind: f.kind, id })), leaseMs);
+      const held = await store.renew([...inflight].map(([id, f]) => ({ kind: f.kind, id })), leaseMs);
+      if (Array.isArray(held)) {
+        const mine = new Set(held);
+        for (const [id, f] of inflight) {
+          // The lease ran out (the database was out of reach longer than the lease) and another
+          // runner may hold the job now: stop the handler rather than work beside it.
+          if (!mine.has(id) && !f.abort.signal.aborted) {
+            log.warn({ kind: f.kind, id }, 'jobs: lost the lease of a running job; stopping it');
+            f.abort.abort();
+          }
+        }
+      }
     } catch (err) {
       log.error({ err }, 'jobs: lease renewal failed');
     }
@@ -290,6 +304,14 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       pollTimer.unref();
       heartbeatTimer = setInterval(() => void heartbeat(), Math.max(100, Math.floor(leaseMs / 3)));
       heartbeatTimer.unref();
+      if (store.subscribe) {
+        await store.subscribe((kind) => {
+          if (!kind) for (const k of kinds.values()) k.maybeMore = true;
+          const k = kinds.get(kind);
+          if (k) k.maybeMore = true;
+          scheduleTick();
+        });
+      }
       scheduleTick();
     },
 
@@ -348,6 +370,15 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
     async counts(kind) {
       await ensureReady();
       return store.counts(kind);
+    },
+
+    async wake(kind, keyPrefix) {
+      await ensureReady();
+      const n = store.wake ? await store.wake(kind, keyPrefix) : 0;
+      const k = kinds.get(kind);
+      if (k) k.maybeMore = true;
+      scheduleTick();
+      return n;
     },
   };
 }

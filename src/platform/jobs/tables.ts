@@ -1,4 +1,4 @@
-/** Row types of the platform's `jobs` table (SQLite runner; pg-boss keeps its own schema). */
+/** Row types of the platform's `jobs` table (both dialects: table-store.ts). */
 import type { Generated } from 'kysely';
 
 export interface JobsTable {

@@ -1,6 +1,6 @@
 /**
- * The one queue interface. SQLite: an in-process runner over the durable `jobs` table
- * (sqlite-runner.ts). PostgreSQL: pg-boss (pgboss-queue.ts), so several instances share work.
+ * The one queue interface, over our own durable `jobs` table on SQLite and PostgreSQL
+ * (table-store.ts); on PostgreSQL several instances share the work.
  *
  * Semantics both implementations keep:
  * - at-least-once: a job whose process dies is run again (its lease expires); handlers must be
@@ -59,6 +59,11 @@ export interface JobQueue {
   stop(graceMs?: number): Promise<void>;
   /** Counts by state for a kind (or all kinds), for progress and /metrics. */
   counts(kind?: string): Promise<Record<string, number>>;
+  /**
+   * Makes the queued jobs of `kind` whose singleton key starts with `keyPrefix` due now (e.g. the
+   * batches of a campaign waiting out an SMTP outage that just ended); answers how many.
+   */
+  wake(kind: string, keyPrefix: string): Promise<number>;
 }
 
 /** Reschedule without spending an attempt (e.g. a mail quota is used up until `delayMs` from now). */

@@ -29,6 +29,7 @@
  * that fits item 4. The statements below are one upsert each, the same on both dialects.
  */
 import { sql } from 'kysely';
+import type SQLite from 'better-sqlite3';
 import type { DB, Executor } from '../db/index.js';
 import './tables.js';
 
@@ -63,7 +64,7 @@ export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
 export function clientKey(ip: string): string {
   const a = (ip || 'unknown').replace(/%.*$/, '');
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
-  if (mapped) return mapped[1]!;
+  if (mapped) return mapped[1];
   if (!a.includes(':')) return a;
   const [head, tail] = a.split('::') as [string, string | undefined];
   const h = head ? head.split(':') : [];
@@ -143,10 +144,15 @@ function fnv(s: string): string {
   return h.toString(36);
 }
 
-/** Builds the limiter over a database handle. Stateless apart from the sweep timer's last run. */
-export function createAttemptLimiter(deps: { db: DB; now: () => number }): AttemptLimiter {
+/**
+ * Builds the limiter over a database handle. Stateless apart from the sweep timer's last run.
+ * `reader` (SQLite's read-only connection, db/reader.ts): `exhausted`, a read on hot paths (every
+ * claim-link lookup), runs there as one prepared statement instead of through Kysely.
+ */
+export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?: SQLite.Database }): AttemptLimiter {
   const { db, now } = deps;
   let lastSweep = now();
+  const countOf = deps.reader?.prepare('SELECT count, reset_at FROM attempt_counters WHERE key = ?');
 
   /** Reserves one attempt on one key: the count after it, or minus the wait when refused. */
   async function reserveOne(ex: Executor, rule: LimitRule, t: number): Promise<number> {
@@ -163,7 +169,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
         const row = await sql<{ reset_at: number }>`SELECT reset_at FROM attempt_counters WHERE key = ${key}`.execute(ex);
         return Math.max(1000, Number(row.rows[0]?.reset_at ?? t) - t) * -1;
       }
-      return Number(r.rows[0]!.count);
+      return Number(r.rows[0].count);
     }
     const r = await sql<{ count: number }>`
       INSERT INTO attempt_counters (key, count, reset_at, next_at) VALUES (${key}, 1, ${t + rule.forgetMs}, ${t + backoffDelay(rule, 1)})
@@ -176,7 +182,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
       const row = await sql<{ next_at: number }>`SELECT next_at FROM attempt_counters WHERE key = ${key}`.execute(ex);
       return Math.max(1000, Number(row.rows[0]?.next_at ?? t) - t) * -1;
     }
-    const n = Number(r.rows[0]!.count);
+    const n = Number(r.rows[0].count);
     // The row is ours until the transaction ends (locked on PostgreSQL, SQLite's write lock).
     await sql`UPDATE attempt_counters SET next_at = ${t + backoffDelay(rule, n)} WHERE key = ${key}`.execute(ex);
     return n;
@@ -194,7 +200,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
       await maybeSweep(t);
       const sorted = [...rules].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       if (sorted.length === 1) {
-        const n = await reserveOne(db, sorted[0]!, t);
+        const n = await reserveOne(db, sorted[0], t);
         return n < 0 ? { ok: false, retryAfterMs: -n } : { ok: true };
       }
       try {
@@ -213,8 +219,9 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number }): Attem
 
     async exhausted(rule) {
       const t = now();
-      const r = await sql<{ count: number; reset_at: number }>`SELECT count, reset_at FROM attempt_counters WHERE key = ${boundedKey(rule.key)}`.execute(db);
-      const row = r.rows[0];
+      const row = countOf
+        ? (countOf.get(boundedKey(rule.key)) as { count: number; reset_at: number } | undefined)
+        : (await sql<{ count: number; reset_at: number }>`SELECT count, reset_at FROM attempt_counters WHERE key = ${boundedKey(rule.key)}`.execute(db)).rows[0];
       if (!row || Number(row.reset_at) <= t || Number(row.count) < rule.limit) return 0;
       return Math.max(1000, Number(row.reset_at) - t);
     },

@@ -7,12 +7,12 @@
 import type { Config } from '../../config.js';
 import type { SecretBox } from '../crypto/secretbox.js';
 import type { DatabaseHandle, Executor } from '../db/index.js';
-import type { JobQueue } from '../jobs/types.js';
+import { PermanentJobError, type JobQueue } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { storeInDevMailbox } from './dev-mailbox.js';
-import { DailyQuota, TokenBucket, type QuotaLimit } from './pacing.js';
+import { DailyQuota, FleetPace, type QuotaLimit } from './pacing.js';
 import { defaultFromOf, sendOnce, SmtpPools, smtpSettingsOptions, smtpUrlOptions, type PoolOptions } from './smtp.js';
-import type { Mailer, OutgoingMail, SendResult, SmtpSettings } from './types.js';
+import type { Mailer, OutgoingMail, SendOptions, SendResult, SmtpSettings } from './types.js';
 
 export * from './types.js';
 export { classifySmtpError } from './smtp.js';
@@ -41,6 +41,13 @@ export interface MailerDeps {
   backoffMs?: (attempt: number) => number;
 }
 
+/**
+ * What a `mail.send` job holds: the QueuedMail as JSON sealed with `core.secrets` (links,
+ * codes and passwords are never in clear at rest, failed jobs included). `QueuedMail` itself is
+ * still read for jobs queued by earlier versions.
+ */
+type MailJobPayload = { sealed: string } | QueuedMail;
+
 /** How an OutgoingMail travels inside a job payload (JSON). */
 interface QueuedMail extends Omit<OutgoingMail, 'attachments' | 'smtp' | 'dkim'> {
   dkim?: Omit<NonNullable<OutgoingMail['dkim']>, 'privateKey'> & { sealedKey?: string; privateKey?: string };
@@ -54,18 +61,10 @@ export function createMailer(deps: MailerDeps): Mailer {
   const now = deps.now ?? Date.now;
   const pools = new SmtpPools(deps.pool);
   const quota = new DailyQuota(handle.db, handle.dialect, now);
-  const globalRate = config.mailRatePerSec ? new TokenBucket(config.mailRatePerSec) : undefined;
-  const senderRates = new Map<string, TokenBucket>();
+  const pace = new FleetPace(handle.db, handle.dialect);
   const defaultSmtp = config.smtpUrl ? smtpUrlOptions(config.smtpUrl) : undefined;
   const defaultFrom =
     config.mailFrom ?? (defaultSmtp?.auth?.user?.includes('@') ? defaultSmtp.auth.user : undefined) ?? 'volunteer-hub@localhost';
-
-  function senderRate(key: string, rate: number): TokenBucket {
-    const id = `${key}\u0000${rate}`;
-    let b = senderRates.get(id);
-    if (!b) senderRates.set(id, (b = new TokenBucket(rate)));
-    return b;
-  }
 
   async function deliver(mail: OutgoingMail, from: string): Promise<SendResult> {
     if (mail.smtp) return pools.send(smtpSettingsOptions(mail.smtp), mail, from);
@@ -73,14 +72,20 @@ export function createMailer(deps: MailerDeps): Mailer {
     return storeInDevMailbox(handle.db, mail, from, now());
   }
 
-  async function send(mail: OutgoingMail): Promise<SendResult> {
+  async function send(mail: OutgoingMail, opts: SendOptions = {}): Promise<SendResult> {
     const limits: QuotaLimit[] = [{ key: '*', dailyLimit: config.mailDailyLimit }];
     if (mail.pacing?.key) limits.push({ key: mail.pacing.key, dailyLimit: mail.pacing.dailyLimit });
     // The quota first: a send that would exceed it fails fast instead of waiting for its turn.
     const reservation = await quota.reserve(limits);
     try {
-      if (globalRate) await globalRate.take();
-      if (mail.pacing?.key && mail.pacing.ratePerSec) await senderRate(mail.pacing.key, mail.pacing.ratePerSec).take();
+      // Before the pace's wait: a hook that writes to the database (an attempting marker) must not
+      // sit between the reserved slot and the send, or sends delayed by a slow write go out in a bunch.
+      await opts.beforeSend?.();
+      // The fleet's pace, reserved in the database (MAIL_RATE_PER_SEC and the sender's own rate).
+      const rates: Array<{ key: string; ratePerSec: number }> = [];
+      if (config.mailRatePerSec) rates.push({ key: '*', ratePerSec: config.mailRatePerSec });
+      if (mail.pacing?.key && mail.pacing.ratePerSec) rates.push({ key: mail.pacing.key, ratePerSec: mail.pacing.ratePerSec });
+      if (rates.length) await pace.take(rates);
       const from = mail.from ?? defaultFromOf(mail.smtp) ?? defaultFrom;
       return await deliver(mail, from);
     } catch (err) {
@@ -122,16 +127,31 @@ export function createMailer(deps: MailerDeps): Mailer {
     return mail;
   }
 
-  jobs.define<QueuedMail>(MAIL_SEND_JOB, {
+  function openPayload(p: MailJobPayload): QueuedMail {
+    if ('sealed' in p && typeof p.sealed === 'string') {
+      if (!deps.secrets) throw new PermanentJobError('a sealed mail job needs the secret key');
+      return JSON.parse(deps.secrets.open(p.sealed)) as QueuedMail;
+    }
+    return p as QueuedMail;
+  }
+
+  jobs.define<MailJobPayload>(MAIL_SEND_JOB, {
     concurrency: deps.sendConcurrency ?? 4 * (deps.pool?.maxConnections ?? 5),
     backoffMs: deps.backoffMs,
     // TemporaryMailError: retried with backoff; PermanentMailError: fails at once;
     // QuotaExceeded (a RetryLater): waits for the window without spending an attempt.
     handler: async (payload) => {
-      await send(fromQueued(payload));
+      await send(fromQueued(openPayload(payload)));
     },
-    onFailed: async (payload, error) => {
-      logger.warn({ to: payload.to, messageId: payload.messageId, err: error.message }, 'mail: message could not be delivered');
+    onFailed: (payload, error) => {
+      let messageId: string | undefined;
+      try {
+        messageId = openPayload(payload).messageId;
+      } catch {
+        // Unreadable under this key: the error says enough.
+      }
+      logger.warn({ messageId, err: error.message }, 'mail: message could not be delivered');
+      return Promise.resolve();
     },
   });
 
@@ -139,7 +159,9 @@ export function createMailer(deps: MailerDeps): Mailer {
     isDevMailbox: !defaultSmtp,
     send,
     async enqueue(mail: OutgoingMail, opts: { trx?: Executor } = {}) {
-      await jobs.enqueue(MAIL_SEND_JOB, toQueued(mail), { trx: opts.trx });
+      const q = toQueued(mail);
+      const payload: MailJobPayload = deps.secrets ? { sealed: deps.secrets.seal(JSON.stringify(q)) } : q;
+      await jobs.enqueue(MAIL_SEND_JOB, payload, { trx: opts.trx });
     },
     async sendTest(smtp: SmtpSettings, to: string): Promise<SendResult> {
       const from = defaultFromOf(smtp) ?? defaultFrom;
@@ -152,6 +174,10 @@ export function createMailer(deps: MailerDeps): Mailer {
         messageId: `<test.${Date.now()}.${Math.random().toString(36).slice(2)}@${host}>`,
       };
       return sendOnce(smtpSettingsOptions(smtp), mail, from);
+    },
+    async usage(key: string) {
+      await quota.flush().catch(() => undefined);
+      return (await quota.usage(key)).used;
     },
     async close() {
       await quota.flush().catch((err) => logger.error({ err }, 'mail: could not write send counts'));

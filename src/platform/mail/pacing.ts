@@ -1,8 +1,11 @@
 /**
- * Sending pace and daily quota.
+ * Sending pace and daily quota, both kept in the database so they hold for a fleet of instances.
  *
- * - Rate (messages per second): an in-memory token bucket per key, burst of one second's worth.
- *   Callers queue for their slot (the bucket goes into debt), so concurrent senders are spread out.
+ * - Rate (messages per second): GCRA per key in `mail_pace`: one atomic upsert moves the key's
+ *   "theoretical arrival time" (tat) one interval on from max(tat, now) and hands the caller the
+ *   slot it moved past. Callers queue for their slot, so every sender of every instance is spaced
+ *   by 1/rate; no burst (the limit is never exceeded in any second). Times are the database's
+ *   clock on PostgreSQL. A slot reserved by a process that then dies is simply left unused.
  * - Daily quota: a ROLLING 24 hours (what Gmail and most providers count), stored durably in
  *   `mail_quota` as per-minute buckets, so it survives restarts. A send reserves its slot before
  *   going out and gives it back if the send fails. At the limit, `QuotaExceeded(delayMs)` says
@@ -17,7 +20,57 @@ import { QuotaExceeded } from './types.js';
 const DAY = 24 * 60 * 60_000;
 const BUCKET = 60_000;
 
-/** Waits for one send slot at `ratePerSec`. */
+/** How late after its slot a send may still go; later, the slot has passed and a fresh one is taken. */
+const LATE_TOLERANCE_MS = 100;
+
+/** The fleet's pace: waits for one send slot per key, reserved in `mail_pace` (GCRA). */
+export class FleetPace {
+  constructor(
+    private readonly db: DB,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * Reserves the next slot of `key` at `ratePerSec`; answers the milliseconds until it. Slots are
+   * spaced for 90% of the rate: a sender may go up to LATE_TOLERANCE_MS after its slot (timers on a
+   * busy machine), and the margin keeps any second under the limit even then.
+   */
+  async reserve(key: string, ratePerSec: number): Promise<number> {
+    const interval = 1000 / (ratePerSec * (1 - LATE_TOLERANCE_MS / 1000));
+    if (this.dialect === 'postgres') {
+      const r = await sql<{ tat: number; now: number }>`
+        with n as (select extract(epoch from clock_timestamp()) * 1000 as t)
+        insert into mail_pace (key, tat) select ${key}, n.t + ${interval} from n
+        on conflict (key) do update set tat = greatest(mail_pace.tat, (select t from n)) + ${interval}
+        returning tat, (select t from n) as now`.execute(this.db);
+      const row = r.rows[0];
+      return Math.max(0, Number(row.tat) - interval - Number(row.now));
+    }
+    const now = Date.now();
+    const r = await sql<{ tat: number }>`
+      insert into mail_pace (key, tat) values (${key}, ${now + interval})
+      on conflict (key) do update set tat = max(mail_pace.tat, ${now}) + ${interval}
+      returning tat`.execute(this.db);
+    return Math.max(0, Number(r.rows[0].tat) - interval - now);
+  }
+
+  /**
+   * Waits for a slot of every key (reserved together; the latest decides). A sender that wakes
+   * well after its slot (a stalled event loop, a slow database answer) lets the slot pass and
+   * takes a fresh one, so senders that fell behind do not go out in a bunch above the rate.
+   */
+  async take(keys: Array<{ key: string; ratePerSec: number }>): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      let wait = 0;
+      for (const k of keys) wait = Math.max(wait, await this.reserve(k.key, k.ratePerSec));
+      const due = performance.now() + wait;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (performance.now() - due <= LATE_TOLERANCE_MS || tries >= 5) return;
+    }
+  }
+}
+
+/** Waits for one send slot at `ratePerSec`, in this process only (kept for callers outside the fleet). */
 export class TokenBucket {
   private tokens: number;
   private last = performance.now();
@@ -102,7 +155,7 @@ export class DailyQuota {
         for (const l of limits) {
           if (!l.dailyLimit) continue;
           if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${'mail_quota:' + l.key}))`.execute(trx);
-          const { used, oldestBucket } = await this.usage(l.key, trx as unknown as DB);
+          const { used, oldestBucket } = await this.usage(l.key, trx);
           if (used >= l.dailyLimit) {
             const frees = (oldestBucket ?? bucket) + DAY + BUCKET;
             const scope = l.key === '*' ? 'the daily mail quota' : `the daily mail quota of ${l.key}`;

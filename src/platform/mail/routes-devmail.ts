@@ -102,7 +102,7 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core, admin
       async (req) => {
         const rows = await devMailboxRepo.list(core.db, req.query.limit, req.query.before);
         const items = rows.map(({ raw, ...m }) => ({ ...m, attachments: countAttachments(raw) }));
-        return { items, next: items.length === req.query.limit ? items[items.length - 1]!.id : null };
+        return { items, next: items.length === req.query.limit ? items[items.length - 1].id : null };
       },
     );
 

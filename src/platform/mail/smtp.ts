@@ -44,15 +44,29 @@ const TEMPORARY_CODES = new Set([
  */
 export function classifySmtpError(err: unknown): TemporaryMailError | PermanentMailError {
   if (err instanceof TemporaryMailError || err instanceof PermanentMailError) return err;
-  const e = (err ?? {}) as { responseCode?: number; response?: string; code?: string; message?: string };
+  const e = (err ?? {}) as { responseCode?: number; response?: string; code?: string; command?: string; message?: string };
   const text = (e.response || e.message || String(err)).trim();
   const code = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  // The server (or the way to it) failed, not this recipient: every message would fail the same
+  // way, so a campaign pauses rather than fail anyone, and a single mail is retried.
+  if (isConnectionLevel(e, code)) {
+    const label = e.code && !text.startsWith(e.code) ? `${e.code}: ${text}` : text;
+    return new TemporaryMailError(label, code, 'connection');
+  }
   if (code !== undefined && code >= 500 && code < 600) return new PermanentMailError(text, code);
   if (code !== undefined && code >= 400 && code < 500) return new TemporaryMailError(text, code);
   // Refused before anything was sent (no recipient, unparseable address or message): retrying cannot help.
   if (code === undefined && (e.code === 'EENVELOPE' || e.code === 'EMESSAGE')) return new PermanentMailError(text);
   const label = e.code && TEMPORARY_CODES.has(e.code) ? `${e.code}: ${text}` : text;
   return new TemporaryMailError(label, code);
+}
+
+/** Connection, greeting, TLS and authentication failures, 421 (service closing) and 530/534/535 (auth). */
+function isConnectionLevel(e: { code?: string; command?: string }, code: number | undefined): boolean {
+  if (code === 421 || code === 530 || code === 534 || code === 535 || code === 454) return true;
+  if (e.code && (TEMPORARY_CODES.has(e.code) || e.code === 'EAUTH' || e.code === 'ETLS' || e.code === 'EPROTOCOL')) return true;
+  const cmd = (e.command ?? '').toUpperCase();
+  return code !== undefined && (cmd === 'CONN' || cmd === 'GREETING' || cmd.startsWith('EHLO') || cmd.startsWith('HELO') || cmd.startsWith('AUTH') || cmd === 'STARTTLS');
 }
 
 /** Parses SMTP_URL (`smtp://user:pass@host:port` or `smtps://...`) into nodemailer options. */

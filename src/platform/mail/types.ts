@@ -82,7 +82,11 @@ export interface MailTransport {
 }
 
 export class TemporaryMailError extends Error {
-  constructor(message: string, readonly responseCode?: number) {
+  /**
+   * 'connection': the server or the way to it failed (refused, timeout, TLS, 421, 535 auth), so
+   * every message would fail alike; 'recipient': this message was refused for now (4xx to RCPT/DATA).
+   */
+  constructor(message: string, readonly responseCode?: number, readonly scope: 'connection' | 'recipient' = 'recipient') {
     super(message);
     this.name = 'TemporaryMailError';
   }
@@ -102,12 +106,20 @@ export class QuotaExceeded extends RetryLater {
   }
 }
 
+export interface SendOptions {
+  /**
+   * Runs after the quota check and before the pace's wait, so a slow database write here never
+   * delays a reserved slot (e.g. to record "attempting"). Throwing cancels the send.
+   */
+  beforeSend?: () => Promise<void>;
+}
+
 /** What modules use to send mail. */
 export interface Mailer {
   /** True when no SMTP is configured and messages go to the dev mailbox. */
   readonly isDevMailbox: boolean;
   /** Sends now, paced and quota-checked. Throws TemporaryMailError, PermanentMailError or QuotaExceeded. */
-  send(mail: OutgoingMail): Promise<SendResult>;
+  send(mail: OutgoingMail, opts?: SendOptions): Promise<SendResult>;
   /**
    * Durable send: writes a `mail.send` job (in `trx` when given) that the queue delivers with
    * retries; for one-off mails (activation, codes, notices of password changes).
@@ -119,6 +131,8 @@ export interface Mailer {
    * whose message is the server's text (or the connection error). For the console's test button.
    */
   sendTest?(smtp: SmtpSettings, to: string): Promise<SendResult>;
+  /** (Addition) Messages counted for a pacing key in the rolling 24 h window (the fleet's, from the database). */
+  usage?(key: string): Promise<number>;
   /** Closes pooled SMTP connections. */
   close(): Promise<void>;
 }

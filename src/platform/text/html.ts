@@ -4,7 +4,7 @@
  */
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** HTML-escapes text; null and undefined become the empty string, anything else its String(). */
-export function escapeHtml(s: unknown): string {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
+/** HTML-escapes text; null and undefined become the empty string. */
+export function escapeHtml(s: string | number | null | undefined): string {
+  return (s == null ? '' : String(s)).replace(/[&<>"']/g, (c) => ESC[c]);
 }

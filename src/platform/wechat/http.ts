@@ -68,11 +68,12 @@ export async function callWechat<T = Record<string, unknown>>(opts: WechatHttpOp
   if (!res.ok) throw new WechatUnavailableError(`WeChat ${path} answered HTTP ${res.status}`, path);
   let json: Record<string, unknown>;
   try {
-    json = JSON.parse(buf.toString('utf8'));
+    json = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
   } catch {
     throw new WechatUnavailableError(`WeChat ${path} answered something that is not JSON`, path);
   }
   const errcode = typeof json.errcode === 'number' ? json.errcode : 0;
-  if (errcode !== 0) throw new WechatApiError(errcode, String(json.errmsg ?? ''), path);
+  const errmsg = typeof json.errmsg === 'string' || typeof json.errmsg === 'number' ? String(json.errmsg) : '';
+  if (errcode !== 0) throw new WechatApiError(errcode, errmsg, path);
   return json as T;
 }

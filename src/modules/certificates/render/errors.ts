@@ -20,19 +20,6 @@ export class ImageRejected extends Error {
   }
 }
 
-/** Why an uploaded font was refused. */
-export type FontRejectReason = 'not_font' | 'too_large' | 'no_cmap' | 'bad_id' | 'load_failed';
-
-/** Thrown by registerFont for bytes that are not a usable TTF/OTF font. */
-export class FontRejected extends Error {
-  readonly reason: FontRejectReason;
-  constructor(reason: FontRejectReason, message: string) {
-    super(message);
-    this.name = 'FontRejected';
-    this.reason = reason;
-  }
-}
-
 /**
  * Thrown by renderCertificate when a text cannot be printed faithfully (a name refused by
  * checkName, a number or date format with characters the fonts lack). Never drawn as boxes.

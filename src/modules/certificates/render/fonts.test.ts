@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FontParseError, parseFont } from './cmap.js';
 import { defaultFontPath } from './fonts.js';
-import { FontRejected, checkName, hasFont, registerFont } from './index.js';
 
 /** An sfnt with only a cmap table holding the given subtables (platform 3). */
 function sfntWithCmap(subtables: Array<{ encoding: number; bytes: Buffer }>): Buffer {
@@ -113,30 +112,5 @@ describe('cmap reader', () => {
     expect(coverage.has(0x1f600)).toBe(false);
     expect(capHeight).toBeGreaterThan(0.6);
     expect(capHeight).toBeLessThan(0.8);
-  });
-});
-
-describe('registerFont', () => {
-  it('registers a real OTF by content and uses its coverage in checkName', () => {
-    expect(registerFont('org-font-1', readFileSync(defaultFontPath()))).toMatchObject({ id: 'org-font-1' });
-    expect(hasFont('org-font-1')).toBe(true);
-    expect(checkName('张伟', ['org-font-1'])).toMatchObject({ ok: true });
-    expect(checkName('张伟😀', ['org-font-1'])).toMatchObject({ ok: false, chars: ['😀'] });
-  });
-
-  it('refuses non-fonts, bad ids and the reserved id', () => {
-    const err = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (e) {
-        expect(e).toBeInstanceOf(FontRejected);
-        return (e as FontRejected).reason;
-      }
-      throw new Error('expected FontRejected');
-    };
-    expect(err(() => registerFont('x', Buffer.from('%PDF-1.4 not a font')))).toBe('not_font');
-    expect(err(() => registerFont('default', readFileSync(defaultFontPath())))).toBe('bad_id');
-    expect(err(() => registerFont('../etc/passwd', Buffer.alloc(10)))).toBe('bad_id');
-    expect(hasFont('x')).toBe(false);
   });
 });

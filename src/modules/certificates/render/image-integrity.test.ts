@@ -1,7 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { makeTemplate } from '../../../../test/fixtures/templates/generate.js';
-import { crc32 } from './image-probe.js';
+import { crc32 } from 'node:zlib';
 import { ImageRejected, verifyTemplate } from './index.js';
 
 function chunk(type: string, data: Buffer): Buffer {

@@ -1,10 +1,9 @@
 import zlib from 'node:zlib';
 import { ImageRejected } from './errors.js';
-import { crc32 as crc32js, probeImage } from './image-probe.js';
+import { probeImage } from './image-probe.js';
 import { checkJpegScans } from './jpeg-scan.js';
 
-const nativeCrc32 = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
-const crc32 = (d: Uint8Array) => (nativeCrc32 ? nativeCrc32(d) : crc32js(d)) >>> 0;
+const crc32 = (d: Uint8Array) => zlib.crc32(d) >>> 0;
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const ADAM7: Array<[number, number, number, number]> = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
 

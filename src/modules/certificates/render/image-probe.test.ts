@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeTemplate } from '../../../../test/fixtures/templates/generate.js';
-import { crc32 } from './image-probe.js';
+import { crc32 } from 'node:zlib';
 import { ImageRejected, probeImage } from './index.js';
 
 /** A PNG that is only a signature and an IHDR claiming the given size (plus fake IDAT/IEND). */

@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { ImageRejected } from './errors.js';
 import type { ImageInfo } from './types.js';
 
@@ -80,7 +81,7 @@ function probePng(b: Uint8Array): ImageInfo {
   if (!validDepths[colorType]?.includes(bitDepth) || b[26] !== 0 || b[27] !== 0 || b[28] > 1) {
     throw new ImageRejected('truncated', 'The PNG template is corrupt: its header has invalid values.');
   }
-  if (crc32(b.subarray(12, 29)) !== u32(b, 29)) {
+  if (crc32(b.subarray(12, 29)) >>> 0 !== u32(b, 29)) {
     throw new ImageRejected('truncated', 'The PNG template is corrupt: its header checksum is wrong.');
   }
   // A real PNG has at least one IDAT and an IEND after the header.
@@ -115,21 +116,4 @@ function probeJpeg(b: Uint8Array): ImageInfo {
     o += len;
   }
   throw new ImageRejected('truncated', 'The JPEG template is truncated (no complete frame header).');
-}
-
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (PNG / zlib polynomial); a small table-driven version so any Node 20 works. */
-export function crc32(data: Uint8Array, crc = 0): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = (crc ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }

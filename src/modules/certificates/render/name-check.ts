@@ -19,11 +19,10 @@ const segmenter = new Intl.Segmenter('und', { granularity: 'grapheme' });
 
 /**
  * Validates a name for printing: trims, NFC-normalises, refuses empty, longer than 100
- * characters, control/invisible characters, and any character the font(s) cannot draw (emoji,
- * scripts the font lacks), listing those characters. `fontIds`: the fonts the name will be
- * drawn with (uploaded ones fall back to the bundled font per character, as the renderer does).
+ * characters, control/invisible characters, and any character the bundled font cannot draw
+ * (emoji, scripts the font lacks), listing those characters.
  */
-export function checkName(name: string, fontIds?: readonly string[]): NameCheckResult {
+export function checkName(name: string): NameCheckResult {
   const clean = String(name ?? '').normalize('NFC').trim();
   if (!clean) return { ok: false, reason: 'empty', message: 'Please enter a name.' };
   const length = [...clean].length;
@@ -35,7 +34,7 @@ export function checkName(name: string, fontIds?: readonly string[]): NameCheckR
   }
   const bad: string[] = [];
   for (const { segment } of segmenter.segment(clean)) {
-    if (!clusterDrawable(segment, fontIds) && !bad.includes(segment)) bad.push(segment);
+    if (!clusterDrawable(segment) && !bad.includes(segment)) bad.push(segment);
   }
   if (bad.length) {
     return {
@@ -48,14 +47,14 @@ export function checkName(name: string, fontIds?: readonly string[]): NameCheckR
   return { ok: true, name: clean };
 }
 
-function clusterDrawable(cluster: string, fontIds?: readonly string[]): boolean {
+function clusterDrawable(cluster: string): boolean {
   if (EMOJI_RE.test(cluster)) return false;
   let first = true;
   for (const ch of cluster) {
     // A variation selector after a drawable base character is fine (see above); alone it is not.
     if (!first && VARIATION_SELECTOR_RE.test(ch)) continue;
     // Combining marks must be in the font too, or they would show as boxes next to the letter.
-    if (!canDraw(ch.codePointAt(0)!, fontIds)) return false;
+    if (!canDraw(ch.codePointAt(0)!)) return false;
     first = false;
   }
   return true;

@@ -1,7 +1,6 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { createCanvas, type Canvas } from '@napi-rs/canvas';
-import { crc32 as crc32js } from './image-probe.js';
+import { skia } from './canvas.js';
 import type { TemplateEntry } from './types.js';
 
 /*
@@ -25,8 +24,6 @@ const TEMPLATE_LEVEL = 5;
 /** Bands touched by a render are deflated on every render: spend little. */
 const DIRTY_LEVEL = 1;
 const deflateRaw = promisify(zlib.deflateRaw);
-const nativeCrc32: ((data: Uint8Array, value?: number) => number) | undefined = (zlib as unknown as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
-const crc32 = (data: Uint8Array) => (nativeCrc32 ? nativeCrc32(data) : crc32js(data));
 
 /** One band's encoded form. */
 interface EncodedBand {
@@ -110,7 +107,7 @@ function templateState(tpl: TemplateEntry): Promise<EncoderState> {
     tpl.encoderState = (async () => {
       // Paint in slices of 16 bands so a large template never needs a second full-size canvas.
       const slice = BAND_ROWS * 16;
-      const canvas = createCanvas(tpl.width, Math.min(slice, tpl.height));
+      const canvas = skia().createCanvas(tpl.width, Math.min(slice, tpl.height));
       const ctx = canvas.getContext('2d');
       const jobs: Array<Promise<EncodedBand>> = [];
       for (let sliceTop = 0; sliceTop < tpl.height; sliceTop += slice) {
@@ -226,7 +223,7 @@ export function filterRows(rgba: Uint8ClampedArray, width: number, rows: number)
     let bytes: Uint8Array = cur;
     if (sSub < best) [type, best, bytes] = [1, sSub, sub];
     if (!first && sUp < best) [type, best, bytes] = [2, sUp, up];
-    if (!first && sPaeth < best) [type, best, bytes] = [4, sPaeth, pa];
+    if (!first && sPaeth < best) [type, bytes] = [4, pa];
     const o = r * (stride + 1);
     out[o] = type;
     out.set(bytes, o + 1);
@@ -267,7 +264,7 @@ function chunk(type: string, data: Uint8Array): Buffer {
   out.writeUInt32BE(data.length, 0);
   out.write(type, 4, 'latin1');
   out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)) >>> 0, 8 + data.length);
+  out.writeUInt32BE(zlib.crc32(out.subarray(4, 8 + data.length)) >>> 0, 8 + data.length);
   return out;
 }
 

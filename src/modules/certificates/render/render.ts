@@ -1,7 +1,8 @@
-import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
+import type { SKRSContext2D } from '@napi-rs/canvas';
+import { skia } from './canvas.js';
 import { formatDate, DEFAULT_DATE_FORMAT } from './date-format.js';
 import { RenderRefused } from './errors.js';
-import { canDraw, defaultFont, fontStack, getFont } from './fonts.js';
+import { canDraw, fontStack, getFont } from './fonts.js';
 import { checkName } from './name-check.js';
 import { drawQr, qrBox } from './qr.js';
 import { loadTemplate } from './template-cache.js';
@@ -32,7 +33,7 @@ export async function renderCertificate(input: RenderInput): Promise<Buffer> {
   const tpl = await loadTemplate(input.template, input.templateKey);
   const fields = placeFields(tpl, input);
   const runs = dirtyRuns(fields, tpl.height).map((run) => {
-    const canvas = createCanvas(tpl.width, run.rows);
+    const canvas = skia().createCanvas(tpl.width, run.rows);
     const ctx = canvas.getContext('2d');
     tpl.paint(ctx, run.top, run.rows);
     ctx.translate(0, -run.top);
@@ -71,7 +72,7 @@ export async function renderPreview(input: Omit<RenderInput, 'format'>, opts: Pr
   const scale = Number.isFinite(opts.width) && opts.width! >= 16 ? Math.min(20_000, Math.floor(opts.width!)) / tpl.width : Math.min(1, maxWidth / tpl.width);
   const width = Math.max(1, Math.round(tpl.width * scale));
   const height = Math.max(1, Math.round(tpl.height * scale));
-  const canvas = createCanvas(width, height);
+  const canvas = skia().createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(tpl.scaled(width, height), 0, 0);
   ctx.setTransform(width / tpl.width, 0, 0, height / tpl.height, 0, 0);
@@ -83,7 +84,7 @@ export async function renderPreview(input: Omit<RenderInput, 'format'>, opts: Pr
 
 /** Draws the whole certificate on one canvas (reference for tests, and the bench's draw cost). */
 export function drawCertificate(tpl: TemplateEntry, input: RenderInput) {
-  const canvas = createCanvas(tpl.width, tpl.height);
+  const canvas = skia().createCanvas(tpl.width, tpl.height);
   const ctx = canvas.getContext('2d');
   tpl.paint(ctx, 0, tpl.height);
   const fields = placeFields(tpl, input);
@@ -105,20 +106,20 @@ export function placeFields(tpl: { width: number; height: number }, input: Rende
     qr: input.layout?.qr ?? omitted,
   };
   const out: Array<PlacedField | null> = [];
-  const name = checkName(input.name, layout.name.font ? [layout.name.font] : undefined);
+  const name = checkName(input.name);
   if (!name.ok) throw new RenderRefused('name', name.reason, name.message, name.chars);
   out.push(placeText(tpl, layout.name, name.name, 'center'));
 
   const number = input.number == null || !isPlaced(layout.number.x, layout.number.y) ? '' : String(input.number).normalize('NFC').trim();
-  if (number) out.push(placeText(tpl, layout.number, requireDrawable('number', number, layout.number.font), 'left'));
+  if (number) out.push(placeText(tpl, layout.number, requireDrawable('number', number), 'left'));
 
   const dateFormat = 'format' in layout.date && typeof layout.date.format === 'string' && layout.date.format ? layout.date.format : DEFAULT_DATE_FORMAT;
   const date = isPlaced(layout.date.x, layout.date.y) ? formatDate(input.issuedAt, input.timeZone, dateFormat) : '';
-  if (date) out.push(placeText(tpl, layout.date, requireDrawable('date', date, layout.date.font), 'left'));
+  if (date) out.push(placeText(tpl, layout.date, requireDrawable('date', date), 'left'));
 
   for (const t of input.texts ?? []) {
     const text = String(t.text ?? '').normalize('NFC').trim();
-    if (text && t.field && isPlaced(t.field.x, t.field.y)) out.push(placeText(tpl, t.field, requireDrawable('field', text, t.field.font), 'left'));
+    if (text && t.field && isPlaced(t.field.x, t.field.y)) out.push(placeText(tpl, t.field, requireDrawable('field', text), 'left'));
   }
 
   const qr = layout.qr;
@@ -138,8 +139,8 @@ function isPlaced(x: number, y: number): boolean {
   return Number.isFinite(x) && Number.isFinite(y) && x >= 0 && y >= 0;
 }
 
-function requireDrawable(field: 'number' | 'date' | 'field', text: string, font?: string): string {
-  const bad = [...new Set([...text].filter((ch) => /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(ch) || !canDraw(ch.codePointAt(0)!, font ? [font] : undefined)))];
+function requireDrawable(field: 'number' | 'date' | 'field', text: string): string {
+  const bad = [...new Set([...text].filter((ch) => /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(ch) || !canDraw(ch.codePointAt(0)!)))];
   if (bad.length) {
     throw new RenderRefused(field, 'unsupported_chars', `The certificate ${field} contains characters the font cannot draw: ${bad.join(' ')}`, bad);
   }
@@ -164,8 +165,8 @@ export function placeText(tpl: { width: number; height: number }, field: TextFie
   const limit = widthLimit(tpl.width, field.x, align, field.maxWidth);
   if (limit < 1) return null;
   const font = getFont(field.font);
-  const stack = fontStack(field.font);
-  const ctx = (measureCtx ??= createCanvas(1, 1).getContext('2d'));
+  const stack = fontStack();
+  const ctx = (measureCtx ??= skia().createCanvas(1, 1).getContext('2d'));
   let size = clampSize(field.size);
   ctx.font = `${size}px ${stack}`;
   let width = inkWidth(ctx, text);
@@ -184,10 +185,8 @@ export function placeText(tpl: { width: number; height: number }, field: TextFie
   const baseline = field.y + (font.capHeight * size) / 2;
   const left = align === 'left' ? field.x : align === 'right' ? field.x - limit : field.x - limit / 2;
   // The drawn (and clipped) box: the font's line extent plus a little for marks beyond it.
-  // With an uploaded font, fallback glyphs come from the bundled one: take the larger extent.
-  const fallback = defaultFont();
-  const top = Math.floor(baseline - (Math.max(font.ascent, fallback.ascent) + 0.1) * size) - 1;
-  const bottom = Math.ceil(baseline + (Math.max(font.descent, fallback.descent) + 0.1) * size) + 1;
+  const top = Math.floor(baseline - (font.ascent + 0.1) * size) - 1;
+  const bottom = Math.ceil(baseline + (font.descent + 0.1) * size) + 1;
   const color = COLOR_RE.test(field.color) ? field.color : '#000000';
   const fontSpec = `${size}px ${stack}`;
   return {
@@ -231,9 +230,9 @@ export function widthLimit(templateWidth: number, x: number, align: Align, maxWi
  * render otherwise pays ~0.3-0.7 s for it). Optional; call at server/worker start.
  */
 export async function warmUpRenderer(): Promise<void> {
-  const canvas = createCanvas(64, 64);
+  const canvas = skia().createCanvas(64, 64);
   const ctx = canvas.getContext('2d');
-  ctx.font = `16px ${fontStack(undefined)}`;
+  ctx.font = `16px ${fontStack()}`;
   ctx.fillText('证书 Aa', 0, 32);
   checkName('证书');
 }

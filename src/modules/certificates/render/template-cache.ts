@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createCanvas, loadImage, type Canvas, type Image } from '@napi-rs/canvas';
+import type { Canvas, Image } from '@napi-rs/canvas';
+import { skia } from './canvas.js';
 import type { TemplateEntry } from './types.js';
 import { ImageRejected } from './errors.js';
 import { MAX_IMAGE_PIXELS, probeImage } from './image-probe.js';
@@ -45,7 +46,7 @@ export function loadTemplate(bytes: Buffer, key?: string): Promise<TemplateEntry
 async function decode(key: string, bytes: Buffer, width: number, height: number): Promise<TemplateEntry> {
   let image: Image;
   try {
-    image = await loadImage(bytes);
+    image = await skia().loadImage(bytes);
   } catch {
     throw new ImageRejected('corrupt', 'The template image could not be decoded: its data is damaged or incomplete.');
   }
@@ -76,7 +77,7 @@ async function decode(key: string, bytes: Buffer, width: number, height: number)
       const k = `${w}x${h}`;
       let c = scaledCache.get(k);
       if (!c) {
-        c = createCanvas(w, h);
+        c = skia().createCanvas(w, h);
         const ctx = c.getContext('2d');
         ctx.fillStyle = '#ffffff';
         ctx.fillRect(0, 0, w, h);
@@ -126,7 +127,7 @@ export async function verifyImage(bytes: Buffer): Promise<{ type: 'png' | 'jpeg'
   await checkImageIntegrity(bytes);
   let image: Image;
   try {
-    image = await loadImage(bytes);
+    image = await skia().loadImage(bytes);
   } catch {
     throw new ImageRejected('corrupt', 'The image could not be decoded: its data is damaged or incomplete.');
   }

@@ -20,7 +20,7 @@ export interface TextField {
   align: Align;
   /** Text wider than this shrinks to fit; default: template width minus margins. */
   maxWidth?: number;
-  /** Font id: 'default' = bundled Noto Sans SC, or an id given to registerFont(). */
+  /** Font id, kept for compatibility: every field is drawn in the bundled Noto Sans SC ('default'). */
   font?: string;
 }
 

@@ -1,6 +1,7 @@
 /** Platform tables: settings (key/value, secrets encrypted), durable jobs, dev mailbox, attempt counters. */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { bigint, blob, withId } from '../columns.js';
+import { dialectOf } from '../index.js';
 
 export const platformMigrations: Record<string, Migration> = {
   '0001_platform_settings': {
@@ -75,6 +76,35 @@ export const platformMigrations: Record<string, Migration> = {
         .addColumn('next_at', bigint(db), (c) => c.notNull())
         .execute();
       await db.schema.createIndex('attempt_counters_reset').on('attempt_counters').column('reset_at').execute();
+    },
+  },
+  '0006_platform_fleet_jobs_and_pace': {
+    async up(db: Kysely<any>) {
+      // Jobs moved from pg-boss to our own `jobs` table on PostgreSQL too (platform/jobs/README.md).
+      // Jobs pg-boss still held (queued, retrying or running when the old version stopped) are
+      // copied once, with their payload (pg-boss kept it as {p: payload}); its tables are then left
+      // alone, for the operator to drop when they like.
+      if (dialectOf(db) === 'postgres') {
+        const found = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = 'pgboss' and table_name = 'job'`.execute(db);
+        if (Number(found.rows[0]?.n ?? 0) > 0) {
+          await sql`
+            insert into jobs (kind, payload, state, singleton_key, attempts, max_attempts, run_at, created_at, updated_at)
+            select name, coalesce((data -> 'p')::text, 'null'), 'queued', singleton_key,
+                   least(retry_count, retry_limit), retry_limit + 1,
+                   (extract(epoch from start_after) * 1000)::bigint,
+                   (extract(epoch from created_on) * 1000)::bigint, (extract(epoch from clock_timestamp()) * 1000)::bigint
+            from pgboss.job
+            where state::text in ('created', 'retry', 'active')
+            on conflict do nothing`.execute(db);
+        }
+      }
+      // The fleet's mail pace (platform/mail/pacing.ts): per key, the theoretical arrival time of
+      // the next send (GCRA), in milliseconds by the database's clock.
+      await db.schema
+        .createTable('mail_pace')
+        .addColumn('key', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('tat', 'double precision', (c) => c.notNull())
+        .execute();
     },
   },
 };

@@ -6,13 +6,13 @@
  * Kysely's executor (the pool), skipping only the build and compile.
  *
  * On SQLite, reads (`all`, `first`) run on the shared read-only connection when there is one
- * (platform/db/reader.ts): committed data only, never another request's open transaction. Writes
+ * (reader.ts): committed data only, never another request's open transaction. Writes
  * (`run`) share Kysely's one connection; they are synchronous, so they never interleave with
  * another query. Both are only used outside transactions.
  */
 import type SQLite from 'better-sqlite3';
 import type { CompiledQuery, Compilable } from 'kysely';
-import type { DB } from '../../platform/db/index.js';
+import type { DB } from './index.js';
 
 export interface Prepared<R> {
   /** Every row for `params` (in placeholder order). */
