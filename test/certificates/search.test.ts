@@ -105,7 +105,7 @@ describe('SQLite search while the background indexer catches up', () => {
   });
 
   it('has no per-row insert trigger', () => {
-    const triggers = db().prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'recipients'`).all() as { name: string }[];
+    const triggers = db().prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'recipients_fts%'`).all() as { name: string }[];
     expect(triggers.map((x) => x.name).sort()).toEqual(['recipients_fts_ad', 'recipients_fts_au']);
   });
 
