@@ -67,7 +67,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/modules/**', '**/modules'], message: 'platform/ never imports modules/: have the module hand it in through its AppModule (see CONTRIBUTING.md).' },
+            {
+              group: ['**/modules/**', '**/modules'],
+              message: 'platform/ never imports modules/: have the module hand it in through its AppModule (see CONTRIBUTING.md).',
+            },
             { group: ['**/app.js', '**/main.js'], message: 'platform/ never imports the composition root.' },
           ],
         },

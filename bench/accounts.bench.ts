@@ -48,7 +48,13 @@ async function serve() {
       await fetch(`${url}/v1/users/bench${i}/address`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: token },
-        body: JSON.stringify({ receiver: `收件人${a}`, receiver_phone: `1391234567${a}`, address: `北京市东城区珍贝大厦${a}楼`, postcode: '100000', tag: '家' }),
+        body: JSON.stringify({
+          receiver: `收件人${a}`,
+          receiver_phone: `1391234567${a}`,
+          address: `北京市东城区珍贝大厦${a}楼`,
+          postcode: '100000',
+          tag: '家',
+        }),
       });
     }
   }
@@ -110,7 +116,10 @@ function perRequest(server: ServerSide, requests: number) {
 
 async function main() {
   const results: Record<string, unknown> = { cores: availableParallelism(), seconds: SECONDS, argon2: 'argon2id m=19456 KiB t=2 p=1' };
-  const child = fork(fileURLToPath(import.meta.url), ['serve'], { execArgv: ['--import', 'tsx'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const child = fork(fileURLToPath(import.meta.url), ['serve'], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
   const ready = await new Promise<Ready>((resolve) => child.on('message', (m: Ready) => resolve(m)));
   const { url, tokens } = ready;
   let n = 0;
@@ -120,33 +129,70 @@ async function main() {
   };
   const loginRequest = () => {
     const i = n++ % USERS;
-    return { method: 'POST' as const, path: '/v1/tokens', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `bench${i}`, password: PASSWORD }) };
+    return {
+      method: 'POST' as const,
+      path: '/v1/tokens',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: `bench${i}`, password: PASSWORD }),
+    };
   };
   try {
     // Sanity: both shapes answer code 200.
-    const a = (await (await fetch(`${url}/v1/users/bench0/address`, { headers: { authorization: tokens[0] } })).json()) as { code: number; addresslist: unknown[] };
-    const l = (await (await fetch(`${url}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench0', password: PASSWORD }) })).json()) as { code: number };
-    if (a.code !== 200 || a.addresslist.length !== 5 || l.code !== 200) throw new Error(`bad answers: ${JSON.stringify(a)} ${JSON.stringify(l)}`);
+    const a = (await (await fetch(`${url}/v1/users/bench0/address`, { headers: { authorization: tokens[0] } })).json()) as {
+      code: number;
+      addresslist: unknown[];
+    };
+    const l = (await (
+      await fetch(`${url}/v1/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'bench0', password: PASSWORD }),
+      })
+    ).json()) as { code: number };
+    if (a.code !== 200 || a.addresslist.length !== 5 || l.code !== 200)
+      throw new Error(`bad answers: ${JSON.stringify(a)} ${JSON.stringify(l)}`);
 
     // The floor of this machine's HTTP stack at this moment: an unknown path (routing and a small
     // JSON 404, no database), same connections. The address list cannot beat it.
-    const floor = await phase(child, () => load({ url, duration: SECONDS, connections: 32, requests: [{ method: 'GET', path: '/v1/users/bench0/nothing-here' }] }));
+    const floor = await phase(child, () =>
+      load({ url, duration: SECONDS, connections: 32, requests: [{ method: 'GET', path: '/v1/users/bench0/nothing-here' }] }),
+    );
     report(results, 'http_floor_404', { ...floor.out, ...perRequest(floor.server, floor.out.total) });
-    const alone = await phase(child, () => load({ url, duration: SECONDS, connections: 32, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }));
+    const alone = await phase(child, () =>
+      load({ url, duration: SECONDS, connections: 32, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }),
+    );
     report(results, 'address_list_alone', { ...alone.out, ...perRequest(alone.server, alone.out.total) });
-    const logAlone = await phase(child, () => load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }));
-    report(results, 'login_alone', { ...logAlone.out, serverCpuMsPerLogin: Math.round(logAlone.server.cpuMs / Math.max(1, logAlone.out.total)) });
+    const logAlone = await phase(child, () =>
+      load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }),
+    );
+    report(results, 'login_alone', {
+      ...logAlone.out,
+      serverCpuMsPerLogin: Math.round(logAlone.server.cpuMs / Math.max(1, logAlone.out.total)),
+    });
     const mixed = await phase(child, () =>
       Promise.all([
         load({ url, duration: SECONDS, connections: 16, requests: [{ setupRequest: (r) => ({ ...r, ...loginRequest() }) }] }),
         // A steady, realistic lookup rate (not saturation) so its latency shows the event loop's health.
-        load({ url, duration: SECONDS, connections: 4, overallRate: 400, requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }] }),
+        load({
+          url,
+          duration: SECONDS,
+          connections: 4,
+          overallRate: 400,
+          requests: [{ setupRequest: (r) => ({ ...r, ...addressRequest() }) }],
+        }),
       ]),
     );
     const [logins, lookups] = mixed.out;
     report(results, 'login_under_mixed_load', logins);
-    report(results, 'address_list_while_logins_at_full_load', { ...lookups, serverLoopDelayP99Ms: Number(mixed.server.loopP99Ms.toFixed(2)), serverLoopDelayMaxMs: Number(mixed.server.loopMaxMs.toFixed(2)) });
-    report(results, 'machine', { loadavg1m: (await import('node:os')).loadavg()[0].toFixed(2), note: 'load average at the end; the machine is shared' });
+    report(results, 'address_list_while_logins_at_full_load', {
+      ...lookups,
+      serverLoopDelayP99Ms: Number(mixed.server.loopP99Ms.toFixed(2)),
+      serverLoopDelayMaxMs: Number(mixed.server.loopMaxMs.toFixed(2)),
+    });
+    report(results, 'machine', {
+      loadavg1m: (await import('node:os')).loadavg()[0].toFixed(2),
+      note: 'load average at the end; the machine is shared',
+    });
     report(results, 'targets', {
       address_list_rps_ge_5000: (results.address_list_alone as { requestsPerSec: number }).requestsPerSec >= 5000,
       address_p99_lt_20ms_during_logins: lookups.p99Ms < 20,

@@ -32,7 +32,13 @@ const id5 = (i: number) => String(i).padStart(5, '0');
 /** Rule i: an "equal" keyword kw<i>; every third rule also a "contains" keyword 词<i>号. */
 function ruleInputs(n: number) {
   return Array.from({ length: n }, (_, i) => ({
-    keywords: i % 3 === 0 ? [{ text: `kw${id5(i)}`, match: 'equal' as const }, { text: `词${id5(i)}号`, match: 'contains' as const }] : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
+    keywords:
+      i % 3 === 0
+        ? [
+            { text: `kw${id5(i)}`, match: 'equal' as const },
+            { text: `词${id5(i)}号`, match: 'contains' as const },
+          ]
+        : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
     replies: [`回复 ${i}：感谢您的留言，我们会尽快处理。`],
     mode: 'all' as const,
   }));
@@ -65,7 +71,11 @@ async function server(): Promise<void> {
   const ar = createAutoreply(core);
   const t0 = performance.now();
   const { createAccountsService } = await import('../src/modules/accounts/index.js');
-  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({ username: 'bench_owner', password: 'correct horse battery', isActive: true });
+  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({
+    username: 'bench_owner',
+    password: 'correct horse battery',
+    isActive: true,
+  });
   const accounts: Account[] = [];
   const make = async (appid: string, aesKey: string | null, rules: number): Promise<void> => {
     const token = `tok${appid.slice(-6)}`;
@@ -108,7 +118,13 @@ async function measured<R extends LoadResult>(child: ChildProcess, run: () => Pr
 
 /** Matcher alone, in this process: build time and ns per match for n rules. */
 function matcherCost(n: number) {
-  const rules: MatchRule[] = ruleInputs(n).map((r, i) => ({ id: i + 1, position: i + 1, mode: r.mode, replies: r.replies.map((text) => ({ type: 'text' as const, text })), keywords: r.keywords.map((k) => ({ norm: normalizeKeyword(k.text), match: k.match })) }));
+  const rules: MatchRule[] = ruleInputs(n).map((r, i) => ({
+    id: i + 1,
+    position: i + 1,
+    mode: r.mode,
+    replies: r.replies.map((text) => ({ type: 'text' as const, text })),
+    keywords: r.keywords.map((k) => ({ norm: normalizeKeyword(k.text), match: k.match })),
+  }));
   const b0 = performance.now();
   const m = buildMatcher(rules);
   const buildMs = Math.round((performance.now() - b0) * 10) / 10;
@@ -129,12 +145,24 @@ function matcherCost(n: number) {
   const l0 = process.hrtime.bigint();
   for (const t of sample) if (linear(t)) hits++;
   const linearNs = Number(process.hrtime.bigint() - l0) / sample.length;
-  return { rules: n, buildMs, nsPerMatch: Math.round(ns), linearScanNsPerMatch: Math.round(linearNs), hitRate: Math.round((hits / (texts.length * (rounds + 1) + sample.length)) * 100) / 100 };
+  return {
+    rules: n,
+    buildMs,
+    nsPerMatch: Math.round(ns),
+    linearScanNsPerMatch: Math.round(linearNs),
+    hitRate: Math.round((hits / (texts.length * (rounds + 1) + sample.length)) * 100) / 100,
+  };
 }
 
 async function main(): Promise<void> {
   const results: Record<string, unknown> = { connections: CONNECTIONS, seconds: SECONDS, followers: FOLLOWERS };
-  report(results, 'load average at start', loadavg().map((x) => x.toFixed(1)).join(' '));
+  report(
+    results,
+    'load average at start',
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' '),
+  );
   // Interleaved and repeated, the median kept: the machine is shared and one run can be unlucky.
   const sizes = [100, 1000, 10_000];
   const runs = new Map<number, ReturnType<typeof matcherCost>[]>(sizes.map((n) => [n, []]));
@@ -144,7 +172,10 @@ async function main(): Promise<void> {
     report(results, `matcher alone, ${n} rules (median of 5)`, sorted[2]);
   }
 
-  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, AR_BENCH_SERVER: '1' }, execArgv: ['--import', 'tsx', ...(process.env.AR_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/arprof'] : [])] });
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, AR_BENCH_SERVER: '1' },
+    execArgv: ['--import', 'tsx', ...(process.env.AR_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/arprof'] : [])],
+  });
   const ready = await new Promise<{ url: string; seedMs: number; accounts: Account[] }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { url: string; seedMs: number; accounts: Account[] }));
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
@@ -162,7 +193,14 @@ async function main(): Promise<void> {
   };
   /** A request as WeChat would send it: signed now, encrypted in safe mode. */
   const wechatRequest = (acc: Account, encrypt: boolean) => (req: any) => {
-    const fields = { ToUserName: 'gh_bench', FromUserName: `oFollower${Math.floor(Math.random() * FOLLOWERS)}`, CreateTime: Math.floor(Date.now() / 1000), MsgType: 'text', Content: messageText(acc.rules), MsgId: String(++msgId) };
+    const fields = {
+      ToUserName: 'gh_bench',
+      FromUserName: `oFollower${Math.floor(Math.random() * FOLLOWERS)}`,
+      CreateTime: Math.floor(Date.now() / 1000),
+      MsgType: 'text',
+      Content: messageText(acc.rules),
+      MsgId: String(++msgId),
+    };
     const { query, body } = buildInbound(acc, fields, Date.now(), encrypt);
     req.path = `${acc.path}?${new URLSearchParams(query)}`;
     req.body = body;
@@ -171,7 +209,15 @@ async function main(): Promise<void> {
   const run = (acc: Account, encrypt: boolean, seconds = SECONDS, overallRate?: number) => {
     bad.n = bad.replies = bad.success = 0;
     return measured(child, () =>
-      load({ url: ready.url, connections: CONNECTIONS, duration: seconds, overallRate, method: 'POST', headers: { 'content-type': 'text/xml' }, requests: [{ method: 'POST', setupRequest: wechatRequest(acc, encrypt), onResponse }] }),
+      load({
+        url: ready.url,
+        connections: CONNECTIONS,
+        duration: seconds,
+        overallRate,
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        requests: [{ method: 'POST', setupRequest: wechatRequest(acc, encrypt), onResponse }],
+      }),
     );
   };
   const outcome = () => ({ replies: bad.replies, success: bad.success, wrongAnswers: bad.n });
@@ -215,8 +261,18 @@ async function main(): Promise<void> {
   const r10k = await run(byAppid('wxbench10krules01'), false, short);
   report(results, 'plain mode, 10,000 rules', { ...r10k, ...outcome() });
 
-  report(results, 'load average at end', loadavg().map((x) => x.toFixed(1)).join(' '));
-  report(results, 'plain target met (>= 3000 msg/s; p99 < 20 ms at 3,000 msg/s)', plain.requestsPerSec >= 3000 && atRate.total === atRate.scheduled && atRate.requestsPerSec >= 2900 && atRate.p99Ms < 20);
+  report(
+    results,
+    'load average at end',
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' '),
+  );
+  report(
+    results,
+    'plain target met (>= 3000 msg/s; p99 < 20 ms at 3,000 msg/s)',
+    plain.requestsPerSec >= 3000 && atRate.total === atRate.scheduled && atRate.requestsPerSec >= 2900 && atRate.p99Ms < 20,
+  );
   writeResults('autoreply', results);
   child.send('stop');
   await new Promise((r) => child.once('exit', r));

@@ -28,7 +28,9 @@ import { report, writeResults } from './lib.js';
 const N = Number(process.env.CERT_ZIP_N ?? 100_000);
 const results: Record<string, unknown> = { certificates: N };
 const dir = mkdtempSync(join(tmpdir(), 'vh-zip-bench-'));
-const core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench', PUBLIC_URL: 'https://certs.example.org' }));
+const core = await createAppCore(
+  parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench', PUBLIC_URL: 'https://certs.example.org' }),
+);
 try {
   const svc = createServices(core);
   const c = await svc.campaign.create({ name: 'Bench 2026', slug: 'bench' });
@@ -41,7 +43,10 @@ try {
   g.strokeRect(5, 5, 230, 160);
   const row = await svc.campaign.resolve(c.id);
   await svc.campaign.setTemplate(row, canvas.toBuffer('image/png'));
-  await svc.campaign.patch(await svc.campaign.resolve(c.id), { organization: 'Bench Volunteers', layout: { qr: { x: 180, y: 110, size: 50 } } });
+  await svc.campaign.patch(await svc.campaign.resolve(c.id), {
+    organization: 'Bench Volunteers',
+    layout: { qr: { x: 180, y: 110, size: 50 } },
+  });
   const campaign = await svc.campaign.resolve(c.id);
 
   // 100,000 issued credentials, written directly (one transaction).
@@ -67,7 +72,7 @@ try {
   report(results, 'setupSeconds', (Date.now() - t0) / 1000);
 
   // Floor: one certificate rendered, signed and baked, one at a time.
-  const sample = (await svc.deps.issued.validAfter(c.id, -1, 200));
+  const sample = await svc.deps.issued.validAfter(c.id, -1, 200);
   for (const r of sample.slice(0, 20)) await svc.credentials.file({ row: r, campaign }); // warm-up
   const f0 = process.hrtime.bigint();
   for (const r of sample) await svc.credentials.file({ row: r, campaign });
@@ -106,7 +111,10 @@ try {
   });
   const startRss = mem().rss;
   const z0 = process.hrtime.bigint();
-  await pipeline(certificatesZip({ issued: svc.deps.issued, credentials: svc.credentials }, campaign, (err) => console.error(err)), sink);
+  await pipeline(
+    certificatesZip({ issued: svc.deps.issued, credentials: svc.credentials }, campaign, (err) => console.error(err)),
+    sink,
+  );
   const seconds = Number(process.hrtime.bigint() - z0) / 1e9;
   report(results, 'zipSeconds', Math.round(seconds));
   report(results, 'zipFilesPerSec', Math.round(N / seconds));
@@ -117,11 +125,18 @@ try {
   const last = samples[samples.length - 1];
   report(results, 'rssStartMB', mb(startRss));
   report(results, 'rssGrowthFirstToLastSampleMB', last && first ? Math.round((last.rssMB - first.rssMB) * 10) / 10 : null);
-  report(results, 'heapGrowthPerEntryBytes', last && first && last.entries > first.entries ? Math.round(((last.heapMB - first.heapMB) * 1024 * 1024) / (last.entries - first.entries)) : null);
+  report(
+    results,
+    'heapGrowthPerEntryBytes',
+    last && first && last.entries > first.entries
+      ? Math.round(((last.heapMB - first.heapMB) * 1024 * 1024) / (last.entries - first.entries))
+      : null,
+  );
   // The end of a ZIP with more than 65,535 entries: a ZIP64 end record and its locator.
   const tail = Buffer.concat(tailChunks);
   const z64 = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x06, 0x06]));
-  const count = z64 >= 0 ? Number(tail.readBigUInt64LE(z64 + 32)) : tail.readUInt16LE(tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])) + 10);
+  const count =
+    z64 >= 0 ? Number(tail.readBigUInt64LE(z64 + 32)) : tail.readUInt16LE(tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06])) + 10);
   report(results, 'entriesInCentralDirectory', count);
   if (count !== N || entries !== N) throw new Error(`expected ${N} entries, central directory says ${count}, stream had ${entries}`);
   writeResults('certificates-zip', results);

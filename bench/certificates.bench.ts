@@ -76,12 +76,19 @@ async function loadWorker() {
       url: m.url,
       connections: 32,
       duration: m.seconds,
-      requests: [m.path ? { method: 'GET', path: m.path } : { method: 'GET', path: '/', setupRequest: (req: any) => ({ ...req, path: `/api/getUserInfo?token=${tokens[k++ % tokens.length]}` }) }],
+      requests: [
+        m.path
+          ? { method: 'GET', path: m.path }
+          : {
+              method: 'GET',
+              path: '/',
+              setupRequest: (req: any) => ({ ...req, path: `/api/getUserInfo?token=${tokens[k++ % tokens.length]}` }),
+            },
+      ],
     });
     process.send!(r);
   });
 }
-
 
 /** Transpiles src/ once (esbuild, no bundling) so the service runs on plain node as in production. */
 async function buildServer(): Promise<string[]> {
@@ -108,7 +115,12 @@ function procStats(pid: number): { cpuSec: number; rssMb: number; hwmMb: number 
 
 async function main() {
   const results: Record<string, unknown> = { load_average_at_start: os.loadavg().map((x) => Number(x.toFixed(1))), cpus: os.cpus().length };
-  process.stdout.write(`load average at start: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
+  process.stdout.write(
+    `load average at start: ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}\n`,
+  );
   const sinkProc: ChildProcess = child('sink');
   const certAccepted = new Map<number, number>();
   let noticeCount = 0;
@@ -136,7 +148,17 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const server = spawn(process.execPath, [...(await buildServer()), 'serve'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, DATABASE_URL: '', ADMIN_TOKEN: ADMIN, SMTP_URL: `smtp://127.0.0.1:${smtpPort}`, PUBLIC_URL: 'http://bench.test', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      ADMIN_TOKEN: ADMIN,
+      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      PUBLIC_URL: 'http://bench.test',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const loadProc = child('load');
@@ -147,7 +169,13 @@ async function main() {
       loadProc.send({ url: base, ...m });
     });
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    (await (await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })).json()) as { code: number; data: any };
+    (await (
+      await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      })
+    ).json()) as { code: number; data: any };
   let db: Database.Database | undefined;
   try {
     for (let i = 0; ; i++) {
@@ -163,13 +191,18 @@ async function main() {
 
     // 1. Import 100,000 volunteers in batches of 10,000 (bodies built before the clock starts).
     const bodies = Array.from({ length: 10 }, (_, b) =>
-      JSON.stringify({ token: ADMIN, email: Array.from({ length: 10_000 }, (_, i) => `volunteer${b * 10_000 + i}@example.org,NO-${b * 10_000 + i}`) }),
+      JSON.stringify({
+        token: ADMIN,
+        email: Array.from({ length: 10_000 }, (_, i) => `volunteer${b * 10_000 + i}@example.org,NO-${b * 10_000 + i}`),
+      }),
     );
     let added = 0;
     const cpu0 = procStats(pid).cpuSec;
     const t0 = performance.now();
     for (const body of bodies) {
-      const r = (await (await fetch(`${base}/api/addUserData`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json()) as { data: { added: number } };
+      const r = (await (
+        await fetch(`${base}/api/addUserData`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      ).json()) as { data: { added: number } };
       added += r.data.added;
     }
     report(results, 'import_100k_seconds', Number(((performance.now() - t0) / 1000).toFixed(2)));
@@ -221,7 +254,11 @@ async function main() {
     const health = await loadRun({ path: '/healthz', seconds: 5 });
     report(results, 'healthz_same_conditions', health);
     report(results, 'healthz_service_cpu_us_each', Math.round(((procStats(pid).cpuSec - hcpu0) * 1e6) / Math.max(1, health.total)));
-    report(results, 'load_average_after_lookups', os.loadavg().map((x) => Number(x.toFixed(1))));
+    report(
+      results,
+      'load_average_after_lookups',
+      os.loadavg().map((x) => Number(x.toFixed(1))),
+    );
 
     // 4. Claims on a 750x1200 template with 8 concurrent clients.
     const c = createCanvas(750, 1200);
@@ -267,11 +304,19 @@ async function main() {
     );
     const claimSecs = (performance.now() - c0) / 1000;
     const lat = claimIds.map((id) => certAccepted.get(id)! - submittedAt.get(id)!).sort((a, b) => a - b);
-    report(results, 'claim_latency_ms', { p50: lat[Math.floor(lat.length / 2)], p90: lat[Math.floor(lat.length * 0.9)], p99: lat[Math.floor(lat.length * 0.99)] });
+    report(results, 'claim_latency_ms', {
+      p50: lat[Math.floor(lat.length / 2)],
+      p90: lat[Math.floor(lat.length * 0.9)],
+      p99: lat[Math.floor(lat.length * 0.99)],
+    });
     report(results, 'claims_per_second', Number((CLAIMS / claimSecs).toFixed(1)));
     report(results, 'claim_service_cpu_ms_each', Math.round(((procStats(pid).cpuSec - ccpu0) * 1000) / CLAIMS));
     report(results, 'service_peak_rss_mb', procStats(pid).hwmMb);
-    report(results, 'load_average_at_end', os.loadavg().map((x) => Number(x.toFixed(1))));
+    report(
+      results,
+      'load_average_at_end',
+      os.loadavg().map((x) => Number(x.toFixed(1))),
+    );
     writeResults('certificates', results);
   } finally {
     db?.close();

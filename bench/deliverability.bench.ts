@@ -16,17 +16,32 @@ const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKe
 
 function notice(i: number, kind: 'plain' | 'headers' | 'dkim'): OutgoingMail {
   const link = `https://vh.example.org/certificate?token=${'x'.repeat(43)}${i}`;
-  const vals = { name: `王芳 ${i}`, email: `v${i}@example.net`, link, organization: '绿河志愿者协会', website: 'https://greenriver.example', number: `NO-${i}` };
+  const vals = {
+    name: `王芳 ${i}`,
+    email: `v${i}@example.net`,
+    link,
+    organization: '绿河志愿者协会',
+    website: 'https://greenriver.example',
+    number: `NO-${i}`,
+  };
   const m = renderMail(DEFAULT_NOTICE_SUBJECT, DEFAULT_NOTICE_BODY, vals);
   const base: OutgoingMail = { to: vals.email, ...m, messageId: `<notice.${i}.1@vh.example.org>` };
   if (kind === 'plain') return base;
-  const framed = frameNotice(m, { organization: vals.organization, link, website: vals.website, unsubscribeUrl: `https://vh.example.org/unsubscribe/${i}.${'y'.repeat(43)}` });
+  const framed = frameNotice(m, {
+    organization: vals.organization,
+    link,
+    website: vals.website,
+    unsubscribeUrl: `https://vh.example.org/unsubscribe/${i}.${'y'.repeat(43)}`,
+  });
   const mail: OutgoingMail = {
     ...base,
     ...framed,
     fromName: '绿河志愿者协会',
     replyTo: 'organizer@greenriver.example',
-    headers: { 'List-Unsubscribe': `<https://vh.example.org/unsubscribe/${i}.${'y'.repeat(43)}>, <mailto:organizer@greenriver.example?subject=unsubscribe>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+    headers: {
+      'List-Unsubscribe': `<https://vh.example.org/unsubscribe/${i}.${'y'.repeat(43)}>, <mailto:organizer@greenriver.example?subject=unsubscribe>`,
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+    },
   };
   if (kind === 'dkim') mail.dkim = { domainName: 'greenriver.example', keySelector: 'vh2026', privateKey };
   return mail;

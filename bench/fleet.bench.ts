@@ -19,14 +19,28 @@ const results: Record<string, unknown> = { n: N };
 const smtp = await startSmtpServer({ keep: false });
 
 async function floor(): Promise<number> {
-  const t = nodemailer.createTransport({ host: '127.0.0.1', port: smtp.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 5, maxMessages: 1000 });
+  const t = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: smtp.port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: 5,
+    maxMessages: 1000,
+  });
   const before = smtp.attempts;
   const t0 = performance.now();
   let next = 0;
   const worker = async () => {
     while (next < N) {
       const i = next++;
-      await t.sendMail({ from: 'bench@example.org', to: `v${i}@example.org`, subject: `notice ${i}`, html: `<p>Dear volunteer ${i}, claim your certificate.</p>`, messageId: `<floor.${i}@bench>` });
+      await t.sendMail({
+        from: 'bench@example.org',
+        to: `v${i}@example.org`,
+        subject: `notice ${i}`,
+        html: `<p>Dear volunteer ${i}, claim your certificate.</p>`,
+        messageId: `<floor.${i}@bench>`,
+      });
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -38,7 +52,13 @@ async function floor(): Promise<number> {
 async function fleet(size: number): Promise<number> {
   const database = await createTestDatabase('postgres', '/tmp');
   const url = database.config.dialect === 'postgres' ? database.config.url : '';
-  const env = { DATABASE_URL: url, SECRET_KEY: randomBytes(32).toString('base64'), PUBLIC_URL: 'http://vh.bench', SMTP_URL: smtp.url, LOG_LEVEL: 'error' };
+  const env = {
+    DATABASE_URL: url,
+    SECRET_KEY: randomBytes(32).toString('base64'),
+    PUBLIC_URL: 'http://vh.bench',
+    SMTP_URL: smtp.url,
+    LOG_LEVEL: 'error',
+  };
   const instances: Instance[] = [];
   try {
     // The first migrates; the others start on the migrated database.

@@ -50,7 +50,12 @@ async function service(): Promise<void> {
   const { hashToken } = await import('../src/platform/crypto/tokens.js');
   const { createAutoreply } = await import('../src/modules/autoreply/index.js');
   const { createAccountsService } = await import('../src/modules/accounts/index.js');
-  const env: Record<string, string> = { DATA_DIR: dataDir, PORT: '0', PUBLIC_URL: 'http://bench.test', ADMIN_TOKEN: 'hot-bench-admin-token' };
+  const env: Record<string, string> = {
+    DATA_DIR: dataDir,
+    PORT: '0',
+    PUBLIC_URL: 'http://bench.test',
+    ADMIN_TOKEN: 'hot-bench-admin-token',
+  };
   // The default level (info), not run.ts's warn: the access log is part of what is measured.
   env.LOG_LEVEL = process.env.HOT_BENCH_LOG_LEVEL ?? 'info';
   const core = await createAppCore(parseConfig(env));
@@ -69,8 +74,12 @@ async function service(): Promise<void> {
 
   // Mini-program: 100,000 profiles, each with a session.
   const now = Date.now();
-  const insertProfile = sqlite.prepare('INSERT INTO miniprogram_profiles (openid, phone, qq, cardno, wxid, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  const insertSession = sqlite.prepare('INSERT INTO miniprogram_sessions (token_hash, openid, session_key, created_at, expires_at) VALUES (?, ?, NULL, ?, ?)');
+  const insertProfile = sqlite.prepare(
+    'INSERT INTO miniprogram_profiles (openid, phone, qq, cardno, wxid, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertSession = sqlite.prepare(
+    'INSERT INTO miniprogram_sessions (token_hash, openid, session_key, created_at, expires_at) VALUES (?, ?, NULL, ?, ?)',
+  );
   sqlite.transaction(() => {
     for (let i = 0; i < MP_USERS; i++) {
       insertProfile.run(openidOf(i), `138${String(i).padStart(8, '0')}`, String(10000 + i), `C${i}`, i % 2 ? `wx_user_${i}` : '', now, now);
@@ -80,9 +89,18 @@ async function service(): Promise<void> {
 
   // Auto-reply: one plain-mode account with 1,000 rules (as bench/autoreply.bench.ts).
   const ar = createAutoreply(core);
-  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({ username: 'bench_owner', password: 'correct horse battery', isActive: true });
+  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({
+    username: 'bench_owner',
+    password: 'correct horse battery',
+    isActive: true,
+  });
   const webhookToken = 'tokhotbench1';
-  const view = await ar.mpAccounts.create(owner.id, { appid: 'wxhotbenchplain01', secret: 'benchsecret0000000000001', token: webhookToken, aes_key: null });
+  const view = await ar.mpAccounts.create(owner.id, {
+    appid: 'wxhotbenchplain01',
+    secret: 'benchsecret0000000000001',
+    token: webhookToken,
+    aes_key: null,
+  });
   const setId = await ar.mpAccounts.ruleSetOf(owner.id, view.id);
   await ar.rules.importRules(setId, ruleInputs(RULES), false);
   await ar.rules.settings(setId, { defaultReply: '您好，您的消息已收到，稍后回复您。' });
@@ -98,11 +116,31 @@ async function service(): Promise<void> {
     const r = await fetch(base + path, init);
     return { type: r.headers.get('content-type') ?? 'text/plain', body: await r.text() };
   };
-  const inbound = buildInbound({ appid: 'wxhotbenchplain01', token: webhookToken }, { ToUserName: 'gh_bench', FromUserName: 'oFollower1', CreateTime: Math.floor(Date.now() / 1000), MsgType: 'text', Content: 'kw00003', MsgId: '1' }, Date.now(), false);
+  const inbound = buildInbound(
+    { appid: 'wxhotbenchplain01', token: webhookToken },
+    {
+      ToUserName: 'gh_bench',
+      FromUserName: 'oFollower1',
+      CreateTime: Math.floor(Date.now() / 1000),
+      MsgType: 'text',
+      Content: 'kw00003',
+      MsgId: '1',
+    },
+    Date.now(),
+    false,
+  );
   const samples = {
     getUserInfo: await sample(`/api/getUserInfo?token=${tokenOf('cert', 1)}`),
-    get: await sample('/service/user/get', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: openidOf(1), token: tokenOf('mp', 1) }) }),
-    webhook: await sample(`${webhookPath}?${new URLSearchParams(inbound.query)}`, { method: 'POST', headers: { 'content-type': 'text/xml' }, body: inbound.body }),
+    get: await sample('/service/user/get', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ openid: openidOf(1), token: tokenOf('mp', 1) }),
+    }),
+    webhook: await sample(`${webhookPath}?${new URLSearchParams(inbound.query)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: inbound.body,
+    }),
   };
   process.send!({ url: base, webhookPath, webhookToken, samples } satisfies Ready);
   // HOT_BENCH_PROF: a CPU profile of each measured run of ours (the seeding left out).
@@ -150,7 +188,13 @@ async function floor(): Promise<void> {
 
 function ruleInputs(n: number) {
   return Array.from({ length: n }, (_, i) => ({
-    keywords: i % 3 === 0 ? [{ text: `kw${id5(i)}`, match: 'equal' as const }, { text: `词${id5(i)}号`, match: 'contains' as const }] : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
+    keywords:
+      i % 3 === 0
+        ? [
+            { text: `kw${id5(i)}`, match: 'equal' as const },
+            { text: `词${id5(i)}号`, match: 'contains' as const },
+          ]
+        : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
     replies: [`回复 ${i}：感谢您的留言，我们会尽快处理。`],
     mode: 'all' as const,
   }));
@@ -220,25 +264,53 @@ interface WrkResult {
 }
 
 function wrk(url: string, reqFile: string, luaFile: string, seconds: number): WrkResult {
-  const r = spawnSync('wrk', ['-t2', '-c32', `-d${seconds}s`, '--latency', '-s', luaFile, url], { env: { ...process.env, WRK_REQS: reqFile, WRK_THREADS: '2' }, encoding: 'utf8' });
+  const r = spawnSync('wrk', ['-t2', '-c32', `-d${seconds}s`, '--latency', '-s', luaFile, url], {
+    env: { ...process.env, WRK_REQS: reqFile, WRK_THREADS: '2' },
+    encoding: 'utf8',
+  });
   const line = /WRKJSON (.*)/.exec(r.stdout ?? '')?.[1];
   if (!line) throw new Error(`wrk failed: ${r.stderr || r.stdout}`);
   const j = JSON.parse(line) as { requests: number; durationUs: number; errors: number; non2xx: number; p50Us: number; p99Us: number };
-  return { requestsPerSec: Math.round(j.requests / (j.durationUs / 1e6)), p50Ms: j.p50Us / 1000, p99Ms: j.p99Us / 1000, errors: j.errors, non2xx: j.non2xx };
+  return {
+    requestsPerSec: Math.round(j.requests / (j.durationUs / 1e6)),
+    p50Ms: j.p50Us / 1000,
+    p99Ms: j.p99Us / 1000,
+    errors: j.errors,
+    non2xx: j.non2xx,
+  };
 }
 
 async function main(): Promise<void> {
   if (spawnSync('wrk', ['-v']).error) throw new Error('wrk is not installed (apt-get install wrk)');
-  const results: Record<string, unknown> = { connections: 32, threads: 2, seconds: SECONDS, logLevel: process.env.HOT_BENCH_LOG_LEVEL ?? 'info (default)' };
-  report(results, 'load average at start', loadavg().map((x) => x.toFixed(1)).join(' '));
+  const results: Record<string, unknown> = {
+    connections: 32,
+    threads: 2,
+    seconds: SECONDS,
+    logLevel: process.env.HOT_BENCH_LOG_LEVEL ?? 'info (default)',
+  };
+  report(
+    results,
+    'load average at start',
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' '),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'vh-hot-wrk-'));
   const logFile = join(dir, 'access.log');
   const logFd = openSync(logFile, 'a');
   const profDir = process.env.HOT_BENCH_PROF ? '/tmp/hotprof' : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const ask = (m: object) => new Promise<void>((r) => { svc.once('message', () => r()); svc.send(m); });
+  const ask = (m: object) =>
+    new Promise<void>((r) => {
+      svc.once('message', () => r());
+      svc.send(m);
+    });
   // The service's stdout (its logs) goes to a file, as an operator's would.
-  const svc: ChildProcess = fork(self, ['service'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', logFd, 'inherit', 'ipc'], env: { ...process.env, LOG_FORMAT: '' } });
+  const svc: ChildProcess = fork(self, ['service'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', logFd, 'inherit', 'ipc'],
+    env: { ...process.env, LOG_FORMAT: '' },
+  });
   const flo: ChildProcess = fork(self, ['floor'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   try {
     const t0 = performance.now();
@@ -257,8 +329,19 @@ async function main(): Promise<void> {
       getUserInfo: join(dir, 'getUserInfo.tsv'),
       get: join(dir, 'get.tsv'),
     };
-    writeFileSync(files.getUserInfo, shuffle(Array.from({ length: 20_000 }, (_, i) => `GET\t/api/getUserInfo?token=${tokenOf('cert', i)}\t\t`)).join('\n') + '\n');
-    writeFileSync(files.get, shuffle(Array.from({ length: MP_USERS }, (_, i) => `POST\t/service/user/get\tapplication/json\t${JSON.stringify({ openid: openidOf(i), token: tokenOf('mp', i) })}`)).join('\n') + '\n');
+    writeFileSync(
+      files.getUserInfo,
+      shuffle(Array.from({ length: 20_000 }, (_, i) => `GET\t/api/getUserInfo?token=${tokenOf('cert', i)}\t\t`)).join('\n') + '\n',
+    );
+    writeFileSync(
+      files.get,
+      shuffle(
+        Array.from(
+          { length: MP_USERS },
+          (_, i) => `POST\t/service/user/get\tapplication/json\t${JSON.stringify({ openid: openidOf(i), token: tokenOf('mp', i) })}`,
+        ),
+      ).join('\n') + '\n',
+    );
     const { buildInbound } = await import('../src/platform/wechat/callback.js');
     let msgId = 7_000_000_000_000_000_000n;
     /** Freshly signed messages (the timestamp must be recent), each with its own MsgId and nonce. */
@@ -267,7 +350,14 @@ async function main(): Promise<void> {
       const now = Date.now();
       const lines: string[] = [];
       for (let k = 0; k < n; k++) {
-        const fields = { ToUserName: 'gh_bench', FromUserName: `oFollower${Math.floor(Math.random() * FOLLOWERS)}`, CreateTime: Math.floor(now / 1000), MsgType: 'text', Content: messageText(), MsgId: String(++msgId) };
+        const fields = {
+          ToUserName: 'gh_bench',
+          FromUserName: `oFollower${Math.floor(Math.random() * FOLLOWERS)}`,
+          CreateTime: Math.floor(now / 1000),
+          MsgType: 'text',
+          Content: messageText(),
+          MsgId: String(++msgId),
+        };
         const { query, body } = buildInbound({ appid: 'wxhotbenchplain01', token: ready.webhookToken }, fields, now, false);
         lines.push(`POST\t${ready.webhookPath}?${new URLSearchParams(query)}\ttext/xml\t${body.replace(/[\t\n]/g, ' ')}`);
       }
@@ -305,13 +395,27 @@ async function main(): Promise<void> {
     report(results, 'access log bytes per request', Math.round(logBytes / Math.max(1, oursRequests)));
     const lastLines = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-1);
     report(results, 'access log, last line', lastLines[0] ?? '');
-    report(results, 'load average at end', loadavg().map((x) => x.toFixed(1)).join(' '));
+    report(
+      results,
+      'load average at end',
+      loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' '),
+    );
 
-    process.stdout.write('\n| path | bare Fastify req/s (p99 ms) | ours req/s (p99 ms) | ratio | server CPU us/answer, bare -> ours |\n|---|---|---|---|---|\n');
+    process.stdout.write(
+      '\n| path | bare Fastify req/s (p99 ms) | ours req/s (p99 ms) | ratio | server CPU us/answer, bare -> ours |\n|---|---|---|---|---|\n',
+    );
     for (const [name, t] of Object.entries(table)) {
-      process.stdout.write(`| ${name} | ${t.floor.requestsPerSec} (${t.floor.p99Ms}) | ${t.ours.requestsPerSec} (${t.ours.p99Ms}) | **${t.ratio}** | ${t.floor.cpuUsEach} -> ${t.ours.cpuUsEach} |\n`);
+      process.stdout.write(
+        `| ${name} | ${t.floor.requestsPerSec} (${t.floor.p99Ms}) | ${t.ours.requestsPerSec} (${t.ours.p99Ms}) | **${t.ratio}** | ${t.floor.cpuUsEach} -> ${t.ours.cpuUsEach} |\n`,
+      );
     }
-    report(results, 'all ratios >= 0.50', Object.values(table).every((t) => t.ratio >= 0.5));
+    report(
+      results,
+      'all ratios >= 0.50',
+      Object.values(table).every((t) => t.ratio >= 0.5),
+    );
     writeResults('hotpaths', results);
   } finally {
     closeSync(logFd);

@@ -97,7 +97,14 @@ export async function openLoad(opts: {
     const send = (dueAt: number, counted: boolean) => {
       const r = opts.next();
       const req = request(
-        { host: target.hostname, port: target.port, path: r.path, method: 'POST', agent, headers: { 'content-length': Buffer.byteLength(r.body), ...r.headers } },
+        {
+          host: target.hostname,
+          port: target.port,
+          path: r.path,
+          method: 'POST',
+          agent,
+          headers: { 'content-length': Buffer.byteLength(r.body), ...r.headers },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -170,7 +177,10 @@ export function serverCpu(child: ChildProcess): Promise<number> {
  * load generator among them), so req/s depends on what else runs; the server's own CPU time per
  * answer does not, and 1e6 / that is what one free core would serve.
  */
-export async function withServerCpu<R extends LoadResult>(child: ChildProcess, run: () => Promise<R>): Promise<{ result: R; cpuUsEach: number; perSecOneFreeCore: number }> {
+export async function withServerCpu<R extends LoadResult>(
+  child: ChildProcess,
+  run: () => Promise<R>,
+): Promise<{ result: R; cpuUsEach: number; perSecOneFreeCore: number }> {
   const before = await serverCpu(child);
   const result = await run();
   const cpuUsEach = Math.round(((await serverCpu(child)) - before) / Math.max(1, result.total));

@@ -72,7 +72,14 @@ async function main(): Promise<void> {
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const config = parseConfig({ DATA_DIR: dir, SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'Volunteers <noreply@example.org>' });
   const jobs = createJobQueue(handle, { logger, concurrency: 4 });
-  const mailer = createMailer({ config, handle, jobs, logger, pool: { maxConnections: conns, maxMessages: perConn }, sendConcurrency: Number(process.env.MAIL_SEND_CONCURRENCY ?? conns * 4) });
+  const mailer = createMailer({
+    config,
+    handle,
+    jobs,
+    logger,
+    pool: { maxConnections: conns, maxMessages: perConn },
+    sendConcurrency: Number(process.env.MAIL_SEND_CONCURRENCY ?? conns * 4),
+  });
 
   report(results, 'RSS before sending MB', Math.round(process.memoryUsage().rss / 1024 / 1024));
   let peakRss = 0;

@@ -53,7 +53,20 @@ async function server(): Promise<void> {
   // tell what the machine allows right now from what the module costs.
   const { default: Fastify } = await import('fastify');
   const floorApp = Fastify();
-  const constant = { code: 0, msg: 'success', data: { id: 1, openid: openidOf(1), phone: '13800000001', qq: '10001', cardno: 'C1', wxid: 'wx_user_1', created_at: '2026-01-01 00:00:00', modified_at: '2026-01-01 00:00:00' } };
+  const constant = {
+    code: 0,
+    msg: 'success',
+    data: {
+      id: 1,
+      openid: openidOf(1),
+      phone: '13800000001',
+      qq: '10001',
+      cardno: 'C1',
+      wxid: 'wx_user_1',
+      created_at: '2026-01-01 00:00:00',
+      modified_at: '2026-01-01 00:00:00',
+    },
+  };
   floorApp.post('/floor', async () => constant);
   await floorApp.listen({ port: 0, host: '127.0.0.1' });
   const floorPort = (floorApp.server.address() as { port: number }).port;
@@ -77,14 +90,23 @@ async function measured(child: import('node:child_process').ChildProcess, run: (
 }
 
 async function main(): Promise<void> {
-  const child = fork(fileURLToPath(import.meta.url), [], { env: { ...process.env, MP_BENCH_SERVER: '1' }, execArgv: ['--import', 'tsx', ...(process.env.MP_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/mpprof'] : [])] });
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    env: { ...process.env, MP_BENCH_SERVER: '1' },
+    execArgv: ['--import', 'tsx', ...(process.env.MP_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/mpprof'] : [])],
+  });
   const ready = await new Promise<{ url: string; floorUrl: string; seedMs: number }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { url: string; floorUrl: string; seedMs: number }));
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
   const results: Record<string, unknown> = { users: USERS, connections: 32, seconds: SECONDS };
   // The machine is shared: its load says how far the figures below are from a quiet machine's.
-  report(results, 'load average at start', loadavg().map((x) => x.toFixed(1)).join(' '));
+  report(
+    results,
+    'load average at start',
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' '),
+  );
   report(results, 'seed users + sessions (ms)', ready.seedMs);
 
   // Every user's request body, built once: the load generator shares the 2 cores with the server,
@@ -100,11 +122,23 @@ async function main(): Promise<void> {
   const onResponse = (_status: number, body: string) => {
     if (!body.startsWith('{"code":0,')) failures.n++;
   };
-  const common = { url: ready.url, connections: 32, duration: SECONDS, method: 'POST' as const, headers: { 'content-type': 'application/json' } };
+  const common = {
+    url: ready.url,
+    connections: 32,
+    duration: SECONDS,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json' },
+  };
 
   // Warm up (JIT, page cache) before measuring.
-  await load({ ...common, duration: 2, requests: [{ method: 'POST', path: '/service/user/get', setupRequest: (r: any) => randomUser(r) }] });
-  const floor = await measured(child, () => load({ ...common, url: ready.floorUrl, requests: [{ method: 'POST', path: '/floor', setupRequest: (r: any) => randomUser(r) }] }));
+  await load({
+    ...common,
+    duration: 2,
+    requests: [{ method: 'POST', path: '/service/user/get', setupRequest: (r: any) => randomUser(r) }],
+  });
+  const floor = await measured(child, () =>
+    load({ ...common, url: ready.floorUrl, requests: [{ method: 'POST', path: '/floor', setupRequest: (r: any) => randomUser(r) }] }),
+  );
   report(results, 'floor: bare Fastify route, same machine, same moment', floor);
   failures.n = 0;
   const get = await measured(child, () =>
@@ -119,18 +153,35 @@ async function main(): Promise<void> {
   const add = await measured(child, () =>
     load({
       ...common,
-      requests: [{ method: 'POST', path: '/service/user/addHistory', setupRequest: (r: any) => randomUser(r, terms[Math.floor(Math.random() * terms.length)]), onResponse }],
+      requests: [
+        {
+          method: 'POST',
+          path: '/service/user/addHistory',
+          setupRequest: (r: any) => randomUser(r, terms[Math.floor(Math.random() * terms.length)]),
+          onResponse,
+        },
+      ],
     }),
   );
   report(results, 'addHistory', add);
   report(results, 'addHistory answers with code != 0', failures.n);
 
   // A sanity check that the load was answered with the envelope's success code, not errors.
-  const check = await fetch(`${ready.url}/service/user/get`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ openid: openidOf(7), token: tokenOf(7) }) });
+  const check = await fetch(`${ready.url}/service/user/get`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ openid: openidOf(7), token: tokenOf(7) }),
+  });
   const body = (await check.json()) as { code: number };
   report(results, 'sample get code', body.code);
 
-  report(results, 'load average at end', loadavg().map((x) => x.toFixed(1)).join(' '));
+  report(
+    results,
+    'load average at end',
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' '),
+  );
   report(results, 'get target met (>= 8000 req/s, p99 < 20 ms)', get.requestsPerSec >= 8000 && get.p99Ms < 20);
   report(results, 'addHistory target met (>= 3000 req/s)', add.requestsPerSec >= 3000);
   writeResults('miniprogram', results);

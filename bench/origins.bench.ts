@@ -28,7 +28,13 @@ const PUBLIC = 'http://hub.example';
 async function serve(withPolicy: boolean, port: number): Promise<void> {
   const app = Fastify({ logger: false });
   if (withPolicy) {
-    await registerOrigins(app, createOriginPolicy({ publicUrl: PUBLIC, corsOrigins: ['http://app.example'] }, [{ token: ['/api/getUserInfo'] }, { session: ['/mongodb/'] }]));
+    await registerOrigins(
+      app,
+      createOriginPolicy({ publicUrl: PUBLIC, corsOrigins: ['http://app.example'] }, [
+        { token: ['/api/getUserInfo'] },
+        { session: ['/mongodb/'] },
+      ]),
+    );
   }
   app.get('/api/getUserInfo', async () => ({ code: 0 }));
   app.post('/mongodb/add', async () => ({ code: 200 }));
@@ -45,13 +51,25 @@ if (process.argv[2] === 'serve') {
   const CASES: Record<string, autocannon.Request & { headers?: Record<string, string> }> = {
     get_no_origin: { method: 'GET', path: '/api/getUserInfo?token=abc' },
     get_cross_origin: { method: 'GET', path: '/api/getUserInfo?token=abc', headers: { origin: 'http://app.example' } },
-    post_session_same_origin: { method: 'POST', path: '/mongodb/add', headers: { origin: PUBLIC, 'content-type': 'application/json' }, body: '{"a":"b"}' },
+    post_session_same_origin: {
+      method: 'POST',
+      path: '/mongodb/add',
+      headers: { origin: PUBLIC, 'content-type': 'application/json' },
+      body: '{"a":"b"}',
+    },
     // The floor has no OPTIONS route: its answer is the 404 of a server without CORS.
-    preflight: { method: 'OPTIONS', path: '/api/getUserInfo', headers: { origin: 'http://app.example', 'access-control-request-method': 'GET' } },
+    preflight: {
+      method: 'OPTIONS',
+      path: '/api/getUserInfo',
+      headers: { origin: 'http://app.example', 'access-control-request-method': 'GET' },
+    },
   };
   const start = async (kind: string) => {
     const port = await freePort();
-    const child = fork(fileURLToPath(import.meta.url), ['serve', kind, String(port)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['serve', kind, String(port)], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     await new Promise<void>((r) => child.once('message', () => r()));
     return { child, url: `http://127.0.0.1:${port}` };
   };
@@ -79,8 +97,18 @@ if (process.argv[2] === 'serve') {
       const fMin = Math.min(...a);
       const pMin = Math.min(...b);
       report(results, name, {
-        median: { floorUs: Number(f.toFixed(1)), policyUs: Number(p.toFixed(1)), addedUs: Number((p - f).toFixed(1)), ratio: Number((p / f).toFixed(2)) },
-        min: { floorUs: Number(fMin.toFixed(1)), policyUs: Number(pMin.toFixed(1)), addedUs: Number((pMin - fMin).toFixed(1)), ratio: Number((pMin / fMin).toFixed(2)) },
+        median: {
+          floorUs: Number(f.toFixed(1)),
+          policyUs: Number(p.toFixed(1)),
+          addedUs: Number((p - f).toFixed(1)),
+          ratio: Number((p / f).toFixed(2)),
+        },
+        min: {
+          floorUs: Number(fMin.toFixed(1)),
+          policyUs: Number(pMin.toFixed(1)),
+          addedUs: Number((pMin - fMin).toFixed(1)),
+          ratio: Number((pMin / fMin).toFixed(2)),
+        },
       });
     }
   } finally {

@@ -48,7 +48,17 @@ for (const [label, width, height, qrSize] of [
   const template = await makeTemplate({ style: 'decorated', width, height });
   const layout = defaultLayout(width, height);
   layout.qr = { x: width - qrSize - 40, y: height - qrSize - 40, size: qrSize };
-  const base: RenderInput = { template, templateKey: `bench-${label}`, layout, name: '', number: 'NO-000001', issuedAt: Date.UTC(2026, 10, 23, 3, 0), timeZone: 'Asia/Shanghai', verifyUrl: 'https://certs.example.org/verify/Qm9vbXNoYWthbGFrYQ', format: 'png' };
+  const base: RenderInput = {
+    template,
+    templateKey: `bench-${label}`,
+    layout,
+    name: '',
+    number: 'NO-000001',
+    issuedAt: Date.UTC(2026, 10, 23, 3, 0),
+    timeZone: 'Asia/Shanghai',
+    verifyUrl: 'https://certs.example.org/verify/Qm9vbXNoYWthbGFrYQ',
+    format: 'png',
+  };
   // Warm-up: decode, the scaled copy, font, JIT.
   for (let i = 0; i < 10; i++) {
     await renderCertificate({ ...base, name: name(i) });
@@ -57,7 +67,9 @@ for (const [label, width, height, qrSize] of [
   const full = await perCall(N, (i) => renderCertificate({ ...base, name: name(1000 + i) }));
   const prev = await perCall(N, (i) => renderPreview({ ...base, name: name(2000 + i) }, { maxWidth: CLAIM_PREVIEW_WIDTH, format: 'jpeg' }));
   const fullLoop = await loopBusy(N, (i) => renderCertificate({ ...base, name: name(3000 + i) }));
-  const prevLoop = await loopBusy(N, (i) => renderPreview({ ...base, name: name(4000 + i) }, { maxWidth: CLAIM_PREVIEW_WIDTH, format: 'jpeg' }));
+  const prevLoop = await loopBusy(N, (i) =>
+    renderPreview({ ...base, name: name(4000 + i) }, { maxWidth: CLAIM_PREVIEW_WIDTH, format: 'jpeg' }),
+  );
   const fullBytes = (await renderCertificate({ ...base, name: name(1) })).length;
   const prevBytes = (await renderPreview({ ...base, name: name(1) }, { maxWidth: CLAIM_PREVIEW_WIDTH, format: 'jpeg' })).bytes.length;
   report(results, `${label}_fullRender`, { ...full, eventLoopMs: fullLoop, bytes: fullBytes });
@@ -68,10 +80,25 @@ for (const [label, width, height, qrSize] of [
 // Through the renderer the claim route uses: a repeated picture comes from its cache.
 {
   const template = await makeTemplate({ style: 'decorated', width: 2480, height: 3508 });
-  const campaigns = { getTemplate: async () => ({ sha256: 'bench-cache', bytes: template, width: 2480, height: 3508 }) } as unknown as CampaignsRepo;
+  const campaigns = {
+    getTemplate: async () => ({ sha256: 'bench-cache', bytes: template, width: 2480, height: 3508 }),
+  } as unknown as CampaignsRepo;
   const renderer = createRenderer({ campaigns, timeZone: 'Asia/Shanghai' });
-  const campaign = { id: 1, template_sha: 'bench-cache', layout: null, date_format: 'YYYY-MM-DD', custom_fields: null, output: 'png' } as unknown as CampaignRow;
-  const req = (i: number) => ({ campaign, name: name(i), number: 'NO-1', issuedAt: Date.UTC(2026, 10, 23), verifyUrl: 'https://certs.example.org/verify/x' });
+  const campaign = {
+    id: 1,
+    template_sha: 'bench-cache',
+    layout: null,
+    date_format: 'YYYY-MM-DD',
+    custom_fields: null,
+    output: 'png',
+  } as unknown as CampaignRow;
+  const req = (i: number) => ({
+    campaign,
+    name: name(i),
+    number: 'NO-1',
+    issuedAt: Date.UTC(2026, 10, 23),
+    verifyUrl: 'https://certs.example.org/verify/x',
+  });
   for (let i = 0; i < 5; i++) await renderer.preview(req(i), CLAIM_PREVIEW_WIDTH);
   const miss = await perCall(N, (i) => renderer.preview(req(5000 + i), CLAIM_PREVIEW_WIDTH));
   const hit = await perCall(N, () => renderer.preview(req(5000), CLAIM_PREVIEW_WIDTH));
@@ -81,9 +108,17 @@ for (const [label, width, height, qrSize] of [
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => { while (next < N) await renderer.preview(req(7000 + next++), CLAIM_PREVIEW_WIDTH); }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < N) await renderer.preview(req(7000 + next++), CLAIM_PREVIEW_WIDTH);
+    }),
+  );
   h.disable();
-  report(results, 'renderer_a4_8inFlight_eventLoopDelay', { p50Ms: Number((h.percentile(50) / 1e6).toFixed(1)), p99Ms: Number((h.percentile(99) / 1e6).toFixed(1)), maxMs: Number((h.max / 1e6).toFixed(1)) });
+  report(results, 'renderer_a4_8inFlight_eventLoopDelay', {
+    p50Ms: Number((h.percentile(50) / 1e6).toFixed(1)),
+    p99Ms: Number((h.percentile(99) / 1e6).toFixed(1)),
+    maxMs: Number((h.max / 1e6).toFixed(1)),
+  });
 }
 report(results, 'rssMB', Math.round(process.memoryUsage().rss / 1048576));
 writeResults('preview', results);

@@ -30,7 +30,15 @@ async function service(): Promise<void> {
   const { parseConfig } = await import('../src/config.js');
   const { buildApp, createAppCore } = await import('../src/app.js');
   const { hashToken } = await import('../src/platform/crypto/tokens.js');
-  const core = await createAppCore(parseConfig({ DATA_DIR: dataDir, PORT: '0', PUBLIC_URL: 'http://bench.test', ADMIN_TOKEN: ADMIN, LOG_LEVEL: process.env.SCALE_BENCH_LOG_LEVEL ?? 'info' }));
+  const core = await createAppCore(
+    parseConfig({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      PUBLIC_URL: 'http://bench.test',
+      ADMIN_TOKEN: ADMIN,
+      LOG_LEVEL: process.env.SCALE_BENCH_LOG_LEVEL ?? 'info',
+    }),
+  );
   const app = await buildApp(core);
   await app.listen({ port: 0, host: '127.0.0.1' });
   process.send!({ url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` });
@@ -39,12 +47,15 @@ async function service(): Promise<void> {
       const sqlite = core.handle.sqlite!;
       const cid = (sqlite.prepare('SELECT id FROM campaigns WHERE slug = ?').get(m.tokens) as { id: number }).id;
       // Spread over the campaign (not only its first rows), as real links are.
-      const rows = sqlite.prepare('SELECT id FROM recipients WHERE campaign_id = ? AND id % ? = 0 LIMIT 20000').all(cid, m.every) as { id: number }[];
+      const rows = sqlite.prepare('SELECT id FROM recipients WHERE campaign_id = ? AND id % ? = 0 LIMIT 20000').all(cid, m.every) as {
+        id: number;
+      }[];
       const set = sqlite.prepare('UPDATE recipients SET token_hash = ?, status = 1 WHERE id = ?');
       sqlite.transaction(() => rows.forEach((r, i) => set.run(hashToken(tokenOf(m.tokens, i)), r.id)))();
       process.send!({ tokensSet: rows.length });
     }
-    if (m === 'rss') process.send!({ rss: Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024) });
+    if (m === 'rss')
+      process.send!({ rss: Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024) });
     if (m === 'stop') {
       await app.close();
       await core.close();
@@ -78,9 +89,19 @@ function done(summary, latency)
 end
 `,
   );
-  const r = spawnSync('wrk', ['-t2', '-c32', `-d${seconds}s`, '-s', lua, url], { env: { ...process.env, WRK_PATHS: list }, encoding: 'utf8' });
+  const r = spawnSync('wrk', ['-t2', '-c32', `-d${seconds}s`, '-s', lua, url], {
+    env: { ...process.env, WRK_PATHS: list },
+    encoding: 'utf8',
+  });
   rmSync(dir, { recursive: true, force: true });
-  const j = JSON.parse(/WRKJSON (.*)/.exec(r.stdout)![1]!) as { requests: number; durationUs: number; errors: number; non2xx: number; p50Us: number; p99Us: number };
+  const j = JSON.parse(/WRKJSON (.*)/.exec(r.stdout)![1]!) as {
+    requests: number;
+    durationUs: number;
+    errors: number;
+    non2xx: number;
+    p50Us: number;
+    p99Us: number;
+  };
   if (j.errors || j.non2xx) throw new Error(`wrk: ${j.errors} errors, ${j.non2xx} non-2xx`);
   return { requestsPerSec: Math.round(j.requests / (j.durationUs / 1e6)), p50Ms: j.p50Us / 1000, p99Ms: j.p99Us / 1000 };
 }
@@ -88,7 +109,13 @@ end
 async function main(): Promise<void> {
   if (spawnSync('wrk', ['-v']).error) throw new Error('wrk is not installed (apt-get install wrk)');
   const results: Record<string, unknown> = { volunteers: N };
-  report(results, 'load average at start', loadavg().map((x) => x.toFixed(1)).join(' '));
+  report(
+    results,
+    'load average at start',
+    loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' '),
+  );
   const svc: ChildProcess = fork(self, ['service'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const ask = <T>(m: unknown, key: string) =>
     new Promise<T>((resolve) => {
@@ -122,7 +149,14 @@ async function main(): Promise<void> {
     // Import: bodies built before the clock starts.
     const batch = 100_000;
     const bodies = Array.from({ length: Math.ceil(N / batch) }, (_, b) =>
-      JSON.stringify({ token: ADMIN, campaign: big, email: Array.from({ length: Math.min(batch, N - b * batch) }, (_, i) => `volunteer${b * batch + i}@example.org,NO-${b * batch + i},志愿者${b * batch + i}`) }),
+      JSON.stringify({
+        token: ADMIN,
+        campaign: big,
+        email: Array.from(
+          { length: Math.min(batch, N - b * batch) },
+          (_, i) => `volunteer${b * batch + i}@example.org,NO-${b * batch + i},志愿者${b * batch + i}`,
+        ),
+      }),
     );
     let added = 0;
     const t0 = performance.now();
@@ -133,7 +167,11 @@ async function main(): Promise<void> {
     report(results, `import ${N.toLocaleString('en')} (s)`, Number(((performance.now() - t0) / 1000).toFixed(2)));
     if (added !== N) throw new Error(`imported ${added}`);
     for (let b = 0; b < SMALL / batch; b++) {
-      await post('/api/addUserData', { token: ADMIN, campaign: small, email: Array.from({ length: batch }, (_, i) => `small${b * batch + i}@example.org`) });
+      await post('/api/addUserData', {
+        token: ADMIN,
+        campaign: small,
+        email: Array.from({ length: batch }, (_, i) => `small${b * batch + i}@example.org`),
+      });
     }
     report(results, 'service RSS after the imports (MB)', await ask<number>('rss', 'rss'));
 
@@ -170,7 +208,13 @@ async function main(): Promise<void> {
     report(results, 'search, substring "7777@"', await timed(`${r}?q=${encodeURIComponent('7777@')}&limit=50`));
     report(results, 'list, status 1 (have a link)', await timed(`${r}?status=1&limit=50`));
     report(results, 'service RSS at the end (MB)', await ask<number>('rss', 'rss'));
-    report(results, 'load average at end', loadavg().map((x) => x.toFixed(1)).join(' '));
+    report(
+      results,
+      'load average at end',
+      loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' '),
+    );
     writeResults('scale', results);
   } finally {
     svc.send('stop');

@@ -38,13 +38,21 @@ async function median(fn: () => Promise<unknown>): Promise<number> {
   return times[Math.floor(times.length / 2)];
 }
 
-const QUERIES = [['name', '王芳'], ['number', 'WH2026-0500'], ['domain_few', 'corp-17.cn'], ['domain_all', 'example.org'], ['email_prefix', 'v4242@']] as const;
+const QUERIES = [
+  ['name', '王芳'],
+  ['number', 'WH2026-0500'],
+  ['domain_few', 'corp-17.cn'],
+  ['domain_all', 'example.org'],
+  ['email_prefix', 'v4242@'],
+] as const;
 
 function volunteerLines(): string[] {
   const lines: string[] = [];
   for (let i = 0; i < N; i++) {
     const domain = i % 1000 === 17 ? 'corp-17.cn' : 'example.org';
-    lines.push(`v${i}@${domain},WH2026-${String(i).padStart(6, '0')},${FAMILY[i % 8]}${GIVEN[Math.floor(i / 8) % 10]}${i % 3 ? '' : GIVEN[i % 10]}`);
+    lines.push(
+      `v${i}@${domain},WH2026-${String(i).padStart(6, '0')},${FAMILY[i % 8]}${GIVEN[Math.floor(i / 8) % 10]}${i % 3 ? '' : GIVEN[i % 10]}`,
+    );
   }
   return lines;
 }
@@ -53,14 +61,24 @@ function volunteerLines(): string[] {
 async function importWithOldTrigger(lines: string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'vh-bench-search-old-'));
   const database = await createTestDatabase('sqlite', dir);
-  const core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench-token', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file }));
+  const core = await createAppCore(
+    parseConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      ADMIN_TOKEN: 'bench-token',
+      DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file,
+    }),
+  );
   try {
     await sql`CREATE TRIGGER recipients_fts_ai AFTER INSERT ON recipients BEGIN
       INSERT INTO recipients_fts(rowid, email, name, number) VALUES (new.id, new.email, new.name, new.number); END`.execute(core.db);
     const svc = createServices(core);
     // The background indexer stays off here: the trigger did its work.
     svc.deps.recipients.searchIndex?.hold();
-    const row = await svc.campaign.resolve((await svc.campaign.create({ name: 'Search bench (old trigger)', slug: 'search-bench-old' })).id);
+    const row = await svc.campaign.resolve(
+      (await svc.campaign.create({ name: 'Search bench (old trigger)', slug: 'search-bench-old' })).id,
+    );
     const t0 = performance.now();
     for (let i = 0; i < N; i += 10_000) await svc.recipients.importLines(row, lines.slice(i, i + 10_000));
     const s = (performance.now() - t0) / 1000;
@@ -76,7 +94,15 @@ async function importWithOldTrigger(lines: string[]): Promise<number> {
 for (const dialect of (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as TestDialect[]) {
   const dir = mkdtempSync(join(tmpdir(), 'vh-bench-search-'));
   const database = await createTestDatabase(dialect, dir);
-  const core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'warn', PORT: '0', ADMIN_TOKEN: 'bench-token', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file }));
+  const core = await createAppCore(
+    parseConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      ADMIN_TOKEN: 'bench-token',
+      DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file,
+    }),
+  );
   try {
     const svc = createServices(core);
     const c = await svc.campaign.create({ name: 'Search bench', slug: 'search-bench' });
@@ -103,7 +129,12 @@ for (const dialect of (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',
         const ms = await median(async () => {
           total = (await svc.recipients.list(row, { q, page: 1, limit: 50 })).total;
         });
-        report(results, `${dialect}_${label}_${name}`, { q, matches: total, medianMs: Number(ms.toFixed(2)), ratioToFloor: Number((ms / floor).toFixed(1)) });
+        report(results, `${dialect}_${label}_${name}`, {
+          q,
+          matches: total,
+          medianMs: Number(ms.toFixed(2)),
+          ratioToFloor: Number((ms / floor).toFixed(1)),
+        });
       }
       const ms = await median(() => svc.recipients.list(row, { page: 1, limit: 50 }));
       report(results, `${dialect}_${label}_list_page1`, { medianMs: Number(ms.toFixed(2)), ratioToFloor: Number((ms / floor).toFixed(1)) });

@@ -32,7 +32,10 @@ async function best(n: number, f: () => Promise<unknown>): Promise<number> {
   return Number(min.toFixed(1));
 }
 
-for (const [w, h] of [[1754, 1240], [6000, 4000]] as const) {
+for (const [w, h] of [
+  [1754, 1240],
+  [6000, 4000],
+] as const) {
   for (const type of ['image/jpeg', 'image/png'] as const) {
     const bytes = textured(w, h, type);
     const label = `${type.slice(6)} ${w}x${h} (${(bytes.length / 1048576).toFixed(1)} MB)`;

@@ -102,7 +102,13 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   });
 
   // Before any module's routes: CORS and the cross-site check apply to every route by its group.
-  await registerOrigins(app, createOriginPolicy(core.config, modules.map((m) => m.routeGroups ?? {})));
+  await registerOrigins(
+    app,
+    createOriginPolicy(
+      core.config,
+      modules.map((m) => m.routeGroups ?? {}),
+    ),
+  );
   registerOps(app, core, draining);
   // The dev mailbox holds every private link: it needs the organizer's token, checked and limited
   // like the certificates admin API (the limits are in the database, so one instance is enough).
@@ -118,7 +124,10 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     if (down) {
       if (!(err instanceof ServiceUnavailableError)) req.log.warn({ reason: down }, 'answered 503: the database is unavailable');
       reply.header('Retry-After', err instanceof ServiceUnavailableError ? Math.max(1, Math.ceil(err.retryAfterMs / 1000)) : 5);
-      const message = err instanceof ServiceUnavailableError ? err.message : `the service is temporarily unavailable; try again in a few seconds (request ${req.id})`;
+      const message =
+        err instanceof ServiceUnavailableError
+          ? err.message
+          : `the service is temporarily unavailable; try again in a few seconds (request ${req.id})`;
       return reply.status(503).send({ code: 'unavailable', message });
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

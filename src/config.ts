@@ -52,14 +52,20 @@ const trustProxy = z
     if (v === '' || v === 'false' || v === 'no') return false;
     if (v === 'true' || v === 'yes') return true;
     if (/^\d+$/.test(v)) return Number(v);
-    const items = v.split(',').map((x) => x.trim()).filter(Boolean);
+    const items = v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
     const bad = items.filter((x) => {
       if (PROXY_RANGE_NAMES.has(x) || isIP(x)) return false;
       const m = /^(.+)\/(\d{1,3})$/.exec(x);
       return !(m && isIP(m[1]) && Number(m[2]) <= (isIP(m[1]) === 4 ? 32 : 128));
     });
     if (bad.length || !items.length) {
-      ctx.addIssue({ code: 'custom', message: `expected true, false, a hop count, or proxy addresses/CIDRs separated by commas; not understood: ${bad.join(', ') || v}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected true, false, a hop count, or proxy addresses/CIDRs separated by commas; not understood: ${bad.join(', ') || v}`,
+      });
       return z.NEVER;
     }
     return items;
@@ -78,7 +84,10 @@ const envSchema = z.object({
   MAIL_RATE_PER_SEC: optionalInt,
   MAIL_DAILY_LIMIT: optionalInt,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  LOG_FORMAT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), z.enum(['auto', 'pretty', 'json']).default('auto')),
+  LOG_FORMAT: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.enum(['auto', 'pretty', 'json']).default('auto'),
+  ),
   SECRET_KEY: optionalString,
   TIME_ZONE: z.string().default('Asia/Shanghai'),
   TRUST_PROXY: trustProxy,
@@ -109,7 +118,12 @@ const envSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   AUTOREPLY_MAX_ACCOUNTS: z.coerce.number().int().min(1).max(10_000).default(10),
   AUTOREPLY_MAX_RULES: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
-  AUTOREPLY_MAX_RULE_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(16 * 1024 * 1024),
+  AUTOREPLY_MAX_RULE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1_073_741_824)
+    .default(16 * 1024 * 1024),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -203,7 +217,9 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     database = { dialect: 'sqlite', file };
   }
   if (e.METRICS_TOKEN !== undefined && !/^[\x21-\x7e]{16,200}$/.test(e.METRICS_TOKEN)) {
-    throw new ConfigError('Invalid configuration:\n  METRICS_TOKEN: must be 16 to 200 printable characters without spaces (e.g. `openssl rand -hex 24`)');
+    throw new ConfigError(
+      'Invalid configuration:\n  METRICS_TOKEN: must be 16 to 200 printable characters without spaces (e.g. `openssl rand -hex 24`)',
+    );
   }
   if (e.SMTP_URL && !/^smtps?:\/\//.test(e.SMTP_URL)) {
     throw new ConfigError('Invalid configuration:\n  SMTP_URL: must start with smtp:// or smtps://');
@@ -248,16 +264,29 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
         secret: e.WECHAT_MINIPROGRAM_SECRET,
         trustClientOpenid: e.MINIPROGRAM_TRUST_CLIENT_OPENID,
       },
-      mp: { appid: e.WECHAT_MP_APPID, secret: e.WECHAT_MP_SECRET, token: e.WECHAT_MP_TOKEN, aesKey: e.WECHAT_MP_AES_KEY, name: e.WECHAT_MP_NAME, wechatId: e.WECHAT_MP_WECHAT_ID },
+      mp: {
+        appid: e.WECHAT_MP_APPID,
+        secret: e.WECHAT_MP_SECRET,
+        token: e.WECHAT_MP_TOKEN,
+        aesKey: e.WECHAT_MP_AES_KEY,
+        name: e.WECHAT_MP_NAME,
+        wechatId: e.WECHAT_MP_WECHAT_ID,
+      },
     },
     jobConcurrency: e.JOB_CONCURRENCY,
     jobLeaseMs: e.JOB_LEASE_MS,
     mailRetry: { firstMs: e.MAIL_RETRY_MS, maxMs: e.MAIL_RETRY_MAX_MS, attempts: e.MAIL_RETRY_ATTEMPTS, probeMaxMs: e.MAIL_PROBE_MAX_MS },
     corsOrigins,
-    dkim: e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey ? { domain: e.DKIM_DOMAIN.toLowerCase(), selector: e.DKIM_SELECTOR, privateKey: dkimKey } : undefined,
+    dkim:
+      e.DKIM_DOMAIN && e.DKIM_SELECTOR && dkimKey
+        ? { domain: e.DKIM_DOMAIN.toLowerCase(), selector: e.DKIM_SELECTOR, privateKey: dkimKey }
+        : undefined,
     bounceImapUrl: e.BOUNCE_IMAP_URL,
     bouncePollSeconds: e.BOUNCE_POLL_SECONDS,
-    dnsServers: (e.DNS_SERVERS ?? '').split(',').map((x) => x.trim()).filter(Boolean),
+    dnsServers: (e.DNS_SERVERS ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     autoreply: { maxAccounts: e.AUTOREPLY_MAX_ACCOUNTS, maxRules: e.AUTOREPLY_MAX_RULES, maxRuleBytes: e.AUTOREPLY_MAX_RULE_BYTES },
     isSmtpConfigured: Boolean(e.SMTP_URL),
@@ -276,7 +305,10 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
 function parseOrigins(raw: string | undefined): string[] {
   if (!raw) return [];
   const out: string[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (item === '*') {
       if (!out.includes('*')) out.push('*');
       continue;
@@ -287,9 +319,19 @@ function parseOrigins(raw: string | undefined): string[] {
     } catch {
       u = undefined;
     }
-    const bad = !u || !/^https?:$/.test(u.protocol) || u.username || u.password || u.search || u.hash || (u.pathname !== '/' && u.pathname !== '') || u.hostname.includes('*');
+    const bad =
+      !u ||
+      !/^https?:$/.test(u.protocol) ||
+      u.username ||
+      u.password ||
+      u.search ||
+      u.hash ||
+      (u.pathname !== '/' && u.pathname !== '') ||
+      u.hostname.includes('*');
     if (bad) {
-      throw new ConfigError(`Invalid configuration:\n  CORS_ORIGINS: "${item}" is not an origin; write scheme://host[:port] (e.g. https://volunteers.example.org), comma-separated, or * for "token APIs open to any origin"`);
+      throw new ConfigError(
+        `Invalid configuration:\n  CORS_ORIGINS: "${item}" is not an origin; write scheme://host[:port] (e.g. https://volunteers.example.org), comma-separated, or * for "token APIs open to any origin"`,
+      );
     }
     if (!out.includes(u!.origin)) out.push(u!.origin);
   }

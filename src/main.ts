@@ -113,7 +113,10 @@ async function serve(): Promise<void> {
     devMailbox: core.mailer.isDevMailbox,
   });
   (process.stdout.isTTY ? process.stdout : process.stderr).write(banner);
-  core.logger.info({ url: config.publicUrl, database: core.dialect, mail: core.mailer.isDevMailbox ? 'dev mailbox' : 'smtp' }, 'volunteer-hub is serving');
+  core.logger.info(
+    { url: config.publicUrl, database: core.dialect, mail: core.mailer.isDevMailbox ? 'dev mailbox' : 'smtp' },
+    'volunteer-hub is serving',
+  );
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -32,7 +32,18 @@ async function serve(env: Record<string, string>, until: (out: string) => boolea
   const dir = mkdtempSync(join(tmpdir(), 'vh-start-'));
   dirs.push(dir);
   const port = await freePort();
-  const fullEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, DATABASE_URL: '', SMTP_URL: '', PUBLIC_URL: '', LOG_LEVEL: 'info', LOG_FORMAT: '', ...env };
+  const fullEnv = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dir,
+    DATABASE_URL: '',
+    SMTP_URL: '',
+    PUBLIC_URL: '',
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: '',
+    ...env,
+  };
   const cmd = `${process.execPath} --import tsx src/main.ts serve`;
   const child = tty
     ? spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -88,7 +99,8 @@ describe('serve: the first minute', { timeout: 120_000 }, () => {
   it('with stdout piped: the banner (every page URL) on stderr, JSON log lines on stdout', async () => {
     const r = await serve({ ADMIN_TOKEN: STRONG }, (out) => out.includes('volunteer-hub is serving') && out.includes('Dev mailbox'));
     const banner = r.stderr;
-    for (const path of ['/', '/admin', '/accounts', '/assistant', '/docs', '/dev/mail']) expect(banner).toMatch(new RegExp(`http://localhost:\\d+${path.replace('/', '\\/')}(\\s|$)`, 'm'));
+    for (const path of ['/', '/admin', '/accounts', '/assistant', '/docs', '/dev/mail'])
+      expect(banner).toMatch(new RegExp(`http://localhost:\\d+${path.replace('/', '\\/')}(\\s|$)`, 'm'));
     expect(banner).toContain('volunteer-hub is ready at');
     expect(banner).toContain('dev mailbox');
     const lines = r.stdout.split('\n').filter(Boolean);

@@ -39,12 +39,16 @@ export interface CoreOptions {
 export async function createCore(config: Config, opts: CoreOptions): Promise<Core> {
   const logger = opts.logger ?? createLogger(config.logLevel, config.logFormat);
   const handle = openDatabase(config.database, {
-    onConnectionError: (err) => logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost'),
+    onConnectionError: (err) =>
+      logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'database connection lost'),
   });
   try {
     // Several instances starting together on an empty database take turns (issue 11.5).
-    await withAdvisoryLock(handle, STARTUP_LOCK, () => migrateToLatest(handle.db, opts.modules), () =>
-      logger.info('another instance is migrating the database: waiting for it'),
+    await withAdvisoryLock(
+      handle,
+      STARTUP_LOCK,
+      () => migrateToLatest(handle.db, opts.modules),
+      () => logger.info('another instance is migrating the database: waiting for it'),
     );
   } catch (err) {
     await handle.close();

@@ -33,7 +33,18 @@ const REDACT = {
  * claim and download URLs and the claim page; accounts' activation `code` and recovery `ticket`;
  * the mini-program's `token`, `js_code`, `session_key`; WeChat-style `access_token`, `secret`).
  */
-const SECRET_PARAMS = ['token', 'access_token', 'refresh_token', 'code', 'js_code', 'ticket', 'session_key', 'secret', 'appsecret', 'password'];
+const SECRET_PARAMS = [
+  'token',
+  'access_token',
+  'refresh_token',
+  'code',
+  'js_code',
+  'ticket',
+  'session_key',
+  'secret',
+  'appsecret',
+  'password',
+];
 const SECRET_QUERY = new RegExp(`([?&](?:${SECRET_PARAMS.join('|')})=)[^&#]*`, 'gi');
 /** Path segments that are secrets: the assistant's bind QR image (whoever scans it binds their WeChat). */
 const SECRET_PATHS = /^(\/static\/qrimages\/)[^?#]+/;

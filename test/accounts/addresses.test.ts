@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/db.js';
 import { startAccountsEnv, type AccountsTestEnv } from './helpers.js';
 
-const addr = (i: number) => ({ receiver: `收件人${i}`, receiver_phone: `1866701${String(8000 + i).padStart(4, '0')}`, address: `北京市东城区珍贝大厦${i}楼`, postcode: '722405', tag: '公司' });
+const addr = (i: number) => ({
+  receiver: `收件人${i}`,
+  receiver_phone: `1866701${String(8000 + i).padStart(4, '0')}`,
+  address: `北京市东城区珍贝大厦${i}楼`,
+  postcode: '722405',
+  tag: '公司',
+});
 
 describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
   let env: AccountsTestEnv;
@@ -29,18 +35,37 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     const first = await env.call('POST', base, { token: m.token, body: addr(1) });
     expect(first).toMatchObject({ code: 200, data: '新增地址成功！' });
     expect(first.addresslist).toEqual([
-      { id: expect.any(Number), receiver: '收件人1', address: '北京市东城区珍贝大厦1楼', tag: '公司', receiver_mobile: '18667018001', receiver_phone: '18667018001', postcode: '722405', is_default: 'True' },
+      {
+        id: expect.any(Number),
+        receiver: '收件人1',
+        address: '北京市东城区珍贝大厦1楼',
+        tag: '公司',
+        receiver_mobile: '18667018001',
+        receiver_phone: '18667018001',
+        postcode: '722405',
+        is_default: 'True',
+      },
     ]);
     // receiver_mobile is accepted as the phone field too; the second address is not the default.
     const { receiver_phone, ...rest } = addr(2);
     const second = await env.call('POST', base, { token: m.token, body: { ...rest, receiver_mobile: receiver_phone, tag: '家' } });
-    expect(second.addresslist.map((a: any) => [a.receiver, a.is_default])).toEqual([['收件人1', 'True'], ['收件人2', 'False']]);
+    expect(second.addresslist.map((a: any) => [a.receiver, a.is_default])).toEqual([
+      ['收件人1', 'True'],
+      ['收件人2', 'False'],
+    ]);
     const id1 = first.addresslist[0].id;
     const id2 = second.addresslist[1].id;
 
-    const put = await env.call('PUT', `${base}/${id2}`, { token: m.token, body: { receiver: '校长', receiver_phone: '13912345678', address: '广东省深圳市龙华区民治大道100号', tag: '公司' } });
+    const put = await env.call('PUT', `${base}/${id2}`, {
+      token: m.token,
+      body: { receiver: '校长', receiver_phone: '13912345678', address: '广东省深圳市龙华区民治大道100号', tag: '公司' },
+    });
     expect(put).toMatchObject({ code: 200, data: '地址修改成功！' });
-    expect(put.addresslist.find((a: any) => a.id === id2)).toMatchObject({ receiver: '校长', receiver_phone: '13912345678', postcode: '722405' });
+    expect(put.addresslist.find((a: any) => a.id === id2)).toMatchObject({
+      receiver: '校长',
+      receiver_phone: '13912345678',
+      postcode: '722405',
+    });
     // The seed's PUT table spells the field `Address`.
     const put2 = await env.call('PUT', `${base}/${id2}`, { token: m.token, body: { Address: '广东省深圳市龙华区民治大道100号' } });
     expect(put2.addresslist.find((a: any) => a.id === id2).address).toBe('广东省深圳市龙华区民治大道100号');
@@ -48,14 +73,20 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
 
     const def = await env.call('POST', '/v1/users/address/ada/default', { token: m.token, body: { id: String(id2) } });
     expect(def).toMatchObject({ code: 200, data: '设为默认成功！' });
-    expect(def.addresslist.map((a: any) => [a.id, a.is_default])).toEqual([[id2, 'True'], [id1, 'False']]);
+    expect(def.addresslist.map((a: any) => [a.id, a.is_default])).toEqual([
+      [id2, 'True'],
+      [id1, 'False'],
+    ]);
 
     // Deleting the default promotes the newest other; delete is soft.
     const third = await env.call('POST', base, { token: m.token, body: addr(3) });
     const id3 = third.addresslist.find((a: any) => a.receiver === '收件人3').id;
     const del = await env.call('DELETE', `${base}/${id2}`, { token: m.token });
     expect(del).toMatchObject({ code: 200, data: '删除地址成功' });
-    expect(del.addresslist.map((a: any) => [a.id, a.is_default])).toEqual([[id3, 'True'], [id1, 'False']]);
+    expect(del.addresslist.map((a: any) => [a.id, a.is_default])).toEqual([
+      [id3, 'True'],
+      [id1, 'False'],
+    ]);
     const s = await dbState(m.id);
     expect(s.rows.find((r) => Number(r.id) === id2)?.is_active).toBe(0);
     // A deleted address can be neither changed, deleted again, nor made default.
@@ -74,12 +105,26 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     const base = '/v1/users/intl/address';
     const add = (body: Record<string, unknown>) => env.call('POST', base, { token: m.token, body });
     // Abroad, with the country code; stored in E.164.
-    const uk = await add({ receiver: 'Ann Lee', receiver_phone: '+44 20 7946 0958', address: '10 Downing St, London', postcode: 'SW1A 2AA' });
+    const uk = await add({
+      receiver: 'Ann Lee',
+      receiver_phone: '+44 20 7946 0958',
+      address: '10 Downing St, London',
+      postcode: 'SW1A 2AA',
+    });
     expect(uk).toMatchObject({ code: 200 });
-    expect(uk.addresslist[0]).toMatchObject({ receiver_phone: '+442079460958', receiver_mobile: '+442079460958', postcode: 'SW1A 2AA', tag: '' });
+    expect(uk.addresslist[0]).toMatchObject({
+      receiver_phone: '+442079460958',
+      receiver_mobile: '+442079460958',
+      postcode: 'SW1A 2AA',
+      tag: '',
+    });
     // Hong Kong, no tag, no postcode.
     const hk = await add({ receiver: '陈大文', receiver_mobile: '+852 6123 4567', address: '香港中环皇后大道中1号' });
-    expect(hk.addresslist.find((a: any) => a.receiver === '陈大文')).toMatchObject({ receiver_phone: '+85261234567', postcode: '', tag: '' });
+    expect(hk.addresslist.find((a: any) => a.receiver === '陈大文')).toMatchObject({
+      receiver_phone: '+85261234567',
+      postcode: '',
+      tag: '',
+    });
     // Mainland numbers keep the seed's national form, with or without +86 and spaces; landlines too.
     const cn = await add({ receiver: '王芳', receiver_phone: '+86 138 1234 5678', address: '北京市东城区', postcode: '', tag: '' });
     expect(cn.addresslist.find((a: any) => a.receiver === '王芳').receiver_phone).toBe('13812345678');
@@ -134,7 +179,13 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
   it('lists exactly what the writes answer, whatever the characters (the read path builds its JSON apart)', async () => {
     const m = await env.member('eve');
     const base = '/v1/users/eve/address';
-    const odd = { receiver: '"王" \\ 😀', address: '路 "1" 号\\n</script>\u0001\t末', tag: '家\u2028公', receiver_phone: '13800138000', postcode: '100001' };
+    const odd = {
+      receiver: '"王" \\ 😀',
+      address: '路 "1" 号\\n</script>\u0001\t末',
+      tag: '家\u2028公',
+      receiver_phone: '13800138000',
+      postcode: '100001',
+    };
     const added = await env.call('POST', base, { token: m.token, body: odd });
     expect(added.code).toBe(200);
     await env.call('POST', base, { token: m.token, body: addr(7) });
@@ -149,7 +200,9 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     const m = await env.member('gil.b');
     const other = await env.member('hal');
     const a = (await env.call('POST', '/v1/users/gil.b/address', { token: m.token, body: addr(1) })).addresslist[0].id;
-    const b = (await env.call('POST', '/v1/users/gil.b/address', { token: m.token, body: addr(2) })).addresslist.find((x: any) => x.id !== a).id;
+    const b = (await env.call('POST', '/v1/users/gil.b/address', { token: m.token, body: addr(2) })).addresslist.find(
+      (x: any) => x.id !== a,
+    ).id;
     expect((await env.call('DELETE', `/v1/users/gil.baddress/${a}`, { token: other.token })).code).toBe(10134);
     const del = await env.call('DELETE', `/v1/users/gil.baddress/${a}`, { token: m.token, body: { id: String(a) } });
     expect(del).toMatchObject({ code: 200, data: '删除地址成功' });
@@ -159,7 +212,8 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
 
   it('keeps at most 20 active addresses', async () => {
     const m = await env.member('cy');
-    for (let i = 1; i <= 20; i++) expect((await env.call('POST', '/v1/users/cy/address', { token: m.token, body: addr(i) })).code).toBe(200);
+    for (let i = 1; i <= 20; i++)
+      expect((await env.call('POST', '/v1/users/cy/address', { token: m.token, body: addr(i) })).code).toBe(200);
     const r = await env.call('POST', '/v1/users/cy/address', { token: m.token, body: addr(21) });
     expect(r.code).toBe(10120);
     expect((await dbState(m.id)).active).toHaveLength(20);
@@ -197,14 +251,32 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
     const other = ids.find((i) => i !== cur)!;
     await Promise.all([
       fetch(`${url}${base}/${cur}`, { method: 'DELETE', headers: { authorization: m.token } }),
-      fetch(`${url}/v1/users/address/dora/default`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: m.token }, body: JSON.stringify({ id: other }) }),
+      fetch(`${url}/v1/users/address/dora/default`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: m.token },
+        body: JSON.stringify({ id: other }),
+      }),
     ]);
     expect((await dbState(m.id)).defaults).toHaveLength(1);
     // The database itself refuses a second active default (the guard under any code path).
     const t = Date.now();
-    const row = { user_id: m.id, receiver: 'x', address: 'y', tag: 'z', receiver_phone: '13912345678', postcode: '100000', is_default: 1, is_active: 1, created_at: t, updated_at: t };
+    const row = {
+      user_id: m.id,
+      receiver: 'x',
+      address: 'y',
+      tag: 'z',
+      receiver_phone: '13912345678',
+      postcode: '100000',
+      is_default: 1,
+      is_active: 1,
+      created_at: t,
+      updated_at: t,
+    };
     await expect(env.t.core.db.insertInto('addresses').values(row).execute()).rejects.toThrow();
-    await env.t.core.db.insertInto('addresses').values({ ...row, is_active: 0 }).execute();
+    await env.t.core.db
+      .insertInto('addresses')
+      .values({ ...row, is_active: 0 })
+      .execute();
   });
 
   it("refuses every path with another user's name or address id, and changes nothing", async () => {
@@ -222,7 +294,12 @@ describe.each(testDialects())('accounts: addresses on %s', (dialect) => {
       ['PUT', `/v1/users/erik/address/${id}`, { tag: 'pwned' }, 10134],
       ['DELETE', `/v1/users/erik/address/${id}`, undefined, 10134],
       ['POST', '/v1/users/address/erik/default', { id }, 10134],
-      ['POST', '/v1/users/erik/password', { oldpassword: intruder.password, password1: 'taken over pw', password2: 'taken over pw' }, 10134],
+      [
+        'POST',
+        '/v1/users/erik/password',
+        { oldpassword: intruder.password, password1: 'taken over pw', password2: 'taken over pw' },
+        10134,
+      ],
       // The intruder's own paths with the owner's address id.
       ['PUT', `/v1/users/finn/address/${id}`, { tag: 'pwned' }, 10122],
       ['DELETE', `/v1/users/finn/address/${id}`, undefined, 10122],

@@ -46,7 +46,11 @@ describe.each(testDialects())('accounts: bad input on %s', (dialect) => {
     ['an array', '[1,2,3]', 'application/json'],
     ['a string', '"hello"', 'application/json'],
     ['null', 'null', 'application/json'],
-    ['wrong types', JSON.stringify({ username: 1, email: true, password: [], password1: {}, password2: 5, id: { a: 1 }, receiver: 7, code: 123456 }), 'application/json'],
+    [
+      'wrong types',
+      JSON.stringify({ username: 1, email: true, password: [], password1: {}, password2: 5, id: { a: 1 }, receiver: 7, code: 123456 }),
+      'application/json',
+    ],
     ['unknown fields only', JSON.stringify({ is_admin: true, __proto__x: 1 }), 'application/json'],
     ['a huge body', JSON.stringify({ username: 'x', password: 'y'.repeat(100_000) }), 'application/json'],
     ['a form body', 'username=a&password=b', 'application/x-www-form-urlencoded'],
@@ -55,7 +59,15 @@ describe.each(testDialects())('accounts: bad input on %s', (dialect) => {
 
   async function counts() {
     const db = env.t.core.db;
-    const n = async (t: 'users' | 'sessions' | 'addresses' | 'one_time_codes') => Number((await db.selectFrom(t).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+    const n = async (t: 'users' | 'sessions' | 'addresses' | 'one_time_codes') =>
+      Number(
+        (
+          await db
+            .selectFrom(t)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     return { users: await n('users'), sessions: await n('sessions'), addresses: await n('addresses'), codes: await n('one_time_codes') };
   }
 
@@ -97,7 +109,12 @@ describe.each(testDialects())('accounts: bad input on %s', (dialect) => {
       ['POST', '/v1/users', { username: 'ab', email: 'a@b.org', password1: 'long enough pw', password2: 'long enough pw' }, 10127],
       ['POST', '/v1/users', { username: 'password', email: 'a@b.org', password1: 'long enough pw', password2: 'long enough pw' }, 10127],
       ['POST', '/v1/users', { username: 'gus', email: 'other@b.org', password1: 'long enough pw', password2: 'long enough pw' }, 10127],
-      ['POST', '/v1/users', { username: 'newbie', email: 'gus@example.org', password1: 'long enough pw', password2: 'long enough pw' }, 10126],
+      [
+        'POST',
+        '/v1/users',
+        { username: 'newbie', email: 'gus@example.org', password1: 'long enough pw', password2: 'long enough pw' },
+        10126,
+      ],
       ['POST', '/v1/users', { username: 'newbie', email: 'not-an-email', password1: 'long enough pw', password2: 'long enough pw' }, 10126],
       ['POST', '/v1/users', { username: 'newbie', email: 'a@b.org', password1: 'long enough pw', password2: 'other pw here' }, 10110],
       ['POST', '/v1/users', { username: 'newbie', email: 'a@b.org', password1: 'short', password2: 'short' }, 10108],

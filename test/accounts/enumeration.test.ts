@@ -32,7 +32,14 @@ describe.each(testDialects())('accounts: no enumeration through /sms on %s', (di
     // 200 real accounts, inserted in one batch with one precomputed hash (fixture speed only).
     const hash = await hashPassword('a fine long passphrase');
     const t = Date.now();
-    const rows = Array.from({ length: N }, (_, i) => ({ username: `known${i}`, email: `known${i}@example.org`, password_hash: hash, is_active: 1, created_at: t, updated_at: t }));
+    const rows = Array.from({ length: N }, (_, i) => ({
+      username: `known${i}`,
+      email: `known${i}@example.org`,
+      password_hash: hash,
+      is_active: 1,
+      created_at: t,
+      updated_at: t,
+    }));
     await env.t.core.db.insertInto('users').values(rows).execute();
   });
   afterAll(async () => env?.close());
@@ -55,7 +62,16 @@ describe.each(testDialects())('accounts: no enumeration through /sms on %s', (di
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       const names: string[] = [];
       res.headers.forEach((_v, k) => names.push(k));
-      return { status: res.status, body, ms, headers: names.filter((k) => k !== 'date' && k !== 'x-request-id' && k !== 'keep-alive').sort().join(','), i };
+      return {
+        status: res.status,
+        body,
+        ms,
+        headers: names
+          .filter((k) => k !== 'date' && k !== 'x-request-id' && k !== 'keep-alive')
+          .sort()
+          .join(','),
+        i,
+      };
     };
     // Warm up both paths (JIT, connection, statement caches).
     for (let i = 0; i < 10; i++) {
@@ -74,7 +90,8 @@ describe.each(testDialects())('accounts: no enumeration through /sms on %s', (di
     };
     for (let i = 0; i < N; i++) {
       // Alternate which goes first so drift affects both equally.
-      const pair = i % 2 === 0 ? [`known${i}@example.org`, `unknown${i}@example.org`] : [`unknown${i}@example.org`, `known${i}@example.org`];
+      const pair =
+        i % 2 === 0 ? [`known${i}@example.org`, `unknown${i}@example.org`] : [`unknown${i}@example.org`, `known${i}@example.org`];
       for (const email of pair) {
         const r = await post(email, i);
         (email.startsWith('known') ? known : unknown).push(r);
@@ -133,7 +150,8 @@ describe.each(testDialects())('accounts: no enumeration through /sms on %s', (di
 
   it('limits /sms per IP', async () => {
     const codes: number[] = [];
-    for (let i = 0; i < 21; i++) codes.push((await env.call('POST', '/v1/users/password/sms', { body: { email: `ipcheck${i}@example.org` }, ip: '10.8.0.1' })).code);
+    for (let i = 0; i < 21; i++)
+      codes.push((await env.call('POST', '/v1/users/password/sms', { body: { email: `ipcheck${i}@example.org` }, ip: '10.8.0.1' })).code);
     expect(codes.slice(0, 20)).toEqual(Array(20).fill(200));
     expect(codes[20]).toBe(10131);
   });

@@ -42,7 +42,9 @@ describe.each(testDialects())('accounts: lifetimes on %s', (dialect) => {
     const { ticket } = await env.call('POST', '/v1/users/password/verification', { body: { email: m.email, code: code2 } });
     clock += 15 * MIN + 1;
     const np = 'ivan new long phrase';
-    expect((await env.call('POST', '/v1/users/password/new', { body: { email: m.email, password1: np, password2: np, ticket } })).code).toBe(10112);
+    expect(
+      (await env.call('POST', '/v1/users/password/new', { body: { email: m.email, password1: np, password2: np, ticket } })).code,
+    ).toBe(10112);
     expect((await env.call('POST', '/v1/tokens', { body: { username: 'ivan', password: m.password } })).code).toBe(200);
   });
 

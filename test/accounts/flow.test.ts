@@ -22,10 +22,16 @@ describe.each(testDialects())('accounts: the whole chain on %s', (dialect) => {
     const pw3 = 'third secret phrase';
 
     // Register: inactive, with a session token, and an activation mail.
-    const reg = await env.call('POST', '/v1/users', { body: { username: 'carol', email: 'Carol@Example.org', password1: pw1, password2: pw1 } });
+    const reg = await env.call('POST', '/v1/users', {
+      body: { username: 'carol', email: 'Carol@Example.org', password1: pw1, password2: pw1 },
+    });
     expect(reg).toMatchObject({ code: 200, username: 'carol', data: { token: expect.any(String) } });
     // Stored as argon2id with the issue's parameters (19 MiB, 2 iterations, 1 lane), never in clear.
-    const stored = await env.t.core.db.selectFrom('users').select(['password_hash', 'is_active']).where('username', '=', 'carol').executeTakeFirstOrThrow();
+    const stored = await env.t.core.db
+      .selectFrom('users')
+      .select(['password_hash', 'is_active'])
+      .where('username', '=', 'carol')
+      .executeTakeFirstOrThrow();
     expect(stored.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(stored.password_hash).not.toContain(pw1);
     expect(stored.is_active).toBe(0);
@@ -49,7 +55,11 @@ describe.each(testDialects())('accounts: the whole chain on %s', (dialect) => {
     // Activate (the first link still works: any live link activates), then the link is used up.
     expect(await env.call('GET', `/v1/users/activation?code=${code}`)).toEqual({ code: 200, data: '激活成功' });
     // The same link again (a second click, a mail app opening it twice): already active, log in.
-    expect(await env.call('GET', `/v1/users/activation?code=${code}`)).toEqual({ code: 200, data: '账号已激活，请直接登录', already_active: true });
+    expect(await env.call('GET', `/v1/users/activation?code=${code}`)).toEqual({
+      code: 200,
+      data: '账号已激活，请直接登录',
+      already_active: true,
+    });
     expect((await env.call('GET', '/v1/users/activation?code=not-a-code')).code).toBe(10113);
 
     // Log in twice (two devices), by username and by email.
@@ -64,12 +74,20 @@ describe.each(testDialects())('accounts: the whole chain on %s', (dialect) => {
     // Change password from session A: errors first, nothing changes.
     const path = '/v1/users/carol/password';
     expect((await env.call('POST', path, { token: tokenA, body: { oldpassword: pw1, password1: pw2, password2: pw3 } })).code).toBe(10102);
-    expect((await env.call('POST', path, { token: tokenA, body: { oldpassword: 'not the password', password1: pw2, password2: pw2 } })).code).toBe(10103);
+    expect(
+      (await env.call('POST', path, { token: tokenA, body: { oldpassword: 'not the password', password1: pw2, password2: pw2 } })).code,
+    ).toBe(10103);
     expect((await env.call('POST', path, { token: tokenA, body: { oldpassword: pw1, password1: pw1, password2: pw1 } })).code).toBe(10133);
-    expect((await env.call('POST', path, { token: tokenA, body: { oldpassword: pw1, password1: 'password123', password2: 'password123' } })).code).toBe(10108);
+    expect(
+      (await env.call('POST', path, { token: tokenA, body: { oldpassword: pw1, password1: 'password123', password2: 'password123' } }))
+        .code,
+    ).toBe(10108);
     expect((await env.call('GET', '/v1/users/carol/address', { token: tokenB })).code).toBe(200);
     // The seed's example spelling `oldpasword` works.
-    expect(await env.call('POST', path, { token: tokenA, body: { oldpasword: pw1, password1: pw2, password2: pw2 } })).toEqual({ code: 200, data: '修改成功' });
+    expect(await env.call('POST', path, { token: tokenA, body: { oldpasword: pw1, password1: pw2, password2: pw2 } })).toEqual({
+      code: 200,
+      data: '修改成功',
+    });
     expect((await env.call('GET', '/v1/users/carol/address', { token: tokenB })).code).toBe(10101);
     expect((await env.call('GET', '/v1/users/carol/address', { token: tokenA })).code).toBe(200);
     const changed = await env.mail(email, 3);
@@ -96,16 +114,28 @@ describe.each(testDialects())('accounts: the whole chain on %s', (dialect) => {
     expect((await env.call('POST', '/v1/users/password/sms', { body: { email } })).code).toBe(200);
     const code2 = (await env.mail(email, 5)).text.match(/\b(\d{6})\b/)![1];
     expect((await env.call('POST', '/v1/users/password/new', { body: { email, password1: pw3, password2: pw3 } })).code).toBe(10112);
-    expect((await env.call('POST', '/v1/users/password/new', { body: { email, password1: pw3, password2: pw3, ticket: 'x'.repeat(43) } })).code).toBe(10112);
+    expect(
+      (await env.call('POST', '/v1/users/password/new', { body: { email, password1: pw3, password2: pw3, ticket: 'x'.repeat(43) } })).code,
+    ).toBe(10112);
     const ok = await env.call('POST', '/v1/users/password/verification', { body: { email, code: code2 } });
     expect(ok).toMatchObject({ code: 200, data: '验证码通过', email, ticket: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
     // The code is single use.
     expect((await env.call('POST', verify, { body: { email, code: code2 } })).code).toBe(10106);
     // A ticket does not work for another address.
-    expect((await env.call('POST', '/v1/users/password/new', { body: { email: 'dave@example.org', password1: pw3, password2: pw3, ticket: ok.ticket } })).code).toBe(10112);
-    expect(await env.call('POST', '/v1/users/password/new', { body: { email, password1: pw3, password2: pw3, ticket: ok.ticket } })).toEqual({ code: 200, data: 'OK' });
+    expect(
+      (
+        await env.call('POST', '/v1/users/password/new', {
+          body: { email: 'dave@example.org', password1: pw3, password2: pw3, ticket: ok.ticket },
+        })
+      ).code,
+    ).toBe(10112);
+    expect(
+      await env.call('POST', '/v1/users/password/new', { body: { email, password1: pw3, password2: pw3, ticket: ok.ticket } }),
+    ).toEqual({ code: 200, data: 'OK' });
     // The ticket is single use.
-    expect((await env.call('POST', '/v1/users/password/new', { body: { email, password1: pw1, password2: pw1, ticket: ok.ticket } })).code).toBe(10112);
+    expect(
+      (await env.call('POST', '/v1/users/password/new', { body: { email, password1: pw1, password2: pw1, ticket: ok.ticket } })).code,
+    ).toBe(10112);
 
     // Every old session is revoked; a notice was mailed; only the new password logs in.
     expect((await env.call('GET', '/v1/users/carol/address', { token: tokenA })).code).toBe(10101);
@@ -134,10 +164,15 @@ describe.each(testDialects())('accounts: the whole chain on %s', (dialect) => {
     const code = (await env.mail(email, 2)).text.match(/\b(\d{6})\b/)![1];
     const np = 'erin second phrase';
     // A refused password does not burn the code.
-    expect((await env.call('POST', '/v1/users/password/new', { body: { email, password1: 'erin', password2: 'erin', code } })).code).toBe(10108);
+    expect((await env.call('POST', '/v1/users/password/new', { body: { email, password1: 'erin', password2: 'erin', code } })).code).toBe(
+      10108,
+    );
     // Without a confirmation: 10109; the seed table's spelling `Password2` is taken.
     expect((await env.call('POST', '/v1/users/password/new', { body: { email, password1: np, code } })).code).toBe(10109);
-    expect(await env.call('POST', '/v1/users/password/new', { body: { email, password1: np, Password2: np, code } })).toEqual({ code: 200, data: 'OK' });
+    expect(await env.call('POST', '/v1/users/password/new', { body: { email, password1: np, Password2: np, code } })).toEqual({
+      code: 200,
+      data: 'OK',
+    });
     expect((await env.call('POST', '/v1/tokens', { body: { username: 'erin', password: np } })).code).toBe(200);
   });
 });

@@ -15,7 +15,12 @@ describe.each(testDialects())('accounts service on %s', (dialect) => {
   afterAll(async () => t?.close());
 
   it('creates members, refuses duplicates, verifies passwords without leaking the hash', async () => {
-    const m = await svc.createUser({ username: 'svc-alice', email: 'Alice@Example.org', password: 'correct horse battery', isActive: true });
+    const m = await svc.createUser({
+      username: 'svc-alice',
+      email: 'Alice@Example.org',
+      password: 'correct horse battery',
+      isActive: true,
+    });
     expect(m).toMatchObject({ username: 'svc-alice', email: 'alice@example.org', isActive: true, hasPassword: true });
     expect(JSON.stringify(m)).not.toContain('argon2');
     await expect(svc.createUser({ username: 'svc-alice', password: 'x'.repeat(10) })).rejects.toBeInstanceOf(DuplicateUserError);

@@ -41,8 +41,17 @@ describe.each(testDialects())('accounts: login throttling and OpenAPI on %s', (d
     expect((await login('iris', other.password, prober)).code).toBe(10131);
     // Wrong old passwords on "change password" count against the account on that client too.
     const body = { oldpassword: 'nope nope nope', password1: 'Velvet-Harbor-Kettle-93', password2: 'Velvet-Harbor-Kettle-93' };
-    for (let i = 0; i < 10; i++) expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body, ip: '10.4.1.1' })).code).toBe(10103);
-    expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body: { ...body, oldpassword: other.password }, ip: '10.4.1.1' })).code).toBe(10131);
+    for (let i = 0; i < 10; i++)
+      expect((await env.call('POST', '/v1/users/iris/password', { token: other.token, body, ip: '10.4.1.1' })).code).toBe(10103);
+    expect(
+      (
+        await env.call('POST', '/v1/users/iris/password', {
+          token: other.token,
+          body: { ...body, oldpassword: other.password },
+          ip: '10.4.1.1',
+        })
+      ).code,
+    ).toBe(10131);
     expect((await login('iris', other.password, '10.4.1.1')).code).toBe(10131);
     expect((await login('iris', other.password, '10.4.1.2')).code).toBe(200);
   });

@@ -49,7 +49,11 @@ describe.each(testDialects())('autoreply access_token (%s)', (dialect) => {
     expect(got).toEqual(['TK-1', 'TK-1', 'TK-1']);
     expect(tokenCalls()).toHaveLength(1);
     expect(tokenCalls()[0].query).toMatchObject({ grant_type: 'client_credential', appid: APPID, secret: SECRET });
-    const row = await ctx.t.core.db.selectFrom('ar_access_tokens').selectAll().where('appid', '=', credentialsKey(APPID, SECRET)).executeTakeFirstOrThrow();
+    const row = await ctx.t.core.db
+      .selectFrom('ar_access_tokens')
+      .selectAll()
+      .where('appid', '=', credentialsKey(APPID, SECRET))
+      .executeTakeFirstOrThrow();
     expect(row.token_sealed).not.toContain('TK-1');
     expect(row.lease_owner).toBeNull();
     // A third instance starting later reads it from the store.
@@ -87,7 +91,11 @@ describe.each(testDialects())('autoreply access_token (%s)', (dialect) => {
     ctx.clock.now += 7200 * 1000;
     tokenAnswer = () => ({ errcode: 40013, errmsg: 'invalid appid' });
     await expect(tokens.get(APPID, SECRET)).rejects.toThrow(/40013/);
-    const row = await ctx.t.core.db.selectFrom('ar_access_tokens').selectAll().where('appid', '=', credentialsKey(APPID, SECRET)).executeTakeFirstOrThrow();
+    const row = await ctx.t.core.db
+      .selectFrom('ar_access_tokens')
+      .selectAll()
+      .where('appid', '=', credentialsKey(APPID, SECRET))
+      .executeTakeFirstOrThrow();
     expect(row.lease_owner).toBeNull();
     tokenAnswer = () => ({ access_token: 'TK-fixed', expires_in: 7200 });
     expect(await instance().get(APPID, SECRET)).toBe('TK-fixed');

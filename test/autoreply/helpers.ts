@@ -15,7 +15,12 @@ export const PUBLIC = 'http://hub.test';
  */
 export const SLOW = { timeout: 10_000, interval: 20 };
 export const ORIGIN = { origin: PUBLIC };
-export const MP = { appid: 'wxplatform0000001', secret: 'platformsecret0000000001', token: 'platformtoken', aesKey: 'PlatformAesKey0123456789abcdefghijklmnopqrs' };
+export const MP = {
+  appid: 'wxplatform0000001',
+  secret: 'platformsecret0000000001',
+  token: 'platformtoken',
+  aesKey: 'PlatformAesKey0123456789abcdefghijklmnopqrs',
+};
 
 export interface Ctx {
   t: TestApp;
@@ -26,15 +31,25 @@ export interface Ctx {
   close(): Promise<void>;
 }
 
-export async function startAutoreply(dialect: TestDialect, opts: { mp?: boolean; publicUrl?: string; env?: Record<string, string>; logger?: import('pino').Logger } = {}): Promise<Ctx> {
+export async function startAutoreply(
+  dialect: TestDialect,
+  opts: { mp?: boolean; publicUrl?: string; env?: Record<string, string>; logger?: import('pino').Logger } = {},
+): Promise<Ctx> {
   const fake = await startFakeWechat();
   fake.on('/cgi-bin/token', () => ({ access_token: `AT-${fake.calls('/cgi-bin/token').length}`, expires_in: 7200 }));
   fake.on('/cgi-bin/message/custom/send', () => ({ errcode: 0, errmsg: 'ok' }));
   const clock = { now: Date.now() };
   const mpEnv: Record<string, string> =
-    opts.mp === false ? {} : { WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token, WECHAT_MP_AES_KEY: MP.aesKey };
+    opts.mp === false
+      ? {}
+      : { WECHAT_MP_APPID: MP.appid, WECHAT_MP_SECRET: MP.secret, WECHAT_MP_TOKEN: MP.token, WECHAT_MP_AES_KEY: MP.aesKey };
   const publicUrl = opts.publicUrl ?? PUBLIC;
-  const t = await startTestApp({ dialect, env: { WECHAT_API_BASE: fake.url, PUBLIC_URL: publicUrl, ...mpEnv, ...opts.env }, now: () => clock.now, logger: opts.logger });
+  const t = await startTestApp({
+    dialect,
+    env: { WECHAT_API_BASE: fake.url, PUBLIC_URL: publicUrl, ...mpEnv, ...opts.env },
+    now: () => clock.now,
+    logger: opts.logger,
+  });
   return {
     t,
     origin: { origin: new URL(publicUrl).origin },
@@ -51,11 +66,25 @@ let msgId = 1_000_000_000_000_000;
 
 /** A text message from `openid` (fresh MsgId unless given). */
 export function text(openid: string, content: string, id?: string): Record<string, string | number> {
-  return { ToUserName: 'gh_acc', FromUserName: openid, CreateTime: 1_700_000_000, MsgType: 'text', Content: content, MsgId: id ?? String(++msgId) };
+  return {
+    ToUserName: 'gh_acc',
+    FromUserName: openid,
+    CreateTime: 1_700_000_000,
+    MsgType: 'text',
+    Content: content,
+    MsgId: id ?? String(++msgId),
+  };
 }
 
 export function event(openid: string, ev: string, eventKey?: string): Record<string, string | number> {
-  return { ToUserName: 'gh_acc', FromUserName: openid, CreateTime: 1_700_000_000 + ++msgId % 1000, MsgType: 'event', Event: ev, ...(eventKey === undefined ? {} : { EventKey: eventKey }) };
+  return {
+    ToUserName: 'gh_acc',
+    FromUserName: openid,
+    CreateTime: 1_700_000_000 + (++msgId % 1000),
+    MsgType: 'event',
+    Event: ev,
+    ...(eventKey === undefined ? {} : { EventKey: eventKey }),
+  };
 }
 
 /** Signs and posts a message as WeChat would; answers the HTTP status, raw body and opened reply. */
@@ -77,11 +106,25 @@ export async function codeFor(ctx: Ctx, openid: string): Promise<string> {
 }
 
 /** Registers and logs in a member; answers its id and session cookie header. */
-export async function member(ctx: Ctx, username: string, openid = `o_${username}`): Promise<{ id: number; cookie: string; setCookie: string }> {
+export async function member(
+  ctx: Ctx,
+  username: string,
+  openid = `o_${username}`,
+): Promise<{ id: number; cookie: string; setCookie: string }> {
   const code = await codeFor(ctx, openid);
-  const reg = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ctx.origin, payload: { username, password: 'correct horse battery', last_name: code } });
+  const reg = await ctx.t.app.inject({
+    method: 'POST',
+    url: '/account/register',
+    headers: ctx.origin,
+    payload: { username, password: 'correct horse battery', last_name: code },
+  });
   if (reg.json().code !== 200) throw new Error(`register: ${reg.body}`);
-  const login = await ctx.t.app.inject({ method: 'POST', url: '/account/login', headers: ctx.origin, payload: { username, password: 'correct horse battery' } });
+  const login = await ctx.t.app.inject({
+    method: 'POST',
+    url: '/account/login',
+    headers: ctx.origin,
+    payload: { username, password: 'correct horse battery' },
+  });
   const setCookie = String(login.headers['set-cookie']);
   return { id: login.json().id, cookie: setCookie.split(';')[0], setCookie };
 }

@@ -20,7 +20,11 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
     ctx = await startAutoreply(dialect);
     ctx.fake.on('/cgi-bin/qrcode/create', async (r) => {
       await gate;
-      return { ticket: `T-${r.json().action_info.scene.scene_str}`, url: `http://weixin.qq.com/q/${ctx.fake.calls('/cgi-bin/qrcode/create').length}`, expire_seconds: r.json().expire_seconds };
+      return {
+        ticket: `T-${r.json().action_info.scene.scene_str}`,
+        url: `http://weixin.qq.com/q/${ctx.fake.calls('/cgi-bin/qrcode/create').length}`,
+        expire_seconds: r.json().expire_seconds,
+      };
     });
   });
   afterAll(async () => ctx?.close());
@@ -28,7 +32,8 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
   afterEach(() => release());
   const get = (url: string, cookie: string) => ctx.t.app.inject({ method: 'GET', url, headers: { cookie } });
   const sceneOf = (i: number) => ctx.fake.calls('/cgi-bin/qrcode/create')[i].json().action_info.scene.scene_str as string;
-  const bindingOf = (openid: string) => ctx.t.core.db.selectFrom('ar_wechat_bindings').select('user_id').where('openid', '=', openid).executeTakeFirst();
+  const bindingOf = (openid: string) =>
+    ctx.t.core.db.selectFrom('ar_wechat_bindings').select('user_id').where('openid', '=', openid).executeTakeFirst();
 
   it('binds the WeChat that scans the QR (SCAN event), answers -2 while the code is made, and serves the PNG once', async () => {
     const m = await member(ctx, 'scanner', 'o_scanner_reg');
@@ -72,12 +77,20 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
   });
 
   it("shows the platform account's follow QR on the register page; scanning it brings a code, never a binding", async () => {
-    expect((await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({ configured: true, qrImageUrl: '/api/v2/autoreply/platform/qr.png', name: null, wechatId: null });
+    expect((await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({
+      configured: true,
+      qrImageUrl: '/api/v2/autoreply/platform/qr.png',
+      name: null,
+      wechatId: null,
+    });
     const before = ctx.fake.calls('/cgi-bin/qrcode/create').length;
     const png = await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform/qr.png' });
     expect(png.statusCode).toBe(200);
     expect(png.rawPayload.subarray(0, 4)).toEqual(PNG);
-    expect(ctx.fake.calls('/cgi-bin/qrcode/create')[before].json()).toMatchObject({ action_name: 'QR_STR_SCENE', action_info: { scene: { scene_str: 'register' } } });
+    expect(ctx.fake.calls('/cgi-bin/qrcode/create')[before].json()).toMatchObject({
+      action_name: 'QR_STR_SCENE',
+      action_info: { scene: { scene_str: 'register' } },
+    });
     // Made once per process, not per page view.
     await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform/qr.png' });
     expect(ctx.fake.calls('/cgi-bin/qrcode/create')).toHaveLength(before + 1);
@@ -136,8 +149,25 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
   it('runs the simulator CLI command against a connected account over HTTP', async () => {
     const m = await member(ctx, 'simcli');
     const headers = { ...ctx.origin, cookie: m.cookie };
-    const acc = (await ctx.t.app.inject({ method: 'POST', url: '/api/v2/autoreply/accounts', headers, payload: { appid: 'wxsimcli000000001', secret: 'simclisecret0000000000001', token: 'simclitoken', aes_key: 'SimCliAesKey0123456789abcdefghijklmnopqrstu' } })).json();
-    await ctx.t.app.inject({ method: 'POST', url: `/api/v2/autoreply/rules?account=${acc.id}`, headers, payload: { keywords: [{ text: '你好', match: 'contains' }], replies: ['您好，有什么可以帮您？'] } });
+    const acc = (
+      await ctx.t.app.inject({
+        method: 'POST',
+        url: '/api/v2/autoreply/accounts',
+        headers,
+        payload: {
+          appid: 'wxsimcli000000001',
+          secret: 'simclisecret0000000000001',
+          token: 'simclitoken',
+          aes_key: 'SimCliAesKey0123456789abcdefghijklmnopqrstu',
+        },
+      })
+    ).json();
+    await ctx.t.app.inject({
+      method: 'POST',
+      url: `/api/v2/autoreply/rules?account=${acc.id}`,
+      headers,
+      payload: { keywords: [{ text: '你好', match: 'contains' }], replies: ['您好，有什么可以帮您？'] },
+    });
     const base = await ctx.t.listen();
     const program = new Command('volunteer-hub').exitOverride();
     registerAutoreplyCli(program, async () => ctx.t.core);
@@ -148,8 +178,34 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
     });
     try {
       const url = `${base}${new URL(acc.callback_url).pathname}`;
-      await program.parseAsync(['node', 'vh', 'autoreply', 'simulate', '--account', String(acc.id), '--url', url, '--text', '你好呀', '--json']);
-      await program.parseAsync(['node', 'vh', 'autoreply', 'simulate', '--url', url, '--appid', 'wxsimcli000000001', '--token', 'simclitoken', '--text', '你好', '--plain']);
+      await program.parseAsync([
+        'node',
+        'vh',
+        'autoreply',
+        'simulate',
+        '--account',
+        String(acc.id),
+        '--url',
+        url,
+        '--text',
+        '你好呀',
+        '--json',
+      ]);
+      await program.parseAsync([
+        'node',
+        'vh',
+        'autoreply',
+        'simulate',
+        '--url',
+        url,
+        '--appid',
+        'wxsimcli000000001',
+        '--token',
+        'simclitoken',
+        '--text',
+        '你好',
+        '--plain',
+      ]);
     } finally {
       spy.mockRestore();
     }
@@ -161,7 +217,14 @@ describe.each(testDialects())('autoreply platform account (%s)', (dialect) => {
   // Last: it moves the clock past the codes' and the limiter's windows.
   it('gives a code on "验证码" that lasts 10 minutes, and limits wrong guesses', async () => {
     const register = (username: string, code: string) =>
-      ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ctx.origin, payload: { username, password: 'correct horse battery', last_name: code } }).then((r) => r.json());
+      ctx.t.app
+        .inject({
+          method: 'POST',
+          url: '/account/register',
+          headers: ctx.origin,
+          payload: { username, password: 'correct horse battery', last_name: code },
+        })
+        .then((r) => r.json());
     const late = /(\d{6})/.exec((await send(ctx, '/wechat/callback', platformAcc, text('o_late', '验证码'))).reply ?? '')![1];
     ctx.clock.now += 10 * 60_000 + 1000;
     expect((await register('late_user', late)).code).toBe(-1);
@@ -193,7 +256,12 @@ describe.each(testDialects())('autoreply without WeChat, and behind HTTPS (%s)',
   });
 
   it('answers -3 with a clear message when WeChat is not configured', async () => {
-    const login = await off.t.app.inject({ method: 'POST', url: '/account/login', headers: off.origin, payload: { username: 'nobody', password: 'whatever it is' } });
+    const login = await off.t.app.inject({
+      method: 'POST',
+      url: '/account/login',
+      headers: off.origin,
+      payload: { username: 'nobody', password: 'whatever it is' },
+    });
     expect(login.json().code).toBe(-3);
     // A member made directly (without the platform account no code can be had).
     const { createAccountsService } = await import('../../src/modules/accounts/index.js');
@@ -204,7 +272,12 @@ describe.each(testDialects())('autoreply without WeChat, and behind HTTPS (%s)',
     expect(r.code).toBe(-3);
     expect(r.message).toMatch(/WeChat is not configured.*WECHAT_MP_APPID/);
     expect(off.fake.requests).toHaveLength(0);
-    expect((await off.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({ configured: false, qrImageUrl: null, name: null, wechatId: null });
+    expect((await off.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' })).json()).toEqual({
+      configured: false,
+      qrImageUrl: null,
+      name: null,
+      wechatId: null,
+    });
     const qr = await off.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform/qr.png' });
     expect(qr.statusCode).toBe(503);
     expect(qr.json().code).toBe('wechat_not_configured');

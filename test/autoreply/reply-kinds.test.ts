@@ -11,7 +11,13 @@ import { member, ORIGIN, send, startAutoreply, text, SLOW, type Ctx } from './he
 
 const AES = 'KindsAesKey0123456789abcdefghijklmnopqrstuv';
 const IMAGE = { type: 'image', mediaId: 'Xq7_hNJ-LxG8vmFunz2Hjeb73X1IS02pu0jslBK24HAh' };
-const NEWS = { type: 'news', title: '开放时间', description: '周一至周五 9:00-17:00', url: 'https://example.org/hours', picUrl: 'https://example.org/hours.jpg' };
+const NEWS = {
+  type: 'news',
+  title: '开放时间',
+  description: '周一至周五 9:00-17:00',
+  url: 'https://example.org/hours',
+  picUrl: 'https://example.org/hours.jpg',
+};
 
 describe.each(testDialects())('autoreply: rule names, image and link replies (%s)', (dialect) => {
   let ctx: Ctx;
@@ -26,7 +32,12 @@ describe.each(testDialects())('autoreply: rule names, image and link replies (%s
   beforeAll(async () => {
     ctx = await startAutoreply(dialect, { env: { WECHAT_MP_NAME: '志愿者小助手', WECHAT_MP_WECHAT_ID: 'volunteer_helper' } });
     m = await member(ctx, 'kinds1');
-    const r = await api('POST', '/accounts', { appid: 'wxkinds0000000001', secret: 'kindssecret00000000000001', token: 'kindstoken', aes_key: AES });
+    const r = await api('POST', '/accounts', {
+      appid: 'wxkinds0000000001',
+      secret: 'kindssecret00000000000001',
+      token: 'kindstoken',
+      aes_key: AES,
+    });
     expect(r.statusCode).toBe(201);
     accountId = r.json().id;
     path = new URL(r.json().callback_url).pathname;
@@ -36,20 +47,36 @@ describe.each(testDialects())('autoreply: rule names, image and link replies (%s
 
   it("tells the platform account's name and WeChat ID, for people on a phone who cannot scan", async () => {
     const r = await ctx.t.app.inject({ method: 'GET', url: '/api/v2/autoreply/platform' });
-    expect(r.json()).toEqual({ configured: true, qrImageUrl: '/api/v2/autoreply/platform/qr.png', name: '志愿者小助手', wechatId: 'volunteer_helper' });
+    expect(r.json()).toEqual({
+      configured: true,
+      qrImageUrl: '/api/v2/autoreply/platform/qr.png',
+      name: '志愿者小助手',
+      wechatId: 'volunteer_helper',
+    });
   });
 
   it('stores a rule name and typed replies, and answers them as the API shows them', async () => {
-    const r = await api('POST', `/rules?account=${accountId}`, { name: '  Opening hours ', keywords: [{ text: '几点开门' }], replies: [NEWS, '也可以打电话问我们', IMAGE] });
+    const r = await api('POST', `/rules?account=${accountId}`, {
+      name: '  Opening hours ',
+      keywords: [{ text: '几点开门' }],
+      replies: [NEWS, '也可以打电话问我们', IMAGE],
+    });
     expect(r.statusCode, r.body).toBe(201);
     const rule = r.json();
     expect(rule.name).toBe('Opening hours');
     expect(rule.replies).toEqual([NEWS, '也可以打电话问我们', IMAGE]);
-    expect((await api('GET', `/rules/${rule.id}?account=${accountId}`)).json()).toMatchObject({ name: 'Opening hours', replies: [NEWS, '也可以打电话问我们', IMAGE] });
+    expect((await api('GET', `/rules/${rule.id}?account=${accountId}`)).json()).toMatchObject({
+      name: 'Opening hours',
+      replies: [NEWS, '也可以打电话问我们', IMAGE],
+    });
     // Searching finds it by its name.
     expect((await api('GET', `/rules?account=${accountId}&q=opening`)).json().total).toBe(1);
     // Renamed (and the name cleared again) by PUT.
-    const put = await api('PUT', `/rules/${rule.id}?account=${accountId}`, { name: '营业时间', keywords: [{ text: '几点开门' }], replies: [NEWS, '也可以打电话问我们', IMAGE] });
+    const put = await api('PUT', `/rules/${rule.id}?account=${accountId}`, {
+      name: '营业时间',
+      keywords: [{ text: '几点开门' }],
+      replies: [NEWS, '也可以打电话问我们', IMAGE],
+    });
     expect(put.json().name).toBe('营业时间');
     expect(put.json().key).toBe(rule.key);
   });
@@ -66,7 +93,9 @@ describe.each(testDialects())('autoreply: rule names, image and link replies (%s
       'Articles.item.Url': NEWS.url,
       'Articles.item.PicUrl': NEWS.picUrl,
     });
-    expect(plain.raw).toMatch(/<MsgType><!\[CDATA\[news\]\]><\/MsgType><ArticleCount>1<\/ArticleCount><Articles><item><Title><!\[CDATA\[开放时间\]\]><\/Title>/);
+    expect(plain.raw).toMatch(
+      /<MsgType><!\[CDATA\[news\]\]><\/MsgType><ArticleCount>1<\/ArticleCount><Articles><item><Title><!\[CDATA\[开放时间\]\]><\/Title>/,
+    );
     const safe = await send(ctx, path, acc, text('k1s', '几点开门'), true);
     expect(safe.raw).toContain('<Encrypt>');
     expect(safe.raw).not.toContain('开放时间');
@@ -85,7 +114,11 @@ describe.each(testDialects())('autoreply: rule names, image and link replies (%s
     const img = await send(ctx, path, acc, text('k2', '地图'), true);
     expect(img.fields).toMatchObject({ MsgType: 'image', 'Image.MediaId': IMAGE.mediaId });
     await expect.poll(() => sentTo('k2').length, SLOW).toBe(1);
-    expect(sentTo('k2')[0].json()).toEqual({ touser: 'k2', msgtype: 'news', news: { articles: [{ title: NEWS.title, description: NEWS.description, url: NEWS.url, picurl: NEWS.picUrl }] } });
+    expect(sentTo('k2')[0].json()).toEqual({
+      touser: 'k2',
+      msgtype: 'news',
+      news: { articles: [{ title: NEWS.title, description: NEWS.description, url: NEWS.url, picurl: NEWS.picUrl }] },
+    });
 
     // The simulator shows what was answered.
     const sim = await api('POST', `/accounts/${accountId}/simulate`, { text: '地图' });
@@ -124,10 +157,15 @@ describe.each(testDialects())('autoreply: rule names, image and link replies (%s
     // The seed's view: {key: {received: reply}}, a link card as its one-line summary.
     const seed = await ctx.t.app.inject({ method: 'GET', url: `/mongodb/show?id=${m.id}`, headers: { ...ORIGIN, cookie: m.cookie } });
     const view = seed.json();
-    const pairs = Object.values(view.data ?? view).find((p) => typeof p === 'object' && p && '几点开门' in (p)) as Record<string, string>;
+    const pairs = Object.values(view.data ?? view).find((p) => typeof p === 'object' && p && '几点开门' in p) as Record<string, string>;
     expect(pairs['几点开门']).toBe(`[链接] ${NEWS.title} ${NEWS.url}`);
     // The seed's add still takes text pairs.
-    const add = await ctx.t.app.inject({ method: 'POST', url: `/mongodb/add?id=${m.id}`, headers: { ...ORIGIN, cookie: m.cookie }, payload: { 你好: '你好呀' } });
+    const add = await ctx.t.app.inject({
+      method: 'POST',
+      url: `/mongodb/add?id=${m.id}`,
+      headers: { ...ORIGIN, cookie: m.cookie },
+      payload: { 你好: '你好呀' },
+    });
     expect(add.json().code).toBe(200);
   });
 });

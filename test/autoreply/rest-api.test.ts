@@ -23,10 +23,22 @@ describe.each(testDialects())('autoreply REST API (%s)', (dialect) => {
 
   it('creates, edits (the key stays), lists with search and deletes rules', async () => {
     const a = (await api('POST', '/rules', { keywords: [{ text: '营业时间' }], replies: ['9-18'] })).json();
-    const b = (await api('POST', '/rules', { keywords: [{ text: '电话', match: 'contains' }, { text: 'tel' }], replies: ['110', '120'], mode: 'random' })).json();
+    const b = (
+      await api('POST', '/rules', {
+        keywords: [{ text: '电话', match: 'contains' }, { text: 'tel' }],
+        replies: ['110', '120'],
+        mode: 'random',
+      })
+    ).json();
     expect([a.key, b.key]).toEqual(['01', '02']);
     const edited = await api('PUT', `/rules/${a.id}`, { keywords: [{ text: '营业时间', match: 'contains' }], replies: ['早九晚六'] });
-    expect(edited.json()).toMatchObject({ id: a.id, key: '01', keywords: [{ text: '营业时间', match: 'contains' }], replies: ['早九晚六'], mode: 'all' });
+    expect(edited.json()).toMatchObject({
+      id: a.id,
+      key: '01',
+      keywords: [{ text: '营业时间', match: 'contains' }],
+      replies: ['早九晚六'],
+      mode: 'all',
+    });
     expect((await api('GET', '/rules?q=tel')).json()).toMatchObject({ total: 1, rules: [{ id: b.id, key: '02', mode: 'random' }] });
     expect((await api('DELETE', `/rules/${b.id}`)).statusCode).toBe(204);
     expect((await api('GET', `/rules/${b.id}`)).statusCode).toBe(404);
@@ -44,7 +56,16 @@ describe.each(testDialects())('autoreply REST API (%s)', (dialect) => {
       ['POST', '/rules', { keywords: [{ text: 'k' }], replies: ['x'.repeat(2001)] }],
       ['POST', '/rules', { keywords: [{ text: 'k' }, { text: 'K' }], replies: ['x'] }],
       ['PUT', '/settings', { enabled: 'yes' }],
-      ['POST', '/import', { rules: [{ keywords: [{ text: 'ok' }], replies: ['fine'] }, { keywords: [], replies: ['x'] }] }],
+      [
+        'POST',
+        '/import',
+        {
+          rules: [
+            { keywords: [{ text: 'ok' }], replies: ['fine'] },
+            { keywords: [], replies: ['x'] },
+          ],
+        },
+      ],
       ['GET', '/rules?limit=0', undefined],
       ['POST', '/accounts', { appid: 'not-an-appid', secret: 'membersecret000000000001', token: 'tok' }],
       ['POST', '/accounts', { appid: 'wxabcdef012345678', secret: 'membersecret000000000001', token: 'tok', aes_key: 'short' }],
@@ -55,7 +76,12 @@ describe.each(testDialects())('autoreply REST API (%s)', (dialect) => {
       expect(Object.keys(r.json()).sort()).toEqual(['code', 'message']);
       expect(r.body).not.toMatch(/at .*\.ts:\d+/);
     }
-    const notJson = await ctx.t.app.inject({ method: 'POST', url: `${P}/rules`, payload: '{"keywords":', headers: { ...ctx.origin, cookie: m.cookie, 'content-type': 'application/json' } });
+    const notJson = await ctx.t.app.inject({
+      method: 'POST',
+      url: `${P}/rules`,
+      payload: '{"keywords":',
+      headers: { ...ctx.origin, cookie: m.cookie, 'content-type': 'application/json' },
+    });
     expect(notJson.statusCode).toBe(400);
     expect(notJson.json().code).toBe('bad_input');
     expect(await snapshot()).toEqual(before);
@@ -64,7 +90,14 @@ describe.each(testDialects())('autoreply REST API (%s)', (dialect) => {
   });
 
   it("answers with the member's own rules on a connected account, never returning the secret", async () => {
-    const acc = (await api('POST', '/accounts', { appid: 'wxrestful00000001', secret: 'restfulsecret00000000001', token: 'restfultoken', name: '小店' })).json();
+    const acc = (
+      await api('POST', '/accounts', {
+        appid: 'wxrestful00000001',
+        secret: 'restfulsecret00000000001',
+        token: 'restfultoken',
+        name: '小店',
+      })
+    ).json();
     expect(acc).toMatchObject({ safeMode: false, name: '小店', verifiedAt: null });
     const listed = await api('GET', '/accounts');
     expect(listed.body).not.toContain('restfulsecret');
@@ -87,15 +120,40 @@ describe.each(testDialects())('autoreply REST API (%s)', (dialect) => {
   it('lists every route in the OpenAPI page with its schemas', async () => {
     const doc = (await ctx.t.app.inject({ method: 'GET', url: '/docs/json' })).json();
     const expected: [string, string][] = [
-      ['post', '/account/register'], ['post', '/account/login'], ['get', '/account/logout'],
-      ['get', '/mongodb/show'], ['post', '/mongodb/add'], ['delete', '/mongodb/delete'],
-      ['get', '/database/show'], ['post', '/database/add'], ['get', '/database/delete/'], ['post', '/database/update/'],
-      ['get', '/wechat/testlogin'], ['get', '/static/qrimages/{file}'], ['get', '/wechat/autoreply'], ['post', '/wechat/autoreply'],
-      ['get', '/wechat/callback'], ['post', '/wechat/callback'], ['get', '/wechat/callback/{account}'], ['post', '/wechat/callback/{account}'],
-      ['get', `${P}/me`], ['get', `${P}/rules`], ['post', `${P}/rules`], ['get', `${P}/rules/{id}`], ['put', `${P}/rules/{id}`], ['delete', `${P}/rules/{id}`],
-      ['get', `${P}/settings`], ['put', `${P}/settings`], ['get', `${P}/export`], ['post', `${P}/import`],
-      ['post', `${P}/accounts`], ['get', `${P}/accounts`], ['get', `${P}/accounts/{id}`], ['delete', `${P}/accounts/{id}`],
-      ['post', `${P}/accounts/{id}/simulate`], ['post', `${P}/bind-qr`],
+      ['post', '/account/register'],
+      ['post', '/account/login'],
+      ['get', '/account/logout'],
+      ['get', '/mongodb/show'],
+      ['post', '/mongodb/add'],
+      ['delete', '/mongodb/delete'],
+      ['get', '/database/show'],
+      ['post', '/database/add'],
+      ['get', '/database/delete/'],
+      ['post', '/database/update/'],
+      ['get', '/wechat/testlogin'],
+      ['get', '/static/qrimages/{file}'],
+      ['get', '/wechat/autoreply'],
+      ['post', '/wechat/autoreply'],
+      ['get', '/wechat/callback'],
+      ['post', '/wechat/callback'],
+      ['get', '/wechat/callback/{account}'],
+      ['post', '/wechat/callback/{account}'],
+      ['get', `${P}/me`],
+      ['get', `${P}/rules`],
+      ['post', `${P}/rules`],
+      ['get', `${P}/rules/{id}`],
+      ['put', `${P}/rules/{id}`],
+      ['delete', `${P}/rules/{id}`],
+      ['get', `${P}/settings`],
+      ['put', `${P}/settings`],
+      ['get', `${P}/export`],
+      ['post', `${P}/import`],
+      ['post', `${P}/accounts`],
+      ['get', `${P}/accounts`],
+      ['get', `${P}/accounts/{id}`],
+      ['delete', `${P}/accounts/{id}`],
+      ['post', `${P}/accounts/{id}/simulate`],
+      ['post', `${P}/bind-qr`],
     ];
     for (const [method, path] of expected) {
       const op = doc.paths[path]?.[method];

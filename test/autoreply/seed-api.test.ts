@@ -9,31 +9,74 @@ describe.each(testDialects())('autoreply seed API (%s)', (dialect) => {
     ctx = await startAutoreply(dialect);
   });
   afterAll(async () => ctx?.close());
-  const call = (method: 'GET' | 'POST' | 'DELETE', url: string, cookie: string, payload?: unknown, headers: Record<string, string> = ORIGIN) =>
-    ctx.t.app.inject({ method, url, payload: payload as object, headers: { ...headers, cookie } }).then((r) => ({ status: r.statusCode, json: r.json() }));
+  const call = (
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    cookie: string,
+    payload?: unknown,
+    headers: Record<string, string> = ORIGIN,
+  ) =>
+    ctx.t.app
+      .inject({ method, url, payload: payload as object, headers: { ...headers, cookie } })
+      .then((r) => ({ status: r.statusCode, json: r.json() }));
 
   it('registers with the code from the official account, once, and binds that openid', async () => {
     const code = await codeFor(ctx, 'o_reg');
-    const bad = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ORIGIN, payload: { username: 'alice', password: 'correct horse battery', last_name: code === '000000' ? '111111' : '000000' } });
+    const bad = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/account/register',
+      headers: ORIGIN,
+      payload: { username: 'alice', password: 'correct horse battery', last_name: code === '000000' ? '111111' : '000000' },
+    });
     expect(bad.json().code).toBe(-1);
-    const ok = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ORIGIN, payload: { username: 'alice', password: 'correct horse battery', last_name: code } });
+    const ok = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/account/register',
+      headers: ORIGIN,
+      payload: { username: 'alice', password: 'correct horse battery', last_name: code },
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ code: 200, message: 'ok' });
-    const again = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ORIGIN, payload: { username: 'alice2', password: 'correct horse battery', last_name: code } });
+    const again = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/account/register',
+      headers: ORIGIN,
+      payload: { username: 'alice2', password: 'correct horse battery', last_name: code },
+    });
     expect(again.json().code).toBe(-1);
     const binding = await ctx.t.core.db.selectFrom('ar_wechat_bindings').selectAll().where('openid', '=', 'o_reg').executeTakeFirst();
     expect(Number(binding?.user_id)).toBe(ok.json().id);
 
     const code2 = await codeFor(ctx, 'o_other');
-    const taken = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ORIGIN, payload: { username: 'alice', password: 'correct horse battery', last_name: code2 } });
+    const taken = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/account/register',
+      headers: ORIGIN,
+      payload: { username: 'alice', password: 'correct horse battery', last_name: code2 },
+    });
     expect(taken.json().code).toBe(-2);
     // The code survived the refusal: it still registers another name.
-    const other = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ORIGIN, payload: { username: 'bob_reg', password: 'correct horse battery', last_name: code2 } });
+    const other = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/account/register',
+      headers: ORIGIN,
+      payload: { username: 'bob_reg', password: 'correct horse battery', last_name: code2 },
+    });
     expect(other.json().code).toBe(200);
 
-    const wrong = await ctx.t.app.inject({ method: 'POST', url: '/account/login', headers: ORIGIN, payload: { username: 'alice', password: 'wrong password!' } });
+    const wrong = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/account/login',
+      headers: ORIGIN,
+      payload: { username: 'alice', password: 'wrong password!' },
+    });
     expect(wrong.json().code).toBe(-3);
-    const login = await ctx.t.app.inject({ method: 'POST', url: '/account/login', headers: ORIGIN, payload: { username: 'alice', password: 'correct horse battery' } });
+    const login = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/account/login',
+      headers: ORIGIN,
+      payload: { username: 'alice', password: 'correct horse battery' },
+    });
     expect(login.json()).toMatchObject({ code: 200, id: ok.json().id });
     expect(String(login.headers['set-cookie'])).toMatch(/ar_session=.+HttpOnly.*SameSite=Lax/i);
   });
@@ -45,7 +88,11 @@ describe.each(testDialects())('autoreply seed API (%s)', (dialect) => {
     const add2 = await call('POST', '/database/add', m.cookie, { 香蕉: '橘子' });
     expect(add2.json.code).toBe(200);
     const show = await call('GET', `/mongodb/show?id=${m.id}`, m.cookie);
-    expect(show.json).toEqual({ code: 200, message: 'ok', data: { '01': { 苹果: '梨子' }, '02': { hello: 'world' }, '03': { 香蕉: '橘子' } } });
+    expect(show.json).toEqual({
+      code: 200,
+      message: 'ok',
+      data: { '01': { 苹果: '梨子' }, '02': { hello: 'world' }, '03': { 香蕉: '橘子' } },
+    });
     const dup = await call('POST', `/mongodb/add?id=${m.id}`, m.cookie, { 新的: '一', 苹果: '别的' });
     expect(dup.json.code).toBe(-2);
     const upd = await call('POST', '/database/update/?id=02', m.cookie, { hi: 'there' });
@@ -79,14 +126,22 @@ describe.each(testDialects())('autoreply seed API (%s)', (dialect) => {
     const evil = await call('POST', `/mongodb/add?id=${m.id}`, m.cookie, { a: 'b' }, { origin: 'http://evil.example' });
     expect(evil.status).toBe(403);
     expect(evil.json.code).toBe(-1);
-    const navigated = await call('GET', '/database/delete/?id=01', m.cookie, undefined, { 'sec-fetch-site': 'cross-site', referer: 'http://evil.example/x' });
+    const navigated = await call('GET', '/database/delete/?id=01', m.cookie, undefined, {
+      'sec-fetch-site': 'cross-site',
+      referer: 'http://evil.example/x',
+    });
     expect(navigated.status).toBe(403);
     // A browser always says where a request comes from (Origin, Sec-Fetch-Site or Referer); a
     // request with none of them is a script or curl (the seed's own examples), not a forged one.
     const bare = await call('POST', '/database/add', m.cookie, { a: 'b' }, {});
     expect(bare.json.code).toBe(200);
     expect((await call('DELETE', `/mongodb/delete?id=${m.id}&key=${bare.json.keys[0]}`, m.cookie, undefined, {})).json.code).toBe(200);
-    const form = await ctx.t.app.inject({ method: 'POST', url: '/wechat/autoreply', payload: 'enabled=false', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: m.cookie, origin: 'http://evil.example' } });
+    const form = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/wechat/autoreply',
+      payload: 'enabled=false',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: m.cookie, origin: 'http://evil.example' },
+    });
     expect(form.statusCode).toBe(403);
     expect((await call('GET', `/mongodb/show?id=${m.id}`, m.cookie)).json.data).toEqual({});
     expect((await call('GET', '/wechat/autoreply', m.cookie)).json.enabled).toBe(true);
@@ -100,12 +155,22 @@ describe.each(testDialects())('autoreply seed API (%s)', (dialect) => {
     for (const payload of [{}, { a: 5 }, { '': 'x' }, { k: '' }, { k: 'x'.repeat(2001) }]) {
       expect((await call('POST', `/mongodb/add?id=${m.id}`, m.cookie, payload)).json.code).toBe(-4);
     }
-    const notJson = await ctx.t.app.inject({ method: 'POST', url: '/database/add', payload: '{"a":', headers: { ...ORIGIN, cookie: m.cookie, 'content-type': 'application/json' } });
+    const notJson = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/database/add',
+      payload: '{"a":',
+      headers: { ...ORIGIN, cookie: m.cookie, 'content-type': 'application/json' },
+    });
     expect(notJson.statusCode).toBe(200);
     expect(notJson.json().code).toBe(-4);
     expect((await call('GET', '/mongodb/show?id=abc', m.cookie)).json.code).toBe(-4);
     expect((await call('POST', '/wechat/autoreply', m.cookie, { enabled: 'maybe' })).json.code).toBe(-4);
-    const reg = await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ORIGIN, payload: { username: 'x', password: 'p' } });
+    const reg = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/account/register',
+      headers: ORIGIN,
+      payload: { username: 'x', password: 'p' },
+    });
     expect(reg.json().code).toBe(-4);
     expect((await call('GET', `/mongodb/show?id=${m.id}`, m.cookie)).json.data).toEqual({});
   });

@@ -17,7 +17,11 @@ describe.each(testDialects())('seed 002 as written (%s)', (dialect) => {
 
   beforeAll(async () => {
     ctx = await startAutoreply(dialect);
-    ctx.fake.on('/cgi-bin/qrcode/create', (req) => ({ ticket: 'T', url: `http://weixin.qq.com/q/${req.json().action_info.scene.scene_str}`, expire_seconds: 600 }));
+    ctx.fake.on('/cgi-bin/qrcode/create', (req) => ({
+      ticket: 'T',
+      url: `http://weixin.qq.com/q/${req.json().action_info.scene.scene_str}`,
+      expire_seconds: 600,
+    }));
   });
   afterAll(async () => ctx?.close());
 
@@ -40,7 +44,11 @@ describe.each(testDialects())('seed 002 as written (%s)', (dialect) => {
 
   it('1. 用户注册 POST account/register', async () => {
     // As written: "pwd" is refused by the password policy, with the reason (security keeps this check).
-    const asWritten = await call('POST', '/account/register', '{\n    "username":"username",\n    "password":"pwd",\n    "last_name":"1",\n}'.replace(',\n}', '\n}'));
+    const asWritten = await call(
+      'POST',
+      '/account/register',
+      '{\n    "username":"username",\n    "password":"pwd",\n    "last_name":"1",\n}'.replace(',\n}', '\n}'),
+    );
     expect(asWritten.code).toBe(-4);
     expect(asWritten.message).toMatch(/password/i);
     // A made-up last_name is refused too (it must be the code the official account sent): -1 with the reason.
@@ -52,7 +60,11 @@ describe.each(testDialects())('seed 002 as written (%s)', (dialect) => {
     const ok = await call('POST', '/account/register', JSON.stringify({ username: 'username', password: PASSWORD, last_name: code }));
     expect(ok).toMatchObject({ code: 200, message: 'ok' });
     // 用户已存在 / 用户名被使用: -2.
-    const again = await call('POST', '/account/register', JSON.stringify({ username: 'username', password: PASSWORD, last_name: await codeFor(ctx, 'o_seed_other') }));
+    const again = await call(
+      'POST',
+      '/account/register',
+      JSON.stringify({ username: 'username', password: PASSWORD, last_name: await codeFor(ctx, 'o_seed_other') }),
+    );
     expect(again.code).toBe(-2);
   });
 
@@ -71,7 +83,11 @@ describe.each(testDialects())('seed 002 as written (%s)', (dialect) => {
   });
 
   it('5. 添加回复 POST mongodb/add?id=userid, body as written (a repeated key: JSON keeps the last)', async () => {
-    const r = await call('POST', `/mongodb/add?id=${userid}`, '{\n    "收到内容":"回复内容",\n    "收到内容":"回复内容",\n    "苹果":"樱桃"\n}');
+    const r = await call(
+      'POST',
+      `/mongodb/add?id=${userid}`,
+      '{\n    "收到内容":"回复内容",\n    "收到内容":"回复内容",\n    "苹果":"樱桃"\n}',
+    );
     expect(r).toMatchObject({ code: 200, message: 'ok' });
     // -2: '收到内容'有重复.
     const dup = await call('POST', `/mongodb/add?id=${userid}`, '{"收到内容":"别的"}');
@@ -96,7 +112,11 @@ describe.each(testDialects())('seed 002 as written (%s)', (dialect) => {
   });
 
   it('5. 添加回复 POST database/add, body as written', async () => {
-    const dup = await call('POST', '/database/add', '{\n    "收到内容":"回复内容",\n    "收到内容":"回复内容",\n    "收到内容":"回复内容",\n}'.replace(',\n}', '\n}'));
+    const dup = await call(
+      'POST',
+      '/database/add',
+      '{\n    "收到内容":"回复内容",\n    "收到内容":"回复内容",\n    "收到内容":"回复内容",\n}'.replace(',\n}', '\n}'),
+    );
     expect(dup.code).toBe(-2);
     const r = await call('POST', '/database/add', '{"香蕉":"橘子"}');
     expect(r).toMatchObject({ code: 200, message: 'ok' });

@@ -24,7 +24,12 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
   beforeAll(async () => {
     ctx = await startAutoreply(dialect);
     m = await member(ctx, 'owner1');
-    const r = await api('POST', '/accounts', { appid: 'wxmember000000001', secret: 'membersecret000000000001', token: 'membertoken', aes_key: AES });
+    const r = await api('POST', '/accounts', {
+      appid: 'wxmember000000001',
+      secret: 'membersecret000000000001',
+      token: 'membertoken',
+      aes_key: AES,
+    });
     expect(r.statusCode).toBe(201);
     const body = r.json();
     expect(JSON.stringify(body)).not.toContain('membersecret');
@@ -32,8 +37,19 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     accountId = body.id;
     path = new URL(body.callback_url).pathname;
     acc = { appid: 'wxmember000000001', token: 'membertoken', aesKey: AES };
-    const rule = (keywords: unknown, replies: string[], mode = 'all') => api('POST', `/rules?account=${accountId}`, { keywords, replies, mode });
-    expect((await rule([{ text: '价格', match: 'equal' }, { text: 'price', match: 'equal' }], ['十元', '包邮'])).statusCode).toBe(201);
+    const rule = (keywords: unknown, replies: string[], mode = 'all') =>
+      api('POST', `/rules?account=${accountId}`, { keywords, replies, mode });
+    expect(
+      (
+        await rule(
+          [
+            { text: '价格', match: 'equal' },
+            { text: 'price', match: 'equal' },
+          ],
+          ['十元', '包邮'],
+        )
+      ).statusCode,
+    ).toBe(201);
     expect((await rule([{ text: '地址', match: 'contains' }], ['北京路 1 号'])).statusCode).toBe(201);
     expect((await rule([{ text: 'x]]>', match: 'equal' }], ['a]]></Content><x>'])).statusCode).toBe(201);
     expect((await rule([{ text: '抽奖', match: 'equal' }], ['一等奖', '二等奖', '三等奖'], 'random')).statusCode).toBe(201);
@@ -50,10 +66,18 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
 
   it('verifies the callback URL with echostr and records it', async () => {
     const ts = String(Math.floor(ctx.clock.now / 1000));
-    const ok = await ctx.t.app.inject({ method: 'GET', url: path, query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n', echostr: 'echo-42' } });
+    const ok = await ctx.t.app.inject({
+      method: 'GET',
+      url: path,
+      query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n', echostr: 'echo-42' },
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.body).toBe('echo-42');
-    const bad = await ctx.t.app.inject({ method: 'GET', url: path, query: { signature: wechatSignature('other', ts, 'n'), timestamp: ts, nonce: 'n', echostr: 'echo-42' } });
+    const bad = await ctx.t.app.inject({
+      method: 'GET',
+      url: path,
+      query: { signature: wechatSignature('other', ts, 'n'), timestamp: ts, nonce: 'n', echostr: 'echo-42' },
+    });
     expect(bad.statusCode).toBe(401);
     expect(bad.body).not.toContain('echo-42');
     expect((await api('GET', `/accounts/${accountId}`)).json().verifiedAt).toBeGreaterThan(0);
@@ -119,7 +143,11 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     await expect.poll(() => sentTo('f3').length, SLOW).toBe(1);
     await queueDrained();
     expect(sentTo('f3')).toHaveLength(1);
-    const rows = await ctx.t.core.db.selectFrom('ar_processed_messages').selectAll().where('msg_key', '=', 'm:7777777777777777777').execute();
+    const rows = await ctx.t.core.db
+      .selectFrom('ar_processed_messages')
+      .selectAll()
+      .where('msg_key', '=', 'm:7777777777777777777')
+      .execute();
     expect(rows).toHaveLength(1);
     // A random rule retried keeps its first pick.
     const lucky = text('f3', '抽奖', '8888888888888888888');
@@ -136,37 +164,78 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     const { buildInbound } = await import('../../src/platform/wechat/callback.js');
     const stale = buildInbound(acc, text('f4', '价格'), ctx.clock.now, false);
     ctx.clock.now = real;
-    const r = await ctx.t.app.inject({ method: 'POST', url: path, query: stale.query, payload: stale.body, headers: { 'content-type': 'text/xml' } });
+    const r = await ctx.t.app.inject({
+      method: 'POST',
+      url: path,
+      query: stale.query,
+      payload: stale.body,
+      headers: { 'content-type': 'text/xml' },
+    });
     expect(r.statusCode).toBe(403);
     // XXE: the entity would pull a local file into Content; refused before any parsing.
     const ts = String(Math.floor(ctx.clock.now / 1000));
     const xxe = `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY e SYSTEM "file:///etc/hostname">]><xml><ToUserName>gh</ToUserName><FromUserName>f4</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&e;</Content><MsgId>1</MsgId></xml>`;
-    const x = await ctx.t.app.inject({ method: 'POST', url: path, query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' }, payload: xxe, headers: { 'content-type': 'text/xml' } });
+    const x = await ctx.t.app.inject({
+      method: 'POST',
+      url: path,
+      query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' },
+      payload: xxe,
+      headers: { 'content-type': 'text/xml' },
+    });
     expect(x.statusCode).toBe(400);
     expect(x.body).toMatch(/not accepted/);
     // An external entity on loopback, plain and inside a safe-mode message: never fetched.
     const remote = `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY e SYSTEM "${ctx.fake.url}/xxe">]><xml><ToUserName>gh</ToUserName><FromUserName>f4</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&e;</Content><MsgId>2</MsgId></xml>`;
-    const r1 = await ctx.t.app.inject({ method: 'POST', url: path, query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' }, payload: remote, headers: { 'content-type': 'text/xml' } });
+    const r1 = await ctx.t.app.inject({
+      method: 'POST',
+      url: path,
+      query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' },
+      payload: remote,
+      headers: { 'content-type': 'text/xml' },
+    });
     expect(r1.statusCode).toBe(400);
     const { encryptMessage } = await import('../../src/platform/wechat/message-crypto.js');
     const enc = encryptMessage(AES, acc.appid, remote);
     const r2 = await ctx.t.app.inject({
       method: 'POST',
       url: path,
-      query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n', encrypt_type: 'aes', msg_signature: wechatSignature('membertoken', ts, 'n', enc) },
+      query: {
+        signature: wechatSignature('membertoken', ts, 'n'),
+        timestamp: ts,
+        nonce: 'n',
+        encrypt_type: 'aes',
+        msg_signature: wechatSignature('membertoken', ts, 'n', enc),
+      },
       payload: `<xml><ToUserName><![CDATA[gh]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`,
       headers: { 'content-type': 'text/xml' },
     });
     expect(r2.statusCode).toBe(400);
     expect(r2.body).toMatch(/not accepted/);
     expect(ctx.fake.calls('/xxe')).toHaveLength(0);
-    const big = await ctx.t.app.inject({ method: 'POST', url: path, query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' }, payload: `<xml>${'a'.repeat(70_000)}</xml>`, headers: { 'content-type': 'text/xml' } });
+    const big = await ctx.t.app.inject({
+      method: 'POST',
+      url: path,
+      query: { signature: wechatSignature('membertoken', ts, 'n'), timestamp: ts, nonce: 'n' },
+      payload: `<xml>${'a'.repeat(70_000)}</xml>`,
+      headers: { 'content-type': 'text/xml' },
+    });
     expect(big.statusCode).toBe(413);
-    expect((await ctx.t.app.inject({ method: 'POST', url: '/wechat/callback/nosuchaccount000', payload: '<xml/>', headers: { 'content-type': 'text/xml' } })).statusCode).toBe(404);
+    expect(
+      (
+        await ctx.t.app.inject({
+          method: 'POST',
+          url: '/wechat/callback/nosuchaccount000',
+          payload: '<xml/>',
+          headers: { 'content-type': 'text/xml' },
+        })
+      ).statusCode,
+    ).toBe(404);
   });
 
   it('sends the follow reply, the default reply at most hourly, and nothing when switched off', async () => {
-    expect((await api('PUT', `/settings?account=${accountId}`, { followReply: '欢迎！', defaultReply: '稍后回复您' })).statusCode).toBe(200);
+    expect((await api('PUT', `/settings?account=${accountId}`, { followReply: '欢迎！', defaultReply: '稍后回复您' })).statusCode).toBe(
+      200,
+    );
     expect((await send(ctx, path, acc, event('f5', 'subscribe'))).reply).toBe('欢迎！');
     expect((await send(ctx, path, acc, text('f5', '随便说说'))).reply).toBe('稍后回复您');
     expect((await send(ctx, path, acc, text('f5', '再说一句'))).raw).toBe('success');
@@ -174,10 +243,20 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     expect((await send(ctx, path, acc, text('f5', '一小时后'))).reply).toBe('稍后回复您');
     expect((await send(ctx, path, acc, text('f5', '价格'))).reply).toBe('十元');
     // The member's own switch (the seed's /wechat/autoreply) silences every account of theirs.
-    const off = await ctx.t.app.inject({ method: 'POST', url: '/wechat/autoreply', payload: { enabled: false }, headers: { ...ORIGIN, cookie: m.cookie } });
+    const off = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/wechat/autoreply',
+      payload: { enabled: false },
+      headers: { ...ORIGIN, cookie: m.cookie },
+    });
     expect(off.json().enabled).toBe(false);
     expect((await send(ctx, path, acc, text('f5', '价格'))).raw).toBe('success');
-    await ctx.t.app.inject({ method: 'POST', url: '/wechat/autoreply', payload: { enabled: true }, headers: { ...ORIGIN, cookie: m.cookie } });
+    await ctx.t.app.inject({
+      method: 'POST',
+      url: '/wechat/autoreply',
+      payload: { enabled: true },
+      headers: { ...ORIGIN, cookie: m.cookie },
+    });
     expect((await send(ctx, path, acc, text('f5', '价格'))).reply).toBe('十元');
   });
 
@@ -204,7 +283,11 @@ describe.each(testDialects())('autoreply webhook (%s)', (dialect) => {
     const bad = await api('POST', `/accounts/${accountId}/simulate`, { text: 'a', event: 'subscribe' });
     expect(bad.statusCode).toBe(400);
     const other = await member(ctx, 'intruder');
-    const peek = await ctx.t.app.inject({ method: 'GET', url: `/api/v2/autoreply/rules?account=${accountId}`, headers: { cookie: other.cookie } });
+    const peek = await ctx.t.app.inject({
+      method: 'GET',
+      url: `/api/v2/autoreply/rules?account=${accountId}`,
+      headers: { cookie: other.cookie },
+    });
     expect(peek.statusCode).toBe(404);
     const del = await api('DELETE', `/accounts/${accountId}`);
     expect(del.statusCode).toBe(204);

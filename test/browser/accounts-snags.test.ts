@@ -35,7 +35,9 @@ describe('member pages: issue 14 snags (Chromium)', { timeout: 180_000 }, () => 
   const activationLink = async (email: string, count = 1) => {
     const mails = await waitForMail(app.url, (m) => m.to.includes(email) && /激活|activat/i.test(m.subject), count);
     const newest = mails.reduce((a, b) => (b.id > a.id ? b : a));
-    const m = (await (await fetch(`${app.url}/api/v2/dev/mail/${newest.id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { text: string | null; html: string | null };
+    const m = (await (
+      await fetch(`${app.url}/api/v2/dev/mail/${newest.id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).json()) as { text: string | null; html: string | null };
     return /https?:\/\/[^\s"<>]+\/accounts\/active\?code=[A-Za-z0-9_-]+/.exec(`${m.text}\n${m.html}`)![0];
   };
 

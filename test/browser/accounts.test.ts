@@ -24,7 +24,10 @@ const addressOf = (m: DevMail) => m.to.replace(/^.*<|>$/g, '').toLowerCase();
 
 /** The text of a dev-mailbox message. */
 async function mailText(base: string, id: number): Promise<string> {
-  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { html: string | null; text: string | null };
+  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+    html: string | null;
+    text: string | null;
+  };
   return `${m.text ?? ''}\n${m.html ?? ''}`;
 }
 
@@ -79,7 +82,9 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.getByTestId('reg-password1').fill('aaaaaaaa');
     await page.getByTestId('reg-password2').fill('aaaaaaaa');
     await page.getByTestId('reg-submit').click();
-    expect(await page.getByTestId('error').innerText()).toMatch(/^This password is too easy to guess\. Repeated characters like "aaa" are easy to guess/);
+    expect(await page.getByTestId('error').innerText()).toMatch(
+      /^This password is too easy to guess\. Repeated characters like "aaa" are easy to guess/,
+    );
     await screenshot(page, 'accounts-register-weak-password');
 
     await page.getByTestId('reg-password1').fill(PW1);
@@ -126,7 +131,13 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.getByTestId('not-now').click();
     await page.getByTestId('later').waitFor();
     // Still inactive on the server.
-    const early = await (await fetch(`${app.url}/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USER, password: PW1 }) })).json();
+    const early = await (
+      await fetch(`${app.url}/v1/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: USER, password: PW1 }),
+      })
+    ).json();
     expect(early.code).toBe(10104);
     await page.getByTestId('changed-mind').click();
     await page.getByTestId('activate').click();
@@ -333,7 +344,9 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.unroute('**/v1/users/*/address');
 
     // A server failure on a write keeps the form and what was typed, and says what happened.
-    await page.route('**/v1/users/*/address', (route) => (route.request().method() === 'POST' ? route.fulfill({ status: 502, body: 'Bad gateway' }) : route.continue()));
+    await page.route('**/v1/users/*/address', (route) =>
+      route.request().method() === 'POST' ? route.fulfill({ status: 502, body: 'Bad gateway' }) : route.continue(),
+    );
     await page.getByTestId('addr-add').click();
     await page.getByTestId('addr-receiver').fill('赵六');
     await page.getByTestId('addr-phone').fill('13800138000');
@@ -341,7 +354,9 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     await page.getByTestId('addr-postcode').fill('200001');
     await page.getByTestId('addr-tag').fill('家');
     await page.getByTestId('addr-save').click();
-    expect(await page.getByTestId('address-form').getByTestId('error').innerText()).toBe('The server failed (HTTP 502). Try again in a moment.');
+    expect(await page.getByTestId('address-form').getByTestId('error').innerText()).toBe(
+      'The server failed (HTTP 502). Try again in a moment.',
+    );
     expect(await page.getByTestId('addr-receiver').inputValue()).toBe('赵六');
     await page.unroute('**/v1/users/*/address');
     await page.getByTestId('addr-save').click();
@@ -372,7 +387,13 @@ describe('member account pages at phone width (Chromium)', { timeout: 120_000 },
     // Five codes for one address use up its allowance (the same for any address, known or not).
     const email = 'nobody@example.org';
     for (let i = 0; i < 5; i++) {
-      const r = await (await fetch(`${app.url}/v1/users/password/sms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) })).json();
+      const r = await (
+        await fetch(`${app.url}/v1/users/password/sms`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email }),
+        })
+      ).json();
       expect(r.code).toBe(200);
     }
     await page.goto(`${app.url}/accounts/forgot`);

@@ -22,7 +22,11 @@ describe('assistant pages: issue 14 snags (Chromium)', { timeout: 180_000 }, () 
 
   beforeAll(async () => {
     fake = await workingWechat();
-    ({ t, url: base } = await startAssistantApp({ ...mpEnv(fake.url), WECHAT_MP_NAME: '志愿者小助手', WECHAT_MP_WECHAT_ID: 'volunteer_helper' }));
+    ({ t, url: base } = await startAssistantApp({
+      ...mpEnv(fake.url),
+      WECHAT_MP_NAME: '志愿者小助手',
+      WECHAT_MP_WECHAT_ID: 'volunteer_helper',
+    }));
     browser = await launchBrowser({ locale: 'zh-CN' });
     page = await browser.newPage(PHONE);
   });

@@ -15,7 +15,19 @@ import type { TestApp } from '../helpers/app.js';
 import type { FakeWechat } from '../helpers/fake-wechat.js';
 import type { CallbackAccount } from '../../src/platform/wechat/callback.js';
 import { wechatSignature } from '../../src/platform/wechat/signature.js';
-import { event, fitsWidth, MP, mpEnv, PASSWORD, PHONE, qrScenes, startAssistantApp, text, wechatSends as sendTo, workingWechat } from './assistant-fixtures.js';
+import {
+  event,
+  fitsWidth,
+  MP,
+  mpEnv,
+  PASSWORD,
+  PHONE,
+  qrScenes,
+  startAssistantApp,
+  text,
+  wechatSends as sendTo,
+  workingWechat,
+} from './assistant-fixtures.js';
 
 describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_000 }, () => {
   let t: TestApp;
@@ -25,7 +37,8 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
   let page: Page;
   const pageErrors: string[] = [];
 
-  const wechatSends = (path: string, acc: CallbackAccount, fields: Record<string, string | number>, encrypt = true) => sendTo(base, path, acc, fields, encrypt);
+  const wechatSends = (path: string, acc: CallbackAccount, fields: Record<string, string | number>, encrypt = true) =>
+    sendTo(base, path, acc, fields, encrypt);
   const fitsPhone = () => fitsWidth(page);
 
   beforeAll(async () => {
@@ -63,7 +76,12 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await page.getByTestId('reg-password2').fill('other');
     await page.getByTestId('reg-submit').click();
     const errors = await page.getByTestId('field-error').allInnerTexts();
-    expect(errors).toEqual(['The code has 6 digits.', '3 to 30 letters, digits, “_”, “.” or “-”.', '8 to 128 characters.', 'The two passwords differ.']);
+    expect(errors).toEqual([
+      'The code has 6 digits.',
+      '3 to 30 letters, digits, “_”, “.” or “-”.',
+      '8 to 128 characters.',
+      'The two passwords differ.',
+    ]);
     expect(posts).toEqual([]);
     await screenshot(page, 'assistant-register-invalid');
 
@@ -82,7 +100,9 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await page.getByTestId('reg-password2').fill('abcdefgh');
     await page.getByTestId('reg-submit').click();
     // Refused by the server's strength check (zxcvbn), with its reason.
-    await expect.poll(() => page.getByTestId('error').innerText()).toMatch(/^This password is too easy to guess\. Common character sequences like "abc" are easy to guess/);
+    await expect
+      .poll(() => page.getByTestId('error').innerText())
+      .toMatch(/^This password is too easy to guess\. Common character sequences like "abc" are easy to guess/);
     await screenshot(page, 'assistant-register-weak-password');
     await page.getByTestId('reg-password').fill(PASSWORD);
     await page.getByTestId('reg-password2').fill(PASSWORD);
@@ -155,7 +175,10 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
 
     // The seed's view sees the same rules, with the seed's keys.
     const seedView = await (await page.request.get(`${base}/database/show`)).json();
-    expect(seedView).toEqual({ '01': { hours: 'We are open 9:00-17:00.', open: 'We are open 9:00-17:00.' }, '02': { price: 'Free for volunteers, 5 yuan otherwise.' } });
+    expect(seedView).toEqual({
+      '01': { hours: 'We are open 9:00-17:00.', open: 'We are open 9:00-17:00.' },
+      '02': { price: 'Free for volunteers, 5 yuan otherwise.' },
+    });
 
     await page.getByTestId('rule').nth(1).getByTestId('rule-delete').click();
     await page.getByTestId('confirm-delete').getByTestId('confirm-yes').click();
@@ -256,23 +279,47 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
 
   it('exports the rules as JSON and imports a file, checking it first', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);
-    const exported = JSON.parse(readFileSync((await download.path()), 'utf8'));
+    const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
     expect(exported.version).toBe(1);
-    expect(exported.rules).toEqual([{ keywords: [{ text: 'hours', match: 'equal' }, { text: 'open', match: 'contains' }], replies: ['We are open 9:00-17:00.', 'Closed on Sundays.'], mode: 'all' }]);
+    expect(exported.rules).toEqual([
+      {
+        keywords: [
+          { text: 'hours', match: 'equal' },
+          { text: 'open', match: 'contains' },
+        ],
+        replies: ['We are open 9:00-17:00.', 'Closed on Sundays.'],
+        mode: 'all',
+      },
+    ]);
 
     const file = page.getByTestId('import-file');
     await file.setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{not json') });
     await expect.poll(() => page.getByTestId('io').getByTestId('field-error').innerText()).toBe('This file is not JSON.');
-    const dup = { version: 1, rules: [{ keywords: [{ text: 'a', match: 'equal' }], replies: ['1'] }, { keywords: [{ text: 'A', match: 'equal' }], replies: ['2'] }] };
+    const dup = {
+      version: 1,
+      rules: [
+        { keywords: [{ text: 'a', match: 'equal' }], replies: ['1'] },
+        { keywords: [{ text: 'A', match: 'equal' }], replies: ['2'] },
+      ],
+    };
     await file.setInputFiles({ name: 'dup.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(dup)) });
-    await expect.poll(() => page.getByTestId('io').getByTestId('field-error').innerText()).toBe('The keyword “A” appears twice in the file.');
+    await expect
+      .poll(() => page.getByTestId('io').getByTestId('field-error').innerText())
+      .toBe('The keyword “A” appears twice in the file.');
 
     // Adding a file whose keyword is already used: refused as a whole, nothing changes.
-    const clash = { rules: [{ keywords: [{ text: 'parking', match: 'equal' }], replies: ['Behind the hall.'] }, { keywords: [{ text: 'hours', match: 'equal' }], replies: ['x'] }] };
+    const clash = {
+      rules: [
+        { keywords: [{ text: 'parking', match: 'equal' }], replies: ['Behind the hall.'] },
+        { keywords: [{ text: 'hours', match: 'equal' }], replies: ['x'] },
+      ],
+    };
     await file.setInputFiles({ name: 'clash.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(clash)) });
     expect(await page.getByTestId('import-ready').innerText()).toBe('2 rules ready to import.');
     await page.getByTestId('import').click();
-    await expect.poll(() => page.getByTestId('io').getByTestId('error').innerText()).toBe('The keyword “hours” is already used by another rule.');
+    await expect
+      .poll(() => page.getByTestId('io').getByTestId('error').innerText())
+      .toBe('The keyword “hours” is already used by another rule.');
     expect(await page.getByTestId('rule').count()).toBe(1);
 
     await page.getByTestId('import-replace').check();
@@ -291,7 +338,9 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
     await expect.poll(() => qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(100);
     await fitsPhone();
     await screenshot(page, 'assistant-bind-qr');
-    const scene = qrScenes(fake).filter((s) => s !== 'register').pop()!;
+    const scene = qrScenes(fake)
+      .filter((s) => s !== 'register')
+      .pop()!;
     const reply = await wechatSends('/wechat/callback', MP, event('o_alice_phone2', 'SCAN', scene));
     expect(reply).toContain('alice');
     await page.getByTestId('bind-done').waitFor();
@@ -368,7 +417,9 @@ describe('auto-reply assistant pages (Chromium, phone width)', { timeout: 180_00
   it("imports the seed's own {key: {received: reply}} view and pages through a long list", async () => {
     const seedView: Record<string, Record<string, string>> = {};
     for (let i = 1; i <= 150; i++) seedView[String(i).padStart(2, '0')] = { [`item ${i}`]: `answer ${i}` };
-    await page.getByTestId('import-file').setInputFiles({ name: 'seed.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(seedView)) });
+    await page
+      .getByTestId('import-file')
+      .setInputFiles({ name: 'seed.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(seedView)) });
     expect(await page.getByTestId('import-ready').innerText()).toBe('150 rules ready to import.');
     await page.getByTestId('import').click();
     await expect.poll(() => page.getByTestId('io-notice').innerText()).toBe('150 rules imported.');

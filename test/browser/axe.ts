@@ -24,12 +24,20 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
   return page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run: (ctx: Document, opts: unknown) => Promise<{ violations: any[] }> } }).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'], runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } });
+    const r = await axe.run(document, {
+      resultTypes: ['violations'],
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    });
     return r.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
       help: v.help,
-      nodes: v.nodes.slice(0, 5).map((n: any) => ({ target: String(n.target.join(' ')), summary: String(n.failureSummary ?? '').replace(/\s+/g, ' ').slice(0, 300) })),
+      nodes: v.nodes.slice(0, 5).map((n: any) => ({
+        target: String(n.target.join(' ')),
+        summary: String(n.failureSummary ?? '')
+          .replace(/\s+/g, ' ')
+          .slice(0, 300),
+      })),
     }));
   });
 }
@@ -37,7 +45,9 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
 /** Asserts axe finds no serious or critical violation on the page as it is now (`label` names the state). */
 export async function expectAccessible(page: Page, label: string): Promise<void> {
   const bad = (await axeViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  const text = bad.map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${n.target}: ${n.summary}`).join('\n')}`).join('\n');
+  const text = bad
+    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `    ${n.target}: ${n.summary}`).join('\n')}`)
+    .join('\n');
   expect(bad.length, `axe on ${label} (${page.url()}):\n${text}`).toBe(0);
 }
 

@@ -16,7 +16,11 @@ import { expectAccessible, shotBoth } from './axe.js';
 
 const PHONE = { width: 360, height: 740 };
 // jsqr is CommonJS whose typings say `export default`: under NodeNext the function is `.default`.
-const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as unknown as (data: Uint8ClampedArray, w: number, h: number) => { data: string; version: number } | null;
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as unknown as (
+  data: Uint8ClampedArray,
+  w: number,
+  h: number,
+) => { data: string; version: number } | null;
 
 /** Decodes the QR code in a PNG or JPEG (jsQR on its RGBA pixels). */
 async function readQr(bytes: Uint8Array): Promise<{ data: string; version: number } | null> {
@@ -41,7 +45,10 @@ describe('claim page snags (Chromium)', { timeout: 180_000 }, () => {
     form.append('template', new Blob([new Uint8Array(templatePng())], { type: 'image/png' }), 'template.png');
     await admin(app.url, 'PUT', `campaigns/${c.id}/template`, form);
     // The organizer placed the QR code on the template: the certificate carries it.
-    await admin(app.url, 'PATCH', `campaigns/${c.id}`, { organization: 'Green River Volunteers', layout: { qr: { x: 620, y: 380, size: 140 } } });
+    await admin(app.url, 'PATCH', `campaigns/${c.id}`, {
+      organization: 'Green River Volunteers',
+      layout: { qr: { x: 620, y: 380, size: 140 } },
+    });
     const emails = ['wang@example.org', 'empty@example.org', 'markup@example.org', 'bytes@example.org'];
     await admin(app.url, 'POST', `campaigns/${c.id}/recipients`, { lines: emails.map((e, i) => `${e},WH2026-00${i + 5}`) });
     await admin(app.url, 'POST', `campaigns/${c.id}/send`, {});
@@ -135,7 +142,9 @@ describe('claim page snags (Chromium)', { timeout: 180_000 }, () => {
     await useLang(page, 'zh');
     await page.getByTestId('name').fill('王芳');
     await page.locator('#preview[data-state="idle"] img').waitFor();
-    const previewBytes = await page.getByTestId('preview-image').evaluate(async (img: HTMLImageElement) => Array.from(new Uint8Array(await (await fetch(img.src)).arrayBuffer())));
+    const previewBytes = await page
+      .getByTestId('preview-image')
+      .evaluate(async (img: HTMLImageElement) => Array.from(new Uint8Array(await (await fetch(img.src)).arrayBuffer())));
     const previewQr = await readQr(Uint8Array.from(previewBytes));
     expect(previewQr, 'a QR code in the preview').not.toBeNull();
     expect(previewQr!.data).toMatch(new RegExp(`^${app.url}/verify/[A-Za-z0-9_-]+$`));
@@ -145,9 +154,15 @@ describe('claim page snags (Chromium)', { timeout: 180_000 }, () => {
 
     await page.getByTestId('submit').click();
     await page.getByTestId('screen-success').waitFor();
-    const info = (await (await fetch(`${app.url}/api/v2/certificates/claim?token=${encodeURIComponent(tokens['wang@example.org'])}`)).json()) as { certificateId: string; number: string };
+    const info = (await (
+      await fetch(`${app.url}/api/v2/certificates/claim?token=${encodeURIComponent(tokens['wang@example.org'])}`)
+    ).json()) as { certificateId: string; number: string };
     expect(info.number).toBe('WH2026-005');
-    const cert = new Uint8Array(await (await fetch(`${app.url}/api/v2/certificates/claim/download?token=${encodeURIComponent(tokens['wang@example.org'])}`)).arrayBuffer());
+    const cert = new Uint8Array(
+      await (
+        await fetch(`${app.url}/api/v2/certificates/claim/download?token=${encodeURIComponent(tokens['wang@example.org'])}`)
+      ).arrayBuffer(),
+    );
     const certQr = await readQr(cert);
     expect(certQr!.data).toBe(`${app.url}/verify/${info.certificateId}`);
     // The same code as previewed: same address, an id of the same length, same QR version.
@@ -194,7 +209,9 @@ describe('claim page snags (Chromium)', { timeout: 180_000 }, () => {
     const bytes = new Map<string, number>();
     const encodings = new Map<string, string>();
     cdp.on('Network.requestWillBeSent', (e) => urls.set(e.requestId, e.request.url));
-    cdp.on('Network.responseReceived', (e) => encodings.set(e.requestId, String(e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? '')));
+    cdp.on('Network.responseReceived', (e) =>
+      encodings.set(e.requestId, String(e.response.headers['content-encoding'] ?? e.response.headers['Content-Encoding'] ?? '')),
+    );
     cdp.on('Network.loadingFinished', (e) => bytes.set(e.requestId, e.encodedDataLength));
     await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['bytes@example.org'])}`);
     await page.getByTestId('screen-form').waitFor();
@@ -209,9 +226,12 @@ describe('claim page snags (Chromium)', { timeout: 180_000 }, () => {
       total += n;
       lines.push(`  ${String(n).padStart(6)} B  ${encodings.get(id) || 'identity'}  ${url.replace(app.url, '')}`);
     }
-    console.log(`claim page first load: ${(total / 1024).toFixed(1)} KB transferred over ${lines.length} requests (preview image excluded)\n${lines.join('\n')}`);
+    console.log(
+      `claim page first load: ${(total / 1024).toFixed(1)} KB transferred over ${lines.length} requests (preview image excluded)\n${lines.join('\n')}`,
+    );
     // The scripts and styles really came compressed.
-    for (const [id, url] of urls) if (/\/web\/assets\/.+\.(js|css)$/.test(url) && (bytes.get(id) ?? 0) > 600) expect(encodings.get(id), url).toMatch(/br|gzip/);
+    for (const [id, url] of urls)
+      if (/\/web\/assets\/.+\.(js|css)$/.test(url) && (bytes.get(id) ?? 0) > 600) expect(encodings.get(id), url).toMatch(/br|gzip/);
     expect(total).toBeGreaterThan(2000);
     expect(total).toBeLessThan(40 * 1024);
     await page.close();

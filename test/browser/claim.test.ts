@@ -45,9 +45,14 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
   };
 
   it('stays under its 60 KB gzipped budget', () => {
-    const sizes = JSON.parse(readFileSync(join(WEB_OUT, 'sizes.json'), 'utf8')) as Record<string, { total: number; js: number; css: number }>;
+    const sizes = JSON.parse(readFileSync(join(WEB_OUT, 'sizes.json'), 'utf8')) as Record<
+      string,
+      { total: number; js: number; css: number }
+    >;
     const s = sizes.certificate;
-    console.log(`claim page: ${(s.total / 1024).toFixed(1)} KB gzipped (JS ${(s.js / 1024).toFixed(1)} KB, CSS ${(s.css / 1024).toFixed(1)} KB)`);
+    console.log(
+      `claim page: ${(s.total / 1024).toFixed(1)} KB gzipped (JS ${(s.js / 1024).toFixed(1)} KB, CSS ${(s.css / 1024).toFixed(1)} KB)`,
+    );
     expect(s.total).toBeGreaterThan(1000);
     expect(s.total).toBeLessThan(60 * 1024);
   });
@@ -152,7 +157,9 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     await useLang(page, 'en');
     await page.getByTestId('name').fill('Ann Marie Lee');
     // The submit request dies on the way; previews still work.
-    await page.route('**/api/v2/certificates/claim', (route) => (route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue()));
+    await page.route('**/api/v2/certificates/claim', (route) =>
+      route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue(),
+    );
     await page.getByTestId('submit').click();
     await page.getByTestId('screen-failure-network').waitFor();
     expect(await page.getByTestId('kept-name').innerText()).toContain('Ann Marie Lee');
@@ -162,7 +169,9 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
 
     // The server fails instead: its own screen, and again nothing typed is lost.
     await page.route('**/api/v2/certificates/claim', (route) =>
-      route.request().method() === 'POST' ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"code":"internal","message":"internal error"}' }) : route.continue(),
+      route.request().method() === 'POST'
+        ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"code":"internal","message":"internal error"}' })
+        : route.continue(),
     );
     await page.getByTestId('retry').click();
     await page.getByTestId('screen-failure-server').waitFor();

@@ -34,9 +34,21 @@ describe('console: edit, delete, import preview, search, progress (Chromium)', {
     const campaigns = await admin<{ campaigns: { id: number; name: string }[] }>(app.url, 'GET', 'campaigns?archived=false');
     campaignId = campaigns.campaigns.find((c) => c.name === 'Claim page test')!.id;
     const items = (await admin<{ items: { id: number; email: string }[] }>(app.url, 'GET', `campaigns/${campaignId}/recipients`)).items;
-    const numbers: Record<string, [string, string]> = { 'holder@example.org': ['WH2026-001', '王芳'], 'plain@example.org': ['WH2026-005', 'Li Wei'], 'typo@exmaple.org': ['WH2026-009', 'Zhao'] };
-    for (const r of items) await admin(app.url, 'PATCH', `campaigns/${campaignId}/recipients/${r.id}`, { number: numbers[r.email][0], name: numbers[r.email][1] });
-    const claim = await fetch(`${app.url}/api/v2/certificates/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: links['holder@example.org'], name: '王芳' }) });
+    const numbers: Record<string, [string, string]> = {
+      'holder@example.org': ['WH2026-001', '王芳'],
+      'plain@example.org': ['WH2026-005', 'Li Wei'],
+      'typo@exmaple.org': ['WH2026-009', 'Zhao'],
+    };
+    for (const r of items)
+      await admin(app.url, 'PATCH', `campaigns/${campaignId}/recipients/${r.id}`, {
+        number: numbers[r.email][0],
+        name: numbers[r.email][1],
+      });
+    const claim = await fetch(`${app.url}/api/v2/certificates/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: links['holder@example.org'], name: '王芳' }),
+    });
     expect(claim.status).toBe(200);
     await page.goto(`${app.url}/admin`);
     await page.evaluate((t) => sessionStorage.setItem('vh.admin.token', t), ADMIN_TOKEN);
@@ -49,9 +61,15 @@ describe('console: edit, delete, import preview, search, progress (Chromium)', {
   it('item 5: searches a name, a number and a domain substring', async () => {
     await page.goto(`${app.url}/admin/campaigns/${campaignId}/volunteers`);
     await page.getByTestId('recipient-row').first().waitFor();
-    for (const [q, email] of [['王芳', 'holder@example.org'], ['WH2026-005', 'plain@example.org'], ['exmaple.org', 'typo@exmaple.org']] as const) {
+    for (const [q, email] of [
+      ['王芳', 'holder@example.org'],
+      ['WH2026-005', 'plain@example.org'],
+      ['exmaple.org', 'typo@exmaple.org'],
+    ] as const) {
       await page.getByTestId('search').fill(q);
-      await expect.poll(async () => (await page.getByTestId('recipient-row').allInnerTexts()).map((t) => t.includes(email))).toEqual([true]);
+      await expect
+        .poll(async () => (await page.getByTestId('recipient-row').allInnerTexts()).map((t) => t.includes(email)))
+        .toEqual([true]);
     }
     await shotBoth(page, 'console-search-en');
     await page.getByTestId('search').fill('');
@@ -75,7 +93,9 @@ describe('console: edit, delete, import preview, search, progress (Chromium)', {
     await page.getByTestId('edit-form').getByRole('button', { name: 'Cancel' }).click();
 
     // Deleting the certificate holder asks first: keep the certificate verifiable.
-    const certId = (await admin<{ items: { email: string; certificateId: string }[] }>(app.url, 'GET', `campaigns/${campaignId}/recipients?q=holder`)).items[0].certificateId;
+    const certId = (
+      await admin<{ items: { email: string; certificateId: string }[] }>(app.url, 'GET', `campaigns/${campaignId}/recipients?q=holder`)
+    ).items[0].certificateId;
     await row('holder@example.org').getByTestId('delete').click();
     await page.getByTestId('delete-cert-choice').waitFor();
     await expectAccessible(page, 'volunteers: delete a certificate holder');
@@ -99,7 +119,10 @@ describe('console: edit, delete, import preview, search, progress (Chromium)', {
   });
 
   it('item 4: imports a GBK CSV through the preview with column mapping', async () => {
-    const gbk = iconv.encode('姓名;邮箱;证书编号;角色\r\n王芳;wang@example.org;WH2026-101;组长\r\n李伟;li@example.org;WH2026-102;队员\r\n坏行;not-an-email;WH2026-103;\r\n', 'gbk');
+    const gbk = iconv.encode(
+      '姓名;邮箱;证书编号;角色\r\n王芳;wang@example.org;WH2026-101;组长\r\n李伟;li@example.org;WH2026-102;队员\r\n坏行;not-an-email;WH2026-103;\r\n',
+      'gbk',
+    );
     await page.getByTestId('import-file').setInputFiles({ name: 'excel-china.csv', mimeType: 'text/csv', buffer: gbk });
     await page.getByTestId('import-preview').waitFor();
     expect(await page.getByTestId('import-detected').innerText()).toMatch(/encoding gb18030 · separator ;/);
@@ -131,11 +154,17 @@ describe('console: edit, delete, import preview, search, progress (Chromium)', {
     // One claims: "notified" stays 2 while "claimed" becomes 1.
     const w = (await admin<{ items: { id: number }[] }>(app.url, 'GET', `campaigns/${campaignId}/recipients?q=wang`)).items[0];
     await admin(app.url, 'POST', `campaigns/${campaignId}/recipients/${w.id}/new-link`, {});
-    const mails = (await (await fetch(`${app.url}/api/v2/dev/mail`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { items: { id: number; to: string }[] };
+    const mails = (await (await fetch(`${app.url}/api/v2/dev/mail`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+      items: { id: number; to: string }[];
+    };
     const id = mails.items.find((m) => m.to.includes('wang@example.org'))!.id;
     const { tokenFromMail } = await import('./fixtures.js');
     const token = await tokenFromMail(app.url, id);
-    await fetch(`${app.url}/api/v2/certificates/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, name: '王芳' }) });
+    await fetch(`${app.url}/api/v2/certificates/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, name: '王芳' }),
+    });
     await expect.poll(() => page.getByTestId('bar-claimed').innerText(), { timeout: 30_000 }).toBe('1');
     expect(await page.getByTestId('bar-notified').innerText()).toBe('2');
     await page.getByTestId('over-time').waitFor();

@@ -27,7 +27,11 @@ async function shownPreview(page: Page): Promise<{ src: string; hash: string }> 
 /** Waits until the page shows a preview other than `src` and no render is pending. */
 async function nextPreview(page: Page, src: string): Promise<{ src: string; hash: string }> {
   await expect
-    .poll(async () => (await page.getByTestId('preview-image').getAttribute('src')) !== src && (await page.locator('.preview-box.busy').count()) === 0, { timeout: 30_000 })
+    .poll(
+      async () =>
+        (await page.getByTestId('preview-image').getAttribute('src')) !== src && (await page.locator('.preview-box.busy').count()) === 0,
+      { timeout: 30_000 },
+    )
     .toBe(true);
   return shownPreview(page);
 }
@@ -64,7 +68,9 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await page.getByTestId('devmail-banner').waitFor();
     expect(await page.getByTestId('devmail-banner').innerText()).toContain('mail reaches nobody');
     // Kept for the browser session only.
-    expect(await page.evaluate(() => [sessionStorage.getItem('vh.admin.token'), localStorage.getItem('vh.admin.token'), document.cookie])).toEqual([ADMIN_TOKEN, null, '']);
+    expect(
+      await page.evaluate(() => [sessionStorage.getItem('vh.admin.token'), localStorage.getItem('vh.admin.token'), document.cookie]),
+    ).toEqual([ADMIN_TOKEN, null, '']);
 
     // The console speaks Chinese too.
     await page.getByTestId('lang').click();
@@ -91,7 +97,9 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await page.getByTestId('template-file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
     expect(await page.getByTestId('field-error').innerText()).toContain('PNG or JPEG');
     const refused = page.waitForResponse((r) => /\/template$/.test(r.url()) && r.request().method() === 'PUT');
-    await page.getByTestId('template-file').setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not really a png') });
+    await page
+      .getByTestId('template-file')
+      .setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not really a png') });
     const answer = await refused;
     expect(answer.status()).toBeGreaterThanOrEqual(400);
     expect(answer.status()).toBeLessThan(500);
@@ -149,7 +157,9 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     expect(await page.getByTestId('save-layout').isDisabled()).toBe(true);
     await page.getByTestId('field-color').fill('#1a4d8f');
     const shown = await shownPreview(page);
-    const latin = page.waitForResponse((r) => isPreview(r) && r.status() === 200 && r.request().postDataJSON().name.startsWith('Maximilian'));
+    const latin = page.waitForResponse(
+      (r) => isPreview(r) && r.status() === 200 && r.request().postDataJSON().name.startsWith('Maximilian'),
+    );
     await page.getByTestId('sample-sampleEn').click();
     await latin;
     expect((await nextPreview(page, shown.src)).hash).not.toBe(shown.hash);
@@ -176,7 +186,11 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await page.getByTestId('layout-saved').waitFor();
     await screenshot(page, 'console-template-editor');
 
-    const saved = await (await fetch(`${app.url}/api/v2/certificates/campaigns/${campaignPath.split('/').pop()}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+    const saved = await (
+      await fetch(`${app.url}/api/v2/certificates/campaigns/${campaignPath.split('/').pop()}`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json();
     expect(saved.layout.name).toMatchObject({ x: x1, y: y1, color: '#1a4d8f' });
     expect(saved.layout.qr.x).toBeGreaterThan(400);
   });
@@ -243,13 +257,23 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
   it('imports volunteers and reports added, duplicate and rejected lines', async () => {
     await page.getByTestId('tab-volunteers').click();
     // A CSV file gets a preview first (its header line is not counted as a volunteer); cancelled, nothing is stored.
-    await page.getByTestId('import-file').setInputFiles({ name: 'volunteers.csv', mimeType: 'text/csv', buffer: Buffer.from('email,number,name\r\ncsv@example.org,NO-9,Csv Person\r\n') });
+    await page.getByTestId('import-file').setInputFiles({
+      name: 'volunteers.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('email,number,name\r\ncsv@example.org,NO-9,Csv Person\r\n'),
+    });
     await page.getByTestId('import-preview').waitFor();
     expect(await page.getByTestId('will-add').innerText()).toBe('1 will be added');
     expect(await page.getByTestId('import-mapping').innerText()).toContain('Csv Person');
     await page.getByTestId('import-preview').getByRole('button', { name: 'Cancel' }).click();
     // A header and a blank line: line numbers stay those of the box, in the page's check and the server's answer.
-    await page.getByTestId('import-text').fill(['email,number,name', 'me@example.org,NO-0001', '', 'friend@example.org,NO-0002,Friend Lee', 'ME@example.org', 'not-an-email'].join('\n'));
+    await page
+      .getByTestId('import-text')
+      .fill(
+        ['email,number,name', 'me@example.org,NO-0001', '', 'friend@example.org,NO-0002,Friend Lee', 'ME@example.org', 'not-an-email'].join(
+          '\n',
+        ),
+      );
     await page.getByTestId('local-problems').waitFor();
     expect(await page.getByTestId('local-problems').innerText()).toContain('line 6');
     expect(await page.getByTestId('import').innerText()).toContain('Import 4 lines');
@@ -300,15 +324,26 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     await claim.getByTestId('screen-form').waitFor();
     expect(await claim.getByTestId('email').inputValue()).toBe('me@example.org');
     await claim.getByTestId('name').fill('Mei Chen 陈美');
-    await claim.waitForResponse((r) => r.url().endsWith('/claim/preview') && r.status() === 200 && r.request().postDataJSON().name === 'Mei Chen 陈美');
+    await claim.waitForResponse(
+      (r) => r.url().endsWith('/claim/preview') && r.status() === 200 && r.request().postDataJSON().name === 'Mei Chen 陈美',
+    );
     await claim.getByTestId('submit').click();
     await claim.getByTestId('screen-success').waitFor();
     await screenshot(claim, 'claim-success-desktop-en');
     await claim.close();
 
     // The certificate mail: attachment shown as an image.
-    await mail.getByTestId('mail-item').filter({ hasText: 'to me@example.org' }).filter({ has: mail.getByTestId('attachment-count') }).first().waitFor({ timeout: 20_000 });
-    await mail.getByTestId('mail-item').filter({ has: mail.getByTestId('attachment-count') }).first().click();
+    await mail
+      .getByTestId('mail-item')
+      .filter({ hasText: 'to me@example.org' })
+      .filter({ has: mail.getByTestId('attachment-count') })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await mail
+      .getByTestId('mail-item')
+      .filter({ has: mail.getByTestId('attachment-count') })
+      .first()
+      .click();
     const img = mail.getByTestId('attachment-image');
     await img.waitFor();
     await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(800);
@@ -386,13 +421,21 @@ describe('organizer console and dev mailbox (Chromium)', { timeout: 120_000 }, (
     // The issuer logo.
     await page.getByTestId('tab-settings').click();
     await page.getByTestId('logo-file').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: templatePng(120, 120) });
-    await expect.poll(() => page.getByTestId('logo-preview').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(120);
+    await expect
+      .poll(() => page.getByTestId('logo-preview').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth))
+      .toBe(120);
     await screenshot(page, 'console-settings-logo');
   });
 
   it('keeps the page usable when the server fails, and archives the campaign', async () => {
     await page.route('**/api/v2/certificates/campaigns/*', (route) =>
-      route.request().method() === 'GET' ? route.fulfill({ status: 500, contentType: 'application/json', body: '{"code":"internal","message":"internal error (request x)"}' }) : route.continue(),
+      route.request().method() === 'GET'
+        ? route.fulfill({
+            status: 500,
+            contentType: 'application/json',
+            body: '{"code":"internal","message":"internal error (request x)"}',
+          })
+        : route.continue(),
     );
     await page.goto(`${app.url}${campaignPath}/settings`);
     const err = page.getByTestId('error').first();

@@ -57,22 +57,41 @@ describe('credential page (Chromium)', () => {
       website: 'https://riverside.example.org',
       layout: { qr: { x: 820, y: 520, size: 140 }, fields: { role: { x: 500, y: 420, size: 26, align: 'center' } } },
     });
-    await admin(base, 'POST', `campaigns/${c.id}/recipients`, { lines: ['email,number,name,role', 'wang@example.org,RV-2026-001,王芳,Team lead 组长', 'li@example.org,RV-2026-002,Li Wei,Helper', 'zhao@example.org,RV-2026-003,Zhao Liu,Helper'] });
+    await admin(base, 'POST', `campaigns/${c.id}/recipients`, {
+      lines: [
+        'email,number,name,role',
+        'wang@example.org,RV-2026-001,王芳,Team lead 组长',
+        'li@example.org,RV-2026-002,Li Wei,Helper',
+        'zhao@example.org,RV-2026-003,Zhao Liu,Helper',
+      ],
+    });
     await admin(base, 'POST', `campaigns/${c.id}/send`, {});
     const mails = await waitForMail(base, () => true, 3);
     for (const m of mails) {
       const token = await tokenFromMail(base, m.id);
       const info = await (await fetch(`${base}/api/v2/certificates/claim?token=${token}`)).json();
-      const res = await fetch(`${base}/api/v2/certificates/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, name: info.name }) });
+      const res = await fetch(`${base}/api/v2/certificates/claim`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, name: info.name }),
+      });
       expect(res.status).toBe(200);
     }
-    const list = await admin<{ items: Array<{ id: number; email: string; certificateId: string }> }>(base, 'GET', `campaigns/${c.id}/recipients`);
+    const list = await admin<{ items: Array<{ id: number; email: string; certificateId: string }> }>(
+      base,
+      'GET',
+      `campaigns/${c.id}/recipients`,
+    );
     const by = (e: string) => list.items.find((r) => r.email === e)!;
     valid = by('wang@example.org').certificateId;
     revoked = by('li@example.org').certificateId;
     await admin(base, 'POST', `campaigns/${c.id}/recipients/${by('li@example.org').id}/revoke`, { reason: 'Did not attend the event' });
     superseded = by('zhao@example.org').certificateId;
-    replacement = (await admin<{ certificate: { id: string } }>(base, 'POST', `campaigns/${c.id}/recipients/${by('zhao@example.org').id}/reissue`, { name: 'Zhao Liu 赵六' })).certificate.id;
+    replacement = (
+      await admin<{ certificate: { id: string } }>(base, 'POST', `campaigns/${c.id}/recipients/${by('zhao@example.org').id}/reissue`, {
+        name: 'Zhao Liu 赵六',
+      })
+    ).certificate.id;
     browser = await launchBrowser({ locale: 'en-US' });
     zhBrowser = await launchBrowser({ locale: 'zh-CN' });
   }, 120_000);
@@ -90,7 +109,9 @@ describe('credential page (Chromium)', () => {
       const res = await page.goto(`${app.url}/verify/${valid}`);
       expect(res!.status()).toBe(200);
       expect(res!.headers()['content-security-policy']).toContain("script-src 'self'");
-      await page.getByTestId('certificate-image').evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r))));
+      await page
+        .getByTestId('certificate-image')
+        .evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r))));
       expect(await page.getByTestId('certificate-image').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(500);
       expect(await page.getByTestId('logo').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(120);
       expect(await page.getByTestId('status').getAttribute('data-status')).toBe('valid');
@@ -149,7 +170,9 @@ describe('credential page (Chromium)', () => {
       expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
       expect(await page.getByTestId('status').innerText()).toContain('证书有效');
       expect(await page.getByTestId('linkedin').innerText()).toContain('领英');
-      await page.getByTestId('certificate-image').evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r))));
+      await page
+        .getByTestId('certificate-image')
+        .evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r))));
       await screenshot(page, `credential-valid-${width}-zh`);
       if (width === 360) {
         await page.getByTestId('lang-en').click();
@@ -167,10 +190,17 @@ describe('credential page (Chromium)', () => {
       const res = await page.goto(`${app.url}/verify/${revoked}`);
       expect(res!.status()).toBe(200);
       expect(await page.getByTestId('status').getAttribute('data-status')).toBe('revoked');
-      const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+      const today = new Intl.DateTimeFormat('en-CA', {
+        timeZone: 'Asia/Shanghai',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+      }).format(new Date());
       expect(await page.getByTestId('status').innerText()).toContain(`已于 ${today} 撤销：Did not attend the event`);
       expect(await page.getByTestId('linkedin').count()).toBe(0);
-      await page.getByTestId('certificate-image').evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r))));
+      await page
+        .getByTestId('certificate-image')
+        .evaluate((img: HTMLImageElement) => (img.complete ? null : new Promise((r) => img.addEventListener('load', r))));
       await screenshot(page, `credential-revoked-${width}-zh`);
       await page.goto(`${app.url}/verify/${revoked}?lang=en`);
       expect(await page.getByTestId('status').innerText()).toContain(`Revoked on ${today}: Did not attend the event`);

@@ -42,7 +42,9 @@ describe('console: sender and deliverability (Chromium)', { timeout: 180_000 }, 
     await page.getByTestId('mail-saved').waitFor();
     await page.getByTestId('reply-to').fill('organizer@greenriver.example');
     await page.getByTestId('save-sender').click();
-    await expect.poll(async () => (await admin<any>(app.url, 'GET', `campaigns/${c.id}`)).mail.replyTo).toBe('organizer@greenriver.example');
+    await expect
+      .poll(async () => (await admin<any>(app.url, 'GET', `campaigns/${c.id}`)).mail.replyTo)
+      .toBe('organizer@greenriver.example');
 
     await page.getByTestId('show-headers').click();
     const headers = page.getByTestId('headers');
@@ -56,7 +58,9 @@ describe('console: sender and deliverability (Chromium)', { timeout: 180_000 }, 
 
     expect(await page.getByTestId('dkim-domain').inputValue()).toBe('greenriver.example');
     await page.getByTestId('dkim-save').click();
-    await expect.poll(async () => page.getByTestId('dkim-keys').innerText()).toMatch(/_domainkey\.greenriver\.example\s+TXT\s+"v=DKIM1; k=rsa; p=/);
+    await expect
+      .poll(async () => page.getByTestId('dkim-keys').innerText())
+      .toMatch(/_domainkey\.greenriver\.example\s+TXT\s+"v=DKIM1; k=rsa; p=/);
     await page.getByTestId('show-headers').click();
     await expect.poll(async () => page.getByTestId('dkim-state').innerText()).toMatch(/signed as greenriver\.example/);
     expect(await headers.innerText()).toMatch(/^DKIM-Signature: v=1; a=rsa-sha256;.*d=greenriver\.example/m);

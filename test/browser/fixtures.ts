@@ -14,7 +14,6 @@ import { ensureWebBuilt } from './web-build.js';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 
-
 export interface WebApp {
   t: TestApp;
   url: string;
@@ -82,7 +81,10 @@ export async function waitForMail(base: string, pred: (m: DevMail) => boolean, c
       const res = await fetch(`${base}/api/v2/dev/mail?limit=200`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       const { items } = (await res.json()) as { items: DevMail[] };
       const hits = items.filter(pred);
-      if (hits.length < count) throw new Error(`timed out waiting for ${count} mails; mailbox has ${items.length}: ${items.map((m) => `${m.to}: ${m.subject}`).join('; ')}`);
+      if (hits.length < count)
+        throw new Error(
+          `timed out waiting for ${count} mails; mailbox has ${items.length}: ${items.map((m) => `${m.to}: ${m.subject}`).join('; ')}`,
+        );
       return hits;
     },
     { timeout: timeoutMs, interval: 150 },
@@ -91,7 +93,10 @@ export async function waitForMail(base: string, pred: (m: DevMail) => boolean, c
 
 /** The claim-link token in a dev-mailbox message. */
 export async function tokenFromMail(base: string, id: number): Promise<string> {
-  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { html: string | null; text: string | null };
+  const m = (await (await fetch(`${base}/api/v2/dev/mail/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+    html: string | null;
+    text: string | null;
+  };
   const found = /\/certificate\?token=([A-Za-z0-9_\-%.~]+)/.exec(`${m.html ?? ''}\n${m.text ?? ''}`);
   if (!found) throw new Error(`no claim link in message ${id}`);
   return decodeURIComponent(found[1]);

@@ -31,7 +31,11 @@ describe('home page, console and dev mailbox: titles and accessibility (Chromium
     await admin(app.url, 'POST', `campaigns/${c.id}/send`, {});
     const [notice] = await waitForMail(app.url, (m) => m.to.includes('mei@example.org'));
     const token = await tokenFromMail(app.url, notice.id);
-    const claim = await fetch(`${app.url}/api/v2/certificates/claim`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, name: 'Mei Chen' }) });
+    const claim = await fetch(`${app.url}/api/v2/certificates/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, name: 'Mei Chen' }),
+    });
     expect(claim.status).toBe(200);
     await waitForMail(app.url, (m) => m.to.includes('mei@example.org'), 2);
   });
@@ -43,7 +47,12 @@ describe('home page, console and dev mailbox: titles and accessibility (Chromium
   it('/ is a page pointing to the console, the member and assistant pages and the API docs, in English and Chinese', async () => {
     await page.goto(`${app.url}/`);
     await page.getByTestId('home-admin').waitFor();
-    for (const [id, href] of [['home-admin', '/admin'], ['home-accounts', '/accounts'], ['home-assistant', '/assistant'], ['home-docs', '/docs']] as const) {
+    for (const [id, href] of [
+      ['home-admin', '/admin'],
+      ['home-accounts', '/accounts'],
+      ['home-assistant', '/assistant'],
+      ['home-docs', '/docs'],
+    ] as const) {
       expect(await page.getByTestId(id).getAttribute('href')).toBe(href);
     }
     // No SMTP configured here: the dev mailbox is listed too.

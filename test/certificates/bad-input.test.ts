@@ -33,7 +33,12 @@ function pngHeader(width: number, height: number): Buffer {
     c.writeUInt32BE(crc(td));
     return Buffer.concat([len, td, c]);
   };
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(100))), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.alloc(100))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 const SQL = ["' OR '1'='1", "x'); DROP TABLE recipients; --", '1; DELETE FROM campaigns'];
@@ -70,7 +75,11 @@ describe.each(testDialects())('certificates: bad input on %s', (dialect) => {
     // Give the volunteer a link token the way the send job does.
     const { hashToken } = await import('../../src/platform/crypto/tokens.js');
     token = 'A'.repeat(43);
-    await t.core.db.updateTable('recipients').set({ token_hash: hashToken(token), status: 1 }).where('email', '=', 'vol@example.org').execute();
+    await t.core.db
+      .updateTable('recipients')
+      .set({ token_hash: hashToken(token), status: 1 })
+      .where('email', '=', 'vol@example.org')
+      .execute();
   });
   afterAll(async () => t?.close());
 
@@ -95,7 +104,20 @@ describe.each(testDialects())('certificates: bad input on %s', (dialect) => {
   });
 
   it('submitUserInfo: names empty, whitespace, 500 characters, control characters, emoji, SQL and script', async () => {
-    const names = ['', '   ', '\t\n', 'a'.repeat(500), 'Ali\u0000ce', 'Ali\u0007ce', 'Bob\u202e', '🦄🦄', '\uD800', ...SCRIPT, SQL[1], SQL[2]];
+    const names = [
+      '',
+      '   ',
+      '\t\n',
+      'a'.repeat(500),
+      'Ali\u0000ce',
+      'Ali\u0007ce',
+      'Bob\u202e',
+      '🦄🦄',
+      '\uD800',
+      ...SCRIPT,
+      SQL[1],
+      SQL[2],
+    ];
     for (const name of names) {
       const body = await refused(() => seedPost(t, '/api/submitUserInfo', { token, name }), 1);
       expect(body.message).toMatch(/name|character|long|empty/i);
@@ -127,7 +149,10 @@ describe.each(testDialects())('certificates: bad input on %s', (dialect) => {
     const ok = whiteTemplate(100, 100);
     await refused(() => uploadTemplate(base, ok, ''), 1);
     await refused(() => uploadTemplate(base, ok, 'wrong'), 1);
-    const text = await refused(() => uploadTemplate(base, Buffer.from('hello, this is not an image\n'.repeat(50)), ADMIN, 'template.png'), 1);
+    const text = await refused(
+      () => uploadTemplate(base, Buffer.from('hello, this is not an image\n'.repeat(50)), ADMIN, 'template.png'),
+      1,
+    );
     expect(text.message).toMatch(/template rejected/);
     const huge = await refused(() => uploadTemplate(base, pngHeader(30000, 30000), ADMIN), 1);
     expect(huge.message).toMatch(/pixel|large|dimension/i);
@@ -174,11 +199,21 @@ describe.each(testDialects())('certificates: bad input on %s', (dialect) => {
       ['POST', '/api/v2/certificates/campaigns/default/mail/test', { to: 'not an email' }, 400],
     ];
     for (const [method, url, payload, status] of cases) {
-      const res = await t.app.inject({ method: method as 'GET', url, headers: { ...auth, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
+      const res = await t.app.inject({
+        method: method as 'GET',
+        url,
+        headers: { ...auth, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}) },
+        payload: payload === undefined ? undefined : JSON.stringify(payload),
+      });
       expect(res.statusCode, `${method} ${url}`).toBe(status);
       expect(typeof res.json().message).toBe('string');
     }
-    const bad = await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns', headers: { ...auth, 'content-type': 'application/json' }, payload: '{"name":' });
+    const bad = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/certificates/campaigns',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: '{"name":',
+    });
     expect(bad.statusCode).toBe(400);
     expect(await snapshot()).toBe(before);
   });

@@ -67,9 +67,9 @@ function qmailBounce(messageId: string, to: string): string {
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=utf-8',
     '',
-    "Hi. This is the qmail-send program at mail.example.cn.",
+    'Hi. This is the qmail-send program at mail.example.cn.',
     "I'm afraid I wasn't able to deliver your message to the following addresses.",
-    'This is a permanent error; I\'ve given up. Sorry it didn\'t work out.',
+    "This is a permanent error; I've given up. Sorry it didn't work out.",
     '',
     `<${to}>:`,
     'Remote host said: 550 5.7.1 Mailbox disabled for this recipient',
@@ -96,10 +96,21 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
     await imap?.close();
   });
   const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
-    t.app.inject({ method, url: `/api/v2/certificates${url}`, headers: auth, ...(payload !== undefined ? { payload: payload as object } : {}) });
+    t.app.inject({
+      method,
+      url: `/api/v2/certificates${url}`,
+      headers: auth,
+      ...(payload !== undefined ? { payload: payload as object } : {}),
+    });
 
   async function append(...messages: string[]) {
-    const c = new ImapFlow({ host: '127.0.0.1', port: imap.port, secure: false, auth: { user: imap.user, pass: imap.pass }, logger: false });
+    const c = new ImapFlow({
+      host: '127.0.0.1',
+      port: imap.port,
+      secure: false,
+      auth: { user: imap.user, pass: imap.pass },
+      logger: false,
+    });
     await c.connect();
     for (const m of messages) await c.append('INBOX', m);
     await c.logout();
@@ -107,13 +118,19 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
 
   it('marks hard bounces failed with the remote reason, blocklists them, and the next campaign skips them', async () => {
     expect((await api('POST', '/campaigns/default/bounces/check')).statusCode).toBe(409);
-    const patch = await api('PATCH', '/campaigns/default', { mail: { smtp: { from: 'notices@greenriver.example' }, bounceImapUrl: imap.url } });
+    const patch = await api('PATCH', '/campaigns/default', {
+      mail: { smtp: { from: 'notices@greenriver.example' }, bounceImapUrl: imap.url },
+    });
     expect(patch.statusCode).toBe(200);
     expect(patch.json().mail.bounceMailbox).toMatchObject({ source: 'campaign', host: '127.0.0.1', user: 'bounces', mailbox: 'INBOX' });
     expect(JSON.stringify(patch.json())).not.toContain(imap.pass);
-    expect((await api('PATCH', '/campaigns/default', { mail: { bounceImapUrl: 'imap://u:p@mail.example.org/INBOX' } })).statusCode).toBe(400);
+    expect((await api('PATCH', '/campaigns/default', { mail: { bounceImapUrl: 'imap://u:p@mail.example.org/INBOX' } })).statusCode).toBe(
+      400,
+    );
 
-    await api('POST', '/campaigns/default/recipients', { lines: ['gone@example.net', 'disabled@example.cn', 'slow@example.net', 'fine@example.net'] });
+    await api('POST', '/campaigns/default/recipients', {
+      lines: ['gone@example.net', 'disabled@example.cn', 'slow@example.net', 'fine@example.net'],
+    });
     await api('POST', '/campaigns/default/send');
     await waitFor(() => smtp.received.length >= 4, 20_000, 'four notices');
     const ids = new Map<string, string>();
@@ -121,7 +138,13 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
     expect(ids.get('gone@example.net')).toMatch(/^<notice\.\d+\.1@vh\.example\.org>$/);
 
     await append(
-      dsn(ids.get('gone@example.net')!, 'gone@example.net', 'failed', '5.1.1', '550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown in virtual mailbox table'),
+      dsn(
+        ids.get('gone@example.net')!,
+        'gone@example.net',
+        'failed',
+        '5.1.1',
+        '550 5.1.1 <gone@example.net>: Recipient address rejected: User unknown in virtual mailbox table',
+      ),
       qmailBounce(ids.get('disabled@example.cn')!, 'disabled@example.cn'),
       dsn(ids.get('slow@example.net')!, 'slow@example.net', 'delayed', '4.4.1', '421 4.4.1 connection timed out; will keep trying'),
       'From: someone@example.org\r\nTo: notices@greenriver.example\r\nSubject: thank you!\r\n\r\nThanks for organising.\r\n',
@@ -132,7 +155,12 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
     // Read once: the messages are flagged \Seen.
     expect((await api('POST', '/campaigns/default/bounces/check')).json().read).toBe(0);
 
-    const list = (await api('GET', '/campaigns/default/recipients')).json().items as Array<{ email: string; failure: string | null; bouncedAt: number | null; status: number }>;
+    const list = (await api('GET', '/campaigns/default/recipients')).json().items as Array<{
+      email: string;
+      failure: string | null;
+      bouncedAt: number | null;
+      status: number;
+    }>;
     const by = (e: string) => list.find((x) => x.email === e)!;
     expect(by('gone@example.net').failure).toMatch(/5\.1\.1.*User unknown in virtual mailbox table/);
     expect(by('gone@example.net').bouncedAt).toBeGreaterThan(0);
@@ -151,7 +179,11 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
     expect((await api('GET', `/campaigns/${next.id}/send`)).json().toSend).toBe(1);
     const before = smtp.received.length;
     await api('POST', `/campaigns/${next.id}/send`);
-    await waitFor(async () => (await api('GET', `/campaigns/${next.id}/progress`)).json().sending === 'idle', 20_000, 'the next campaign to finish');
+    await waitFor(
+      async () => (await api('GET', `/campaigns/${next.id}/progress`)).json().sending === 'idle',
+      20_000,
+      'the next campaign to finish',
+    );
     const sent = smtp.received.slice(before).map((m) => m.to[0]);
     expect(sent).toEqual(['fine@example.net']);
     expect((await api('GET', `/campaigns/${next.id}/progress`)).json().optOut.blocked).toBe(2);
@@ -159,18 +191,20 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
     // A soft bounce the server gave up on (failed, 4.x.x): the notice goes again later with the same link.
     await append(dsn(ids.get('fine@example.net')!, 'fine@example.net', 'failed', '4.2.2', '452 4.2.2 <fine@example.net>: Mailbox full'));
     expect((await api('POST', '/campaigns/default/bounces/check')).json()).toMatchObject({ read: 1, soft: 1, hard: 0 });
-    const fine = ((await api('GET', '/campaigns/default/recipients')).json().items as Array<{ email: string; status: number; failure: string | null }>).find((x) => x.email === 'fine@example.net')!;
+    const fine = (
+      (await api('GET', '/campaigns/default/recipients')).json().items as Array<{ email: string; status: number; failure: string | null }>
+    ).find((x) => x.email === 'fine@example.net')!;
     expect(fine).toMatchObject({ status: 0, failure: null });
     expect((await api('GET', '/blocklist')).json().total).toBe(2);
 
-        // The List-Unsubscribe mailto, answered into the same mailbox, unsubscribes.
+    // The List-Unsubscribe mailto, answered into the same mailbox, unsubscribes.
     const slowNotice = await parseMail(smtp.received.find((m) => m.to[0] === 'slow@example.net')!.raw);
     const mailto = /<mailto:[^?]+\?subject=([^>]+)>/.exec(slowNotice.headers.find((x) => x.key === 'list-unsubscribe')!.value)![1];
     await append(`From: slow@example.net\r\nTo: notices@greenriver.example\r\nSubject: ${decodeURIComponent(mailto)}\r\n\r\n\r\n`);
     expect((await api('POST', '/campaigns/default/bounces/check')).json()).toMatchObject({ read: 1, unsubscribed: 1 });
     expect((await api('GET', '/campaigns/default/progress')).json().optOut.unsubscribed).toBe(1);
 
-        // The organizer clears one address: it is mailed again.
+    // The organizer clears one address: it is mailed again.
     expect((await api('DELETE', '/blocklist/gone@example.net')).statusCode).toBe(200);
     expect((await api('DELETE', '/blocklist/gone@example.net')).statusCode).toBe(404);
     expect((await api('GET', `/campaigns/${next.id}/send`)).json().toSend).toBe(1);

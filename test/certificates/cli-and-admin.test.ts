@@ -25,7 +25,8 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
   const dir = mkdtempSync(join(tmpdir(), 'vh-cli-'));
   const env = { ...process.env, DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'silent', ADMIN_TOKEN: 'cli-admin' };
   /** The real entry point in a child process (slow to start: used once). */
-  const spawnCli = async (...args: string[]) => (await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'certificates', ...args], { cwd: root, env })).stdout;
+  const spawnCli = async (...args: string[]) =>
+    (await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'certificates', ...args], { cwd: root, env })).stdout;
   let core: Core | undefined;
   const program = new Command('volunteer-hub').exitOverride();
   registerCli(program, async () => (core ??= await createAppCore(parseConfig({ ...env, PORT: '0' }))));
@@ -57,13 +58,16 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
       },
     };
     writeFileSync(join(dir, 'data.json'), JSON.stringify(data));
-    writeFileSync(join(dir, 'more.csv'), 'email,number,name\nnew1@example.org,B-1\nnew2@example.org,B-2,Li Si\nold2@example.org\nbad line\n');
+    writeFileSync(
+      join(dir, 'more.csv'),
+      'email,number,name\nnew1@example.org,B-1\nnew2@example.org,B-2,Li Si\nold2@example.org\nbad line\n',
+    );
     expect(await spawnCli('import', join(dir, 'data.json'))).toContain('added 2, duplicates 0, rejected 1');
     const more = await cli('import', join(dir, 'more.csv'));
     expect(more).toContain('added 2, duplicates 1, rejected 1');
     // Line numbers are the file's (the header counts).
     expect(more).toContain('line 5: not a valid email address: bad line');
-    expect((await cli('search', 'old1@'))).toContain('status 1');
+    expect(await cli('search', 'old1@')).toContain('status 1');
     const count = await spawnCli('count');
     expect(count).toMatch(/^0 imported\s+2$/m);
     expect(count).toMatch(/^1 notice sent\s+1$/m);
@@ -88,7 +92,11 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
     expect(res.json()).toMatchObject({ code: 0, data: { email: 'old2@example.org' } });
     const res1 = await app.inject({ method: 'GET', url: '/api/v2/certificates/claim?token=old-token-one' });
     expect(res1.json()).toMatchObject({ email: 'old1@example.org', name: '张三', status: 2, claimed: true });
-    const row = await core!.db.selectFrom('recipients').select('token_hash').where('email', '=', 'old1@example.org').executeTakeFirstOrThrow();
+    const row = await core!.db
+      .selectFrom('recipients')
+      .select('token_hash')
+      .where('email', '=', 'old1@example.org')
+      .executeTakeFirstOrThrow();
     expect(row.token_hash).toBe(hashToken('old-token-one'));
     await app.close();
   }, 90_000);
@@ -108,7 +116,10 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
       expect(line).not.toBeNull();
       const token = line![1];
       expect(token.length).toBeGreaterThanOrEqual(43);
-      const stored = await core.db.selectFrom('settings' as never).selectAll().execute();
+      const stored = await core.db
+        .selectFrom('settings' as never)
+        .selectAll()
+        .execute();
       expect(JSON.stringify(stored)).not.toContain(token);
       expect(JSON.stringify(stored)).toContain(hashToken(token));
       const ok = await app.inject({ method: 'POST', url: '/api/email', payload: { token, action: 'query' } });
@@ -136,7 +147,9 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
   it('derives the SMTP host and the claim page address as the original did', () => {
     expect(deriveSmtpHost('someone@163.com')).toBe('smtp.163.com');
     expect(deriveSmtpHost('nobody')).toBeUndefined();
-    expect(claimUrlFromReferer('https://community.example.org/zh-cn/certification/admin.html?x=1', 'http://localhost:5000')).toBe('https://community.example.org/zh-cn/certification/index.html');
+    expect(claimUrlFromReferer('https://community.example.org/zh-cn/certification/admin.html?x=1', 'http://localhost:5000')).toBe(
+      'https://community.example.org/zh-cn/certification/index.html',
+    );
     expect(claimUrlFromReferer('http://localhost:5000/web/console', 'http://localhost:5000')).toBeUndefined();
     expect(claimUrlFromReferer('javascript:alert(1)', 'http://localhost:5000')).toBeUndefined();
   });

@@ -21,7 +21,6 @@ import { waitFor } from './helpers.js';
 const ADMIN = 'crash-test-admin-token';
 const N = 2000;
 
-
 describe.runIf(testDialects().includes('sqlite'))('certificates: SIGKILL in the middle of mailing (SQLite)', () => {
   let smtp: TestSmtpServer;
   let child: ChildProcess | undefined;
@@ -49,21 +48,41 @@ describe.runIf(testDialects().includes('sqlite'))('certificates: SIGKILL in the 
   async function startServer(port: number, dir = dataDir): Promise<ChildProcess> {
     const p = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
       cwd: join(import.meta.dirname, '../..'),
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, DATABASE_URL: '', ADMIN_TOKEN: ADMIN, SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test', LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dir,
+        DATABASE_URL: '',
+        ADMIN_TOKEN: ADMIN,
+        SMTP_URL: smtp.url,
+        PUBLIC_URL: 'http://vh.test',
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    await waitFor(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
-      } catch {
-        return false;
-      }
-    }, 90_000, 'server start'); // generous: tsx compiles the sources at start, slow on a busy machine
+    await waitFor(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      90_000,
+      'server start',
+    ); // generous: tsx compiles the sources at start, slow on a busy machine
     return p;
   }
 
   const call = async (port: number, path: string, body: unknown) =>
-    (await (await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { code: number; data: any };
+    (await (
+      await fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).json()) as { code: number; data: any };
 
   it('ends with every volunteer mailed after a SIGKILL and a restart', async () => {
     smtp = await startSmtpServer();
@@ -79,15 +98,21 @@ describe.runIf(testDialects().includes('sqlite'))('certificates: SIGKILL in the 
     expect(atKill).toBeLessThan(N);
 
     child = await startServer(port);
-    const q = await waitFor(async () => {
-      const r = await call(port, '/api/email', { token: ADMIN, action: 'query' });
-      return r.data.sending === false && r.data.counts['0'] === 0 ? r.data : undefined;
-    }, 120_000, 'mailing to finish after the restart');
+    const q = await waitFor(
+      async () => {
+        const r = await call(port, '/api/email', { token: ADMIN, action: 'query' });
+        return r.data.sending === false && r.data.counts['0'] === 0 ? r.data : undefined;
+      },
+      120_000,
+      'mailing to finish after the restart',
+    );
     expect(q.counts['1']).toBe(N);
     expect(q.failed.count).toBe(0);
 
     const { ids, rcpts, duplicates } = tally(smtp.received);
-    process.stdout.write(`crash test: ${atKill} notices before SIGKILL, ${smtp.received.length} received in all, ${duplicates} duplicate(s) by Message-ID\n`);
+    process.stdout.write(
+      `crash test: ${atKill} notices before SIGKILL, ${smtp.received.length} received in all, ${duplicates} duplicate(s) by Message-ID\n`,
+    );
     // None lost: every volunteer received a notice; repeats carry the same Message-ID (so they are visible).
     expect(rcpts.size).toBe(N);
     expect(ids.size).toBe(N);
@@ -117,13 +142,19 @@ describe.runIf(testDialects().includes('sqlite'))('certificates: SIGKILL in the 
 
     // The stopped job was released, not left leased: the restart takes it up without waiting.
     child = await startServer(port, dataDir2);
-    const q = await waitFor(async () => {
-      const r = await call(port, '/api/email', { token: ADMIN, action: 'query' });
-      return r.data.sending === false && r.data.counts['0'] === 0 ? r.data : undefined;
-    }, 90_000, 'mailing to finish after the restart');
+    const q = await waitFor(
+      async () => {
+        const r = await call(port, '/api/email', { token: ADMIN, action: 'query' });
+        return r.data.sending === false && r.data.counts['0'] === 0 ? r.data : undefined;
+      },
+      90_000,
+      'mailing to finish after the restart',
+    );
     expect(q.counts['1']).toBe(M);
     const { ids, rcpts, duplicates } = tally(smtp.received);
-    process.stdout.write(`graceful stop: ${atStop} notices before SIGTERM, ${smtp.received.length} received in all, ${duplicates} duplicate(s)\n`);
+    process.stdout.write(
+      `graceful stop: ${atStop} notices before SIGTERM, ${smtp.received.length} received in all, ${duplicates} duplicate(s)\n`,
+    );
     expect(rcpts.size).toBe(M);
     expect(ids.size).toBe(M);
     // Everything accepted before the stop was recorded: nothing is mailed twice.

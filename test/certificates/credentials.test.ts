@@ -43,7 +43,7 @@ function verifyJws(jws: string, jwks: { keys: Jwk[] }) {
 /** The text of the PNG's iTXt chunk with the given keyword (parsed here, independently of the baker). */
 function pngItxt(png: Buffer, keyword: string): string | undefined {
   expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
-  for (let p = 8; p + 12 <= png.length; ) {
+  for (let p = 8; p + 12 <= png.length;) {
     const len = png.readUInt32BE(p);
     const type = png.toString('latin1', p + 4, p + 8);
     const data = png.subarray(p + 8, p + 8 + len);
@@ -72,7 +72,9 @@ function statusBit(encodedList: string, i: number): boolean {
 
 // ---- the Open Badges 3.0 schema (vendored) --------------------------------------------------
 const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
-const obSchema = JSON.parse(readFileSync(new URL('../fixtures/open-badges/ob_v3p0_achievementcredential_schema.json', import.meta.url), 'utf8'));
+const obSchema = JSON.parse(
+  readFileSync(new URL('../fixtures/open-badges/ob_v3p0_achievementcredential_schema.json', import.meta.url), 'utf8'),
+);
 const ajv = new Ajv2019({ strict: false, allErrors: true });
 (addFormats as unknown as (a: Ajv2019) => void)(ajv);
 const validateOb = ajv.compile(obSchema);
@@ -81,7 +83,12 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
   let smtp: TestSmtpServer;
   let t: TestApp;
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({ method: method as 'GET', url: `${P}${url}`, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await t.app.inject({
+      method: method as 'GET',
+      url: `${P}${url}`,
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.statusCode, json: () => res.json(), res };
   };
   const get = (url: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, headers });
@@ -105,12 +112,18 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
       method: 'POST',
       url: `${P}/campaigns/riverside/recipients`,
       headers: { ...auth, 'content-type': 'text/csv' },
-      payload: 'email,number,name,role,hours\nwang@example.org,RV-001,王芳,Team lead,12\nli@example.org,RV-002,Li Wei,Helper,4\nzhao@example.org,RV-003,赵六,,\n',
+      payload:
+        'email,number,name,role,hours\nwang@example.org,RV-001,王芳,Team lead,12\nli@example.org,RV-002,Li Wei,Helper,4\nzhao@example.org,RV-003,赵六,,\n',
     });
     expect(imp.json()).toMatchObject({ added: 3, rejected: [] });
     const c = (await api('GET', '/campaigns/riverside')).json();
-    expect(c.customFields).toEqual([{ key: 'role', label: 'role' }, { key: 'hours', label: 'hours' }]);
-    await api('PATCH', '/campaigns/riverside', { layout: { fields: { role: { x: 400, y: 320, size: 24, align: 'center' } }, qr: { x: 640, y: 400, size: 120 } } });
+    expect(c.customFields).toEqual([
+      { key: 'role', label: 'role' },
+      { key: 'hours', label: 'hours' },
+    ]);
+    await api('PATCH', '/campaigns/riverside', {
+      layout: { fields: { role: { x: 400, y: 320, size: 24, align: 'center' } }, qr: { x: 640, y: 400, size: 120 } },
+    });
     await api('POST', '/campaigns/riverside/send');
     await waitFor(async () => (await api('GET', '/campaigns/riverside/progress')).json().counts['1'] === 3, 20_000, 'notices');
     // A snapshot of the notices: certificate mails arrive while the volunteers claim.
@@ -123,7 +136,8 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
       expect(claim.statusCode, claim.body).toBe(200);
     }
     await waitFor(async () => (await api('GET', '/campaigns/riverside/progress')).json().counts['4'] === 3, 30_000, 'certificates mailed');
-    for (const r of (await api('GET', '/campaigns/riverside/recipients')).json().items) ids[r.email] = { rid: r.id, certId: r.certificateId };
+    for (const r of (await api('GET', '/campaigns/riverside/recipients')).json().items)
+      ids[r.email] = { rid: r.id, certId: r.certificateId };
   }, 90_000);
   afterAll(async () => {
     await t?.close();
@@ -153,10 +167,18 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     await expect(jwks().then((k) => verifyJws(forged, k))).rejects.toThrow('bad signature');
 
     expect(vc).toMatchObject({
-      '@context': ['https://www.w3.org/ns/credentials/v2', expect.stringMatching(/^https:\/\/purl\.imsglobal\.org\/spec\/ob\/v3p0\/context-3\.0\.\d\.json$/)],
+      '@context': [
+        'https://www.w3.org/ns/credentials/v2',
+        expect.stringMatching(/^https:\/\/purl\.imsglobal\.org\/spec\/ob\/v3p0\/context-3\.0\.\d\.json$/),
+      ],
       id: `${BASE}/verify/${certId}`,
       type: ['VerifiableCredential', 'OpenBadgeCredential'],
-      issuer: { id: expect.stringMatching(/^http:\/\/vh\.test\/issuers\/\d+$/), type: ['Profile'], name: 'Riverside Volunteers', url: 'https://riverside.example.org/' },
+      issuer: {
+        id: expect.stringMatching(/^http:\/\/vh\.test\/issuers\/\d+$/),
+        type: ['Profile'],
+        name: 'Riverside Volunteers',
+        url: 'https://riverside.example.org/',
+      },
       name: 'Riverside Cleanup 2026',
       credentialSubject: {
         type: ['AchievementSubject'],
@@ -164,7 +186,11 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
           { type: 'IdentityObject', identityType: 'name', identityHash: '王芳', hashed: false },
           { type: 'IdentityObject', identityType: 'ext:certificateNumber', identityHash: 'RV-001', hashed: false },
         ],
-        achievement: { type: ['Achievement'], name: 'Riverside Cleanup 2026', criteria: { narrative: expect.stringContaining('Riverside Volunteers') } },
+        achievement: {
+          type: ['Achievement'],
+          name: 'Riverside Cleanup 2026',
+          criteria: { narrative: expect.stringContaining('Riverside Volunteers') },
+        },
         role: 'Team lead',
         result: [
           { type: ['Result'], value: 'Team lead', resultDescription: expect.stringMatching(/#field-role$/) },
@@ -178,8 +204,15 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     // The schema check is real: a credential without its achievement fails it.
     expect(validateOb(toSchemaVersion({ ...vc, credentialSubject: { type: ['AchievementSubject'] } }))).toBe(false);
     // The issuer profile and achievement the credential names are served.
-    expect((await get(vc.issuer.id.replace(BASE, ''))).json()).toMatchObject({ id: vc.issuer.id, type: ['Profile'], name: 'Riverside Volunteers' });
-    expect((await get(vc.credentialSubject.achievement.id.replace(BASE, ''))).json()).toMatchObject({ id: vc.credentialSubject.achievement.id, name: 'Riverside Cleanup 2026' });
+    expect((await get(vc.issuer.id.replace(BASE, ''))).json()).toMatchObject({
+      id: vc.issuer.id,
+      type: ['Profile'],
+      name: 'Riverside Volunteers',
+    });
+    expect((await get(vc.credentialSubject.achievement.id.replace(BASE, ''))).json()).toMatchObject({
+      id: vc.credentialSubject.achievement.id,
+      name: 'Riverside Cleanup 2026',
+    });
   });
 
   it('bakes the signed credential into the PNG (iTXt openbadgecredential) and the PDF (embedded file)', async () => {
@@ -189,7 +222,10 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     const baked = pngItxt(png.rawPayload, 'openbadgecredential');
     expect(baked).toBeDefined();
     const { payload } = verifyJws(baked!, await jwks());
-    expect(payload).toMatchObject({ id: `${BASE}/verify/${certId}`, credentialSubject: { identifier: [{ identityHash: 'Li Wei' }, { identityHash: 'RV-002' }] } });
+    expect(payload).toMatchObject({
+      id: `${BASE}/verify/${certId}`,
+      credentialSubject: { identifier: [{ identityHash: 'Li Wei' }, { identityHash: 'RV-002' }] },
+    });
     // The organizer's copy and the volunteer's download carry it too.
     const org = await api('GET', `/campaigns/riverside/recipients/${ids['li@example.org'].rid}/certificate`);
     expect(pngItxt(org.res.rawPayload, 'openbadgecredential')).toBe(baked);
@@ -210,7 +246,10 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
       const res = await get(listPath, { accept: 'application/vc+jwt' });
       expect(res.headers['content-type']).toContain('application/vc+jwt');
       const { payload } = verifyJws(res.body, await jwks());
-      expect(payload).toMatchObject({ type: ['VerifiableCredential', 'BitstringStatusListCredential'], credentialSubject: { type: 'BitstringStatusList', statusPurpose: 'revocation' } });
+      expect(payload).toMatchObject({
+        type: ['VerifiableCredential', 'BitstringStatusListCredential'],
+        credentialSubject: { type: 'BitstringStatusList', statusPurpose: 'revocation' },
+      });
       return statusBit(payload.credentialSubject.encodedList, Number(entry.statusListIndex));
     };
     expect(await bitOf()).toBe(false);
@@ -218,10 +257,18 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
 
     // A reason is required; 40 revocations at once: exactly one revokes, the rest say so.
     expect((await api('POST', `/campaigns/riverside/recipients/${rid}/revoke`, { reason: '  ' })).status).toBe(400);
-    const all = await Promise.all(Array.from({ length: 40 }, () => api('POST', `/campaigns/riverside/recipients/${rid}/revoke`, { reason: 'Did not attend the event' })));
+    const all = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        api('POST', `/campaigns/riverside/recipients/${rid}/revoke`, { reason: 'Did not attend the event' }),
+      ),
+    );
     expect(all.filter((r) => r.status === 200)).toHaveLength(1);
     expect(all.filter((r) => r.status === 409).every((r) => r.json().code === 'already_revoked')).toBe(true);
-    expect(all.find((r) => r.status === 200)!.json().certificate).toMatchObject({ id: certId, status: 'revoked', revocationReason: 'Did not attend the event' });
+    expect(all.find((r) => r.status === 200)!.json().certificate).toMatchObject({
+      id: certId,
+      status: 'revoked',
+      revocationReason: 'Did not attend the event',
+    });
 
     expect(await bitOf()).toBe(true);
     const v = (await get(`${P}/verify/${certId}`)).json();
@@ -240,12 +287,23 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     const cur = re.json().certificate;
     expect(cur).toMatchObject({ status: 'valid', name: 'Li Wei (李伟)' });
     expect(cur.id).not.toBe(certId);
-    expect((await get(`${P}/verify/${certId}`)).json()).toMatchObject({ status: 'revoked', revocationReason: 'superseded', replacedBy: cur.id });
+    expect((await get(`${P}/verify/${certId}`)).json()).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'superseded',
+      replacedBy: cur.id,
+    });
     expect((await get(`${P}/verify/${cur.id}`)).json()).toMatchObject({ status: 'valid', name: 'Li Wei (李伟)' });
     const hist = (await api('GET', `/campaigns/riverside/recipients/${rid}/credentials`)).json().items;
-    expect(hist.map((h: { id: string; status: string }) => [h.id, h.status])).toEqual([[cur.id, 'valid'], [certId, 'revoked']]);
+    expect(hist.map((h: { id: string; status: string }) => [h.id, h.status])).toEqual([
+      [cur.id, 'valid'],
+      [certId, 'revoked'],
+    ]);
     // The corrected certificate is mailed.
-    await waitFor(async () => (await api('GET', `/campaigns/riverside/recipients?q=li@`)).json().items[0].status === 4, 20_000, 'reissued certificate mailed');
+    await waitFor(
+      async () => (await api('GET', `/campaigns/riverside/recipients?q=li@`)).json().items[0].status === 4,
+      20_000,
+      'reissued certificate mailed',
+    );
     // A name the fonts cannot draw is refused before anything changes.
     expect((await api('POST', `/campaigns/riverside/recipients/${rid}/reissue`, { name: '<b>' })).status).toBe(422);
     ids['li@example.org'] = { rid, certId: cur.id };
@@ -274,12 +332,19 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     const zip = res.res.rawPayload;
     const entries = readZip(zip);
     // Revoked (zhao) and superseded (li's first) certificates are left out; li's corrected one is in.
-    expect(entries.map((e) => e.name).sort()).toEqual([expect.stringMatching(/^RV-001_王芳_[\w-]{8}\.png$/), expect.stringMatching(/^RV-002_Li Wei \(李伟\)_[\w-]{8}\.png$/)]);
+    expect(entries.map((e) => e.name).sort()).toEqual([
+      expect.stringMatching(/^RV-001_王芳_[\w-]{8}\.png$/),
+      expect.stringMatching(/^RV-002_Li Wei \(李伟\)_[\w-]{8}\.png$/),
+    ]);
     for (const e of entries) {
       const jws = pngItxt(e.data, 'openbadgecredential')!;
-      expect(verifyJws(jws, await jwks()).payload.credentialSubject.identifier[0].identityHash).toBe(e.name.includes('王芳') ? '王芳' : 'Li Wei (李伟)');
+      expect(verifyJws(jws, await jwks()).payload.credentialSubject.identifier[0].identityHash).toBe(
+        e.name.includes('王芳') ? '王芳' : 'Li Wei (李伟)',
+      );
     }
-    const print = await api('POST', '/campaigns/riverside/certificates/print', { recipientIds: [ids['wang@example.org'].rid, ids['li@example.org'].rid] });
+    const print = await api('POST', '/campaigns/riverside/certificates/print', {
+      recipientIds: [ids['wang@example.org'].rid, ids['li@example.org'].rid],
+    });
     expect(print.res.headers['content-type']).toBe('application/pdf');
     const pdf = print.res.rawPayload.toString('latin1');
     expect(pdf).toContain('/Type /Pages /Kids [');
@@ -304,7 +369,14 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
   });
 
   it('answers unknown ids with 404 in every form, and bad input in the v2 envelope', async () => {
-    for (const url of ['/verify/AAAAAAAAAAAAAAAAAAAAAA.json', '/verify/AAAAAAAAAAAAAAAAAAAAAA.png', '/verify/no.pdf', `${P}/verify/AAAAAAAAAAAAAAAAAAAAAA`, '/issuers/999999', '/issuers/1/status/99']) {
+    for (const url of [
+      '/verify/AAAAAAAAAAAAAAAAAAAAAA.json',
+      '/verify/AAAAAAAAAAAAAAAAAAAAAA.png',
+      '/verify/no.pdf',
+      `${P}/verify/AAAAAAAAAAAAAAAAAAAAAA`,
+      '/issuers/999999',
+      '/issuers/1/status/99',
+    ]) {
       const res = await get(url);
       expect(res.statusCode, url).toBe(404);
       expect(res.json(), url).toMatchObject({ code: 'not_found' });
@@ -312,7 +384,9 @@ describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
     const page = await get('/verify/AAAAAAAAAAAAAAAAAAAAAA', { accept: 'text/html' });
     expect(page.statusCode).toBe(404);
     expect(page.headers['content-type']).toContain('text/html');
-    expect((await api('POST', `/campaigns/riverside/recipients/${ids['wang@example.org'].rid}/revoke`, { reason: 'x'.repeat(501) })).status).toBe(400);
+    expect(
+      (await api('POST', `/campaigns/riverside/recipients/${ids['wang@example.org'].rid}/revoke`, { reason: 'x'.repeat(501) })).status,
+    ).toBe(400);
     expect((await api('POST', `/campaigns/riverside/recipients/999999/revoke`, { reason: 'x' })).status).toBe(404);
   });
 });

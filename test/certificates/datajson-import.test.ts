@@ -70,10 +70,19 @@ describe.each(testDialects())('importing the original data.json (%s)', (dialect)
     t = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test', ADMIN_TOKEN: ADMIN } });
     registerCli(program, async () => t.core);
     // Another campaign already holds "already-stored-token".
-    const other = await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'Earlier', slug: 'earlier' }) });
+    const other = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/certificates/campaigns',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'Earlier', slug: 'earlier' }),
+    });
     expect(other.statusCode).toBe(201);
     await seedPost(t, '/api/addUserData', { token: ADMIN, email: ['holder@example.org'], campaign: 'earlier' });
-    await t.core.db.updateTable('recipients').set({ token_hash: hashToken('already-stored-token'), status: 1 }).where('email', '=', 'holder@example.org').execute();
+    await t.core.db
+      .updateTable('recipients')
+      .set({ token_hash: hashToken('already-stored-token'), status: 1 })
+      .where('email', '=', 'holder@example.org')
+      .execute();
   });
   afterAll(async () => {
     await t?.close();
@@ -96,7 +105,16 @@ describe.each(testDialects())('importing the original data.json (%s)', (dialect)
     expect(out).toMatch(/#13: odd-status@example\.org: .*status 7/);
     expect(out).toMatch(/#14: no-token@example\.org: .*no token.*new link/);
 
-    const count = Number((await t.core.db.selectFrom('recipients').innerJoin('campaigns', 'campaigns.id', 'recipients.campaign_id').select((eb) => eb.fn.countAll<number>().as('n')).where('campaigns.slug', '=', 'default').executeTakeFirstOrThrow()).n);
+    const count = Number(
+      (
+        await t.core.db
+          .selectFrom('recipients')
+          .innerJoin('campaigns', 'campaigns.id', 'recipients.campaign_id')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('campaigns.slug', '=', 'default')
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
     expect(count).toBe(12);
     // Email tokens are gone: not stored, not answered.
     for (const email of ['fresh@example.org', 'notified@example.org']) {
@@ -109,27 +127,47 @@ describe.each(testDialects())('importing the original data.json (%s)', (dialect)
     expect((await row('clash-a@example.org'))?.token_hash).toBeNull();
     expect((await row('clash-b@example.org'))?.token_hash).toBeNull();
     expect((await seedGet(t, '/api/getUserInfo?token=shared-token')).body.code).toBe(2);
-    expect((await row('stored-clash@example.org'))).toMatchObject({ token_hash: null, status: 0 });
+    expect(await row('stored-clash@example.org')).toMatchObject({ token_hash: null, status: 0 });
     expect((await seedGet(t, '/api/getUserInfo?token=already-stored-token')).body.data.email).toBe('holder@example.org');
     expect(await row('odd-status@example.org')).toMatchObject({ status: 0 });
   });
 
   it("keeps the original's links working whatever their length", async () => {
     const t0 = await seedGet(t, '/api/getUserInfo?token=token0');
-    expect(t0.body).toEqual({ code: 0, data: { email: 'kevin18@briggs-hernandez.com', name: 'Rebecca Salazar', Email: 'kevin18@briggs-hernandez.com', Name: 'Rebecca Salazar' }, message: 'success' });
+    expect(t0.body).toEqual({
+      code: 0,
+      data: {
+        email: 'kevin18@briggs-hernandez.com',
+        name: 'Rebecca Salazar',
+        Email: 'kevin18@briggs-hernandez.com',
+        Name: 'Rebecca Salazar',
+      },
+      message: 'success',
+    });
     const t1 = await seedGet(t, '/api/getUserInfo?token=token1');
     expect(t1.body.data.email).toBe('muxxs@foxmail.com');
-    expect((await t.app.inject({ method: 'GET', url: '/api/v2/certificates/claim?token=token1' })).json()).toMatchObject({ email: 'muxxs@foxmail.com', status: 1 });
-    expect((await seedPost(t, '/api/submitUserInfo', { token: 'token0', name: 'Rebecca S.' })).body).toEqual({ code: 0, data: null, message: 'success' });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v2/certificates/claim?token=token1' })).json()).toMatchObject({
+      email: 'muxxs@foxmail.com',
+      status: 1,
+    });
+    expect((await seedPost(t, '/api/submitUserInfo', { token: 'token0', name: 'Rebecca S.' })).body).toEqual({
+      code: 0,
+      data: null,
+      message: 'success',
+    });
     await waitFor(async () => (await row('kevin18@briggs-hernandez.com'))?.status === 4, 30_000, 'the certificate for token0');
   });
 
   it('finishes what the original left at 2 and 3, and leaves 4 alone', async () => {
-    await waitFor(async () => (await row('submitted@example.org'))?.status === 4 && (await row('rendered@example.org'))?.status === 4, 30_000, 'certificates for statuses 2 and 3');
+    await waitFor(
+      async () => (await row('submitted@example.org'))?.status === 4 && (await row('rendered@example.org'))?.status === 4,
+      30_000,
+      'certificates for statuses 2 and 3',
+    );
     const certs = (await Promise.all(smtp.received.map((m) => parseMail(m.raw)))).filter((m) => m.messageId?.startsWith('<certificate.'));
     const to = certs.map((c) => c.to?.[0]?.address).sort();
     expect(to).toEqual(['kevin18@briggs-hernandez.com', 'rendered@example.org', 'submitted@example.org']);
-    expect((await row('done@example.org'))).toMatchObject({ status: 4, cert_count: 0 });
+    expect(await row('done@example.org')).toMatchObject({ status: 4, cert_count: 0 });
     // A certificate the original mailed can be verified here too: it has an id and a credential.
     const done = (await row('done@example.org'))!;
     const verify = await t.app.inject({ method: 'GET', url: `/api/v2/certificates/verify/${done.certificate_id}` });
@@ -141,11 +179,23 @@ describe.each(testDialects())('importing the original data.json (%s)', (dialect)
 
   it('sends fresh links to the volunteers whose token was dropped, and only to them', async () => {
     expect((await seedPost(t, '/api/email', { token: ADMIN, action: 'send' })).body.code).toBe(0);
-    const want = ['clash-a@example.org', 'clash-b@example.org', 'fresh@example.org', 'no-token@example.org', 'notified@example.org', 'odd-status@example.org', 'stored-clash@example.org'];
-    const notices = await waitFor(async () => {
-      const n = (await Promise.all(smtp.received.map((m) => parseMail(m.raw)))).filter((m) => m.messageId?.startsWith('<notice.'));
-      return n.length >= want.length ? n : undefined;
-    }, 30_000, 'notices');
+    const want = [
+      'clash-a@example.org',
+      'clash-b@example.org',
+      'fresh@example.org',
+      'no-token@example.org',
+      'notified@example.org',
+      'odd-status@example.org',
+      'stored-clash@example.org',
+    ];
+    const notices = await waitFor(
+      async () => {
+        const n = (await Promise.all(smtp.received.map((m) => parseMail(m.raw)))).filter((m) => m.messageId?.startsWith('<notice.'));
+        return n.length >= want.length ? n : undefined;
+      },
+      30_000,
+      'notices',
+    );
     expect(notices.map((n) => n.to?.[0]?.address).sort()).toEqual(want);
     for (const n of notices) {
       const token = tokenFromNotice(n.html ?? '')!;

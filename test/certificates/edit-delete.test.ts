@@ -17,23 +17,43 @@ describe.each(testDialects())('editing and deleting volunteers on %s', (dialect)
   let smtp: TestSmtpServer;
   let t: TestApp;
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({ method: method as 'GET', url: `${P}${url}`, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await t.app.inject({
+      method: method as 'GET',
+      url: `${P}${url}`,
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.statusCode, json: () => res.json(), res };
   };
-  const byEmail = async (email: string) => (await api('GET', `/campaigns/ed/recipients?q=${encodeURIComponent(email)}`)).json().items.find((r: { email: string }) => r.email === email);
+  const byEmail = async (email: string) =>
+    (await api('GET', `/campaigns/ed/recipients?q=${encodeURIComponent(email)}`))
+      .json()
+      .items.find((r: { email: string }) => r.email === email);
 
   beforeAll(async () => {
     smtp = await startSmtpServer();
     t = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
     await api('POST', '/campaigns', { name: 'Edit test', slug: 'ed' });
-    await api('POST', '/campaigns/ed/recipients', { lines: ['a@example.org,E-1,Anna', 'b@example.org,E-2,Bo', 'c@example.org,E-3,Cai', 'd@example.org,E-4,Dai', 'typo@exmaple.org,E-5,Eve'] });
+    await api('POST', '/campaigns/ed/recipients', {
+      lines: [
+        'a@example.org,E-1,Anna',
+        'b@example.org,E-2,Bo',
+        'c@example.org,E-3,Cai',
+        'd@example.org,E-4,Dai',
+        'typo@exmaple.org,E-5,Eve',
+      ],
+    });
     // a and b claim their certificates.
     await api('POST', '/campaigns/ed/send');
     await waitFor(async () => (await api('GET', '/campaigns/ed/progress')).json().counts['1'] === 5, 20_000, 'notices');
     for (const m of await Promise.all(smtp.received.map((x) => parseMail(x.raw)))) {
       const to = m.to?.[0]?.address;
       if (to !== 'a@example.org' && to !== 'b@example.org') continue;
-      const res = await t.app.inject({ method: 'POST', url: `${P}/claim`, payload: { token: tokenFromNotice(m.html ?? ''), name: to === 'a@example.org' ? 'Anna' : 'Bo' } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `${P}/claim`,
+        payload: { token: tokenFromNotice(m.html ?? ''), name: to === 'a@example.org' ? 'Anna' : 'Bo' },
+      });
       expect(res.statusCode, res.body).toBe(200);
     }
     await waitFor(async () => (await api('GET', '/campaigns/ed/progress')).json().counts['4'] === 2, 30_000, 'certificates');
@@ -50,7 +70,9 @@ describe.each(testDialects())('editing and deleting volunteers on %s', (dialect)
     expect(quiet.status, quiet.res.body).toBe(200);
     expect(quiet.json()).toMatchObject({ email: 'eve@example.org', notified: false, reissued: false });
     expect(smtp.received.length).toBe(before);
-    const oldToken = tokenFromNotice((await Promise.all(smtp.received.map((x) => parseMail(x.raw)))).find((m) => m.to?.[0]?.address === 'typo@exmaple.org')!.html ?? '')!;
+    const oldToken = tokenFromNotice(
+      (await Promise.all(smtp.received.map((x) => parseMail(x.raw)))).find((m) => m.to?.[0]?.address === 'typo@exmaple.org')!.html ?? '',
+    )!;
     // Back to the typo and again, this time with a notice: the new address gets a new link.
     await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { email: 'typo@exmaple.org' });
     const loud = await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { email: 'eve@example.org', notify: true });
@@ -70,7 +92,10 @@ describe.each(testDialects())('editing and deleting volunteers on %s', (dialect)
     const taken = await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { email: 'D@example.org', name: 'Changed' });
     expect(taken.status).toBe(409);
     expect(taken.json()).toMatchObject({ code: 'email_taken' });
-    expect((await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { email: 'not-an-address' })).json()).toMatchObject({ code: 'bad_request', field: 'email' });
+    expect((await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { email: 'not-an-address' })).json()).toMatchObject({
+      code: 'bad_request',
+      field: 'email',
+    });
     expect((await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { name: '<script>' })).status).toBe(422);
     expect((await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { notify: true })).status).toBe(400);
     expect((await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { bogus: 1 })).status).toBe(400);
@@ -91,7 +116,10 @@ describe.each(testDialects())('editing and deleting volunteers on %s', (dialect)
     const out = await api('PATCH', `/campaigns/ed/recipients/${r.id}`, { name: 'Anna Li' });
     expect(out.json()).toMatchObject({ name: 'Anna Li', reissued: true, certificate: { status: 'valid', name: 'Anna Li' } });
     expect(out.json().certificateId).not.toBe(oldId);
-    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${oldId}` })).json()).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
+    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${oldId}` })).json()).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'superseded',
+    });
   });
 
   it('deletes a certificate holder only with a choice: keep leaves it verifiable, revoke says why', async () => {
@@ -105,16 +133,31 @@ describe.each(testDialects())('editing and deleting volunteers on %s', (dialect)
     expect(kept.json()).toEqual({ deleted: 1, certificatesKept: 1, certificatesRevoked: 0, missing: [] });
     expect(await byEmail('a@example.org')).toBeUndefined();
     expect((await t.app.inject({ method: 'GET', url: `/verify/${a.certificateId}` })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${a.certificateId}` })).json()).toMatchObject({ status: 'valid', name: 'Anna Li' });
+    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${a.certificateId}` })).json()).toMatchObject({
+      status: 'valid',
+      name: 'Anna Li',
+    });
     // Many at once, all or nothing: b holds a certificate, so without a choice nobody goes.
     const d = await byEmail('d@example.org');
     const many = await api('POST', '/campaigns/ed/recipients/delete', { ids: [b.id, d.id, 999999] });
     expect(many.status).toBe(409);
     expect(await byEmail('d@example.org')).toBeDefined();
-    const gone = await api('POST', '/campaigns/ed/recipients/delete', { ids: [b.id, d.id, 999999], certificate: 'revoke', reason: 'did not attend' });
+    const gone = await api('POST', '/campaigns/ed/recipients/delete', {
+      ids: [b.id, d.id, 999999],
+      certificate: 'revoke',
+      reason: 'did not attend',
+    });
     expect(gone.json()).toEqual({ deleted: 2, certificatesKept: 0, certificatesRevoked: 1, missing: [999999] });
-    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${b.certificateId}` })).json()).toMatchObject({ status: 'revoked', revocationReason: 'did not attend' });
-    expect((await api('GET', '/campaigns/ed/recipients')).json().items.map((r: { email: string }) => r.email).sort()).toEqual(['c@example.org', 'eve@example.org']);
+    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${b.certificateId}` })).json()).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'did not attend',
+    });
+    expect(
+      (await api('GET', '/campaigns/ed/recipients'))
+        .json()
+        .items.map((r: { email: string }) => r.email)
+        .sort(),
+    ).toEqual(['c@example.org', 'eve@example.org']);
     expect((await api('POST', '/campaigns/ed/recipients/delete', { ids: [] })).status).toBe(400);
   });
 

@@ -29,13 +29,21 @@ describe.each(testDialects())('certificates: fleet-wide progress on %s', (dialec
     const emails = Array.from({ length: 5 }, (_, i) => `f${i}@example.org`);
     expect((await seedPost(a, '/api/addUserData', { token: ADMIN, email: emails })).body.data.added).toBe(5);
     await seedPost(a, '/api/email', { token: ADMIN, action: 'send' });
-    await waitFor(async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false, 20_000, 'sending to finish');
+    await waitFor(
+      async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false,
+      20_000,
+      'sending to finish',
+    );
     const onA = (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data;
     // Counts of sends are written at most a second after the send when no quota limits them.
-    const onB = await waitFor(async () => {
-      const q = (await seedPost(b, '/api/email', { token: ADMIN, action: 'query' })).body.data;
-      return q.quota.usedToday === 5 ? q : undefined;
-    }, 10_000, 'the used count on the other instance');
+    const onB = await waitFor(
+      async () => {
+        const q = (await seedPost(b, '/api/email', { token: ADMIN, action: 'query' })).body.data;
+        return q.quota.usedToday === 5 ? q : undefined;
+      },
+      10_000,
+      'the used count on the other instance',
+    );
     expect(onA.counts['1']).toBe(5);
     expect(onB.ratePerMin).toBe(5);
     expect(onB.quota.usedToday).toBe(5);
@@ -50,7 +58,11 @@ describe.each(testDialects())('certificates: fleet-wide progress on %s', (dialec
     await seedPost(a, '/api/email', { token: ADMIN, action: 'send' });
     // Added while the first ones are being mailed, without another "send".
     expect((await seedPost(a, '/api/addUserData', { token: ADMIN, email: later })).body.data.added).toBe(150);
-    await waitFor(async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false, 60_000, 'sending to finish');
+    await waitFor(
+      async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false,
+      60_000,
+      'sending to finish',
+    );
     const q = (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data;
     expect(q.counts['0']).toBe(0);
     expect(smtp.received.length - before).toBe(300);

@@ -67,10 +67,14 @@ describe.each(testDialects())('certificates: the whole flow on %s', (dialect) =>
 
     const send = await seedPost(t, '/api/email', { token: ADMIN, action: 'send' });
     expect(send.body.code).toBe(0);
-    await waitFor(async () => {
-      const q = await seedPost(t, '/api/email', { token: ADMIN, action: 'query' });
-      return q.body.data.counts['1'] === 3 && q.body.data.sending === false;
-    }, 20_000, 'notices');
+    await waitFor(
+      async () => {
+        const q = await seedPost(t, '/api/email', { token: ADMIN, action: 'query' });
+        return q.body.data.counts['1'] === 3 && q.body.data.sending === false;
+      },
+      20_000,
+      'notices',
+    );
 
     expect(smtp.received).toHaveLength(3);
     const notices = await Promise.all(smtp.received.map((m) => parseMail(m.raw)));
@@ -88,7 +92,11 @@ describe.each(testDialects())('certificates: the whole flow on %s', (dialect) =>
     expect(alice.html).toContain(`http://vh.test/certificate?token=${token}`);
 
     const info = await seedGet(t, `/api/getUserInfo?token=${token}`);
-    expect(info.body).toEqual({ code: 0, data: { email: 'alice@example.org', name: '', Email: 'alice@example.org', Name: '' }, message: 'success' });
+    expect(info.body).toEqual({
+      code: 0,
+      data: { email: 'alice@example.org', name: '', Email: 'alice@example.org', Name: '' },
+      message: 'success',
+    });
 
     const sub = await seedPost(t, '/api/submitUserInfo', { token, name: '李白 Alice' });
     expect(sub.body).toEqual({ code: 0, data: null, message: 'success' });
@@ -103,7 +111,11 @@ describe.each(testDialects())('certificates: the whole flow on %s', (dialect) =>
     // The name is centred on (375, 300): dark pixels there, none far below it.
     expect(await darkPixels(buf, 175, 270, 400, 60)).toBeGreaterThan(200);
     expect(await darkPixels(buf, 0, 700, 750, 400)).toBe(0);
-    await waitFor(async () => (await seedPost(t, '/api/email', { token: ADMIN, action: 'query' })).body.data.counts['4'] === 1, 10_000, 'status 4');
+    await waitFor(
+      async () => (await seedPost(t, '/api/email', { token: ADMIN, action: 'query' })).body.data.counts['4'] === 1,
+      10_000,
+      'status 4',
+    );
 
     // After the submission the link says the certificate was sent (code 3) and a resubmit changes nothing.
     expect((await seedGet(t, `/api/getUserInfo?token=${token}`)).body.code).toBe(3);

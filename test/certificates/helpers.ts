@@ -16,7 +16,12 @@ export function whiteTemplate(width = 750, height = 1200): Buffer {
 
 /** POSTs JSON to a seed endpoint; returns HTTP status and the parsed envelope. */
 export async function seedPost(t: TestApp, url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await t.app.inject({ method: 'POST', url, payload: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+  const res = await t.app.inject({
+    method: 'POST',
+    url,
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
   return { status: res.statusCode, body: res.json<{ code: number; data: any; message: string }>() };
 }
 

@@ -21,18 +21,37 @@ describe.each(testDialects())('import files on %s', (dialect) => {
   let t: TestApp;
   let base: string;
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({ method: method as 'GET', url: `${P}${url}`, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await t.app.inject({
+      method: method as 'GET',
+      url: `${P}${url}`,
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.statusCode, json: () => res.json() };
   };
   /** Posts a file (and options) as multipart over a real socket, as the console does. */
-  const upload = async (slug: string, what: 'preview' | 'import', bytes: Buffer | Uint8Array, options?: unknown, filename = 'people.csv') => {
+  const upload = async (
+    slug: string,
+    what: 'preview' | 'import',
+    bytes: Buffer | Uint8Array,
+    options?: unknown,
+    filename = 'people.csv',
+  ) => {
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(bytes)]), filename);
     if (options !== undefined) form.append('options', JSON.stringify(options));
     const res = await fetch(`${base}${P}/campaigns/${slug}/recipients/${what}`, { method: 'POST', body: form, headers: auth });
     return { status: res.status, body: (await res.json()) as any };
   };
-  const people = async (slug: string) => ((await api('GET', `/campaigns/${slug}/recipients?limit=500`)).json().items as { email: string; number: string | null; name: string | null; fields?: Record<string, string> }[]).map((r) => ({ email: r.email, number: r.number, name: r.name, ...(r.fields ? { fields: r.fields } : {}) }));
+  const people = async (slug: string) =>
+    (
+      (await api('GET', `/campaigns/${slug}/recipients?limit=500`)).json().items as {
+        email: string;
+        number: string | null;
+        name: string | null;
+        fields?: Record<string, string>;
+      }[]
+    ).map((r) => ({ email: r.email, number: r.number, name: r.name, ...(r.fields ? { fields: r.fields } : {}) }));
   let n = 0;
   const campaign = async () => {
     const slug = `imp${++n}`;
@@ -51,7 +70,14 @@ describe.each(testDialects())('import files on %s', (dialect) => {
     const gbk = iconv.encode('邮箱,证书编号,姓名\r\nwang@example.org,WH2026-001,王芳\r\nli@example.org,WH2026-002,李伟\r\n', 'gbk');
     const pv = await upload(slug, 'preview', gbk);
     expect(pv.status, JSON.stringify(pv.body)).toBe(200);
-    expect(pv.body).toMatchObject({ format: 'csv', encoding: 'gb18030', separator: ',', willAdd: 2, rejected: 0, mapping: { email: 0, number: 1, name: 2, header: true } });
+    expect(pv.body).toMatchObject({
+      format: 'csv',
+      encoding: 'gb18030',
+      separator: ',',
+      willAdd: 2,
+      rejected: 0,
+      mapping: { email: 0, number: 1, name: 2, header: true },
+    });
     expect(pv.body.rows[1].cells).toEqual(['wang@example.org', 'WH2026-001', '王芳']);
     expect(await people(slug)).toEqual([]); // the preview stored nothing
     const imp = await upload(slug, 'import', gbk);
@@ -71,7 +97,10 @@ describe.each(testDialects())('import files on %s', (dialect) => {
     const quoted = await upload(slug, 'import', Buffer.from('\uFEFFe@example.org,N5,"Li, Wei"\n'));
     expect(quoted.body).toMatchObject({ added: 1, rejected: [], encoding: 'utf-8' });
     // The JSON lines API and the seed take quoted cells too.
-    expect((await api('POST', `/campaigns/${slug}/recipients`, { lines: ['f@example.org,N6,"Fang, Yu"'] })).json()).toMatchObject({ added: 1, rejected: [] });
+    expect((await api('POST', `/campaigns/${slug}/recipients`, { lines: ['f@example.org,N6,"Fang, Yu"'] })).json()).toMatchObject({
+      added: 1,
+      rejected: [],
+    });
     expect((await people(slug)).map((p) => p.name)).toEqual(['Li; Wei', 'Bo', 'Cai', 'Dai "D" Lu', 'Li, Wei', 'Fang, Yu']);
   });
 
@@ -79,7 +108,9 @@ describe.each(testDialects())('import files on %s', (dialect) => {
     const slug = await campaign();
     const imp = await upload(slug, 'import', Buffer.from('王芳 <wang@example.org>\n"Li, Wei" <li@example.org>\nplain@example.org\n'));
     expect(imp.body).toMatchObject({ added: 3, rejected: [] });
-    expect((await api('POST', `/campaigns/${slug}/recipients`, { lines: ['Zhao Liu <zhao@example.org>'] })).json()).toMatchObject({ added: 1 });
+    expect((await api('POST', `/campaigns/${slug}/recipients`, { lines: ['Zhao Liu <zhao@example.org>'] })).json()).toMatchObject({
+      added: 1,
+    });
     expect(await people(slug)).toEqual([
       { email: 'wang@example.org', number: null, name: '王芳' },
       { email: 'li@example.org', number: null, name: 'Li, Wei' },
@@ -109,7 +140,14 @@ describe.each(testDialects())('import files on %s', (dialect) => {
     ]).toBuffer();
     const pv = await upload(slug, 'preview', xlsx, undefined, 'people.xlsx');
     expect(pv.status, JSON.stringify(pv.body)).toBe(200);
-    expect(pv.body).toMatchObject({ format: 'xlsx', encoding: null, totalRows: 3, willAdd: 2, rejected: 1, mapping: { email: 1, number: 2, name: 0, header: false } });
+    expect(pv.body).toMatchObject({
+      format: 'xlsx',
+      encoding: null,
+      totalRows: 3,
+      willAdd: 2,
+      rejected: 1,
+      mapping: { email: 1, number: 2, name: 0, header: false },
+    });
     expect(pv.body.columns.map((c: { role: string }) => c.role)).toEqual(['name', 'email', 'number', 'ignore']);
     expect(pv.body.problems).toEqual([{ lineNo: 3, line: expect.stringContaining('not-an-email'), reason: 'not a valid email address' }]);
     const mapping = { email: 1, number: 2, name: 0, fields: [{ index: 3, label: '角色' }], header: false };
@@ -127,14 +165,27 @@ describe.each(testDialects())('import files on %s', (dialect) => {
     const bad = await upload(slug, 'import', Buffer.from('a@example.org\n'), { mapping: { email: 5, header: false } });
     expect(bad.status).toBe(400);
     expect(bad.body).toMatchObject({ code: 'bad_request', field: 'mapping' });
-    expect((await upload(slug, 'import', Buffer.from('a@example.org\n'), { encoding: 'klingon' })).body).toMatchObject({ code: 'bad_request', field: 'encoding' });
+    expect((await upload(slug, 'import', Buffer.from('a@example.org\n'), { encoding: 'klingon' })).body).toMatchObject({
+      code: 'bad_request',
+      field: 'encoding',
+    });
     expect((await upload(slug, 'preview', Buffer.from('PK\u0003\u0004garbage'), undefined, 'x.xlsx')).status).toBe(400);
     expect((await upload(slug, 'import', Buffer.alloc(0))).status).toBe(400);
     const notJson = new FormData();
     notJson.append('file', new Blob(['a@example.org']), 'a.csv');
     notJson.append('options', '{');
-    expect((await fetch(`${base}${P}/campaigns/${slug}/recipients/import`, { method: 'POST', body: notJson, headers: auth })).status).toBe(400);
-    expect((await fetch(`${base}${P}/campaigns/${slug}/recipients/import`, { method: 'POST', body: 'x', headers: { ...auth, 'content-type': 'text/plain' } })).status).toBe(400);
+    expect((await fetch(`${base}${P}/campaigns/${slug}/recipients/import`, { method: 'POST', body: notJson, headers: auth })).status).toBe(
+      400,
+    );
+    expect(
+      (
+        await fetch(`${base}${P}/campaigns/${slug}/recipients/import`, {
+          method: 'POST',
+          body: 'x',
+          headers: { ...auth, 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(400);
     expect(await people(slug)).toEqual([]);
   });
 
@@ -151,8 +202,10 @@ describe.each(testDialects())('import files on %s', (dialect) => {
     const imp = await upload(slug, 'import', bytes);
     const busy = w.stop();
     expect(imp.body).toMatchObject({ added: 100_000, rejected: [] });
-    console.log(`import of 100,000 lines on ${dialect}: longest stretch of CPU work between loop turns ${busy.cpuMaxMs.toFixed(1)} ms (idle floor ${idle.cpuMaxMs.toFixed(1)}); ` +
-      `monitorEventLoopDelay max ${busy.delayMaxMs.toFixed(1)} ms, p99 ${busy.delayP99Ms.toFixed(1)} ms (idle floor max ${idle.delayMaxMs.toFixed(1)}, p99 ${idle.delayP99Ms.toFixed(1)})`);
+    console.log(
+      `import of 100,000 lines on ${dialect}: longest stretch of CPU work between loop turns ${busy.cpuMaxMs.toFixed(1)} ms (idle floor ${idle.cpuMaxMs.toFixed(1)}); ` +
+        `monitorEventLoopDelay max ${busy.delayMaxMs.toFixed(1)} ms, p99 ${busy.delayP99Ms.toFixed(1)} ms (idle floor max ${idle.delayMaxMs.toFixed(1)}, p99 ${idle.delayP99Ms.toFixed(1)})`,
+    );
     // On a machine shared by many processes the wall-clock delay also counts the time this
     // process waited for a CPU; the main thread's CPU time between two turns of the loop is what
     // the import's code held it for (10 ms ticks: 50 is at most 50 + 10).

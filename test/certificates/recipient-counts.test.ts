@@ -15,7 +15,12 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
   let t: TestApp;
   const api = async (method: string, url: string, body?: unknown) => {
-    const r = await t.app.inject({ method: method as 'GET', url, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await t.app.inject({
+      method: method as 'GET',
+      url,
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: r.statusCode, body: r.json() as any };
   };
   const truth = async (campaignId: number, status?: number) => {
@@ -23,7 +28,8 @@ describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
     if (status !== undefined) q = q.where('status', '=', status);
     return Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   };
-  const listed = async (id: number | string, status?: number) => (await api('GET', `${P}/campaigns/${id}/recipients?limit=5${status === undefined ? '' : `&status=${status}`}`)).body.total as number;
+  const listed = async (id: number | string, status?: number) =>
+    (await api('GET', `${P}/campaigns/${id}/recipients?limit=5${status === undefined ? '' : `&status=${status}`}`)).body.total as number;
 
   beforeAll(async () => {
     t = await startTestApp({ dialect, startJobs: false });
@@ -34,7 +40,11 @@ describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
     const a = (await api('POST', `${P}/campaigns`, { name: 'Counts A', slug: 'counts-a' })).body;
     const b = (await api('POST', `${P}/campaigns`, { name: 'Counts B', slug: 'counts-b' })).body;
     expect(await listed(a.id)).toBe(0);
-    await api('POST', '/api/addUserData', { token: ADMIN, campaign: 'counts-a', email: Array.from({ length: 30 }, (_, i) => `a${i}@example.org`) });
+    await api('POST', '/api/addUserData', {
+      token: ADMIN,
+      campaign: 'counts-a',
+      email: Array.from({ length: 30 }, (_, i) => `a${i}@example.org`),
+    });
     // Duplicates are not added, so not counted.
     await api('POST', '/api/addUserData', { token: ADMIN, campaign: 'counts-a', email: ['a1@example.org', 'a30@example.org'] });
     await api('POST', '/api/addUserData', { token: ADMIN, campaign: 'counts-b', email: ['b1@example.org', 'b2@example.org'] });
@@ -54,7 +64,9 @@ describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
     await sql`UPDATE recipients SET campaign_id = ${b.id} WHERE campaign_id = ${a.id} AND email = ${'a4@example.org'}`.execute(t.core.db);
     for (const c of [a.id, b.id]) for (const s of [undefined, 0, 1, 2]) expect(await listed(c, s)).toBe(await truth(c, s));
     // The campaign's progress counts: by status from the kept counts, failures from their index.
-    await sql`UPDATE recipients SET failure = ${'550 no such user'} WHERE campaign_id = ${a.id} AND email IN (${'a5@example.org'}, ${'a6@example.org'})`.execute(t.core.db);
+    await sql`UPDATE recipients SET failure = ${'550 no such user'} WHERE campaign_id = ${a.id} AND email IN (${'a5@example.org'}, ${'a6@example.org'})`.execute(
+      t.core.db,
+    );
     const view = (await api('GET', `${P}/campaigns/${a.id}`)).body;
     for (const s of [0, 1, 2, 3, 4]) expect(view.counts[String(s)]).toBe(await truth(a.id, s));
     expect(view.counts.failed).toBe(2);

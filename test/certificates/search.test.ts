@@ -15,17 +15,31 @@ const auth = { authorization: `Bearer ${ADMIN}` };
 describe.each(testDialects())('volunteer search on %s', (dialect) => {
   let t: TestApp;
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({ method: method as 'GET', url: `${P}${url}`, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await t.app.inject({
+      method: method as 'GET',
+      url: `${P}${url}`,
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.statusCode, json: () => res.json() };
   };
-  const find = async (q: string, slug = 'srch') => ((await api('GET', `/campaigns/${slug}/recipients?q=${encodeURIComponent(q)}`)).json().items as { email: string }[]).map((r) => r.email).sort();
+  const find = async (q: string, slug = 'srch') =>
+    ((await api('GET', `/campaigns/${slug}/recipients?q=${encodeURIComponent(q)}`)).json().items as { email: string }[])
+      .map((r) => r.email)
+      .sort();
 
   beforeAll(async () => {
     t = await startTestApp({ dialect, startJobs: false });
     await api('POST', '/campaigns', { name: 'Search', slug: 'srch' });
     await api('POST', '/campaigns', { name: 'Other', slug: 'other' });
     await api('POST', '/campaigns/srch/recipients', {
-      lines: ['wang.fang@qq.com,WH2026-005,王芳', 'li@example.org,WH2026-006,Li Wei', 'zhang@Example.ORG,WH2026-050,张伟', 'o_k@corp.cn,X%1,O_K 100%', 'fang2@corp.cn,,王芳芳'],
+      lines: [
+        'wang.fang@qq.com,WH2026-005,王芳',
+        'li@example.org,WH2026-006,Li Wei',
+        'zhang@Example.ORG,WH2026-050,张伟',
+        'o_k@corp.cn,X%1,O_K 100%',
+        'fang2@corp.cn,,王芳芳',
+      ],
     });
     await api('POST', '/campaigns/other/recipients', { lines: ['wang@example.org,WH2026-005,王芳'] });
   });
@@ -84,10 +98,19 @@ describe('SQLite search while the background indexer catches up', () => {
   let ix: SearchIndexer;
   let release: (() => void) | undefined;
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({ method: method as 'GET', url: `${P}${url}`, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await t.app.inject({
+      method: method as 'GET',
+      url: `${P}${url}`,
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.statusCode, json: () => res.json() };
   };
-  const search = async (q: string, extra = '') => (await api('GET', `/campaigns/bg/recipients?q=${encodeURIComponent(q)}${extra}`)).json() as { items: { id: number; email: string }[]; total: number };
+  const search = async (q: string, extra = '') =>
+    (await api('GET', `/campaigns/bg/recipients?q=${encodeURIComponent(q)}${extra}`)).json() as {
+      items: { id: number; email: string }[];
+      total: number;
+    };
   const find = async (q: string) => (await search(q)).items.map((r) => r.email).sort();
   const db = () => t.core.handle.sqlite!;
   const unindexed = () => (db().prepare('SELECT COUNT(*) AS n FROM recipients WHERE search_indexed = 0').get() as { n: number }).n;
@@ -105,13 +128,19 @@ describe('SQLite search while the background indexer catches up', () => {
   });
 
   it('has no per-row insert trigger', () => {
-    const triggers = db().prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'recipients_fts%'`).all() as { name: string }[];
+    const triggers = db().prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'recipients_fts%'`).all() as {
+      name: string;
+    }[];
     expect(triggers.map((x) => x.name).sort()).toEqual(['recipients_fts_ad', 'recipients_fts_au']);
   });
 
   it('finds imported rows before the indexer reached them, and after', async () => {
     release = ix.hold();
-    const lines = ['chen.jing@qq.com,BG-001,陈静', 'liu@Corp.example,BG-002,刘洋', ...Array.from({ length: 120 }, (_, i) => `bulk${i}@many.example,BG-1${String(i).padStart(3, '0')},批量`)];
+    const lines = [
+      'chen.jing@qq.com,BG-001,陈静',
+      'liu@Corp.example,BG-002,刘洋',
+      ...Array.from({ length: 120 }, (_, i) => `bulk${i}@many.example,BG-1${String(i).padStart(3, '0')},批量`),
+    ];
     expect((await api('POST', '/campaigns/bg/recipients', { lines })).json().added).toBe(122);
     expect(unindexed()).toBe(122);
     expect(await find('陈静')).toEqual(['chen.jing@qq.com']);

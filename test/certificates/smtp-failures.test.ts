@@ -38,13 +38,25 @@ describe.each(testDialects())('certificates: SMTP failures on %s', (dialect) => 
   });
 
   it('delivers the retryable ones and reports permanent failures with reasons', async () => {
-    const lines = ['ok1@example.org', 'ok2@example.org', 'temp1@example.org', 'temp2@example.org', 'perm1@example.org', 'perm2@example.org', 'claim@example.org'];
+    const lines = [
+      'ok1@example.org',
+      'ok2@example.org',
+      'temp1@example.org',
+      'temp2@example.org',
+      'perm1@example.org',
+      'perm2@example.org',
+      'claim@example.org',
+    ];
     expect((await seedPost(t, '/api/addUserData', { token: ADMIN, email: lines })).body.data.added).toBe(7);
     expect((await seedPost(t, '/api/email', { token: ADMIN, action: 'send' })).body.data.queued).toBe(7);
-    const q = await waitFor(async () => {
-      const r = await seedPost(t, '/api/email', { token: ADMIN, action: 'query' });
-      return r.body.data.sending === false ? r.body.data : undefined;
-    }, 30_000, 'sending to finish');
+    const q = await waitFor(
+      async () => {
+        const r = await seedPost(t, '/api/email', { token: ADMIN, action: 'query' });
+        return r.body.data.sending === false ? r.body.data : undefined;
+      },
+      30_000,
+      'sending to finish',
+    );
     expect(q.counts).toEqual({ '0': 2, '1': 5, '2': 0, '3': 0, '4': 0 });
     expect(q.failed.count).toBe(2);
     expect(q.failed.latest.map((f: { email: string }) => f.email).sort()).toEqual(['perm1@example.org', 'perm2@example.org']);
@@ -62,31 +74,78 @@ describe.each(testDialects())('certificates: SMTP failures on %s', (dialect) => 
     const token = tokenFromNotice(notice.html ?? '')!;
     expect((await seedGet(t, `/api/getUserInfo?token=${token}`)).body.code).toBe(0);
     expect((await seedPost(t, '/api/submitUserInfo', { token, name: 'Claire' })).body.code).toBe(0);
-    await waitFor(async () => (await seedPost(t, '/api/email', { token: ADMIN, action: 'query' })).body.data.counts['4'] === 1, 30_000, 'certificate after a 4xx');
+    await waitFor(
+      async () => (await seedPost(t, '/api/email', { token: ADMIN, action: 'query' })).body.data.counts['4'] === 1,
+      30_000,
+      'certificate after a 4xx',
+    );
     expect(certTempFailures).toBe(1);
     expect(smtp.received.filter((m) => m.raw.includes('Message-ID: <certificate.'))).toHaveLength(1);
   });
 
   it("pauses at a campaign's daily quota, shows the pause, and a reset volunteer is mailed on the next send", async () => {
     const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
-    const created = await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns', headers: auth, payload: JSON.stringify({ name: 'Quota test', slug: 'quota' }) });
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/certificates/campaigns',
+      headers: auth,
+      payload: JSON.stringify({ name: 'Quota test', slug: 'quota' }),
+    });
     expect(created.statusCode).toBe(201);
-    const patch = await t.app.inject({ method: 'PATCH', url: '/api/v2/certificates/campaigns/quota', headers: auth, payload: JSON.stringify({ organization: 'Q', mail: { dailyLimit: 2 } }) });
+    const patch = await t.app.inject({
+      method: 'PATCH',
+      url: '/api/v2/certificates/campaigns/quota',
+      headers: auth,
+      payload: JSON.stringify({ organization: 'Q', mail: { dailyLimit: 2 } }),
+    });
     expect(patch.json().mail.dailyLimit).toBe(2);
-    const imp = await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns/quota/recipients', headers: { authorization: auth.authorization, 'content-type': 'text/csv' }, payload: 'email,number\nq1@example.org,1\nq2@example.org,2\nq3@example.org,3\n' });
+    const imp = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/certificates/campaigns/quota/recipients',
+      headers: { authorization: auth.authorization, 'content-type': 'text/csv' },
+      payload: 'email,number\nq1@example.org,1\nq2@example.org,2\nq3@example.org,3\n',
+    });
     expect(imp.json()).toMatchObject({ added: 3, duplicates: [], rejected: [] });
     const before = smtp.received.length;
-    expect((await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns/quota/send', headers: { authorization: auth.authorization } })).json()).toEqual({ queued: 3 });
-    const p = await waitFor(async () => {
-      const r = (await t.app.inject({ method: 'GET', url: '/api/v2/certificates/campaigns/quota/progress', headers: auth })).json();
-      return r.quota.pausedUntil ? r : undefined;
-    }, 15_000, 'quota pause');
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v2/certificates/campaigns/quota/send',
+          headers: { authorization: auth.authorization },
+        })
+      ).json(),
+    ).toEqual({ queued: 3 });
+    const p = await waitFor(
+      async () => {
+        const r = (await t.app.inject({ method: 'GET', url: '/api/v2/certificates/campaigns/quota/progress', headers: auth })).json();
+        return r.quota.pausedUntil ? r : undefined;
+      },
+      15_000,
+      'quota pause',
+    );
     expect(p.counts['1']).toBe(2);
     expect(p.counts['0']).toBe(1);
     expect(p.sending).toBe('sending');
     expect(smtp.received.length - before).toBe(2);
     // Pause and resume change the state the console shows.
-    expect((await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns/quota/pause', headers: { authorization: auth.authorization } })).json().sending).toBe('paused');
-    expect((await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns/quota/resume', headers: { authorization: auth.authorization } })).json().sending).toBe('sending');
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v2/certificates/campaigns/quota/pause',
+          headers: { authorization: auth.authorization },
+        })
+      ).json().sending,
+    ).toBe('paused');
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/v2/certificates/campaigns/quota/resume',
+          headers: { authorization: auth.authorization },
+        })
+      ).json().sending,
+    ).toBe('sending');
   });
 });

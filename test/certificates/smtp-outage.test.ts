@@ -26,7 +26,17 @@ describe.each(testDialects())('certificates: SMTP outage on %s', (dialect) => {
     });
     gate = await startTcpGate(smtp.port);
     // Retry timings made short: a budget of 3 attempts 50-100 ms apart, probes every 200-400 ms.
-    t = await startTestApp({ dialect, env: { SMTP_URL: gate.url, PUBLIC_URL: 'http://vh.test', MAIL_RETRY_MS: '50', MAIL_RETRY_MAX_MS: '100', MAIL_RETRY_ATTEMPTS: '3', MAIL_PROBE_MAX_MS: '400' } });
+    t = await startTestApp({
+      dialect,
+      env: {
+        SMTP_URL: gate.url,
+        PUBLIC_URL: 'http://vh.test',
+        MAIL_RETRY_MS: '50',
+        MAIL_RETRY_MAX_MS: '100',
+        MAIL_RETRY_ATTEMPTS: '3',
+        MAIL_PROBE_MAX_MS: '400',
+      },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -39,10 +49,14 @@ describe.each(testDialects())('certificates: SMTP outage on %s', (dialect) => {
     await gate.down();
     expect((await seedPost(t, '/api/addUserData', { token: ADMIN, email: emails })).body.data.added).toBe(30);
     expect((await seedPost(t, '/api/email', { token: ADMIN, action: 'send' })).body.data.queued).toBe(30);
-    const paused = await waitFor(async () => {
-      const q = await query();
-      return q.outage ? q : undefined;
-    }, 20_000, 'the outage to show');
+    const paused = await waitFor(
+      async () => {
+        const q = await query();
+        return q.outage ? q : undefined;
+      },
+      20_000,
+      'the outage to show',
+    );
     expect(paused.outage.reason).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION|connect/i);
     expect(paused.sending).toBe(true);
     // Several probes (each longer than the whole per-recipient budget) and still nobody failed.
@@ -52,10 +66,14 @@ describe.each(testDialects())('certificates: SMTP outage on %s', (dialect) => {
     expect(during.counts['0']).toBe(30);
 
     await gate.up();
-    const done = await waitFor(async () => {
-      const q = await query();
-      return q.sending === false ? q : undefined;
-    }, 30_000, 'sending to finish after the outage');
+    const done = await waitFor(
+      async () => {
+        const q = await query();
+        return q.sending === false ? q : undefined;
+      },
+      30_000,
+      'sending to finish after the outage',
+    );
     expect(done.outage).toBeNull();
     expect(done.counts['1']).toBe(30);
     expect(done.failed.count).toBe(0);
@@ -69,10 +87,14 @@ describe.each(testDialects())('certificates: SMTP outage on %s', (dialect) => {
     const token = tokenFromNotice(notice.html ?? '')!;
     await gate.down();
     expect((await seedPost(t, '/api/submitUserInfo', { token, name: 'Claire' })).body.code).toBe(0);
-    const info = await waitFor(async () => {
-      const r = await seedGet(t, `/api/getUserInfo?token=${token}`);
-      return r.body.code === 4 ? r.body : undefined;
-    }, 20_000, 'getUserInfo to say the certificate mail failed');
+    const info = await waitFor(
+      async () => {
+        const r = await seedGet(t, `/api/getUserInfo?token=${token}`);
+        return r.body.code === 4 ? r.body : undefined;
+      },
+      20_000,
+      'getUserInfo to say the certificate mail failed',
+    );
     expect(info.message).toMatch(/could not be delivered yet.*being retried/);
     // Submitting again says the same, not "already sent".
     expect((await seedPost(t, '/api/submitUserInfo', { token, name: 'Claire' })).body.code).toBe(4);
@@ -90,7 +112,9 @@ describe.each(testDialects())('certificates: SMTP outage on %s', (dialect) => {
 
   it('retries failed notices in bulk', async () => {
     refuse = true;
-    expect((await seedPost(t, '/api/addUserData', { token: ADMIN, email: ['perm1@example.org', 'perm2@example.org'] })).body.data.added).toBe(2);
+    expect(
+      (await seedPost(t, '/api/addUserData', { token: ADMIN, email: ['perm1@example.org', 'perm2@example.org'] })).body.data.added,
+    ).toBe(2);
     await seedPost(t, '/api/email', { token: ADMIN, action: 'send' });
     await waitFor(async () => (await query()).failed.count === 2, 20_000, 'two permanent failures');
     refuse = false;
@@ -98,9 +122,13 @@ describe.each(testDialects())('certificates: SMTP outage on %s', (dialect) => {
     const res = await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns/default/retry-failed', headers: auth });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ notices: 2 });
-    await waitFor(async () => {
-      const q = await query();
-      return q.sending === false && q.failed.count === 0 && q.counts['0'] === 0;
-    }, 20_000, 'the retried notices to go out');
+    await waitFor(
+      async () => {
+        const q = await query();
+        return q.sending === false && q.failed.count === 0 && q.counts['0'] === 0;
+      },
+      20_000,
+      'the retried notices to go out',
+    );
   });
 });

@@ -24,11 +24,16 @@ describe.each(testDialects())('certificates: one-click unsubscribe on %s', (dial
     await smtp?.close();
   });
   const auth = { authorization: `Bearer ${ADMIN}` };
-  const noticesTo = async (to: string) => (await Promise.all(smtp.received.filter((m) => m.to[0] === to).map((m) => parseMail(m.raw)))).filter((m) => m.subject && !/证书 \/ Your/.test(m.subject));
+  const noticesTo = async (to: string) =>
+    (await Promise.all(smtp.received.filter((m) => m.to[0] === to).map((m) => parseMail(m.raw)))).filter(
+      (m) => m.subject && !/证书 \/ Your/.test(m.subject),
+    );
 
   it('unsubscribes on a provider-style POST, skips the volunteer on the next send, still mails the certificate', async () => {
     expect((await uploadTemplate(base, whiteTemplate())).body.code).toBe(0);
-    expect((await seedPost(t, '/api/addUserData', { token: ADMIN, email: ['stay@example.org', 'leave@example.org'] })).body.data.added).toBe(2);
+    expect(
+      (await seedPost(t, '/api/addUserData', { token: ADMIN, email: ['stay@example.org', 'leave@example.org'] })).body.data.added,
+    ).toBe(2);
     await seedPost(t, '/api/email', { token: ADMIN, action: 'send' });
     await waitFor(() => smtp.received.length >= 2, 20_000, 'two notices');
     const [notice] = await noticesTo('leave@example.org');
@@ -45,12 +50,27 @@ describe.each(testDialects())('certificates: one-click unsubscribe on %s', (dial
     expect((await seedPost(t, '/api/email', { token: ADMIN, action: 'query' })).body.data.unsubscribed).toBe(0);
 
     // A wrong token and a body without the one-click marker change nothing.
-    expect((await fetch(local.replace(/.{4}$/, 'AAAA'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(404);
-    expect((await fetch(local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=y' })).status).toBe(400);
+    expect(
+      (
+        await fetch(local.replace(/.{4}$/, 'AAAA'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'List-Unsubscribe=One-Click',
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await fetch(local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'x=y' })).status,
+    ).toBe(400);
 
     // The provider's POST (RFC 8058): no cookie, no Origin, urlencoded; twice (idempotent).
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(local, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click', redirect: 'manual' });
+      const res = await fetch(local, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+        redirect: 'manual',
+      });
       expect(res.status).toBe(200);
     }
     // As some providers send it: multipart/form-data.
@@ -65,20 +85,45 @@ describe.each(testDialects())('certificates: one-click unsubscribe on %s', (dial
     const leave = list.items.find((r: { email: string }) => r.email === 'leave@example.org');
     const stay = list.items.find((r: { email: string }) => r.email === 'stay@example.org');
     expect(leave.unsubscribedAt).toBeGreaterThan(0);
-    for (const r of [leave, stay]) expect((await t.app.inject({ method: 'POST', url: `/api/v2/certificates/campaigns/default/recipients/${r.id}/reset`, headers: auth, payload: {} })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/api/v2/certificates/campaigns/default/send', headers: auth })).json().toSend).toBe(1);
+    for (const r of [leave, stay])
+      expect(
+        (
+          await t.app.inject({
+            method: 'POST',
+            url: `/api/v2/certificates/campaigns/default/recipients/${r.id}/reset`,
+            headers: auth,
+            payload: {},
+          })
+        ).statusCode,
+      ).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: '/api/v2/certificates/campaigns/default/send', headers: auth })).json().toSend).toBe(
+      1,
+    );
     await seedPost(t, '/api/email', { token: ADMIN, action: 'send' });
     await waitFor(async () => (await noticesTo('stay@example.org')).length === 2, 20_000, 'the second notice to stay@');
-    await waitFor(async () => (await seedPost(t, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false, 20_000, 'the send to end');
+    await waitFor(
+      async () => (await seedPost(t, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false,
+      20_000,
+      'the send to end',
+    );
     expect(await noticesTo('leave@example.org')).toHaveLength(1);
     // A reminder is refused with a reason.
-    const reminder = await t.app.inject({ method: 'POST', url: `/api/v2/certificates/campaigns/default/recipients/${leave.id}/resend`, headers: auth, payload: {} });
+    const reminder = await t.app.inject({
+      method: 'POST',
+      url: `/api/v2/certificates/campaigns/default/recipients/${leave.id}/resend`,
+      headers: auth,
+      payload: {},
+    });
     expect(reminder.statusCode).toBe(409);
     expect(reminder.json().code).toBe('unsubscribed');
 
     // The certificate the volunteer asks for still goes out.
     const token = tokenFromNotice(notice.text!)!;
     expect((await seedPost(t, '/api/submitUserInfo', { token: decodeURIComponent(token), name: '李雷' })).body.code).toBe(0);
-    await waitFor(() => smtp.received.some((m) => m.to[0] === 'leave@example.org' && m.raw.includes('certificate.')), 30_000, 'the certificate');
+    await waitFor(
+      () => smtp.received.some((m) => m.to[0] === 'leave@example.org' && m.raw.includes('certificate.')),
+      30_000,
+      'the certificate',
+    );
   });
 });

@@ -17,7 +17,12 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
   let t: TestApp;
   let base: string;
   const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({ method: method as 'GET', url: `${P}${url}`, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, payload: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await t.app.inject({
+      method: method as 'GET',
+      url: `${P}${url}`,
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.statusCode, json: () => res.json(), res };
   };
   beforeAll(async () => {
@@ -141,7 +146,13 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
     expect(newToken).not.toBe(oldToken);
     expect((await t.app.inject({ method: 'GET', url: `${P}/claim?token=${oldToken}` })).statusCode).toBe(404);
     const info = await t.app.inject({ method: 'GET', url: `${P}/claim?token=${newToken}` });
-    expect(info.json()).toMatchObject({ email: 'user00@example.org', status: 1, claimed: false, organization: 'Org', campaignName: 'Spring 2026' });
+    expect(info.json()).toMatchObject({
+      email: 'user00@example.org',
+      status: 1,
+      claimed: false,
+      organization: 'Org',
+      campaignName: 'Spring 2026',
+    });
 
     const pv = await t.app.inject({ method: 'POST', url: `${P}/claim/preview`, payload: { token: newToken, name: '王五' } });
     expect(pv.headers['content-type']).toBe('image/jpeg');
@@ -151,7 +162,10 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
     expect(dl.headers['content-type']).toBe('image/png');
     await waitFor(async () => (await api('GET', `/campaigns/spring/recipients?q=user00`)).json().items[0].status === 4, 20_000, 'delivery');
     const certId = (await api('GET', `/campaigns/spring/recipients?q=user00`)).json().items[0].certificateId;
-    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${certId}` })).json()).toMatchObject({ name: '王五', campaign: 'Spring 2026' });
+    expect((await t.app.inject({ method: 'GET', url: `${P}/verify/${certId}` })).json()).toMatchObject({
+      name: '王五',
+      campaign: 'Spring 2026',
+    });
     expect((await t.app.inject({ method: 'GET', url: `/verify/nope-nope-nope` })).statusCode).toBe(404);
     // Re-rendered on demand for the organizer too.
     expect((await api('GET', `/campaigns/spring/recipients/${rec.id}/certificate`)).res.headers['content-type']).toBe('image/png');
@@ -172,11 +186,34 @@ describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
 
   it('lists every route in the OpenAPI page', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
-    for (const path of ['/api/getUserInfo', '/api/submitUserinfo', '/api/addUserData', '/api/uploadImage', '/api/updateOrgConfig', '/api/email', `${P}/campaigns/{id}/progress/stream`, `${P}/claim`, '/verify/{certificateId}',
-      '/verify/{certificateId}.json', '/verify/{certificateId}.png', '/verify/{certificateId}.pdf', '/verify/{certificateId}/preview.jpg', '/.well-known/jwks.json',
-      '/issuers/{campaignId}', '/issuers/{campaignId}/logo', '/issuers/{campaignId}/achievement', '/issuers/{campaignId}/status/{list}',
-      `${P}/campaigns/{id}/recipients/{rid}/revoke`, `${P}/campaigns/{id}/recipients/{rid}/reissue`, `${P}/campaigns/{id}/recipients/{rid}/new-link`,
-      `${P}/campaigns/{id}/recipients/{rid}/credentials`, `${P}/campaigns/{id}/logo`, `${P}/campaigns/{id}/certificates.zip`, `${P}/campaigns/{id}/certificates/print`, `${P}/keys/rotate`]) {
+    for (const path of [
+      '/api/getUserInfo',
+      '/api/submitUserinfo',
+      '/api/addUserData',
+      '/api/uploadImage',
+      '/api/updateOrgConfig',
+      '/api/email',
+      `${P}/campaigns/{id}/progress/stream`,
+      `${P}/claim`,
+      '/verify/{certificateId}',
+      '/verify/{certificateId}.json',
+      '/verify/{certificateId}.png',
+      '/verify/{certificateId}.pdf',
+      '/verify/{certificateId}/preview.jpg',
+      '/.well-known/jwks.json',
+      '/issuers/{campaignId}',
+      '/issuers/{campaignId}/logo',
+      '/issuers/{campaignId}/achievement',
+      '/issuers/{campaignId}/status/{list}',
+      `${P}/campaigns/{id}/recipients/{rid}/revoke`,
+      `${P}/campaigns/{id}/recipients/{rid}/reissue`,
+      `${P}/campaigns/{id}/recipients/{rid}/new-link`,
+      `${P}/campaigns/{id}/recipients/{rid}/credentials`,
+      `${P}/campaigns/{id}/logo`,
+      `${P}/campaigns/{id}/certificates.zip`,
+      `${P}/campaigns/{id}/certificates/print`,
+      `${P}/keys/rotate`,
+    ]) {
       expect(doc.paths[path], path).toBeDefined();
     }
   });

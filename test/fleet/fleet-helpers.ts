@@ -66,7 +66,10 @@ export async function terminateConnections(database: string): Promise<number> {
   const c = new pg.Client({ connectionString: PG_URL });
   await c.connect();
   try {
-    const r = await c.query('SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+    const r = await c.query(
+      'SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
+    );
     return Number(r.rows[0].n);
   } finally {
     await c.end();
@@ -75,7 +78,11 @@ export async function terminateConnections(database: string): Promise<number> {
 
 /** POST to an instance's seed API. */
 export async function seedCall(inst: Instance, path: string, body: unknown): Promise<{ code: number; data: any; message?: string }> {
-  const res = await fetch(`http://127.0.0.1:${inst.port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${inst.port}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return (await res.json()) as { code: number; data: any };
 }
 
@@ -114,7 +121,9 @@ export async function jobsHeldBy(url: string, pid: number): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    const r = await c.query("SELECT count(*)::int AS n FROM jobs WHERE state = 'running' AND split_part(locked_by, ':', 2) = $1", [String(pid)]);
+    const r = await c.query("SELECT count(*)::int AS n FROM jobs WHERE state = 'running' AND split_part(locked_by, ':', 2) = $1", [
+      String(pid),
+    ]);
     return Number(r.rows[0].n);
   } finally {
     await c.end();

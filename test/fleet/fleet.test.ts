@@ -12,7 +12,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, testDialects } from '../helpers/db.js';
 import { startSmtpServer, startTcpGate, type TcpGate, type TestSmtpServer } from '../platform/smtp-server.js';
 import { waitFor } from '../platform/helpers.js';
-import { FLEET_ADMIN, jobsHeldBy, killInstance, maxInWindow, noticesSentBy, seedCall, startInstance, tally, terminateConnections, type Instance } from './fleet-helpers.js';
+import {
+  FLEET_ADMIN,
+  jobsHeldBy,
+  killInstance,
+  maxInWindow,
+  noticesSentBy,
+  seedCall,
+  startInstance,
+  tally,
+  terminateConnections,
+  type Instance,
+} from './fleet-helpers.js';
 
 const N = 3000;
 const RATE = 60;
@@ -84,10 +95,14 @@ describe.runIf(testDialects().includes('postgres'))('a fleet of three instances 
       if (dead) throw new Error(`instance ${dead.name} died (${JSON.stringify(dead.diedUnexpectedly)}): ${dead.stderr.slice(-1500)}`);
     };
     const sent = (n: number) =>
-      waitFor(() => {
-        noDeaths();
-        return received.length >= n;
-      }, 120_000, `${n} notices`);
+      waitFor(
+        () => {
+          noDeaths();
+          return received.length >= n;
+        },
+        120_000,
+        `${n} notices`,
+      );
 
     await sent(300);
     await killASender();
@@ -100,18 +115,26 @@ describe.runIf(testDialects().includes('postgres'))('a fleet of three instances 
     await sent(1900);
     // The SMTP server is gone for 4 s: many times the whole retry budget of a notice.
     await gate.down();
-    const outage = await waitFor(async () => {
-      const q = await seedCall(live()[0]!, '/api/email', { token: FLEET_ADMIN, action: 'query' });
-      return q.data?.outage ? q.data : undefined;
-    }, 30_000, 'the outage to show');
+    const outage = await waitFor(
+      async () => {
+        const q = await seedCall(live()[0]!, '/api/email', { token: FLEET_ADMIN, action: 'query' });
+        return q.data?.outage ? q.data : undefined;
+      },
+      30_000,
+      'the outage to show',
+    );
     expect(outage.outage.reason).toBeTruthy();
     await new Promise((r) => setTimeout(r, 4000));
     await gate.up();
 
-    const done = await waitFor(async () => {
-      const q = await seedCall(live()[0]!, '/api/email', { token: FLEET_ADMIN, action: 'query' });
-      return q.data?.sending === false ? q.data : undefined;
-    }, 240_000, 'sending to finish');
+    const done = await waitFor(
+      async () => {
+        const q = await seedCall(live()[0]!, '/api/email', { token: FLEET_ADMIN, action: 'query' });
+        return q.data?.sending === false ? q.data : undefined;
+      },
+      240_000,
+      'sending to finish',
+    );
     expect(done.counts['1']).toBe(N);
     expect(done.failed.count).toBe(0);
 
@@ -131,7 +154,9 @@ describe.runIf(testDialects().includes('postgres'))('a fleet of three instances 
     // The pace itself spaces slots for 90% of the rate (platform/mail/pacing.ts).
     const times = received.map((m) => m.at!).sort((x, y) => x - y);
     const most = maxInWindow(times, 5000);
-    console.log(`fleet: most notices in any 5 s: ${most} (limit ${5 * RATE}); in any 2 s: ${maxInWindow(times, 2000)}; in any 1 s: ${maxInWindow(times, 1000)}`);
+    console.log(
+      `fleet: most notices in any 5 s: ${most} (limit ${5 * RATE}); in any 2 s: ${maxInWindow(times, 2000)}; in any 1 s: ${maxInWindow(times, 1000)}`,
+    );
     expect(most).toBeLessThanOrEqual(5 * RATE + Math.ceil(RATE / 10));
     // The work was spread: the surviving instances each sent some.
     const per = await Promise.all(live().map((i) => noticesSentBy(i)));

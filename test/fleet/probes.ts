@@ -71,7 +71,8 @@ export const probes: Probe[] = [
   },
   {
     name: 'miniprogram',
-    send: async (u) => answer(await fetch(`${u}/service/user/get`, json('POST', { openid: 'o-probe-openid-0001', token: 'not-a-token-0123456789' }))),
+    send: async (u) =>
+      answer(await fetch(`${u}/service/user/get`, json('POST', { openid: 'o-probe-openid-0001', token: 'not-a-token-0123456789' }))),
     expectUnavailable(a) {
       common(a);
       expect(a.body).toMatchObject({ code: expect.any(Number), msg: expect.stringMatching(/temporarily unavailable/), data: null });

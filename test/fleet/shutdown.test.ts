@@ -46,8 +46,17 @@ function conn(port: number) {
   s.on('close', () => (closed = true));
   s.on('error', () => (closed = true));
   const send = (method: string, path: string, headers: Record<string, string> = {}, body?: string) => {
-    const h = { host: `127.0.0.1:${port}`, connection: 'keep-alive', ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) };
-    s.write(`${method} ${path} HTTP/1.1\r\n${Object.entries(h).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body ?? ''}`);
+    const h = {
+      host: `127.0.0.1:${port}`,
+      connection: 'keep-alive',
+      ...headers,
+      ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+    };
+    s.write(
+      `${method} ${path} HTTP/1.1\r\n${Object.entries(h)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n${body ?? ''}`,
+    );
   };
   /** The next complete answer (content-length framed, as Fastify sends JSON). */
   const answer = async () => {
@@ -60,7 +69,12 @@ function conn(port: number) {
         if (buf.length >= end + 4 + len) {
           const body = buf.subarray(end + 4, end + 4 + len).toString('utf8');
           buf = buf.subarray(end + 4 + len);
-          const headers = Object.fromEntries(head.split('\r\n').slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+          const headers = Object.fromEntries(
+            head
+              .split('\r\n')
+              .slice(1)
+              .map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+          );
           return { status: Number(head.split(' ')[1]), headers, body: JSON.parse(body) };
         }
       }
@@ -98,7 +112,14 @@ describe('SIGTERM (issue 11.9)', { timeout: 180_000 }, () => {
     inst.child.kill('SIGTERM');
     // It stops accepting: a new connection is refused.
     await expect
-      .poll(async () => fetch(`${inst.url}/healthz`).then(() => 'accepted', (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message), { timeout: 30_000 })
+      .poll(
+        async () =>
+          fetch(`${inst.url}/healthz`).then(
+            () => 'accepted',
+            (e: Error & { cause?: { code?: string } }) => e.cause?.code ?? e.message,
+          ),
+        { timeout: 30_000 },
+      )
       .toBe('ECONNREFUSED');
 
     // Requests arriving meanwhile on open connections (pipelined behind the ones in flight):
@@ -165,7 +186,12 @@ async function captureProbe(name: string): Promise<{ method: string; path: strin
   const realFetch = globalThis.fetch;
   globalThis.fetch = (async (url: string, init: RequestInit = {}) => {
     const u = new URL(url);
-    captured = { method: init.method ?? 'GET', path: u.pathname + u.search, headers: { ...(init.headers as Record<string, string>) }, body: init.body as string | undefined };
+    captured = {
+      method: init.method ?? 'GET',
+      path: u.pathname + u.search,
+      headers: { ...(init.headers as Record<string, string>) },
+      body: init.body as string | undefined,
+    };
     return new Response('{}', { status: 200 });
   }) as typeof fetch;
   try {

@@ -15,7 +15,14 @@ import { freshDataDir, ROOT, runCli, startInstance, STRONG_ADMIN_TOKEN, type Ins
 import { freePort } from '../helpers/free-port.js';
 
 const dataDir = freshDataDir();
-const env = (extra: Record<string, string> = {}) => ({ DATA_DIR: dataDir, ADMIN_TOKEN: STRONG_ADMIN_TOKEN, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', HOST: '127.0.0.1', ...extra });
+const env = (extra: Record<string, string> = {}) => ({
+  DATA_DIR: dataDir,
+  ADMIN_TOKEN: STRONG_ADMIN_TOKEN,
+  LOG_LEVEL: 'warn',
+  LOG_FORMAT: 'json',
+  HOST: '127.0.0.1',
+  ...extra,
+});
 const running: Instance[] = [];
 let first: Instance;
 
@@ -85,7 +92,10 @@ describe('one server per SQLite database (issue 11.8)', { timeout: 180_000 }, ()
     expect(await first.stop('SIGKILL')).toBe('SIGKILL');
     // A holder file naming a live process on this host (this test runner): a hostname + pid check
     // would believe the lock is held; the OS lock is free, and that is what counts.
-    writeFileSync(join(dataDir, 'volunteer-hub.sqlite.lock.json'), JSON.stringify({ pid: process.pid, hostname: hostname(), command: 'volunteer-hub serve', startedAt: new Date().toISOString() }));
+    writeFileSync(
+      join(dataDir, 'volunteer-hub.sqlite.lock.json'),
+      JSON.stringify({ pid: process.pid, hostname: hostname(), command: 'volunteer-hub serve', startedAt: new Date().toISOString() }),
+    );
     const next = await startInstance({}, { dataDir });
     running.push(next);
     await next.waitHealthy();

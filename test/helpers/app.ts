@@ -37,7 +37,9 @@ export interface TestAppOptions {
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-test-'));
-  const database = opts.database ? { config: opts.database, drop: async () => {} } : await createTestDatabase(opts.dialect ?? 'sqlite', dataDir);
+  const database = opts.database
+    ? { config: opts.database, drop: async () => {} }
+    : await createTestDatabase(opts.dialect ?? 'sqlite', dataDir);
   const config = parseConfig({
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

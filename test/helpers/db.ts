@@ -27,7 +27,10 @@ function withDatabase(url: string, name: string): string {
 }
 
 /** Creates an empty database of the dialect; returns its config and a function that drops it. */
-export async function createTestDatabase(dialect: TestDialect, dataDir: string): Promise<{ config: DatabaseConfig; drop(): Promise<void> }> {
+export async function createTestDatabase(
+  dialect: TestDialect,
+  dataDir: string,
+): Promise<{ config: DatabaseConfig; drop(): Promise<void> }> {
   if (dialect === 'sqlite') {
     return { config: { dialect: 'sqlite', file: `${dataDir}/test.sqlite` }, drop: async () => {} };
   }

@@ -35,7 +35,13 @@ export async function startDnsServer(): Promise<TestDnsServer> {
       flags: packet.AUTHORITATIVE_ANSWER | (values || txt.has(name) ? 0 : 3) /* NXDOMAIN */,
       questions: q.questions,
       // Long values are split into 255-byte strings, as in real zones.
-      answers: (values ?? []).map((v) => ({ type: 'TXT' as const, name, ttl: 60, class: 'IN' as const, data: v.match(/.{1,255}/g) ?? [''] })),
+      answers: (values ?? []).map((v) => ({
+        type: 'TXT' as const,
+        name,
+        ttl: 60,
+        class: 'IN' as const,
+        data: v.match(/.{1,255}/g) ?? [''],
+      })),
     });
     sock.send(answer, rinfo.port, rinfo.address);
   });

@@ -25,7 +25,10 @@ export interface TestImapServer {
 
 function idOf(name: string): { uid: number; gid: number } | undefined {
   try {
-    return { uid: Number(execFileSync('id', ['-u', name]).toString().trim()), gid: Number(execFileSync('id', ['-g', name]).toString().trim()) };
+    return {
+      uid: Number(execFileSync('id', ['-u', name]).toString().trim()),
+      gid: Number(execFileSync('id', ['-g', name]).toString().trim()),
+    };
   } catch {
     return undefined;
   }
@@ -34,7 +37,8 @@ function idOf(name: string): { uid: number; gid: number } | undefined {
 async function waitForPort(port: number, proc: ChildProcess, log: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`dovecot exited (${proc.exitCode}): ${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`);
+    if (proc.exitCode !== null)
+      throw new Error(`dovecot exited (${proc.exitCode}): ${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
       s.once('data', (d) => {
@@ -44,7 +48,8 @@ async function waitForPort(port: number, proc: ChildProcess, log: string, ms = 1
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > end) throw new Error(`dovecot did not answer on ${port}: ${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`);
+    if (Date.now() > end)
+      throw new Error(`dovecot did not answer on ${port}: ${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

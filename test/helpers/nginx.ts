@@ -46,7 +46,9 @@ http {
 }
 `,
   );
-  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log'), '-g', 'daemon off;'], {
+    stdio: 'ignore',
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Ready when it answers (any status) on its port.
   const until = Date.now() + 15_000;
@@ -84,10 +86,13 @@ http {
 export function get(base: string, path: string, from: string, headers: Record<string, string>): Promise<number> {
   const u = new URL(path, base);
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, localAddress: from, headers, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
+    const req = http.get(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, localAddress: from, headers, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on('error', reject);
   });
 }

@@ -6,7 +6,12 @@
 import { vi } from 'vitest';
 
 /** Polls `check` until it returns a truthy value (returned), or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 20_000, what = 'condition', interval = 25): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  what = 'condition',
+  interval = 25,
+): Promise<NonNullable<T>> {
   return vi.waitFor(
     async () => {
       const v = await check();

@@ -77,8 +77,10 @@ describe.each(testDialects())('miniprogram, every endpoint (%s)', (dialect) => {
         ['no token', { ...good }],
         ["another user's token", { ...good, token: other }],
       ];
-      if (name === 'login') bad.push(['phone 10 KB', { ...good, phone: big, token }], ['cardno missing', { ...good, cardno: undefined, token }]);
-      if (name === 'update') bad.push(['update 10 KB', { ...good, update: JSON.stringify({ wxid: big }), token }], ['update missing', { openid, token }]);
+      if (name === 'login')
+        bad.push(['phone 10 KB', { ...good, phone: big, token }], ['cardno missing', { ...good, cardno: undefined, token }]);
+      if (name === 'update')
+        bad.push(['update 10 KB', { ...good, update: JSON.stringify({ wxid: big }), token }], ['update missing', { openid, token }]);
       if (name === 'addHistory') bad.push(['hist 10 KB', { ...good, hist: big, token }], ['hist missing', { openid, token }]);
       for (const [what, body] of bad) {
         const r = await t.post(name, body);
@@ -88,7 +90,12 @@ describe.each(testDialects())('miniprogram, every endpoint (%s)', (dialect) => {
         expect(JSON.stringify(r), `${name}: ${what}`).not.toContain('13812345678');
       }
       // A body that is not JSON at all.
-      const res = await t.app.inject({ method: 'POST', url: `/service/user/${name}`, payload: `{"openid":"${openid}","token":"${token}"`, headers: { 'content-type': 'application/json' } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/service/user/${name}`,
+        payload: `{"openid":"${openid}","token":"${token}"`,
+        headers: { 'content-type': 'application/json' },
+      });
       expect(res.statusCode).toBe(200);
       expect(res.json(), `${name}: invalid JSON`).toMatchObject({ code: -1, data: null, msg: expect.stringMatching(/not valid JSON/) });
     }

@@ -21,7 +21,11 @@ describe.each(testDialects())('miniprogram unexpected failures (%s)', (dialect) 
       ['getHistory', -2],
       ['addHistory', -2],
     ] as const) {
-      const res = await t.app.inject({ method: 'POST', url: `/service/user/${name}`, payload: { openid: 'oBroken', token: tok, ...(name === 'addHistory' ? { hist: 'x' } : {}) } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/service/user/${name}`,
+        payload: { openid: 'oBroken', token: tok, ...(name === 'addHistory' ? { hist: 'x' } : {}) },
+      });
       expect(res.statusCode).toBe(200);
       const body = res.json();
       expect(body.code, name).toBe(code);

@@ -127,7 +127,11 @@ describe.each(testDialects())('miniprogram getOpenid (%s)', (dialect) => {
     await t.openSession('oSweepOld');
     t.clock.t += 31 * 24 * 3600 * 1000;
     await t.openSession('oSweepNew');
-    const left = await t.core.db.selectFrom('miniprogram_sessions').select('openid').where('openid', 'in', ['oSweepOld', 'oSweepNew']).execute();
+    const left = await t.core.db
+      .selectFrom('miniprogram_sessions')
+      .select('openid')
+      .where('openid', 'in', ['oSweepOld', 'oSweepNew'])
+      .execute();
     expect(left.map((r) => r.openid)).toEqual(['oSweepNew']);
   });
 });

@@ -75,7 +75,11 @@ export async function startMpApp(dialect: TestDialect, env: Record<string, strin
     logs,
     clock,
     post: (name, body, headers = {}) =>
-      send(name, body === undefined ? undefined : JSON.stringify(body), body === undefined ? headers : { 'content-type': 'application/json', ...headers }),
+      send(
+        name,
+        body === undefined ? undefined : JSON.stringify(body),
+        body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      ),
     postForm: (name, form, headers = {}) =>
       send(name, new URLSearchParams(form).toString(), { 'content-type': 'application/x-www-form-urlencoded', ...headers }),
     async openSession(openid, sessionKey = `sk-${openid}-secret`) {

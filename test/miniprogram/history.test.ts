@@ -17,7 +17,11 @@ describe.each(testDialects())('miniprogram search history (%s)', (dialect) => {
     expect((await add('library')).data).toEqual(['library', 'volunteer']);
     expect((await add('支教')).data).toEqual(['支教', 'library', 'volunteer']);
     expect((await add('volunteer')).data).toEqual(['volunteer', '支教', 'library']);
-    expect(await t.post('getHistory', { openid: 'oHist', token: tok })).toEqual({ code: 0, msg: 'success', data: ['volunteer', '支教', 'library'] });
+    expect(await t.post('getHistory', { openid: 'oHist', token: tok })).toEqual({
+      code: 0,
+      msg: 'success',
+      data: ['volunteer', '支教', 'library'],
+    });
     // Form body too.
     expect((await t.postForm('addHistory', { openid: 'oHist', token: tok, hist: 'form term' })).data[0]).toBe('form term');
     expect(await t.post('cleanHistory', { openid: 'oHist', token: tok })).toEqual({ code: 0, msg: 'success', data: [] });
@@ -33,9 +37,11 @@ describe.each(testDialects())('miniprogram search history (%s)', (dialect) => {
     expect(last.data[49]).toBe('term 4');
   });
 
-  it("concurrent adds for one openid lose nothing", async () => {
+  it('concurrent adds for one openid lose nothing', async () => {
     const tok = await t.openSession('oHistRace');
-    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => t.post('addHistory', { openid: 'oHistRace', token: tok, hist: `c${i}` })));
+    const rs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => t.post('addHistory', { openid: 'oHistRace', token: tok, hist: `c${i}` })),
+    );
     expect(rs.every((r) => r.code === 0)).toBe(true);
     const list = (await t.post('getHistory', { openid: 'oHistRace', token: tok })).data;
     expect([...list].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `c${i}`).sort());
@@ -51,7 +57,11 @@ describe.each(testDialects())('miniprogram search history (%s)', (dialect) => {
     }
     expect((await t.post('getHistory', { openid: 'oHistBad', token: tok })).data).toEqual(['字'.repeat(100), 'keep me']);
     // An unknown parameter is ignored (issue 12: the seed's clients send extra ones).
-    expect((await t.post('addHistory', { openid: 'oHistBad', token: tok, hist: 'x', tag: 'y' })).data).toEqual(['x', '字'.repeat(100), 'keep me']);
+    expect((await t.post('addHistory', { openid: 'oHistBad', token: tok, hist: 'x', tag: 'y' })).data).toEqual([
+      'x',
+      '字'.repeat(100),
+      'keep me',
+    ]);
   });
 
   it('needs the token of that openid for every history call; nothing is read or changed', async () => {

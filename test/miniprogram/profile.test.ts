@@ -34,7 +34,14 @@ describe.each(testDialects())('miniprogram profile, secure mode (%s)', (dialect)
     const r = await t.post('login', registration('oLoginA', { token: mine }));
     expect(r.code).toBe(0);
     expect(r.msg).toBe('success');
-    expect(r.data).toMatchObject({ openid: 'oLoginA', phone: '13812345678', qq: '12345678', cardno: 'A2020123456', wxid: 'weixin_id123', token: mine });
+    expect(r.data).toMatchObject({
+      openid: 'oLoginA',
+      phone: '13812345678',
+      qq: '12345678',
+      cardno: 'A2020123456',
+      wxid: 'weixin_id123',
+      token: mine,
+    });
     expect(typeof r.data.id).toBe('number');
     // 2026-01-15 04:00:00 UTC in Asia/Shanghai.
     expect(r.data.created_at).toBe('2026-01-15 12:00:00');
@@ -87,7 +94,15 @@ describe.each(testDialects())('miniprogram profile, secure mode (%s)', (dialect)
     expect(r.code).toBe(0);
     expect(r.data).toMatchObject({ phone: '13812345678', qq: '123456', wxid: '' });
     // What the seed's own examples and the SSO send: a name in qq, a dashed school number, an extra `role`, ignored.
-    const seedLike = await t.post('login', { openid: 'oSeedLike', phone: '+86 138-1234-5678', qq: '张三', cardno: '2019-0111', wxid: 'abc', role: 'admin', token: await t.openSession('oSeedLike') });
+    const seedLike = await t.post('login', {
+      openid: 'oSeedLike',
+      phone: '+86 138-1234-5678',
+      qq: '张三',
+      cardno: '2019-0111',
+      wxid: 'abc',
+      role: 'admin',
+      token: await t.openSession('oSeedLike'),
+    });
     expect(seedLike).toMatchObject({ code: 0, data: { phone: '+86 138-1234-5678', qq: '张三', cardno: '2019-0111', wxid: 'abc' } });
     expect(seedLike.data).not.toHaveProperty('role');
   });
@@ -209,7 +224,10 @@ describe.each(testDialects())('miniprogram profile, secure mode (%s)', (dialect)
       { payload: '{"openid":', headers: { 'content-type': 'application/json' } },
       { payload: '[1,2,3]', headers: { 'content-type': 'application/json' } },
       { payload: '"x"', headers: { 'content-type': 'application/json' } },
-      { payload: JSON.stringify({ openid: 'oBody', token: tok, update: '{"phone":"13333333333"}', pad: 'x'.repeat(200_000) }), headers: { 'content-type': 'application/json' } },
+      {
+        payload: JSON.stringify({ openid: 'oBody', token: tok, update: '{"phone":"13333333333"}', pad: 'x'.repeat(200_000) }),
+        headers: { 'content-type': 'application/json' },
+      },
       { payload: 'openid=oBody&openid=oOther', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
       { payload: '<xml/>', headers: { 'content-type': 'application/xml' } },
       { payload: '{"__proto__":{"x":1},"openid":"oBody"}', headers: { 'content-type': 'application/json' } },

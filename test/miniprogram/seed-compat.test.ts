@@ -11,7 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/db.js';
 import { startMpApp, type MpTestApp } from './helpers.js';
 
-const PROFILE = { id: expect.any(Number), openid: 'xxxxxxxx', phone: '12345678912', qq: '张三', cardno: '0111111111111', wxid: 'weixin_id123', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), modified_at: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/) };
+const PROFILE = {
+  id: expect.any(Number),
+  openid: 'xxxxxxxx',
+  phone: '12345678912',
+  qq: '张三',
+  cardno: '0111111111111',
+  wxid: 'weixin_id123',
+  created_at: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+  modified_at: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+};
 
 for (const mode of ['legacy (the seed as written)', 'secure (with the session token)'] as const) {
   describe.each(testDialects())(`seed 004, ${mode} (%s)`, (dialect) => {
@@ -36,11 +45,26 @@ for (const mode of ['legacy (the seed as written)', 'secure (with the session to
       expect(r.data).toBeNull();
     });
 
-    it('login with the seed example values (and the SSO answer\'s extra `name`) answers the seed\'s profile', async () => {
-      const r = await call('login', { openid: 'xxxxxxxx', phone: '12345678912', qq: '张三', cardno: '0111111111111', wxid: 'weixin_id123', name: '张三' });
+    it("login with the seed example values (and the SSO answer's extra `name`) answers the seed's profile", async () => {
+      const r = await call('login', {
+        openid: 'xxxxxxxx',
+        phone: '12345678912',
+        qq: '张三',
+        cardno: '0111111111111',
+        wxid: 'weixin_id123',
+        name: '张三',
+      });
       expect(r).toMatchObject({ code: 0, msg: 'success', data: PROFILE });
       // The form body the mini-program's wx.request sends by default works the same.
-      const form = await t.postForm('login', { openid: 'xxxxxxxx', phone: '12345678912', qq: '张三', cardno: '0111111111111', wxid: 'weixin_id123', name: '张三', ...token });
+      const form = await t.postForm('login', {
+        openid: 'xxxxxxxx',
+        phone: '12345678912',
+        qq: '张三',
+        cardno: '0111111111111',
+        wxid: 'weixin_id123',
+        name: '张三',
+        ...token,
+      });
       expect(form).toMatchObject({ code: 0, data: PROFILE });
     });
 
@@ -50,11 +74,23 @@ for (const mode of ['legacy (the seed as written)', 'secure (with the session to
     });
 
     it('update={"phone":"13333333333"} answers []; a school number like 2019-0111 and free-text qq are kept', async () => {
-      expect(await call('update', { openid: 'xxxxxxxx', update: '{"phone":"13333333333"}' })).toEqual({ code: 0, msg: 'success', data: [] });
-      expect(await call('update', { openid: 'xxxxxxxx', update: JSON.stringify({ cardno: '2019-0111', qq: '李 四 (计算机学院)' }) })).toMatchObject({ code: 0, data: [] });
-      expect((await call('get', { openid: 'xxxxxxxx' })).data).toMatchObject({ phone: '13333333333', cardno: '2019-0111', qq: '李 四 (计算机学院)' });
+      expect(await call('update', { openid: 'xxxxxxxx', update: '{"phone":"13333333333"}' })).toEqual({
+        code: 0,
+        msg: 'success',
+        data: [],
+      });
+      expect(
+        await call('update', { openid: 'xxxxxxxx', update: JSON.stringify({ cardno: '2019-0111', qq: '李 四 (计算机学院)' }) }),
+      ).toMatchObject({ code: 0, data: [] });
+      expect((await call('get', { openid: 'xxxxxxxx' })).data).toMatchObject({
+        phone: '13333333333',
+        cardno: '2019-0111',
+        qq: '李 四 (计算机学院)',
+      });
       // An unknown field inside update is ignored with the rest saved; only unknown fields: nothing to change, -1.
-      expect(await call('update', { openid: 'xxxxxxxx', update: JSON.stringify({ wxid: 'weixin_id456', name: 'x' }) })).toMatchObject({ code: 0 });
+      expect(await call('update', { openid: 'xxxxxxxx', update: JSON.stringify({ wxid: 'weixin_id456', name: 'x' }) })).toMatchObject({
+        code: 0,
+      });
       expect((await call('update', { openid: 'xxxxxxxx', update: JSON.stringify({ name: 'x' }) })).code).toBe(-1);
       // -3 not JSON, -4 JSON but no object.
       expect((await call('update', { openid: 'xxxxxxxx', update: '{phone:1' })).code).toBe(-3);

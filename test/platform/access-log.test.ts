@@ -36,7 +36,13 @@ describe('access log', () => {
     await expect.poll(() => lines.length).toBeGreaterThan(before);
     const mine = lines.slice(before);
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ level: 30, msg: 'request', method: 'GET', url: '/api/getUserInfo?token=[redacted]&campaign=default', status: 200 });
+    expect(mine[0]).toMatchObject({
+      level: 30,
+      msg: 'request',
+      method: 'GET',
+      url: '/api/getUserInfo?token=[redacted]&campaign=default',
+      status: 200,
+    });
     expect(typeof mine[0]!.ms).toBe('number');
     expect(typeof mine[0]!.reqId).toBe('string');
     expect(JSON.stringify(lines)).not.toContain(secret);
@@ -66,7 +72,9 @@ describe('logUrl', () => {
     expect(logUrl('/wechat/callback/x?signature=abc&timestamp=1&nonce=n&openid=o&msg_signature=m&echostr=e')).toBe(
       '/wechat/callback/x?signature=[redacted]&timestamp=1&nonce=[redacted]&openid=o&msg_signature=[redacted]&echostr=[redacted]',
     );
-    expect(logUrl('/a?Token=t&access_token=u&code=c&page=2&flag')).toBe('/a?Token=[redacted]&access_token=[redacted]&code=[redacted]&page=2&flag');
+    expect(logUrl('/a?Token=t&access_token=u&code=c&page=2&flag')).toBe(
+      '/a?Token=[redacted]&access_token=[redacted]&code=[redacted]&page=2&flag',
+    );
     expect(logUrl('/a?%74oken=t')).toBe('/a?%74oken=[redacted]');
   });
 });

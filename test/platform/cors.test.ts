@@ -14,7 +14,11 @@ const APP = 'http://127.0.0.1:8081';
 
 /** A browser's preflight for `method` with a JSON body (content-type is not CORS-safelisted for JSON). */
 function preflight(t: TestApp, url: string, origin: string, method = 'POST', headers = 'content-type') {
-  return t.app.inject({ method: 'OPTIONS', url, headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } });
+  return t.app.inject({
+    method: 'OPTIONS',
+    url,
+    headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+  });
 }
 
 const TOKEN_ROUTES: [string, string, string?][] = [
@@ -58,7 +62,9 @@ describe('CORS without CORS_ORIGINS: token APIs open to any origin, the assistan
       expect(r.statusCode, `${method} ${url}`).toBe(204);
       expect(r.headers['access-control-allow-origin'], url).toBe('*');
       expect(String(r.headers['access-control-allow-methods']), url).toContain(method);
-      expect(String(r.headers['access-control-allow-headers']).toLowerCase(), url).toContain((headers ?? 'content-type').split(',')[0].trim());
+      expect(String(r.headers['access-control-allow-headers']).toLowerCase(), url).toContain(
+        (headers ?? 'content-type').split(',')[0].trim(),
+      );
       expect(r.headers['access-control-allow-credentials'], url).toBeUndefined();
       expect(Number(r.headers['access-control-max-age']), url).toBeGreaterThan(0);
     }
@@ -68,7 +74,12 @@ describe('CORS without CORS_ORIGINS: token APIs open to any origin, the assistan
     const info = await t.app.inject({ method: 'GET', url: '/api/getUserInfo?token=no-such-token', headers: { origin: SITE } });
     expect(info.json().code).toBe(2);
     expect(info.headers['access-control-allow-origin']).toBe('*');
-    const submit = await t.app.inject({ method: 'POST', url: '/api/submitUserInfo', headers: { origin: SITE }, payload: { token: 'x'.repeat(20), name: 'A' } });
+    const submit = await t.app.inject({
+      method: 'POST',
+      url: '/api/submitUserInfo',
+      headers: { origin: SITE },
+      payload: { token: 'x'.repeat(20), name: 'A' },
+    });
     expect(submit.headers['access-control-allow-origin']).toBe('*');
     const mp = await t.app.inject({ method: 'POST', url: '/service/user/get', headers: { origin: SITE }, payload: {} });
     expect(mp.json().code).toBe(-1);
@@ -157,12 +168,22 @@ describe('CORS_ORIGINS with "*": token APIs stay open, the assistant only to the
 
 describe('CORS_ORIGINS values', () => {
   it('takes origins and "*", and stops with the variable named on anything else', () => {
-    expect(parseConfig({ CORS_ORIGINS: ' http://a.example:8080 ,https://b.example ' }).corsOrigins).toEqual(['http://a.example:8080', 'https://b.example']);
+    expect(parseConfig({ CORS_ORIGINS: ' http://a.example:8080 ,https://b.example ' }).corsOrigins).toEqual([
+      'http://a.example:8080',
+      'https://b.example',
+    ]);
     expect(parseConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
     // Pasted with a trailing slash or in capitals: the origin a browser sends.
     expect(parseConfig({ CORS_ORIGINS: 'HTTPS://Volunteers.Example.org/' }).corsOrigins).toEqual(['https://volunteers.example.org']);
     expect(parseConfig({}).corsOrigins).toEqual([]);
-    for (const bad of ['http://a.example/path', 'ftp://a.example', 'a.example', 'http://a.example:8080/x?y', 'https://*.example.org', 'http://user@a.example']) {
+    for (const bad of [
+      'http://a.example/path',
+      'ftp://a.example',
+      'a.example',
+      'http://a.example:8080/x?y',
+      'https://*.example.org',
+      'http://user@a.example',
+    ]) {
       expect(() => parseConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS/);
     }
   });

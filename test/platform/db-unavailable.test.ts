@@ -25,18 +25,32 @@ describe('SQLite busy past the timeout (issue 11.1)', { timeout: 60_000 }, () =>
   it('answers 503 with Retry-After in the v2 and the seed envelopes while another connection holds the write lock', async () => {
     other.exec('BEGIN IMMEDIATE');
     try {
-      const v2 = await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns', headers: { authorization: 'Bearer test-admin-token' }, payload: { name: 'Spring' } });
+      const v2 = await t.app.inject({
+        method: 'POST',
+        url: '/api/v2/certificates/campaigns',
+        headers: { authorization: 'Bearer test-admin-token' },
+        payload: { name: 'Spring' },
+      });
       expect(v2.statusCode).toBe(503);
       expect(Number(v2.headers['retry-after'])).toBeGreaterThan(0);
       expect(v2.json()).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/temporarily unavailable/) });
 
-      const mp = await t.app.inject({ method: 'POST', url: '/service/user/login', payload: { openid: 'o-busy-openid-000001', phone: '13333333333', qq: '12345', cardno: '123456' } });
+      const mp = await t.app.inject({
+        method: 'POST',
+        url: '/service/user/login',
+        payload: { openid: 'o-busy-openid-000001', phone: '13333333333', qq: '12345', cardno: '123456' },
+      });
       expect(mp.statusCode, mp.body).toBe(503);
       expect(mp.json()).toMatchObject({ code: -2, msg: expect.stringMatching(/temporarily unavailable/), data: null });
     } finally {
       other.exec('ROLLBACK');
     }
-    const ok = await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns', headers: { authorization: 'Bearer test-admin-token' }, payload: { name: 'Spring' } });
+    const ok = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/certificates/campaigns',
+      headers: { authorization: 'Bearer test-admin-token' },
+      payload: { name: 'Spring' },
+    });
     expect(ok.statusCode).toBe(201);
   });
 });

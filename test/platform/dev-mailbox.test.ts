@@ -29,14 +29,23 @@ describe.each(testDialects())('dev mailbox on %s', (dialect) => {
       messageId: '<cert.1@volunteer-hub.test>',
       attachments: [{ filename: 'certificate.png', contentType: 'image/png', content: PNG }],
     });
-    await t.core.mailer.enqueue({ to: 'bo@example.org', subject: 'Activate', html: '<p>Code</p>', messageId: '<act.2@volunteer-hub.test>' });
+    await t.core.mailer.enqueue({
+      to: 'bo@example.org',
+      subject: 'Activate',
+      html: '<p>Code</p>',
+      messageId: '<act.2@volunteer-hub.test>',
+    });
 
-    const list = await waitFor(async () => {
-      const res = await t.app.inject({ method: 'GET', url: '/api/v2/dev/mail', headers: ADMIN });
-      expect(res.statusCode).toBe(200);
-      const body = res.json();
-      return body.items.length === 2 ? body : undefined;
-    }, 10_000, 'two messages');
+    const list = await waitFor(
+      async () => {
+        const res = await t.app.inject({ method: 'GET', url: '/api/v2/dev/mail', headers: ADMIN });
+        expect(res.statusCode).toBe(200);
+        const body = res.json();
+        return body.items.length === 2 ? body : undefined;
+      },
+      10_000,
+      'two messages',
+    );
     expect(list.items.map((m: { to: string }) => m.to)).toEqual(['bo@example.org', 'ana@example.org']);
     const ana = list.items[1];
     expect(ana).toMatchObject({ subject: 'Your certificate', messageId: '<cert.1@volunteer-hub.test>', attachments: 1 });
@@ -76,9 +85,16 @@ describe.each(testDialects())('dev mailbox on %s', (dialect) => {
   it('documents the API in the OpenAPI page', async () => {
     const doc = (await t.app.inject({ method: 'GET', url: '/docs/json', headers: ADMIN })).json();
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v2/dev/mail', '/api/v2/dev/mail/{id}', '/api/v2/dev/mail/{id}/raw', '/api/v2/dev/mail/{id}/attachments/{index}']),
+      expect.arrayContaining([
+        '/api/v2/dev/mail',
+        '/api/v2/dev/mail/{id}',
+        '/api/v2/dev/mail/{id}/raw',
+        '/api/v2/dev/mail/{id}/attachments/{index}',
+      ]),
     );
-    expect(doc.paths['/api/v2/dev/mail'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['limit', 'before']));
+    expect(doc.paths['/api/v2/dev/mail'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['limit', 'before']),
+    );
   });
 
   it('serves holders of the admin token only, wherever they are', async () => {

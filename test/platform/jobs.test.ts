@@ -265,7 +265,10 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     const b = queue();
     const runs = new Map<number, number>();
     const by = { a: 0, b: 0 };
-    for (const [q, name] of [[a, 'a'], [b, 'b']] as const) {
+    for (const [q, name] of [
+      [a, 'a'],
+      [b, 'b'],
+    ] as const) {
       q.define<{ n: number }>('t.shared', {
         concurrency: 3,
         handler: async (p) => {
@@ -335,7 +338,9 @@ describe.runIf(testDialects().includes('postgres'))('moving from pg-boss (Postgr
       await sql`create type pgboss.job_state as enum ('created', 'retry', 'active', 'completed', 'cancelled', 'failed')`.execute(handle.db);
       await sql`create table pgboss.job (id uuid primary key default gen_random_uuid(), name text not null, data jsonb,
         state pgboss.job_state not null default 'created', retry_limit integer not null default 2, retry_count integer not null default 0,
-        start_after timestamptz not null default now(), created_on timestamptz not null default now(), singleton_key text)`.execute(handle.db);
+        start_after timestamptz not null default now(), created_on timestamptz not null default now(), singleton_key text)`.execute(
+        handle.db,
+      );
       await sql`insert into pgboss.job (name, data, state, retry_count, retry_limit, singleton_key) values
         ('certificates.deliver', '{"p": {"recipientId": 7}}', 'created', 0, 9, 'certificates.deliver:7'),
         ('mail.send', '{"p": {"to": "a@example.org"}}', 'retry', 3, 9, null),
@@ -343,10 +348,28 @@ describe.runIf(testDialects().includes('postgres'))('moving from pg-boss (Postgr
         ('mail.send', '{"p": {"to": "done@example.org"}}', 'completed', 0, 9, null),
         ('mail.send', '{"p": {"to": "gone@example.org"}}', 'failed', 9, 9, null)`.execute(handle.db);
       await migrateToLatest(handle.db);
-      const jobs = await handle.db.selectFrom('jobs').select(['kind', 'payload', 'state', 'attempts', 'max_attempts', 'singleton_key']).orderBy('kind').execute();
+      const jobs = await handle.db
+        .selectFrom('jobs')
+        .select(['kind', 'payload', 'state', 'attempts', 'max_attempts', 'singleton_key'])
+        .orderBy('kind')
+        .execute();
       expect(jobs).toEqual([
-        { kind: 'certificates.deliver', payload: '{"recipientId": 7}', state: 'queued', attempts: 0, max_attempts: 10, singleton_key: 'certificates.deliver:7' },
-        { kind: 'certificates.send', payload: '{"campaignId": 2}', state: 'queued', attempts: 1, max_attempts: 50, singleton_key: 'certificates.send:2' },
+        {
+          kind: 'certificates.deliver',
+          payload: '{"recipientId": 7}',
+          state: 'queued',
+          attempts: 0,
+          max_attempts: 10,
+          singleton_key: 'certificates.deliver:7',
+        },
+        {
+          kind: 'certificates.send',
+          payload: '{"campaignId": 2}',
+          state: 'queued',
+          attempts: 1,
+          max_attempts: 50,
+          singleton_key: 'certificates.send:2',
+        },
         { kind: 'mail.send', payload: '{"to": "a@example.org"}', state: 'queued', attempts: 3, max_attempts: 10, singleton_key: null },
       ]);
       // pg-boss's rows are untouched.

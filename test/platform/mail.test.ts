@@ -101,20 +101,28 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
   });
 
   it('retries 4xx answers through the mail.send job until the message is delivered', async () => {
-    const server = await smtp({ answer: (_m, attempt) => (attempt <= 2 ? { code: 451, message: '4.7.1 greylisted, try again later' } : undefined) });
+    const server = await smtp({
+      answer: (_m, attempt) => (attempt <= 2 ? { code: 451, message: '4.7.1 greylisted, try again later' } : undefined),
+    });
     const { mailer, jobs } = build({ SMTP_URL: server.url });
-    await expect(mailer.send(mail(2))).rejects.toSatisfy((e) => e instanceof TemporaryMailError && (e).responseCode === 451);
+    await expect(mailer.send(mail(2))).rejects.toSatisfy((e) => e instanceof TemporaryMailError && e.responseCode === 451);
     await jobs.start();
     await mailer.enqueue(mail(3));
     await waitFor(() => server.received.length === 1, 15_000, 'delivery after retries');
     expect(server.attempts).toBe(3);
     expect((await PostalMime.parse(server.received[0].raw)).messageId).toBe('<notice.3.1@volunteer-hub.test>');
-    await waitFor(async () => (await jobs.counts(MAIL_SEND_JOB)).queued === 0 && (await jobs.counts(MAIL_SEND_JOB)).running === 0, 5000, 'job done');
+    await waitFor(
+      async () => (await jobs.counts(MAIL_SEND_JOB)).queued === 0 && (await jobs.counts(MAIL_SEND_JOB)).running === 0,
+      5000,
+      'job done',
+    );
     expect((await jobs.counts(MAIL_SEND_JOB)).failed ?? 0).toBe(0);
   });
 
   it('reports 5xx answers as permanent with the server text, and does not retry them', async () => {
-    const server = await smtp({ answer: (m) => (m.to[0].startsWith('gone') ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined) });
+    const server = await smtp({
+      answer: (m) => (m.to[0].startsWith('gone') ? { code: 550, message: '5.1.1 mailbox unavailable' } : undefined),
+    });
     const { mailer, jobs } = build({ SMTP_URL: server.url });
     const err = await mailer.send(mail(4, { to: 'gone@example.org' })).catch((e) => e);
     expect(err).toBeInstanceOf(PermanentMailError);
@@ -199,7 +207,9 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
   });
 
   it('sendTest reports the server answer, or its error text', async () => {
-    const server = await smtp({ answer: (m) => (m.to[0] === 'reject@example.org' ? { code: 554, message: '5.7.1 relaying denied' } : undefined) });
+    const server = await smtp({
+      answer: (m) => (m.to[0] === 'reject@example.org' ? { code: 554, message: '5.7.1 relaying denied' } : undefined),
+    });
     const { mailer } = build({});
     const settings = { host: '127.0.0.1', port: server.port, security: 'none' as const, from: 'org@example.org' };
     const ok = await mailer.sendTest!(settings, 'me@example.org');
@@ -245,7 +255,14 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
     const own = await smtp();
     const secrets = createSecretBox(Buffer.alloc(32, 7));
     const { mailer, jobs } = build({ SMTP_URL: main.url }, undefined, { secrets });
-    const settings = { host: '127.0.0.1', port: own.port, security: 'none' as const, from: 'campaign@example.org', user: 'campaign@example.org', pass: 'hunter2-very-secret' };
+    const settings = {
+      host: '127.0.0.1',
+      port: own.port,
+      security: 'none' as const,
+      from: 'campaign@example.org',
+      user: 'campaign@example.org',
+      pass: 'hunter2-very-secret',
+    };
     const res = await mailer.send(mail(41, { smtp: settings }));
     expect(res.response).toMatch(/^250 /);
     expect(own.received).toHaveLength(1);
@@ -254,7 +271,9 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
 
     const queuedBefore = (await jobs.counts(MAIL_SEND_JOB)).queued;
     await mailer.enqueue(mail(42, { smtp: settings }));
-    const stored = (await handle.db.selectFrom('jobs').select('payload').where('kind', '=', MAIL_SEND_JOB).execute()).map((r) => r.payload).join();
+    const stored = (await handle.db.selectFrom('jobs').select('payload').where('kind', '=', MAIL_SEND_JOB).execute())
+      .map((r) => r.payload)
+      .join();
     // The whole message is sealed at rest: no password, no body (links, codes), no address.
     expect(stored).not.toContain('hunter2-very-secret');
     expect(stored).not.toContain('Hello 42');
@@ -276,7 +295,7 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1150);
   });
 
-  it("keeps MAIL_RATE_PER_SEC for the fleet: two instances on one database share the pace", async () => {
+  it('keeps MAIL_RATE_PER_SEC for the fleet: two instances on one database share the pace', async () => {
     const server = await smtp();
     const env = { SMTP_URL: server.url, MAIL_RATE_PER_SEC: '10' };
     const a = build(env).mailer;
@@ -300,8 +319,21 @@ describe.each(testDialects())('mailer on %s', (dialect) => {
     await handle.db.deleteFrom('jobs').where('kind', '=', MAIL_SEND_JOB).execute();
     await mailer.enqueue(mail(91, { html: '<p>your code is 734911</p>' }));
     await jobs.start();
-    await waitFor(async () => (await handle.db.selectFrom('jobs').select('id').where('kind', '=', MAIL_SEND_JOB).where('state', '=', 'failed').execute()).length > 0, 30_000, 'the job to fail for good');
-    const stored = (await handle.db.selectFrom('jobs').select(['payload', 'last_error']).where('kind', '=', MAIL_SEND_JOB).where('state', '=', 'failed').execute())
+    await waitFor(
+      async () =>
+        (await handle.db.selectFrom('jobs').select('id').where('kind', '=', MAIL_SEND_JOB).where('state', '=', 'failed').execute()).length >
+        0,
+      30_000,
+      'the job to fail for good',
+    );
+    const stored = (
+      await handle.db
+        .selectFrom('jobs')
+        .select(['payload', 'last_error'])
+        .where('kind', '=', MAIL_SEND_JOB)
+        .where('state', '=', 'failed')
+        .execute()
+    )
       .map((r) => `${r.payload} ${r.last_error}`)
       .join();
     expect(stored).not.toContain('734911');

@@ -48,16 +48,22 @@ describe.each(testDialects())('accounts: squatting, name case, reset order (%s)'
 
   it('keeps usernames unique regardless of case, and signs in by any case', async () => {
     expect((await register('Alice', 'alice@example.org', '10.71.0.1')).code).toBe(200);
-    expect((await register('alice', 'alice2@example.org', '10.71.0.2'))).toMatchObject({ code: 10127 });
-    expect((await register('ALICE', 'alice3@example.org', '10.71.0.3'))).toMatchObject({ code: 10127 });
+    expect(await register('alice', 'alice2@example.org', '10.71.0.2')).toMatchObject({ code: 10127 });
+    expect(await register('ALICE', 'alice3@example.org', '10.71.0.3')).toMatchObject({ code: 10127 });
     await env.t.core.db.updateTable('users').set({ is_active: 1 }).where('email', '=', 'alice@example.org').execute();
-    expect((await env.call('POST', '/v1/tokens', { body: { username: 'aLiCe', password: PW }, ip: '10.71.0.4' }))).toMatchObject({ code: 200, username: 'Alice' });
+    expect(await env.call('POST', '/v1/tokens', { body: { username: 'aLiCe', password: PW }, ip: '10.71.0.4' })).toMatchObject({
+      code: 200,
+      username: 'Alice',
+    });
   });
 
   it('checks the reset ticket before the password policy, inside the limit', async () => {
     const m = await env.member('resetme', 'Velvet-Harbor-Kettle-93');
     const attempt = (email: string, i: number) =>
-      env.call('POST', '/v1/users/password/new', { body: { email, ticket: `forged-ticket-${String(i).padStart(30, '0')}`, password1: 'resetme', password2: 'resetme' }, ip: '10.72.0.1' });
+      env.call('POST', '/v1/users/password/new', {
+        body: { email, ticket: `forged-ticket-${String(i).padStart(30, '0')}`, password1: 'resetme', password2: 'resetme' },
+        ip: '10.72.0.1',
+      });
     // A known email and an unknown one answer alike: the forged ticket, not "the password is the username".
     const known = await attempt(m.email, 0);
     const unknown = await attempt('nobody-here@example.org', 1);
@@ -76,20 +82,35 @@ describe.each(testDialects())('the migration to case-insensitive usernames (%s)'
     const database = await createTestDatabase(dialect, dir);
     const h = openDatabase(database.config);
     try {
-      const before: Record<string, Migration> = Object.fromEntries(Object.entries(collectMigrations(modules)).filter(([name]) => name < '2003'));
+      const before: Record<string, Migration> = Object.fromEntries(
+        Object.entries(collectMigrations(modules)).filter(([name]) => name < '2003'),
+      );
       const m = new Migrator({ db: h.db, provider: { getMigrations: async () => before }, allowUnorderedMigrations: true });
       const r = await m.migrateToLatest();
       expect(r.error).toBeUndefined();
       const t = Date.now();
-      for (const [username, active] of [['Bob', 0], ['bob', 1], ['BOB', 0], ['carol', 1]] as const) {
-        await sql`INSERT INTO users (username, email, password_hash, is_active, created_at, updated_at) VALUES (${username}, ${`${username}@x.org`}, NULL, ${active}, ${t}, ${t})`.execute(h.db);
+      for (const [username, active] of [
+        ['Bob', 0],
+        ['bob', 1],
+        ['BOB', 0],
+        ['carol', 1],
+      ] as const) {
+        await sql`INSERT INTO users (username, email, password_hash, is_active, created_at, updated_at) VALUES (${username}, ${`${username}@x.org`}, NULL, ${active}, ${t}, ${t})`.execute(
+          h.db,
+        );
       }
       await migrateToLatest(h.db, modules);
-      const rows = (await sql<{ id: number; username: string; is_active: number }>`SELECT id, username, is_active FROM users ORDER BY id`.execute(h.db)).rows;
+      const rows = (
+        await sql<{ id: number; username: string; is_active: number }>`SELECT id, username, is_active FROM users ORDER BY id`.execute(h.db)
+      ).rows;
       expect(rows).toHaveLength(4);
       // The activated one keeps its name; the others get "<name>.<id>".
       expect(rows.map((x) => x.username)).toEqual([`Bob.${rows[0].id}`, 'bob', `BOB.${rows[2].id}`, 'carol']);
-      await expect(sql`INSERT INTO users (username, email, password_hash, is_active, created_at, updated_at) VALUES ('CAROL', NULL, NULL, 0, ${t}, ${t})`.execute(h.db)).rejects.toThrow();
+      await expect(
+        sql`INSERT INTO users (username, email, password_hash, is_active, created_at, updated_at) VALUES ('CAROL', NULL, NULL, 0, ${t}, ${t})`.execute(
+          h.db,
+        ),
+      ).rejects.toThrow();
     } finally {
       await h.close();
       await database.drop();

@@ -18,14 +18,27 @@ describe.each(testDialects())('the dev mailbox needs the admin token (%s)', (dia
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ dialect });
-    await t.core.mailer.enqueue({ to: 'vol@example.org', subject: 'Your link', html: '<p>link</p>', text: 'http://x/certificate?token=secret-claim-link-token', messageId: '<devmail.sec.1@x>' });
+    await t.core.mailer.enqueue({
+      to: 'vol@example.org',
+      subject: 'Your link',
+      html: '<p>link</p>',
+      text: 'http://x/certificate?token=secret-claim-link-token',
+      messageId: '<devmail.sec.1@x>',
+    });
   });
   afterAll(async () => t?.close());
 
   it('refuses every mailbox route without the token, from loopback too', async () => {
-    await expect.poll(async () => (await t.app.inject({ url: '/api/v2/dev/mail', headers: ADMIN })).json().items?.length, { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(async () => (await t.app.inject({ url: '/api/v2/dev/mail', headers: ADMIN })).json().items?.length, { timeout: 10_000 })
+      .toBe(1);
     const id = (await t.app.inject({ url: '/api/v2/dev/mail', headers: ADMIN })).json().items[0].id;
-    for (const url of ['/api/v2/dev/mail', `/api/v2/dev/mail/${id}`, `/api/v2/dev/mail/${id}/raw`, `/api/v2/dev/mail/${id}/attachments/0`]) {
+    for (const url of [
+      '/api/v2/dev/mail',
+      `/api/v2/dev/mail/${id}`,
+      `/api/v2/dev/mail/${id}/raw`,
+      `/api/v2/dev/mail/${id}/attachments/0`,
+    ]) {
       const res = await t.app.inject({ url, remoteAddress: '127.0.0.1' });
       expect(res.statusCode, url).toBe(401);
       expect(res.body).not.toContain('secret-claim-link-token');
@@ -48,7 +61,16 @@ describe('starting exposed without SMTP', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vh-warn-'));
     // 192.0.2.1 (TEST-NET-1) is no address of this machine: the warning comes first, then listening fails.
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-      env: { ...process.env, HOST: '192.0.2.1', PORT: String(await freePort()), DATA_DIR: dir, SMTP_URL: '', DATABASE_URL: '', LOG_LEVEL: 'silent', ADMIN_TOKEN: 'x-admin-token-x' },
+      env: {
+        ...process.env,
+        HOST: '192.0.2.1',
+        PORT: String(await freePort()),
+        DATA_DIR: dir,
+        SMTP_URL: '',
+        DATABASE_URL: '',
+        LOG_LEVEL: 'silent',
+        ADMIN_TOKEN: 'x-admin-token-x',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

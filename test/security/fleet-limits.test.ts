@@ -17,7 +17,13 @@ describe.runIf(testDialects().includes('postgres'))('two instances on one Postgr
   beforeAll(async () => {
     fake = await startFakeWechat();
     fake.on('/sns/jscode2session', () => ({ openid: 'o_fleet', session_key: 'sk-fleet' }));
-    const env = { SECRET_KEY, WECHAT_API_BASE: fake.url, WECHAT_MINIPROGRAM_APPID: 'wx0123456789abcdef', WECHAT_MINIPROGRAM_SECRET: 'fleet-mp-secret', WECHAT_API_TIMEOUT_MS: '20000' };
+    const env = {
+      SECRET_KEY,
+      WECHAT_API_BASE: fake.url,
+      WECHAT_MINIPROGRAM_APPID: 'wx0123456789abcdef',
+      WECHAT_MINIPROGRAM_SECRET: 'fleet-mp-secret',
+      WECHAT_API_TIMEOUT_MS: '20000',
+    };
     a = await startTestApp({ dialect: 'postgres', env });
     b = await startTestApp({ dialect: 'postgres', env, database: a.config.database });
   });
@@ -32,7 +38,12 @@ describe.runIf(testDialects().includes('postgres'))('two instances on one Postgr
 
   it('share the login limit: 200 parallel wrong passwords on each check at most 10 in all', async () => {
     const svc = createAccountsService({ db: a.core.db, dialect: 'postgres', now: Date.now });
-    await svc.createUser({ username: 'fleetvictim', email: 'fleetvictim@example.org', password: 'Tarnished-Ocelot-Quarry-42', isActive: true });
+    await svc.createUser({
+      username: 'fleetvictim',
+      email: 'fleetvictim@example.org',
+      password: 'Tarnished-Ocelot-Quarry-42',
+      isActive: true,
+    });
     const answers = await Promise.all(
       Array.from({ length: 400 }, (_, i) => login(i % 2 ? a : b, 'fleetvictim', `wrong guess ${i}`, '10.30.0.1')),
     );
@@ -41,7 +52,12 @@ describe.runIf(testDialects().includes('postgres'))('two instances on one Postgr
 
   it('share the admin-token limit: 10 wrong on one instance, the 11th on the other is refused', async () => {
     const get = (t: TestApp, token: string) =>
-      t.app.inject({ method: 'GET', url: '/api/v2/certificates/session', headers: { authorization: `Bearer ${token}` }, remoteAddress: '10.31.0.1' });
+      t.app.inject({
+        method: 'GET',
+        url: '/api/v2/certificates/session',
+        headers: { authorization: `Bearer ${token}` },
+        remoteAddress: '10.31.0.1',
+      });
     for (let i = 0; i < 10; i++) expect((await get(a, `wrong-${i}`)).statusCode).toBe(401);
     expect((await get(b, 'wrong-again')).statusCode).toBe(429);
   });
@@ -49,7 +65,12 @@ describe.runIf(testDialects().includes('postgres'))('two instances on one Postgr
   it('share the getOpenid limit per client: of 800 calls over both, at most 300 get past it', async () => {
     const answers = await Promise.all(
       Array.from({ length: 800 }, (_, i) =>
-        (i % 2 ? a : b).app.inject({ method: 'POST', url: '/service/user/getOpenid', payload: { js_code: `code${i}` }, remoteAddress: '10.32.0.1' }),
+        (i % 2 ? a : b).app.inject({
+          method: 'POST',
+          url: '/service/user/getOpenid',
+          payload: { js_code: `code${i}` },
+          remoteAddress: '10.32.0.1',
+        }),
       ),
     );
     // Every call past the limit is refused before WeChat is asked; the others went to WeChat.

@@ -10,7 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { get as getFrom, startNginx, type Proxy } from '../helpers/nginx.js';
 
-const PAGES = ['/', '/certificate', '/admin', '/admin/campaigns', '/dev/mail', '/accounts', '/accounts/login', '/assistant', '/verify/nosuchcertificate', '/docs'];
+const PAGES = [
+  '/',
+  '/certificate',
+  '/admin',
+  '/admin/campaigns',
+  '/dev/mail',
+  '/accounts',
+  '/accounts/login',
+  '/assistant',
+  '/verify/nosuchcertificate',
+  '/docs',
+];
 
 function inlineHashes(html: string, tag: 'script' | 'style'): string[] {
   const re = tag === 'script' ? /<script(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi : /<style[^>]*>([\s\S]*?)<\/style>/gi;
@@ -84,7 +95,8 @@ describe('/metrics is not public', () => {
     await open?.close();
     await tokened?.close();
   });
-  const get = (t: TestApp, remoteAddress: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url: '/metrics', remoteAddress, headers });
+  const get = (t: TestApp, remoteAddress: string, headers: Record<string, string> = {}) =>
+    t.app.inject({ method: 'GET', url: '/metrics', remoteAddress, headers });
 
   it('without METRICS_TOKEN: loopback only, and never through a proxy', async () => {
     const local = await get(open, '127.0.0.1');

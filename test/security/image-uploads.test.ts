@@ -52,7 +52,12 @@ describe('image uploads are decoded and verified in full', () => {
   beforeAll(async () => {
     t = await startTestApp({ env: { PUBLIC_URL: 'http://vh.test' } });
     base = await t.listen();
-    const c = await t.app.inject({ method: 'POST', url: '/api/v2/certificates/campaigns', headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'Images', slug: 'images' }) });
+    const c = await t.app.inject({
+      method: 'POST',
+      url: '/api/v2/certificates/campaigns',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'Images', slug: 'images' }),
+    });
     expect(c.statusCode).toBe(201);
   });
   afterAll(async () => t?.close());

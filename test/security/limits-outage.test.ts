@@ -35,7 +35,8 @@ describe.each(testDialects())('attempt give-backs survive a database blip (%s)',
     // Fails every give-back statement while `outage.on`, as a terminated connection would.
     const blip: KyselyPlugin = {
       transformQuery(a) {
-        if (outage.on && JSON.stringify(a.node).includes('UPDATE attempt_counters SET count')) throw new Error('Connection terminated unexpectedly');
+        if (outage.on && JSON.stringify(a.node).includes('UPDATE attempt_counters SET count'))
+          throw new Error('Connection terminated unexpectedly');
         return a.node;
       },
       transformResult: async (a) => a.result,

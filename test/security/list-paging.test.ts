@@ -34,7 +34,13 @@ describe.each(testDialects())('rule lists paged in SQL (%s)', (dialect) => {
     dir = mkdtempSync(join(tmpdir(), 'vh-paging-'));
     const database = await createTestDatabase(dialect, dir);
     drop = database.drop;
-    const config = parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0', PUBLIC_URL: 'http://hub.test', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file });
+    const config = parseConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      PORT: '0',
+      PUBLIC_URL: 'http://hub.test',
+      DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file,
+    });
     core = await createAppCore(config);
     const counting: KyselyPlugin = {
       transformQuery: (a) => a.node,
@@ -44,9 +50,17 @@ describe.each(testDialects())('rule lists paged in SQL (%s)', (dialect) => {
       },
     };
     const ar = createAutoreply(core);
-    const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({ username: 'pager', password: 'correct horse battery', isActive: true });
+    const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({
+      username: 'pager',
+      password: 'correct horse battery',
+      isActive: true,
+    });
     const setId = Number((await ar.rules.memberSet(owner.id)).id);
-    const inputs = Array.from({ length: N }, (_, i) => ({ name: i % 100 === 7 ? `Opening hours ${i}` : null, keywords: [{ text: `kw${i}` }, { text: `alt${i}`, match: 'contains' as const }], replies: [`reply number ${i}`] }));
+    const inputs = Array.from({ length: N }, (_, i) => ({
+      name: i % 100 === 7 ? `Opening hours ${i}` : null,
+      keywords: [{ text: `kw${i}` }, { text: `alt${i}`, match: 'contains' as const }],
+      replies: [`reply number ${i}`],
+    }));
     await ar.rules.importRules(setId, inputs, false);
     const session = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createSession(owner.id, 'autoreply');
     token = session.token;
@@ -66,7 +80,10 @@ describe.each(testDialects())('rule lists paged in SQL (%s)', (dialect) => {
     rows.n = 0;
     const res = await app.inject({ method: 'GET', url: `${P}/rules?${qs}`, headers: { authorization: `Bearer ${token}` } });
     expect(res.statusCode).toBe(200);
-    return { body: res.json() as { total: number; rules: { key: string; name: string | null; keywords: { text: string }[]; replies: string[] }[] }, rows: rows.n };
+    return {
+      body: res.json() as { total: number; rules: { key: string; name: string | null; keywords: { text: string }[]; replies: string[] }[] },
+      rows: rows.n,
+    };
   };
 
   it(`a page of 20 of ${N} rules reads the page, not the set`, async () => {
@@ -81,7 +98,13 @@ describe.each(testDialects())('rule lists paged in SQL (%s)', (dialect) => {
   it('a search runs in SQL over names, keywords and replies, with the total that match', async () => {
     const byName = await list('q=OPENING%20hours&limit=5');
     expect(byName.body.total).toBe(N / 100);
-    expect(byName.body.rules.map((r) => r.name)).toEqual(['Opening hours 7', 'Opening hours 107', 'Opening hours 207', 'Opening hours 307', 'Opening hours 407']);
+    expect(byName.body.rules.map((r) => r.name)).toEqual([
+      'Opening hours 7',
+      'Opening hours 107',
+      'Opening hours 207',
+      'Opening hours 307',
+      'Opening hours 407',
+    ]);
     expect(byName.rows).toBeLessThan(200);
     const byKeyword = await list('q=alt2999');
     expect(byKeyword.body.rules.map((r) => r.key)).toEqual(['3000']);

@@ -28,7 +28,13 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vh-logs-'));
-  const config = parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'info', PORT: '0', ADMIN_TOKEN: 'test-admin-token', MINIPROGRAM_TRUST_CLIENT_OPENID: 'false' });
+  const config = parseConfig({
+    DATA_DIR: dir,
+    LOG_LEVEL: 'info',
+    PORT: '0',
+    ADMIN_TOKEN: 'test-admin-token',
+    MINIPROGRAM_TRUST_CLIENT_OPENID: 'false',
+  });
   core = await createAppCore(config, { logger: createLogger('info', 'json', sink) });
   app = await buildApp(core);
   await app.ready();

@@ -27,40 +27,62 @@ describe.each(testDialects())('per-member caps in the assistant (%s)', (dialect)
     const m = await member(ctx, 'capacc');
     const call = api(m.cookie);
     const answers = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => call('POST', '/accounts', { appid: `wxcapacc00000000${i}`, secret: `capaccsecret000000000000${i}`, token: `capacctok${i}` })),
+      Array.from({ length: 8 }, (_, i) =>
+        call('POST', '/accounts', { appid: `wxcapacc00000000${i}`, secret: `capaccsecret000000000000${i}`, token: `capacctok${i}` }),
+      ),
     );
     expect(answers.filter((a) => a.statusCode === 201).length).toBe(3);
     const refused = answers.filter((a) => a.statusCode !== 201);
     expect(refused.length).toBe(5);
     for (const r of refused) {
       expect(r.statusCode).toBe(409);
-      expect(r.json()).toMatchObject({ code: 'limit_reached', limit: 'accounts', max: 3, message: expect.stringMatching(/at most 3 connected official accounts/) });
+      expect(r.json()).toMatchObject({
+        code: 'limit_reached',
+        limit: 'accounts',
+        max: 3,
+        message: expect.stringMatching(/at most 3 connected official accounts/),
+      });
     }
     expect((await call('GET', '/accounts')).json().accounts).toHaveLength(3);
     expect((await call('GET', '/usage')).json()).toMatchObject({ accounts: 3, maxAccounts: 3 });
     // Disconnecting one makes room again.
     const first = (await call('GET', '/accounts')).json().accounts[0];
     expect((await call('DELETE', `/accounts/${first.id}`)).statusCode).toBe(204);
-    expect((await call('POST', '/accounts', { appid: 'wxcapaccagain0001', secret: 'capaccsecretagain00000001', token: 'capaccagain' })).statusCode).toBe(201);
+    expect(
+      (await call('POST', '/accounts', { appid: 'wxcapaccagain0001', secret: 'capaccsecretagain00000001', token: 'capaccagain' }))
+        .statusCode,
+    ).toBe(201);
   });
 
   it('rules are counted over every rule set of the member; parallel creates cannot pass the cap; the seed path answers -4', async () => {
     const m = await member(ctx, 'caprules');
     const call = api(m.cookie);
-    const acc = (await call('POST', '/accounts', { appid: 'wxcaprules0000001', secret: 'caprulessecret00000000001', token: 'caprulestok' })).json();
+    const acc = (
+      await call('POST', '/accounts', { appid: 'wxcaprules0000001', secret: 'caprulessecret00000000001', token: 'caprulestok' })
+    ).json();
     expect((await call('POST', '/import', { rules: Array.from({ length: 30 }, (_, i) => rule(`own${i}`)) })).statusCode).toBe(200);
-    expect((await call('POST', `/import?account=${acc.id}`, { rules: Array.from({ length: 10 }, (_, i) => rule(`acc${i}`)) })).statusCode).toBe(200);
+    expect(
+      (await call('POST', `/import?account=${acc.id}`, { rules: Array.from({ length: 10 }, (_, i) => rule(`acc${i}`)) })).statusCode,
+    ).toBe(200);
     // 40 stored; 20 parallel creates on both sets: 10 pass.
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => call('POST', i % 2 ? '/rules' : `/rules?account=${acc.id}`, rule(`par${i}`))));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call('POST', i % 2 ? '/rules' : `/rules?account=${acc.id}`, rule(`par${i}`))),
+    );
     expect(answers.filter((a) => a.statusCode === 201).length).toBe(10);
-    for (const r of answers.filter((a) => a.statusCode !== 201)) expect(r.json()).toMatchObject({ code: 'limit_reached', limit: 'rules', max: 50 });
+    for (const r of answers.filter((a) => a.statusCode !== 201))
+      expect(r.json()).toMatchObject({ code: 'limit_reached', limit: 'rules', max: 50 });
     expect((await call('GET', '/usage')).json()).toMatchObject({ rules: 50, maxRules: 50 });
     // An import that would go past it changes nothing (all or nothing).
     const imp = await call('POST', '/import', { rules: [rule('more1'), rule('more2')] });
     expect(imp.statusCode).toBe(409);
     expect((await call('GET', '/usage')).json().rules).toBe(50);
     // The seed's path: its envelope, HTTP 200, -4 with the reason.
-    const seed = await ctx.t.app.inject({ method: 'POST', url: '/database/add', headers: { ...ctx.origin, cookie: m.cookie }, payload: { hello: 'world' } });
+    const seed = await ctx.t.app.inject({
+      method: 'POST',
+      url: '/database/add',
+      headers: { ...ctx.origin, cookie: m.cookie },
+      payload: { hello: 'world' },
+    });
     expect(seed.statusCode).toBe(200);
     expect(seed.json()).toMatchObject({ code: -4, message: expect.stringMatching(/at most 50 rules/) });
     // Another member is not affected.
@@ -68,7 +90,7 @@ describe.each(testDialects())('per-member caps in the assistant (%s)', (dialect)
     expect((await api(other.cookie)('POST', '/rules', rule('mine'))).statusCode).toBe(201);
   });
 
-  it('the bytes of a member\'s rules are capped, for new rules and for edits that grow one', async () => {
+  it("the bytes of a member's rules are capped, for new rules and for edits that grow one", async () => {
     const m = await member(ctx, 'capbytes');
     const call = api(m.cookie);
     const big = (i: number) => rule(`big${i}`, `${i} ${'长'.repeat(1200)}`); // ~3.6 KB each in UTF-8

@@ -38,9 +38,7 @@ describe.each(testDialects())('lockouts aimed at the owner (%s)', (dialect) => {
   it('many clients together get a slowing budget, and the owner still gets in after a short wait', async () => {
     const m = await env.member('owner2');
     // 40 clients, 5 guesses each, all at once.
-    const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => login('owner2', `wrong guess ${i}`, `10.51.${i % 40}.1`)),
-    );
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => login('owner2', `wrong guess ${i}`, `10.51.${i % 40}.1`)));
     const checked = answers.filter((a) => a.code === 10108).length;
     expect(checked).toBeLessThanOrEqual(21);
     const owner = await login('owner2', m.password, '10.51.200.1');
@@ -53,7 +51,13 @@ describe.each(testDialects())('lockouts aimed at the owner (%s)', (dialect) => {
   });
 
   it('10 wrong admin tokens from one address do not keep the organizer out from another; many addresses get a slowing budget', async () => {
-    const get = (token: string, ip: string) => env.t.app.inject({ method: 'GET', url: '/api/v2/certificates/session', headers: { authorization: `Bearer ${token}` }, remoteAddress: ip });
+    const get = (token: string, ip: string) =>
+      env.t.app.inject({
+        method: 'GET',
+        url: '/api/v2/certificates/session',
+        headers: { authorization: `Bearer ${token}` },
+        remoteAddress: ip,
+      });
     for (let i = 0; i < 10; i++) expect((await get(`wrong-${i}`, '10.52.0.1')).statusCode).toBe(401);
     expect((await get('test-admin-token', '10.52.0.1')).statusCode).toBe(429);
     expect((await get('test-admin-token', '10.52.0.2')).statusCode).toBe(200);

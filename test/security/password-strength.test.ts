@@ -18,7 +18,10 @@ describe.each(testDialects())('weak passwords refused by the accounts API (%s)',
 
   it('at registration, with 10108 and the reason', async () => {
     for (const [i, p] of WEAK.entries()) {
-      const r = await env.call('POST', '/v1/users', { body: { username: `weak${i}`, email: `weak${i}@example.org`, password1: p, password2: p }, ip: `10.60.0.${i}` });
+      const r = await env.call('POST', '/v1/users', {
+        body: { username: `weak${i}`, email: `weak${i}@example.org`, password1: p, password2: p },
+        ip: `10.60.0.${i}`,
+      });
       expect(r, JSON.stringify(p)).toMatchObject({ code: 10108, reason: 'too_weak', error: expect.stringMatching(/too easy to guess/) });
     }
   });
@@ -26,7 +29,10 @@ describe.each(testDialects())('weak passwords refused by the accounts API (%s)',
   it('at a password change and at a reset', async () => {
     const m = await env.member('strongowner');
     for (const p of WEAK) {
-      const r = await env.call('POST', '/v1/users/strongowner/password', { token: m.token, body: { oldpassword: m.password, password1: p, password2: p } });
+      const r = await env.call('POST', '/v1/users/strongowner/password', {
+        token: m.token,
+        body: { oldpassword: m.password, password1: p, password2: p },
+      });
       expect(r, JSON.stringify(p)).toMatchObject({ code: 10108, reason: 'too_weak' });
     }
     await env.call('POST', '/v1/users/password/sms', { body: { email: m.email } });
@@ -37,7 +43,13 @@ describe.each(testDialects())('weak passwords refused by the accounts API (%s)',
       expect(r, JSON.stringify(p)).toMatchObject({ code: 10108, reason: 'too_weak' });
     }
     // The ticket was not burnt by the refusals: a strong password goes through.
-    expect((await env.call('POST', '/v1/users/password/new', { body: { email: m.email, ticket, password1: 'Velvet-Harbor-Kettle-93', password2: 'Velvet-Harbor-Kettle-93' } })).code).toBe(200);
+    expect(
+      (
+        await env.call('POST', '/v1/users/password/new', {
+          body: { email: m.email, ticket, password1: 'Velvet-Harbor-Kettle-93', password2: 'Velvet-Harbor-Kettle-93' },
+        })
+      ).code,
+    ).toBe(200);
   });
 });
 
@@ -51,7 +63,14 @@ describe.each(testDialects())('weak passwords refused by the assistant (%s)', (d
   it('at registration, with -4 and the reason', async () => {
     const code = await codeFor(ctx, 'o_weakling');
     for (const p of WEAK) {
-      const r = (await ctx.t.app.inject({ method: 'POST', url: '/account/register', headers: ctx.origin, payload: { username: 'weakling', password: p, last_name: code } })).json();
+      const r = (
+        await ctx.t.app.inject({
+          method: 'POST',
+          url: '/account/register',
+          headers: ctx.origin,
+          payload: { username: 'weakling', password: p, last_name: code },
+        })
+      ).json();
       expect(r, JSON.stringify(p)).toMatchObject({ code: -4, message: expect.stringMatching(/too easy to guess/) });
     }
   });

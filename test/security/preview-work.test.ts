@@ -15,7 +15,11 @@ import { metricsRegistry } from '../../src/platform/http/ops.js';
 import { createCanvas, loadImage } from '@napi-rs/canvas';
 import jsQRModule from 'jsqr';
 
-const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as unknown as (data: Uint8ClampedArray, w: number, h: number) => { data: string } | null;
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as unknown as (
+  data: Uint8ClampedArray,
+  w: number,
+  h: number,
+) => { data: string } | null;
 
 /** The QR code's text in a JPEG or PNG, or null. */
 async function readQr(bytes: Buffer): Promise<string | null> {
@@ -44,7 +48,12 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
     t = await startTestApp({ dialect, env: { PUBLIC_URL: 'http://vh.test' } });
     base = await t.listen();
     const api = (method: string, url: string, body?: unknown) =>
-      t.app.inject({ method: method as 'POST', url: `${P}${url}`, headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+      t.app.inject({
+        method: method as 'POST',
+        url: `${P}${url}`,
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
     expect((await api('POST', '/campaigns', { name: 'Big template', slug: 'big' })).statusCode).toBe(201);
     // A print-size template (A4 at 300 dpi): what a full render per preview paid for.
     const form = new FormData();
@@ -58,15 +67,29 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
     for (let i = 0; i < 6; i++) {
       const tok = `preview-test-token-${dialect}-${i}-${'x'.repeat(20)}`;
       tokens.push(tok);
-      await t.core.db.updateTable('recipients').set({ token_hash: hashToken(tok), status: 1 }).where('email', '=', `v${i}@example.org`).execute();
+      await t.core.db
+        .updateTable('recipients')
+        .set({ token_hash: hashToken(tok), status: 1 })
+        .where('email', '=', `v${i}@example.org`)
+        .execute();
     }
   });
   afterAll(async () => t?.close());
 
   const preview = (token: string, name: string) =>
-    fetch(`${base}${P}/claim/preview`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, name }) });
+    fetch(`${base}${P}/claim/preview`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, name }),
+    });
   const injectPreview = (token: string, name: string, ip: string) =>
-    t.app.inject({ method: 'POST', url: `${P}/claim/preview`, remoteAddress: ip, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ token, name }) });
+    t.app.inject({
+      method: 'POST',
+      url: `${P}/claim/preview`,
+      remoteAddress: ip,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ token, name }),
+    });
 
   it('answers a scaled-down JPEG, and the same picture asked by 8 clients at once is rendered once', async () => {
     const before = await counter('certificates_previews_rendered_total');
@@ -99,7 +122,8 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
           // Each a different name: nothing for the cache, a render each until the limit.
           const res = await preview(tokens[1]!, `Looping Client${c} Try${i} ${n++}`);
           statuses.push(res.status);
-          if (res.status === 429) refusals.push({ body: (await res.json()) as { code: string; message: string }, retryAfter: res.headers.get('retry-after') });
+          if (res.status === 429)
+            refusals.push({ body: (await res.json()) as { code: string; message: string }, retryAfter: res.headers.get('retry-after') });
           else widths.push(probeImage(Buffer.from(await res.arrayBuffer())).width);
         }
       }),
@@ -134,9 +158,15 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
 
   it('full-size files for the public (download by link, /verify/<id>.png) are limited per certificate and per client', async () => {
     const tok = tokens[1]!;
-    const claim = await t.app.inject({ method: 'POST', url: `${P}/claim`, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ token: tok, name: 'Ann Lee' }) });
+    const claim = await t.app.inject({
+      method: 'POST',
+      url: `${P}/claim`,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ token: tok, name: 'Ann Lee' }),
+    });
     expect(claim.statusCode).toBe(200);
-    const dl = (ip: string) => t.app.inject({ method: 'GET', url: `${P}/claim/download?token=${encodeURIComponent(tok)}`, remoteAddress: ip });
+    const dl = (ip: string) =>
+      t.app.inject({ method: 'GET', url: `${P}/claim/download?token=${encodeURIComponent(tok)}`, remoteAddress: ip });
     const got: number[] = [];
     for (let i = 0; i < 20; i++) got.push((await dl(`10.62.0.${i % 4}`)).statusCode);
     expect(got).toEqual(Array(20).fill(200));
@@ -145,7 +175,8 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
     expect(over.statusCode).toBe(429);
     expect(over.json()).toMatchObject({ code: 'rate_limited' });
     // The public file by its printed id: one client gets at most 60 a window over all certificates.
-    const certId = (await t.app.inject({ method: 'GET', url: `${P}/claim?token=${encodeURIComponent(tok)}` })).json().certificateId as string;
+    const certId = (await t.app.inject({ method: 'GET', url: `${P}/claim?token=${encodeURIComponent(tok)}` })).json()
+      .certificateId as string;
     const png = (ip: string) => t.app.inject({ method: 'GET', url: `/verify/${certId}.png`, remoteAddress: ip });
     const first = await png('10.63.0.1');
     expect(first.statusCode).toBe(200);

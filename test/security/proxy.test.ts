@@ -24,7 +24,10 @@ describe.each(['127.0.0.1', '1'])('behind nginx with TRUST_PROXY=%s', (trust) =>
 
   it('limits each client on its own, and a made-up X-Forwarded-For does not escape it', async () => {
     const admin = (token: string, from: string, spoof?: string) =>
-      get(proxy.url, '/api/v2/certificates/session', from, { authorization: `Bearer ${token}`, ...(spoof ? { 'x-forwarded-for': spoof } : {}) });
+      get(proxy.url, '/api/v2/certificates/session', from, {
+        authorization: `Bearer ${token}`,
+        ...(spoof ? { 'x-forwarded-for': spoof } : {}),
+      });
     // The attacker at 127.0.0.2 claims to be someone new on every try.
     for (let i = 0; i < 10; i++) expect(await admin(`wrong-${i}`, '127.0.0.2', `198.51.100.${i + 1}`)).toBe(401);
     expect(await admin('wrong-again', '127.0.0.2', '203.0.113.77')).toBe(429);

@@ -90,13 +90,23 @@ describe.each(testDialects())('exports are streamed (%s)', (dialect) => {
     dir = mkdtempSync(join(tmpdir(), 'vh-stream-'));
     const database = await createTestDatabase(dialect, dir);
     drop = database.drop;
-    const config = parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0', ADMIN_TOKEN: ADMIN, PUBLIC_URL: 'http://hub.test', DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file });
+    const config = parseConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      PORT: '0',
+      ADMIN_TOKEN: ADMIN,
+      PUBLIC_URL: 'http://hub.test',
+      DATABASE_URL: database.config.dialect === 'postgres' ? database.config.url : database.config.file,
+    });
     core = await createAppCore(config);
     const ar = createAutoreply(core);
     const accounts = createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now });
     const owner = await accounts.createUser({ username: 'exporter', password: 'correct horse battery', isActive: true });
     const setId = Number((await ar.rules.memberSet(owner.id)).id);
-    const inputs = Array.from({ length: RULES }, (_, i) => ({ keywords: [{ text: `kw${i}` }, { text: `alt${i}`, match: 'contains' as const }], replies: [`reply ${i}`] }));
+    const inputs = Array.from({ length: RULES }, (_, i) => ({
+      keywords: [{ text: `kw${i}` }, { text: `alt${i}`, match: 'contains' as const }],
+      replies: [`reply ${i}`],
+    }));
     for (let i = 0; i < RULES; i += 1000) await ar.rules.importRules(setId, inputs.slice(i, i + 1000), false);
     memberToken = (await accounts.createSession(owner.id, 'autoreply')).token;
     (core as { db: Core['db'] }).db = core.db.withPlugin(plugin);
@@ -105,9 +115,25 @@ describe.each(testDialects())('exports are streamed (%s)', (dialect) => {
     const addr = app.server.address();
     base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
-    expect((await fetch(`${base}/api/v2/certificates/campaigns`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'Many', slug: 'many' }) })).status).toBe(201);
+    expect(
+      (
+        await fetch(`${base}/api/v2/certificates/campaigns`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ name: 'Many', slug: 'many' }),
+        })
+      ).status,
+    ).toBe(201);
     const lines = Array.from({ length: VOLUNTEERS }, (_, i) => `volunteer${i}@example.org,NO-${i}`);
-    expect((await fetch(`${base}/api/v2/certificates/campaigns/many/recipients`, { method: 'POST', headers: auth, body: JSON.stringify({ lines }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${base}/api/v2/certificates/campaigns/many/recipients`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ lines }),
+        })
+      ).status,
+    ).toBe(200);
   });
   afterAll(async () => {
     h.disarm();
@@ -151,11 +177,22 @@ describe.each(testDialects())('exports are streamed (%s)', (dialect) => {
     expect(doc.version).toBe(1);
     expect(doc.settings).toEqual({ enabled: true, followReply: null, defaultReply: null });
     expect(doc.rules).toHaveLength(RULES);
-    expect(doc.rules[2999]).toEqual({ keywords: [{ text: 'kw2999', match: 'equal' }, { text: 'alt2999', match: 'contains' }], replies: ['reply 2999'], mode: 'all' });
+    expect(doc.rules[2999]).toEqual({
+      keywords: [
+        { text: 'kw2999', match: 'equal' },
+        { text: 'alt2999', match: 'contains' },
+      ],
+      replies: ['reply 2999'],
+      mode: 'all',
+    });
   });
 
   it(`the certificates CSV export (${VOLUNTEERS} volunteers) streams the same way`, async () => {
-    const out = await exportWithHold(`${base}/api/v2/certificates/campaigns/many/recipients.csv`, { authorization: `Bearer ${ADMIN}` }, 1000);
+    const out = await exportWithHold(
+      `${base}/api/v2/certificates/campaigns/many/recipients.csv`,
+      { authorization: `Bearer ${ADMIN}` },
+      1000,
+    );
     expect(out.heldAtFirstChunk).toBe(true);
     expect(out.rowsAtFirstChunk).toBeLessThan(VOLUNTEERS);
     expect(out.maxRows).toBeLessThanOrEqual(1000);

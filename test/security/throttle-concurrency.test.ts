@@ -21,7 +21,9 @@ describe.each(testDialects())('parallel guesses on accounts (%s)', (dialect) => 
 
   it(`checks at most 10 of ${N} parallel wrong passwords on /v1/tokens from one address`, async () => {
     await env.member('victim1');
-    const answers = await all(N, (i) => env.call('POST', '/v1/tokens', { body: { username: 'victim1', password: `wrong guess ${i}` }, ip: '10.20.0.1' }));
+    const answers = await all(N, (i) =>
+      env.call('POST', '/v1/tokens', { body: { username: 'victim1', password: `wrong guess ${i}` }, ip: '10.20.0.1' }),
+    );
     const checked = answers.filter((a) => a.code === 10108).length;
     expect(checked).toBeLessThanOrEqual(10);
     expect(answers.filter((a) => a.code === 10131).length).toBe(N - checked);
@@ -29,7 +31,11 @@ describe.each(testDialects())('parallel guesses on accounts (%s)', (dialect) => 
 
   it('checks at most 10 of 100 parallel wrong old passwords on "change password"', async () => {
     const m = await env.member('victim2');
-    const body = (i: number) => ({ oldpassword: `not it ${i} at all`, password1: 'Tarnished-Ocelot-Quarry-42', password2: 'Tarnished-Ocelot-Quarry-42' });
+    const body = (i: number) => ({
+      oldpassword: `not it ${i} at all`,
+      password1: 'Tarnished-Ocelot-Quarry-42',
+      password2: 'Tarnished-Ocelot-Quarry-42',
+    });
     const answers = await all(100, (i) => env.call('POST', '/v1/users/victim2/password', { token: m.token, body: body(i) }));
     expect(answers.filter((a) => a.code === 10103).length).toBeLessThanOrEqual(10);
   });
@@ -40,11 +46,15 @@ describe.each(testDialects())('parallel guesses on accounts (%s)', (dialect) => 
     const mail = await env.mail(m.email);
     const code = /\b(\d{6})\b/.exec(mail.text)![1];
     const wrong = (i: number) => String((Number(code) + 1 + i) % 1_000_000).padStart(6, '0');
-    const answers = await all(100, (i) => env.call('POST', '/v1/users/password/verification', { body: { email: m.email, code: wrong(i) }, ip: `10.21.${i}.1` }));
+    const answers = await all(100, (i) =>
+      env.call('POST', '/v1/users/password/verification', { body: { email: m.email, code: wrong(i) }, ip: `10.21.${i}.1` }),
+    );
     const checked = answers.filter((a) => a.code === 10132 || (a.code === 10106 && /^wrong code/.test(a.error))).length;
     expect(checked).toBeLessThanOrEqual(5);
     // The code is dead now, the right one included.
-    expect((await env.call('POST', '/v1/users/password/verification', { body: { email: m.email, code }, ip: '10.21.200.1' })).code).toBe(10106);
+    expect((await env.call('POST', '/v1/users/password/verification', { body: { email: m.email, code }, ip: '10.21.200.1' })).code).toBe(
+      10106,
+    );
   });
 });
 
@@ -69,7 +79,9 @@ describe.each(testDialects())('parallel guesses on the assistant (%s)', (dialect
   it(`checks at most 10 of ${N} parallel wrong registration codes from one address`, async () => {
     const real = await codeFor(ctx, 'o_code_owner');
     const wrong = (i: number) => String((Number(real) + 1 + i) % 1_000_000).padStart(6, '0');
-    const answers = await all(N, (i) => post('/account/register', { username: `squat${i}`, password: 'Tarnished-Ocelot-Quarry-42', last_name: wrong(i) }, '10.23.0.1'));
+    const answers = await all(N, (i) =>
+      post('/account/register', { username: `squat${i}`, password: 'Tarnished-Ocelot-Quarry-42', last_name: wrong(i) }, '10.23.0.1'),
+    );
     const checked = answers.filter((a) => a.code === -1).length;
     expect(checked).toBeLessThanOrEqual(10);
     expect(answers.filter((a) => a.code === 200)).toHaveLength(0);
@@ -85,7 +97,12 @@ describe.each(testDialects())('parallel guesses on certificates (%s)', (dialect)
 
   it(`checks at most 10 of ${N} parallel wrong admin tokens from one address`, async () => {
     const answers = await all(N, (i) =>
-      ctx.t.app.inject({ method: 'GET', url: '/api/v2/certificates/session', headers: { authorization: `Bearer wrong-token-${i}` }, remoteAddress: '10.24.0.1' }),
+      ctx.t.app.inject({
+        method: 'GET',
+        url: '/api/v2/certificates/session',
+        headers: { authorization: `Bearer wrong-token-${i}` },
+        remoteAddress: '10.24.0.1',
+      }),
     );
     expect(answers.filter((r) => r.statusCode === 401).length).toBeLessThanOrEqual(10);
     expect(answers.filter((r) => r.statusCode === 200)).toHaveLength(0);
@@ -101,9 +118,27 @@ describe.each(testDialects())('parallel guesses on certificates (%s)', (dialect)
     const token = 'a-real-claim-link-token-for-this-test-0001';
     const db = ctx.t.core.db;
     const now = Date.now();
-    const c = await db.insertInto('campaigns').values({ slug: 'sec-claims', name: 'Sec', created_at: now, updated_at: now } as never).returning('id').executeTakeFirstOrThrow();
-    await db.insertInto('recipients').values({ campaign_id: Number(c.id), email: 'vol@example.org', token_hash: hashToken(token), status: 1, created_at: now, updated_at: now }).execute();
-    expect((await ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=${token}`, remoteAddress: '10.25.0.1' })).statusCode).toBe(429);
-    expect((await ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=${token}`, remoteAddress: '10.25.0.2' })).statusCode).toBe(200);
+    const c = await db
+      .insertInto('campaigns')
+      .values({ slug: 'sec-claims', name: 'Sec', created_at: now, updated_at: now } as never)
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await db
+      .insertInto('recipients')
+      .values({
+        campaign_id: Number(c.id),
+        email: 'vol@example.org',
+        token_hash: hashToken(token),
+        status: 1,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    expect(
+      (await ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=${token}`, remoteAddress: '10.25.0.1' })).statusCode,
+    ).toBe(429);
+    expect(
+      (await ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=${token}`, remoteAddress: '10.25.0.2' })).statusCode,
+    ).toBe(200);
   });
 });

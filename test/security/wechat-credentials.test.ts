@@ -26,7 +26,8 @@ describe.each(testDialects())('WeChat credentials per tenant (%s)', (dialect) =>
     ctx = await startAutoreply(dialect);
     ctx.fake.on('/cgi-bin/token', (r) => {
       if (r.query.appid === MP.appid && r.query.secret === MP.secret) return { access_token: `PLATFORM-${++n}`, expires_in: 7200 };
-      if (r.query.appid !== APPID || !accepted.has(r.query.secret)) return { errcode: 40125, errmsg: 'invalid appsecret, view more at http://t.cn/RAEkdVq rid: 1' };
+      if (r.query.appid !== APPID || !accepted.has(r.query.secret))
+        return { errcode: 40125, errmsg: 'invalid appsecret, view more at http://t.cn/RAEkdVq rid: 1' };
       const token = `AT-${++n}`;
       tokenSecret.set(token, r.query.secret);
       return { access_token: token, expires_in: 7200 };
@@ -77,7 +78,11 @@ describe.each(testDialects())('WeChat credentials per tenant (%s)', (dialect) =>
       { cookie: other.cookie, secret: S2, body: c2.json<{ id: number; callback_url: string }>(), token: 'tokentwo', follower: 'fol_two' },
     ];
     for (const a of accs) {
-      const rule = await api(a.cookie, 'POST', `/rules?account=${a.body.id}`, { keywords: [{ text: 'hi', match: 'equal' }], replies: ['first', 'second'], mode: 'all' });
+      const rule = await api(a.cookie, 'POST', `/rules?account=${a.body.id}`, {
+        keywords: [{ text: 'hi', match: 'equal' }],
+        replies: ['first', 'second'],
+        mode: 'all',
+      });
       expect(rule.statusCode).toBe(201);
     }
     for (const a of accs) {
@@ -85,7 +90,8 @@ describe.each(testDialects())('WeChat credentials per tenant (%s)', (dialect) =>
       const r = await send(ctx, path, { appid: APPID, token: a.token, aesKey: null }, text(a.follower, 'hi'));
       expect(r.reply).toBe('first');
     }
-    const sentTo = (openid: string) => ctx.fake.calls('/cgi-bin/message/custom/send').filter((c) => (c.json() as { touser: string }).touser === openid);
+    const sentTo = (openid: string) =>
+      ctx.fake.calls('/cgi-bin/message/custom/send').filter((c) => (c.json() as { touser: string }).touser === openid);
     for (const a of accs) await expect.poll(() => sentTo(a.follower).length, SLOW).toBe(1);
     await expect
       .poll(async () => {

@@ -63,7 +63,9 @@ export function getSession(): Session | null {
     const raw = localStorage.getItem(SESSION_KEY);
     if (!raw) return null;
     const s = JSON.parse(raw) as Partial<Session>;
-    return typeof s.username === 'string' && typeof s.token === 'string' ? { username: s.username, token: s.token, ...(s.pending ? { pending: true } : {}) } : null;
+    return typeof s.username === 'string' && typeof s.token === 'string'
+      ? { username: s.username, token: s.token, ...(s.pending ? { pending: true } : {}) }
+      : null;
   } catch {
     return null;
   }
@@ -112,21 +114,32 @@ export const api = {
   register: (b: { username: string; email: string; password1: string; password2: string }) =>
     call<{ code: 200; username: string; data: { token: string } }>('POST', '/v1/users', b),
   login: (login: string, password: string) =>
-    call<{ code: 200; username: string; data: { token: string } }>('POST', '/v1/tokens', login.includes('@') ? { email: login, password } : { username: login, password }),
+    call<{ code: 200; username: string; data: { token: string } }>(
+      'POST',
+      '/v1/tokens',
+      login.includes('@') ? { email: login, password } : { username: login, password },
+    ),
   logout: () => call('DELETE', '/v1/tokens', undefined, true),
   /** By the session token when there is one, else by email or username. */
   resendActivation: (target: { email?: string; username?: string } = {}) => call('POST', '/v1/users/activation/resend', target, true),
   /** `already_active`: the link's account was active before (log in), not an error. */
   activate: (code: string) => call<{ code: 200; data: string; already_active?: boolean }>('GET', `/v1/users/activation?code=${enc(code)}`),
-  changePassword: (b: { oldpassword: string; password1: string; password2: string }) => call('POST', `/v1/users/${enc(me())}/password`, b, true),
+  changePassword: (b: { oldpassword: string; password1: string; password2: string }) =>
+    call('POST', `/v1/users/${enc(me())}/password`, b, true),
   sendCode: (email: string) => call('POST', '/v1/users/password/sms', { email }),
-  verifyCode: (email: string, code: string) => call<{ code: 200; email: string; ticket: string }>('POST', '/v1/users/password/verification/', { email, code }),
+  verifyCode: (email: string, code: string) =>
+    call<{ code: 200; email: string; ticket: string }>('POST', '/v1/users/password/verification/', { email, code }),
   resetPassword: (b: { email: string; password1: string; password2: string; ticket: string }) => call('POST', '/v1/users/password/new', b),
-  addresses: async () => (await call<{ code: 200; addresslist: Address[] }>('GET', `/v1/users/${enc(me())}/address`, undefined, true)).addresslist,
-  addAddress: async (a: AddressInput) => (await call<{ code: 200; addresslist: Address[] }>('POST', `/v1/users/${enc(me())}/address`, a, true)).addresslist,
-  editAddress: async (id: number, a: AddressInput) => (await call<{ code: 200; addresslist: Address[] }>('PUT', `/v1/users/${enc(me())}/address/${id}`, a, true)).addresslist,
-  deleteAddress: async (id: number) => (await call<{ code: 200; addresslist: Address[] }>('DELETE', `/v1/users/${enc(me())}/address/${id}`, undefined, true)).addresslist,
-  setDefault: async (id: number) => (await call<{ code: 200; addresslist: Address[] }>('POST', `/v1/users/address/${enc(me())}/default`, { id }, true)).addresslist,
+  addresses: async () =>
+    (await call<{ code: 200; addresslist: Address[] }>('GET', `/v1/users/${enc(me())}/address`, undefined, true)).addresslist,
+  addAddress: async (a: AddressInput) =>
+    (await call<{ code: 200; addresslist: Address[] }>('POST', `/v1/users/${enc(me())}/address`, a, true)).addresslist,
+  editAddress: async (id: number, a: AddressInput) =>
+    (await call<{ code: 200; addresslist: Address[] }>('PUT', `/v1/users/${enc(me())}/address/${id}`, a, true)).addresslist,
+  deleteAddress: async (id: number) =>
+    (await call<{ code: 200; addresslist: Address[] }>('DELETE', `/v1/users/${enc(me())}/address/${id}`, undefined, true)).addresslist,
+  setDefault: async (id: number) =>
+    (await call<{ code: 200; addresslist: Address[] }>('POST', `/v1/users/address/${enc(me())}/default`, { id }, true)).addresslist,
 };
 
 /** Whether an error means "this browser's session is gone" (send to log in). */
@@ -157,7 +170,8 @@ export function errorText(err: unknown, t: T, te: (k: string) => boolean, scope?
     }
     return err.message || t('errors.unknownCode', { code: err.code });
   }
-  if (err instanceof HttpError) return err.status >= 500 ? t('errors.server', { status: err.status }) : t('errors.http', { status: err.status });
+  if (err instanceof HttpError)
+    return err.status >= 500 ? t('errors.server', { status: err.status }) : t('errors.http', { status: err.status });
   // A lazily loaded page that could not be fetched (offline, or a new deploy replaced the files).
   if (err instanceof Error && /dynamically imported module|module script|Loading chunk/i.test(err.message)) return t('errors.chunk');
   return err instanceof Error ? err.message : String(err);

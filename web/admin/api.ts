@@ -229,66 +229,122 @@ export const api = {
   campaign: (id: string) => call<Campaign>(`campaigns/${id}`),
   createCampaign: (body: { name: string; slug?: string }) => call<Campaign>('campaigns', { method: 'POST', body }),
   updateCampaign: (id: string, body: Record<string, unknown>) => call<Campaign>(`campaigns/${id}`, { method: 'PATCH', body }),
-  archive: (id: string, archived: boolean) => call<Campaign>(`campaigns/${id}/${archived ? 'archive' : 'unarchive'}`, { method: 'POST', body: {} }),
+  archive: (id: string, archived: boolean) =>
+    call<Campaign>(`campaigns/${id}/${archived ? 'archive' : 'unarchive'}`, { method: 'POST', body: {} }),
   uploadTemplate: (id: string, file: File) => {
     const form = new FormData();
     form.append('template', file, file.name);
-    return call<{ width: number; height: number; type: string }>(`campaigns/${id}/template`, { method: 'PUT', body: form, timeoutMs: 120_000 });
+    return call<{ width: number; height: number; type: string }>(`campaigns/${id}/template`, {
+      method: 'PUT',
+      body: form,
+      timeoutMs: 120_000,
+    });
   },
   templateImage: (id: string) => call<Blob>(`campaigns/${id}/template`, { as: 'blob', headers: { accept: 'image/*' }, timeoutMs: 60_000 }),
   preview: (id: string, body: { name?: string; number?: string; layout?: Layout; fields?: Record<string, string> }, signal?: AbortSignal) =>
-    call<Blob>(`campaigns/${id}/preview`, { method: 'POST', body, as: 'blob', headers: { accept: 'image/png, application/json' }, signal, timeoutMs: 30_000 }),
-  importLines: (id: string, lines: string[], columns?: string[]) => call<ImportResult>(`campaigns/${id}/recipients`, { method: 'POST', body: columns ? { lines, columns } : { lines }, timeoutMs: 120_000 }),
+    call<Blob>(`campaigns/${id}/preview`, {
+      method: 'POST',
+      body,
+      as: 'blob',
+      headers: { accept: 'image/png, application/json' },
+      signal,
+      timeoutMs: 30_000,
+    }),
+  importLines: (id: string, lines: string[], columns?: string[]) =>
+    call<ImportResult>(`campaigns/${id}/recipients`, {
+      method: 'POST',
+      body: columns ? { lines, columns } : { lines },
+      timeoutMs: 120_000,
+    }),
   recipients: (id: string, q: { q?: string; status?: string; failed?: boolean; page: number; limit: number }) => {
     const p = new URLSearchParams({ page: String(q.page), limit: String(q.limit) });
     if (q.q) p.set('q', q.q);
     if (q.status) p.set('status', q.status);
     if (q.failed) p.set('failed', 'true');
-    return call<{ items: Recipient[]; total: number; totalCapped?: boolean; page: number; limit: number }>(`campaigns/${id}/recipients?${p}`);
+    return call<{ items: Recipient[]; total: number; totalCapped?: boolean; page: number; limit: number }>(
+      `campaigns/${id}/recipients?${p}`,
+    );
   },
   previewFile: (id: string, file: Blob, options?: { mapping?: ColumnMapping }) =>
     call<ImportPreview>(`campaigns/${id}/recipients/preview`, { method: 'POST', body: fileForm(file, options), timeoutMs: 300_000 }),
   importFile: (id: string, file: Blob, options?: { mapping?: ColumnMapping }) =>
-    call<ImportResult & { format: string; encoding: string | null; separator: string | null }>(`campaigns/${id}/recipients/import`, { method: 'POST', body: fileForm(file, options), timeoutMs: 600_000 }),
-  editRecipient: (id: string, rid: string | number, body: { email?: string; name?: string | null; number?: string | null; notify?: boolean }) =>
-    call<Recipient & { reissued: boolean; notified: boolean }>(`campaigns/${id}/recipients/${rid}`, { method: 'PATCH', body }),
+    call<ImportResult & { format: string; encoding: string | null; separator: string | null }>(`campaigns/${id}/recipients/import`, {
+      method: 'POST',
+      body: fileForm(file, options),
+      timeoutMs: 600_000,
+    }),
+  editRecipient: (
+    id: string,
+    rid: string | number,
+    body: { email?: string; name?: string | null; number?: string | null; notify?: boolean },
+  ) => call<Recipient & { reissued: boolean; notified: boolean }>(`campaigns/${id}/recipients/${rid}`, { method: 'PATCH', body }),
   deleteRecipients: (id: string, ids: number[], certificate?: 'keep' | 'revoke', reason?: string) =>
-    call<DeleteResult>(`campaigns/${id}/recipients/delete`, { method: 'POST', body: { ids, ...(certificate ? { certificate } : {}), ...(reason ? { reason } : {}) } }),
-  exportCsv: (id: string) => call<Blob>(`campaigns/${id}/recipients.csv`, { as: 'blob', headers: { accept: 'text/csv' }, timeoutMs: 300_000 }),
+    call<DeleteResult>(`campaigns/${id}/recipients/delete`, {
+      method: 'POST',
+      body: { ids, ...(certificate ? { certificate } : {}), ...(reason ? { reason } : {}) },
+    }),
+  exportCsv: (id: string) =>
+    call<Blob>(`campaigns/${id}/recipients.csv`, { as: 'blob', headers: { accept: 'text/csv' }, timeoutMs: 300_000 }),
   resend: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/resend`, { method: 'POST', body: {} }),
-  newLink: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/new-link`, { method: 'POST', body: {} }),
-  revoke: (id: string, rid: string | number, reason: string) => call<Recipient>(`campaigns/${id}/recipients/${rid}/revoke`, { method: 'POST', body: { reason } }),
-  reissue: (id: string, rid: string | number, name: string) => call<Recipient>(`campaigns/${id}/recipients/${rid}/reissue`, { method: 'POST', body: { name } }),
+  newLink: (id: string, rid: string | number) =>
+    call<Recipient>(`campaigns/${id}/recipients/${rid}/new-link`, { method: 'POST', body: {} }),
+  revoke: (id: string, rid: string | number, reason: string) =>
+    call<Recipient>(`campaigns/${id}/recipients/${rid}/revoke`, { method: 'POST', body: { reason } }),
+  reissue: (id: string, rid: string | number, name: string) =>
+    call<Recipient>(`campaigns/${id}/recipients/${rid}/reissue`, { method: 'POST', body: { name } }),
   uploadLogo: (id: string, file: File) => {
     const form = new FormData();
     form.append('logo', file);
     return call<{ url: string }>(`campaigns/${id}/logo`, { method: 'PUT', body: form });
   },
   deleteLogo: (id: string) => call<void>(`campaigns/${id}/logo`, { method: 'DELETE' }),
-  certificatesZip: (id: string) => call<Blob>(`campaigns/${id}/certificates.zip`, { as: 'blob', headers: { accept: 'application/zip' }, timeoutMs: 3_600_000 }),
-  printPdf: (id: string, recipientIds: number[]) => call<Blob>(`campaigns/${id}/certificates/print`, { method: 'POST', body: { recipientIds }, as: 'blob', headers: { accept: 'application/pdf' }, timeoutMs: 600_000 }),
+  certificatesZip: (id: string) =>
+    call<Blob>(`campaigns/${id}/certificates.zip`, { as: 'blob', headers: { accept: 'application/zip' }, timeoutMs: 3_600_000 }),
+  printPdf: (id: string, recipientIds: number[]) =>
+    call<Blob>(`campaigns/${id}/certificates/print`, {
+      method: 'POST',
+      body: { recipientIds },
+      as: 'blob',
+      headers: { accept: 'application/pdf' },
+      timeoutMs: 600_000,
+    }),
   reset: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/reset`, { method: 'POST', body: {} }),
-  certificate: (id: string, rid: string | number) => call<Blob>(`campaigns/${id}/recipients/${rid}/certificate`, { as: 'blob', headers: { accept: '*/*' }, timeoutMs: 60_000 }),
+  certificate: (id: string, rid: string | number) =>
+    call<Blob>(`campaigns/${id}/recipients/${rid}/certificate`, { as: 'blob', headers: { accept: '*/*' }, timeoutMs: 60_000 }),
   toSend: (id: string) => call<{ toSend: number }>(`campaigns/${id}/send`),
   send: (id: string) => call<{ queued: number }>(`campaigns/${id}/send`, { method: 'POST', body: {} }),
   pause: (id: string) => call<Progress>(`campaigns/${id}/pause`, { method: 'POST', body: {} }),
   resume: (id: string) => call<Progress>(`campaigns/${id}/resume`, { method: 'POST', body: {} }),
   progress: (id: string) => call<Progress>(`campaigns/${id}/progress`),
-  retryFailed: (id: string) => call<{ notices: number; certificates: number }>(`campaigns/${id}/retry-failed`, { method: 'POST', body: {} }),
-  testMail: (id: string, to: string) => call<{ ok: boolean; response: string }>(`campaigns/${id}/mail/test`, { method: 'POST', body: { to }, timeoutMs: 60_000 }),
+  retryFailed: (id: string) =>
+    call<{ notices: number; certificates: number }>(`campaigns/${id}/retry-failed`, { method: 'POST', body: {} }),
+  testMail: (id: string, to: string) =>
+    call<{ ok: boolean; response: string }>(`campaigns/${id}/mail/test`, { method: 'POST', body: { to }, timeoutMs: 60_000 }),
   mailHeaders: (id: string) => call<HeaderPreview>(`campaigns/${id}/mail/headers`, { method: 'POST', body: {} }),
   dkimKeys: () => call<{ items: DkimKey[] }>('dkim'),
-  putDkim: (domain: string, body: { selector: string; privateKey?: string }) => call<DkimKey>(`dkim/${encodeURIComponent(domain)}`, { method: 'PUT', body }),
+  putDkim: (domain: string, body: { selector: string; privateKey?: string }) =>
+    call<DkimKey>(`dkim/${encodeURIComponent(domain)}`, { method: 'PUT', body }),
   deleteDkim: (domain: string) => call<{ ok: true }>(`dkim/${encodeURIComponent(domain)}`, { method: 'DELETE' }),
   checkDkim: (domain: string) =>
-    call<{ domain: string; record: DkimRecord; state: 'published' | 'different_key' | 'absent' | 'unreachable'; found: string[]; error?: string }>(`dkim/${encodeURIComponent(domain)}/check`, { method: 'POST', body: {}, timeoutMs: 20_000 }),
+    call<{
+      domain: string;
+      record: DkimRecord;
+      state: 'published' | 'different_key' | 'absent' | 'unreachable';
+      found: string[];
+      error?: string;
+    }>(`dkim/${encodeURIComponent(domain)}/check`, { method: 'POST', body: {}, timeoutMs: 20_000 }),
   blocklist: (q: { q?: string; page: number; limit: number }) => {
     const p = new URLSearchParams({ page: String(q.page), limit: String(q.limit) });
     if (q.q) p.set('q', q.q);
     return call<{ items: BlockedAddress[]; total: number }>(`blocklist?${p}`);
   },
   unblock: (email: string) => call<{ ok: true }>(`blocklist/${encodeURIComponent(email)}`, { method: 'DELETE' }),
-  checkBounces: (id: string) => call<{ read: number; hard: number; soft: number; unmatched: number; unsubscribed: number }>(`campaigns/${id}/bounces/check`, { method: 'POST', body: {}, timeoutMs: 120_000 }),
+  checkBounces: (id: string) =>
+    call<{ read: number; hard: number; soft: number; unmatched: number; unsubscribed: number }>(`campaigns/${id}/bounces/check`, {
+      method: 'POST',
+      body: {},
+      timeoutMs: 120_000,
+    }),
   mailPreview: (id: string, body: { subject?: string; body?: string }) =>
     call<{ subject: string; html: string; text: string }>(`campaigns/${id}/mail/preview`, { method: 'POST', body }),
 };
@@ -299,7 +355,12 @@ export const api = {
  * stream ends; rejects on failure (the caller falls back to polling).
  */
 export async function streamProgress(id: string, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<void> {
-  const res = await call<Response>(`campaigns/${id}/progress/stream`, { as: 'response', headers: { accept: 'text/event-stream' }, signal, timeoutMs: 15_000 });
+  const res = await call<Response>(`campaigns/${id}/progress/stream`, {
+    as: 'response',
+    headers: { accept: 'text/event-stream' },
+    signal,
+    timeoutMs: 15_000,
+  });
   if (!res.body) throw new NetworkError('no stream');
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';

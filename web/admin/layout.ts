@@ -36,7 +36,8 @@ export const SAMPLES = {
  */
 export function widthLimit(templateWidth: number, x: number, align: Align, maxWidth?: number | null): number {
   const margin = Math.round(templateWidth * 0.02);
-  const room = align === 'left' ? templateWidth - margin - x : align === 'right' ? x - margin : 2 * Math.min(x - margin, templateWidth - margin - x);
+  const room =
+    align === 'left' ? templateWidth - margin - x : align === 'right' ? x - margin : 2 * Math.min(x - margin, templateWidth - margin - x);
   const wanted = maxWidth != null && Number.isFinite(Number(maxWidth)) && Number(maxWidth) > 0 ? Number(maxWidth) : Infinity;
   return Math.max(0, Math.min(room, wanted));
 }

@@ -119,7 +119,8 @@ export const api = {
   platform: () => v2<Platform>('/platform'),
   register: (username: string, password: string, code: string) =>
     seed<{ code: number; message: string; id: number }>('/account/register', { body: { username, password, last_name: code } }),
-  login: (username: string, password: string) => seed<{ code: number; message: string; id: number }>('/account/login', { body: { username, password } }),
+  login: (username: string, password: string) =>
+    seed<{ code: number; message: string; id: number }>('/account/login', { body: { username, password } }),
   // Signed out already (an expired session): the seed answers -1, and the page is signed out either way.
   logout: () =>
     seed('/account/logout').catch((err: unknown) => {
@@ -130,10 +131,12 @@ export const api = {
   rules: (account: number | null, q: string, offset: number, limit = 100) =>
     v2<{ total: number; rules: Rule[] }>(`/rules${scoped(account, { ...(q ? { q } : {}), offset, limit })}`),
   createRule: (account: number | null, rule: RuleInput) => v2<Rule>(`/rules${scoped(account)}`, { method: 'POST', body: rule }),
-  updateRule: (account: number | null, id: number, rule: RuleInput) => v2<Rule>(`/rules/${id}${scoped(account)}`, { method: 'PUT', body: rule }),
+  updateRule: (account: number | null, id: number, rule: RuleInput) =>
+    v2<Rule>(`/rules/${id}${scoped(account)}`, { method: 'PUT', body: rule }),
   deleteRule: (account: number | null, id: number) => v2<void>(`/rules/${id}${scoped(account)}`, { method: 'DELETE' }),
   settings: (account: number | null) => v2<Settings>(`/settings${scoped(account)}`),
-  saveSettings: (account: number | null, patch: Partial<Settings>) => v2<Settings>(`/settings${scoped(account)}`, { method: 'PUT', body: patch }),
+  saveSettings: (account: number | null, patch: Partial<Settings>) =>
+    v2<Settings>(`/settings${scoped(account)}`, { method: 'PUT', body: patch }),
   exportRules: (account: number | null) => v2<ExportFile>(`/export${scoped(account)}`),
   importRules: (account: number | null, body: { replace: boolean; rules: RuleInput[]; settings?: Partial<Settings> }) =>
     v2<{ imported: number }>(`/import${scoped(account)}`, { method: 'POST', body, timeoutMs: 60_000 }),
@@ -143,7 +146,8 @@ export const api = {
   connect: (body: { appid: string; secret: string; token: string; aes_key: string | null; name: string | null }) =>
     v2<Account & { callback_url: string }>('/accounts', { method: 'POST', body }),
   disconnect: (id: number) => v2<void>(`/accounts/${id}`, { method: 'DELETE' }),
-  simulate: (id: number, body: { text?: string; event?: 'subscribe' }) => v2<SimulateResult>(`/accounts/${id}/simulate`, { method: 'POST', body }),
+  simulate: (id: number, body: { text?: string; event?: 'subscribe' }) =>
+    v2<SimulateResult>(`/accounts/${id}/simulate`, { method: 'POST', body }),
   bindQr: () => v2<{ pid: string; imageUrl: string; expiresAt: number }>('/bind-qr', { method: 'POST', body: {} }),
 };
 

@@ -6,7 +6,17 @@ import type { ReplyItem, RuleInput } from './api';
 
 export type Problem = { key: string; values?: Record<string, unknown> } | null;
 
-export const LIMITS = { keywordChars: 100, replyChars: 2000, nameChars: 60, titleChars: 64, descriptionChars: 120, urlChars: 1024, keywordsPerRule: 20, repliesPerRule: 10, importRules: 5000 } as const;
+export const LIMITS = {
+  keywordChars: 100,
+  replyChars: 2000,
+  nameChars: 60,
+  titleChars: 64,
+  descriptionChars: 120,
+  urlChars: 1024,
+  keywordsPerRule: 20,
+  repliesPerRule: 10,
+  importRules: 5000,
+} as const;
 
 /** A reply being edited: every type's fields, so switching the type keeps what was typed. */
 export interface ReplyDraft {
@@ -28,7 +38,8 @@ export function toDraft(r: ReplyItem): ReplyDraft {
 
 export function fromDraft(d: ReplyDraft): ReplyItem {
   if (d.type === 'image') return { type: 'image', mediaId: d.mediaId.trim() };
-  if (d.type === 'news') return { type: 'news', title: d.title.trim(), description: d.description.trim(), url: d.url.trim(), picUrl: d.picUrl.trim() };
+  if (d.type === 'news')
+    return { type: 'news', title: d.title.trim(), description: d.description.trim(), url: d.url.trim(), picUrl: d.picUrl.trim() };
   return d.text;
 }
 
@@ -54,7 +65,8 @@ export function replyProblems(d: ReplyDraft): Record<string, Problem> {
   } else {
     if (!d.title.trim()) out.title = { key: 'errors.required' };
     else if (chars(d.title.trim()) > LIMITS.titleChars) out.title = { key: 'errors.tooLong', values: { max: LIMITS.titleChars } };
-    if (chars(d.description.trim()) > LIMITS.descriptionChars) out.description = { key: 'errors.tooLong', values: { max: LIMITS.descriptionChars } };
+    if (chars(d.description.trim()) > LIMITS.descriptionChars)
+      out.description = { key: 'errors.tooLong', values: { max: LIMITS.descriptionChars } };
     if (!d.url.trim()) out.url = { key: 'errors.required' };
     else if (!httpUrl(d.url) || d.url.trim().length > LIMITS.urlChars) out.url = { key: 'errors.url' };
     if (d.picUrl.trim() && (!httpUrl(d.picUrl) || d.picUrl.trim().length > LIMITS.urlChars)) out.picUrl = { key: 'errors.url' };
@@ -126,7 +138,10 @@ export function rule(r: RuleInput): Record<string, Problem> {
  * Reads an import file (the export format, or a bare array of rules, or the seed's
  * {"01": {"received": "reply"}} view) into rules; throws an i18n problem when it is not one.
  */
-export function parseImport(text: string): { rules: RuleInput[]; settings?: { enabled?: boolean; followReply?: string | null; defaultReply?: string | null } } {
+export function parseImport(text: string): {
+  rules: RuleInput[];
+  settings?: { enabled?: boolean; followReply?: string | null; defaultReply?: string | null };
+} {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -147,7 +162,8 @@ export function parseImport(text: string): { rules: RuleInput[]; settings?: { en
     const entries = Object.entries(data as Record<string, unknown>).sort(([a], [b]) => (Number(a) || 0) - (Number(b) || 0));
     for (const [, pairs] of entries) {
       if (!pairs || typeof pairs !== 'object') throw { key: 'io.badShape' };
-      for (const [k, v] of Object.entries(pairs as Record<string, unknown>)) list.push({ keywords: [{ text: k, match: 'equal' }], replies: [v] });
+      for (const [k, v] of Object.entries(pairs as Record<string, unknown>))
+        list.push({ keywords: [{ text: k, match: 'equal' }], replies: [v] });
     }
   } else throw { key: 'io.badShape' };
   if (!list.length) throw { key: 'io.empty' };
@@ -155,11 +171,18 @@ export function parseImport(text: string): { rules: RuleInput[]; settings?: { en
   const rules: RuleInput[] = list.map((raw, i) => {
     const r = raw as { keywords?: unknown; replies?: unknown; mode?: unknown };
     const keywords = Array.isArray(r?.keywords)
-      ? r.keywords.map((k) => (typeof k === 'string' ? { text: k, match: 'equal' as const } : { text: String((k as { text?: unknown })?.text ?? ''), match: (k as { match?: unknown })?.match === 'contains' ? ('contains' as const) : ('equal' as const) }))
+      ? r.keywords.map((k) =>
+          typeof k === 'string'
+            ? { text: k, match: 'equal' as const }
+            : {
+                text: String((k as { text?: unknown })?.text ?? ''),
+                match: (k as { match?: unknown })?.match === 'contains' ? ('contains' as const) : ('equal' as const),
+              },
+        )
       : [];
     const replies: ReplyItem[] = Array.isArray(r?.replies) ? r.replies.map(importedReply) : [];
     const mode = r?.mode === 'random' ? ('random' as const) : ('all' as const);
-    const name = typeof (r as { name?: unknown })?.name === 'string' ? ((r as { name: string }).name.trim() || null) : null;
+    const name = typeof (r as { name?: unknown })?.name === 'string' ? (r as { name: string }).name.trim() || null : null;
     const rule = { name, keywords, replies, mode };
     const problems = Object.values(validateRuleShape(rule)).filter(Boolean);
     if (problems.length) throw { key: 'io.badRule', values: { n: i + 1 } };
@@ -176,7 +199,13 @@ export function parseImport(text: string): { rules: RuleInput[]; settings?: { en
   const pick = (v: unknown) => (typeof v === 'string' || v === null ? v : undefined);
   return {
     rules,
-    settings: settings ? { enabled: typeof settings.enabled === 'boolean' ? settings.enabled : undefined, followReply: pick(settings.followReply), defaultReply: pick(settings.defaultReply) } : undefined,
+    settings: settings
+      ? {
+          enabled: typeof settings.enabled === 'boolean' ? settings.enabled : undefined,
+          followReply: pick(settings.followReply),
+          defaultReply: pick(settings.defaultReply),
+        }
+      : undefined,
   };
 }
 
@@ -188,7 +217,8 @@ function importedReply(x: unknown): ReplyItem {
   const o = (x && typeof x === 'object' ? x : {}) as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   if (o.type === 'image') return { type: 'image', mediaId: str(o.mediaId) };
-  if (o.type === 'news') return { type: 'news', title: str(o.title), description: str(o.description), url: str(o.url), picUrl: str(o.picUrl) };
+  if (o.type === 'news')
+    return { type: 'news', title: str(o.title), description: str(o.description), url: str(o.url), picUrl: str(o.picUrl) };
   if (o.type === 'text') return str(o.text);
   return '';
 }

@@ -7,9 +7,11 @@ const en = {
   switchTo: '中文',
   loading: 'Loading your link…',
   missingTitle: 'This link is incomplete',
-  missingBody: 'The address has no certificate code in it. Open the link from your email again; if your mail app cut it, copy the whole link into the browser.',
+  missingBody:
+    'The address has no certificate code in it. Open the link from your email again; if your mail app cut it, copy the whole link into the browser.',
   unknownTitle: 'This link is not valid',
-  unknownBody: 'We could not find a certificate for this link. It may have been replaced by a newer email: use the most recent message you received, or ask the organizer to send it again.',
+  unknownBody:
+    'We could not find a certificate for this link. It may have been replaced by a newer email: use the most recent message you received, or ask the organizer to send it again.',
   formTitle: 'Confirm the name for your certificate',
   email: 'Email',
   name: 'Name on the certificate',

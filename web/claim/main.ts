@@ -187,12 +187,25 @@ function screenHtml(): string {
     case 'failure': {
       const kind = state.failure?.kind ?? 'network';
       const [title, body, icon] =
-        kind === 'busy' ? [w.busyTitle, w.busyBody, '…'] : kind === 'server' ? [w.serverTitle, w.serverBody, '!'] : [w.networkTitle, w.networkBody, '!'];
+        kind === 'busy'
+          ? [w.busyTitle, w.busyBody, '…']
+          : kind === 'server'
+            ? [w.serverTitle, w.serverBody, '!']
+            : [w.networkTitle, w.networkBody, '!'];
       const editing = Boolean(state.info && !state.info.claimed);
       const back = editing ? `<button class="btn btn-block" data-action="edit">${esc(w.back)}</button>` : '';
       // Show the typed name, so the volunteer sees nothing was lost.
-      const typed = editing && state.name.trim() ? `<p class="kept" data-testid="kept-name">${esc(w.keptName)} <strong>${esc(state.name.trim())}</strong></p>` : '';
-      return message(icon, title, body, `${typed}<button class="btn btn-primary btn-block" data-action="retry" data-testid="retry">${esc(w.retry)}</button>${back}`, `failure-${kind}`);
+      const typed =
+        editing && state.name.trim()
+          ? `<p class="kept" data-testid="kept-name">${esc(w.keptName)} <strong>${esc(state.name.trim())}</strong></p>`
+          : '';
+      return message(
+        icon,
+        title,
+        body,
+        `${typed}<button class="btn btn-primary btn-block" data-action="retry" data-testid="retry">${esc(w.retry)}</button>${back}`,
+        `failure-${kind}`,
+      );
     }
     case 'claimed': {
       // The truth about the certificate mail (issue 12.2): on its way, or failed and being retried.
@@ -222,7 +235,9 @@ function paintPreview(): void {
   const w = t();
   box.classList.toggle('busy', state.previewState === 'loading');
   box.setAttribute('data-state', state.previewState);
-  const img = state.previewUrl ? `<img src="${state.previewUrl}" alt="${esc(w.previewAlt(state.name.trim()))}" data-testid="preview-image" />` : '';
+  const img = state.previewUrl
+    ? `<img src="${state.previewUrl}" alt="${esc(w.previewAlt(state.name.trim()))}" data-testid="preview-image" />`
+    : '';
   const status =
     state.previewState === 'loading'
       ? `<span class="status"><span class="spinner"></span> ${esc(w.previewLoading)}</span>`

@@ -99,7 +99,8 @@ function listHtml(): string {
   const err = state.listError
     ? `<div class="alert alert-error" role="alert">${esc(state.listError)} <button class="btn btn-sm" data-action="refresh">Retry</button></div>`
     : '';
-  if (!state.items.length) return `${err}<p class="muted pad" data-testid="empty">No messages yet. Send something from the <a href="/admin">console</a>.</p>`;
+  if (!state.items.length)
+    return `${err}<p class="muted pad" data-testid="empty">No messages yet. Send something from the <a href="/admin">console</a>.</p>`;
   return `${err}<ul class="mail-list" data-testid="mail-list">${state.items
     .map(
       (m) => `<li><a href="/dev/mail/${m.id}" data-id="${m.id}" class="${m.id === state.openId ? 'active' : ''}" data-testid="mail-item">
@@ -118,7 +119,9 @@ function detailHtml(): string {
   const atts = d.attachments
     .map((a) => {
       const url = `${API}/${d.id}/attachments/${a.index}`;
-      const img = a.contentType.startsWith('image/') ? `<img data-src="${url}" alt="${esc(a.filename)}" class="att-img" data-testid="attachment-image" />` : '';
+      const img = a.contentType.startsWith('image/')
+        ? `<img data-src="${url}" alt="${esc(a.filename)}" class="att-img" data-testid="attachment-image" />`
+        : '';
       return `<li>${img}<a href="${url}" data-download="${esc(a.filename)}" data-testid="attachment">${esc(a.filename)}</a> <span class="small muted">${esc(a.contentType)}, ${size(a.size)}</span></li>`;
     })
     .join('');

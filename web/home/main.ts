@@ -15,7 +15,6 @@ let lang: Lang = detectLang(LANG_KEY);
 /** Whether /dev/mail exists (only without SMTP): the page answers 200 then, 404 otherwise. */
 let devMail = false;
 
-
 function card(href: string, title: string, body: string, testid: string): string {
   return `<li><a class="card home-card" href="${href}" data-testid="${testid}"><h2>${esc(title)}</h2><p class="muted">${esc(body)}</p><span class="path">${esc(href)}</span></a></li>`;
 }

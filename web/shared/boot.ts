@@ -12,7 +12,12 @@ import { detectLang } from './http';
 
 export const LANG_KEY = 'vh.lang';
 
-export function bootVueApp(opts: { app: Component; router: Router; messages: Record<string, Record<string, unknown>>; reportError: (err: unknown) => void }): void {
+export function bootVueApp(opts: {
+  app: Component;
+  router: Router;
+  messages: Record<string, Record<string, unknown>>;
+  reportError: (err: unknown) => void;
+}): void {
   const i18n = createI18n({ legacy: false, locale: detectLang(LANG_KEY), fallbackLocale: 'en', messages: opts.messages as never });
   document.documentElement.lang = i18n.global.locale.value === 'zh' ? 'zh-CN' : 'en';
   const g = i18n.global as unknown as { t: (k: string) => string; te: (k: string) => boolean };

@@ -8,7 +8,10 @@
  */
 
 export class NetworkError extends Error {
-  constructor(message: string, readonly timedOut = false) {
+  constructor(
+    message: string,
+    readonly timedOut = false,
+  ) {
     super(message);
     this.name = 'NetworkError';
   }

@@ -45,7 +45,9 @@ const LIST_JSON_SQL = `select json_group_array(json_object(
 
 /** `reader` (SQLite only): a read-only connection for the list outside transactions (see sqlite-reader.ts). */
 export function createAddressesRepo(db: DB, reader?: SQLite.Database) {
-  const fastList = reader ? fastRead<[number], AddressListRow>(reader, listActiveQuery(db, USER_MARKER).compile(), [USER_MARKER]) : undefined;
+  const fastList = reader
+    ? fastRead<[number], AddressListRow>(reader, listActiveQuery(db, USER_MARKER).compile(), [USER_MARKER])
+    : undefined;
   const listJson = reader ? reader.prepare<[number], string>(LIST_JSON_SQL).pluck() : undefined;
   return {
     /** SQLite with a reader only: the active list as JSON text (see LIST_JSON_SQL); undefined elsewhere. */
@@ -67,7 +69,13 @@ export function createAddressesRepo(db: DB, reader?: SQLite.Database) {
       return Number(r.n);
     },
     async activeById(userId: number, id: number, ex: Executor = db): Promise<AddressRow | undefined> {
-      return ex.selectFrom('addresses').selectAll().where('id', '=', id).where('user_id', '=', userId).where('is_active', '=', 1).executeTakeFirst();
+      return ex
+        .selectFrom('addresses')
+        .selectAll()
+        .where('id', '=', id)
+        .where('user_id', '=', userId)
+        .where('is_active', '=', 1)
+        .executeTakeFirst();
     },
     async insert(userId: number, f: AddressFields, isDefault: boolean, now: number, ex: Executor = db): Promise<number> {
       const r = await ex

@@ -39,7 +39,12 @@ export function createCodesRepo(db: DB) {
     },
     /** Marks a code used if it still is unused; returns whether this call used it (single use under races). */
     async use(id: number, now: number, ex: Executor = db): Promise<boolean> {
-      const r = await ex.updateTable('one_time_codes').set({ used_at: now }).where('id', '=', id).where('used_at', 'is', null).executeTakeFirst();
+      const r = await ex
+        .updateTable('one_time_codes')
+        .set({ used_at: now })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     /**

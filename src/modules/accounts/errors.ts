@@ -45,7 +45,11 @@ export const C = {
 
 /** An accounts error: always answered `{code, error}` with HTTP 200. */
 export class AccountsError extends AppError {
-  constructor(code: number, message: string, readonly extra?: Record<string, unknown>) {
+  constructor(
+    code: number,
+    message: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
     super(code, message, 200);
     this.name = 'AccountsError';
   }

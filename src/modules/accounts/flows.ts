@@ -65,7 +65,11 @@ export function createFlows(deps: FlowDeps) {
   const codes = createCodesRepo(db);
 
   /** Writes a fresh activation link for a user and enqueues its mail, in `trx`. */
-  async function issueActivation(user: { id: number; username: string; email: string }, lang: Lang, trx: Parameters<typeof codes.insert>[2]) {
+  async function issueActivation(
+    user: { id: number; username: string; email: string },
+    lang: Lang,
+    trx: Parameters<typeof codes.insert>[2],
+  ) {
     const code = randomToken();
     const t = now();
     const id = await codes.insert(
@@ -74,7 +78,9 @@ export function createFlows(deps: FlowDeps) {
       trx,
     );
     const link = `${publicUrl}/accounts/active?code=${code}`;
-    await mailer.enqueue(mailTo(publicUrl, user.email, `activation.${id}`, activationMail({ username: user.username, link, lang })), { trx });
+    await mailer.enqueue(mailTo(publicUrl, user.email, `activation.${id}`, activationMail({ username: user.username, link, lang })), {
+      trx,
+    });
   }
 
   return {
@@ -82,7 +88,9 @@ export function createFlows(deps: FlowDeps) {
 
     /** POST /v1/users: an inactive account, an activation mail, and a session token. */
     async register(input: { username: string; email: string; password1: string; password2: string }, ip: string, lang: Lang) {
-      await limit(windowRule(`register:client:${clientKey(ip)}`, FLOW_LIMITS.registerPerClient.limit, FLOW_LIMITS.registerPerClient.windowMs));
+      await limit(
+        windowRule(`register:client:${clientKey(ip)}`, FLOW_LIMITS.registerPerClient.limit, FLOW_LIMITS.registerPerClient.windowMs),
+      );
       if (input.password1 !== input.password2) throw fail(C.PASSWORDS_DIFFER, 'the two passwords differ');
       const email = normalizeEmail(input.email);
       const problem = await passwordProblem(input.password1, input.username, email);
@@ -143,7 +151,10 @@ export function createFlows(deps: FlowDeps) {
      */
     async checkResend(target: string, ip: string): Promise<void> {
       const L = FLOW_LIMITS;
-      await limit(windowRule(`resend:client:${clientKey(ip)}`, L.resendPerClient.limit, L.resendPerClient.windowMs), windowRule(`resend:${target.toLowerCase()}`, L.resendPerTarget.limit, L.resendPerTarget.windowMs));
+      await limit(
+        windowRule(`resend:client:${clientKey(ip)}`, L.resendPerClient.limit, L.resendPerClient.windowMs),
+        windowRule(`resend:${target.toLowerCase()}`, L.resendPerTarget.limit, L.resendPerTarget.windowMs),
+      );
     },
 
     /** Sends a new activation link to an inactive account (by email, username or user id); silent otherwise. */
@@ -169,9 +180,13 @@ export function createFlows(deps: FlowDeps) {
       if (!r.ok) {
         if (r.reason === 'throttled') throw tooMany(r.retryAfterMs);
         if (r.reason === 'wrong') throw fail(C.INVALID_PASSWORD, 'wrong username/email or password');
-        throw fail(C.USER_QUERY_ERROR, 'this account is not activated yet: open the link in the activation mail, or ask for a new one (POST /v1/users/activation/resend)', {
-          reason: 'not_activated',
-        });
+        throw fail(
+          C.USER_QUERY_ERROR,
+          'this account is not activated yet: open the link in the activation mail, or ask for a new one (POST /v1/users/activation/resend)',
+          {
+            reason: 'not_activated',
+          },
+        );
       }
       const s = await accounts.createSession(r.member.id, 'web');
       return { username: r.member.username, token: s.token };

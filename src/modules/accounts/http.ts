@@ -45,7 +45,12 @@ export function installAccountsHttp(app: FastifyInstance): void {
     const field = issue?.path[0] === undefined ? undefined : String(issue.path[0]);
     if (issue?.code === 'unrecognized_keys') {
       const keys = (issue as { keys?: string[] }).keys ?? [];
-      return { error: fail(url.includes('/address/') && method === 'PUT' ? C.ADDRESS_MODIFY : C.INVALID_PARAMS, `unknown field(s): ${keys.join(', ')}`) };
+      return {
+        error: fail(
+          url.includes('/address/') && method === 'PUT' ? C.ADDRESS_MODIFY : C.INVALID_PARAMS,
+          `unknown field(s): ${keys.join(', ')}`,
+        ),
+      };
     }
     if (data === undefined || data === null || (issue?.path.length === 0 && issue.code === 'invalid_type')) {
       return { error: fail(C.INVALID_PARAMS, httpPart === 'body' ? 'a JSON object body is required' : `invalid ${httpPart}`) };

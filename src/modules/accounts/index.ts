@@ -35,7 +35,9 @@ export async function registerAccounts(app: FastifyInstance, core: Core): Promis
     reader,
     limiter,
   });
-  const codeKey = createHmac('sha256', loadSecretKey(core.config.dataDir, core.config.secretKey)).update('accounts recovery codes').digest();
+  const codeKey = createHmac('sha256', loadSecretKey(core.config.dataDir, core.config.secretKey))
+    .update('accounts recovery codes')
+    .digest();
   const recovery = createRecovery({ ...base, codeKey, limiter });
   const addresses = createAddressService({ db: core.db, dialect: core.dialect, now, reader });
 

@@ -1,12 +1,6 @@
 /** Each accounts mail, in Chinese and in English: what the member reads, and that input is escaped. */
 import { describe, expect, it } from 'vitest';
-import {
-  activationMail,
-  langFrom,
-  passwordChangedMail,
-  passwordResetMail,
-  recoveryCodeMail,
-} from './mail-templates.js';
+import { activationMail, langFrom, passwordChangedMail, passwordResetMail, recoveryCodeMail } from './mail-templates.js';
 
 const at = Date.UTC(2026, 10, 23, 2, 5, 0); // 10:05 in Beijing
 

@@ -66,12 +66,18 @@ export const migrations: Record<string, Migration> = {
       // first of each group (activated first, then oldest) keeps its name; each other one gets
       // "<name>.<id>" (a name nobody else can hold, since ids are unique), so nothing is lost and
       // those members still sign in by email. Then the expression index makes the rule hold.
-      const clashes = await sql<{ l: string }>`SELECT lower(username) AS l FROM users GROUP BY lower(username) HAVING COUNT(*) > 1`.execute(db);
+      const clashes = await sql<{ l: string }>`SELECT lower(username) AS l FROM users GROUP BY lower(username) HAVING COUNT(*) > 1`.execute(
+        db,
+      );
       for (const { l } of clashes.rows) {
-        const rows = await sql<{ id: number; username: string }>`SELECT id, username FROM users WHERE lower(username) = ${l} ORDER BY is_active DESC, id ASC`.execute(db);
+        const rows = await sql<{
+          id: number;
+          username: string;
+        }>`SELECT id, username FROM users WHERE lower(username) = ${l} ORDER BY is_active DESC, id ASC`.execute(db);
         for (const r of rows.rows.slice(1)) {
           let name = `${r.username}.${r.id}`;
-          while ((await sql`SELECT 1 FROM users WHERE lower(username) = ${name.toLowerCase()}`.execute(db)).rows.length > 0) name = `${name}.${r.id}`;
+          while ((await sql`SELECT 1 FROM users WHERE lower(username) = ${name.toLowerCase()}`.execute(db)).rows.length > 0)
+            name = `${name}.${r.id}`;
           await sql`UPDATE users SET username = ${name} WHERE id = ${r.id}`.execute(db);
         }
       }

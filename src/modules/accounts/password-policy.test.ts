@@ -8,12 +8,21 @@ describe('accounts password policy', () => {
     expect(await passwordProblem('x'.repeat(129))).toMatchObject({ reason: 'too_long', message: expect.stringMatching(/at most 128/) });
     expect(await passwordProblem('carol123', 'Carol123')).toMatchObject({ reason: 'is_username' });
     for (const p of ['PassWord1', 'baseball', 'password123', 'qwertyuiop', 'k'.repeat(127) + 'q', 'carolcarol2024']) {
-      expect(await passwordProblem(p, 'carol'), p).toMatchObject({ reason: 'too_weak', message: expect.stringMatching(/too easy to guess/) });
+      expect(await passwordProblem(p, 'carol'), p).toMatchObject({
+        reason: 'too_weak',
+        message: expect.stringMatching(/too easy to guess/),
+      });
     }
   });
 
   it('accepts strong passwords without composition rules (long lowercase phrases, CJK, random 8)', async () => {
-    for (const p of ['correct horse battery staple', '我的密码很长而且好记', 'kq8vz3rm', 'Tarnished-Ocelot-Quarry-42', '🙂🙃🦊🐢🌵🍄🎈🧭']) {
+    for (const p of [
+      'correct horse battery staple',
+      '我的密码很长而且好记',
+      'kq8vz3rm',
+      'Tarnished-Ocelot-Quarry-42',
+      '🙂🙃🦊🐢🌵🍄🎈🧭',
+    ]) {
       expect(await passwordProblem(p, 'carol'), p).toBeNull();
     }
   });

@@ -21,7 +21,8 @@ export async function passwordProblem(password: string, username?: string, email
   const length = [...password].length;
   if (length < PASSWORD_MIN) return { reason: 'too_short', message: `the password must have at least ${PASSWORD_MIN} characters` };
   if (length > PASSWORD_MAX) return { reason: 'too_long', message: `the password must have at most ${PASSWORD_MAX} characters` };
-  if (username && password.toLowerCase() === username.toLowerCase()) return { reason: 'is_username', message: 'the password must not be the username' };
+  if (username && password.toLowerCase() === username.toLowerCase())
+    return { reason: 'is_username', message: 'the password must not be the username' };
   let s;
   try {
     s = await passwordStrength(password, [username ?? '', email ?? '', ...(email ? email.split(/[@.]/) : [])]);

@@ -60,7 +60,8 @@ export function createRecovery(deps: RecoveryDeps) {
     const r = await limiter.reserve(rules);
     if (!r.ok) throw tooMany(r.retryAfterMs);
   }
-  const verifyLimit = (ip: string) => limit(windowRule(`recovery.verify:client:${clientKey(ip)}`, L.verifyPerClient.limit, L.verifyPerClient.windowMs));
+  const verifyLimit = (ip: string) =>
+    limit(windowRule(`recovery.verify:client:${clientKey(ip)}`, L.verifyPerClient.limit, L.verifyPerClient.windowMs));
   const users = createUsersRepo(db);
   const codes = createCodesRepo(db);
   const accounts = createAccountsService({ db, dialect, now });
@@ -109,7 +110,13 @@ export function createRecovery(deps: RecoveryDeps) {
       const t = now();
       await db.transaction().execute(async (trx) => {
         const id = await codes.insert(
-          { purpose: 'recovery', user_id: user ? Number(user.id) : null, email, code_hash: codeHash(email, code), expires_at: t + CODE_TTL_MS },
+          {
+            purpose: 'recovery',
+            user_id: user ? Number(user.id) : null,
+            email,
+            code_hash: codeHash(email, code),
+            expires_at: t + CODE_TTL_MS,
+          },
           t,
           trx,
         );
@@ -128,7 +135,10 @@ export function createRecovery(deps: RecoveryDeps) {
       if (!(await codes.use(Number(row.id), now()))) throw fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
       const ticket = randomToken();
       const t = now();
-      await codes.insert({ purpose: 'reset_ticket', user_id: row.user_id, email, code_hash: hashToken(ticket), expires_at: t + TICKET_TTL_MS }, t);
+      await codes.insert(
+        { purpose: 'reset_ticket', user_id: row.user_id, email, code_hash: hashToken(ticket), expires_at: t + TICKET_TTL_MS },
+        t,
+      );
       return { email, ticket };
     },
 
@@ -139,7 +149,8 @@ export function createRecovery(deps: RecoveryDeps) {
       lang: Lang,
     ): Promise<void> {
       const email = normalizeEmail(input.email);
-      if (!input.ticket && !input.code) throw fail(C.LINK_INVALID, 'a reset ticket (from /v1/users/password/verification) or the emailed code is required');
+      if (!input.ticket && !input.code)
+        throw fail(C.LINK_INVALID, 'a reset ticket (from /v1/users/password/verification) or the emailed code is required');
       if (input.password1 !== input.password2) throw fail(C.PASSWORDS_DIFFER, 'the two passwords differ');
       // The proof first, inside the per-client limit: nothing below may depend on the address
       // (the policy compares with its username) before the caller has shown the ticket or code.
@@ -148,7 +159,13 @@ export function createRecovery(deps: RecoveryDeps) {
       let codeRow: CodeRow | undefined;
       if (input.ticket) {
         ticketRow = TOKEN_RE.test(input.ticket) ? await codes.byHash('reset_ticket', hashToken(input.ticket)) : undefined;
-        if (!ticketRow || ticketRow.used_at !== null || ticketRow.expires_at <= now() || ticketRow.email !== email || ticketRow.user_id === null) {
+        if (
+          !ticketRow ||
+          ticketRow.used_at !== null ||
+          ticketRow.expires_at <= now() ||
+          ticketRow.email !== email ||
+          ticketRow.user_id === null
+        ) {
           throw fail(C.LINK_INVALID, 'the reset ticket is invalid or expired; start again');
         }
       } else {
@@ -157,7 +174,9 @@ export function createRecovery(deps: RecoveryDeps) {
       const proven = Number((ticketRow ?? codeRow)!.user_id);
       const user = await users.byEmail(email);
       if (!user || Number(user.id) !== proven) {
-        throw input.ticket ? fail(C.LINK_INVALID, 'the reset ticket is invalid or expired; start again') : fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
+        throw input.ticket
+          ? fail(C.LINK_INVALID, 'the reset ticket is invalid or expired; start again')
+          : fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
       }
       // A refused password burns neither the ticket nor the code (both are used at the end).
       const problem = await passwordProblem(input.password1, user.username, user.email);
@@ -167,7 +186,8 @@ export function createRecovery(deps: RecoveryDeps) {
       const t = now();
       await db.transaction().execute(async (trx: Executor) => {
         if (ticketRow && !(await codes.use(Number(ticketRow.id), t, trx))) throw fail(C.LINK_INVALID, 'the reset ticket was already used');
-        if (codeRow && !(await codes.use(Number(codeRow.id), t, trx))) throw fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
+        if (codeRow && !(await codes.use(Number(codeRow.id), t, trx)))
+          throw fail(C.CODE_DEAD, 'the code is no longer valid; ask for a new one');
         await users.setPasswordHash(Number(u.id), hash, t, trx);
         if (u.is_active !== 1) await users.activate(Number(u.id), t, trx);
         await codes.useAllOfUser(Number(u.id), 'reset_ticket', t, trx);

@@ -16,9 +16,13 @@ export const username = z
   .refine((u) => !RESERVED.has(u.toLowerCase()), 'this username is reserved');
 export const email = z.string().trim().max(254).pipe(z.email('not a valid email address'));
 /** Length and content rules are checked by password-policy.ts (with a clearer reason); this only bounds size. */
-const password = z.string().min(1, 'the password is required').max(PASSWORD_MAX * 4, 'the password is too long');
+const password = z
+  .string()
+  .min(1, 'the password is required')
+  .max(PASSWORD_MAX * 4, 'the password is too long');
 
-export const PHONE_RULE = 'a phone number: mainland without a country code (13812345678, 010-12345678), any other with its "+" code (+44 20 7946 0958)';
+export const PHONE_RULE =
+  'a phone number: mainland without a country code (13812345678, 010-12345678), any other with its "+" code (+44 20 7946 0958)';
 /** Any valid number (libphonenumber-js), stored normalized (phone.ts). */
 const phone = z
   .string()
@@ -42,7 +46,10 @@ const tag = z.string().trim().max(10, 'the tag has at most 10 characters');
 const postcode = z
   .string()
   .trim()
-  .refine((v) => v === '' || (/^[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$/.test(v) && /\d/.test(v)), 'a postcode has 3-10 letters, digits, spaces or hyphens (6 digits in mainland China), or is left empty');
+  .refine(
+    (v) => v === '' || (/^[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]$/.test(v) && /\d/.test(v)),
+    'a postcode has 3-10 letters, digits, spaces or hyphens (6 digits in mainland China), or is left empty',
+  );
 /** Ids arrive as numbers or (as in the seed's examples) strings of digits. */
 export const addressId = z
   .union([z.number().int().positive().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,15}$/, 'an address id is a number')])
@@ -56,7 +63,10 @@ export const loginBody = z
   .refine((b) => b.username !== undefined || b.email !== undefined, { message: 'username or email is required', path: ['username'] });
 export const changePasswordBody = z
   .object({ oldpassword: password.optional(), oldpasword: password.optional(), password1: password, password2: password })
-  .refine((b) => b.oldpassword !== undefined || b.oldpasword !== undefined, { message: 'the old password is required', path: ['oldpassword'] });
+  .refine((b) => b.oldpassword !== undefined || b.oldpasword !== undefined, {
+    message: 'the old password is required',
+    path: ['oldpassword'],
+  });
 export const smsBody = z.object({ email });
 export const verifyBody = z.object({ email, code: z.string().trim().max(20) });
 /** The seed's table for step 3 spells the confirmation `Password2` (its example: `password2`): both are taken. */
@@ -95,14 +105,20 @@ export const addressPatch = z.object({
 export const deleteBody = z.object({ id: addressId.optional(), username: z.string().max(64).optional() }).nullish();
 export const defaultBody = z.object({ id: addressId });
 export const userParams = z.strictObject({ username: z.string().max(64) });
-export const addressParams = z.strictObject({ username: z.string().max(64), id: z.string().regex(/^\d{1,15}$/, 'an address id is a number') });
-
+export const addressParams = z.strictObject({
+  username: z.string().max(64),
+  id: z.string().regex(/^\d{1,15}$/, 'an address id is a number'),
+});
 
 // ---- responses (one schema per route: the success shape or the error envelope) ----
 export const errorEnvelope = z.looseObject({ code: z.number().int(), error: z.string() });
 export const okText = z.union([z.object({ code: z.literal(200), data: z.string() }), errorEnvelope]);
 export const activationAnswer = z.union([
-  z.object({ code: z.literal(200), data: z.string(), already_active: z.literal(true).optional().describe('the account was already active (this or another link used before): log in') }),
+  z.object({
+    code: z.literal(200),
+    data: z.string(),
+    already_active: z.literal(true).optional().describe('the account was already active (this or another link used before): log in'),
+  }),
   errorEnvelope,
 ]);
 export const tokenAnswer = z.union([
@@ -110,7 +126,12 @@ export const tokenAnswer = z.union([
   errorEnvelope,
 ]);
 export const ticketAnswer = z.union([
-  z.object({ code: z.literal(200), data: z.string(), email: z.string(), ticket: z.string().describe('one-time reset ticket for /v1/users/password/new (15 minutes)') }),
+  z.object({
+    code: z.literal(200),
+    data: z.string(),
+    email: z.string(),
+    ticket: z.string().describe('one-time reset ticket for /v1/users/password/new (15 minutes)'),
+  }),
   errorEnvelope,
 ]);
 export const addressItem = z.object({

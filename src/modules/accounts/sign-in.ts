@@ -46,7 +46,11 @@ export function createSignIn(deps: { db: DB; now: () => number; limiter?: Attemp
    * Runs `check` (the slow comparison) only if the attempt could be reserved; counts it as a
    * failure unless `check` answers true.
    */
-  async function guarded(identity: string, client: string, check: () => Promise<boolean>): Promise<'ok' | 'wrong' | { retryAfterMs: number }> {
+  async function guarded(
+    identity: string,
+    client: string,
+    check: () => Promise<boolean>,
+  ): Promise<'ok' | 'wrong' | { retryAfterMs: number }> {
     const k = keys(identity, client);
     const L = SIGN_IN_LIMITS;
     const r = await limiter.reserve([
@@ -82,7 +86,11 @@ export function createSignIn(deps: { db: DB; now: () => number; limiter?: Attemp
     },
 
     /** The old password of a signed-in member ("change password"): the same budget as sign-ins. */
-    async checkPassword(userId: number, password: string, client: string): Promise<'ok' | 'wrong' | 'no_password' | { retryAfterMs: number }> {
+    async checkPassword(
+      userId: number,
+      password: string,
+      client: string,
+    ): Promise<'ok' | 'wrong' | 'no_password' | { retryAfterMs: number }> {
       const row = await users.byId(userId);
       if (!row?.password_hash) return 'no_password';
       const hash = row.password_hash;

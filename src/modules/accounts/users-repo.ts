@@ -47,7 +47,9 @@ type SessionWithUser = Awaited<ReturnType<ReturnType<typeof sessionWithUserQuery
  * connection for the per-request session lookup (see sqlite-reader.ts).
  */
 export function createUsersRepo(db: DB, reader?: SQLite.Database) {
-  const fastSession = reader ? fastRead<[string], SessionWithUser>(reader, sessionWithUserQuery(db, TOKEN_MARKER).compile(), [TOKEN_MARKER]) : undefined;
+  const fastSession = reader
+    ? fastRead<[string], SessionWithUser>(reader, sessionWithUserQuery(db, TOKEN_MARKER).compile(), [TOKEN_MARKER])
+    : undefined;
   return {
     async insertUser(u: NewUser, now: number, ex: Executor = db): Promise<UserRow> {
       return ex
@@ -61,14 +63,23 @@ export function createUsersRepo(db: DB, reader?: SQLite.Database) {
     },
     /** By username, whatever its case (usernames are unique regardless of case: index users_username_lower). */
     async byUsername(username: string, ex: Executor = db): Promise<UserRow | undefined> {
-      return ex.selectFrom('users').selectAll().where(sql<string>`lower(username)`, '=', username.toLowerCase()).executeTakeFirst();
+      return ex
+        .selectFrom('users')
+        .selectAll()
+        .where(sql<string>`lower(username)`, '=', username.toLowerCase())
+        .executeTakeFirst();
     },
     /**
      * Deletes registrations that were never activated and have expired (no live activation link,
      * or older than `maxAgeMs`), so their username and email are free again; `only` narrows it to
      * the ones holding that username or email. Sessions and codes go with them (ON DELETE CASCADE).
      */
-    async deleteExpiredInactive(now: number, maxAgeMs: number, only?: { username: string; email: string }, ex: Executor = db): Promise<number> {
+    async deleteExpiredInactive(
+      now: number,
+      maxAgeMs: number,
+      only?: { username: string; email: string },
+      ex: Executor = db,
+    ): Promise<number> {
       let q = ex
         .deleteFrom('users')
         .where('is_active', '=', 0)
@@ -88,7 +99,8 @@ export function createUsersRepo(db: DB, reader?: SQLite.Database) {
             ),
           ]),
         );
-      if (only) q = q.where((eb) => eb.or([eb(sql<string>`lower(username)`, '=', only.username.toLowerCase()), eb('email', '=', only.email)]));
+      if (only)
+        q = q.where((eb) => eb.or([eb(sql<string>`lower(username)`, '=', only.username.toLowerCase()), eb('email', '=', only.email)]));
       const r = await q.executeTakeFirst();
       return Number(r.numDeletedRows);
     },
@@ -111,7 +123,11 @@ export function createUsersRepo(db: DB, reader?: SQLite.Database) {
       return row !== undefined;
     },
 
-    async insertSession(s: { token_hash: string; user_id: number; kind: string; expires_at: number }, now: number, ex: Executor = db): Promise<void> {
+    async insertSession(
+      s: { token_hash: string; user_id: number; kind: string; expires_at: number },
+      now: number,
+      ex: Executor = db,
+    ): Promise<void> {
       await ex
         .insertInto('sessions')
         .values({ ...s, created_at: now, last_seen_at: now })

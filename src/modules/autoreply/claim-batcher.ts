@@ -39,7 +39,8 @@ export function createClaimBatcher(repo: Pick<WechatRepo, 'claimMessages'>) {
     const rows = [...owner.values()].map((p) => p.row);
     try {
       const inserted = new Set<string>();
-      for (let i = 0; i < rows.length; i += MAX_ROWS) for (const k of await repo.claimMessages(rows.slice(i, i + MAX_ROWS))) inserted.add(k);
+      for (let i = 0; i < rows.length; i += MAX_ROWS)
+        for (const k of await repo.claimMessages(rows.slice(i, i + MAX_ROWS))) inserted.add(k);
       for (const p of batch) {
         const k = `${p.row.account_key}\n${p.row.msg_key}`;
         p.resolve(owner.get(k) === p && inserted.has(k));

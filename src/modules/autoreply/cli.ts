@@ -30,23 +30,47 @@ export function registerAutoreplyCli(program: Command, core: () => Promise<Core>
     .option('--event <event>', 'subscribe | unsubscribe instead of a text')
     .option('--plain', 'send in plain mode even if an EncodingAESKey is known')
     .option('--json', 'print the whole result as JSON')
-    .action(async (o: { account?: string; url?: string; appid?: string; token?: string; aesKey?: string; text?: string; event?: string; plain?: boolean; json?: boolean }) => {
-      if (!o.text === !o.event) throw new Error('give either --text or --event');
-      if (o.event && o.event !== 'subscribe' && o.event !== 'unsubscribe') throw new Error('--event is subscribe or unsubscribe');
-      let acc: { appid: string; token: string; aesKey: string | null };
-      let url = o.url;
-      if (o.account) {
-        const c = await core();
-        const row = await createWechatRepo(c.db).accountById(Number(o.account));
-        if (!row) throw new Error(`no account ${o.account}`);
-        acc = { appid: row.appid, token: c.secrets.open(row.token_sealed), aesKey: row.aes_key_sealed ? c.secrets.open(row.aes_key_sealed) : null };
-        url ??= `${c.config.publicUrl}/wechat/callback/${row.callback_id}`;
-      } else {
-        if (!o.url || !o.appid || !o.token) throw new Error('give --account, or --url, --appid and --token');
-        acc = { appid: o.appid, token: o.token, aesKey: o.aesKey ?? null };
-      }
-      const r = await simulate(acc, { text: o.text, event: o.event as 'subscribe' | undefined, encrypt: o.plain ? false : undefined }, httpTransport(url!), Date.now);
-      if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-      else process.stdout.write(`HTTP ${r.status} in ${r.elapsedMs} ms (${r.encrypted ? 'safe mode' : 'plain'})\n${r.reply === null ? `(no reply: ${r.raw.slice(0, 200)})` : `reply: ${r.reply}`}\n`);
-    });
+    .action(
+      async (o: {
+        account?: string;
+        url?: string;
+        appid?: string;
+        token?: string;
+        aesKey?: string;
+        text?: string;
+        event?: string;
+        plain?: boolean;
+        json?: boolean;
+      }) => {
+        if (!o.text === !o.event) throw new Error('give either --text or --event');
+        if (o.event && o.event !== 'subscribe' && o.event !== 'unsubscribe') throw new Error('--event is subscribe or unsubscribe');
+        let acc: { appid: string; token: string; aesKey: string | null };
+        let url = o.url;
+        if (o.account) {
+          const c = await core();
+          const row = await createWechatRepo(c.db).accountById(Number(o.account));
+          if (!row) throw new Error(`no account ${o.account}`);
+          acc = {
+            appid: row.appid,
+            token: c.secrets.open(row.token_sealed),
+            aesKey: row.aes_key_sealed ? c.secrets.open(row.aes_key_sealed) : null,
+          };
+          url ??= `${c.config.publicUrl}/wechat/callback/${row.callback_id}`;
+        } else {
+          if (!o.url || !o.appid || !o.token) throw new Error('give --account, or --url, --appid and --token');
+          acc = { appid: o.appid, token: o.token, aesKey: o.aesKey ?? null };
+        }
+        const r = await simulate(
+          acc,
+          { text: o.text, event: o.event as 'subscribe' | undefined, encrypt: o.plain ? false : undefined },
+          httpTransport(url!),
+          Date.now,
+        );
+        if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        else
+          process.stdout.write(
+            `HTTP ${r.status} in ${r.elapsedMs} ms (${r.encrypted ? 'safe mode' : 'plain'})\n${r.reply === null ? `(no reply: ${r.raw.slice(0, 200)})` : `reply: ${r.reply}`}\n`,
+          );
+      },
+    );
 }

@@ -35,7 +35,12 @@ export function extraRepliesKey(accountId: number, msgKey: string): string {
  * Defines the job. `credentials` answers the account's appid and secret (undefined once the
  * account is disconnected: nothing is sent then).
  */
-export function defineExtraReplies(deps: { jobs: JobQueue; api: MpApi; logger: Logger; credentials: (accountId: number) => Promise<MpCredentials | undefined> }): void {
+export function defineExtraReplies(deps: {
+  jobs: JobQueue;
+  api: MpApi;
+  logger: Logger;
+  credentials: (accountId: number) => Promise<MpCredentials | undefined>;
+}): void {
   const { jobs, api, logger } = deps;
   jobs.define<ExtraRepliesPayload>(EXTRA_REPLIES_KIND, {
     maxAttempts: 5,
@@ -56,7 +61,12 @@ export function defineExtraReplies(deps: { jobs: JobQueue; api: MpApi; logger: L
           const permanent = err instanceof WechatApiError && !TRANSIENT_ERRCODES.has(err.errcode);
           if (i > 0) {
             // Keep the order and never repeat what went out: the rest becomes its own job.
-            if (!permanent) await jobs.enqueue(EXTRA_REPLIES_KIND, { accountId: p.accountId, openid: p.openid, replies: list.slice(i) }, { singletonKey: `${ctx.jobId}:${i}` });
+            if (!permanent)
+              await jobs.enqueue(
+                EXTRA_REPLIES_KIND,
+                { accountId: p.accountId, openid: p.openid, replies: list.slice(i) },
+                { singletonKey: `${ctx.jobId}:${i}` },
+              );
             else logger.warn({ err: (err as Error).message, accountId: p.accountId }, 'customer-service message refused by WeChat');
             return;
           }

@@ -45,7 +45,17 @@ export function createAutoreply(core: Core, opts: { api?: MpApi } = {}) {
   const hash = createHasher(loadSecretKey(config.dataDir, config.secretKey));
   const mp = config.wechat.mp;
   const platformAccount = config.isMpConfigured ? { appid: mp.appid!, token: mp.token!, aesKey: mp.aesKey ?? null } : null;
-  const mpAccounts = createMpAccountsService({ db, repo, rulesRepo, cache, secrets: core.secrets, publicUrl: config.publicUrl, now, maxAccounts: config.autoreply.maxAccounts, prove: (appid, secret) => tokens.get(appid, secret) });
+  const mpAccounts = createMpAccountsService({
+    db,
+    repo,
+    rulesRepo,
+    cache,
+    secrets: core.secrets,
+    publicUrl: config.publicUrl,
+    now,
+    maxAccounts: config.autoreply.maxAccounts,
+    prove: (appid, secret) => tokens.get(appid, secret),
+  });
   const webhook = createWebhookService({ db, accounts: mpAccounts, cache, repo, jobs: core.jobs, now });
   const platform = createPlatformService({ db, hash, account: platformAccount, repo, rules, accounts, logger, now });
   const limiter = createAttemptLimiter({ db, now });
@@ -90,14 +100,22 @@ export const autoreplyModule: AppModule = {
     await app.register(async (scope) => {
       installEnvelope(scope);
       // WeChat posts text/xml; anything else is read as text too and left to the XML checks.
-      scope.addContentTypeParser(['text/xml', 'application/xml', 'text/plain'], { parseAs: 'string', bodyLimit: MAX_XML_BYTES }, (_req, body, done) => done(null, body));
+      scope.addContentTypeParser(
+        ['text/xml', 'application/xml', 'text/plain'],
+        { parseAs: 'string', bodyLimit: MAX_XML_BYTES },
+        (_req, body, done) => done(null, body),
+      );
       registerCallbackRoutes(scope, { webhook: ar.webhook, platform: ar.platform });
     });
     await app.register(async (scope) => {
       installEnvelope(scope);
       await scope.register(cookie);
       await scope.register(formbody);
-      scope.addContentTypeParser(['text/xml', 'application/xml', 'text/plain'], { parseAs: 'string', bodyLimit: MAX_XML_BYTES }, (_req, body, done) => done(null, body));
+      scope.addContentTypeParser(
+        ['text/xml', 'application/xml', 'text/plain'],
+        { parseAs: 'string', bodyLimit: MAX_XML_BYTES },
+        (_req, body, done) => done(null, body),
+      );
       registerSeedRoutes(scope, ar.members, { publicUrl: core.config.publicUrl, secureCookies });
       registerApiRoutes(scope, {
         members: ar.members,
@@ -108,7 +126,13 @@ export const autoreplyModule: AppModule = {
         now: core.now,
         // The simulator talks to this very app in-process: no network, no way to aim it elsewhere.
         transport: (callbackId) => async (query, body) => {
-          const r = await app.inject({ method: 'POST', url: `/wechat/callback/${callbackId}`, query, payload: body, headers: { 'content-type': 'text/xml' } });
+          const r = await app.inject({
+            method: 'POST',
+            url: `/wechat/callback/${callbackId}`,
+            query,
+            payload: body,
+            headers: { 'content-type': 'text/xml' },
+          });
           return { status: r.statusCode, body: r.body };
         },
       });

@@ -47,14 +47,22 @@ export function createMatcherCache(deps: { repo: RulesRepo; now: () => number; t
       rows.map(async (row) => {
         const id = Number(row.id);
         const cur = entries.get(id);
-        const base = { id, version: row.version, enabled: row.enabled === 1, followReply: row.follow_reply, defaultReply: row.default_reply };
+        const base = {
+          id,
+          version: row.version,
+          enabled: row.enabled === 1,
+          followReply: row.follow_reply,
+          defaultReply: row.default_reply,
+        };
         if (cur && cur.snap.version === row.version) {
           cur.checkedAt = t;
           seen.set(id, cur.snap);
           return;
         }
         const rules = await deps.repo.listRules(id);
-        const matcher = buildMatcher(rules.map((r) => ({ id: r.id, position: r.position, mode: r.mode, replies: r.replies, keywords: r.keywords })));
+        const matcher = buildMatcher(
+          rules.map((r) => ({ id: r.id, position: r.position, mode: r.mode, replies: r.replies, keywords: r.keywords })),
+        );
         const snap = { ...base, matcher };
         entries.set(id, { snap, checkedAt: t, rules: rules.length });
         seen.set(id, snap);

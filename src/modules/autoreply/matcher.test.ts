@@ -4,19 +4,34 @@ import { buildMatcher, normalizeKeyword, type MatchRule } from './matcher.js';
 
 let nextId = 1;
 function rule(position: number, keywords: [string, 'equal' | 'contains'][]): MatchRule {
-  return { id: nextId++, position, mode: 'all', replies: [{ type: 'text', text: `r${position}` }], keywords: keywords.map(([t, match]) => ({ norm: normalizeKeyword(t), match })) };
+  return {
+    id: nextId++,
+    position,
+    mode: 'all',
+    replies: [{ type: 'text', text: `r${position}` }],
+    keywords: keywords.map(([t, match]) => ({ norm: normalizeKeyword(t), match })),
+  };
 }
 
 /** The reference: equal first, then the oldest rule with a contained keyword. */
 function linear(rules: MatchRule[], text: string): MatchRule | undefined {
   const norm = normalizeKeyword(text);
   const ordered = [...rules].sort((a, b) => a.position - b.position);
-  return ordered.find((r) => r.keywords.some((k) => k.match === 'equal' && k.norm === norm)) ?? ordered.find((r) => r.keywords.some((k) => k.match === 'contains' && norm.includes(k.norm)));
+  return (
+    ordered.find((r) => r.keywords.some((k) => k.match === 'equal' && k.norm === norm)) ??
+    ordered.find((r) => r.keywords.some((k) => k.match === 'contains' && norm.includes(k.norm)))
+  );
 }
 
 describe('matcher', () => {
   it('prefers an equal keyword, then the oldest rule among contained ones', () => {
-    const rules = [rule(3, [['价格', 'contains']]), rule(1, [['格', 'contains']]), rule(2, [['价格', 'equal']]), rule(4, [['abcd', 'contains']]), rule(5, [['bc', 'contains']])];
+    const rules = [
+      rule(3, [['价格', 'contains']]),
+      rule(1, [['格', 'contains']]),
+      rule(2, [['价格', 'equal']]),
+      rule(4, [['abcd', 'contains']]),
+      rule(5, [['bc', 'contains']]),
+    ];
     const m = buildMatcher(rules);
     expect(m.match(' 价格 ')?.position).toBe(2);
     expect(m.match('请问价格')?.position).toBe(1);

@@ -17,7 +17,18 @@ import { parsePositionKey, positionKey } from './rules-service.js';
 import { replySummary } from './replies.js';
 import type { WechatRepo } from './wechat-repo.js';
 import { REGISTER_SCENE, type Hasher } from './platform-service.js';
-import { badCode, badInput, badLogin, notActivated, weakPassword, qrInProgress, ruleNotFound, usernameTaken, wechatFailed, wechatNotConfigured } from './errors.js';
+import {
+  badCode,
+  badInput,
+  badLogin,
+  notActivated,
+  weakPassword,
+  qrInProgress,
+  ruleNotFound,
+  usernameTaken,
+  wechatFailed,
+  wechatNotConfigured,
+} from './errors.js';
 
 export const SESSION_KIND = 'autoreply';
 /** How long a bind QR code stays valid (seconds). */
@@ -159,8 +170,18 @@ export function createMembersService(deps: {
     },
 
     async profile(userId: number) {
-      const [member, set, binding] = await Promise.all([accounts.findById(userId), rules.memberSet(userId), repo.bindingOfUser(platformAppid, userId)]);
-      return { id: userId, username: member?.username ?? '', enabled: set.enabled === 1, wechatBound: !!binding, wechatConfigured: !!deps.mp };
+      const [member, set, binding] = await Promise.all([
+        accounts.findById(userId),
+        rules.memberSet(userId),
+        repo.bindingOfUser(platformAppid, userId),
+      ]);
+      return {
+        id: userId,
+        username: member?.username ?? '',
+        enabled: set.enabled === 1,
+        wechatBound: !!binding,
+        wechatConfigured: !!deps.mp,
+      };
     },
 
     /** Makes a temporary QR code that binds the scanner's WeChat to this member; answers its pid. */

@@ -134,7 +134,10 @@ export const migrations: Record<string, Migration> = {
     // Existing replies are text: the default.
     async up(db: Kysely<any>) {
       await db.schema.alterTable('ar_rules').addColumn('name', 'varchar(60)').execute();
-      await db.schema.alterTable('ar_rule_replies').addColumn('kind', 'varchar(10)', (c) => c.notNull().defaultTo('text')).execute();
+      await db.schema
+        .alterTable('ar_rule_replies')
+        .addColumn('kind', 'varchar(10)', (c) => c.notNull().defaultTo('text'))
+        .execute();
       await db.schema.alterTable('ar_rule_replies').addColumn('data', 'text').execute();
     },
   },
@@ -143,10 +146,15 @@ export const migrations: Record<string, Migration> = {
     // SUM under the per-member cap (issue 10 item 8). Existing rules are measured in characters
     // (LENGTH, the same on both databases): close enough for a cap.
     async up(db: Kysely<any>) {
-      await db.schema.alterTable('ar_rules').addColumn('bytes', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('ar_rules')
+        .addColumn('bytes', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await sql`UPDATE ar_rules SET bytes = COALESCE(LENGTH(name), 0)
         + COALESCE((SELECT SUM(LENGTH(k.text)) FROM ar_rule_keywords k WHERE k.rule_id = ar_rules.id), 0)
-        + COALESCE((SELECT SUM(LENGTH(p.text) + COALESCE(LENGTH(p.data), 0)) FROM ar_rule_replies p WHERE p.rule_id = ar_rules.id), 0)`.execute(db);
+        + COALESCE((SELECT SUM(LENGTH(p.text) + COALESCE(LENGTH(p.data), 0)) FROM ar_rule_replies p WHERE p.rule_id = ar_rules.id), 0)`.execute(
+        db,
+      );
       await db.schema.createIndex('ar_rule_sets_user').on('ar_rule_sets').column('user_id').execute();
     },
   },

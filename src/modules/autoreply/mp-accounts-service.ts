@@ -107,7 +107,10 @@ export function createMpAccountsService(deps: {
       await deps.prove(appid, secret);
     } catch (err) {
       if (err instanceof WechatApiError) {
-        throw new AppError('wechat_refused', `WeChat refused this appid and secret: errcode ${err.errcode}, ${err.errmsg}`, 400, { errcode: err.errcode, errmsg: err.errmsg });
+        throw new AppError('wechat_refused', `WeChat refused this appid and secret: errcode ${err.errcode}, ${err.errmsg}`, 400, {
+          errcode: err.errcode,
+          errmsg: err.errmsg,
+        });
       }
       throw wechatFailed(`WeChat could not be asked to confirm the appid and secret; try again (${(err as Error).message})`);
     }

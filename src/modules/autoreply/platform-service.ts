@@ -76,12 +76,15 @@ export function createPlatformService(deps: {
     const qr = await repo.qrByScene(deps.hash('scene', scene));
     if (!qr || qr.state !== 'ready' || Number(qr.expires_at) < now()) return '二维码已失效，请在网页上重新获取绑定二维码。';
     const userId = Number(qr.user_id);
-    await deps.db.transaction().execute(async (trx) => {
-      if (!(await repo.useQr(Number(qr.id), trx))) throw new AppError('qr_used', 'used', 409);
-      await repo.bind(appid, openid, userId, now(), trx);
-    }).catch((err) => {
-      if (!(err instanceof AppError)) throw err;
-    });
+    await deps.db
+      .transaction()
+      .execute(async (trx) => {
+        if (!(await repo.useQr(Number(qr.id), trx))) throw new AppError('qr_used', 'used', 409);
+        await repo.bind(appid, openid, userId, now(), trx);
+      })
+      .catch((err) => {
+        if (!(err instanceof AppError)) throw err;
+      });
     const bound = await repo.bindingByOpenid(appid, openid);
     if (!bound || Number(bound.user_id) !== userId) return '二维码已被使用，请在网页上重新获取。';
     const member = await deps.accounts.findById(userId);
@@ -98,7 +101,8 @@ export function createPlatformService(deps: {
         const r = await rules.get(setId, id);
         return `已添加 ${positionKey(r.position)}：${add[1]} → ${add[2].trim()}`;
       } catch (err) {
-        if (err instanceof AppError) return err.code === 'duplicate_keyword' ? `关键词「${add[1]}」已存在，请先删除。` : `未添加：${err.message}`;
+        if (err instanceof AppError)
+          return err.code === 'duplicate_keyword' ? `关键词「${add[1]}」已存在，请先删除。` : `未添加：${err.message}`;
         throw err;
       }
     }
@@ -123,7 +127,12 @@ export function createPlatformService(deps: {
     if (/^(列表|list)$/i.test(text)) {
       const all = await rules.list(setId);
       if (!all.length) return '还没有自动回复。发送「添加 关键词 回复」新增一条。';
-      const lines = all.slice(0, 50).map((r) => `${positionKey(r.position)} ${r.name ? `「${r.name}」` : ''}${r.keywords.map((k) => k.text).join('/')} → ${replySummary(r.replies[0])}`);
+      const lines = all
+        .slice(0, 50)
+        .map(
+          (r) =>
+            `${positionKey(r.position)} ${r.name ? `「${r.name}」` : ''}${r.keywords.map((k) => k.text).join('/')} → ${replySummary(r.replies[0])}`,
+        );
       if (all.length > 50) lines.push(`……共 ${all.length} 条，请在网页上查看全部。`);
       return `${set.enabled ? '自动回复：开启' : '自动回复：关闭'}\n${lines.join('\n')}`;
     }
@@ -144,7 +153,12 @@ export function createPlatformService(deps: {
     if (!openid) return [];
     if (f.MsgType === 'event') {
       const ev = f.Event?.toLowerCase();
-      const scene = ev === 'subscribe' && f.EventKey?.startsWith('qrscene_') ? f.EventKey.slice('qrscene_'.length) : ev === 'scan' ? f.EventKey : undefined;
+      const scene =
+        ev === 'subscribe' && f.EventKey?.startsWith('qrscene_')
+          ? f.EventKey.slice('qrscene_'.length)
+          : ev === 'scan'
+            ? f.EventKey
+            : undefined;
       if (scene === REGISTER_SCENE && ev === 'scan') {
         if (await repo.bindingByOpenid(appid, openid)) return [`您的微信已绑定账号，请直接登录。\n${HELP}`];
         return [await codeText(appid, openid)];

@@ -15,7 +15,8 @@ export type Reply =
   | { type: 'news'; title: string; description: string; url: string; picUrl: string };
 
 /** A reply as clients send it: a string is a text reply (the seed's and version 1 exports' form). */
-export type ReplyInput = string | { type?: string; text?: unknown; mediaId?: unknown; title?: unknown; description?: unknown; url?: unknown; picUrl?: unknown };
+export type ReplyInput =
+  string | { type?: string; text?: unknown; mediaId?: unknown; title?: unknown; description?: unknown; url?: unknown; picUrl?: unknown };
 
 export const REPLY_LIMITS = { text: 2000, mediaId: 128, title: 64, description: 120, url: 1024 } as const;
 
@@ -55,8 +56,15 @@ export function parseReply(input: ReplyInput): Reply {
     if (!title) throw badInput('a link reply needs a title');
     if ([...title].length > REPLY_LIMITS.title) throw badInput(`a link title has at most ${REPLY_LIMITS.title} characters`);
     const description = typeof input.description === 'string' ? input.description.trim() : '';
-    if ([...description].length > REPLY_LIMITS.description) throw badInput(`a link description has at most ${REPLY_LIMITS.description} characters`);
-    return { type: 'news', title, description, url: httpUrl(input.url, 'the link address', true), picUrl: httpUrl(input.picUrl, 'the picture address', false) };
+    if ([...description].length > REPLY_LIMITS.description)
+      throw badInput(`a link description has at most ${REPLY_LIMITS.description} characters`);
+    return {
+      type: 'news',
+      title,
+      description,
+      url: httpUrl(input.url, 'the link address', true),
+      picUrl: httpUrl(input.picUrl, 'the picture address', false),
+    };
   }
   throw badInput('a reply type is "text", "image" or "news"');
 }
@@ -71,7 +79,11 @@ function textReply(v: unknown): Reply {
 export function toRow(r: Reply): { kind: Reply['type']; text: string; data: string | null } {
   if (r.type === 'text') return { kind: 'text', text: r.text, data: null };
   if (r.type === 'image') return { kind: 'image', text: replySummary(r), data: JSON.stringify({ mediaId: r.mediaId }) };
-  return { kind: 'news', text: replySummary(r), data: JSON.stringify({ title: r.title, description: r.description, url: r.url, picUrl: r.picUrl }) };
+  return {
+    kind: 'news',
+    text: replySummary(r),
+    data: JSON.stringify({ title: r.title, description: r.description, url: r.url, picUrl: r.picUrl }),
+  };
 }
 
 export function fromRow(kind: string | null, text: string, data: string | null): Reply {
@@ -79,7 +91,13 @@ export function fromRow(kind: string | null, text: string, data: string | null):
     try {
       const d = JSON.parse(data ?? '{}') as Record<string, string>;
       if (kind === 'image') return { type: 'image', mediaId: String(d.mediaId ?? '') };
-      return { type: 'news', title: String(d.title ?? ''), description: String(d.description ?? ''), url: String(d.url ?? ''), picUrl: String(d.picUrl ?? '') };
+      return {
+        type: 'news',
+        title: String(d.title ?? ''),
+        description: String(d.description ?? ''),
+        url: String(d.url ?? ''),
+        picUrl: String(d.picUrl ?? ''),
+      };
     } catch {
       return { type: 'text', text };
     }

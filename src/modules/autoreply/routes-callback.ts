@@ -48,18 +48,50 @@ export function registerCallbackRoutes(appIn: FastifyInstance, deps: { webhook: 
   const app = appIn.withTypeProvider<ZodTypeProvider>();
   const asText = (b: unknown) => (typeof b === 'string' ? b : '');
 
-  app.get('/wechat/callback', { schema: { tags: TAG, summary: "Platform account: WeChat's URL verification", querystring: q, response: answers } }, async (req, reply) =>
-    send(req, reply, await deps.platform.verify(req.query as Record<string, string>)),
+  app.get(
+    '/wechat/callback',
+    { schema: { tags: TAG, summary: "Platform account: WeChat's URL verification", querystring: q, response: answers } },
+    async (req, reply) => send(req, reply, await deps.platform.verify(req.query as Record<string, string>)),
   );
-  app.post('/wechat/callback', { schema: { tags: TAG, summary: 'Platform account: registration codes, scan to bind, rule commands', querystring: q, body: body.optional(), response: answers } }, async (req, reply) =>
-    send(req, reply, await deps.platform.receive(req.query as Record<string, string>, asText(req.body))),
+  app.post(
+    '/wechat/callback',
+    {
+      schema: {
+        tags: TAG,
+        summary: 'Platform account: registration codes, scan to bind, rule commands',
+        querystring: q,
+        body: body.optional(),
+        response: answers,
+      },
+    },
+    async (req, reply) => send(req, reply, await deps.platform.receive(req.query as Record<string, string>, asText(req.body))),
   );
-  app.get('/wechat/callback/:account', { schema: { tags: TAG, summary: "A member's account: WeChat's URL verification (marks it verified)", params, querystring: q, response: answers } }, async (req, reply) =>
-    send(req, reply, await deps.webhook.verify(req.params.account, req.query as Record<string, string>)),
+  app.get(
+    '/wechat/callback/:account',
+    {
+      schema: {
+        tags: TAG,
+        summary: "A member's account: WeChat's URL verification (marks it verified)",
+        params,
+        querystring: q,
+        response: answers,
+      },
+    },
+    async (req, reply) => send(req, reply, await deps.webhook.verify(req.params.account, req.query as Record<string, string>)),
   );
   app.post(
     '/wechat/callback/:account',
-    { schema: { tags: TAG, summary: "A member's account: a message or event, answered by its rules (plain or safe mode); `success` when nothing applies", params, querystring: q, body: body.optional(), response: answers } },
-    async (req, reply) => send(req, reply, await deps.webhook.receive(req.params.account, req.query as Record<string, string>, asText(req.body))),
+    {
+      schema: {
+        tags: TAG,
+        summary: "A member's account: a message or event, answered by its rules (plain or safe mode); `success` when nothing applies",
+        params,
+        querystring: q,
+        body: body.optional(),
+        response: answers,
+      },
+    },
+    async (req, reply) =>
+      send(req, reply, await deps.webhook.receive(req.params.account, req.query as Record<string, string>, asText(req.body))),
   );
 }

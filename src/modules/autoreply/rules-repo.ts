@@ -92,7 +92,12 @@ export function createRulesRepo(db: DB) {
         .where('id', '=', setId)
         .execute();
     },
-    async updateSettings(setId: number, s: { enabled?: boolean; follow_reply?: string | null; default_reply?: string | null }, now: number, x: Executor = db): Promise<void> {
+    async updateSettings(
+      setId: number,
+      s: { enabled?: boolean; follow_reply?: string | null; default_reply?: string | null },
+      now: number,
+      x: Executor = db,
+    ): Promise<void> {
       await x
         .updateTable('ar_rule_sets')
         .set((eb) => ({
@@ -111,7 +116,15 @@ export function createRulesRepo(db: DB) {
     async insertRule(setId: number, position: number, rule: NewRule, now: number, x: Executor = db): Promise<number> {
       const r = await x
         .insertInto('ar_rules')
-        .values({ rule_set_id: setId, position, mode: rule.mode, name: rule.name, bytes: ruleBytes(rule), created_at: now, updated_at: now })
+        .values({
+          rule_set_id: setId,
+          position,
+          mode: rule.mode,
+          name: rule.name,
+          bytes: ruleBytes(rule),
+          created_at: now,
+          updated_at: now,
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
       const id = Number(r.id);
@@ -133,7 +146,11 @@ export function createRulesRepo(db: DB) {
       await x.deleteFrom('ar_rule_replies').where('rule_id', '=', ruleId).execute();
     },
     async touchRule(ruleId: number, rule: NewRule, now: number, x: Executor = db): Promise<void> {
-      await x.updateTable('ar_rules').set({ mode: rule.mode, name: rule.name, bytes: ruleBytes(rule), updated_at: now }).where('id', '=', ruleId).execute();
+      await x
+        .updateTable('ar_rules')
+        .set({ mode: rule.mode, name: rule.name, bytes: ruleBytes(rule), updated_at: now })
+        .where('id', '=', ruleId)
+        .execute();
     },
     /**
      * Takes the member's lock for a change that the per-member caps guard: a write on the
@@ -141,7 +158,12 @@ export function createRulesRepo(db: DB) {
      * has one writer anyway). Two parallel changes of one member are checked one after the other.
      */
     async lockMember(userId: number, x: Executor): Promise<void> {
-      await x.updateTable('ar_rule_sets').set((eb) => ({ version: eb.ref('version') })).where('kind', '=', 'member').where('user_id', '=', userId).execute();
+      await x
+        .updateTable('ar_rule_sets')
+        .set((eb) => ({ version: eb.ref('version') }))
+        .where('kind', '=', 'member')
+        .where('user_id', '=', userId)
+        .execute();
     },
     /** Rules and their bytes over every rule set of a member (own and connected accounts'). */
     async memberUsage(userId: number, x: Executor = db): Promise<{ rules: number; bytes: number }> {
@@ -160,18 +182,30 @@ export function createRulesRepo(db: DB) {
     },
     async deleteAllRules(setId: number, x: Executor = db): Promise<void> {
       await x.deleteFrom('ar_rule_keywords').where('rule_set_id', '=', setId).execute();
-      await x.deleteFrom('ar_rule_replies').where('rule_id', 'in', (eb) => eb.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId)).execute();
+      await x
+        .deleteFrom('ar_rule_replies')
+        .where('rule_id', 'in', (eb) => eb.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId))
+        .execute();
       await x.deleteFrom('ar_rules').where('rule_set_id', '=', setId).execute();
     },
     async countRules(setId: number, x: Executor = db): Promise<number> {
-      const r = await x.selectFrom('ar_rules').select((eb) => eb.fn.countAll<number>().as('n')).where('rule_set_id', '=', setId).executeTakeFirstOrThrow();
+      const r = await x
+        .selectFrom('ar_rules')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('rule_set_id', '=', setId)
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     },
     findRuleIdByPosition(setId: number, position: number, x: Executor = db) {
       return x.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId).where('position', '=', position).executeTakeFirst();
     },
     findRuleIdByKeyword(setId: number, norm: string, x: Executor = db) {
-      return x.selectFrom('ar_rule_keywords').select('rule_id').where('rule_set_id', '=', setId).where('norm', '=', norm).executeTakeFirst();
+      return x
+        .selectFrom('ar_rule_keywords')
+        .select('rule_id')
+        .where('rule_set_id', '=', setId)
+        .where('norm', '=', norm)
+        .executeTakeFirst();
     },
     findRule(ruleId: number, x: Executor = db) {
       return x.selectFrom('ar_rules').selectAll().where('id', '=', ruleId).executeTakeFirst();
@@ -196,7 +230,13 @@ export function createRulesRepo(db: DB) {
         base = base.where((eb) =>
           eb.or([
             sql<boolean>`LOWER(ar_rules.name) LIKE ${like} ESCAPE '\\'`,
-            eb.exists(eb.selectFrom('ar_rule_keywords as k').select('k.id').whereRef('k.rule_id', '=', 'ar_rules.id').where(sql<boolean>`LOWER(k.text) LIKE ${like} ESCAPE '\\'`)),
+            eb.exists(
+              eb
+                .selectFrom('ar_rule_keywords as k')
+                .select('k.id')
+                .whereRef('k.rule_id', '=', 'ar_rules.id')
+                .where(sql<boolean>`LOWER(k.text) LIKE ${like} ESCAPE '\\'`),
+            ),
             eb.exists(
               eb
                 .selectFrom('ar_rule_replies as p')
@@ -211,12 +251,30 @@ export function createRulesRepo(db: DB) {
         base.select('ar_rules.id').orderBy('ar_rules.position').limit(p.limit).offset(p.offset).execute(),
         base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
       ]);
-      return { total: Number(total.n), rules: await this.rulesByIds(setId, ids.map((r) => Number(r.id)), x) };
+      return {
+        total: Number(total.n),
+        rules: await this.rulesByIds(
+          setId,
+          ids.map((r) => Number(r.id)),
+          x,
+        ),
+      };
     },
     /** Keyset page by position (streamed exports): the next `limit` rules after `afterPosition`. */
     async rulesAfter(setId: number, afterPosition: number, limit: number, x: Executor = db): Promise<RuleRecord[]> {
-      const ids = await x.selectFrom('ar_rules').select('id').where('rule_set_id', '=', setId).where('position', '>', afterPosition).orderBy('position').limit(limit).execute();
-      return this.rulesByIds(setId, ids.map((r) => Number(r.id)), x);
+      const ids = await x
+        .selectFrom('ar_rules')
+        .select('id')
+        .where('rule_set_id', '=', setId)
+        .where('position', '>', afterPosition)
+        .orderBy('position')
+        .limit(limit)
+        .execute();
+      return this.rulesByIds(
+        setId,
+        ids.map((r) => Number(r.id)),
+        x,
+      );
     },
     /** Every rule of a set with its keywords and replies, by position (three queries, not one per rule). */
     async listRules(setId: number, x: Executor = db): Promise<RuleRecord[]> {
@@ -241,7 +299,17 @@ export function createRulesRepo(db: DB) {
       const reps = await pq.orderBy('ar_rule_replies.rule_id').orderBy('ar_rule_replies.position').execute();
       const byId = new Map<number, RuleRecord>();
       const out = rules.map((r) => {
-        const rec: RuleRecord = { id: Number(r.id), ruleSetId: setId, position: r.position, mode: r.mode, name: r.name ?? null, keywords: [], replies: [], createdAt: Number(r.created_at), updatedAt: Number(r.updated_at) };
+        const rec: RuleRecord = {
+          id: Number(r.id),
+          ruleSetId: setId,
+          position: r.position,
+          mode: r.mode,
+          name: r.name ?? null,
+          keywords: [],
+          replies: [],
+          createdAt: Number(r.created_at),
+          updatedAt: Number(r.updated_at),
+        };
         byId.set(rec.id, rec);
         return rec;
       });

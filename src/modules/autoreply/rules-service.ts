@@ -10,7 +10,15 @@ import type { NewRule, RulePageQuery, RuleRecord, RulesRepo, RuleSetRow } from '
 import { badInput, duplicateKeyword, limitReached, ruleNotFound } from './errors.js';
 import { parseReply, type ReplyInput } from './replies.js';
 
-export const LIMITS = { keywordChars: 100, replyChars: 2000, nameChars: 60, keywordsPerRule: 20, repliesPerRule: 10, rulesPerSet: 20_000, importRules: 5_000 } as const;
+export const LIMITS = {
+  keywordChars: 100,
+  replyChars: 2000,
+  nameChars: 60,
+  keywordsPerRule: 20,
+  repliesPerRule: 10,
+  rulesPerSet: 20_000,
+  importRules: 5_000,
+} as const;
 
 export interface RuleInput {
   /** Optional, for people ("Opening hours"); empty means none. */
@@ -104,10 +112,16 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
   async function checkCaps(userId: number, trx: Executor): Promise<void> {
     const u = await repo.memberUsage(userId, trx);
     if (u.rules > caps.maxRules) {
-      throw limitReached(`at most ${caps.maxRules} rules per member over all your accounts (this change would make ${u.rules}); delete some first`, { limit: 'rules', max: caps.maxRules });
+      throw limitReached(
+        `at most ${caps.maxRules} rules per member over all your accounts (this change would make ${u.rules}); delete some first`,
+        { limit: 'rules', max: caps.maxRules },
+      );
     }
     if (u.bytes > caps.maxRuleBytes) {
-      throw limitReached(`your rules may take at most ${caps.maxRuleBytes} bytes of text over all your accounts (this change would make ${u.bytes}); shorten or delete some first`, { limit: 'rule_bytes', max: caps.maxRuleBytes });
+      throw limitReached(
+        `your rules may take at most ${caps.maxRuleBytes} bytes of text over all your accounts (this change would make ${u.bytes}); shorten or delete some first`,
+        { limit: 'rule_bytes', max: caps.maxRuleBytes },
+      );
     }
   }
 
@@ -122,7 +136,8 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
   }
 
   async function insertAll(setId: number, rules: NewRule[], x: Executor): Promise<number[]> {
-    if ((await repo.countRules(setId, x)) + rules.length > LIMITS.rulesPerSet) throw badInput(`at most ${LIMITS.rulesPerSet} rules per account`);
+    if ((await repo.countRules(setId, x)) + rules.length > LIMITS.rulesPerSet)
+      throw badInput(`at most ${LIMITS.rulesPerSet} rules per account`);
     const ids: number[] = [];
     for (const r of rules) {
       const position = await repo.takePosition(setId, now(), x);
@@ -183,21 +198,31 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
     /** Adds rules all or nothing (the seed's add posts several pairs at once). Answers the new ids. */
     async create(setId: number, inputs: RuleInput[]): Promise<number[]> {
       const rules = inputs.map(validateRule);
-      return change(setId, async (trx) => {
-        await ensureFree(setId, rules, null, trx);
-        return insertAll(setId, rules, trx);
-      }, '', true);
+      return change(
+        setId,
+        async (trx) => {
+          await ensureFree(setId, rules, null, trx);
+          return insertAll(setId, rules, trx);
+        },
+        '',
+        true,
+      );
     },
     async update(setId: number, ruleId: number, input: RuleInput): Promise<void> {
       const rule = validateRule(input);
-      await change(setId, async (trx) => {
-        await findOwnRule(setId, ruleId, trx);
-        await ensureFree(setId, [rule], ruleId, trx);
-        await repo.deleteParts(ruleId, trx);
-        await repo.insertParts(setId, ruleId, rule, trx);
-        await repo.touchRule(ruleId, rule, now(), trx);
-        await repo.bumpVersion(setId, now(), trx);
-      }, '', true);
+      await change(
+        setId,
+        async (trx) => {
+          await findOwnRule(setId, ruleId, trx);
+          await ensureFree(setId, [rule], ruleId, trx);
+          await repo.deleteParts(ruleId, trx);
+          await repo.insertParts(setId, ruleId, rule, trx);
+          await repo.touchRule(ruleId, rule, now(), trx);
+          await repo.bumpVersion(setId, now(), trx);
+        },
+        '',
+        true,
+      );
     },
     async remove(setId: number, ruleId: number): Promise<void> {
       await change(setId, async (trx) => {
@@ -221,18 +246,27 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
         if (typeof v === 'string' && v.length > LIMITS.replyChars) throw badInput(`a reply has at most ${LIMITS.replyChars} characters`);
       }
       const clean = (v: string | null | undefined) => (v === undefined ? undefined : v && v.trim() ? v : null);
-      await repo.updateSettings(setId, { enabled: patch.enabled, follow_reply: clean(patch.followReply), default_reply: clean(patch.defaultReply) }, now());
+      await repo.updateSettings(
+        setId,
+        { enabled: patch.enabled, follow_reply: clean(patch.followReply), default_reply: clean(patch.defaultReply) },
+        now(),
+      );
       cache.invalidate(setId);
     },
     /** Imports rules (all or nothing); `replace` deletes the set's rules first. */
     async importRules(setId: number, inputs: RuleInput[], replace: boolean): Promise<number> {
       if (inputs.length > LIMITS.importRules) throw badInput(`at most ${LIMITS.importRules} rules per import`);
       const rules = inputs.map(validateRule);
-      await change(setId, async (trx) => {
-        if (replace) await repo.deleteAllRules(setId, trx);
-        await ensureFree(setId, rules, null, trx);
-        await insertAll(setId, rules, trx);
-      }, '', true);
+      await change(
+        setId,
+        async (trx) => {
+          if (replace) await repo.deleteAllRules(setId, trx);
+          await ensureFree(setId, rules, null, trx);
+          await insertAll(setId, rules, trx);
+        },
+        '',
+        true,
+      );
       return rules.length;
     },
   };

@@ -32,7 +32,12 @@ export interface SimulateResult {
 
 export type Transport = (query: Record<string, string>, body: string) => Promise<{ status: number; body: string }>;
 
-export async function simulate(acc: CallbackAccount & { originalId?: string }, input: SimulateInput, send: Transport, now: () => number): Promise<SimulateResult> {
+export async function simulate(
+  acc: CallbackAccount & { originalId?: string },
+  input: SimulateInput,
+  send: Transport,
+  now: () => number,
+): Promise<SimulateResult> {
   const openid = input.openid ?? `${SIMULATOR_OPENID_PREFIX}${randomBytes(6).toString('hex')}`;
   const encrypt = input.encrypt ?? !!acc.aesKey;
   const base = { ToUserName: acc.originalId ?? 'gh_simulator', FromUserName: openid, CreateTime: Math.floor(now() / 1000) };
@@ -45,7 +50,15 @@ export async function simulate(acc: CallbackAccount & { originalId?: string }, i
   const elapsedMs = Math.round((performance.now() - t0) * 10) / 10;
   let reply: Record<string, string> | null = null;
   if (res.status === 200) reply = openReply(acc, res.body);
-  return { status: res.status, encrypted: encrypt, request: body, raw: res.body, reply: reply ? replyText(reply) : null, msgType: reply?.MsgType ?? null, elapsedMs };
+  return {
+    status: res.status,
+    encrypted: encrypt,
+    request: body,
+    raw: res.body,
+    reply: reply ? replyText(reply) : null,
+    msgType: reply?.MsgType ?? null,
+    elapsedMs,
+  };
 }
 
 /** One line for a reply of any type (the simulator panel and the CLI show it). */

@@ -40,14 +40,24 @@ export function messageKey(f: Record<string, string>): string {
   return `e:${(f.FromUserName ?? '').slice(0, 64)}:${(f.CreateTime ?? '').slice(0, 20)}:${(f.Event ?? f.MsgType ?? '').slice(0, 30)}`;
 }
 
-export function answerBody(acc: CallbackAccount, f: Record<string, string>, a: StoredAnswer, encrypted: boolean, nowMs: number): WebhookAnswer {
+export function answerBody(
+  acc: CallbackAccount,
+  f: Record<string, string>,
+  a: StoredAnswer,
+  encrypted: boolean,
+  nowMs: number,
+): WebhookAnswer {
   const first = answerReplies(a)[0];
   if (!first) return { status: 200, contentType: 'text/plain', body: 'success' };
   const to = f.FromUserName ?? '';
   const from = f.ToUserName ?? '';
   // WeChat's passive reply formats: text, image (Image/MediaId), news (one article).
   const xml =
-    first.type === 'image' ? imageReplyXml(to, from, first.mediaId, a.t) : first.type === 'news' ? newsReplyXml(to, from, first, a.t) : textReplyXml(to, from, first.text, a.t);
+    first.type === 'image'
+      ? imageReplyXml(to, from, first.mediaId, a.t)
+      : first.type === 'news'
+        ? newsReplyXml(to, from, first, a.t)
+        : textReplyXml(to, from, first.text, a.t);
   return { status: 200, contentType: 'application/xml', body: wrapReply(acc, xml, encrypted, nowMs) };
 }
 

@@ -11,7 +11,15 @@ import { openMessage, verifyEcho } from '../../platform/wechat/callback.js';
 import type { MatcherCache, RuleSetSnapshot } from './matcher-cache.js';
 import type { MpAccountsService, LiveAccount } from './mp-accounts-service.js';
 import type { WechatRepo } from './wechat-repo.js';
-import { answerBody, messageKey, refusedOr, SIMULATOR_OPENID_PREFIX, textReplies, type StoredAnswer, type WebhookAnswer } from './webhook-common.js';
+import {
+  answerBody,
+  messageKey,
+  refusedOr,
+  SIMULATOR_OPENID_PREFIX,
+  textReplies,
+  type StoredAnswer,
+  type WebhookAnswer,
+} from './webhook-common.js';
 import type { Reply } from './replies.js';
 import { createClaimBatcher } from './claim-batcher.js';
 import { EXTRA_REPLIES_KIND, extraRepliesKey, type ExtraRepliesPayload } from './extra-replies.js';
@@ -21,7 +29,14 @@ export const DEFAULT_REPLY_EVERY_MS = 3600_000;
 
 const notFound: WebhookAnswer = { status: 404, contentType: 'text/plain', body: 'unknown callback' };
 
-export function createWebhookService(deps: { db: DB; accounts: MpAccountsService; cache: MatcherCache; repo: WechatRepo; jobs: Pick<JobQueue, 'enqueue'>; now: () => number }) {
+export function createWebhookService(deps: {
+  db: DB;
+  accounts: MpAccountsService;
+  cache: MatcherCache;
+  repo: WechatRepo;
+  jobs: Pick<JobQueue, 'enqueue'>;
+  now: () => number;
+}) {
   const { db, accounts, cache, repo, jobs, now } = deps;
   const batcher = createClaimBatcher(repo);
   // Default replies this process knows were sent: another instance can only have sent one more
@@ -37,9 +52,16 @@ export function createWebhookService(deps: { db: DB; accounts: MpAccountsService
    * Records the message (true for its first delivery). Replies beyond the first become a job in
    * the same transaction, so a message is either unrecorded or recorded with its extras queued.
    */
-  async function claim(acc: LiveAccount, key: string, openid: string | undefined, replies: Reply[], answer: StoredAnswer): Promise<boolean> {
+  async function claim(
+    acc: LiveAccount,
+    key: string,
+    openid: string | undefined,
+    replies: Reply[],
+    answer: StoredAnswer,
+  ): Promise<boolean> {
     const extras = replies.length > 1 && openid && !openid.startsWith(SIMULATOR_OPENID_PREFIX) ? replies.slice(1) : [];
-    if (!extras.length) return batcher.claim({ account_key: `a${acc.id}`, msg_key: key, answer: JSON.stringify(answer), created_at: now() });
+    if (!extras.length)
+      return batcher.claim({ account_key: `a${acc.id}`, msg_key: key, answer: JSON.stringify(answer), created_at: now() });
     return db.transaction().execute(async (trx) => {
       if (!(await repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now(), trx))) return false;
       const payload: ExtraRepliesPayload = { accountId: acc.id, openid: openid!, replies: extras };
@@ -49,7 +71,12 @@ export function createWebhookService(deps: { db: DB; accounts: MpAccountsService
   }
 
   /** Decides the answer, without side effects. */
-  async function decide(acc: LiveAccount, f: Record<string, string>, own: RuleSetSnapshot | undefined, member: RuleSetSnapshot | undefined): Promise<{ replies: Reply[]; usedDefault: boolean }> {
+  async function decide(
+    acc: LiveAccount,
+    f: Record<string, string>,
+    own: RuleSetSnapshot | undefined,
+    member: RuleSetSnapshot | undefined,
+  ): Promise<{ replies: Reply[]; usedDefault: boolean }> {
     if (!own || !member || !own.enabled || !member.enabled) return { replies: [], usedDefault: false };
     if (f.MsgType === 'event') {
       const follow = f.Event === 'subscribe' ? (own.followReply ?? member.followReply) : null;

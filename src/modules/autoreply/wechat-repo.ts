@@ -15,7 +15,11 @@ export function createWechatRepo(db: DB) {
   return {
     // --- connected official accounts
     async insertAccount(v: Omit<MpAccountTable, 'id' | 'verified_at'>, x: Executor = db): Promise<number> {
-      const r = await x.insertInto('mp_accounts').values({ ...v, verified_at: null }).returning('id').executeTakeFirstOrThrow();
+      const r = await x
+        .insertInto('mp_accounts')
+        .values({ ...v, verified_at: null })
+        .returning('id')
+        .executeTakeFirstOrThrow();
       return Number(r.id);
     },
     accountByCallbackId(callbackId: string, x: Executor = db): Promise<MpAccountRow | undefined> {
@@ -28,7 +32,11 @@ export function createWechatRepo(db: DB) {
       return x.selectFrom('mp_accounts').selectAll().where('user_id', '=', userId).orderBy('id').execute();
     },
     async countAccountsOfUser(userId: number, x: Executor = db): Promise<number> {
-      const r = await x.selectFrom('mp_accounts').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', userId).executeTakeFirstOrThrow();
+      const r = await x
+        .selectFrom('mp_accounts')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', userId)
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     },
     async deleteAccount(id: number, x: Executor = db): Promise<void> {
@@ -53,7 +61,10 @@ export function createWechatRepo(db: DB) {
      * Several records in one statement (the webhook's group commit); answers "account\nmsg" of the
      * rows this call inserted. Keys must be unique within `rows`.
      */
-    async claimMessages(rows: { account_key: string; msg_key: string; answer: string | null; created_at: number }[], x: Executor = db): Promise<Set<string>> {
+    async claimMessages(
+      rows: { account_key: string; msg_key: string; answer: string | null; created_at: number }[],
+      x: Executor = db,
+    ): Promise<Set<string>> {
       if (!rows.length) return new Set();
       const r = await x
         .insertInto('ar_processed_messages')
@@ -64,22 +75,46 @@ export function createWechatRepo(db: DB) {
       return new Set(r.map((row) => `${row.account_key}\n${row.msg_key}`));
     },
     async storedAnswer(accountKey: string, msgKey: string, x: Executor = db): Promise<{ answer: string | null } | undefined> {
-      return x.selectFrom('ar_processed_messages').select('answer').where('account_key', '=', accountKey).where('msg_key', '=', msgKey).executeTakeFirst();
+      return x
+        .selectFrom('ar_processed_messages')
+        .select('answer')
+        .where('account_key', '=', accountKey)
+        .where('msg_key', '=', msgKey)
+        .executeTakeFirst();
     },
     async setAnswer(accountKey: string, msgKey: string, answer: string, x: Executor = db): Promise<void> {
-      await x.updateTable('ar_processed_messages').set({ answer }).where('account_key', '=', accountKey).where('msg_key', '=', msgKey).execute();
+      await x
+        .updateTable('ar_processed_messages')
+        .set({ answer })
+        .where('account_key', '=', accountKey)
+        .where('msg_key', '=', msgKey)
+        .execute();
     },
     async unclaimMessage(accountKey: string, msgKey: string, x: Executor = db): Promise<void> {
-      await x.deleteFrom('ar_processed_messages').where('account_key', '=', accountKey).where('msg_key', '=', msgKey).where('answer', 'is', null).execute();
+      await x
+        .deleteFrom('ar_processed_messages')
+        .where('account_key', '=', accountKey)
+        .where('msg_key', '=', msgKey)
+        .where('answer', 'is', null)
+        .execute();
     },
     async countMessages(accountKey: string, x: Executor = db): Promise<number> {
-      const r = await x.selectFrom('ar_processed_messages').select((eb) => eb.fn.countAll<number>().as('n')).where('account_key', '=', accountKey).executeTakeFirstOrThrow();
+      const r = await x
+        .selectFrom('ar_processed_messages')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('account_key', '=', accountKey)
+        .executeTakeFirstOrThrow();
       return Number(r.n);
     },
 
     // --- default reply: at most once per follower per hour
     async lastDefaultReply(accountId: number, openid: string, x: Executor = db): Promise<number | undefined> {
-      const r = await x.selectFrom('ar_default_replies').select('last_at').where('account_id', '=', accountId).where('openid', '=', openid).executeTakeFirst();
+      const r = await x
+        .selectFrom('ar_default_replies')
+        .select('last_at')
+        .where('account_id', '=', accountId)
+        .where('openid', '=', openid)
+        .executeTakeFirst();
       return r ? Number(r.last_at) : undefined;
     },
     async setDefaultReplied(accountId: number, openid: string, at: number, x: Executor = db): Promise<void> {
@@ -92,31 +127,60 @@ export function createWechatRepo(db: DB) {
 
     // --- WeChat bindings (platform appid + openid -> member)
     bindingByOpenid(appid: string, openid: string, x: Executor = db) {
-      return x.selectFrom('ar_wechat_bindings').select(['user_id']).where('appid', '=', appid).where('openid', '=', openid).executeTakeFirst();
+      return x
+        .selectFrom('ar_wechat_bindings')
+        .select(['user_id'])
+        .where('appid', '=', appid)
+        .where('openid', '=', openid)
+        .executeTakeFirst();
     },
     bindingOfUser(appid: string, userId: number, x: Executor = db) {
-      return x.selectFrom('ar_wechat_bindings').select(['openid', 'created_at']).where('appid', '=', appid).where('user_id', '=', userId).executeTakeFirst();
+      return x
+        .selectFrom('ar_wechat_bindings')
+        .select(['openid', 'created_at'])
+        .where('appid', '=', appid)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
     },
     /** Binds openid to the member, replacing the member's previous binding and the openid's previous owner. */
     async bind(appid: string, openid: string, userId: number, now: number, x: Executor = db): Promise<void> {
-      await x.deleteFrom('ar_wechat_bindings').where('appid', '=', appid).where((eb) => eb.or([eb('openid', '=', openid), eb('user_id', '=', userId)])).execute();
+      await x
+        .deleteFrom('ar_wechat_bindings')
+        .where('appid', '=', appid)
+        .where((eb) => eb.or([eb('openid', '=', openid), eb('user_id', '=', userId)]))
+        .execute();
       await x.insertInto('ar_wechat_bindings').values({ appid, openid, user_id: userId, created_at: now }).execute();
     },
 
     // --- registration codes
-    async insertCode(v: { code_hash: string; appid: string; openid: string; expires_at: number; created_at: number }, x: Executor = db): Promise<void> {
-      await x.insertInto('ar_registration_codes').values({ ...v, used_at: null }).execute();
+    async insertCode(
+      v: { code_hash: string; appid: string; openid: string; expires_at: number; created_at: number },
+      x: Executor = db,
+    ): Promise<void> {
+      await x
+        .insertInto('ar_registration_codes')
+        .values({ ...v, used_at: null })
+        .execute();
     },
     /** Drops expired codes and the openid's earlier codes (only the newest one works). */
     async dropOldCodes(appid: string, openid: string, now: number, x: Executor = db): Promise<void> {
-      await x.deleteFrom('ar_registration_codes').where((eb) => eb.or([eb('expires_at', '<', now), eb.and([eb('appid', '=', appid), eb('openid', '=', openid)])])).execute();
+      await x
+        .deleteFrom('ar_registration_codes')
+        .where((eb) => eb.or([eb('expires_at', '<', now), eb.and([eb('appid', '=', appid), eb('openid', '=', openid)])]))
+        .execute();
     },
     codeByHash(codeHash: string, x: Executor = db) {
       return x.selectFrom('ar_registration_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
     },
     /** Compare-and-set: marks the code used if it is unused and live; true when this call did. */
     async useCode(id: number, now: number, x: Executor = db): Promise<boolean> {
-      const r = await x.updateTable('ar_registration_codes').set({ used_at: now }).where('id', '=', id).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
+      const r = await x
+        .updateTable('ar_registration_codes')
+        .set({ used_at: now })
+        .where('id', '=', id)
+        .where('used_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async unuseCode(id: number, x: Executor = db): Promise<void> {
@@ -124,24 +188,49 @@ export function createWechatRepo(db: DB) {
     },
 
     // --- QR bind requests
-    async insertQr(v: { pid: string; scene_hash: string; user_id: number; expires_at: number; created_at: number }, x: Executor = db): Promise<void> {
-      await x.insertInto('ar_qr_requests').values({ ...v, state: 'pending', png: null }).execute();
+    async insertQr(
+      v: { pid: string; scene_hash: string; user_id: number; expires_at: number; created_at: number },
+      x: Executor = db,
+    ): Promise<void> {
+      await x
+        .insertInto('ar_qr_requests')
+        .values({ ...v, state: 'pending', png: null })
+        .execute();
     },
     pendingQrOfUser(userId: number, now: number, x: Executor = db) {
-      return x.selectFrom('ar_qr_requests').select(['id']).where('user_id', '=', userId).where('state', '=', 'pending').where('created_at', '>', now - 15_000).executeTakeFirst();
+      return x
+        .selectFrom('ar_qr_requests')
+        .select(['id'])
+        .where('user_id', '=', userId)
+        .where('state', '=', 'pending')
+        .where('created_at', '>', now - 15_000)
+        .executeTakeFirst();
     },
     async finishQr(pid: string, png: Buffer | null, x: Executor = db): Promise<void> {
-      await x.updateTable('ar_qr_requests').set({ state: png ? 'ready' : 'failed', png }).where('pid', '=', pid).execute();
+      await x
+        .updateTable('ar_qr_requests')
+        .set({ state: png ? 'ready' : 'failed', png })
+        .where('pid', '=', pid)
+        .execute();
     },
     qrByPid(pid: string, x: Executor = db) {
       return x.selectFrom('ar_qr_requests').select(['state', 'png', 'expires_at']).where('pid', '=', pid).executeTakeFirst();
     },
     qrByScene(sceneHash: string, x: Executor = db) {
-      return x.selectFrom('ar_qr_requests').select(['id', 'user_id', 'state', 'expires_at']).where('scene_hash', '=', sceneHash).executeTakeFirst();
+      return x
+        .selectFrom('ar_qr_requests')
+        .select(['id', 'user_id', 'state', 'expires_at'])
+        .where('scene_hash', '=', sceneHash)
+        .executeTakeFirst();
     },
     /** Compare-and-set ready -> used; true when this call did. */
     async useQr(id: number, x: Executor = db): Promise<boolean> {
-      const r = await x.updateTable('ar_qr_requests').set({ state: 'used', png: null }).where('id', '=', id).where('state', '=', 'ready').executeTakeFirst();
+      const r = await x
+        .updateTable('ar_qr_requests')
+        .set({ state: 'used', png: null })
+        .where('id', '=', id)
+        .where('state', '=', 'ready')
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
 
@@ -150,30 +239,63 @@ export function createWechatRepo(db: DB) {
       return x.selectFrom('ar_access_tokens').selectAll().where('appid', '=', appid).executeTakeFirst();
     },
     async ensureTokenRow(appid: string, x: Executor = db): Promise<void> {
-      await x.insertInto('ar_access_tokens').values({ appid, token_sealed: null, lease_owner: null }).onConflict((oc) => oc.column('appid').doNothing()).execute();
+      await x
+        .insertInto('ar_access_tokens')
+        .values({ appid, token_sealed: null, lease_owner: null })
+        .onConflict((oc) => oc.column('appid').doNothing())
+        .execute();
     },
     async leaseToken(appid: string, owner: string, until: number, now: number, x: Executor = db): Promise<boolean> {
-      const r = await x.updateTable('ar_access_tokens').set({ lease_owner: owner, lease_until: until }).where('appid', '=', appid).where('lease_until', '<', now).executeTakeFirst();
+      const r = await x
+        .updateTable('ar_access_tokens')
+        .set({ lease_owner: owner, lease_until: until })
+        .where('appid', '=', appid)
+        .where('lease_until', '<', now)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
     async saveToken(appid: string, owner: string, sealed: string, expiresAt: number, x: Executor = db): Promise<void> {
-      await x.updateTable('ar_access_tokens').set({ token_sealed: sealed, expires_at: expiresAt, lease_owner: null, lease_until: 0 }).where('appid', '=', appid).where('lease_owner', '=', owner).execute();
+      await x
+        .updateTable('ar_access_tokens')
+        .set({ token_sealed: sealed, expires_at: expiresAt, lease_owner: null, lease_until: 0 })
+        .where('appid', '=', appid)
+        .where('lease_owner', '=', owner)
+        .execute();
     },
     async releaseToken(appid: string, owner: string, x: Executor = db): Promise<void> {
-      await x.updateTable('ar_access_tokens').set({ lease_owner: null, lease_until: 0 }).where('appid', '=', appid).where('lease_owner', '=', owner).execute();
+      await x
+        .updateTable('ar_access_tokens')
+        .set({ lease_owner: null, lease_until: 0 })
+        .where('appid', '=', appid)
+        .where('lease_owner', '=', owner)
+        .execute();
     },
     async clearToken(appid: string, sealedMatches: (sealed: string) => boolean, x: Executor = db): Promise<void> {
       const row = await x.selectFrom('ar_access_tokens').select('token_sealed').where('appid', '=', appid).executeTakeFirst();
       if (row?.token_sealed && sealedMatches(row.token_sealed)) {
-        await x.updateTable('ar_access_tokens').set({ token_sealed: null, expires_at: 0 }).where('appid', '=', appid).where('token_sealed', '=', row.token_sealed).execute();
+        await x
+          .updateTable('ar_access_tokens')
+          .set({ token_sealed: null, expires_at: 0 })
+          .where('appid', '=', appid)
+          .where('token_sealed', '=', row.token_sealed)
+          .execute();
       }
     },
 
     // --- housekeeping
     async prune(now: number, x: Executor = db): Promise<void> {
-      await x.deleteFrom('ar_processed_messages').where('created_at', '<', now - 3600_000).execute();
-      await x.deleteFrom('ar_default_replies').where('last_at', '<', now - 3600_000).execute();
-      await x.deleteFrom('ar_registration_codes').where('expires_at', '<', now - 3600_000).execute();
+      await x
+        .deleteFrom('ar_processed_messages')
+        .where('created_at', '<', now - 3600_000)
+        .execute();
+      await x
+        .deleteFrom('ar_default_replies')
+        .where('last_at', '<', now - 3600_000)
+        .execute();
+      await x
+        .deleteFrom('ar_registration_codes')
+        .where('expires_at', '<', now - 3600_000)
+        .execute();
       await x.deleteFrom('ar_qr_requests').where('expires_at', '<', now).execute();
     },
   };

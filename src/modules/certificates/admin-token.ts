@@ -37,13 +37,21 @@ export async function ensureAdminToken(db: DB, configured: string | undefined, n
   const existing = await sql<{ value: string }>`SELECT value FROM settings WHERE key = ${SETTING_KEY}`.execute(db);
   if (existing.rows.length > 0) return undefined;
   const token = randomToken(32);
-  const res = await sql`INSERT INTO settings (key, value, updated_at) VALUES (${SETTING_KEY}, ${hashToken(token)}, ${now}) ON CONFLICT (key) DO NOTHING`.execute(db);
+  const res =
+    await sql`INSERT INTO settings (key, value, updated_at) VALUES (${SETTING_KEY}, ${hashToken(token)}, ${now}) ON CONFLICT (key) DO NOTHING`.execute(
+      db,
+    );
   // Another process may have won the race: then its token stands and ours was never stored.
   return Number(res.numAffectedRows ?? 0) > 0 ? token : undefined;
 }
 
 /** Builds the checker. The stored hash is read once and cached (it never changes while running). */
-export function createAdminAuth(db: DB, configured: string | undefined, now: () => number = Date.now, limiter: AttemptLimiter = createAttemptLimiter({ db, now })): AdminAuth {
+export function createAdminAuth(
+  db: DB,
+  configured: string | undefined,
+  now: () => number = Date.now,
+  limiter: AttemptLimiter = createAttemptLimiter({ db, now }),
+): AdminAuth {
   let expected: string | undefined = configured ? hashToken(configured) : undefined;
   async function expectedHash(): Promise<string | undefined> {
     if (expected) return expected;
@@ -118,7 +126,8 @@ async function zxcvbnOnce(s: string): Promise<{ guessesLog10: number; feedback: 
 }
 
 export async function adminTokenWeakness(token: string): Promise<string | undefined> {
-  if ([...token].length < ADMIN_TOKEN_MIN_CHARS) return `it has ${[...token].length} characters; at least ${ADMIN_TOKEN_MIN_CHARS} are needed`;
+  if ([...token].length < ADMIN_TOKEN_MIN_CHARS)
+    return `it has ${[...token].length} characters; at least ${ADMIN_TOKEN_MIN_CHARS} are needed`;
   const r = await zxcvbnOnce(token);
   if (r.guessesLog10 < ADMIN_TOKEN_MIN_GUESSES_LOG10) {
     // The warning is a key ("simpleRepeat"); no translation pack is loaded for one message.

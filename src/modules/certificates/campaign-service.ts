@@ -60,7 +60,13 @@ const SLUG_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** The SMTP host the original derived from the username: smtp.<domain>. */
 export function deriveSmtpHost(username: string): string | undefined {
   const at = username.lastIndexOf('@');
-  const domain = at >= 0 ? username.slice(at + 1).trim().toLowerCase() : '';
+  const domain =
+    at >= 0
+      ? username
+          .slice(at + 1)
+          .trim()
+          .toLowerCase()
+      : '';
   return /^[a-z0-9.-]+\.[a-z]{2,}$/.test(domain) ? `smtp.${domain}` : undefined;
 }
 
@@ -84,7 +90,9 @@ export function claimUrlFromReferer(referer: string | undefined, publicUrl: stri
 }
 
 /** Builds the campaign service. */
-export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipients' | 'renderer' | 'secrets' | 'config' | 'now' | 'mailer'>) {
+export function createCampaignService(
+  deps: Pick<CertDeps, 'campaigns' | 'recipients' | 'renderer' | 'secrets' | 'config' | 'now' | 'mailer'>,
+) {
   const { campaigns, recipients, renderer, secrets, config, now } = deps;
 
   async function resolve(ref?: string | number | null): Promise<CampaignRow> {
@@ -116,7 +124,14 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
     if (!b) return null;
     try {
       const u = new URL(b.url);
-      return { source: b.source, host: u.hostname, port: Number(u.port) || (u.protocol === 'imaps:' ? 993 : 143), user: decodeURIComponent(u.username), mailbox: decodeURIComponent(u.pathname.slice(1)) || 'INBOX', tls: u.protocol === 'imaps:' };
+      return {
+        source: b.source,
+        host: u.hostname,
+        port: Number(u.port) || (u.protocol === 'imaps:' ? 993 : 143),
+        user: decodeURIComponent(u.username),
+        mailbox: decodeURIComponent(u.pathname.slice(1)) || 'INBOX',
+        tls: u.protocol === 'imaps:',
+      };
     } catch {
       return null;
     }
@@ -135,7 +150,9 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       layout,
       dateFormat: c.date_format,
       output: c.output as 'png' | 'pdf',
-      template: c.template_sha ? { width: c.template_width ?? 0, height: c.template_height ?? 0, type: (c.template_type ?? 'png') as 'png' | 'jpeg' } : null,
+      template: c.template_sha
+        ? { width: c.template_width ?? 0, height: c.template_height ?? 0, type: (c.template_type ?? 'png') as 'png' | 'jpeg' }
+        : null,
       logo: c.logo_sha ? { url: `${config.publicUrl}/issuers/${c.id}/logo`, type: (c.logo_type ?? 'png') as 'png' | 'jpeg' } : null,
       customFields: parseCustomFields(c.custom_fields),
       mail: {
@@ -179,7 +196,14 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
     },
     async create(input: { name: string; slug?: string }) {
       const derived = input.slug === undefined;
-      let slug = input.slug ?? (input.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || `campaign-${randomBytes(4).toString('hex')}`);
+      let slug =
+        input.slug ??
+        (input.name
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .replace(/^-+|-+$/g, '')
+          .slice(0, 40) ||
+          `campaign-${randomBytes(4).toString('hex')}`);
       if (!SLUG_RE.test(slug)) throw badInput('slug: lower-case letters, digits and dashes, up to 63 characters');
       const t = now();
       // A slug the organizer typed must be theirs exactly; one derived from the name is ours to
@@ -220,7 +244,11 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       if (security === 'none' && host && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(host)) {
         throw badInput('mail.smtp.security "none" (no TLS) is only allowed for a server on this machine; use "starttls" or "tls"');
       }
-      if (typeof input.mail?.bounceImapUrl === 'string' && input.mail.bounceImapUrl.startsWith('imap:') && !/^imap:\/\/[^/]*@?(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?(\/|$)/i.test(input.mail.bounceImapUrl)) {
+      if (
+        typeof input.mail?.bounceImapUrl === 'string' &&
+        input.mail.bounceImapUrl.startsWith('imap:') &&
+        !/^imap:\/\/[^/]*@?(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?(\/|$)/i.test(input.mail.bounceImapUrl)
+      ) {
         throw badInput('mail.bounceImapUrl: imap:// (no TLS) is only allowed for a server on this machine; use imaps://');
       }
       await campaigns.update(c.id, p);
@@ -240,7 +268,8 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       const edits: StoredLayout = {};
       for (const k of ['name', 'number', 'date'] as const) {
         const pos = input.positions[k];
-        if (pos && (pos.x !== undefined || pos.y !== undefined)) edits[k] = { ...(pos.x !== undefined ? { x: pos.x } : {}), ...(pos.y !== undefined ? { y: pos.y } : {}) };
+        if (pos && (pos.x !== undefined || pos.y !== undefined))
+          edits[k] = { ...(pos.x !== undefined ? { x: pos.x } : {}), ...(pos.y !== undefined ? { y: pos.y } : {}) };
       }
       if (Object.keys(edits).length) p.layout = JSON.stringify(mergeLayout(parseStoredLayout(c.layout), edits));
       if (input.username) p.smtp_user = input.username;
@@ -278,7 +307,13 @@ export function createCampaignService(deps: Pick<CertDeps, 'campaigns' | 'recipi
       const sha = createHash('sha256').update(bytes).digest('hex');
       const t = now();
       await campaigns.putTemplate({ sha256: sha, type: info.type, width: info.width, height: info.height, bytes, created_at: t });
-      await campaigns.update(c.id, { template_sha: sha, template_type: info.type, template_width: info.width, template_height: info.height, updated_at: t });
+      await campaigns.update(c.id, {
+        template_sha: sha,
+        template_type: info.type,
+        template_width: info.width,
+        template_height: info.height,
+        updated_at: t,
+      });
       return { width: info.width, height: info.height, type: info.type };
     },
     async templateBytes(c: CampaignRow) {

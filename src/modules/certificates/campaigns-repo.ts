@@ -68,7 +68,12 @@ export function createCampaignsRepo(db: DB) {
     },
     /** A probe failed: the reason shown is the latest error. */
     async setPauseReason(id: number, reason: string, ex: Executor = db): Promise<void> {
-      await ex.updateTable('campaigns').set({ pause_reason: reason.slice(0, 1000) }).where('id', '=', id).where('pause_reason', 'is not', null).execute();
+      await ex
+        .updateTable('campaigns')
+        .set({ pause_reason: reason.slice(0, 1000) })
+        .where('id', '=', id)
+        .where('pause_reason', 'is not', null)
+        .execute();
     },
     /** The SMTP server answers again (or the organizer resumes): no pause. */
     async endOutage(id: number, ex: Executor = db): Promise<void> {
@@ -83,7 +88,11 @@ export function createCampaignsRepo(db: DB) {
       return ex.selectFrom('campaigns').select('id').where('sending', '=', 'sending').execute();
     },
     async putTemplate(row: CertificateTemplateTable, ex: Executor = db): Promise<void> {
-      await ex.insertInto('certificate_templates').values(row).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+      await ex
+        .insertInto('certificate_templates')
+        .values(row)
+        .onConflict((oc) => oc.column('sha256').doNothing())
+        .execute();
     },
     async getTemplate(sha: string, ex: Executor = db): Promise<TemplateRow | undefined> {
       return ex.selectFrom('certificate_templates').selectAll().where('sha256', '=', sha).executeTakeFirst();

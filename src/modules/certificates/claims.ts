@@ -80,8 +80,12 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
    */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
     const rule = windowRule(`claim:client:${clientKey(ip)}`, TOKEN_MISSES_PER_MINUTE, 60_000);
-    const refuse = (ms: number) => new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
-    const hit = typeof token === 'string' && token.length >= 1 && token.length <= MAX_LEGACY_TOKEN ? await recipients.findByTokenHash(hashToken(token)) : undefined;
+    const refuse = (ms: number) =>
+      new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
+    const hit =
+      typeof token === 'string' && token.length >= 1 && token.length <= MAX_LEGACY_TOKEN
+        ? await recipients.findByTokenHash(hashToken(token))
+        : undefined;
     if (!hit) {
       const r = await limiter.reserve([rule]);
       if (!r.ok) throw refuse(r.retryAfterMs);
@@ -94,13 +98,21 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
 
   /** Validates a name (trimmed, NFC, <= 100 chars, drawable by the fonts) or throws code 1 / 422. */
   function validName(name: unknown): string {
-    if (typeof name !== 'string') throw new CertError(1, 'name_refused', 'name missing: give the name to print on the certificate', 422, { reason: 'empty' });
+    if (typeof name !== 'string')
+      throw new CertError(1, 'name_refused', 'name missing: give the name to print on the certificate', 422, { reason: 'empty' });
     const r = checkName(name);
     if (!r.ok) throw new CertError(1, 'name_refused', r.message, 422, { reason: r.reason, chars: r.chars });
     // Markup and code punctuation is no part of a name: refuse it rather than print it. Its own
     // reason, so the page does not blame the font (which can draw these characters).
     const odd = [...new Set(r.name.match(MARKUP_CHARS) ?? [])];
-    if (odd.length) throw new CertError(1, 'name_refused', `these characters are not part of a name: ${odd.join(' ')}; please write the name without them`, 422, { reason: 'markup_chars', chars: odd });
+    if (odd.length)
+      throw new CertError(
+        1,
+        'name_refused',
+        `these characters are not part of a name: ${odd.join(' ')}; please write the name without them`,
+        422,
+        { reason: 'markup_chars', chars: odd },
+      );
     return r.name;
   }
 
@@ -136,7 +148,8 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       windowRule(`cert.file:${subject}`, FILES_PER_CERTIFICATE.limit, FILES_PER_CERTIFICATE.windowMs),
       windowRule(`cert.file.client:${clientKey(ip)}`, FILES_PER_CLIENT.limit, FILES_PER_CLIENT.windowMs),
     ]);
-    if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many certificate downloads; try again in a few minutes', 'rate_limited');
+    if (!allowed.ok)
+      throw new RateLimitedError(allowed.retryAfterMs, 'too many certificate downloads; try again in a few minutes', 'rate_limited');
   }
 
   /** The volunteer's certificate file, rendered from their credential with the credential baked in. */
@@ -161,7 +174,13 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
   function deliveryState(r: { status: number; failure: string | null }): CertError {
     if (r.status >= 4) return alreadySent();
     if (r.failure) {
-      return new CertError(4, 'delivery_failed', `the certificate mail could not be delivered yet (${r.failure.slice(0, 300)}); it is being retried, no need to submit again`, 409, { delivery: 'failed' });
+      return new CertError(
+        4,
+        'delivery_failed',
+        `the certificate mail could not be delivered yet (${r.failure.slice(0, 300)}); it is being retried, no need to submit again`,
+        409,
+        { delivery: 'failed' },
+      );
     }
     return new CertError(3, 'being_sent', 'the name is saved; the certificate is being made and mailed', 409, { delivery: 'sending' });
   }
@@ -281,7 +300,9 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
         organization: c.organization,
         campaignName: c.name,
         ...(r.certificate_id ? { certificateId: r.certificate_id } : {}),
-        ...(claimed ? { downloadUrl: `${config.publicUrl}/api/v2/certificates/claim/download?token=${encodeURIComponent(String(token))}` } : {}),
+        ...(claimed
+          ? { downloadUrl: `${config.publicUrl}/api/v2/certificates/claim/download?token=${encodeURIComponent(String(token))}` }
+          : {}),
       };
     },
     /**
@@ -297,10 +318,21 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
         windowRule(`claim.preview:${hit.id}`, PREVIEWS_PER_LINK.limit, PREVIEWS_PER_LINK.windowMs),
         windowRule(`claim.preview.client:${clientKey(ip)}`, PREVIEWS_PER_CLIENT.limit, PREVIEWS_PER_CLIENT.windowMs),
       ]);
-      if (!allowed.ok) throw new RateLimitedError(allowed.retryAfterMs, 'too many previews; wait a few minutes, or submit the name', 'rate_limited');
+      if (!allowed.ok)
+        throw new RateLimitedError(allowed.retryAfterMs, 'too many previews; wait a few minutes, or submit the name', 'rate_limited');
       const r = (await recipients.findById(hit.id))!;
       const c = (await campaigns.find(r.campaign_id))!;
-      return renderer.preview({ campaign: c, name: clean, number: r.number, issuedAt: r.issued_at ?? now(), fields: parseFieldValues(r.fields), verifyUrl: previewVerifyUrl(r.certificate_id) }, CLAIM_PREVIEW_WIDTH);
+      return renderer.preview(
+        {
+          campaign: c,
+          name: clean,
+          number: r.number,
+          issuedAt: r.issued_at ?? now(),
+          fields: parseFieldValues(r.fields),
+          verifyUrl: previewVerifyUrl(r.certificate_id),
+        },
+        CLAIM_PREVIEW_WIDTH,
+      );
     },
     async download(token: unknown, ip: string) {
       const hit = await lookup(token, ip);

@@ -32,7 +32,18 @@ export const MAX_CUSTOM_FIELDS = 20;
 export const MAX_FIELD_VALUE = 200;
 
 const EMAIL_NAMES = new Set(['email', 'e-mail', 'mail', 'email address', '邮箱', '电子邮件', '电子邮箱', '邮件']);
-const NUMBER_NAMES = new Set(['number', 'no', 'no.', 'certificate number', 'certificate_number', 'cert number', 'id number', '编号', '证书编号', '序号']);
+const NUMBER_NAMES = new Set([
+  'number',
+  'no',
+  'no.',
+  'certificate number',
+  'certificate_number',
+  'cert number',
+  'id number',
+  '编号',
+  '证书编号',
+  '序号',
+]);
 const NAME_NAMES = new Set(['name', 'full name', 'full_name', '姓名', '名字']);
 
 /** Columns of the tool's own export that are no volunteer data: skipped, so an export imports back. */
@@ -43,7 +54,11 @@ const NAME_ADDR = /^\s*(?:"([^"]*)"|([^<>"]*?))\s*<([^<>\s]+@[^<>\s]+)>\s*$/;
 /** A cell the export neutralised for spreadsheets (`'=...`) reads back as written. */
 const unquoteFormula = (v: string) => (/^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v);
 
-const norm = (s: string) => s.replace(/^\uFEFF/, '').trim().toLowerCase();
+const norm = (s: string) =>
+  s
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .toLowerCase();
 
 /** The key of a column title: letters (any script) and digits kept, the rest as `_`, at most 40. */
 export function fieldKey(label: string): string {
@@ -80,7 +95,16 @@ export function planFromHeader(cells: readonly string[]): ColumnPlan | string {
       let key = fieldKey(raw);
       for (let n = 2; keys.has(key) || ['email', 'number', 'name', 'date', 'qr'].includes(key); n++) key = `${fieldKey(raw)}_${n}`;
       keys.add(key);
-      custom.push({ index, field: { key, label: raw.replace(/^\uFEFF/, '').trim().slice(0, 60) } });
+      custom.push({
+        index,
+        field: {
+          key,
+          label: raw
+            .replace(/^\uFEFF/, '')
+            .trim()
+            .slice(0, 60),
+        },
+      });
     }
   });
   if (email < 0) return 'the header names no email column';
@@ -89,9 +113,14 @@ export function planFromHeader(cells: readonly string[]): ColumnPlan | string {
 }
 
 /** What one line's cells hold under a plan. */
-export function cellsToRecord(cells: readonly string[], plan: ColumnPlan): { email: string; number: string | null; name: string | null; fields: Record<string, string> | null } | string {
+export function cellsToRecord(
+  cells: readonly string[],
+  plan: ColumnPlan,
+): { email: string; number: string | null; name: string | null; fields: Record<string, string> | null } | string {
   if (cells.length > plan.width && cells.slice(plan.width).some((c) => c.trim() !== '')) {
-    return plan === POSITIONAL ? 'too many fields: expected email[,number[,name]] (or a header line naming the columns)' : `more cells than the header has columns (${plan.width})`;
+    return plan === POSITIONAL
+      ? 'too many fields: expected email[,number[,name]] (or a header line naming the columns)'
+      : `more cells than the header has columns (${plan.width})`;
   }
   const at = (i: number | null) => (i === null ? '' : unquoteFormula((cells[i] ?? '').trim()));
   let fields: Record<string, string> | null = null;
@@ -123,7 +152,12 @@ export function parseCustomFields(json: string | null | undefined): CustomField[
   if (!json) return [];
   try {
     const v = JSON.parse(json) as unknown;
-    return Array.isArray(v) ? v.filter((f: unknown): f is CustomField => !!f && typeof (f as CustomField).key === 'string' && typeof (f as CustomField).label === 'string') : [];
+    return Array.isArray(v)
+      ? v.filter(
+          (f: unknown): f is CustomField =>
+            !!f && typeof (f as CustomField).key === 'string' && typeof (f as CustomField).label === 'string',
+        )
+      : [];
   } catch {
     return [];
   }
@@ -135,7 +169,10 @@ export function parseFieldValues(json: string | null | undefined): Record<string
   try {
     const v = JSON.parse(json) as unknown;
     if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string')) as Record<string, string>;
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string')) as Record<
+      string,
+      string
+    >;
   } catch {
     return {};
   }

@@ -89,7 +89,11 @@ async function decode(bytes: Buffer, encoding: string): Promise<string> {
 
 /** The separator that splits the first lines into the most consistent number of cells (>1). */
 export function detectSeparator(text: string): Separator {
-  const lines = text.slice(0, 64 * 1024).split(/\r?\n/).filter((l) => l.trim()).slice(0, 30);
+  const lines = text
+    .slice(0, 64 * 1024)
+    .split(/\r?\n/)
+    .filter((l) => l.trim())
+    .slice(0, 30);
   let best: Separator = ',';
   let bestScore = 0;
   for (const sep of SEPARATORS) {
@@ -127,7 +131,15 @@ function modeOf(xs: number[]): number {
 /** Parses CSV text with csv-parse, fed in slices (records come out as the parser reads them). */
 export async function parseCsv(text: string, separator: Separator, max: number): Promise<ImportRow[]> {
   const rows: ImportRow[] = [];
-  const parser = parse({ delimiter: separator, relax_column_count: true, relax_quotes: true, skip_empty_lines: false, raw: true, info: true, max_record_size: 64 * 1024 });
+  const parser = parse({
+    delimiter: separator,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: false,
+    raw: true,
+    info: true,
+    max_record_size: 64 * 1024,
+  });
   let failure: unknown;
   parser.on('readable', () => {
     let r: { record: string[]; raw: string; info: { lines: number } } | null;
@@ -219,7 +231,13 @@ export function guessMapping(rows: readonly ImportRow[]): { mapping: ColumnMappi
       if (p.name !== null) roles[p.name] = 'name';
       for (const c of p.custom) roles[c.index] = 'field';
       return {
-        mapping: { email: p.email, number: p.number, name: p.name, fields: p.custom.map((c) => ({ index: c.index, label: c.field.label })), header: true },
+        mapping: {
+          email: p.email,
+          number: p.number,
+          name: p.name,
+          fields: p.custom.map((c) => ({ index: c.index, label: c.field.label })),
+          header: true,
+        },
         roles,
         titles: Array.from({ length: width }, (_, i) => (first[i] ?? '').trim()),
       };
@@ -261,7 +279,8 @@ export function planFromMapping(m: ColumnMapping, width: number): ColumnPlan {
   const used = new Set<number>();
   const check = (i: number | null | undefined, what: string) => {
     if (i === null || i === undefined) return null;
-    if (!Number.isInteger(i) || i < 0 || i >= Math.max(width, 1)) throw badInput(`mapping: ${what} column ${i} is not in the file (it has ${width})`, { field: 'mapping' });
+    if (!Number.isInteger(i) || i < 0 || i >= Math.max(width, 1))
+      throw badInput(`mapping: ${what} column ${i} is not in the file (it has ${width})`, { field: 'mapping' });
     if (used.has(i)) throw badInput(`mapping: column ${i} is mapped twice`, { field: 'mapping' });
     used.add(i);
     return i;

@@ -36,7 +36,17 @@ export const certificatesModule: AppModule = {
   // Link tokens and the admin token travel in the request; the claim page lived on the
   // community's own site, so these answer other origins. The verification JSON is public.
   routeGroups: {
-    token: ['/api/getUserInfo', '/api/submitUserInfo', '/api/submitUserinfo', '/api/addUserData', '/api/uploadImage', '/api/updateOrgConfig', '/api/email', '/api/v2/certificates/', '/verify/'],
+    token: [
+      '/api/getUserInfo',
+      '/api/submitUserInfo',
+      '/api/submitUserinfo',
+      '/api/addUserData',
+      '/api/uploadImage',
+      '/api/updateOrgConfig',
+      '/api/email',
+      '/api/v2/certificates/',
+      '/verify/',
+    ],
   },
   async register(app: FastifyInstance, core: Core) {
     await announceAdminToken(core);
@@ -48,18 +58,30 @@ export const certificatesModule: AppModule = {
       await mod.register(multipart, { limits: { fileSize: TEMPLATE_MAX_BYTES, files: 1 } });
       // Seed endpoints: HTTP 200, {code, data, message}.
       await mod.register(async (seed) => {
-        useEnvelope(seed, (m) => badInput(m), ({ error, internal }) => ({
-          status: 200,
-          body: { code: internal ? 4 : error instanceof CertError ? error.seedCode : 1, data: null, message: error.message },
-        }));
+        useEnvelope(
+          seed,
+          (m) => badInput(m),
+          ({ error, internal }) => ({
+            status: 200,
+            body: { code: internal ? 4 : error instanceof CertError ? error.seedCode : 1, data: null, message: error.message },
+          }),
+        );
         registerSeedRoutes(seed, svc, admin);
       });
       // v2 REST API and the verification page: HTTP statuses, {code, message}.
       await mod.register(async (v2) => {
-        useEnvelope(v2, (m) => badInput(m), ({ error }) => ({
-          status: error.status,
-          body: { code: error.code, message: error.message, ...(error.details && typeof error.details === 'object' ? error.details : {}) },
-        }));
+        useEnvelope(
+          v2,
+          (m) => badInput(m),
+          ({ error }) => ({
+            status: error.status,
+            body: {
+              code: error.code,
+              message: error.message,
+              ...(error.details && typeof error.details === 'object' ? error.details : {}),
+            },
+          }),
+        );
         registerV2Routes(v2, svc, admin);
         registerClaimRoutes(v2, svc);
         registerCredentialRoutes(v2, svc);
@@ -79,7 +101,10 @@ export const certificatesModule: AppModule = {
       const timer = setInterval(() => {
         if (running) return;
         running = true;
-        svc.bounces.pollAll().catch((err) => core.logger.warn({ err }, 'bounce poll failed')).finally(() => (running = false));
+        svc.bounces
+          .pollAll()
+          .catch((err) => core.logger.warn({ err }, 'bounce poll failed'))
+          .finally(() => (running = false));
       }, core.config.bouncePollSeconds * 1000);
       timer.unref();
       app.addHook('onClose', async () => clearInterval(timer));

@@ -47,20 +47,37 @@ export function dropToken(row: LegacyRow, notes: ImportNote[], why: string, hadL
   const reset = row.status < 2;
   if (reset) row.status = 0;
   const next = reset ? NEW_LINK : `status ${row.status} kept`;
-  notes.push({ line: row.line, lineNo: row.lineNo, email: row.email, reason: hadLink ? `${why}: the old link no longer works; ${next}` : `${why}: ${next}` });
+  notes.push({
+    line: row.line,
+    lineNo: row.lineNo,
+    email: row.email,
+    reason: hadLink ? `${why}: the old link no longer works; ${next}` : `${why}: ${next}`,
+  });
 }
 
 /** Reads the table; throws a clear error when the file is not a TinyDB data.json. */
-export function planLegacyImport(json: unknown): { rows: LegacyRow[]; duplicates: DuplicateLine[]; rejected: LineIssue[]; notes: ImportNote[] } {
+export function planLegacyImport(json: unknown): {
+  rows: LegacyRow[];
+  duplicates: DuplicateLine[];
+  rejected: LineIssue[];
+  notes: ImportNote[];
+} {
   const table = (json as { _default?: unknown } | null)?._default;
-  if (!table || typeof table !== 'object' || Array.isArray(table)) throw badInput('not a TinyDB data.json: expected {"_default": {"1": {"email": ..., "token": ..., "status": ...}, ...}}');
+  if (!table || typeof table !== 'object' || Array.isArray(table))
+    throw badInput('not a TinyDB data.json: expected {"_default": {"1": {"email": ..., "token": ..., "status": ...}, ...}}');
   const rows: LegacyRow[] = [];
   const rejected: LineIssue[] = [];
   const duplicates: DuplicateLine[] = [];
   const notes: ImportNote[] = [];
   const firstOf = new Map<string, string>();
   for (const [key, v] of Object.entries(table as Record<string, unknown>)) {
-    const rec = (v && typeof v === 'object' ? v : {}) as { email?: unknown; name?: unknown; token?: unknown; number?: unknown; status?: unknown };
+    const rec = (v && typeof v === 'object' ? v : {}) as {
+      email?: unknown;
+      name?: unknown;
+      token?: unknown;
+      number?: unknown;
+      status?: unknown;
+    };
     const lineNo = Number(key) || 0;
     const line = `#${key}`;
     const email = typeof rec.email === 'string' ? parseEmail(rec.email) : undefined;
@@ -86,10 +103,16 @@ export function planLegacyImport(json: unknown): { rows: LegacyRow[]; duplicates
       token: typeof rec.token === 'string' && rec.token !== '' ? rec.token : null,
     };
     rows.push(row);
-    if (row.status !== statusIn) notes.push({ line, lineNo, email, reason: `status ${JSON.stringify(rec.status)} is not one of 0-4: imported as 0; ${NEW_LINK}` });
+    if (row.status !== statusIn)
+      notes.push({ line, lineNo, email, reason: `status ${JSON.stringify(rec.status)} is not one of 0-4: imported as 0; ${NEW_LINK}` });
     if ((row.status === 2 || row.status === 3) && !row.name) {
       row.status = row.token ? 1 : 0;
-      notes.push({ line, lineNo, email, reason: `status ${statusIn} without a name: the volunteer is asked for the name again${row.token ? ' with the old link' : `; ${NEW_LINK}`}` });
+      notes.push({
+        line,
+        lineNo,
+        email,
+        reason: `status ${statusIn} without a name: the volunteer is asked for the name again${row.token ? ' with the old link' : `; ${NEW_LINK}`}`,
+      });
     }
     if (row.token === null) {
       if (row.status === 1) dropToken(row, notes, 'no token', false);
@@ -104,7 +127,15 @@ export function planLegacyImport(json: unknown): { rows: LegacyRow[]; duplicates
   for (const r of rows) if (r.token !== null) byToken.set(r.token, [...(byToken.get(r.token) ?? []), r]);
   for (const same of byToken.values()) {
     if (same.length < 2) continue;
-    for (const r of same) dropToken(r, notes, `the token is also used by ${same.filter((o) => o !== r).map((o) => o.line).join(', ')}`);
+    for (const r of same)
+      dropToken(
+        r,
+        notes,
+        `the token is also used by ${same
+          .filter((o) => o !== r)
+          .map((o) => o.line)
+          .join(', ')}`,
+      );
   }
   notes.sort((a, b) => a.lineNo - b.lineNo);
   return { rows, duplicates, rejected, notes };

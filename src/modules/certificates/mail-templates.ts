@@ -22,7 +22,6 @@ export const CERTIFICATE_BODY = `<p>{{name}}，你好！</p>
 
 export type Placeholders = Partial<Record<'name' | 'email' | 'link' | 'organization' | 'website' | 'number' | 'verify', string | null>>;
 
-
 /** Substitutes placeholders; unknown ones stay as written. */
 export function fill(template: string, values: Placeholders, escape: (s: string) => string): string {
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (m, key: string) => {
@@ -33,8 +32,10 @@ export function fill(template: string, values: Placeholders, escape: (s: string)
 
 /** Renders subject, HTML and a plain-text alternative. */
 export function renderMail(subject: string, body: string, values: Placeholders): { subject: string; html: string; text: string } {
-  // eslint-disable-next-line no-control-regex
-  const s = fill(subject, values, (v) => v).replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 500);
+  const s = fill(subject, values, (v) => v)
+    // eslint-disable-next-line no-control-regex -- control characters are what this strips
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .slice(0, 500);
   const html = fill(body, values, escapeHtml);
   const text = fill(body, values, (v) => v)
     .replace(/<a [^>]*href="([^"]*)"[^>]*>.*?<\/a>/gi, '$1')
@@ -61,7 +62,10 @@ export interface NoticeFrame {
  * its own line, the footer. Whatever the organizer's template says, both parts carry the link
  * and the organization.
  */
-export function frameNotice(m: { subject: string; html: string; text: string }, f: NoticeFrame): { subject: string; html: string; text: string } {
+export function frameNotice(
+  m: { subject: string; html: string; text: string },
+  f: NoticeFrame,
+): { subject: string; html: string; text: string } {
   const org = escapeHtml(f.organization);
   const link = escapeHtml(f.link);
   const site = f.website ? escapeHtml(f.website) : '';
@@ -75,7 +79,9 @@ export function frameNotice(m: { subject: string; html: string; text: string }, 
 ${linkShownInHtml ? '' : `<p style="margin:16px 0 0;word-break:break-all;"><a href="${link}" style="color:#0b57d0;">${link}</a></p>`}</td></tr>
 <tr><td style="padding:12px 24px;border-top:1px solid #e3e6ea;font-family:Arial,sans-serif;font-size:12px;line-height:1.6;color:#57606a;">${org}${site ? ` · ${site}` : ''}<br>
 如果链接无法点击，请复制到浏览器打开 / If the link does not open, copy it into your browser: <span style="word-break:break-all;">${link}</span>${
-    f.unsubscribeUrl ? `<br><a href="${escapeHtml(f.unsubscribeUrl)}" style="color:#57606a;">不再接收本活动的通知 / Unsubscribe from this campaign's notices</a>` : ''
+    f.unsubscribeUrl
+      ? `<br><a href="${escapeHtml(f.unsubscribeUrl)}" style="color:#57606a;">不再接收本活动的通知 / Unsubscribe from this campaign's notices</a>`
+      : ''
   }</td></tr>
 </table></td></tr></table></body></html>`;
   const lines = [f.organization, '', m.text];

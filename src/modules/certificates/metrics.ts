@@ -4,7 +4,10 @@ import { metricsRegistry } from '../../platform/http/ops.js';
 
 function counter(name: string, help: string, labelNames: string[] = []): Counter<string> {
   // Several apps in one process (tests) share the registry: reuse a counter once registered.
-  return (metricsRegistry.getSingleMetric(name) as Counter<string> | undefined) ?? new Counter({ name, help, labelNames, registers: [metricsRegistry] });
+  return (
+    (metricsRegistry.getSingleMetric(name) as Counter<string> | undefined) ??
+    new Counter({ name, help, labelNames, registers: [metricsRegistry] })
+  );
 }
 
 export const certMetrics = {

@@ -74,10 +74,7 @@ export const migrations: Record<string, Migration> = {
         .addColumn('created_at', t, (c) => c.notNull())
         .execute();
       const now = Date.now();
-      await db
-        .insertInto('campaigns')
-        .values({ slug: 'default', name: 'Default campaign', created_at: now, updated_at: now })
-        .execute();
+      await db.insertInto('campaigns').values({ slug: 'default', name: 'Default campaign', created_at: now, updated_at: now }).execute();
     },
   },
   /**
@@ -91,7 +88,10 @@ export const migrations: Record<string, Migration> = {
       await db.schema.alterTable('campaigns').addColumn('logo_sha', 'varchar(64)').execute();
       await db.schema.alterTable('campaigns').addColumn('logo_type', 'varchar(10)').execute();
       await db.schema.alterTable('campaigns').addColumn('custom_fields', 'text').execute();
-      await db.schema.alterTable('campaigns').addColumn('status_next', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('campaigns')
+        .addColumn('status_next', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('recipients').addColumn('fields', 'text').execute();
       await db.schema.alterTable('recipients').addColumn('link_sealed', 'text').execute();
       await withId(db, db.schema.createTable('issued_certificates'))
@@ -108,10 +108,20 @@ export const migrations: Record<string, Migration> = {
         .addColumn('replaced_by', 'varchar(40)')
         .addColumn('created_at', t, (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('issued_certificates_status').unique().on('issued_certificates').columns(['campaign_id', 'status_index']).execute();
+      await db.schema
+        .createIndex('issued_certificates_status')
+        .unique()
+        .on('issued_certificates')
+        .columns(['campaign_id', 'status_index'])
+        .execute();
       await db.schema.createIndex('issued_certificates_recipient').on('issued_certificates').column('recipient_id').execute();
       // The status list reads only revoked rows of a campaign: a small partial index.
-      await db.schema.createIndex('issued_certificates_revoked').on('issued_certificates').columns(['campaign_id', 'status_index']).where(sql.ref('revoked_at'), 'is not', null).execute();
+      await db.schema
+        .createIndex('issued_certificates_revoked')
+        .on('issued_certificates')
+        .columns(['campaign_id', 'status_index'])
+        .where(sql.ref('revoked_at'), 'is not', null)
+        .execute();
       await db.schema
         .createTable('credential_keys')
         .addColumn('kid', 'varchar(64)', (c) => c.primaryKey())
@@ -122,12 +132,20 @@ export const migrations: Record<string, Migration> = {
         .addColumn('retired_at', t)
         .execute();
       // At most one signing key: two instances generating the first key at once cannot both win.
-      await db.schema.createIndex('credential_keys_active').unique().on('credential_keys').column('active').where(sql.ref('active'), '=', 1).execute();
+      await db.schema
+        .createIndex('credential_keys_active')
+        .unique()
+        .on('credential_keys')
+        .column('active')
+        .where(sql.ref('active'), '=', 1)
+        .execute();
       await sql`INSERT INTO issued_certificates (public_id, campaign_id, recipient_id, name, number, fields, issued_at, status_index, created_at)
         SELECT certificate_id, campaign_id, id, name, number, NULL, COALESCE(issued_at, updated_at),
                ROW_NUMBER() OVER (PARTITION BY campaign_id ORDER BY id) - 1, updated_at
         FROM recipients WHERE certificate_id IS NOT NULL AND name IS NOT NULL AND issued_at IS NOT NULL`.execute(db);
-      await sql`UPDATE campaigns SET status_next = (SELECT COUNT(*) FROM issued_certificates WHERE issued_certificates.campaign_id = campaigns.id)`.execute(db);
+      await sql`UPDATE campaigns SET status_next = (SELECT COUNT(*) FROM issued_certificates WHERE issued_certificates.campaign_id = campaigns.id)`.execute(
+        db,
+      );
     },
   },
 
@@ -148,11 +166,15 @@ export const migrations: Record<string, Migration> = {
         }
         return;
       }
-      await sql`CREATE VIRTUAL TABLE recipients_fts USING fts5(email, name, number, content='recipients', content_rowid='id', tokenize='trigram')`.execute(db);
+      await sql`CREATE VIRTUAL TABLE recipients_fts USING fts5(email, name, number, content='recipients', content_rowid='id', tokenize='trigram')`.execute(
+        db,
+      );
       await sql`CREATE TRIGGER recipients_fts_ai AFTER INSERT ON recipients BEGIN
         INSERT INTO recipients_fts(rowid, email, name, number) VALUES (new.id, new.email, new.name, new.number); END`.execute(db);
       await sql`CREATE TRIGGER recipients_fts_ad AFTER DELETE ON recipients BEGIN
-        INSERT INTO recipients_fts(recipients_fts, rowid, email, name, number) VALUES ('delete', old.id, old.email, old.name, old.number); END`.execute(db);
+        INSERT INTO recipients_fts(recipients_fts, rowid, email, name, number) VALUES ('delete', old.id, old.email, old.name, old.number); END`.execute(
+        db,
+      );
       await sql`CREATE TRIGGER recipients_fts_au AFTER UPDATE OF email, name, number ON recipients BEGIN
         INSERT INTO recipients_fts(recipients_fts, rowid, email, name, number) VALUES ('delete', old.id, old.email, old.name, old.number);
         INSERT INTO recipients_fts(rowid, email, name, number) VALUES (new.id, new.email, new.name, new.number); END`.execute(db);
@@ -170,13 +192,16 @@ export const migrations: Record<string, Migration> = {
   '1451_recipients_search_indexer': {
     async up(db: Kysely<any>) {
       if (dialectOf(db) === 'postgres') return;
-      for (const t of ['recipients_fts_ai', 'recipients_fts_ad', 'recipients_fts_au']) await sql`DROP TRIGGER IF EXISTS ${sql.id(t)}`.execute(db);
+      for (const t of ['recipients_fts_ai', 'recipients_fts_ad', 'recipients_fts_au'])
+        await sql`DROP TRIGGER IF EXISTS ${sql.id(t)}`.execute(db);
       await sql`ALTER TABLE recipients ADD COLUMN search_indexed integer NOT NULL DEFAULT 0`.execute(db);
       // Rows there now are in recipients_fts already (the insert trigger and the rebuild of 1450).
       await sql`UPDATE recipients SET search_indexed = 1`.execute(db);
       await sql`CREATE INDEX recipients_search_unindexed ON recipients (campaign_id, id) WHERE search_indexed = 0`.execute(db);
       await sql`CREATE TRIGGER recipients_fts_ad AFTER DELETE ON recipients WHEN old.search_indexed = 1 BEGIN
-        INSERT INTO recipients_fts(recipients_fts, rowid, email, name, number) VALUES ('delete', old.id, old.email, old.name, old.number); END`.execute(db);
+        INSERT INTO recipients_fts(recipients_fts, rowid, email, name, number) VALUES ('delete', old.id, old.email, old.name, old.number); END`.execute(
+        db,
+      );
       await sql`CREATE TRIGGER recipients_fts_au AFTER UPDATE OF email, name, number ON recipients WHEN old.search_indexed = 1 BEGIN
         INSERT INTO recipients_fts(recipients_fts, rowid, email, name, number) VALUES ('delete', old.id, old.email, old.name, old.number);
         INSERT INTO recipients_fts(rowid, email, name, number) VALUES (new.id, new.email, new.name, new.number); END`.execute(db);
@@ -230,7 +255,10 @@ export const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       const t = bigint(db);
       await db.schema.alterTable('campaigns').addColumn('pause_reason', 'text').execute();
-      await db.schema.alterTable('campaigns').addColumn('outage_probes', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('campaigns')
+        .addColumn('outage_probes', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('recipients').addColumn('noticed_at', t).execute();
       // The attempting marker: which instance is sending this notice right now, and until when.
       await db.schema.alterTable('recipients').addColumn('sending_by', 'varchar(64)').execute();
@@ -249,7 +277,12 @@ export const migrations: Record<string, Migration> = {
     async up(db: Kysely<any>) {
       await db.schema.createIndex('recipients_campaign_id').on('recipients').columns(['campaign_id', 'id']).execute();
       // Failed notices are few: the progress count and the "failed" filter read only them.
-      await db.schema.createIndex('recipients_failed').on('recipients').columns(['campaign_id', 'id']).where(sql.ref('failure'), 'is not', null).execute();
+      await db.schema
+        .createIndex('recipients_failed')
+        .on('recipients')
+        .columns(['campaign_id', 'id'])
+        .where(sql.ref('failure'), 'is not', null)
+        .execute();
       await db.schema
         .createTable('recipient_counts')
         .addColumn('campaign_id', 'integer', (c) => c.notNull().references('campaigns.id').onDelete('cascade'))
@@ -257,8 +290,13 @@ export const migrations: Record<string, Migration> = {
         .addColumn('n', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('recipient_counts_pk', ['campaign_id', 'status'])
         .execute();
-      await sql`INSERT INTO recipient_counts (campaign_id, status, n) SELECT campaign_id, status, COUNT(*) FROM recipients GROUP BY campaign_id, status`.execute(db);
-      const inc = (c: string, s: string) => sql.raw(`INSERT INTO recipient_counts (campaign_id, status, n) VALUES (${c}, ${s}, 1) ON CONFLICT (campaign_id, status) DO UPDATE SET n = recipient_counts.n + 1`);
+      await sql`INSERT INTO recipient_counts (campaign_id, status, n) SELECT campaign_id, status, COUNT(*) FROM recipients GROUP BY campaign_id, status`.execute(
+        db,
+      );
+      const inc = (c: string, s: string) =>
+        sql.raw(
+          `INSERT INTO recipient_counts (campaign_id, status, n) VALUES (${c}, ${s}, 1) ON CONFLICT (campaign_id, status) DO UPDATE SET n = recipient_counts.n + 1`,
+        );
       const dec = (c: string, s: string) => sql.raw(`UPDATE recipient_counts SET n = n - 1 WHERE campaign_id = ${c} AND status = ${s}`);
       if (dialectOf(db) === 'postgres') {
         await sql`CREATE FUNCTION recipient_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -267,12 +305,20 @@ export const migrations: Record<string, Migration> = {
             IF TG_OP IN ('INSERT', 'UPDATE') THEN ${inc('NEW.campaign_id', 'NEW.status')}; END IF;
             RETURN NULL;
           END $$`.execute(db);
-        await sql`CREATE TRIGGER recipient_counts_insdel AFTER INSERT OR DELETE ON recipients FOR EACH ROW EXECUTE FUNCTION recipient_counts_keep()`.execute(db);
+        await sql`CREATE TRIGGER recipient_counts_insdel AFTER INSERT OR DELETE ON recipients FOR EACH ROW EXECUTE FUNCTION recipient_counts_keep()`.execute(
+          db,
+        );
         await sql`CREATE TRIGGER recipient_counts_upd AFTER UPDATE OF campaign_id, status ON recipients FOR EACH ROW
-          WHEN (OLD.campaign_id IS DISTINCT FROM NEW.campaign_id OR OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION recipient_counts_keep()`.execute(db);
+          WHEN (OLD.campaign_id IS DISTINCT FROM NEW.campaign_id OR OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION recipient_counts_keep()`.execute(
+          db,
+        );
       } else {
-        await sql`CREATE TRIGGER recipient_counts_ins AFTER INSERT ON recipients BEGIN ${inc('NEW.campaign_id', 'NEW.status')}; END`.execute(db);
-        await sql`CREATE TRIGGER recipient_counts_del AFTER DELETE ON recipients BEGIN ${dec('OLD.campaign_id', 'OLD.status')}; END`.execute(db);
+        await sql`CREATE TRIGGER recipient_counts_ins AFTER INSERT ON recipients BEGIN ${inc('NEW.campaign_id', 'NEW.status')}; END`.execute(
+          db,
+        );
+        await sql`CREATE TRIGGER recipient_counts_del AFTER DELETE ON recipients BEGIN ${dec('OLD.campaign_id', 'OLD.status')}; END`.execute(
+          db,
+        );
         await sql`CREATE TRIGGER recipient_counts_upd AFTER UPDATE OF campaign_id, status ON recipients
           WHEN OLD.campaign_id IS NOT NEW.campaign_id OR OLD.status IS NOT NEW.status
           BEGIN ${dec('OLD.campaign_id', 'OLD.status')}; ${inc('NEW.campaign_id', 'NEW.status')}; END`.execute(db);

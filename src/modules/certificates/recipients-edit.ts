@@ -67,9 +67,11 @@ export function createRecipientEdits(svc: Svc) {
       const emailChanged = email !== undefined && email !== r.email;
       const nameChanged = name !== undefined && name !== r.name;
       const numberChanged = number !== undefined && number !== r.number;
-      if (e.notify && !emailChanged) throw badInput('notify: only with a changed email (a reminder to the same address is "resend")', { field: 'notify' });
+      if (e.notify && !emailChanged)
+        throw badInput('notify: only with a changed email (a reminder to the same address is "resend")', { field: 'notify' });
       const certified = (nameChanged || numberChanged) && (await hasValidCertificate(r));
-      if (certified && name === null) throw badInput('name: a volunteer with a certificate keeps a name (revoke the certificate to withdraw it)', { field: 'name' });
+      if (certified && name === null)
+        throw badInput('name: a volunteer with a certificate keeps a name (revoke the certificate to withdraw it)', { field: 'name' });
       const patch: Record<string, unknown> = {};
       if (emailChanged) patch.email = email;
       if (numberChanged) patch.number = number;
@@ -77,9 +79,14 @@ export function createRecipientEdits(svc: Svc) {
       if (nameChanged && !certified) patch.name = name;
       if (Object.keys(patch).length) {
         try {
-          await db.updateTable('recipients').set({ ...patch, updated_at: now() }).where('id', '=', r.id).execute();
+          await db
+            .updateTable('recipients')
+            .set({ ...patch, updated_at: now() })
+            .where('id', '=', r.id)
+            .execute();
         } catch (err) {
-          if (isUniqueViolation(err)) throw new CertError(1, 'email_taken', `${email} is already a volunteer of this campaign`, 409, { field: 'email' });
+          if (isUniqueViolation(err))
+            throw new CertError(1, 'email_taken', `${email} is already a volunteer of this campaign`, 409, { field: 'email' });
           throw err;
         }
       }
@@ -108,7 +115,14 @@ export function createRecipientEdits(svc: Svc) {
       if (unique.length > MAX_BULK_DELETE) throw badInput(`at most ${MAX_BULK_DELETE} volunteers per delete`);
       const rows: RecipientRow[] = [];
       for (let i = 0; i < unique.length; i += 500) {
-        rows.push(...(await db.selectFrom('recipients').selectAll().where('campaign_id', '=', c.id).where('id', 'in', unique.slice(i, i + 500)).execute()));
+        rows.push(
+          ...(await db
+            .selectFrom('recipients')
+            .selectAll()
+            .where('campaign_id', '=', c.id)
+            .where('id', 'in', unique.slice(i, i + 500))
+            .execute()),
+        );
       }
       const found = new Set(rows.map((r) => Number(r.id)));
       const missing = unique.filter((id) => !found.has(id));
@@ -119,10 +133,16 @@ export function createRecipientEdits(svc: Svc) {
       }
       const holders = rows.filter((r) => r.certificate_id && valid.has(r.certificate_id));
       if (holders.length && !choice) {
-        throw new CertError(1, 'certificate_issued', `${holders.length} of these volunteers hold a certificate: choose to keep it verifiable or to revoke it`, 409, {
-          recipientIds: holders.map((r) => Number(r.id)).slice(0, 1000),
-          count: holders.length,
-        });
+        throw new CertError(
+          1,
+          'certificate_issued',
+          `${holders.length} of these volunteers hold a certificate: choose to keep it verifiable or to revoke it`,
+          409,
+          {
+            recipientIds: holders.map((r) => Number(r.id)).slice(0, 1000),
+            count: holders.length,
+          },
+        );
       }
       const t = now();
       await db.transaction().execute(async (trx) => {
@@ -132,7 +152,11 @@ export function createRecipientEdits(svc: Svc) {
         const all = rows.map((r) => Number(r.id));
         for (let i = 0; i < all.length; i += 500) {
           // Their credentials stay (recipient_id set null by the foreign key), so /verify/<id> answers.
-          await trx.deleteFrom('recipients').where('campaign_id', '=', c.id).where('id', 'in', all.slice(i, i + 500)).execute();
+          await trx
+            .deleteFrom('recipients')
+            .where('campaign_id', '=', c.id)
+            .where('id', 'in', all.slice(i, i + 500))
+            .execute();
         }
       });
       return {

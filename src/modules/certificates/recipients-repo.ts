@@ -16,7 +16,9 @@ export type RecipientRow = Selectable<RecipientTable>;
 export const mailable = (eb: ExpressionBuilder<Database, 'recipients'>) =>
   eb.and([
     eb('recipients.unsubscribed_at', 'is', null),
-    eb.not(eb.exists(eb.selectFrom('mail_blocklist').select(sql.lit(1).as('one')).whereRef('mail_blocklist.email', '=', 'recipients.email'))),
+    eb.not(
+      eb.exists(eb.selectFrom('mail_blocklist').select(sql.lit(1).as('one')).whereRef('mail_blocklist.email', '=', 'recipients.email')),
+    ),
   ]);
 
 export interface NewRecipient {
@@ -92,7 +94,9 @@ async function ftsPage(campaignId: number, needle: string, q: RecipientQuery, ex
   if (q.status !== undefined) cond.push(sql`r.status = ${q.status}`);
   if (q.failed) cond.push(sql`r.failure IS NOT NULL`);
   const filters = sql.join(cond, sql` AND `);
-  const waiting = await sql<{ one: number }>`SELECT 1 AS one FROM recipients WHERE campaign_id = ${campaignId} AND search_indexed = 0 LIMIT 1`.execute(ex);
+  const waiting = await sql<{
+    one: number;
+  }>`SELECT 1 AS one FROM recipients WHERE campaign_id = ${campaignId} AND search_indexed = 0 LIMIT 1`.execute(ex);
   let from;
   let order;
   if (waiting.rows.length === 0) {
@@ -151,7 +155,11 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       const added = new Set<string>();
       if (insertOne) {
         for (const r of rows) {
-          if (insertOne.run(campaignId, r.email, r.number, r.name, r.status ?? 0, r.token_hash ?? null, fieldsJson(r.fields), now, now).changes > 0) added.add(r.email);
+          if (
+            insertOne.run(campaignId, r.email, r.number, r.name, r.status ?? 0, r.token_hash ?? null, fieldsJson(r.fields), now, now)
+              .changes > 0
+          )
+            added.add(r.email);
         }
         searchIndex?.wake();
         return added;
@@ -188,7 +196,20 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         const res = await ex
           .insertInto('recipients')
-          .values(rows.slice(i, i + INSERT_CHUNK).map((r) => ({ campaign_id: campaignId, email: r.email, number: r.number, name: r.name, status: r.status, token_hash: r.token_hash, issued_at: r.issued_at, certificate_id: r.certificate_id, created_at: now, updated_at: now })))
+          .values(
+            rows.slice(i, i + INSERT_CHUNK).map((r) => ({
+              campaign_id: campaignId,
+              email: r.email,
+              number: r.number,
+              name: r.name,
+              status: r.status,
+              token_hash: r.token_hash,
+              issued_at: r.issued_at,
+              certificate_id: r.certificate_id,
+              created_at: now,
+              updated_at: now,
+            })),
+          )
           .onConflict((oc) => oc.columns(['campaign_id', 'email']).doNothing())
           .returning(['id', 'email'])
           .execute();
@@ -203,7 +224,8 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       for (let i = 0; i < hashes.length; i += INSERT_CHUNK) {
         const part = hashes.slice(i, i + INSERT_CHUNK);
         if (part.length === 0) continue;
-        for (const r of await ex.selectFrom('recipients').select('token_hash').where('token_hash', 'in', part).execute()) if (r.token_hash) taken.add(r.token_hash);
+        for (const r of await ex.selectFrom('recipients').select('token_hash').where('token_hash', 'in', part).execute())
+          if (r.token_hash) taken.add(r.token_hash);
       }
       return taken;
     },
@@ -213,13 +235,23 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       for (let i = 0; i < emails.length; i += INSERT_CHUNK) {
         const part = emails.slice(i, i + INSERT_CHUNK);
         if (part.length === 0) continue;
-        for (const r of await ex.selectFrom('recipients').select('email').where('campaign_id', '=', campaignId).where('email', 'in', part).execute()) known.add(r.email);
+        for (const r of await ex
+          .selectFrom('recipients')
+          .select('email')
+          .where('campaign_id', '=', campaignId)
+          .where('email', 'in', part)
+          .execute())
+          known.add(r.email);
       }
       return known;
     },
     async findByTokenHash(hash: string): Promise<TokenHit | undefined> {
       if (byToken) return byToken.get(hash) as TokenHit | undefined;
-      return db.selectFrom('recipients').select(['id', 'campaign_id', 'email', 'name', 'status', 'failure']).where('token_hash', '=', hash).executeTakeFirst();
+      return db
+        .selectFrom('recipients')
+        .select(['id', 'campaign_id', 'email', 'name', 'status', 'failure'])
+        .where('token_hash', '=', hash)
+        .executeTakeFirst();
     },
     async findById(id: number, ex: Executor = db): Promise<RecipientRow | undefined> {
       return ex.selectFrom('recipients').selectAll().where('id', '=', id).executeTakeFirst();
@@ -235,7 +267,11 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
      * FTS5 trigram table (3 characters or more; shorter ones scan the campaign's rows), PostgreSQL
      * through ILIKE on pg_trgm GIN indexes.
      */
-    async page(campaignId: number, q: RecipientQuery, ex: Executor = db): Promise<{ items: RecipientRow[]; total: number; totalCapped?: boolean }> {
+    async page(
+      campaignId: number,
+      q: RecipientQuery,
+      ex: Executor = db,
+    ): Promise<{ items: RecipientRow[]; total: number; totalCapped?: boolean }> {
       const needle = q.q?.trim().normalize('NFC');
       if (needle && usesFts(needle, handle.dialect)) return ftsPage(campaignId, needle, q, ex);
       let base = ex.selectFrom('recipients').where('campaign_id', '=', campaignId);
@@ -249,11 +285,21 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       let counted = ex.selectFrom('recipient_counts').where('campaign_id', '=', campaignId);
       if (q.status !== undefined) counted = counted.where('status', '=', q.status);
       const count = needle
-        ? ex.selectFrom(base.select(sql<number>`1`.as('one')).limit(SEARCH_COUNT_CAP + 1).as('m')).select((eb) => eb.fn.countAll<number>().as('n'))
+        ? ex
+            .selectFrom(
+              base
+                .select(sql<number>`1`.as('one'))
+                .limit(SEARCH_COUNT_CAP + 1)
+                .as('m'),
+            )
+            .select((eb) => eb.fn.countAll<number>().as('n'))
         : q.failed
           ? base.select((eb) => eb.fn.countAll<number>().as('n'))
           : counted.select((eb) => eb.fn.coalesce(eb.fn.sum<number>('n'), eb.lit(0)).as('n'));
-      const [items, total] = await Promise.all([base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute(), count.executeTakeFirstOrThrow()]);
+      const [items, total] = await Promise.all([
+        base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute(),
+        count.executeTakeFirstOrThrow(),
+      ]);
       return needle ? capped(items, Number(total.n)) : { items, total: Number(total.n) };
     },
     /**
@@ -266,7 +312,14 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Keyset page for streaming exports. */
     async after(campaignId: number, afterId: number, limit: number, ex: Executor = db): Promise<RecipientRow[]> {
-      return ex.selectFrom('recipients').selectAll().where('campaign_id', '=', campaignId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      return ex
+        .selectFrom('recipients')
+        .selectAll()
+        .where('campaign_id', '=', campaignId)
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
     },
     /** Next notices to send: status 0, not failed, due (keyset by id). */
     async dueNotices(campaignId: number, afterId: number, limit: number, now: number, ex: Executor = db): Promise<RecipientRow[]> {
@@ -371,13 +424,23 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Writes the link token (hash, and the sealed token while the notice is in flight). */
     async setPendingToken(id: number, tokenHash: string, sealed: string, now: number, ex: Executor = db): Promise<void> {
-      await ex.updateTable('recipients').set({ token_hash: tokenHash, pending_token: sealed, updated_at: now }).where('id', '=', id).execute();
+      await ex
+        .updateTable('recipients')
+        .set({ token_hash: tokenHash, pending_token: sealed, updated_at: now })
+        .where('id', '=', id)
+        .execute();
     },
     /** Writes link tokens for many rows in one statement: [id, token hash, sealed token]. */
     async setPendingTokens(rows: [number, string, string][], now: number, ex: Executor = db): Promise<void> {
       if (rows.length === 0) return;
-      const hashCase = sql.join(rows.map(([id, h]) => sql`WHEN ${id} THEN ${h}`), sql` `);
-      const sealedCase = sql.join(rows.map(([id, , p]) => sql`WHEN ${id} THEN ${p}`), sql` `);
+      const hashCase = sql.join(
+        rows.map(([id, h]) => sql`WHEN ${id} THEN ${h}`),
+        sql` `,
+      );
+      const sealedCase = sql.join(
+        rows.map(([id, , p]) => sql`WHEN ${id} THEN ${p}`),
+        sql` `,
+      );
       await sql`UPDATE recipients SET token_hash = CASE id ${hashCase} END, pending_token = CASE id ${sealedCase} END, updated_at = ${now}
         WHERE id IN (${sql.join(rows.map(([id]) => id))})`.execute(ex);
     },
@@ -390,7 +453,18 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       await ex
         .updateTable('recipients')
         // The sealed link moves to link_sealed: a reminder or a reset mails the same link again.
-        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: sql`notice_count + 1`, link_sealed: sql`pending_token`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, noticed_at: now, updated_at: now })
+        .set({
+          status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`,
+          notice_count: sql`notice_count + 1`,
+          link_sealed: sql`pending_token`,
+          pending_token: null,
+          retry_at: null,
+          attempts: 0,
+          failure: null,
+          failed_at: null,
+          noticed_at: now,
+          updated_at: now,
+        })
         .where('id', 'in', ids)
         .where('pending_token', 'is not', null)
         .execute();
@@ -399,7 +473,18 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     async markNoticeSent(id: number, noticeCount: number, now: number, ex: Executor = db): Promise<void> {
       await ex
         .updateTable('recipients')
-        .set({ status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`, notice_count: noticeCount, link_sealed: sql`COALESCE(pending_token, link_sealed)`, pending_token: null, retry_at: null, attempts: 0, failure: null, failed_at: null, noticed_at: now, updated_at: now })
+        .set({
+          status: sql`CASE WHEN status = 0 THEN 1 ELSE status END`,
+          notice_count: noticeCount,
+          link_sealed: sql`COALESCE(pending_token, link_sealed)`,
+          pending_token: null,
+          retry_at: null,
+          attempts: 0,
+          failure: null,
+          failed_at: null,
+          noticed_at: now,
+          updated_at: now,
+        })
         .where('id', '=', id)
         .execute();
     },
@@ -408,7 +493,11 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       await ex.updateTable('recipients').set({ attempts, retry_at: retryAt, updated_at: now }).where('id', '=', id).execute();
     },
     async markFailed(id: number, reason: string, now: number, ex: Executor = db): Promise<void> {
-      await ex.updateTable('recipients').set({ failure: reason.slice(0, 1000), failed_at: now, retry_at: null, updated_at: now }).where('id', '=', id).execute();
+      await ex
+        .updateTable('recipients')
+        .set({ failure: reason.slice(0, 1000), failed_at: now, retry_at: null, updated_at: now })
+        .where('id', '=', id)
+        .execute();
     },
     /**
      * Stores the name and moves 0/1 -> 2 with the credential the claim issues (credentials/issue.ts
@@ -417,14 +506,33 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     async submitName(id: number, name: string, certificateId: string, issuedAt: number, now: number, ex: Executor = db): Promise<boolean> {
       const r = await ex
         .updateTable('recipients')
-        .set({ name, status: 2, claimed_at: now, issued_at: issuedAt, certificate_id: certificateId, failure: null, failed_at: null, updated_at: now })
+        .set({
+          name,
+          status: 2,
+          claimed_at: now,
+          issued_at: issuedAt,
+          certificate_id: certificateId,
+          failure: null,
+          failed_at: null,
+          updated_at: now,
+        })
         .where('id', '=', id)
         .where('status', 'in', [0, 1])
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
-    async setStatus(id: number, status: number, now: number, extra: { cert_count?: number; attempts?: number } = {}, ex: Executor = db): Promise<void> {
-      await ex.updateTable('recipients').set({ status, updated_at: now, failure: null, failed_at: null, ...extra }).where('id', '=', id).execute();
+    async setStatus(
+      id: number,
+      status: number,
+      now: number,
+      extra: { cert_count?: number; attempts?: number } = {},
+      ex: Executor = db,
+    ): Promise<void> {
+      await ex
+        .updateTable('recipients')
+        .set({ status, updated_at: now, failure: null, failed_at: null, ...extra })
+        .where('id', '=', id)
+        .execute();
     },
     /**
      * Sets a status and clears failures; the link and any issued credential stay. To 2 or more: an
@@ -444,7 +552,9 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           // reuses a pending token whose hash matches). Links mailed before links were kept
           // (link_sealed null) are replaced by that send.
           pending_token: status === 0 ? sql`link_sealed` : null,
-          ...(status >= 2 ? { issued_at: sql`COALESCE(issued_at, ${now})`, certificate_id: sql`COALESCE(certificate_id, ${certificateId})` } : {}),
+          ...(status >= 2
+            ? { issued_at: sql`COALESCE(issued_at, ${now})`, certificate_id: sql`COALESCE(certificate_id, ${certificateId})` }
+            : {}),
           updated_at: now,
         })
         .where('id', '=', id)
@@ -464,7 +574,12 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       // index: no pass over the campaign's rows (1,000,000 of them took ~0.5 s).
       const [rows, f] = await Promise.all([
         ex.selectFrom('recipient_counts').select(['status', 'n']).where('campaign_id', '=', campaignId).execute(),
-        ex.selectFrom('recipients').select((eb) => eb.fn.countAll<number>().as('n')).where('campaign_id', '=', campaignId).where('failure', 'is not', null).executeTakeFirstOrThrow(),
+        ex
+          .selectFrom('recipients')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('campaign_id', '=', campaignId)
+          .where('failure', 'is not', null)
+          .executeTakeFirstOrThrow(),
       ]);
       const byStatus: StatusCounts = { '0': 0, '1': 0, '2': 0, '3': 0, '4': 0 };
       for (const r of rows) {
@@ -473,7 +588,11 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       }
       return { byStatus, failed: Number(f.n) };
     },
-    async latestFailures(campaignId: number, limit: number, ex: Executor = db): Promise<{ email: string; failure: string | null; failed_at: number | null }[]> {
+    async latestFailures(
+      campaignId: number,
+      limit: number,
+      ex: Executor = db,
+    ): Promise<{ email: string; failure: string | null; failed_at: number | null }[]> {
       return ex
         .selectFrom('recipients')
         .select(['email', 'failure', 'failed_at'])
@@ -496,7 +615,13 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Certificate mails of a campaign that failed (status 2-3 with a failure): for the bulk retry. */
     async failedDeliveries(campaignId: number, ex: Executor = db): Promise<{ id: number }[]> {
-      return ex.selectFrom('recipients').select('id').where('campaign_id', '=', campaignId).where('status', 'in', [2, 3]).where('failure', 'is not', null).execute();
+      return ex
+        .selectFrom('recipients')
+        .select('id')
+        .where('campaign_id', '=', campaignId)
+        .where('status', 'in', [2, 3])
+        .where('failure', 'is not', null)
+        .execute();
     },
     /** Recipients left at 2 or 3 (their deliver job is re-enqueued at start if it was lost). */
     async awaitingDelivery(limit: number, ex: Executor = db): Promise<{ id: number }[]> {

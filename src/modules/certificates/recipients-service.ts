@@ -6,7 +6,18 @@ import { hashToken } from '../../platform/crypto/tokens.js';
 import type { CampaignRow } from './campaigns-repo.js';
 import { newCertificateId, type CertDeps } from './deps.js';
 import { badInput, notFound } from './errors.js';
-import { ColumnsRejected, MAX_IMPORT_LINES, parseEmail, parseLinesAsync, parseRowsAsync, SLICE_MS, yieldToLoop, type DuplicateLine, type LineIssue, type ParseResult } from './import-lines.js';
+import {
+  ColumnsRejected,
+  MAX_IMPORT_LINES,
+  parseEmail,
+  parseLinesAsync,
+  parseRowsAsync,
+  SLICE_MS,
+  yieldToLoop,
+  type DuplicateLine,
+  type LineIssue,
+  type ParseResult,
+} from './import-lines.js';
 import { guessMapping, planFromMapping, readImportFile, type ColumnMapping, type ReadFile, type ReadOptions } from './import-file.js';
 import { mergeFields, parseCustomFields, parseFieldValues } from './import-columns.js';
 import { ensureIssued } from './credentials/issue.js';
@@ -79,7 +90,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
     // The search indexer waits for the import (indexing between slices would only slow it down).
     const release = recipients.searchIndex?.hold();
     try {
-      for (let i = 0; i < rows.length; ) {
+      for (let i = 0; i < rows.length;) {
         const slice = rows.slice(i, i + size);
         const t0 = performance.now();
         for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
@@ -102,8 +113,13 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       const merged = mergeFields(known, customFields);
       if (merged.length !== known.length) await campaigns.update(c.id, { custom_fields: JSON.stringify(merged), updated_at: now() });
     }
-    const added = await insert(c, valid.map((v) => ({ email: v.email, number: v.number, name: v.name, fields: v.fields })));
-    for (const v of valid) if (!added.has(v.email)) duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
+    const added = await insert(
+      c,
+      valid.map((v) => ({ email: v.email, number: v.number, name: v.name, fields: v.fields })),
+    );
+    for (const v of valid)
+      if (!added.has(v.email))
+        duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
     duplicates.sort((a, b) => a.lineNo - b.lineNo);
     return { added: added.size, duplicates, rejected };
   }
@@ -141,7 +157,11 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
      * Imports a CSV (any encoding and separator, quoted fields) or XLSX file, with the column
      * mapping chosen in the preview (none: a header row names the columns, else positional).
      */
-    async importFile(c: CampaignRow, bytes: Buffer, opts: ReadOptions & { mapping?: ColumnMapping } = {}): Promise<ImportResult & { format: string; encoding: string | null; separator: string | null }> {
+    async importFile(
+      c: CampaignRow,
+      bytes: Buffer,
+      opts: ReadOptions & { mapping?: ColumnMapping } = {},
+    ): Promise<ImportResult & { format: string; encoding: string | null; separator: string | null }> {
       const file = await readImportFile(bytes, opts);
       const parsed = await checkFile(file, opts.mapping);
       const out = await store(c, parsed);
@@ -190,11 +210,22 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
           const duplicates = [...plan.duplicates];
           const t = now();
           const { added, delivered } = await db.transaction().execute(async (trx) => {
-            const known = await recipients.knownEmails(c.id, rows.map((r) => r.email), trx);
+            const known = await recipients.knownEmails(
+              c.id,
+              rows.map((r) => r.email),
+              trx,
+            );
             const fresh = rows.filter((r) => !known.has(r.email));
-            for (const r of rows) if (known.has(r.email)) duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email, reason: `${r.email} is already in this campaign` });
-            const taken = await recipients.takenTokenHashes(fresh.flatMap((r) => (r.token ? [hashToken(r.token)] : [])), trx);
-            for (const r of fresh) if (r.token && taken.has(hashToken(r.token))) dropToken(r, notes, 'the token is already used by another volunteer (another campaign or an earlier import)');
+            for (const r of rows)
+              if (known.has(r.email))
+                duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email, reason: `${r.email} is already in this campaign` });
+            const taken = await recipients.takenTokenHashes(
+              fresh.flatMap((r) => (r.token ? [hashToken(r.token)] : [])),
+              trx,
+            );
+            for (const r of fresh)
+              if (r.token && taken.has(hashToken(r.token)))
+                dropToken(r, notes, 'the token is already used by another volunteer (another campaign or an earlier import)');
             const ids = await recipients.insertLegacy(
               c.id,
               fresh.map((r) => ({
@@ -209,18 +240,22 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
               t,
               trx,
             );
-            for (const r of fresh) if (!ids.has(r.email)) duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email, reason: `${r.email} is already in this campaign` });
+            for (const r of fresh)
+              if (!ids.has(r.email))
+                duplicates.push({ line: r.line, lineNo: r.lineNo, email: r.email, reason: `${r.email} is already in this campaign` });
             // From 2 on a volunteer has a certificate: its credential is issued with the row, as a reset to 2+ does.
             for (const r of fresh) {
               const id = r.status >= 2 ? ids.get(r.email) : undefined;
               if (id !== undefined) await ensureIssued(issued, (await recipients.findById(id, trx))!, t, trx);
             }
             const toDeliver = fresh.filter((r) => (r.status === 2 || r.status === 3) && ids.has(r.email)).map((r) => ids.get(r.email)!);
-            for (const id of toDeliver) await jobs.enqueue(DELIVER_KIND, { recipientId: id }, { trx, singletonKey: `${DELIVER_KIND}:${id}` });
+            for (const id of toDeliver)
+              await jobs.enqueue(DELIVER_KIND, { recipientId: id }, { trx, singletonKey: `${DELIVER_KIND}:${id}` });
             return { added: ids.size, delivered: toDeliver };
           });
           // Jobs written in the transaction are seen at commit; enqueueing again wakes the runner now.
-          for (const id of delivered) await jobs.enqueue(DELIVER_KIND, { recipientId: id }, { singletonKey: `${DELIVER_KIND}:${id}` }).catch(() => undefined);
+          for (const id of delivered)
+            await jobs.enqueue(DELIVER_KIND, { recipientId: id }, { singletonKey: `${DELIVER_KIND}:${id}` }).catch(() => undefined);
           duplicates.sort((a, b) => a.lineNo - b.lineNo);
           notes.sort((a, b) => a.lineNo - b.lineNo);
           // Notes are about volunteers imported now; a duplicate's own line says why it was not.
@@ -231,11 +266,27 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
         }
       }
     },
-    async list(c: CampaignRow, q: { q?: string; status?: number; failed?: boolean; page: number; limit: number }, states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>) {
-      const { items, total, totalCapped } = await recipients.page(c.id, { q: q.q, status: q.status, failed: q.failed, offset: (q.page - 1) * q.limit, limit: q.limit });
+    async list(
+      c: CampaignRow,
+      q: { q?: string; status?: number; failed?: boolean; page: number; limit: number },
+      states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>,
+    ) {
+      const { items, total, totalCapped } = await recipients.page(c.id, {
+        q: q.q,
+        status: q.status,
+        failed: q.failed,
+        offset: (q.page - 1) * q.limit,
+        limit: q.limit,
+      });
       // One query for the page's credential states, not one per row.
       const st = states ? await states(items.map((r) => r.certificate_id)) : new Map<string, CredentialState>();
-      return { items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)), total, ...(totalCapped ? { totalCapped } : {}), page: q.page, limit: q.limit };
+      return {
+        items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)),
+        total,
+        ...(totalCapped ? { totalCapped } : {}),
+        page: q.page,
+        limit: q.limit,
+      };
     },
     async get(c: CampaignRow, id: number): Promise<RecipientRow> {
       const r = await recipients.findById(id);

@@ -23,18 +23,25 @@ export function parseStoredLayout(json: string | null): StoredLayout {
   if (!json) return {};
   try {
     const v = JSON.parse(json) as unknown;
-    return v && typeof v === 'object' ? (v) : {};
+    return v && typeof v === 'object' ? v : {};
   } catch {
     return {};
   }
 }
 
 /** The layout in effect: stored fields over the default for the template's size. */
-export function effectiveLayout(stored: StoredLayout, width: number, height: number, dateFormat?: string, customKeys: readonly string[] = []): FullLayout {
+export function effectiveLayout(
+  stored: StoredLayout,
+  width: number,
+  height: number,
+  dateFormat?: string,
+  customKeys: readonly string[] = [],
+): FullLayout {
   const d = defaultLayout(width, height);
   const fields: Record<string, TextField> = {};
   // A custom field starts like the number (size, colour, font) but unplaced until the organizer puts it somewhere.
-  for (const k of new Set([...customKeys, ...Object.keys(stored.fields ?? {})])) fields[k] = { ...d.number, x: -1, y: -1, ...stored.fields?.[k] };
+  for (const k of new Set([...customKeys, ...Object.keys(stored.fields ?? {})]))
+    fields[k] = { ...d.number, x: -1, y: -1, ...stored.fields?.[k] };
   const out: FullLayout = {
     name: { ...d.name, ...stored.name },
     number: { ...d.number, ...stored.number },
@@ -170,7 +177,13 @@ export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: strin
     template,
     async layoutOf(c: CampaignRow): Promise<FullLayout> {
       const t = await template(c);
-      return effectiveLayout(parseStoredLayout(c.layout), t.width, t.height, c.date_format, parseCustomFields(c.custom_fields).map((f) => f.key));
+      return effectiveLayout(
+        parseStoredLayout(c.layout),
+        t.width,
+        t.height,
+        c.date_format,
+        parseCustomFields(c.custom_fields).map((f) => f.key),
+      );
     },
     /**
      * A scaled-down JPEG of the certificate (the claim page's preview, the credential page's
@@ -197,7 +210,17 @@ export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: strin
       stats.previewsRendered++;
       certMetrics.previewsRendered.inc();
       const p = renderPreview(
-        { template: t.bytes, templateKey: t.key, layout, texts, name: r.name, number: r.number, issuedAt: r.issuedAt, timeZone: deps.timeZone, verifyUrl: r.verifyUrl },
+        {
+          template: t.bytes,
+          templateKey: t.key,
+          layout,
+          texts,
+          name: r.name,
+          number: r.number,
+          issuedAt: r.issuedAt,
+          timeZone: deps.timeZone,
+          verifyUrl: r.verifyUrl,
+        },
         { maxWidth, format: 'jpeg' },
       );
       rememberPreview(key, p);
@@ -213,7 +236,17 @@ export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: strin
       const { t, layout, texts } = await prepared(r);
       const width = Math.round((t.width * PRINT_LONG_SIDE_PX) / Math.max(t.width, t.height));
       return renderPreview(
-        { template: t.bytes, templateKey: t.key, layout, texts, name: r.name, number: r.number, issuedAt: r.issuedAt, timeZone: deps.timeZone, verifyUrl: r.verifyUrl },
+        {
+          template: t.bytes,
+          templateKey: t.key,
+          layout,
+          texts,
+          name: r.name,
+          number: r.number,
+          issuedAt: r.issuedAt,
+          timeZone: deps.timeZone,
+          verifyUrl: r.verifyUrl,
+        },
         { width, format: 'jpeg', quality: 92 },
       );
     },

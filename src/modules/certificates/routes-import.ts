@@ -20,13 +20,20 @@ const mappingSchema = z
     email: z.number().int().min(0).max(1000),
     number: z.number().int().min(0).max(1000).nullable().optional(),
     name: z.number().int().min(0).max(1000).nullable().optional(),
-    fields: z.array(z.object({ index: z.number().int().min(0).max(1000), label: z.string().max(100) }).strict()).max(20).optional(),
+    fields: z
+      .array(z.object({ index: z.number().int().min(0).max(1000), label: z.string().max(100) }).strict())
+      .max(20)
+      .optional(),
     header: z.boolean(),
   })
   .strict();
 const optionsSchema = z
   .object({
-    encoding: z.string().max(40).regex(/^[A-Za-z0-9_-]+$/).optional(),
+    encoding: z
+      .string()
+      .max(40)
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .optional(),
     separator: z.enum([',', ';', '\t']).optional(),
     mapping: mappingSchema.optional(),
   })
@@ -46,12 +53,15 @@ const previewSchema = z.object({
   alreadyInCampaign: z.number(),
   duplicates: z.number(),
   rejected: z.number(),
-  problems: z.array(z.object({ line: z.string(), lineNo: z.number(), reason: z.string() })).describe('the first 100 rejected lines with their reasons'),
+  problems: z
+    .array(z.object({ line: z.string(), lineNo: z.number(), reason: z.string() }))
+    .describe('the first 100 rejected lines with their reasons'),
 });
 
 const multipartBody = {
   consumes: ['multipart/form-data'],
-  description: 'multipart/form-data: `file` (CSV or XLSX, at most 16 MB) and optionally `options` (JSON: {encoding?, separator?, mapping?: {email, number?, name?, fields?: [{index, label}], header}})',
+  description:
+    'multipart/form-data: `file` (CSV or XLSX, at most 16 MB) and optionally `options` (JSON: {encoding?, separator?, mapping?: {email, number?, name?, fields?: [{index, label}], header}})',
 };
 
 async function readUpload(req: FastifyRequest): Promise<{ bytes: Buffer; options: Options }> {
@@ -82,7 +92,10 @@ async function readUpload(req: FastifyRequest): Promise<{ bytes: Buffer; options
       throw badInput('options: not JSON', { field: 'options' });
     }
     const r = optionsSchema.safeParse(json);
-    if (!r.success) throw badInput(`options: ${r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`, { field: 'options' });
+    if (!r.success)
+      throw badInput(`options: ${r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`, {
+        field: 'options',
+      });
     options = r.data;
   }
   return { bytes, options };
@@ -94,31 +107,43 @@ export function registerImportRoutes(scope: FastifyInstance, svc: Services): voi
   const security = [{ adminToken: [] }];
   const s = <T extends object>(o: T) => ({ tags, security, ...o });
 
-  rr.post(`${P}/campaigns/:id/recipients/preview`, {
-    bodyLimit: FILE_MAX + 1024 * 1024,
-    schema: s({
-      summary: 'Previews an import file, storing nothing: detected encoding and separator, proposed column mapping, the first rows, and per-line problems',
-      ...multipartBody,
-      params: idParams,
-      response: { 200: previewSchema },
-    }),
-  }, async (req) => {
-    const c = await svc.campaign.resolve(req.params.id);
-    const { bytes, options } = await readUpload(req);
-    return svc.recipients.previewFile(c, bytes, options);
-  });
+  rr.post(
+    `${P}/campaigns/:id/recipients/preview`,
+    {
+      bodyLimit: FILE_MAX + 1024 * 1024,
+      schema: s({
+        summary:
+          'Previews an import file, storing nothing: detected encoding and separator, proposed column mapping, the first rows, and per-line problems',
+        ...multipartBody,
+        params: idParams,
+        response: { 200: previewSchema },
+      }),
+    },
+    async (req) => {
+      const c = await svc.campaign.resolve(req.params.id);
+      const { bytes, options } = await readUpload(req);
+      return svc.recipients.previewFile(c, bytes, options);
+    },
+  );
 
-  rr.post(`${P}/campaigns/:id/recipients/import`, {
-    bodyLimit: FILE_MAX + 1024 * 1024,
-    schema: s({
-      summary: 'Imports a file (CSV in any common encoding and separator, quoted fields, `Name <email>` cells; or XLSX) with the mapping chosen in the preview (none: a header row names the columns, else email[,number[,name]])',
-      ...multipartBody,
-      params: idParams,
-      response: { 200: importResultSchema.extend({ format: z.string(), encoding: z.string().nullable(), separator: z.string().nullable() }) },
-    }),
-  }, async (req) => {
-    const c = await svc.campaign.resolve(req.params.id);
-    const { bytes, options } = await readUpload(req);
-    return svc.recipients.importFile(c, bytes, options);
-  });
+  rr.post(
+    `${P}/campaigns/:id/recipients/import`,
+    {
+      bodyLimit: FILE_MAX + 1024 * 1024,
+      schema: s({
+        summary:
+          'Imports a file (CSV in any common encoding and separator, quoted fields, `Name <email>` cells; or XLSX) with the mapping chosen in the preview (none: a header row names the columns, else email[,number[,name]])',
+        ...multipartBody,
+        params: idParams,
+        response: {
+          200: importResultSchema.extend({ format: z.string(), encoding: z.string().nullable(), separator: z.string().nullable() }),
+        },
+      }),
+    },
+    async (req) => {
+      const c = await svc.campaign.resolve(req.params.id);
+      const { bytes, options } = await readUpload(req);
+      return svc.recipients.importFile(c, bytes, options);
+    },
+  );
 }

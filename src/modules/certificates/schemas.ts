@@ -15,11 +15,27 @@ const dateField = textField.extend({ format: z.string().max(50).optional() });
 const qrField = z.object({ x: coord, y: coord, size: z.number().min(16).max(5000) });
 
 /** Keys of custom fields (import-columns.ts fieldKey): letters of any script, digits, `_`. */
-export const fieldKeySchema = z.string().min(1).max(40).regex(/^[\p{L}\p{N}_]+$/u, 'a custom field key');
-export const layoutSchema = z.object({ name: textField, number: textField, date: dateField, qr: qrField, fields: z.record(z.string(), textField).optional() });
+export const fieldKeySchema = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[\p{L}\p{N}_]+$/u, 'a custom field key');
+export const layoutSchema = z.object({
+  name: textField,
+  number: textField,
+  date: dateField,
+  qr: qrField,
+  fields: z.record(z.string(), textField).optional(),
+});
 /** Unsaved or partial layout edits: any field, any property. */
 export const layoutEditsSchema = z
-  .object({ name: textField.partial(), number: textField.partial(), date: dateField.partial(), qr: qrField.partial(), fields: z.record(fieldKeySchema, textField.partial()) })
+  .object({
+    name: textField.partial(),
+    number: textField.partial(),
+    date: dateField.partial(),
+    qr: qrField.partial(),
+    fields: z.record(fieldKeySchema, textField.partial()),
+  })
   .partial()
   .strict();
 
@@ -39,7 +55,10 @@ export const campaignSchema = z.object({
   output: z.enum(['png', 'pdf']),
   template: z.object({ width: z.number(), height: z.number(), type: z.enum(['png', 'jpeg']) }).nullable(),
   /** The issuer's logo (shown on the credential page and named in the credential), or null. */
-  logo: z.object({ url: z.string(), type: z.enum(['png', 'jpeg']) }).nullable().optional(),
+  logo: z
+    .object({ url: z.string(), type: z.enum(['png', 'jpeg']) })
+    .nullable()
+    .optional(),
   /** Import columns beyond email/number/name, placeable on the template like the name. */
   customFields: z.array(z.object({ key: z.string(), label: z.string() })).optional(),
   mail: z.object({
@@ -55,10 +74,21 @@ export const campaignSchema = z.object({
       from: z.string().nullable(),
       passwordSet: z.boolean(),
     }),
-    fromName: z.string().nullable().optional().describe('Display name of the From; null = the organization (or a name written in smtp.from as "Name <address>")'),
+    fromName: z
+      .string()
+      .nullable()
+      .optional()
+      .describe('Display name of the From; null = the organization (or a name written in smtp.from as "Name <address>")'),
     replyTo: z.string().nullable().optional().describe('Reply-To of notices and certificates (the organizer)'),
     bounceMailbox: z
-      .object({ source: z.enum(['campaign', 'environment']), host: z.string(), port: z.number(), user: z.string(), mailbox: z.string(), tls: z.boolean() })
+      .object({
+        source: z.enum(['campaign', 'environment']),
+        host: z.string(),
+        port: z.number(),
+        user: z.string(),
+        mailbox: z.string(),
+        tls: z.boolean(),
+      })
       .nullable()
       .optional()
       .describe('The IMAP mailbox bounces are read from (the password is never shown); null = bounces are not read'),
@@ -85,7 +115,10 @@ export const campaignPatchSchema = z
         dailyLimit: z.number().int().min(0).max(10_000_000).nullable(),
         smtp: z
           .object({
-            host: z.string().max(253).regex(/^[A-Za-z0-9.-]*$/, 'a host name'),
+            host: z
+              .string()
+              .max(253)
+              .regex(/^[A-Za-z0-9.-]*$/, 'a host name'),
             port: z.number().int().min(1).max(65535),
             security: z.enum(['tls', 'starttls', 'none']),
             user: z.string().max(254),
@@ -96,7 +129,9 @@ export const campaignPatchSchema = z
           .strict(),
         fromName: z.string().max(200).nullable(),
         replyTo: z.union([z.email().max(320), z.literal(''), z.null()]),
-        bounceImapUrl: z.union([z.url({ protocol: /^imaps?$/ }).max(1000), z.literal(''), z.null()]).describe('imaps://user:password@host:993/INBOX (imap:// only for a server on this machine)'),
+        bounceImapUrl: z
+          .union([z.url({ protocol: /^imaps?$/ }).max(1000), z.literal(''), z.null()])
+          .describe('imaps://user:password@host:993/INBOX (imap:// only for a server on this machine)'),
       })
       .partial()
       .strict(),
@@ -129,7 +164,11 @@ export const recipientSchema = z.object({
   fields: z.record(z.string(), z.string()).optional(),
   /** The current credential's state (null before the name is submitted). */
   certificate: credentialStateSchema.nullable().optional(),
-  unsubscribedAt: z.number().nullable().optional().describe('one-click unsubscribe from this campaign: no more notices or reminders (the certificate still goes)'),
+  unsubscribedAt: z
+    .number()
+    .nullable()
+    .optional()
+    .describe('one-click unsubscribe from this campaign: no more notices or reminders (the certificate still goes)'),
   bouncedAt: z.number().nullable().optional().describe('a hard bounce was read for a notice; `failure` holds the remote reason'),
 });
 
@@ -143,7 +182,9 @@ export const progressSchema = z.object({
   outage: z
     .object({ reason: z.string(), nextProbeAt: z.number().nullable(), probes: z.number() })
     .nullable()
-    .describe('set while the SMTP server fails at the connection level (refused, timeout, TLS, 421, 535): sending waits and probes the server with backoff, failing no one'),
+    .describe(
+      'set while the SMTP server fails at the connection level (refused, timeout, TLS, 421, 535): sending waits and probes the server with backoff, failing no one',
+    ),
   optOut: z
     .object({ unsubscribed: z.number(), bounced: z.number(), blocked: z.number() })
     .optional()
@@ -152,7 +193,14 @@ export const progressSchema = z.object({
 
 export const importResultSchema = z.object({
   added: z.number(),
-  duplicates: z.array(z.object({ line: z.string(), lineNo: z.number(), email: z.string(), reason: z.string().optional().describe('where the email is already: earlier in this import, or in the campaign') })),
+  duplicates: z.array(
+    z.object({
+      line: z.string(),
+      lineNo: z.number(),
+      email: z.string(),
+      reason: z.string().optional().describe('where the email is already: earlier in this import, or in the campaign'),
+    }),
+  ),
   rejected: z.array(z.object({ line: z.string(), lineNo: z.number(), reason: z.string() })),
 });
 

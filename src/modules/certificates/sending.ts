@@ -137,7 +137,10 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
     }
     await recipients.setPendingTokens(writes, now());
     // Bounces name the notice by its Message-ID: remember them before the notices go out.
-    await deliver.repo.recordNotices(rows.map((r) => ({ messageId: noticeMessageId(r), recipientId: r.id, campaignId: r.campaign_id })), now());
+    await deliver.repo.recordNotices(
+      rows.map((r) => ({ messageId: noticeMessageId(r), recipientId: r.id, campaignId: r.campaign_id })),
+      now(),
+    );
     return tokens;
   }
 
@@ -177,14 +180,23 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
         return;
       } catch (err) {
         if (Date.now() > end || (ctx.signal.aborted && i >= 3)) throw err;
-        logger.warn({ err: (err as Error).message, recipient: id }, 'notice accepted, but recording it failed; trying again (the notice is not sent again)');
+        logger.warn(
+          { err: (err as Error).message, recipient: id },
+          'notice accepted, but recording it failed; trying again (the notice is not sent again)',
+        );
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** i, 2000)));
       }
     }
   }
 
   /** Mails one notice and records what became of it. */
-  async function sendOne(c: CampaignRow, r: RecipientRow, token: string, ack: (id: number) => Promise<void>, ctx: JobContext): Promise<Outcome> {
+  async function sendOne(
+    c: CampaignRow,
+    r: RecipientRow,
+    token: string,
+    ack: (id: number) => Promise<void>,
+    ctx: JobContext,
+  ): Promise<Outcome> {
     try {
       // The attempting marker, written just before the pace's wait and the send: another instance
       // holding this notice (its batch's lease ran out while it still sends) keeps it.
@@ -256,7 +268,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
       const c = await campaigns.find(cid);
       if (!c || c.sending !== 'sending') return;
       const t = now();
-      if (c.paused_until !== null && c.paused_until > t) throw new RetryLater(c.pause_reason ?? 'the mail quota is used up', c.paused_until - t);
+      if (c.paused_until !== null && c.paused_until > t)
+        throw new RetryLater(c.pause_reason ?? 'the mail quota is used up', c.paused_until - t);
       const rows = await recipients.noticesInRange(cid, lo, hi);
       if (rows.length === 0) return finishIfDone(cid);
       const heldElsewhere = (r: RecipientRow) => r.sending_until !== null && r.sending_until > t && r.sending_by !== SENDER_ID;
@@ -311,7 +324,12 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
     }
   }
 
-  jobs.define<{ campaignId: number }>(SEND_KIND, { handler: runPlan, concurrency: 1, maxAttempts: 1000, backoffMs: (n) => retryBackoffMs(n, 500, 30_000) });
+  jobs.define<{ campaignId: number }>(SEND_KIND, {
+    handler: runPlan,
+    concurrency: 1,
+    maxAttempts: 1000,
+    backoffMs: (n) => retryBackoffMs(n, 500, 30_000),
+  });
   jobs.define<{ campaignId: number; bucket: number }>(BATCH_KIND, {
     handler: runBatch,
     concurrency: BATCHES_PER_INSTANCE,
@@ -346,7 +364,13 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
     const block = raw.subarray(0, end < 0 ? raw.length : end).toString('utf8');
     const headers = block.split(/\r\n(?![ \t])/).map((line) => {
       const i = line.indexOf(':');
-      return { name: line.slice(0, i), value: line.slice(i + 1).replace(/\r\n[ \t]+/g, ' ').trim() };
+      return {
+        name: line.slice(0, i),
+        value: line
+          .slice(i + 1)
+          .replace(/\r\n[ \t]+/g, ' ')
+          .trim(),
+      };
     });
     return {
       headers,
@@ -355,7 +379,11 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
       fromName: mail.fromName ?? null,
       replyTo: mail.replyTo ?? null,
       dkim: mail.dkim ? { domain: mail.dkim.domainName, selector: mail.dkim.keySelector } : null,
-      transport: mail.smtp ? ('campaign-smtp' as const) : deps.config.isSmtpConfigured ? ('global-smtp' as const) : ('dev-mailbox' as const),
+      transport: mail.smtp
+        ? ('campaign-smtp' as const)
+        : deps.config.isSmtpConfigured
+          ? ('global-smtp' as const)
+          : ('dev-mailbox' as const),
     };
   }
 
@@ -394,7 +422,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
       }
       // Failed certificate mails: their deliver job again (claims.ts's DELIVER_KIND; a live one is kept).
       const certs = await recipients.failedDeliveries(c.id);
-      for (const { id } of certs) await jobs.enqueue('certificates.deliver', { recipientId: id }, { singletonKey: `certificates.deliver:${id}` });
+      for (const { id } of certs)
+        await jobs.enqueue('certificates.deliver', { recipientId: id }, { singletonKey: `certificates.deliver:${id}` });
       return { notices: n, certificates: certs.length };
     },
     /** Re-enqueues the planners of campaigns left sending (harmless when the job still exists). */
@@ -408,12 +437,24 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
      * A reminder whose link is not known (mailed before links were kept) answers 409 `no_link`.
      */
     async resendOne(c: CampaignRow, r: RecipientRow, opts: { newLink?: boolean } = {}): Promise<void> {
-      if (r.unsubscribed_at !== null) throw new CertError(1, 'unsubscribed', 'this volunteer unsubscribed from this campaign\'s notices (one-click unsubscribe); the certificate, once claimed, is still mailed', 409);
-      if (await deliver.repo.isBlocked(r.email)) throw new CertError(1, 'blocked', 'this address is on the blocklist (a hard bounce); clear it first', 409);
+      if (r.unsubscribed_at !== null)
+        throw new CertError(
+          1,
+          'unsubscribed',
+          "this volunteer unsubscribed from this campaign's notices (one-click unsubscribe); the certificate, once claimed, is still mailed",
+          409,
+        );
+      if (await deliver.repo.isBlocked(r.email))
+        throw new CertError(1, 'blocked', 'this address is on the blocklist (a hard bounce); clear it first', 409);
       let token = opts.newLink ? undefined : heldLink(r);
       if (!token) {
         if (!opts.newLink && r.token_hash) {
-          throw new CertError(1, 'no_link', 'the link this volunteer holds was mailed before links were kept for reminders: send a new link instead (the old one then stops working)', 409);
+          throw new CertError(
+            1,
+            'no_link',
+            'the link this volunteer holds was mailed before links were kept for reminders: send a new link instead (the old one then stops working)',
+            409,
+          );
         }
         token = randomToken(32);
       }
@@ -456,7 +497,10 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
         etaSeconds: c.sending === 'sending' && perMin > 0 ? Math.ceil((pending / perMin) * 60) : null,
         quota: { dailyLimit: c.daily_limit ?? deps.config.mailDailyLimit ?? null, usedToday, pausedUntil },
         /** (Addition) Why sending waits: the SMTP server's failure while an outage lasts, with the next probe. */
-        outage: c.pause_reason !== null && c.sending === 'sending' ? { reason: c.pause_reason, nextProbeAt: c.paused_until, probes: c.outage_probes } : null,
+        outage:
+          c.pause_reason !== null && c.sending === 'sending'
+            ? { reason: c.pause_reason, nextProbeAt: c.paused_until, probes: c.outage_probes }
+            : null,
         optOut,
       };
     },

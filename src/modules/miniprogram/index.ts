@@ -45,7 +45,9 @@ export const miniprogramModule: AppModule = {
         'MINIPROGRAM_TRUST_CLIENT_OPENID is on: /service/user/* believe any openid a client sends, so whoever learns an openid can read and change that profile. Use it only for legacy clients.',
       );
     } else if (!core.config.isMiniprogramConfigured) {
-      core.logger.info('miniprogram: WECHAT_MINIPROGRAM_APPID/SECRET are not set; /service/user/getOpenid answers -2 and no session can be opened');
+      core.logger.info(
+        'miniprogram: WECHAT_MINIPROGRAM_APPID/SECRET are not set; /service/user/getOpenid answers -2 and no session can be opened',
+      );
     }
     await registerMiniprogramRoutes(app, service, sessions);
   },

@@ -141,7 +141,10 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
       return Number(r.numUpdatedRows);
     },
 
-    async insertSession(row: { token_hash: string; openid: string; session_key: string | null; created_at: number; expires_at: number }, ex: Executor = db): Promise<void> {
+    async insertSession(
+      row: { token_hash: string; openid: string; session_key: string | null; created_at: number; expires_at: number },
+      ex: Executor = db,
+    ): Promise<void> {
       await ex.insertInto('miniprogram_sessions').values(row).execute();
     },
 
@@ -157,14 +160,34 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
         : await ex
             .selectFrom('miniprogram_sessions as s')
             .leftJoin('miniprogram_profiles as p', 'p.openid', 's.openid')
-            .select(['s.openid as s_openid', 's.expires_at as s_expires_at', 'p.id', 'p.openid', 'p.phone', 'p.qq', 'p.cardno', 'p.wxid', 'p.created_at', 'p.modified_at'])
+            .select([
+              's.openid as s_openid',
+              's.expires_at as s_expires_at',
+              'p.id',
+              'p.openid',
+              'p.phone',
+              'p.qq',
+              'p.cardno',
+              'p.wxid',
+              'p.created_at',
+              'p.modified_at',
+            ])
             .where('s.token_hash', '=', tokenHash)
             .executeTakeFirst();
       if (!r) return undefined;
       const profile =
         r.id === null || r.id === undefined
           ? undefined
-          : { id: Number(r.id), openid: r.openid!, phone: r.phone!, qq: r.qq!, cardno: r.cardno!, wxid: r.wxid!, created_at: r.created_at!, modified_at: r.modified_at! };
+          : {
+              id: Number(r.id),
+              openid: r.openid!,
+              phone: r.phone!,
+              qq: r.qq!,
+              cardno: r.cardno!,
+              wxid: r.wxid!,
+              created_at: r.created_at!,
+              modified_at: r.modified_at!,
+            };
       return { openid: r.s_openid, expires_at: Number(r.s_expires_at), profile };
     },
 
@@ -194,7 +217,12 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
             eb(
               'token_hash',
               'not in',
-              eb.selectFrom('miniprogram_sessions').select('token_hash').where('openid', '=', openid).orderBy('created_at', 'desc').limit(keep),
+              eb
+                .selectFrom('miniprogram_sessions')
+                .select('token_hash')
+                .where('openid', '=', openid)
+                .orderBy('created_at', 'desc')
+                .limit(keep),
             ),
           ]),
         )

@@ -28,7 +28,8 @@ const profile = z.object({
   created_at: z.string().describe('YYYY-MM-DD HH:MM:SS in TIME_ZONE'),
   modified_at: z.string(),
 });
-const envelope = (data: z.ZodType) => z.object({ code: z.number().describe('0 on success, else the endpoint\'s negative code'), msg: z.string(), data });
+const envelope = (data: z.ZodType) =>
+  z.object({ code: z.number().describe("0 on success, else the endpoint's negative code"), msg: z.string(), data });
 
 interface Incoming {
   params: Record<string, unknown>;
@@ -51,7 +52,11 @@ function incoming(req: FastifyRequest): Incoming {
 }
 
 /** Registers the plugin on `app`. */
-export async function registerMiniprogramRoutes(app: FastifyInstance, service: MiniprogramService, sessions: SessionService): Promise<void> {
+export async function registerMiniprogramRoutes(
+  app: FastifyInstance,
+  service: MiniprogramService,
+  sessions: SessionService,
+): Promise<void> {
   await app.register(
     async (scope) => {
       await scope.register(formbody, { bodyLimit: MINIPROGRAM_BODY_LIMIT });
@@ -65,7 +70,11 @@ export async function registerMiniprogramRoutes(app: FastifyInstance, service: M
         return { status: 200, body: { code, msg: view.error.message, data: view.error.details ?? null } };
       });
       scope.setNotFoundHandler((req, reply) => {
-        reply.status(404).send({ code: -1, msg: `no endpoint ${req.method} ${req.originalUrl.split('?')[0]}; the user API is POST /service/user/<name>`, data: null });
+        reply.status(404).send({
+          code: -1,
+          msg: `no endpoint ${req.method} ${req.originalUrl.split('?')[0]}; the user API is POST /service/user/<name>`,
+          data: null,
+        });
       });
 
       const tokenOf = (parsed: { token?: string }, inc: Incoming) => parsed.token ?? inc.headerToken;
@@ -81,52 +90,114 @@ export async function registerMiniprogramRoutes(app: FastifyInstance, service: M
         },
       });
 
-      scope.post('/getOpenid', route('Trade a wx.login() code for the openid and a session token', getOpenidParams, z.object({ openid: z.string(), token: z.string() }), '-1 illegal parameters or invalid js_code (40029/40163), -2 other error (WeChat busy -1, too frequent 45011, no answer, not configured)'), async (req) => {
-        const p = parseParams(getOpenidParams, incoming(req).params);
-        return ok(await sessions.getOpenid(p.js_code, req.ip));
-      });
+      scope.post(
+        '/getOpenid',
+        route(
+          'Trade a wx.login() code for the openid and a session token',
+          getOpenidParams,
+          z.object({ openid: z.string(), token: z.string() }),
+          '-1 illegal parameters or invalid js_code (40029/40163), -2 other error (WeChat busy -1, too frequent 45011, no answer, not configured)',
+        ),
+        async (req) => {
+          const p = parseParams(getOpenidParams, incoming(req).params);
+          return ok(await sessions.getOpenid(p.js_code, req.ip));
+        },
+      );
 
-      scope.post('/login', route('Register (idempotent per openid); answers the profile and token', loginParams, profile.extend({ token: z.string() }), '-1 illegal parameters, -2 other error'), async (req) => {
-        const inc = incoming(req);
-        const p = parseParams(loginParams, inc.params);
-        return ok(await service.login({ ...p, token: tokenOf(p, inc) }));
-      });
+      scope.post(
+        '/login',
+        route(
+          'Register (idempotent per openid); answers the profile and token',
+          loginParams,
+          profile.extend({ token: z.string() }),
+          '-1 illegal parameters, -2 other error',
+        ),
+        async (req) => {
+          const inc = incoming(req);
+          const p = parseParams(loginParams, inc.params);
+          return ok(await service.login({ ...p, token: tokenOf(p, inc) }));
+        },
+      );
 
-      scope.post('/loginByOpenid', route('The registered profile and token', openidParams, profile.extend({ token: z.string() }), '-1 illegal parameters, -2 no such user (call login)'), async (req) => {
-        const inc = incoming(req);
-        const p = parseParams(openidParams, inc.params);
-        return ok(await service.loginByOpenid({ openid: p.openid, token: tokenOf(p, inc) }));
-      });
+      scope.post(
+        '/loginByOpenid',
+        route(
+          'The registered profile and token',
+          openidParams,
+          profile.extend({ token: z.string() }),
+          '-1 illegal parameters, -2 no such user (call login)',
+        ),
+        async (req) => {
+          const inc = incoming(req);
+          const p = parseParams(openidParams, inc.params);
+          return ok(await service.loginByOpenid({ openid: p.openid, token: tokenOf(p, inc) }));
+        },
+      );
 
-      scope.post('/get', route('The profile', openidParams, profile, '-1 illegal parameters, -2 several users (cannot happen: openid is unique), -3 other error, -4 no such user'), async (req) => {
-        const inc = incoming(req);
-        const p = parseParams(openidParams, inc.params);
-        return ok(await service.get({ openid: p.openid, token: tokenOf(p, inc) }));
-      });
+      scope.post(
+        '/get',
+        route(
+          'The profile',
+          openidParams,
+          profile,
+          '-1 illegal parameters, -2 several users (cannot happen: openid is unique), -3 other error, -4 no such user',
+        ),
+        async (req) => {
+          const inc = incoming(req);
+          const p = parseParams(openidParams, inc.params);
+          return ok(await service.get({ openid: p.openid, token: tokenOf(p, inc) }));
+        },
+      );
 
-      scope.post('/update', route('Change phone, qq, cardno, wxid; `update` is a JSON string', updateParams, z.array(z.never()), '-1 illegal parameters or fields, -2 other error (e.g. not registered), -3 update is not valid JSON, -4 update is not a JSON object'), async (req) => {
-        const inc = incoming(req);
-        const p = parseParams(updateParams, inc.params);
-        return ok(await service.update({ openid: p.openid, token: tokenOf(p, inc) }, p.update));
-      });
+      scope.post(
+        '/update',
+        route(
+          'Change phone, qq, cardno, wxid; `update` is a JSON string',
+          updateParams,
+          z.array(z.never()),
+          '-1 illegal parameters or fields, -2 other error (e.g. not registered), -3 update is not valid JSON, -4 update is not a JSON object',
+        ),
+        async (req) => {
+          const inc = incoming(req);
+          const p = parseParams(updateParams, inc.params);
+          return ok(await service.update({ openid: p.openid, token: tokenOf(p, inc) }, p.update));
+        },
+      );
 
-      scope.post('/addHistory', route('Add a search term (newest first, at most 50, each at most 100 characters)', addHistoryParams, z.array(z.string()), '-1 illegal parameters, -2 other error'), async (req) => {
-        const inc = incoming(req);
-        const p = parseParams(addHistoryParams, inc.params);
-        return ok(await service.addHistory({ openid: p.openid, token: tokenOf(p, inc) }, p.hist));
-      });
+      scope.post(
+        '/addHistory',
+        route(
+          'Add a search term (newest first, at most 50, each at most 100 characters)',
+          addHistoryParams,
+          z.array(z.string()),
+          '-1 illegal parameters, -2 other error',
+        ),
+        async (req) => {
+          const inc = incoming(req);
+          const p = parseParams(addHistoryParams, inc.params);
+          return ok(await service.addHistory({ openid: p.openid, token: tokenOf(p, inc) }, p.hist));
+        },
+      );
 
-      scope.post('/getHistory', route('The search history, newest first', openidParams, z.array(z.string()), '-1 illegal parameters, -2 other error'), async (req) => {
-        const inc = incoming(req);
-        const p = parseParams(openidParams, inc.params);
-        return ok(await service.getHistory({ openid: p.openid, token: tokenOf(p, inc) }));
-      });
+      scope.post(
+        '/getHistory',
+        route('The search history, newest first', openidParams, z.array(z.string()), '-1 illegal parameters, -2 other error'),
+        async (req) => {
+          const inc = incoming(req);
+          const p = parseParams(openidParams, inc.params);
+          return ok(await service.getHistory({ openid: p.openid, token: tokenOf(p, inc) }));
+        },
+      );
 
-      scope.post('/cleanHistory', route('Forget the search history', openidParams, z.array(z.never()), '-1 illegal parameters, -2 other error'), async (req) => {
-        const inc = incoming(req);
-        const p = parseParams(openidParams, inc.params);
-        return ok(await service.cleanHistory({ openid: p.openid, token: tokenOf(p, inc) }));
-      });
+      scope.post(
+        '/cleanHistory',
+        route('Forget the search history', openidParams, z.array(z.never()), '-1 illegal parameters, -2 other error'),
+        async (req) => {
+          const inc = incoming(req);
+          const p = parseParams(openidParams, inc.params);
+          return ok(await service.cleanHistory({ openid: p.openid, token: tokenOf(p, inc) }));
+        },
+      );
     },
     { prefix: '/service/user' },
   );

@@ -135,7 +135,9 @@ export function createMiniprogramService(deps: MiniprogramServiceDeps) {
         const before = row ? parseItems(row.items) : [];
         const items = [hist, ...before.filter((h) => h !== hist)].slice(0, MAX_HISTORY);
         const json = JSON.stringify(items);
-        const written = row ? await repo.updateHistory(c.openid, json, row.version, now()) : await repo.insertHistory(c.openid, json, now());
+        const written = row
+          ? await repo.updateHistory(c.openid, json, row.version, now())
+          : await repo.insertHistory(c.openid, json, now());
         if (written) return items;
         // Another request for this openid wrote in between: start again from what it wrote.
         row = await repo.findHistory(c.openid);

@@ -68,7 +68,10 @@ export function createSessionService(deps: SessionDeps) {
     /** jscode2session, then a new session: answers `{openid, token}` (never the session_key). */
     async getOpenid(jsCode: string, clientKey: string): Promise<{ openid: string; token: string }> {
       if (!deps.app) {
-        throw new MpError(-2, 'the mini-program login is not configured on this server (WECHAT_MINIPROGRAM_APPID and WECHAT_MINIPROGRAM_SECRET)');
+        throw new MpError(
+          -2,
+          'the mini-program login is not configured on this server (WECHAT_MINIPROGRAM_APPID and WECHAT_MINIPROGRAM_SECRET)',
+        );
       }
       // Reserved before the call to WeChat: each call counts, whatever WeChat answers.
       const r = await deps.limiter.reserve([windowRule(`mp.getOpenid:client:${limitKeyOf(clientKey)}`, perMinute, 60_000)]);
@@ -124,7 +127,11 @@ function wechatFailure(err: unknown, logger: SessionDeps['logger']): MpError {
       case 40125:
       case 41002:
       case 41004:
-        return new MpError(-2, `the server's mini-program appid or secret is wrong (WeChat errcode ${err.errcode}); tell the operator`, data);
+        return new MpError(
+          -2,
+          `the server's mini-program appid or secret is wrong (WeChat errcode ${err.errcode}); tell the operator`,
+          data,
+        );
       case 40226:
         return new MpError(-2, 'WeChat blocked this login as high-risk (errcode 40226)', data);
       default:

@@ -35,7 +35,9 @@ export class InstanceLockedError extends Error {
     readonly lockFile: string,
     readonly holder: LockHolder | undefined,
   ) {
-    const who = holder ? `${holder.command} (pid ${holder.pid} on host ${holder.hostname}, started ${holder.startedAt})` : 'another process';
+    const who = holder
+      ? `${holder.command} (pid ${holder.pid} on host ${holder.hostname}, started ${holder.startedAt})`
+      : 'another process';
     super(`the database ${lockFile.replace(/\.lock$/, '')} is in use by ${who}`);
     this.name = 'InstanceLockedError';
   }
@@ -69,7 +71,8 @@ export function acquireInstanceLock(dbFile: string, command: string): InstanceLo
     conn.exec('BEGIN EXCLUSIVE');
   } catch (err) {
     conn.close();
-    if (/^SQLITE_BUSY|^SQLITE_LOCKED/.test(String((err as { code?: string }).code))) throw new InstanceLockedError(file, readLockHolder(file));
+    if (/^SQLITE_BUSY|^SQLITE_LOCKED/.test(String((err as { code?: string }).code)))
+      throw new InstanceLockedError(file, readLockHolder(file));
     throw err;
   }
   const holder: LockHolder = { pid: process.pid, hostname: hostname(), command, startedAt: new Date().toISOString() };

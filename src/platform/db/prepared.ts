@@ -30,7 +30,13 @@ export interface PrepareOptions {
 }
 
 /** Compiles `query` (built with placeholder values, `arity` of them) for repeated use. */
-export function prepare<R>(db: DB, sqlite: SQLite.Database | undefined, query: Compilable<R>, arity: number, opts: PrepareOptions = {}): Prepared<R> {
+export function prepare<R>(
+  db: DB,
+  sqlite: SQLite.Database | undefined,
+  query: Compilable<R>,
+  arity: number,
+  opts: PrepareOptions = {},
+): Prepared<R> {
   const compiled: CompiledQuery<R> = query.compile();
   if (compiled.parameters.length !== arity) {
     throw new Error(`prepared query expects ${arity} parameters, compiled ${compiled.parameters.length}: ${compiled.sql}`);

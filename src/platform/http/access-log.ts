@@ -25,7 +25,7 @@ export function logUrl(url: string): string {
   if (q < 0) return redactUrl(url);
   const parts = url.slice(q + 1).split('&');
   for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
+    const p = parts[i];
     const eq = p.indexOf('=');
     let name = eq < 0 ? p : p.slice(0, eq);
     try {
@@ -61,10 +61,16 @@ export class AccessLog extends LogController {
   override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
     if (error) {
       // Through the request's own logger: the error object gets the redaction every log line has.
-      req.log.error({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime), err: error }, 'request errored');
+      req.log.error(
+        { method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime), err: error },
+        'request errored',
+      );
     } else if (this.out.isLevelEnabled('info')) {
       // The level check first: at warn and above the line is not even built.
-      this.out.info({ reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) }, 'request');
+      this.out.info(
+        { reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) },
+        'request',
+      );
     }
   }
 }

@@ -39,7 +39,10 @@ export function registerDraining(app: FastifyInstance): Draining {
     reply.header('connection', 'close');
     // /healthz answers for itself: 503 {status: "unavailable", reason: "shutting down"}.
     if (req.url === '/healthz') return;
-    throw new ServiceUnavailableError('the service is temporarily unavailable: this instance is shutting down; send the request again (another instance, or this one once restarted, will answer)', 2000);
+    throw new ServiceUnavailableError(
+      'the service is temporarily unavailable: this instance is shutting down; send the request again (another instance, or this one once restarted, will answer)',
+      2000,
+    );
   });
   // A keep-alive connection whose last answer went out while stopping is closed at once: left
   // open, it would hold the stop until its keep-alive timeout or the end of the grace period.

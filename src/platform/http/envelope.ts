@@ -35,7 +35,10 @@ export function classifyError(err: unknown, badInput: (message: string) => AppEr
     // An outage, not a bug: one line at warn, no stack; the client gets a clear 503.
     req.log.warn({ reason: down }, 'answered 503: the database is unavailable');
     return {
-      error: new ServiceUnavailableError(`the service is temporarily unavailable (its database cannot be reached); try again in a few seconds (request ${req.id})`, DB_RETRY_AFTER_MS),
+      error: new ServiceUnavailableError(
+        `the service is temporarily unavailable (its database cannot be reached); try again in a few seconds (request ${req.id})`,
+        DB_RETRY_AFTER_MS,
+      ),
       internal: true,
       unavailable: true,
     };

@@ -77,7 +77,17 @@ const PG_UNAVAILABLE = new Set([
   '53400', // configuration_limit_exceeded
   '25P03', // idle_in_transaction_session_timeout
 ]);
-const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+const NET_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+]);
 const PG_CLIENT_MESSAGES =
   /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end|terminating connection|not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)/i;
 
@@ -88,10 +98,19 @@ const PG_CLIENT_MESSAGES =
  * Looks through `cause` chains (Kysely and our migrator wrap errors).
  */
 export function databaseUnavailableReason(err: unknown): string | undefined {
-  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     const code = typeof e.code === 'string' ? e.code : '';
     const message = typeof e.message === 'string' ? e.message : '';
-    if (code.startsWith('08') || PG_UNAVAILABLE.has(code) || NET_UNAVAILABLE.has(code) || ((code === '' || code === '55000') && PG_CLIENT_MESSAGES.test(message))) {
+    if (
+      code.startsWith('08') ||
+      PG_UNAVAILABLE.has(code) ||
+      NET_UNAVAILABLE.has(code) ||
+      ((code === '' || code === '55000') && PG_CLIENT_MESSAGES.test(message))
+    ) {
       return `database unreachable: ${message || code}`;
     }
     if (/^SQLITE_(BUSY|LOCKED)/.test(code)) return `database busy: ${message || code}`;

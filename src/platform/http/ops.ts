@@ -56,10 +56,15 @@ export function registerOps(app: FastifyInstance, core: Core, draining?: Drainin
     if (token) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
       if (!m || !safeEqual(m[1], token)) {
-        return reply.status(401).header('www-authenticate', 'Bearer realm="metrics"').send({ code: 'unauthorized', message: 'send METRICS_TOKEN as Authorization: Bearer <token>' });
+        return reply
+          .status(401)
+          .header('www-authenticate', 'Bearer realm="metrics"')
+          .send({ code: 'unauthorized', message: 'send METRICS_TOKEN as Authorization: Bearer <token>' });
       }
     } else if (!isDirectLoopback(req)) {
-      return reply.status(403).send({ code: 'forbidden', message: '/metrics answers loopback clients only; set METRICS_TOKEN to scrape it from elsewhere' });
+      return reply
+        .status(403)
+        .send({ code: 'forbidden', message: '/metrics answers loopback clients only; set METRICS_TOKEN to scrape it from elsewhere' });
     }
     reply.header('content-type', metricsRegistry.contentType);
     return metricsRegistry.metrics();

@@ -55,7 +55,7 @@ function underPrefix(url: string, prefix: string, slash: boolean): boolean {
   if (!url.startsWith(prefix)) return false;
   if (slash || url.length === prefix.length) return true;
   const next = url.charCodeAt(prefix.length);
-  return next === 47 /* / */ || next === 63 /* ? */;
+  return next === 47 /* / */ || next === 63; /* ? */
 }
 
 /** The policy built from the configuration and the modules' groups. */
@@ -119,7 +119,8 @@ export function createOriginPolicy(config: Pick<Config, 'publicUrl' | 'corsOrigi
     const group = groupOf(req.url);
     const origin = req.headers.origin;
     if (!group || typeof origin !== 'string' || origin === '') return { origin: false, credentials: false, group };
-    if (group === 'session') return listed.has(origin) ? { origin, credentials: true, group } : { origin: false, credentials: false, group };
+    if (group === 'session')
+      return listed.has(origin) ? { origin, credentials: true, group } : { origin: false, credentials: false, group };
     if (tokenAnyOrigin) return { origin: '*', credentials: false, group };
     return listed.has(origin) ? { origin, credentials: false, group } : { origin: false, credentials: false, group };
   }
@@ -131,7 +132,11 @@ export type OriginPolicy = ReturnType<typeof createOriginPolicy>;
 
 /** The refusal of a cross-site state change (each module's envelope maps `cross_site`). */
 export const crossSiteRefused = () =>
-  new AppError('cross_site', 'cross-site request refused: a page of another site may not change anything here (the operator can allow an origin with CORS_ORIGINS)', 403);
+  new AppError(
+    'cross_site',
+    'cross-site request refused: a page of another site may not change anything here (the operator can allow an origin with CORS_ORIGINS)',
+    403,
+  );
 
 function hasBearer(req: FastifyRequest): boolean {
   const h = req.headers.authorization;
@@ -164,8 +169,14 @@ export async function registerOrigins(app: FastifyInstance, policy: OriginPolicy
       if (req.headers['access-control-request-method'] && req.headers.origin !== undefined) {
         const c = policy.corsFor(req);
         if (c.group && c.origin === false) {
-          const why = c.group === 'session' ? 'cookie-session routes answer only the origins listed in CORS_ORIGINS' : 'token APIs answer only the origins listed in CORS_ORIGINS (add * to open them to any origin)';
-          reply.status(403).type('text/plain; charset=utf-8').send(`origin ${req.headers.origin} may not call ${req.url.split('?')[0]}: ${why}`);
+          const why =
+            c.group === 'session'
+              ? 'cookie-session routes answer only the origins listed in CORS_ORIGINS'
+              : 'token APIs answer only the origins listed in CORS_ORIGINS (add * to open them to any origin)';
+          reply
+            .status(403)
+            .type('text/plain; charset=utf-8')
+            .send(`origin ${req.headers.origin} may not call ${req.url.split('?')[0]}: ${why}`);
           return;
         }
       }

@@ -106,7 +106,10 @@ export async function registerWeb(app: FastifyInstance, opts: { root?: string; d
     // inline code it serves; inline styles only where mail HTML is shown in a srcdoc frame.
     await registerPages(
       app,
-      { html: () => load(entry.file) ?? MISSING_BUILD(entry.title), inlineStyles: entry.file === 'admin.html' || entry.file === 'dev-mail.html' },
+      {
+        html: () => load(entry.file) ?? MISSING_BUILD(entry.title),
+        inlineStyles: entry.file === 'admin.html' || entry.file === 'dev-mail.html',
+      },
       (scope) => {
         for (const path of entry.paths) {
           scope.get(path, { schema: { hide: true } }, (_req, reply) => send(reply, entry.file, entry.title));

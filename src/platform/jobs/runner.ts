@@ -8,13 +8,7 @@
  * update recorded the failure); other errors -> rescheduled after `backoffMs(attempt)`.
  */
 import type { Logger } from '../logger.js';
-import {
-  PermanentJobError,
-  RetryLater,
-  type EnqueueOptions,
-  type JobDefinition,
-  type JobQueue,
-} from './types.js';
+import { PermanentJobError, RetryLater, type EnqueueOptions, type JobDefinition, type JobQueue } from './types.js';
 
 export interface ClaimedJob {
   id: string;
@@ -245,7 +239,10 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
   async function heartbeat(): Promise<void> {
     if (inflight.size === 0) return;
     try {
-      const held = await store.renew([...inflight].map(([id, f]) => ({ kind: f.kind, id })), leaseMs);
+      const held = await store.renew(
+        [...inflight].map(([id, f]) => ({ kind: f.kind, id })),
+        leaseMs,
+      );
       if (Array.isArray(held)) {
         const mine = new Set(held);
         for (const [id, f] of inflight) {
@@ -283,10 +280,11 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       if (o.runAt === undefined || o.runAt <= now) {
         scheduleTick();
         // In a transaction the row becomes visible at commit: look again shortly after.
-        if (o.trx) setTimeout(() => {
-          if (k) k.maybeMore = true;
-          scheduleTick();
-        }, 15).unref();
+        if (o.trx)
+          setTimeout(() => {
+            if (k) k.maybeMore = true;
+            scheduleTick();
+          }, 15).unref();
       }
     },
 
@@ -317,7 +315,11 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
 
     async stop(graceMs = 10_000) {
       if (!started || stopping) {
-        if (!started && ready) await ready.then(() => store.close?.(), () => undefined);
+        if (!started && ready)
+          await ready.then(
+            () => store.close?.(),
+            () => undefined,
+          );
         ready = undefined;
         return;
       }
@@ -329,10 +331,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       const running = [...inflight.values()];
       if (running.length) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          Promise.allSettled(running.map((r) => r.promise)),
-          new Promise((r) => (timer = setTimeout(r, graceMs))),
-        ]);
+        await Promise.race([Promise.allSettled(running.map((r) => r.promise)), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
         clearTimeout(timer);
       }
       clearInterval(heartbeatTimer);

@@ -242,13 +242,18 @@ export function tableJobStore(handle: DatabaseHandle, logger?: Logger): JobStore
         .updateTable('jobs')
         .set({ state: 'queued', locked_by: null, locked_until: null, run_at: now(), updated_at: now() })
         .where('state', '=', 'running')
-        .where((eb) => (dead.length ? eb.or([eb('locked_until', '<', now()), eb('locked_by', 'in', dead)]) : eb('locked_until', '<', now())))
+        .where((eb) =>
+          dead.length ? eb.or([eb('locked_until', '<', now()), eb('locked_by', 'in', dead)]) : eb('locked_until', '<', now()),
+        )
         .executeTakeFirst();
       return Number(r.numUpdatedRows);
     },
 
     async counts(kind) {
-      let q = db.selectFrom('jobs').select(['state', db.fn.countAll<number>().as('n')]).groupBy('state');
+      let q = db
+        .selectFrom('jobs')
+        .select(['state', db.fn.countAll<number>().as('n')])
+        .groupBy('state');
       if (kind) q = q.where('kind', '=', kind);
       const out: Record<string, number> = { queued: 0, running: 0, failed: 0 };
       for (const r of await q.execute()) out[r.state] = Number(r.n);

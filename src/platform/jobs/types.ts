@@ -68,7 +68,10 @@ export interface JobQueue {
 
 /** Reschedule without spending an attempt (e.g. a mail quota is used up until `delayMs` from now). */
 export class RetryLater extends Error {
-  constructor(message: string, readonly delayMs: number) {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
     super(message);
     this.name = 'RetryLater';
   }

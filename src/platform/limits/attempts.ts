@@ -70,7 +70,10 @@ export function clientKey(ip: string): string {
   const h = head ? head.split(':') : [];
   const t = tail === undefined ? [] : tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }
 
 export const windowRule = (key: string, limit: number, windowMs: number): WindowRule => ({ kind: 'window', key, limit, windowMs });
@@ -221,7 +224,12 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?:
       const t = now();
       const row = countOf
         ? (countOf.get(boundedKey(rule.key)) as { count: number; reset_at: number } | undefined)
-        : (await sql<{ count: number; reset_at: number }>`SELECT count, reset_at FROM attempt_counters WHERE key = ${boundedKey(rule.key)}`.execute(db)).rows[0];
+        : (
+            await sql<{
+              count: number;
+              reset_at: number;
+            }>`SELECT count, reset_at FROM attempt_counters WHERE key = ${boundedKey(rule.key)}`.execute(db)
+          ).rows[0];
       if (!row || Number(row.reset_at) <= t || Number(row.count) < rule.limit) return 0;
       return Math.max(1000, Number(row.reset_at) - t);
     },
@@ -229,7 +237,9 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?:
     async refund(keys) {
       if (!keys.length) return;
       const list = sql.join(keys.map(boundedKey));
-      await bookkeeping(() => sql`UPDATE attempt_counters SET count = count - 1, next_at = 0 WHERE key IN (${list}) AND count > 0`.execute(db));
+      await bookkeeping(() =>
+        sql`UPDATE attempt_counters SET count = count - 1, next_at = 0 WHERE key IN (${list}) AND count > 0`.execute(db),
+      );
     },
 
     async reset(keys) {
@@ -243,7 +253,11 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?:
       if (!all.length) return;
       // A window's count at 0 is the same as no row; the sweep deletes it when its window ends.
       const zero = reset.length ? sql`WHEN key IN (${sql.join(reset)}) THEN 0 ` : sql``;
-      await bookkeeping(() => sql`UPDATE attempt_counters SET count = CASE ${zero}ELSE count - 1 END, next_at = 0 WHERE key IN (${sql.join(all)}) AND count > 0`.execute(db));
+      await bookkeeping(() =>
+        sql`UPDATE attempt_counters SET count = CASE ${zero}ELSE count - 1 END, next_at = 0 WHERE key IN (${sql.join(all)}) AND count > 0`.execute(
+          db,
+        ),
+      );
     },
 
     async sweep() {

@@ -119,7 +119,12 @@ export function createMailer(deps: MailerDeps): Mailer {
       const key = sealedKey !== undefined && deps.secrets ? deps.secrets.open(sealedKey) : privateKey;
       if (key) mail.dkim = { ...d, privateKey: key };
     }
-    if (attachments) mail.attachments = attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Buffer.from(a.base64, 'base64') }));
+    if (attachments)
+      mail.attachments = attachments.map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+        content: Buffer.from(a.base64, 'base64'),
+      }));
     if (smtp) {
       const { sealedPass, ...s } = smtp;
       mail.smtp = sealedPass !== undefined && deps.secrets ? { ...s, pass: deps.secrets.open(sealedPass) } : s;

@@ -232,6 +232,9 @@ export class DailyQuota {
   }
 
   private async prune(now: number): Promise<void> {
-    await this.db.deleteFrom('mail_quota').where('bucket', '<', now - 2 * DAY).execute();
+    await this.db
+      .deleteFrom('mail_quota')
+      .where('bucket', '<', now - 2 * DAY)
+      .execute();
   }
 }

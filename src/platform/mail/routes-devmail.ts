@@ -75,8 +75,11 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core, admin
       const token = typeof h === 'string' && /^Bearer\s+/i.test(h) ? h.replace(/^Bearer\s+/i, '').trim() : undefined;
       const c = await admin.check(token, req.ip);
       if (c.ok) return;
-      if (c.reason === 'rate_limited') throw new RateLimitedError(c.retryAfterMs ?? 60_000, 'too many wrong admin tokens from this address; try again later');
-      throw new UnauthorizedError(c.reason === 'missing' ? 'the dev mailbox needs the admin token (Authorization: Bearer <token>)' : 'wrong admin token');
+      if (c.reason === 'rate_limited')
+        throw new RateLimitedError(c.retryAfterMs ?? 60_000, 'too many wrong admin tokens from this address; try again later');
+      throw new UnauthorizedError(
+        c.reason === 'missing' ? 'the dev mailbox needs the admin token (Authorization: Bearer <token>)' : 'wrong admin token',
+      );
     });
     const r = scope.withTypeProvider<ZodTypeProvider>();
     const tags = ['dev mailbox'];
@@ -164,7 +167,10 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core, admin
         const name = (a.filename ?? `attachment-${req.params.index}`).replace(/["\\\r\n]/g, '_');
         return reply
           .type(a.mimeType || 'application/octet-stream')
-          .header('content-disposition', `inline; filename="${name.replace(/[^\x20-\x7e]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`)
+          .header(
+            'content-disposition',
+            `inline; filename="${name.replace(/[^\x20-\x7e]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`,
+          )
           .header('x-content-type-options', 'nosniff')
           .header('content-security-policy', 'sandbox')
           .send(bytesOf(a.content));

@@ -4,13 +4,7 @@
  */
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
-import {
-  PermanentMailError,
-  TemporaryMailError,
-  type OutgoingMail,
-  type SendResult,
-  type SmtpSettings,
-} from './types.js';
+import { PermanentMailError, TemporaryMailError, type OutgoingMail, type SendResult, type SmtpSettings } from './types.js';
 
 /** Pool sizing: 5 connections, each reused for up to 1,000 messages (see bench/mail.bench.ts). */
 export interface PoolOptions {
@@ -66,7 +60,15 @@ function isConnectionLevel(e: { code?: string; command?: string }, code: number 
   if (code === 421 || code === 530 || code === 534 || code === 535 || code === 454) return true;
   if (e.code && (TEMPORARY_CODES.has(e.code) || e.code === 'EAUTH' || e.code === 'ETLS' || e.code === 'EPROTOCOL')) return true;
   const cmd = (e.command ?? '').toUpperCase();
-  return code !== undefined && (cmd === 'CONN' || cmd === 'GREETING' || cmd.startsWith('EHLO') || cmd.startsWith('HELO') || cmd.startsWith('AUTH') || cmd === 'STARTTLS');
+  return (
+    code !== undefined &&
+    (cmd === 'CONN' ||
+      cmd === 'GREETING' ||
+      cmd.startsWith('EHLO') ||
+      cmd.startsWith('HELO') ||
+      cmd.startsWith('AUTH') ||
+      cmd === 'STARTTLS')
+  );
 }
 
 /** Parses SMTP_URL (`smtp://user:pass@host:port` or `smtps://...`) into nodemailer options. */

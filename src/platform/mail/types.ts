@@ -86,14 +86,21 @@ export class TemporaryMailError extends Error {
    * 'connection': the server or the way to it failed (refused, timeout, TLS, 421, 535 auth), so
    * every message would fail alike; 'recipient': this message was refused for now (4xx to RCPT/DATA).
    */
-  constructor(message: string, readonly responseCode?: number, readonly scope: 'connection' | 'recipient' = 'recipient') {
+  constructor(
+    message: string,
+    readonly responseCode?: number,
+    readonly scope: 'connection' | 'recipient' = 'recipient',
+  ) {
     super(message);
     this.name = 'TemporaryMailError';
   }
 }
 
 export class PermanentMailError extends PermanentJobError {
-  constructor(message: string, readonly responseCode?: number) {
+  constructor(
+    message: string,
+    readonly responseCode?: number,
+  ) {
     super(message);
     this.name = 'PermanentMailError';
   }

@@ -101,7 +101,8 @@ export function createAccessTokens(deps: AccessTokenDeps): AccessTokens {
           const r = await callWechat<{ access_token: string; expires_in: number }>(deps.http, '/cgi-bin/token', {
             query: { grant_type: 'client_credential', appid, secret },
           });
-          if (typeof r.access_token !== 'string' || !r.access_token) throw new WechatApiError(-1, 'no access_token in the answer', '/cgi-bin/token');
+          if (typeof r.access_token !== 'string' || !r.access_token)
+            throw new WechatApiError(-1, 'no access_token in the answer', '/cgi-bin/token');
           const t = { token: r.access_token, expiresAt: now() + Math.max(60, Number(r.expires_in) || 7200) * 1000 };
           await deps.store.save(key, owner, t);
           memory.set(key, t);

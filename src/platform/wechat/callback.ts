@@ -71,10 +71,17 @@ function readXml(body: string): Record<string, string> {
  * and nonce; in safe mode that same signature when WeChat sent it (it always does), then the
  * msg_signature over the Encrypt field. A forged request is refused before its body is looked at.
  */
-export function openMessage(account: CallbackAccount, q: CallbackQuery, body: string, nowMs: number, maxAge = DEFAULT_MAX_AGE_SECONDS): InboundMessage {
+export function openMessage(
+  account: CallbackAccount,
+  q: CallbackQuery,
+  body: string,
+  nowMs: number,
+  maxAge = DEFAULT_MAX_AGE_SECONDS,
+): InboundMessage {
   checkFresh(q, nowMs, maxAge);
   const saidSafe = q.encrypt_type === 'aes';
-  if ((!saidSafe || q.signature !== undefined) && !checkSignature(q.signature, account.token, q.timestamp!, q.nonce!)) throw new CallbackRefused('invalid signature', 401);
+  if ((!saidSafe || q.signature !== undefined) && !checkSignature(q.signature, account.token, q.timestamp!, q.nonce!))
+    throw new CallbackRefused('invalid signature', 401);
   const outer = readXml(body);
   // A body that is only <Encrypt> with no encrypt_type in the query still goes the safe way.
   const safe = saidSafe || (outer.Encrypt !== undefined && outer.MsgType === undefined);
@@ -104,14 +111,24 @@ export function wrapReply(account: CallbackAccount, replyXml: string, encrypted:
   const timestamp = String(Math.floor(nowMs / 1000));
   const nonce = randomBytes(8).toString('hex');
   const enc = encryptMessage(account.aesKey!, account.appid, replyXml);
-  return buildXml({ Encrypt: enc, MsgSignature: wechatSignature(account.token, timestamp, nonce, enc), TimeStamp: Number(timestamp), Nonce: nonce });
+  return buildXml({
+    Encrypt: enc,
+    MsgSignature: wechatSignature(account.token, timestamp, nonce, enc),
+    TimeStamp: Number(timestamp),
+    Nonce: nonce,
+  });
 }
 
 /**
  * Builds a request WeChat would send (for the simulator and tests): query and body, signed, and
  * encrypted when `encrypt` is set.
  */
-export function buildInbound(account: CallbackAccount, fields: Record<string, string | number>, nowMs: number, encrypt: boolean): { query: Record<string, string>; body: string } {
+export function buildInbound(
+  account: CallbackAccount,
+  fields: Record<string, string | number>,
+  nowMs: number,
+  encrypt: boolean,
+): { query: Record<string, string>; body: string } {
   const timestamp = String(Math.floor(nowMs / 1000));
   const nonce = randomBytes(8).toString('hex');
   const plain = buildXml(fields);
@@ -131,6 +148,7 @@ export function openReply(account: CallbackAccount, body: string): Record<string
   // Nested elements too: an image reply's Image.MediaId, a news reply's Articles.item.Title, ...
   const outer = parseWechatXml(body, { nested: true });
   if (outer.Encrypt === undefined) return outer;
-  if (!checkSignature(outer.MsgSignature, account.token, outer.TimeStamp, outer.Nonce, outer.Encrypt)) throw new Error('reply has a wrong MsgSignature');
+  if (!checkSignature(outer.MsgSignature, account.token, outer.TimeStamp, outer.Nonce, outer.Encrypt))
+    throw new Error('reply has a wrong MsgSignature');
   return parseWechatXml(decryptMessage(account.aesKey!, account.appid, outer.Encrypt), { nested: true });
 }

@@ -61,7 +61,11 @@ export function createMpApi(http: WechatHttpOptions, tokens: AccessTokens): MpAp
       return send(acc, { touser: openid, msgtype: 'image', image: { media_id: mediaId } });
     },
     sendNews(acc, openid, a) {
-      return send(acc, { touser: openid, msgtype: 'news', news: { articles: [{ title: a.title, description: a.description, url: a.url, picurl: a.picUrl }] } });
+      return send(acc, {
+        touser: openid,
+        msgtype: 'news',
+        news: { articles: [{ title: a.title, description: a.description, url: a.url, picurl: a.picUrl }] },
+      });
     },
   };
 }

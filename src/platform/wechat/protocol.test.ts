@@ -56,7 +56,9 @@ describe('safe mode AES', () => {
 
 describe('XML', () => {
   it('parses a message keeping MsgId exact', () => {
-    const f = parseWechatXml('<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgId>1234567890123456789</MsgId><Content><![CDATA[a &amp; b]]></Content></xml>');
+    const f = parseWechatXml(
+      '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgId>1234567890123456789</MsgId><Content><![CDATA[a &amp; b]]></Content></xml>',
+    );
     expect(f).toEqual({ ToUserName: 'gh_1', MsgId: '1234567890123456789', Content: 'a &amp; b' });
   });
   it('refuses DTDs and entities before parsing', () => {
@@ -67,7 +69,13 @@ describe('XML', () => {
   });
   it('reads what WeChat sends and refuses what is not well-formed', () => {
     const doc = `<?xml version="1.0" encoding="utf-8"?>\n<!-- hi --><xml>\n  <ToUserName><![CDATA[gh_1]]></ToUserName>\n  <CreateTime>1348831860</CreateTime>\n  <Content>a &lt;b&gt; &amp; &#20320;&#x597D; <![CDATA[ & <c> ]]></Content>\n  <Empty/>\n  <ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType></ScanCodeInfo>\n  <Twice>1</Twice><Twice>2</Twice>\n  <constructor>x</constructor>\n</xml>\n`;
-    expect(parseWechatXml(doc)).toEqual({ ToUserName: 'gh_1', CreateTime: '1348831860', Content: 'a <b> & 你好 & <c> ', Empty: '', constructor: 'x' });
+    expect(parseWechatXml(doc)).toEqual({
+      ToUserName: 'gh_1',
+      CreateTime: '1348831860',
+      Content: 'a <b> & 你好 & <c> ',
+      Empty: '',
+      constructor: 'x',
+    });
     for (const bad of [
       '<xml><A>1</B></xml>',
       '<xml><A>1</A>',
@@ -101,7 +109,12 @@ describe('callback', () => {
     expect(() => verifyEcho(account, { signature: sig, timestamp: ts, nonce: 'n2', echostr: 'e' }, NOW)).toThrow(CallbackRefused);
 
     for (const encrypt of [false, true]) {
-      const { query, body } = buildInbound(account, { ToUserName: 'gh', FromUserName: 'o1', CreateTime: 1, MsgType: 'text', Content: 'hi', MsgId: '99' }, NOW, encrypt);
+      const { query, body } = buildInbound(
+        account,
+        { ToUserName: 'gh', FromUserName: 'o1', CreateTime: 1, MsgType: 'text', Content: 'hi', MsgId: '99' },
+        NOW,
+        encrypt,
+      );
       const m = openMessage(account, query, body, NOW);
       expect(m.encrypted).toBe(encrypt);
       expect(m.fields.Content).toBe('hi');

@@ -29,7 +29,8 @@ function decodeText(t: string): string {
     if (!whole.endsWith(';')) throw new XmlRefusedError('body is not well-formed XML');
     if (PREDEFINED[name]) return PREDEFINED[name];
     const cp = /^#x[0-9a-f]{1,6}$/i.test(name) ? parseInt(name.slice(2), 16) : /^#[0-9]{1,7}$/.test(name) ? Number(name.slice(1)) : -1;
-    if (cp < 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new XmlRefusedError('entities other than the predefined ones are not accepted');
+    if (cp < 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+      throw new XmlRefusedError('entities other than the predefined ones are not accepted');
     return String.fromCodePoint(cp);
   });
 }
@@ -49,7 +50,11 @@ class FlatReader {
   skipMisc(): void {
     const s = this.s;
     for (;;) {
-      while (this.i < s.length && (s.charCodeAt(this.i) === 32 || s.charCodeAt(this.i) === 10 || s.charCodeAt(this.i) === 13 || s.charCodeAt(this.i) === 9)) this.i++;
+      while (
+        this.i < s.length &&
+        (s.charCodeAt(this.i) === 32 || s.charCodeAt(this.i) === 10 || s.charCodeAt(this.i) === 13 || s.charCodeAt(this.i) === 9)
+      )
+        this.i++;
       if (s.startsWith('<!--', this.i)) {
         const e = s.indexOf('-->', this.i + 4);
         if (e < 0) this.fail();
@@ -189,7 +194,12 @@ function elements(fields: XmlFields): string {
   let s = '';
   for (const [k, v] of Object.entries(fields)) {
     if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(k)) throw new Error(`bad XML element name ${k}`);
-    s += typeof v === 'number' ? `<${k}>${Math.trunc(v)}</${k}>` : typeof v === 'string' ? `<${k}>${cdata(v)}</${k}>` : `<${k}>${elements(v)}</${k}>`;
+    s +=
+      typeof v === 'number'
+        ? `<${k}>${Math.trunc(v)}</${k}>`
+        : typeof v === 'string'
+          ? `<${k}>${cdata(v)}</${k}>`
+          : `<${k}>${elements(v)}</${k}>`;
   }
   return s;
 }
@@ -210,7 +220,12 @@ export function imageReplyXml(to: string, from: string, mediaId: string, createT
 }
 
 /** A passive news (link card) reply with one article: WeChat shows at most one since October 2018. */
-export function newsReplyXml(to: string, from: string, a: { title: string; description: string; url: string; picUrl: string }, createTime: number): string {
+export function newsReplyXml(
+  to: string,
+  from: string,
+  a: { title: string; description: string; url: string; picUrl: string },
+  createTime: number,
+): string {
   return buildXml({
     ToUserName: to,
     FromUserName: from,

@@ -26,7 +26,7 @@ export function bakePng(png: Buffer, credential: string): Buffer {
   const data = Buffer.concat([Buffer.from(BAKE_KEYWORD, 'latin1'), Buffer.from([0, 0, 0, 0, 0]), Buffer.from(credential, 'utf8')]);
   const ihdrEnd = 8 + 12 + png.readUInt32BE(8);
   const rest: Buffer[] = [];
-  for (let p = ihdrEnd; p + 12 <= png.length; ) {
+  for (let p = ihdrEnd; p + 12 <= png.length;) {
     const len = png.readUInt32BE(p);
     const type = png.toString('latin1', p + 4, p + 8);
     const end = p + 12 + len;

@@ -32,7 +32,11 @@ export async function planClaim(issued: IssuedRepo, r: RecipientRow, name: strin
     /** Writes the new credential (and supersedes the previous one), unless the previous one stays. */
     async commit(): Promise<void> {
       if (reuse) return;
-      await issued.insert({ publicId, campaignId: r.campaign_id, recipientId: r.id, name, number: r.number, fields: parseFieldValues(r.fields), issuedAt }, now, ex);
+      await issued.insert(
+        { publicId, campaignId: r.campaign_id, recipientId: r.id, name, number: r.number, fields: parseFieldValues(r.fields), issuedAt },
+        now,
+        ex,
+      );
       if (prev && prev.revoked_at === null) await issued.revoke(prev.public_id, SUPERSEDED, now, publicId, ex);
     },
   };
@@ -47,7 +51,15 @@ export async function ensureIssued(issued: IssuedRepo, r: RecipientRow, now: num
   const have = await issued.byPublicId(r.certificate_id, ex);
   if (have) return have;
   return issued.insert(
-    { publicId: r.certificate_id, campaignId: r.campaign_id, recipientId: r.id, name: r.name, number: r.number, fields: parseFieldValues(r.fields), issuedAt: r.issued_at ?? now },
+    {
+      publicId: r.certificate_id,
+      campaignId: r.campaign_id,
+      recipientId: r.id,
+      name: r.name,
+      number: r.number,
+      fields: parseFieldValues(r.fields),
+      issuedAt: r.issued_at ?? now,
+    },
     now,
     ex,
   );

@@ -25,7 +25,14 @@ async function newKeyRow(now: number, secrets: SecretBox) {
   const jwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(jwk);
   const publicJwk: JWK = { ...jwk, kid, alg: 'EdDSA', use: 'sig' };
-  return { kid, public_jwk: JSON.stringify(publicJwk), private_sealed: secrets.seal(await exportPKCS8(privateKey)), active: 1, created_at: now, retired_at: null };
+  return {
+    kid,
+    public_jwk: JSON.stringify(publicJwk),
+    private_sealed: secrets.seal(await exportPKCS8(privateKey)),
+    active: 1,
+    created_at: now,
+    retired_at: null,
+  };
 }
 
 /** Builds the key ring over the database. */
@@ -46,7 +53,10 @@ export function createKeyRing(deps: { db: DB; secrets: SecretBox; now: () => num
       let key = await readActive();
       if (!key) {
         try {
-          await db.insertInto('credential_keys').values(await newKeyRow(now(), secrets)).execute();
+          await db
+            .insertInto('credential_keys')
+            .values(await newKeyRow(now(), secrets))
+            .execute();
         } catch (err) {
           // Another instance created it first: use theirs.
           if (!isUniqueViolation(err)) throw err;

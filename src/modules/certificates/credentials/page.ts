@@ -85,7 +85,10 @@ export function pickLang(query: unknown, acceptLanguage: string | undefined): La
 }
 
 /** LinkedIn's "add certification" URL (profile/add, startTask CERTIFICATION_NAME). */
-export function linkedInUrl(v: { campaign: string; organization: string; issuedAt: number; url: string; certId: string }, timeZone: string): string {
+export function linkedInUrl(
+  v: { campaign: string; organization: string; issuedAt: number; url: string; certId: string },
+  timeZone: string,
+): string {
   const [y, m] = ymd(v.issuedAt, timeZone).split('-');
   const q = new URLSearchParams({
     startTask: 'CERTIFICATION_NAME',
@@ -133,7 +136,10 @@ ${extra}</head>`;
 }
 
 function langSwitch(lang: Lang, path: string): string {
-  const a = (l: Lang, label: string) => (l === lang ? `<strong aria-current="true">${label}</strong>` : `<a href="${esc(path)}?lang=${l}" hreflang="${l}" lang="${l === 'zh' ? 'zh-CN' : 'en'}" data-testid="lang-${l}">${label}</a>`);
+  const a = (l: Lang, label: string) =>
+    l === lang
+      ? `<strong aria-current="true">${label}</strong>`
+      : `<a href="${esc(path)}?lang=${l}" hreflang="${l}" lang="${l === 'zh' ? 'zh-CN' : 'en'}" data-testid="lang-${l}">${label}</a>`;
   return `<nav class="lang" aria-label="Language / 语言">${a('zh', '中文')}${a('en', 'English')}</nav>`;
 }
 
@@ -165,7 +171,9 @@ export function credentialPage(d: PageData, lang: Lang, base: string, timeZone: 
   const revoked = d.status === 'revoked';
   const status = revoked
     ? `<div class="status revoked" role="status" data-testid="status" data-status="revoked"><span class="mark" aria-hidden="true"></span><div>${esc(t.revoked(ymd(d.revokedAt ?? 0, timeZone), d.revocationReason ?? ''))}${
-        d.replacedBy ? `<p>${esc(t.superseded)} <a href="/verify/${esc(d.replacedBy)}?lang=${lang}" data-testid="replaced-by">${esc(t.seeNew)}</a></p>` : ''
+        d.replacedBy
+          ? `<p>${esc(t.superseded)} <a href="/verify/${esc(d.replacedBy)}?lang=${lang}" data-testid="replaced-by">${esc(t.seeNew)}</a></p>`
+          : ''
       }</div></div>`
     : `<div class="status valid" role="status" data-testid="status" data-status="valid"><span class="mark" aria-hidden="true"></span><div>${esc(t.verified)}<p>${esc(t.verifiedNote)}</p></div></div>`;
   const rows: Array<[string, string, string?]> = [

@@ -13,7 +13,15 @@ import { bakePng } from './bake.js';
 import { SUPERSEDED } from './issue.js';
 import type { KeyRing } from './keys.js';
 import type { IssuedRepo, IssuedRow } from './repo.js';
-import { buildCredential, buildStatusListCredential, credentialUrls, issuerProfile, signCredential, STATUS_LIST_SIZE, type CredentialFacts } from './vc.js';
+import {
+  buildCredential,
+  buildStatusListCredential,
+  credentialUrls,
+  issuerProfile,
+  signCredential,
+  STATUS_LIST_SIZE,
+  type CredentialFacts,
+} from './vc.js';
 
 /** Public ids are 22 base64url characters (deps.ts); older ones up to 40. */
 const ID_RE = /^[A-Za-z0-9_-]{10,40}$/;
@@ -26,7 +34,13 @@ export interface Located {
 }
 
 /** Builds the credential service. */
-export function createCredentials(deps: Pick<CertDeps, 'db' | 'campaigns' | 'recipients' | 'renderer' | 'config' | 'now' | 'jobs'> & { issued: IssuedRepo; keys: KeyRing; deliverKind: string }) {
+export function createCredentials(
+  deps: Pick<CertDeps, 'db' | 'campaigns' | 'recipients' | 'renderer' | 'config' | 'now' | 'jobs'> & {
+    issued: IssuedRepo;
+    keys: KeyRing;
+    deliverKind: string;
+  },
+) {
   const { db, campaigns, recipients, renderer, config, now, jobs, issued, keys } = deps;
   const urls = credentialUrls(config.publicUrl);
 
@@ -95,14 +109,29 @@ export function createCredentials(deps: Pick<CertDeps, 'db' | 'campaigns' | 'rec
       attachments:
         f === 'pdf'
           ? [
-              { name: 'openbadgecredential.jwt', mime: 'application/vc+jwt', bytes: Buffer.from(jwt), description: 'Open Badges 3.0 credential (VC-JWT)' },
-              { name: 'openbadgecredential.json', mime: 'application/vc+ld+json', bytes: Buffer.from(JSON.stringify(vc, null, 2)), description: 'Open Badges 3.0 credential (unsigned JSON-LD)' },
+              {
+                name: 'openbadgecredential.jwt',
+                mime: 'application/vc+jwt',
+                bytes: Buffer.from(jwt),
+                description: 'Open Badges 3.0 credential (VC-JWT)',
+              },
+              {
+                name: 'openbadgecredential.json',
+                mime: 'application/vc+ld+json',
+                bytes: Buffer.from(JSON.stringify(vc, null, 2)),
+                description: 'Open Badges 3.0 credential (unsigned JSON-LD)',
+              },
             ]
           : undefined,
     });
     const bytes = out.format === 'png' ? bakePng(out.bytes, jwt) : out.bytes;
     const base = (l.row.number ?? l.row.public_id).replace(/[^\w.-]+/g, '_');
-    return { bytes, format: out.format, filename: `certificate-${base}.${out.format}`, contentType: out.format === 'pdf' ? 'application/pdf' : 'image/png' };
+    return {
+      bytes,
+      format: out.format,
+      filename: `certificate-${base}.${out.format}`,
+      contentType: out.format === 'pdf' ? 'application/pdf' : 'image/png',
+    };
   }
 
   /** The verification view of a located credential. */
@@ -173,8 +202,21 @@ export function createCredentials(deps: Pick<CertDeps, 'db' | 'campaigns' | 'rec
       await db.transaction().execute(async (trx) => {
         // Guard against a second reissue racing this one: only the current certificate can be replaced.
         const cur = await recipients.findById(r.id, trx);
-        if (!cur || cur.certificate_id !== prev.public_id) throw new CertError(1, 'conflict', 'the certificate changed meanwhile; reload and try again', 409);
-        await issued.insert({ publicId, campaignId: r.campaign_id, recipientId: r.id, name, number: cur.number, fields: parseFieldValues(cur.fields), issuedAt: t }, t, trx);
+        if (!cur || cur.certificate_id !== prev.public_id)
+          throw new CertError(1, 'conflict', 'the certificate changed meanwhile; reload and try again', 409);
+        await issued.insert(
+          {
+            publicId,
+            campaignId: r.campaign_id,
+            recipientId: r.id,
+            name,
+            number: cur.number,
+            fields: parseFieldValues(cur.fields),
+            issuedAt: t,
+          },
+          t,
+          trx,
+        );
         if (prev.revoked_at === null) await issued.revoke(prev.public_id, SUPERSEDED, t, publicId, trx);
         await recipients.reissued(r.id, name, publicId, t, trx);
         await jobs.enqueue(deps.deliverKind, { recipientId: r.id }, { trx, singletonKey: `${deps.deliverKind}:${r.id}` });
@@ -189,15 +231,31 @@ export function createCredentials(deps: Pick<CertDeps, 'db' | 'campaigns' | 'rec
     async issuer(campaignId: number) {
       const c = await campaigns.find(campaignId);
       if (!c) throw notFound('issuer');
-      return { '@context': ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json'], ...issuerProfile({ campaignId: c.id, campaignName: c.name, organization: c.organization, website: c.website, hasLogo: Boolean(c.logo_sha) }, urls) };
+      return {
+        '@context': ['https://www.w3.org/ns/credentials/v2', 'https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json'],
+        ...issuerProfile(
+          { campaignId: c.id, campaignName: c.name, organization: c.organization, website: c.website, hasLogo: Boolean(c.logo_sha) },
+          urls,
+        ),
+      };
     },
     /** A campaign's status list credential `list` (1-based) and its VC-JWT. */
     async statusList(campaignId: number, list: number) {
       const c = await campaigns.find(campaignId);
-      if (!c || !Number.isInteger(list) || list < 1 || list > MAX_LISTS || (list - 1) * STATUS_LIST_SIZE >= Math.max(STATUS_LIST_SIZE, Number(c.status_next))) throw notFound('status list');
+      if (
+        !c ||
+        !Number.isInteger(list) ||
+        list < 1 ||
+        list > MAX_LISTS ||
+        (list - 1) * STATUS_LIST_SIZE >= Math.max(STATUS_LIST_SIZE, Number(c.status_next))
+      )
+        throw notFound('status list');
       const from = (list - 1) * STATUS_LIST_SIZE;
       const revoked = (await issued.revokedIndexes(c.id, from, from + STATUS_LIST_SIZE)).map((i) => i - from);
-      const profile = issuerProfile({ campaignId: c.id, campaignName: c.name, organization: c.organization, website: c.website, hasLogo: Boolean(c.logo_sha) }, urls);
+      const profile = issuerProfile(
+        { campaignId: c.id, campaignName: c.name, organization: c.organization, website: c.website, hasLogo: Boolean(c.logo_sha) },
+        urls,
+      );
       const vc = buildStatusListCredential(c.id, list, revoked, profile, now(), urls);
       return { vc, jwt: await signCredential(vc, await keys.active()) };
     },

@@ -62,7 +62,10 @@ export function websiteUrl(website: string): string | undefined {
 }
 
 /** The issuer profile (OB 3.0 Profile): the organization that runs the campaign. */
-export function issuerProfile(f: Pick<CredentialFacts, 'campaignId' | 'campaignName' | 'organization' | 'website' | 'hasLogo'>, urls: CredentialUrls) {
+export function issuerProfile(
+  f: Pick<CredentialFacts, 'campaignId' | 'campaignName' | 'organization' | 'website' | 'hasLogo'>,
+  urls: CredentialUrls,
+) {
   const url = websiteUrl(f.website);
   return {
     id: urls.issuer(f.campaignId),
@@ -74,7 +77,10 @@ export function issuerProfile(f: Pick<CredentialFacts, 'campaignId' | 'campaignN
 }
 
 /** The achievement the campaign stands for. */
-export function achievement(f: Pick<CredentialFacts, 'campaignId' | 'campaignName' | 'organization' | 'customFields' | 'hasLogo'>, urls: CredentialUrls) {
+export function achievement(
+  f: Pick<CredentialFacts, 'campaignId' | 'campaignName' | 'organization' | 'customFields' | 'hasLogo'>,
+  urls: CredentialUrls,
+) {
   const org = f.organization || f.campaignName;
   const id = urls.achievement(f.campaignId);
   return {
@@ -86,7 +92,14 @@ export function achievement(f: Pick<CredentialFacts, 'campaignId' | 'campaignNam
     criteria: { narrative: `由 ${org} 颁发给 ${f.campaignName} 的志愿者。/ Awarded by ${org} to the volunteers of ${f.campaignName}.` },
     ...(f.hasLogo ? { image: { id: urls.logo(f.campaignId), type: 'Image' } } : {}),
     ...(f.customFields.length
-      ? { resultDescription: f.customFields.map((c) => ({ id: `${id}#field-${c.key}`, type: ['ResultDescription'], name: c.label, resultType: 'ext:Text' })) }
+      ? {
+          resultDescription: f.customFields.map((c) => ({
+            id: `${id}#field-${c.key}`,
+            type: ['ResultDescription'],
+            name: c.label,
+            resultType: 'ext:Text',
+          })),
+        }
       : {}),
   };
 }
@@ -96,7 +109,13 @@ export function statusEntry(f: Pick<CredentialFacts, 'campaignId' | 'statusIndex
   const list = Math.floor(f.statusIndex / STATUS_LIST_SIZE) + 1;
   const index = f.statusIndex % STATUS_LIST_SIZE;
   const listUrl = urls.statusList(f.campaignId, list);
-  return { id: `${listUrl}#${index}`, type: 'BitstringStatusListEntry', statusPurpose: 'revocation', statusListIndex: String(index), statusListCredential: listUrl };
+  return {
+    id: `${listUrl}#${index}`,
+    type: 'BitstringStatusListEntry',
+    statusPurpose: 'revocation',
+    statusListIndex: String(index),
+    statusListCredential: listUrl,
+  };
 }
 
 const ROLE_KEYS = new Set(['role', '角色', '职务', '岗位']);
@@ -136,7 +155,10 @@ export type OpenBadgeCredential = ReturnType<typeof buildCredential>;
  * A VC-JWT: the compact JWS of the credential JSON (plus iss/jti/nbf, the registered claims that
  * Open Badges 3.0 verifiers of the JWT format look for, equal to issuer.id, id and validFrom).
  */
-export async function signCredential(vc: { id: string; issuer: { id: string } | string; validFrom: string }, key: SigningKey): Promise<string> {
+export async function signCredential(
+  vc: { id: string; issuer: { id: string } | string; validFrom: string },
+  key: SigningKey,
+): Promise<string> {
   const payload = {
     ...vc,
     iss: typeof vc.issuer === 'string' ? vc.issuer : vc.issuer.id,
@@ -159,7 +181,14 @@ export function encodeStatusList(revoked: Iterable<number>, size = STATUS_LIST_S
 }
 
 /** The campaign's status list credential number `list` (1-based). */
-export function buildStatusListCredential(campaignId: number, list: number, revokedInList: number[], issuer: { id: string }, now: number, urls: CredentialUrls) {
+export function buildStatusListCredential(
+  campaignId: number,
+  list: number,
+  revokedInList: number[],
+  issuer: { id: string },
+  now: number,
+  urls: CredentialUrls,
+) {
   const id = urls.statusList(campaignId, list);
   return {
     '@context': [VC_CONTEXT_V2],
@@ -167,6 +196,11 @@ export function buildStatusListCredential(campaignId: number, list: number, revo
     type: ['VerifiableCredential', 'BitstringStatusListCredential'],
     issuer,
     validFrom: isoSeconds(now),
-    credentialSubject: { id: `${id}#list`, type: 'BitstringStatusList', statusPurpose: 'revocation', encodedList: encodeStatusList(revokedInList) },
+    credentialSubject: {
+      id: `${id}#list`,
+      type: 'BitstringStatusList',
+      statusPurpose: 'revocation',
+      encodedList: encodeStatusList(revokedInList),
+    },
   };
 }

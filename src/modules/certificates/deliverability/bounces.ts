@@ -82,7 +82,11 @@ export function classifyBounce(mail: ParsedMail, ourMessageId: (text: string) =>
 
   // mailparser hands a message/delivery-status part over as text (joined to the human part), or
   // as an attachment: read the fields wherever they are.
-  const dsnText = statusPart ? contentOf(statusPart) : /^Final-Recipient:/im.test(mail.text ?? '') && /^Action:/im.test(mail.text ?? '') ? mail.text! : undefined;
+  const dsnText = statusPart
+    ? contentOf(statusPart)
+    : /^Final-Recipient:/im.test(mail.text ?? '') && /^Action:/im.test(mail.text ?? '')
+      ? mail.text!
+      : undefined;
   if (dsnText) {
     const blocks = dsnBlocks(dsnText);
     const rcpt = blocks.find((b) => b.action && /failed/i.test(b.action)) ?? blocks.find((b) => b.action) ?? blocks.find((b) => b.status);
@@ -101,12 +105,15 @@ export function classifyBounce(mail: ParsedMail, ourMessageId: (text: string) =>
   // Non-standard bounces (qmail, old Exchange, some Chinese providers): the subject says so and
   // the body quotes the remote answer.
   const looksLikeBounce =
-    /undeliver|undelivered|delivery (status notification|failure|has failed)|returned mail|failure notice|mail delivery (failed|system)|could not be delivered|退信|系统退信|未能送达|投递失败/i.test(subject) ||
-    /^(mailer-daemon|postmaster)@/i.test(mail.from?.value?.[0]?.address ?? '');
+    /undeliver|undelivered|delivery (status notification|failure|has failed)|returned mail|failure notice|mail delivery (failed|system)|could not be delivered|退信|系统退信|未能送达|投递失败/i.test(
+      subject,
+    ) || /^(mailer-daemon|postmaster)@/i.test(mail.from?.value?.[0]?.address ?? '');
   if (!looksLikeBounce) return { kind: 'other', messageId };
   const lines = body.split(/\r?\n/).map((l) => l.trim());
   const enhanced = lines.find((l) => /\b[45]\.\d{1,3}\.\d{1,3}\b/.test(l)) ?? lines.find((l) => /\b[45]\d\d[ -]/.test(l));
-  const status = enhanced ? (/\b([45]\.\d{1,3}\.\d{1,3})\b/.exec(enhanced)?.[1] ?? `${/\b([45])\d\d\b/.exec(enhanced)?.[1]}.0.0`) : undefined;
+  const status = enhanced
+    ? (/\b([45]\.\d{1,3}\.\d{1,3})\b/.exec(enhanced)?.[1] ?? `${/\b([45])\d\d\b/.exec(enhanced)?.[1]}.0.0`)
+    : undefined;
   const recipient = /<([^<>\s@]+@[^<>\s]+)>:/.exec(body)?.[1];
   // Without a code, a bounce that names no temporary cause is taken as permanent.
   const kind = status?.startsWith('4') || /temporar|try again later|暂时/i.test(enhanced ?? '') ? 'soft' : 'hard';
@@ -219,12 +226,23 @@ export function createBounces(deps: CertDeps, campaignsSvc: CampaignService, del
     /** Reads the campaign's bounce mailbox now; 409 when it has none. */
     async check(c: CampaignRow): Promise<BounceCheckResult> {
       const b = campaignsSvc.bounceImapUrlOf(c);
-      if (!b) throw new CertError(1, 'no_bounce_mailbox', 'no bounce mailbox is set for this campaign (mail.bounceImapUrl) or BOUNCE_IMAP_URL', 409);
+      if (!b)
+        throw new CertError(
+          1,
+          'no_bounce_mailbox',
+          'no bounce mailbox is set for this campaign (mail.bounceImapUrl) or BOUNCE_IMAP_URL',
+          409,
+        );
       try {
         return await readMailbox(b.url);
       } catch (err) {
         const e = err as { responseText?: string; message?: string; code?: string };
-        throw new CertError(4, 'imap_error', `the bounce mailbox could not be read: ${e.responseText ?? e.message ?? e.code ?? String(err)}`, 502);
+        throw new CertError(
+          4,
+          'imap_error',
+          `the bounce mailbox could not be read: ${e.responseText ?? e.message ?? e.code ?? String(err)}`,
+          502,
+        );
       }
     },
     /** Reads every distinct bounce mailbox once (the timer's work). */

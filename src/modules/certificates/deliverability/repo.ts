@@ -18,7 +18,11 @@ export interface BlockedAddress {
 export function createDeliverabilityRepo(db: DB) {
   return {
     /** Remembers the Message-IDs of notices about to go out (a repeat of the same notice is a no-op). */
-    async recordNotices(rows: { messageId: string; recipientId: number; campaignId: number }[], now: number, ex: Executor = db): Promise<void> {
+    async recordNotices(
+      rows: { messageId: string; recipientId: number; campaignId: number }[],
+      now: number,
+      ex: Executor = db,
+    ): Promise<void> {
       if (rows.length === 0) return;
       await ex
         .insertInto('notice_messages')
@@ -30,13 +34,24 @@ export function createDeliverabilityRepo(db: DB) {
       return ex
         .selectFrom('notice_messages')
         .innerJoin('recipients', 'recipients.id', 'notice_messages.recipient_id')
-        .select(['recipients.id as recipientId', 'recipients.campaign_id as campaignId', 'recipients.email as email', 'recipients.status as status', 'recipients.attempts as attempts'])
+        .select([
+          'recipients.id as recipientId',
+          'recipients.campaign_id as campaignId',
+          'recipients.email as email',
+          'recipients.status as status',
+          'recipients.attempts as attempts',
+        ])
         .where('notice_messages.message_id', '=', messageId)
         .executeTakeFirst();
     },
     /** Sets unsubscribed_at once; answers whether this call did it. */
     async unsubscribe(recipientId: number, now: number, ex: Executor = db): Promise<boolean> {
-      const r = await ex.updateTable('recipients').set({ unsubscribed_at: now, updated_at: now }).where('id', '=', recipientId).where('unsubscribed_at', 'is', null).executeTakeFirst();
+      const r = await ex
+        .updateTable('recipients')
+        .set({ unsubscribed_at: now, updated_at: now })
+        .where('id', '=', recipientId)
+        .where('unsubscribed_at', 'is', null)
+        .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
     async resubscribe(recipientId: number, now: number, ex: Executor = db): Promise<void> {
@@ -54,7 +69,13 @@ export function createDeliverabilityRepo(db: DB) {
      * A soft bounce of a notice the server had accepted: back to 0 with the SAME link (the sealed
      * link becomes the pending one), retried not before `retryAt`.
      */
-    async scheduleResendAfterSoftBounce(recipientId: number, attempts: number, retryAt: number, now: number, ex: Executor = db): Promise<void> {
+    async scheduleResendAfterSoftBounce(
+      recipientId: number,
+      attempts: number,
+      retryAt: number,
+      now: number,
+      ex: Executor = db,
+    ): Promise<void> {
       await ex
         .updateTable('recipients')
         .set({ status: 0, pending_token: sql`COALESCE(link_sealed, pending_token)`, attempts, retry_at: retryAt, updated_at: now })
@@ -62,11 +83,28 @@ export function createDeliverabilityRepo(db: DB) {
         .where('status', '=', 1)
         .execute();
     },
-    async block(email: string, reason: string, campaignId: number | null, messageId: string | null, now: number, ex: Executor = db): Promise<void> {
+    async block(
+      email: string,
+      reason: string,
+      campaignId: number | null,
+      messageId: string | null,
+      now: number,
+      ex: Executor = db,
+    ): Promise<void> {
       await ex
         .insertInto('mail_blocklist')
-        .values({ email: email.toLowerCase(), reason: reason.slice(0, 1000), campaign_id: campaignId, message_id: messageId, created_at: now })
-        .onConflict((oc) => oc.column('email').doUpdateSet({ reason: reason.slice(0, 1000), campaign_id: campaignId, message_id: messageId, created_at: now }))
+        .values({
+          email: email.toLowerCase(),
+          reason: reason.slice(0, 1000),
+          campaign_id: campaignId,
+          message_id: messageId,
+          created_at: now,
+        })
+        .onConflict((oc) =>
+          oc
+            .column('email')
+            .doUpdateSet({ reason: reason.slice(0, 1000), campaign_id: campaignId, message_id: messageId, created_at: now }),
+        )
         .execute();
     },
     async unblock(email: string, ex: Executor = db): Promise<boolean> {
@@ -77,7 +115,10 @@ export function createDeliverabilityRepo(db: DB) {
       return !!(await ex.selectFrom('mail_blocklist').select('email').where('email', '=', email.toLowerCase()).executeTakeFirst());
     },
     /** Newest first; `q` = substring of the address. */
-    async listBlocked(opts: { q?: string; limit: number; offset: number }, ex: Executor = db): Promise<{ items: BlockedAddress[]; total: number }> {
+    async listBlocked(
+      opts: { q?: string; limit: number; offset: number },
+      ex: Executor = db,
+    ): Promise<{ items: BlockedAddress[]; total: number }> {
       let base = ex.selectFrom('mail_blocklist');
       // Wildcards in q only widen the organizer's own search.
       if (opts.q) base = base.where('email', 'like', `%${opts.q.toLowerCase()}%`);
@@ -86,7 +127,13 @@ export function createDeliverabilityRepo(db: DB) {
         base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
       ]);
       return {
-        items: rows.map((r) => ({ email: r.email, reason: r.reason, campaignId: r.campaign_id, messageId: r.message_id, createdAt: Number(r.created_at) })),
+        items: rows.map((r) => ({
+          email: r.email,
+          reason: r.reason,
+          campaignId: r.campaign_id,
+          messageId: r.message_id,
+          createdAt: Number(r.created_at),
+        })),
         total: Number(total.n),
       };
     },
@@ -115,11 +162,19 @@ export function createDeliverabilityRepo(db: DB) {
     async dkimKey(domain: string, ex: Executor = db) {
       return ex.selectFrom('mail_dkim_keys').selectAll().where('domain', '=', domain).executeTakeFirst();
     },
-    async putDkimKey(row: { domain: string; selector: string; private_sealed: string; public_key: string }, now: number, ex: Executor = db): Promise<void> {
+    async putDkimKey(
+      row: { domain: string; selector: string; private_sealed: string; public_key: string },
+      now: number,
+      ex: Executor = db,
+    ): Promise<void> {
       await ex
         .insertInto('mail_dkim_keys')
         .values({ ...row, created_at: now, updated_at: now })
-        .onConflict((oc) => oc.column('domain').doUpdateSet({ selector: row.selector, private_sealed: row.private_sealed, public_key: row.public_key, updated_at: now }))
+        .onConflict((oc) =>
+          oc
+            .column('domain')
+            .doUpdateSet({ selector: row.selector, private_sealed: row.private_sealed, public_key: row.public_key, updated_at: now }),
+        )
         .execute();
     },
     async deleteDkimKey(domain: string, ex: Executor = db): Promise<boolean> {

@@ -41,7 +41,8 @@ function publicKeyOf(privatePem: string): string {
     throw badInput('privateKey: not a PEM private key');
   }
   if (key.asymmetricKeyType !== 'rsa') throw badInput('privateKey: DKIM keys here are RSA (nodemailer signs rsa-sha256)');
-  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024) throw badInput('privateKey: RSA keys under 1024 bits are refused by receivers; use 2048');
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 1024)
+    throw badInput('privateKey: RSA keys under 1024 bits are refused by receivers; use 2048');
   return createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
 }
 
@@ -49,7 +50,9 @@ export function createDeliverability(deps: DeliverabilityDeps) {
   const { db, config, secrets, now } = deps;
   const repo = createDeliverabilityRepo(db);
   // A key of its own for unsubscribe links, derived from the instance secret (SECRET_KEY or DATA_DIR/secret.key).
-  const unsubKey = Buffer.from(hkdfSync('sha256', loadSecretKey(config.dataDir, config.secretKey), Buffer.alloc(0), 'volunteer-hub one-click unsubscribe v1', 32));
+  const unsubKey = Buffer.from(
+    hkdfSync('sha256', loadSecretKey(config.dataDir, config.secretKey), Buffer.alloc(0), 'volunteer-hub one-click unsubscribe v1', 32),
+  );
   const dkimCache = new Map<string, { at: number; value: DkimSigning | undefined }>();
   let resolver: { resolveTxt(name: string): Promise<string[][]> } = (() => {
     const r = new Resolver({ timeout: 3000, tries: 2 });
@@ -87,7 +90,12 @@ export function createDeliverability(deps: DeliverabilityDeps) {
     const raw = (c.smtp_from ?? smtp?.from ?? '').trim();
     const m = /^(.*)<([^<>]+)>\s*$/.exec(raw);
     const address = (m ? m[2] : raw).trim() || undefined;
-    const nameInFrom = m ? m[1].trim().replace(/^"(.*)"$/, '$1').trim() : '';
+    const nameInFrom = m
+      ? m[1]
+          .trim()
+          .replace(/^"(.*)"$/, '$1')
+          .trim()
+      : '';
     return {
       from: address,
       fromName: (c.from_name ?? '').trim() || nameInFrom || c.organization || c.name,
@@ -179,7 +187,13 @@ export function createDeliverability(deps: DeliverabilityDeps) {
     /** Every DKIM domain with the DNS record to publish. */
     async dkimList() {
       const rows = await repo.dkimKeys();
-      const out: Array<{ domain: string; selector: string; source: 'console' | 'environment'; record: ReturnType<typeof record>; updatedAt: number }> = rows.map((r) => ({
+      const out: Array<{
+        domain: string;
+        selector: string;
+        source: 'console' | 'environment';
+        record: ReturnType<typeof record>;
+        updatedAt: number;
+      }> = rows.map((r) => ({
         domain: r.domain,
         selector: r.selector,
         source: 'console',
@@ -187,7 +201,13 @@ export function createDeliverability(deps: DeliverabilityDeps) {
         updatedAt: Number(r.updated_at),
       }));
       if (config.dkim && !rows.some((r) => r.domain === config.dkim!.domain)) {
-        out.push({ domain: config.dkim.domain, selector: config.dkim.selector, source: 'environment', record: record(config.dkim.domain, config.dkim.selector, publicKeyOf(config.dkim.privateKey)), updatedAt: 0 });
+        out.push({
+          domain: config.dkim.domain,
+          selector: config.dkim.selector,
+          source: 'environment',
+          record: record(config.dkim.domain, config.dkim.selector, publicKeyOf(config.dkim.privateKey)),
+          updatedAt: 0,
+        });
       }
       return out;
     },
@@ -195,7 +215,9 @@ export function createDeliverability(deps: DeliverabilityDeps) {
     async putDkim(domainIn: string, selector: string, privateKey?: string) {
       const domain = normalizeDomain(domainIn);
       if (!SELECTOR_RE.test(selector)) throw badInput('selector: letters, digits, "-", "_" and "." (e.g. vh2026)');
-      const pem = privateKey?.trim() || generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      const pem =
+        privateKey?.trim() ||
+        generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
       const publicKey = publicKeyOf(pem);
       await repo.putDkimKey({ domain, selector, private_sealed: secrets.seal(pem), public_key: publicKey }, now());
       dkimCache.delete(domain);
@@ -220,7 +242,13 @@ export function createDeliverability(deps: DeliverabilityDeps) {
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === 'ENOTFOUND' || code === 'ENODATA') return { domain, record: entry.record, state: 'absent' as const, found: [] };
-        return { domain, record: entry.record, state: 'unreachable' as const, found: [], error: `${code ?? 'DNS'}: ${(err as Error).message}` };
+        return {
+          domain,
+          record: entry.record,
+          state: 'unreachable' as const,
+          found: [],
+          error: `${code ?? 'DNS'}: ${(err as Error).message}`,
+        };
       }
     },
   };

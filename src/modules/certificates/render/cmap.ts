@@ -65,7 +65,8 @@ export function parseFont(buf: Uint8Array): FontInfo {
   };
   need(0, 12);
   const version = view.getUint32(0);
-  if (version === 0x74746366 /* ttcf */) throw new FontParseError('Font collections (.ttc) are not supported; upload a single TTF or OTF font.');
+  if (version === 0x74746366 /* ttcf */)
+    throw new FontParseError('Font collections (.ttc) are not supported; upload a single TTF or OTF font.');
   if (!SFNT_VERSIONS.has(version)) throw new FontParseError('The file is not a TrueType or OpenType font.');
   const numTables = view.getUint16(4);
   need(12, numTables * 16);
@@ -105,7 +106,7 @@ export function parseFont(buf: Uint8Array): FontInfo {
 
 function parseCmap(view: DataView, start: number, end: number): CodePointSet {
   const need = (off: number, len: number) => {
-    if (off < start || off + len > end) throw new FontParseError('The font\'s character map is corrupt.');
+    if (off < start || off + len > end) throw new FontParseError("The font's character map is corrupt.");
   };
   need(start, 4);
   const n = view.getUint16(start + 2);

@@ -7,7 +7,14 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone);
   if (!f) {
     // Throws RangeError for an unknown zone: a configuration error worth surfacing.
-    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', calendar: 'gregory', numberingSystem: 'latn' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      calendar: 'gregory',
+      numberingSystem: 'latn',
+    });
     if (formatters.size > 64) formatters.clear();
     formatters.set(timeZone, f);
   }
@@ -28,11 +35,16 @@ export function formatDate(at: number, timeZone: string, format: string = DEFAUL
   return format.replace(/\[([^\]]*)\]|YYYY|MM|DD|M|D/g, (tok, literal: string | undefined) => {
     if (literal !== undefined) return literal;
     switch (tok) {
-      case 'YYYY': return String(y).padStart(4, '0');
-      case 'MM': return String(m).padStart(2, '0');
-      case 'DD': return String(d).padStart(2, '0');
-      case 'M': return String(m);
-      default: return String(d);
+      case 'YYYY':
+        return String(y).padStart(4, '0');
+      case 'MM':
+        return String(m).padStart(2, '0');
+      case 'DD':
+        return String(d).padStart(2, '0');
+      case 'M':
+        return String(m);
+      default:
+        return String(d);
     }
   });
 }

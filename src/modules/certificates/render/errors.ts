@@ -1,11 +1,5 @@
 /** Why an uploaded template image was refused (stable codes for API answers). */
-export type ImageRejectReason =
-  | 'not_image'
-  | 'too_large'
-  | 'too_many_pixels'
-  | 'bad_dimensions'
-  | 'truncated'
-  | 'corrupt';
+export type ImageRejectReason = 'not_image' | 'too_large' | 'too_many_pixels' | 'bad_dimensions' | 'truncated' | 'corrupt';
 
 /**
  * Thrown by probeImage (and renderCertificate for a bad template): `message` is a clear,

@@ -86,7 +86,14 @@ describe('cmap reader', () => {
   it('prefers format 12 for code points beyond the BMP', () => {
     const font = sfntWithCmap([
       { encoding: 1, bytes: format4([{ start: 0x41, end: 0x41, delta: 1 }]) },
-      { encoding: 10, bytes: format12([[0x41, 0x5a, 1], [0x20000, 0x20010, 100], [0x30, 0x39, 0]]) },
+      {
+        encoding: 10,
+        bytes: format12([
+          [0x41, 0x5a, 1],
+          [0x20000, 0x20010, 100],
+          [0x30, 0x39, 0],
+        ]),
+      },
     ]);
     const { coverage } = parseFont(font);
     expect(coverage.has(0x5a)).toBe(true);

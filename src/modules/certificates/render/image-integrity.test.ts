@@ -25,7 +25,10 @@ function png(idat: Buffer, opts: { interlace?: number } = {}): Buffer {
 }
 
 async function reason(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ImageRejected);
   return (err as ImageRejected).reason;
 }
@@ -33,7 +36,11 @@ async function reason(p: Promise<unknown>): Promise<string> {
 describe('verifyTemplate (upload-time integrity)', () => {
   it('accepts whole PNG and JPEG files, interlaced too, and reports their size', async () => {
     expect(await verifyTemplate(await makeTemplate({ width: 300, height: 200 }))).toEqual({ type: 'png', width: 300, height: 200 });
-    expect(await verifyTemplate(await makeTemplate({ width: 300, height: 200, format: 'jpeg' }))).toEqual({ type: 'jpeg', width: 300, height: 200 });
+    expect(await verifyTemplate(await makeTemplate({ width: 300, height: 200, format: 'jpeg' }))).toEqual({
+      type: 'jpeg',
+      width: 300,
+      height: 200,
+    });
     expect(await verifyTemplate(png(deflateSync(Buffer.alloc(4 * 5, 0))))).toMatchObject({ width: 4, height: 4 });
     // Adam7 passes of a 4x4 grey image hold 2+0+0+2+3+6+10 = 23 bytes (filter bytes included).
     expect(await verifyTemplate(png(deflateSync(Buffer.alloc(23, 0)), { interlace: 1 }))).toMatchObject({ width: 4, height: 4 });

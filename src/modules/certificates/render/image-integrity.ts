@@ -5,7 +5,15 @@ import { checkJpegScans } from './jpeg-scan.js';
 
 const crc32 = (d: Uint8Array) => zlib.crc32(d) >>> 0;
 const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-const ADAM7: Array<[number, number, number, number]> = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+const ADAM7: Array<[number, number, number, number]> = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
 
 /**
  * Full integrity check of an uploaded template, beyond probeImage's header check (Skia decodes
@@ -20,13 +28,16 @@ export async function checkImageIntegrity(buf: Buffer): Promise<void> {
   if (info.type === 'jpeg') return checkJpegScans(buf);
   const idat: Buffer[] = [];
   let ended = false;
-  for (let o = 8; o < buf.length && !ended; ) {
+  for (let o = 8; o < buf.length && !ended;) {
     if (o + 12 > buf.length) throw new ImageRejected('truncated', 'The PNG template is truncated.');
     const len = buf.readUInt32BE(o);
     if (len > buf.length - o - 12) throw new ImageRejected('truncated', 'The PNG template is truncated.');
     const type = buf.toString('latin1', o + 4, o + 8);
     if (crc32(buf.subarray(o + 4, o + 8 + len)) !== buf.readUInt32BE(o + 8 + len)) {
-      throw new ImageRejected('corrupt', `The PNG template is damaged (checksum error in its ${type.replace(/[^\x20-\x7e]/g, '?')} chunk).`);
+      throw new ImageRejected(
+        'corrupt',
+        `The PNG template is damaged (checksum error in its ${type.replace(/[^\x20-\x7e]/g, '?')} chunk).`,
+      );
     }
     if (type === 'IDAT') idat.push(buf.subarray(o + 8, o + 8 + len));
     if (type === 'IEND') ended = true;
@@ -48,7 +59,11 @@ export async function checkImageIntegrity(buf: Buffer): Promise<void> {
     }
   }
   const got = await inflatedLength(idat, expected);
-  if (got !== expected) throw new ImageRejected(got < expected ? 'truncated' : 'corrupt', 'The PNG template is damaged (its image data does not match its size).');
+  if (got !== expected)
+    throw new ImageRejected(
+      got < expected ? 'truncated' : 'corrupt',
+      'The PNG template is damaged (its image data does not match its size).',
+    );
 }
 
 /** Inflates the chunks, counting (not keeping) the output; stops early past `limit`. */

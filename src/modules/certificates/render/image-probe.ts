@@ -21,10 +21,7 @@ export function probeImage(buf: Buffer): ImageInfo {
     throw new ImageRejected('not_image', 'The template must be a PNG or JPEG image.');
   }
   if (buf.length > MAX_IMAGE_BYTES) {
-    throw new ImageRejected(
-      'too_large',
-      `The template is ${(buf.length / 1048576).toFixed(1)} MB; the limit is 20 MB.`,
-    );
+    throw new ImageRejected('too_large', `The template is ${(buf.length / 1048576).toFixed(1)} MB; the limit is 20 MB.`);
   }
   const info = isPng(buf) ? probePng(buf) : isJpeg(buf) ? probeJpeg(buf) : null;
   if (!info) {

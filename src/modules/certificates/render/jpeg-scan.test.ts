@@ -14,7 +14,10 @@ const files = readdirSync(DIR).filter((f) => f.endsWith('.jpg'));
 const EOI = Buffer.from([0xff, 0xd9]);
 
 async function reason(p: Promise<unknown>): Promise<string | null> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   if (err === null) return null;
   expect(err).toBeInstanceOf(ImageRejected);
   return (err as ImageRejected).reason;

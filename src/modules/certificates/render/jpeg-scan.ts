@@ -116,7 +116,7 @@ export async function checkJpegScans(b: Buffer): Promise<void> {
     const end = i + 2 + len;
     if (len < 2 || end > b.length) throw truncated();
     if (m === 0xc4) {
-      for (let p = seg; p < end; ) {
+      for (let p = seg; p < end;) {
         const tc = b[p] >> 4;
         const th = b[p] & 15;
         const counts = b.subarray(p + 1, p + 17);
@@ -129,7 +129,11 @@ export async function checkJpegScans(b: Buffer): Promise<void> {
     } else if (m === 0xdd) {
       restartInterval = b.readUInt16BE(seg);
     } else if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
-      if (m !== 0xc0 && m !== 0xc1 && m !== 0xc2) throw new ImageRejected('not_image', 'This JPEG coding (lossless, hierarchical or arithmetic) is not supported; save the template as an ordinary JPEG or PNG.');
+      if (m !== 0xc0 && m !== 0xc1 && m !== 0xc2)
+        throw new ImageRejected(
+          'not_image',
+          'This JPEG coding (lossless, hierarchical or arithmetic) is not supported; save the template as an ordinary JPEG or PNG.',
+        );
       progressive = m === 0xc2;
       height = b.readUInt16BE(seg + 1);
       width = b.readUInt16BE(seg + 3);
@@ -177,7 +181,7 @@ export async function checkJpegScans(b: Buffer): Promise<void> {
             const t = r.decode(s.dc!);
             if (t > 16) throw corrupt('a DC value is out of range');
             r.receive(t);
-            for (let k = 1; k < 64; ) {
+            for (let k = 1; k < 64;) {
               const rs = r.decode(s.ac!);
               const run = rs >> 4;
               const size = rs & 15;
@@ -211,7 +215,10 @@ export async function checkJpegScans(b: Buffer): Promise<void> {
   if (!comps.length) throw corrupt('it has no frame header');
   if (progressive) {
     let blocks = 0;
-    for (const c of comps) blocks += Math.ceil(Math.ceil((width * c.h) / Math.max(...comps.map((x) => x.h))) / 8) * Math.ceil(Math.ceil((height * c.v) / Math.max(...comps.map((x) => x.v))) / 8);
+    for (const c of comps)
+      blocks +=
+        Math.ceil(Math.ceil((width * c.h) / Math.max(...comps.map((x) => x.h))) / 8) *
+        Math.ceil(Math.ceil((height * c.v) / Math.max(...comps.map((x) => x.v))) / 8);
     if (progressiveBytes * 8 < blocks) throw truncated();
     return;
   }

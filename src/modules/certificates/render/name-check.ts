@@ -23,14 +23,20 @@ const segmenter = new Intl.Segmenter('und', { granularity: 'grapheme' });
  * (emoji, scripts the font lacks), listing those characters.
  */
 export function checkName(name: string): NameCheckResult {
-  const clean = String(name ?? '').normalize('NFC').trim();
+  const clean = String(name ?? '')
+    .normalize('NFC')
+    .trim();
   if (!clean) return { ok: false, reason: 'empty', message: 'Please enter a name.' };
   const length = [...clean].length;
   if (length > MAX_NAME_CHARS) {
     return { ok: false, reason: 'too_long', message: `The name is ${length} characters long; at most ${MAX_NAME_CHARS} are allowed.` };
   }
   if (CONTROL_RE.test(clean)) {
-    return { ok: false, reason: 'control_chars', message: 'The name contains control or invisible characters (line breaks, tabs, direction marks); please remove them.' };
+    return {
+      ok: false,
+      reason: 'control_chars',
+      message: 'The name contains control or invisible characters (line breaks, tabs, direction marks); please remove them.',
+    };
   }
   const bad: string[] = [];
   for (const { segment } of segmenter.segment(clean)) {

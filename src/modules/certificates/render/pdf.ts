@@ -42,7 +42,9 @@ export function writePdf(r: EncodedRaster, attachments: PdfAttachment[] = []): B
   ];
   attachments.forEach((a, i) => {
     objects.push([
-      Buffer.from(`<< /Type /EmbeddedFile /Subtype /${a.mime.replace(/[^A-Za-z0-9.+-]/g, (c) => `#${c.charCodeAt(0).toString(16).padStart(2, '0')}`)} /Params << /Size ${a.bytes.length} >> /Length ${a.bytes.length} >>\nstream\n`),
+      Buffer.from(
+        `<< /Type /EmbeddedFile /Subtype /${a.mime.replace(/[^A-Za-z0-9.+-]/g, (c) => `#${c.charCodeAt(0).toString(16).padStart(2, '0')}`)} /Params << /Size ${a.bytes.length} >> /Length ${a.bytes.length} >>\nstream\n`,
+      ),
       a.bytes,
       Buffer.from('\nendstream'),
     ]);

@@ -64,7 +64,7 @@ export function dirtyRuns(boxes: ReadonlyArray<{ top: number; bottom: number }>,
     for (let i = Math.max(0, Math.floor(b.top / BAND_ROWS)); i < nBands && i * BAND_ROWS < b.bottom; i++) dirty[i] = 1;
   }
   const runs: Array<{ top: number; rows: number }> = [];
-  for (let i = 0; i < nBands; ) {
+  for (let i = 0; i < nBands;) {
     if (!dirty[i]) {
       i++;
       continue;

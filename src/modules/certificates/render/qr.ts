@@ -28,7 +28,13 @@ function matrix(text: string): { size: number; data: Uint8Array } {
  * pad (so it scans on any template). Modules are drawn as rectangles snapped to whole pixels
  * (no image is created or decoded). Returns the drawn box.
  */
-export function drawQr(ctx: SKRSContext2D, text: string, x: number, y: number, size: number): { x: number; y: number; w: number; h: number } {
+export function drawQr(
+  ctx: SKRSContext2D,
+  text: string,
+  x: number,
+  y: number,
+  size: number,
+): { x: number; y: number; w: number; h: number } {
   const { size: n, data } = matrix(text);
   const total = n + 2 * QUIET_MODULES;
   const { x: x0, y: y0, w: side } = qrBox(text, x, y, size);

@@ -110,7 +110,10 @@ describe('renderCertificate: placement', () => {
     const withNumber = await render({ layout: l, number: 'NO-0001' });
     const area = { left: 0, top: 850, right: W - 1, bottom: 950 };
     expect(inkBox(withNumber, area)).not.toBeNull(); // so the test below can fail
-    for (const pos of [{ x: -1, y: 900 }, { x: 100, y: -1 }]) {
+    for (const pos of [
+      { x: -1, y: 900 },
+      { x: 100, y: -1 },
+    ]) {
       const off = nameOnly();
       off.number = { ...l.number, ...pos };
       expect(inkBox(await render({ layout: off, number: 'NO-0001' }), area)).toBeNull();
@@ -128,7 +131,8 @@ describe('renderCertificate: placement', () => {
     const utc = await renderCertificate(input({ layout: l, issuedAt: at, timeZone: 'UTC' }));
     expect(sh.equals(utc)).toBe(false);
     // Same text drawn as the name proves which date each one printed.
-    const asName = (text: string) => renderCertificate(input({ layout: nameOnly({ x: 100, y: 600, size: 40, align: 'left' }), name: text }));
+    const asName = (text: string) =>
+      renderCertificate(input({ layout: nameOnly({ x: 100, y: 600, size: 40, align: 'left' }), name: text }));
     const same = async (a: Buffer, b: Buffer) => {
       const [pa, pb] = [await decodePixels(a), await decodePixels(b)];
       return Buffer.from(pa.data).equals(Buffer.from(pb.data));
@@ -159,7 +163,11 @@ describe('renderCertificate: QR code', () => {
     }
     expect(wrong).toBe(0);
     // Finder patterns: dark centre squares at the top-left, top-right and bottom-left corners.
-    for (const [r, c] of [[3, 3], [3, n - 4], [n - 4, 3]]) {
+    for (const [r, c] of [
+      [3, 3],
+      [3, n - 4],
+      [n - 4, 3],
+    ]) {
       expect(luma(px, 500 + (c + 2.5) * cell, 900 + (r + 2.5) * cell)).toBeLessThan(64);
     }
     // Nothing drawn outside the QR box and the name.
@@ -169,13 +177,18 @@ describe('renderCertificate: QR code', () => {
   it('refuses a verify URL too long for any QR code with a clear error', async () => {
     const l = nameOnly();
     l.qr = { x: 500, y: 900, size: 200 };
-    await expect(renderCertificate(input({ layout: l, verifyUrl: `https://x.org/${'a'.repeat(5000)}` }))).rejects.toMatchObject({ field: 'qr', reason: 'too_long' });
+    await expect(renderCertificate(input({ layout: l, verifyUrl: `https://x.org/${'a'.repeat(5000)}` }))).rejects.toMatchObject({
+      field: 'qr',
+      reason: 'too_long',
+    });
   });
 
   it('omits the QR code when placed at a negative position or without a URL', async () => {
     const l = nameOnly();
     l.qr = { x: 500, y: -1, size: 200 };
-    expect(inkBox(await render({ layout: l, verifyUrl: 'https://x.org/v/1' }), { left: 0, top: 400, right: W - 1, bottom: H - 1 })).toBeNull();
+    expect(
+      inkBox(await render({ layout: l, verifyUrl: 'https://x.org/v/1' }), { left: 0, top: 400, right: W - 1, bottom: H - 1 }),
+    ).toBeNull();
     l.qr = { x: 500, y: 900, size: 200 };
     expect(inkBox(await render({ layout: l }), { left: 0, top: 400, right: W - 1, bottom: H - 1 })).toBeNull();
   });
@@ -185,7 +198,14 @@ describe('renderCertificate: output', () => {
   it('is deterministic: same inputs, same bytes, warm or cold cache, with or without a key', async () => {
     const full = defaultLayout(W, H);
     full.qr = { x: 560, y: 980, size: 150 };
-    const args = input({ template: decorated, templateKey: 'deco', layout: full, name: '欧阳·Zoë', number: 'NO-0042', verifyUrl: 'https://x.org/verify/abc' });
+    const args = input({
+      template: decorated,
+      templateKey: 'deco',
+      layout: full,
+      name: '欧阳·Zoë',
+      number: 'NO-0042',
+      verifyUrl: 'https://x.org/verify/abc',
+    });
     const a = await renderCertificate(args);
     const b = await renderCertificate(args);
     clearTemplateCache();
@@ -206,7 +226,7 @@ describe('renderCertificate: output', () => {
     expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
     // zlib checks the Adler-32 of the spliced stream; a wrong one throws here.
     const idat: Buffer[] = [];
-    for (let o = 8; o < png.length; ) {
+    for (let o = 8; o < png.length;) {
       const len = png.readUInt32BE(o);
       const type = png.toString('latin1', o + 4, o + 8);
       if (type === 'IDAT') idat.push(png.subarray(o + 8, o + 8 + len));
@@ -219,7 +239,9 @@ describe('renderCertificate: output', () => {
     const out = await decodePixels(png);
     expect(Buffer.from(out.data.subarray(0, W * 4 * 100)).equals(Buffer.from(tpl.data.subarray(0, W * 4 * 100)))).toBe(true);
     // Band-by-band drawing gives exactly the pixels of drawing everything on one canvas.
-    const ref = drawCertificate(await loadTemplate(decorated, 'deco'), args).canvas.getContext('2d').getImageData(0, 0, W, H).data;
+    const ref = drawCertificate(await loadTemplate(decorated, 'deco'), args)
+      .canvas.getContext('2d')
+      .getImageData(0, 0, W, H).data;
     expect(Buffer.from(out.data).equals(Buffer.from(ref))).toBe(true);
   });
 
@@ -233,7 +255,11 @@ describe('renderCertificate: output', () => {
     // Every xref offset points at its object.
     const startxref = Number(/startxref\n(\d+)\n%%EOF\s*$/.exec(text)![1]);
     expect(text.startsWith('xref\n', startxref)).toBe(true);
-    const entries = text.slice(startxref).split('\n').slice(3).filter((l) => / 00000 n $/.test(l));
+    const entries = text
+      .slice(startxref)
+      .split('\n')
+      .slice(3)
+      .filter((l) => / 00000 n $/.test(l));
     expect(entries.length).toBe(6);
     entries.forEach((e, i) => expect(text.startsWith(`${i + 1} 0 obj`, Number(e.slice(0, 10)))).toBe(true));
     // Page in the image's proportions, long side 842 pt (A4's).
@@ -300,7 +326,20 @@ function unpredict(data: Buffer, width: number, height: number): Uint8Array {
       const b = y > 0 ? out[o - stride + i] : 0;
       const c = i >= 3 && y > 0 ? out[o - stride + i - 3] : 0;
       const p = a + b - c;
-      const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      const pred =
+        f === 0
+          ? 0
+          : f === 1
+            ? a
+            : f === 2
+              ? b
+              : f === 3
+                ? (a + b) >> 1
+                : Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c)
+                  ? a
+                  : Math.abs(p - b) <= Math.abs(p - c)
+                    ? b
+                    : c;
       out[o + i] = (data[src + i] + pred) & 0xff;
     }
   }
@@ -330,14 +369,28 @@ describe('renderCertificate: determinism across processes', () => {
         issuedAt: Date.UTC(2026, 0, 1, 20), timeZone: 'Asia/Shanghai', verifyUrl: 'https://x.org/verify/abc' };
       for (const format of ['png', 'pdf']) console.log(createHash('sha256').update(await renderCertificate({ ...args, format })).digest('hex'));
     `;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('../../../../', import.meta.url).pathname, encoding: 'utf8' });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('../../../../', import.meta.url).pathname,
+      encoding: 'utf8',
+    });
     expect(child.status, child.stderr).toBe(0);
     const layout = defaultLayout(W, H);
     layout.qr = { x: 560, y: 980, size: 150 };
-    const args = input({ template: decorated, templateKey: 'deco', layout, name: '欧阳·Zoë', number: 'NO-0042', verifyUrl: 'https://x.org/verify/abc' });
+    const args = input({
+      template: decorated,
+      templateKey: 'deco',
+      layout,
+      name: '欧阳·Zoë',
+      number: 'NO-0042',
+      verifyUrl: 'https://x.org/verify/abc',
+    });
     const here = [
-      createHash('sha256').update(await renderCertificate(args)).digest('hex'),
-      createHash('sha256').update(await renderCertificate({ ...args, format: 'pdf' })).digest('hex'),
+      createHash('sha256')
+        .update(await renderCertificate(args))
+        .digest('hex'),
+      createHash('sha256')
+        .update(await renderCertificate({ ...args, format: 'pdf' }))
+        .digest('hex'),
     ];
     expect(child.stdout.trim().split('\n')).toEqual(here);
   });

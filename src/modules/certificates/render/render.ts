@@ -12,7 +12,10 @@ import { writePdf } from './pdf.js';
 import type { Align, RenderInput, TextField } from './types.js';
 
 /** A horizontal band of rows [top, bottom) that a field may draw on. */
-export interface Band { top: number; bottom: number }
+export interface Band {
+  top: number;
+  bottom: number;
+}
 
 /** A field ready to draw: the rows it may touch (it is clipped to them) and how to draw it. */
 export interface PlacedField extends Band {
@@ -65,11 +68,17 @@ export interface PreviewOptions {
  * preview of a print-size template is tens of KB rather than megabytes. Not for the certificate
  * itself (use renderCertificate).
  */
-export async function renderPreview(input: Omit<RenderInput, 'format'>, opts: PreviewOptions = {}): Promise<{ bytes: Buffer; contentType: 'image/jpeg' | 'image/png'; width: number; height: number }> {
+export async function renderPreview(
+  input: Omit<RenderInput, 'format'>,
+  opts: PreviewOptions = {},
+): Promise<{ bytes: Buffer; contentType: 'image/jpeg' | 'image/png'; width: number; height: number }> {
   const tpl = await loadTemplate(input.template, input.templateKey);
   const fields = placeFields(tpl, { ...input, format: 'png' });
   const maxWidth = Number.isFinite(opts.maxWidth) && opts.maxWidth! >= 16 ? Math.floor(opts.maxWidth!) : 900;
-  const scale = Number.isFinite(opts.width) && opts.width! >= 16 ? Math.min(20_000, Math.floor(opts.width!)) / tpl.width : Math.min(1, maxWidth / tpl.width);
+  const scale =
+    Number.isFinite(opts.width) && opts.width! >= 16
+      ? Math.min(20_000, Math.floor(opts.width!)) / tpl.width
+      : Math.min(1, maxWidth / tpl.width);
   const width = Math.max(1, Math.round(tpl.width * scale));
   const height = Math.max(1, Math.round(tpl.height * scale));
   const canvas = skia().createCanvas(width, height);
@@ -113,12 +122,15 @@ export function placeFields(tpl: { width: number; height: number }, input: Rende
   const number = input.number == null || !isPlaced(layout.number.x, layout.number.y) ? '' : String(input.number).normalize('NFC').trim();
   if (number) out.push(placeText(tpl, layout.number, requireDrawable('number', number), 'left'));
 
-  const dateFormat = 'format' in layout.date && typeof layout.date.format === 'string' && layout.date.format ? layout.date.format : DEFAULT_DATE_FORMAT;
+  const dateFormat =
+    'format' in layout.date && typeof layout.date.format === 'string' && layout.date.format ? layout.date.format : DEFAULT_DATE_FORMAT;
   const date = isPlaced(layout.date.x, layout.date.y) ? formatDate(input.issuedAt, input.timeZone, dateFormat) : '';
   if (date) out.push(placeText(tpl, layout.date, requireDrawable('date', date), 'left'));
 
   for (const t of input.texts ?? []) {
-    const text = String(t.text ?? '').normalize('NFC').trim();
+    const text = String(t.text ?? '')
+      .normalize('NFC')
+      .trim();
     if (text && t.field && isPlaced(t.field.x, t.field.y)) out.push(placeText(tpl, t.field, requireDrawable('field', text), 'left'));
   }
 
@@ -142,7 +154,12 @@ function isPlaced(x: number, y: number): boolean {
 function requireDrawable(field: 'number' | 'date' | 'field', text: string): string {
   const bad = [...new Set([...text].filter((ch) => /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(ch) || !canDraw(ch.codePointAt(0)!)))];
   if (bad.length) {
-    throw new RenderRefused(field, 'unsupported_chars', `The certificate ${field} contains characters the font cannot draw: ${bad.join(' ')}`, bad);
+    throw new RenderRefused(
+      field,
+      'unsupported_chars',
+      `The certificate ${field} contains characters the font cannot draw: ${bad.join(' ')}`,
+      bad,
+    );
   }
   return text;
 }
@@ -220,7 +237,8 @@ function inkWidth(ctx: SKRSContext2D, text: string): number {
 /** The widest a line may be at x with this alignment: the layout's maxWidth, never past the edges. */
 export function widthLimit(templateWidth: number, x: number, align: Align, maxWidth?: number): number {
   const margin = Math.round(templateWidth * EDGE_MARGIN_RATIO);
-  const room = align === 'left' ? templateWidth - margin - x : align === 'right' ? x - margin : 2 * Math.min(x - margin, templateWidth - margin - x);
+  const room =
+    align === 'left' ? templateWidth - margin - x : align === 'right' ? x - margin : 2 * Math.min(x - margin, templateWidth - margin - x);
   const wanted = maxWidth != null && Number.isFinite(maxWidth) && maxWidth > 0 ? maxWidth : Infinity;
   return Math.max(0, Math.min(room, wanted));
 }

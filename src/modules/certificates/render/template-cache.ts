@@ -131,7 +131,8 @@ export async function verifyImage(bytes: Buffer): Promise<{ type: 'png' | 'jpeg'
   } catch {
     throw new ImageRejected('corrupt', 'The image could not be decoded: its data is damaged or incomplete.');
   }
-  if (!image.width || !image.height) throw new ImageRejected('corrupt', 'The image could not be decoded: its data is damaged or incomplete.');
+  if (!image.width || !image.height)
+    throw new ImageRejected('corrupt', 'The image could not be decoded: its data is damaged or incomplete.');
   return { type: info.type, width: image.width, height: image.height };
 }
 

@@ -31,7 +31,9 @@ export const platformMigrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('jobs_due').on('jobs').columns(['state', 'run_at']).execute();
       // At most one live job per singleton key: enqueueing the same work twice is a no-op.
-      await sql`CREATE UNIQUE INDEX jobs_singleton ON jobs (singleton_key) WHERE singleton_key IS NOT NULL AND state IN ('queued', 'running')`.execute(db);
+      await sql`CREATE UNIQUE INDEX jobs_singleton ON jobs (singleton_key) WHERE singleton_key IS NOT NULL AND state IN ('queued', 'running')`.execute(
+        db,
+      );
     },
   },
   '0003_platform_mailbox': {
@@ -85,7 +87,9 @@ export const platformMigrations: Record<string, Migration> = {
       // copied once, with their payload (pg-boss kept it as {p: payload}); its tables are then left
       // alone, for the operator to drop when they like.
       if (dialectOf(db) === 'postgres') {
-        const found = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = 'pgboss' and table_name = 'job'`.execute(db);
+        const found = await sql<{
+          n: number;
+        }>`select count(*)::int as n from information_schema.tables where table_schema = 'pgboss' and table_name = 'job'`.execute(db);
         if (Number(found.rows[0]?.n ?? 0) > 0) {
           await sql`
             insert into jobs (kind, payload, state, singleton_key, attempts, max_attempts, run_at, created_at, updated_at)
