@@ -16,6 +16,9 @@ import { createServices } from './services.js';
 import { registerCli } from './cli.js';
 import { TEMPLATE_MAX_BYTES } from './upload.js';
 
+/** How often the search indexer looks for rows another process (the CLI) imported. */
+const SEARCH_INDEX_POLL_MS = 2000;
+
 /** Prints a freshly generated admin token once, on stdout, in a line that is easy to find. */
 async function announceAdminToken(core: Core): Promise<void> {
   const token = await ensureAdminToken(core.db, core.config.adminToken, core.now());
@@ -85,6 +88,13 @@ export const certificatesModule: AppModule = {
       });
     });
     registerUnsubscribeRoutes(app, svc);
+    // SQLite: new volunteers reach the search table in the background (search-indexer.ts); the
+    // timer catches rows a CLI import wrote beside the server.
+    const searchIndex = svc.deps.recipients.searchIndex;
+    if (searchIndex) {
+      searchIndex.start(SEARCH_INDEX_POLL_MS, (err) => core.logger.warn({ err }, 'search indexing failed'));
+      app.addHook('onClose', async () => searchIndex.stop());
+    }
     // Bounce mailboxes are read every BOUNCE_POLL_SECONDS (one pass at a time; never overlapping).
     if (core.config.bouncePollSeconds > 0) {
       let running = false;

@@ -4,6 +4,7 @@ import type { Database } from '../../platform/db/tables.js';
 import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
 import type { RecipientTable } from './tables.js';
 import './tables.js';
+import { searchIndexerFor } from './search-indexer.js';
 
 export type RecipientRow = Selectable<RecipientTable>;
 
@@ -79,25 +80,41 @@ function capped(items: RecipientRow[], n: number) {
   return n > SEARCH_COUNT_CAP ? { items, total: SEARCH_COUNT_CAP, totalCapped: true } : { items, total: n };
 }
 
+const ftsPhrase = (needle: string) => `"${needle.replace(/"/g, '""')}"`;
+
 /**
  * SQLite search of 3 characters or more: driven by the trigram table, which yields matches in
  * rowid (= id) order, so a page stops after its rows (0.3 ms at 100,000 volunteers, however many
- * match) instead of sorting every match.
+ * match) instead of sorting every match. Rows the background indexer (search-indexer.ts) has not
+ * reached yet (search_indexed = 0, found through a partial index) are scanned and merged in, so a
+ * search is complete right after an import; only then are the matches sorted.
  */
 async function ftsPage(campaignId: number, needle: string, q: RecipientQuery, ex: Executor) {
-  const cond = [sql`f.recipients_fts MATCH ${`"${needle.replace(/"/g, '""')}"`}`, sql`r.campaign_id = ${campaignId}`];
+  const cond = [sql`r.campaign_id = ${campaignId}`];
   if (q.status !== undefined) cond.push(sql`r.status = ${q.status}`);
   if (q.failed) cond.push(sql`r.failure IS NOT NULL`);
-  const where = sql.join(cond, sql` AND `);
-  const items =
-    await sql<RecipientRow>`SELECT r.* FROM recipients_fts f JOIN recipients r ON r.id = f.rowid WHERE ${where} ORDER BY f.rowid LIMIT ${q.limit} OFFSET ${q.offset}`.execute(
-      ex,
-    );
-  const n = await sql<{
-    n: number;
-  }>`SELECT COUNT(*) AS n FROM (SELECT 1 FROM recipients_fts f JOIN recipients r ON r.id = f.rowid WHERE ${where} LIMIT ${SEARCH_COUNT_CAP + 1})`.execute(
-    ex,
-  );
+  const filters = sql.join(cond, sql` AND `);
+  const waiting = await sql<{
+    one: number;
+  }>`SELECT 1 AS one FROM recipients WHERE campaign_id = ${campaignId} AND search_indexed = 0 LIMIT 1`.execute(ex);
+  let from;
+  let order;
+  if (waiting.rows.length === 0) {
+    from = sql`recipients_fts f JOIN recipients r ON r.id = f.rowid WHERE f.recipients_fts MATCH ${ftsPhrase(needle)} AND ${filters}`;
+    order = sql`f.rowid`;
+  } else {
+    const like = `%${escapeLike(needle)}%`;
+    // The trigram table folds case; LIKE folds ASCII case (as the short-needle search does).
+    from = sql`recipients r WHERE r.id IN (
+        SELECT rowid FROM recipients_fts WHERE recipients_fts MATCH ${ftsPhrase(needle)}
+        UNION ALL
+        SELECT id FROM recipients WHERE campaign_id = ${campaignId} AND search_indexed = 0
+          AND (email LIKE ${like} ESCAPE '\\' OR name LIKE ${like} ESCAPE '\\' OR number LIKE ${like} ESCAPE '\\'))
+      AND ${filters}`;
+    order = sql`r.id`;
+  }
+  const items = await sql<RecipientRow>`SELECT r.* FROM ${from} ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`.execute(ex);
+  const n = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} LIMIT ${SEARCH_COUNT_CAP + 1})`.execute(ex);
   return capped(items.rows, Number(n.rows[0]?.n ?? 0));
 }
 
@@ -105,9 +122,8 @@ async function ftsPage(campaignId: number, needle: string, q: RecipientQuery, ex
 function searchCondition(needle: string, dialect: string) {
   const like = `%${escapeLike(needle)}%`;
   if (dialect === 'postgres') return sql<boolean>`(email ILIKE ${like} OR name ILIKE ${like} OR number ILIKE ${like})`;
-  // FTS5's trigram tokenizer matches a phrase of 3 or more characters anywhere, case-insensitively.
-  if (usesFts(needle, dialect))
-    return sql<boolean>`id IN (SELECT rowid FROM recipients_fts WHERE recipients_fts MATCH ${`"${needle.replace(/"/g, '""')}"`})`;
+  // SQLite needles of 3+ characters go through ftsPage (the trigram table alone would miss rows
+  // the background indexer has not reached); this LIKE is complete for any length.
   return sql<boolean>`(email LIKE ${like} ESCAPE '\\' OR name LIKE ${like} ESCAPE '\\' OR number LIKE ${like} ESCAPE '\\')`;
 }
 
@@ -126,7 +142,11 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     `INSERT INTO recipients (campaign_id, email, number, name, status, token_hash, fields, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
+  // SQLite: new rows reach the search table through the background indexer (search-indexer.ts).
+  const searchIndex = searchIndexerFor(handle);
   return {
+    /** SQLite's search indexer (undefined on PostgreSQL): an import holds it, an insert wakes it. */
+    searchIndex,
     /**
      * Inserts rows (`ON CONFLICT DO NOTHING`: SQLite row by row through a prepared statement,
      * PostgreSQL in multi-row chunks); returns the emails actually added (the others were there).
@@ -141,6 +161,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           )
             added.add(r.email);
         }
+        searchIndex?.wake();
         return added;
       }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -194,6 +215,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           .execute();
         for (const r of res) added.set(r.email, Number(r.id));
       }
+      searchIndex?.wake();
       return added;
     },
     /** Which of these token hashes some recipient (any campaign) holds already. */

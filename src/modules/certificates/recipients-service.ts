@@ -87,14 +87,20 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
     const added = new Set<string>();
     const sqlite = dialectOf(db) === 'sqlite';
     let size = sqlite ? 100 : 2000;
-    for (let i = 0; i < rows.length;) {
-      const slice = rows.slice(i, i + size);
-      const t0 = performance.now();
-      for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
-      if (sqlite) recipients.checkpoint();
-      i += slice.length;
-      if (sqlite) size = Math.max(10, Math.min(1000, Math.round((size * SLICE_MS) / Math.max(performance.now() - t0, 0.5))));
-      if (i < rows.length) await yieldToLoop();
+    // The search indexer waits for the import (indexing between slices would only slow it down).
+    const release = recipients.searchIndex?.hold();
+    try {
+      for (let i = 0; i < rows.length;) {
+        const slice = rows.slice(i, i + size);
+        const t0 = performance.now();
+        for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
+        if (sqlite) recipients.checkpoint();
+        i += slice.length;
+        if (sqlite) size = Math.max(10, Math.min(1000, Math.round((size * SLICE_MS) / Math.max(performance.now() - t0, 0.5))));
+        if (i < rows.length) await yieldToLoop();
+      }
+    } finally {
+      release?.();
     }
     return added;
   }
