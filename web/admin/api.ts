@@ -112,6 +112,8 @@ export interface Progress {
   /** Set while the SMTP server fails at the connection level: sending waits and probes it. */
   outage?: { reason: string; nextProbeAt: number | null; probes: number } | null;
   optOut?: { unsubscribed: number; bounced: number; blocked: number };
+  /** Sent, claimed and failed per minute over the last 15 minutes (the fleet's, from the database). */
+  history?: Array<{ at: number; sent: number; claimed: number; failed: number }>;
 }
 export interface DkimRecord {
   name: string;

@@ -282,7 +282,7 @@ const en = {
     claimed: 'Claimed (name submitted)',
     mailed: 'Certificate mailed',
     notYet: 'Not notified yet',
-    overTime: 'Sent and failed in this session, per minute',
+    overTime: 'Per minute, last 15 minutes: sent / claimed / failed',
     finished: 'Done: {n} notice sent. | Done: {n} notices sent.',
   },
   mail: {
@@ -663,7 +663,7 @@ const zh: Messages = {
     claimed: '已领取（已提交姓名）',
     mailed: '证书已寄出',
     notYet: '尚未通知',
-    overTime: '本次打开页面以来每分钟的发送和失败',
+    overTime: '最近 15 分钟每分钟：发送 / 领取 / 失败',
     finished: '完成：已发送 {n} 封通知。',
   },
   mail: {

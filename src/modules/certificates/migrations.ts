@@ -325,4 +325,22 @@ export const migrations: Record<string, Migration> = {
       }
     },
   },
+  /**
+   * Progress over time (issue 14 item 6) and the fleet's pace: sent, claimed and failed per minute
+   * of a campaign are read through these index ranges, never by a pass over the campaign (the pace
+   * query counted every row of the campaign on each progress event: O(n) at 1,000,000). Partial:
+   * imported rows (all three times null) add nothing to an import.
+   */
+  '1460_recipients_progress_times': {
+    async up(db: Kysely<any>) {
+      for (const col of ['noticed_at', 'claimed_at', 'failed_at']) {
+        await db.schema
+          .createIndex(`recipients_${col}`)
+          .on('recipients')
+          .columns(['campaign_id', col])
+          .where(sql.ref(col), 'is not', null)
+          .execute();
+      }
+    },
+  },
 };

@@ -189,6 +189,12 @@ export const progressSchema = z.object({
     .object({ unsubscribed: z.number(), bounced: z.number(), blocked: z.number() })
     .optional()
     .describe('volunteers not mailed: unsubscribed from this campaign, hard-bounced, or on the blocklist'),
+  history: z
+    .array(z.object({ at: z.number(), sent: z.number(), claimed: z.number(), failed: z.number() }))
+    .optional()
+    .describe(
+      "notices sent, certificates claimed and notices failed per minute over the last 15 minutes (minute start in ms; empty minutes left out), the whole fleet's",
+    ),
 });
 
 export const importResultSchema = z.object({
