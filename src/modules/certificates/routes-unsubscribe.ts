@@ -44,6 +44,9 @@ export function registerUnsubscribeRoutes(app: FastifyInstance, svc: Services): 
       return r && c ? { r, c } : undefined;
     }
 
+    const notValid = (reply: FastifyReply) =>
+      page(reply, 404, '链接无效 / Link not valid', '<p>这个退订链接无效。</p><p class="muted">This unsubscribe link is not valid.</p>');
+
     rr.get(
       '/unsubscribe/:token',
       {
@@ -56,13 +59,7 @@ export function registerUnsubscribeRoutes(app: FastifyInstance, svc: Services): 
       },
       async (req, reply) => {
         const hit = await lookup(req.params.token);
-        if (!hit)
-          return page(
-            reply,
-            404,
-            '链接无效 / Link not valid',
-            '<p>这个退订链接无效。</p><p class="muted">This unsubscribe link is not valid.</p>',
-          );
+        if (!hit) return notValid(reply);
         const org = escapeHtml(hit.c.organization || hit.c.name);
         if (hit.r.unsubscribed_at !== null)
           return page(
@@ -95,13 +92,7 @@ export function registerUnsubscribeRoutes(app: FastifyInstance, svc: Services): 
       },
       async (req, reply) => {
         const hit = await lookup(req.params.token);
-        if (!hit)
-          return page(
-            reply,
-            404,
-            '链接无效 / Link not valid',
-            '<p>这个退订链接无效。</p><p class="muted">This unsubscribe link is not valid.</p>',
-          );
+        if (!hit) return notValid(reply);
         const body = typeof req.body === 'string' ? req.body : '';
         if (!/List-Unsubscribe(=|"\r?\n\r?\n)One-Click/i.test(body)) {
           return page(
