@@ -114,7 +114,7 @@ describe.runIf(testDialects().includes('postgres'))('a fleet of three instances 
     expect(await terminateConnections(dbName)).toBeGreaterThan(0);
     await sent(1900);
     // The SMTP server is gone for 4 s: many times the whole retry budget of a notice.
-    await gate.down();
+    await gate.down({ graceful: true });
     const outage = await waitFor(
       async () => {
         const q = await seedCall(live()[0]!, '/api/email', { token: FLEET_ADMIN, action: 'query' });

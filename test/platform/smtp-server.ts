@@ -101,7 +101,14 @@ export async function closedPort(): Promise<number> {
 export interface TcpGate {
   port: number;
   url: string;
-  down(): Promise<void>;
+  /**
+   * Stops forwarding: new connections are refused. By default open connections are cut at once
+   * (a crash); `graceful` ends them from the server's side instead, so replies already written
+   * (a 250 for a message the server accepted) still reach the client, as when a mail server is
+   * stopped by its operator. A cut after the server accepted a message but before its 250 arrived
+   * is the one duplicate no sender can avoid; a test that counts duplicates uses `graceful`.
+   */
+  down(o?: { graceful?: boolean }): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
 }
@@ -110,10 +117,13 @@ export interface TcpGate {
 export async function startTcpGate(targetPort: number): Promise<TcpGate> {
   const { createServer, connect } = await import('node:net');
   const sockets = new Set<import('node:net').Socket>();
+  const upstreams = new Set<import('node:net').Socket>();
   const server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
+    upstreams.add(upstream);
+    upstream.on('close', () => upstreams.delete(upstream));
     const drop = () => {
       client.destroy();
       upstream.destroy();
@@ -131,10 +141,16 @@ export async function startTcpGate(targetPort: number): Promise<TcpGate> {
   return {
     port,
     url: `smtp://127.0.0.1:${port}`,
-    async down() {
+    async down(o = {}) {
       if (!listening) return;
       listening = false;
       const closed = new Promise<void>((r) => server.close(() => r()));
+      if (o.graceful) {
+        // Half-close toward the server: it ends the session after what it has written, which the
+        // pipe still carries to the client; whatever is left after 2 s is cut.
+        for (const u of upstreams) u.end();
+        await new Promise((r) => setTimeout(r, 2000));
+      }
       for (const s of sockets) s.destroy();
       sockets.clear();
       await closed;
