@@ -34,4 +34,13 @@ describe('OpenAPI document for the generated web clients', () => {
       }
     }
   });
+
+  it("declares the member id the assistant's sign-in answers (register and login in the seed's envelope)", () => {
+    for (const path of ['/account/register', '/account/login']) {
+      const schema = (doc.paths[path].post as { responses: Record<string, { content: Record<string, { schema: object }> }> }).responses[
+        '200'
+      ].content['application/json'].schema;
+      expect(JSON.stringify(schema), path).toMatch(/"id":\{"type":"integer"/);
+    }
+  });
 });
