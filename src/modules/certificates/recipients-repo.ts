@@ -378,38 +378,36 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
-    /** Notices accepted since `since` (the fleet's rate). */
-    async noticedSince(campaignId: number, since: number, ex: Executor = db): Promise<number> {
-      const r = await ex
-        .selectFrom('recipients')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('campaign_id', '=', campaignId)
-        .where('noticed_at', '>', since)
-        .executeTakeFirstOrThrow();
-      return Number(r.n);
-    },
     /**
      * Sent, claimed and failed per bucket of `bucketMs` since `since` (oldest first, empty buckets
-     * left out), each read through its partial index (migration 1460).
+     * left out), each read through its partial index (migration 1460); and `sentAfter`, the notices
+     * accepted after `paceSince` (the fleet's pace; `paceSince` >= `since`, counted by the same query).
      */
     async history(
       campaignId: number,
       since: number,
       bucketMs: number,
+      paceSince: number,
       ex: Executor = db,
-    ): Promise<Array<{ at: number; sent: number; claimed: number; failed: number }>> {
+    ): Promise<{ buckets: Array<{ at: number; sent: number; claimed: number; failed: number }>; sentAfter: number }> {
+      if (paceSince < since) throw new Error('history: paceSince before since');
       const kinds = [
         ['sent', 'noticed_at'],
         ['claimed', 'claimed_at'],
         ['failed', 'failed_at'],
       ] as const;
       const out = new Map<number, { at: number; sent: number; claimed: number; failed: number }>();
+      let sentAfter = 0;
       for (const [kind, col] of kinds) {
         // A literal, not a parameter: PostgreSQL matches the GROUP BY to the select list by text.
         const bucket = sql<number>`(${sql.ref(col)} / ${sql.lit(Math.trunc(bucketMs))})`;
         const rows = await ex
           .selectFrom('recipients')
-          .select([bucket.as('b'), (eb) => eb.fn.countAll<number>().as('n')])
+          .select([
+            bucket.as('b'),
+            (eb) => eb.fn.countAll<number>().as('n'),
+            sql<number>`sum(case when ${sql.ref(col)} > ${paceSince} then 1 else 0 end)`.as('recent'),
+          ])
           .where('campaign_id', '=', campaignId)
           .where(col, '>=', since)
           .groupBy(bucket)
@@ -419,9 +417,10 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           const e = out.get(at) ?? { at, sent: 0, claimed: 0, failed: 0 };
           e[kind] += Number(r.n);
           out.set(at, e);
+          if (kind === 'sent') sentAfter += Number(r.recent);
         }
       }
-      return [...out.values()].sort((a, b) => a.at - b.at);
+      return { buckets: [...out.values()].sort((a, b) => a.at - b.at), sentAfter };
     },
     /** Failed notices back to the queue (status 0, attempts reset, same link); answers how many. */
     async retryFailedNotices(campaignId: number, now: number, ex: Executor = db): Promise<number> {
