@@ -53,6 +53,35 @@ type RawSessionProfile = {
   modified_at: number | null;
 };
 
+/** The session and its openid's profile by token hash: one select for the fast path and the executor. */
+function sessionWithProfileQuery(ex: Executor, tokenHash: string) {
+  return ex
+    .selectFrom('miniprogram_sessions as s')
+    .leftJoin('miniprogram_profiles as p', 'p.openid', 's.openid')
+    .select([
+      's.openid as s_openid',
+      's.expires_at as s_expires_at',
+      'p.id',
+      'p.openid',
+      'p.phone',
+      'p.qq',
+      'p.cardno',
+      'p.wxid',
+      'p.created_at',
+      'p.modified_at',
+    ])
+    .where('s.token_hash', '=', tokenHash);
+}
+
+/** The session and its openid's history by token hash. */
+function sessionWithHistoryQuery(ex: Executor, tokenHash: string) {
+  return ex
+    .selectFrom('miniprogram_sessions as s')
+    .leftJoin('miniprogram_history as h', 'h.openid', 's.openid')
+    .select(['s.openid', 's.expires_at', 'h.items', 'h.version'])
+    .where('s.token_hash', '=', tokenHash);
+}
+
 /**
  * Builds the repository over a Kysely handle; `fast` (the handle's sqliteFast) lets the hot
  * queries run as prepared statements on SQLite, the reads on the read-only connection
@@ -65,35 +94,12 @@ export function createMiniprogramRepo(db: DB, fast: SqliteFast = sqliteFast({ db
   const prepare = <R>(query: Compilable<R>, arity: number, opts: QueryOptions = {}) => fast.query(query, arity, opts);
   const q = {
     sessionWithProfile: prepare(
-      db
-        .selectFrom('miniprogram_sessions as s')
-        .leftJoin('miniprogram_profiles as p', 'p.openid', 's.openid')
-        .select([
-          's.openid as s_openid',
-          's.expires_at as s_expires_at',
-          'p.id',
-          'p.openid',
-          'p.phone',
-          'p.qq',
-          'p.cardno',
-          'p.wxid',
-          'p.created_at',
-          'p.modified_at',
-        ])
-        .where('s.token_hash', '=', ''),
+      sessionWithProfileQuery(db, ''),
       1,
       // The profile from its covering index (migration 3002): one B-tree descent, not two.
       { sqliteSql: sqliteIndexHint('miniprogram_profiles', 'p', 'miniprogram_profiles_openid_all') },
     ),
-    sessionWithHistory: prepare(
-      db
-        .selectFrom('miniprogram_sessions as s')
-        .leftJoin('miniprogram_history as h', 'h.openid', 's.openid')
-        .select(['s.openid', 's.expires_at', 'h.items', 'h.version'])
-        .where('s.token_hash', '=', ''),
-      1,
-      { on: 'main' },
-    ),
+    sessionWithHistory: prepare(sessionWithHistoryQuery(db, ''), 1, { on: 'main' }),
     session: prepare(db.selectFrom('miniprogram_sessions').select(['openid', 'expires_at']).where('token_hash', '=', ''), 1),
     profile: prepare(db.selectFrom('miniprogram_profiles').select(profileColumns).where('openid', '=', ''), 1),
     history: prepare(db.selectFrom('miniprogram_history').select(['items', 'version']).where('openid', '=', ''), 1, { on: 'main' }),
@@ -158,23 +164,7 @@ export function createMiniprogramRepo(db: DB, fast: SqliteFast = sqliteFast({ db
     async findSessionWithProfile(tokenHash: string, ex: Executor = db): Promise<SessionWithProfile | undefined> {
       const r: RawSessionProfile | undefined = isFast(ex)
         ? await q.sessionWithProfile.first([tokenHash])
-        : await ex
-            .selectFrom('miniprogram_sessions as s')
-            .leftJoin('miniprogram_profiles as p', 'p.openid', 's.openid')
-            .select([
-              's.openid as s_openid',
-              's.expires_at as s_expires_at',
-              'p.id',
-              'p.openid',
-              'p.phone',
-              'p.qq',
-              'p.cardno',
-              'p.wxid',
-              'p.created_at',
-              'p.modified_at',
-            ])
-            .where('s.token_hash', '=', tokenHash)
-            .executeTakeFirst();
+        : await sessionWithProfileQuery(ex, tokenHash).executeTakeFirst();
       if (!r) return undefined;
       const profile =
         r.id === null || r.id === undefined
@@ -196,12 +186,7 @@ export function createMiniprogramRepo(db: DB, fast: SqliteFast = sqliteFast({ db
     async findSessionWithHistory(tokenHash: string, ex: Executor = db): Promise<SessionWithHistory | undefined> {
       const r = isFast(ex)
         ? await q.sessionWithHistory.first([tokenHash])
-        : await ex
-            .selectFrom('miniprogram_sessions as s')
-            .leftJoin('miniprogram_history as h', 'h.openid', 's.openid')
-            .select(['s.openid', 's.expires_at', 'h.items', 'h.version'])
-            .where('s.token_hash', '=', tokenHash)
-            .executeTakeFirst();
+        : await sessionWithHistoryQuery(ex, tokenHash).executeTakeFirst();
       if (!r) return undefined;
       const history = r.items === null || r.items === undefined ? undefined : { items: r.items, version: Number(r.version) };
       return { openid: r.openid, expires_at: Number(r.expires_at), history };
