@@ -35,7 +35,7 @@ async function sqliteTemplate(): Promise<() => Promise<void>> {
 }
 
 async function pgTemplate(): Promise<() => Promise<void>> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 15_000 }); // a stopped server refuses at once; a loaded machine may take seconds to accept;
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 15_000 }); // a stopped server refuses at once; a loaded machine may take seconds to accept
   try {
     await c.connect();
   } catch (err) {
