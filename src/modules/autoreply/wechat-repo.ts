@@ -3,10 +3,9 @@
  * reply times, WeChat bindings, registration codes, QR bind requests and shared access tokens.
  * Thin queries, each with an optional transaction.
  */
-import type SQLite from 'better-sqlite3';
 import type { Selectable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
-import { prepare, type Prepared } from '../../platform/db/prepared.js';
+import { sqliteFast, type FastHandle, type FastQuery } from '../../platform/db/sqlite-fast.js';
 import type { MpAccountTable, QrRequestTable } from './tables.js';
 import './tables.js';
 
@@ -16,50 +15,43 @@ export type QrRequestRow = Selectable<QrRequestTable>;
 type ClaimRow = { account_key: string; msg_key: string; answer: string | null; created_at: number };
 
 /**
- * `sqlite` (and `reader`, the read-only connection), when the database is SQLite: the webhook's
- * per-message queries (the dedupe record, the default-reply time) run as prepared statements
- * instead of being built and compiled by Kysely for every message, which cost more than the
- * queries themselves. Only outside a transaction (`x` left out): a write on the shared connection
- * while another request's transaction is open on it would become part of that transaction, so
- * then they wait their turn through Kysely like any query.
+ * `handle` (the database handle): the webhook's per-message queries (the dedupe record, the
+ * default-reply time) are compiled once (platform/db/sqlite-fast.ts) instead of being built and
+ * compiled by Kysely for every message, which cost more than the queries themselves. Only
+ * outside a transaction (`x` left out), and on SQLite only while no transaction is open on the
+ * main connection: a write there meanwhile would become part of another request's transaction,
+ * so then they wait their turn through Kysely like any query.
  */
-export function createWechatRepo(db: DB, sqlite?: SQLite.Database, reader?: SQLite.Database) {
-  const idle = () => sqlite !== undefined && !sqlite.inTransaction;
-  const lastDefault = sqlite
-    ? prepare<{ last_at: number }>(
-        db,
-        sqlite,
-        db.selectFrom('ar_default_replies').select('last_at').where('account_id', '=', 0).where('openid', '=', ''),
-        2,
-        { reader },
-      )
-    : undefined;
-  const setDefault = sqlite
-    ? prepare(
-        db,
-        sqlite,
-        db
-          .insertInto('ar_default_replies')
-          .values({ account_id: 0, openid: '', last_at: 0 })
-          .onConflict((oc) => oc.columns(['account_id', 'openid']).doUpdateSet((eb) => ({ last_at: eb.ref('excluded.last_at') }))),
-        3,
-      )
-    : undefined;
+export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
+  const fast = sqliteFast(handle);
+  const idle = () => handle.sqlite?.inTransaction !== true;
+  const lastDefault = fast.query<{ last_at: number }>(
+    db.selectFrom('ar_default_replies').select('last_at').where('account_id', '=', 0).where('openid', '=', ''),
+    2,
+    { on: 'reader' },
+  );
+  const setDefault = fast.query(
+    db
+      .insertInto('ar_default_replies')
+      .values({ account_id: 0, openid: '', last_at: 0 })
+      .onConflict((oc) => oc.columns(['account_id', 'openid']).doUpdateSet((eb) => ({ last_at: eb.ref('excluded.last_at') }))),
+    3,
+    { on: 'main' },
+  );
   /** The dedupe insert for n rows (a group commit's size), compiled once per size. */
-  const claimsOf = new Map<number, Prepared<{ account_key: string; msg_key: string }>>();
+  const claimsOf = new Map<number, FastQuery<{ account_key: string; msg_key: string }>>();
   const claimStatement = (n: number) => {
     let st = claimsOf.get(n);
     if (!st) {
       const placeholder: ClaimRow = { account_key: '', msg_key: '', answer: '', created_at: 0 };
-      st = prepare(
-        db,
-        sqlite,
+      st = fast.query(
         db
           .insertInto('ar_processed_messages')
           .values(Array.from({ length: n }, () => placeholder))
           .onConflict((oc) => oc.columns(['account_key', 'msg_key']).doNothing())
           .returning(['account_key', 'msg_key']),
         4 * n,
+        { on: 'main' },
       );
       claimsOf.set(n, st);
     }
@@ -176,7 +168,7 @@ export function createWechatRepo(db: DB, sqlite?: SQLite.Database, reader?: SQLi
       return r ? Number(r.last_at) : undefined;
     },
     async setDefaultReplied(accountId: number, openid: string, at: number, x: Executor = db): Promise<void> {
-      if (x === db && setDefault && idle()) {
+      if (x === db && idle()) {
         await setDefault.run([accountId, openid, at]);
         return;
       }
