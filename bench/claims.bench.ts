@@ -19,7 +19,7 @@
  *                                profile of the service to /tmp/claimprof)
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,8 @@ const CLAIMS = Number(process.env.CLAIMS_BENCH_CLAIMS ?? 400);
 const SINGLE = 40;
 const VOLUNTEERS = 2_000;
 const ADMIN = 'bench-admin-token';
+/** CLAIMS_BENCH_PROF=1: a CPU profile of the service during the 8 clients only (through its inspector), in /tmp/claimprof. */
+const PROF = process.env.CLAIMS_BENCH_PROF === '1';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const self = fileURLToPath(import.meta.url);
@@ -103,9 +105,7 @@ async function buildServer(): Promise<string[]> {
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
     .map((f) => join(root, 'src', f));
   await build({ entryPoints, outdir, outbase: join(root, 'src'), format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
-  const prof = process.env.CLAIMS_BENCH_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/claimprof'] : [];
-  if (prof.length) mkdirSync('/tmp/claimprof', { recursive: true });
-  return [...prof, join(outdir, 'main.js')];
+  return [...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
 }
 
 /** CPU seconds (user + system) of a process, from /proc. */
@@ -129,6 +129,7 @@ async function claimRun(
   accepted: Map<number, number>,
   single: Array<{ token: string; id: number }>,
   many: Array<{ token: string; id: number }>,
+  profiler?: { start(): Promise<void>; stop(): Promise<void> },
 ) {
   const post = async (token: string, name: string) =>
     (await (
@@ -152,6 +153,7 @@ async function claimRun(
   one.sort((a, b) => a - b);
   const submittedAt = new Map<number, number>();
   let next = 0;
+  await profiler?.start();
   const cpu0 = cpuSec(pid);
   const t0 = performance.now();
   await Promise.all(
@@ -167,6 +169,7 @@ async function claimRun(
   );
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSec(pid) - cpu0;
+  await profiler?.stop();
   const lat = many.map((v) => accepted.get(v.id)! - submittedAt.get(v.id)!).sort((a, b) => a - b);
   const q = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
   return {
@@ -177,6 +180,42 @@ async function claimRun(
       p90Ms: q(lat, 0.9),
       p99Ms: q(lat, 0.99),
       cpuMsEach: Number(((cpu * 1000) / many.length).toFixed(2)),
+    },
+  };
+}
+
+/** Starts and stops the service's CPU profiler through its inspector; the profile goes to /tmp/claimprof. */
+async function profileOver(url: string) {
+  const { WebSocket } = await import('undici');
+  const ws = new WebSocket(url);
+  await new Promise((r, j) => {
+    ws.onopen = r;
+    ws.onerror = j;
+  });
+  let seq = 0;
+  const waiting = new Map<number, (v: any) => void>();
+  ws.onmessage = (e: { data: unknown }) => {
+    const m = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
+    if (m.id !== undefined) waiting.get(m.id)?.(m.result);
+  };
+  const call = (method: string, params: object = {}) =>
+    new Promise<any>((resolve) => {
+      const id = ++seq;
+      waiting.set(id, resolve);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return {
+    async start() {
+      await call('Profiler.enable');
+      await call('Profiler.start');
+    },
+    async stop() {
+      const { profile } = await call('Profiler.stop');
+      mkdirSync('/tmp/claimprof', { recursive: true });
+      const file = `/tmp/claimprof/claims-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`;
+      writeFileSync(file, JSON.stringify(profile));
+      process.stdout.write(`profile: ${file}\n`);
+      ws.close();
     },
   };
 }
@@ -211,8 +250,19 @@ async function main() {
       PUBLIC_URL: 'http://bench.test',
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', PROF ? 'pipe' : 'inherit'],
   });
+  const inspectorUrl = PROF
+    ? new Promise<string>((resolve) => {
+        let text = '';
+        server.stderr!.on('data', (b: Buffer) => {
+          process.stderr.write(b);
+          text += b.toString();
+          const m = /Debugger listening on (ws:\/\/\S+)/.exec(text);
+          if (m) resolve(m[1]);
+        });
+      })
+    : undefined;
   let floorProc: ChildProcess | undefined;
   let db: Database.Database | undefined;
   try {
@@ -259,7 +309,8 @@ async function main() {
     });
     while (!accepted.has(warm.id)) await new Promise((r) => setTimeout(r, 5));
 
-    const ours = await claimRun(base, pid, accepted, vols.slice(0, SINGLE), vols.slice(SINGLE, SINGLE + CLAIMS));
+    const profiler = inspectorUrl ? await profileOver(await inspectorUrl) : undefined;
+    const ours = await claimRun(base, pid, accepted, vols.slice(0, SINGLE), vols.slice(SINGLE, SINGLE + CLAIMS), profiler);
     report(results, 'ours', ours);
     report(results, 'load_average_after_ours', loadavg());
 
