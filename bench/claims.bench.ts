@@ -15,10 +15,11 @@
  * the ratio measures. The SMTP sink and the load run in processes of their own as well; the
  * service's CPU time per claim is read from /proc.
  *
- *   npm run bench -- claims     (CLAIMS_BENCH_CLAIMS=400, CLAIMS_BENCH_PROF=1 writes a CPU
- *                                profile of the service to /tmp/claimprof)
+ *   npm run bench -- claims     (CLAIMS_BENCH_CLAIMS=400; CLAIMS_BENCH_PROF=1 writes a CPU
+ *                                profile of the service during the 8 clients to /tmp/claimprof;
+ *                                CLAIMS_BENCH_REV=<commit> measures the service of that commit)
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -35,6 +36,8 @@ const VOLUNTEERS = 2_000;
 const ADMIN = 'bench-admin-token';
 /** CLAIMS_BENCH_PROF=1: a CPU profile of the service during the 8 clients only (through its inspector), in /tmp/claimprof. */
 const PROF = process.env.CLAIMS_BENCH_PROF === '1';
+/** CLAIMS_BENCH_REV=<commit>: measure the service as of that commit instead of the working tree. */
+const REV = process.env.CLAIMS_BENCH_REV;
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const self = fileURLToPath(import.meta.url);
@@ -101,10 +104,18 @@ async function buildServer(): Promise<string[]> {
   const { build } = await import('esbuild');
   const outdir = join(root, 'node_modules/.cache/vh-bench-claims-dist');
   rmSync(outdir, { recursive: true, force: true });
-  const entryPoints = (readdirSync(join(root, 'src'), { recursive: true }) as string[])
+  // CLAIMS_BENCH_REV: the service as of that commit (a before/after pair against the same floor).
+  let srcRoot = root;
+  if (REV) {
+    srcRoot = mkdtempSync(join(os.tmpdir(), 'vh-bench-claims-rev-'));
+    execSync(`git archive ${REV} src | tar -x -C ${srcRoot}`, { cwd: root });
+    process.stdout.write(`service built from ${REV}\n`);
+  }
+  const entryPoints = (readdirSync(join(srcRoot, 'src'), { recursive: true }) as string[])
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-    .map((f) => join(root, 'src', f));
-  await build({ entryPoints, outdir, outbase: join(root, 'src'), format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
+    .map((f) => join(srcRoot, 'src', f));
+  await build({ entryPoints, outdir, outbase: join(srcRoot, 'src'), format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
+  if (REV) rmSync(srcRoot, { recursive: true, force: true });
   return [...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
 }
 
@@ -339,7 +350,8 @@ async function main() {
     report(results, 'ratio_claims_per_sec_ours_over_floor', Number((ours.eightClients.perSec / bare.eightClients.perSec).toFixed(2)));
     report(results, 'ratio_one_client_p50_ours_over_floor', Number((ours.oneClient.p50Ms / Math.max(1, bare.oneClient.p50Ms)).toFixed(1)));
     report(results, 'load_average_at_end', loadavg());
-    writeResults('claims', results);
+    if (REV) results.rev = REV;
+    writeResults(REV ? `claims-${REV}` : 'claims', results);
   } finally {
     db?.close();
     server.kill('SIGTERM');
