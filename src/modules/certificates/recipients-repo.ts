@@ -142,6 +142,20 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     `INSERT INTO recipients (campaign_id, email, number, name, status, token_hash, fields, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
+  // SQLite keeps the per-(campaign, status) counts of inserted rows here (migration 1470: no
+  // per-row insert trigger); PostgreSQL's statement trigger counts them.
+  const addCount = handle.sqlite?.prepare(
+    'INSERT INTO recipient_counts (campaign_id, status, n) VALUES (?, ?, ?) ON CONFLICT (campaign_id, status) DO UPDATE SET n = n + excluded.n',
+  );
+  /** SQLite: adds inserted rows to the kept counts, in the caller's transaction. */
+  async function addCounts(campaignId: number, byStatus: Map<number, number>, ex: Executor): Promise<void> {
+    if (handle.dialect !== 'sqlite' || byStatus.size === 0) return;
+    await ex
+      .insertInto('recipient_counts')
+      .values([...byStatus].map(([status, n]) => ({ campaign_id: campaignId, status, n })))
+      .onConflict((oc) => oc.columns(['campaign_id', 'status']).doUpdateSet({ n: sql`recipient_counts.n + excluded.n` }))
+      .execute();
+  }
   // SQLite: new rows reach the search table through the background indexer (search-indexer.ts).
   const searchIndex = searchIndexerFor(handle);
   return {
@@ -153,14 +167,21 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
      */
     async insertMany(campaignId: number, rows: NewRecipient[], now: number, ex: Executor = db): Promise<Set<string>> {
       const added = new Set<string>();
-      if (insertOne) {
-        for (const r of rows) {
-          if (
-            insertOne.run(campaignId, r.email, r.number, r.name, r.status ?? 0, r.token_hash ?? null, fieldsJson(r.fields), now, now)
-              .changes > 0
-          )
-            added.add(r.email);
-        }
+      if (insertOne && addCount && handle.sqlite) {
+        // The rows and their counts together: a savepoint inside the caller's transaction.
+        handle.sqlite.transaction(() => {
+          const byStatus = new Map<number, number>();
+          for (const r of rows) {
+            const status = r.status ?? 0;
+            if (
+              insertOne.run(campaignId, r.email, r.number, r.name, status, r.token_hash ?? null, fieldsJson(r.fields), now, now).changes > 0
+            ) {
+              added.add(r.email);
+              byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+            }
+          }
+          for (const [status, n] of byStatus) addCount.run(campaignId, status, n);
+        })();
         searchIndex?.wake();
         return added;
       }
@@ -193,6 +214,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
      */
     async insertLegacy(campaignId: number, rows: LegacyRecipient[], now: number, ex: Executor = db): Promise<Map<string, number>> {
       const added = new Map<string, number>();
+      const byStatus = new Map<number, number>();
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         const res = await ex
           .insertInto('recipients')
@@ -211,10 +233,14 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
             })),
           )
           .onConflict((oc) => oc.columns(['campaign_id', 'email']).doNothing())
-          .returning(['id', 'email'])
+          .returning(['id', 'email', 'status'])
           .execute();
-        for (const r of res) added.set(r.email, Number(r.id));
+        for (const r of res) {
+          added.set(r.email, Number(r.id));
+          byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+        }
       }
+      await addCounts(campaignId, byStatus, ex);
       searchIndex?.wake();
       return added;
     },
@@ -280,7 +306,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       if (q.failed) base = base.where('failure', 'is not', null);
       // A search counts its matches up to a cap: "10,000+" is as useful as the exact figure and
       // costs a tenth of counting 100,000 matches. Without a search or the failed filter, the total
-      // is read from the counts the triggers keep (migration 1310): counting a campaign's rows
+      // is read from the kept counts (migrations 1310, 1470): counting a campaign's rows
       // costs ~150 ms at 1,000,000.
       let counted = ex.selectFrom('recipient_counts').where('campaign_id', '=', campaignId);
       if (q.status !== undefined) counted = counted.where('status', '=', q.status);
@@ -605,7 +631,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Volunteers per status, and how many carry a failure. */
     async counts(campaignId: number, ex: Executor = db): Promise<{ byStatus: StatusCounts; failed: number }> {
-      // The counts the triggers keep (migration 1310) and the failed rows through their partial
+      // The kept counts (migrations 1310, 1470) and the failed rows through their partial
       // index: no pass over the campaign's rows (1,000,000 of them took ~0.5 s).
       const [rows, f] = await Promise.all([
         ex.selectFrom('recipient_counts').select(['status', 'n']).where('campaign_id', '=', campaignId).execute(),
