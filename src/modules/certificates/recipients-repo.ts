@@ -5,6 +5,7 @@ import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
 import type { RecipientTable } from './tables.js';
 import './tables.js';
 import { searchIndexerFor } from './search-indexer.js';
+import { beginBulkWrites, type BulkWrites } from '../../platform/db/bulk-writes.js';
 
 export type RecipientRow = Selectable<RecipientTable>;
 
@@ -329,12 +330,11 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       return needle ? capped(items, Number(total.n)) : { items, total: Number(total.n) };
     },
     /**
-     * SQLite: copies the WAL's new pages into the database now (PASSIVE: never waits for readers).
-     * An import calls it between its slices so that no commit meets a large automatic checkpoint
-     * (1,000 pages by default: tens of milliseconds of synchronous work).
+     * SQLite: a bulk write begins (an import of many rows): checkpoints move to a worker thread
+     * until `end()` (platform/db/bulk-writes.ts); a no-op elsewhere.
      */
-    checkpoint(): void {
-      handle.sqlite?.pragma('wal_checkpoint(PASSIVE)');
+    bulkWrites(): BulkWrites {
+      return beginBulkWrites(handle);
     },
     /** Keyset page for streaming exports. */
     async after(campaignId: number, afterId: number, limit: number, ex: Executor = db): Promise<RecipientRow[]> {

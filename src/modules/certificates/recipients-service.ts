@@ -37,6 +37,11 @@ export interface CredentialState {
 }
 import type { NewRecipient, RecipientRow } from './recipients-repo.js';
 
+/** Rows from which an import checkpoints on a worker thread (platform/db/bulk-writes.ts). */
+const BULK_ROWS = 5000;
+/** Most rows in one SQLite import transaction. */
+const MAX_SLICE_ROWS = 1000;
+
 /** The deliver job's kind (defined in claims.ts; repeated here to avoid an import cycle). */
 const DELIVER_KIND = 'certificates.deliver';
 
@@ -82,6 +87,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
    * Stores rows in short transactions, yielding to the event loop between them: on SQLite (whose
    * statements run synchronously) a slice is sized to take about SLICE_MS, so a 100,000-row
    * import never holds the loop; a row's conflict on the email keeps a repeat from adding twice.
+   * A large import's WAL checkpoints run on a worker thread (they wait for the disk).
    */
   async function insert(c: CampaignRow, rows: NewRecipient[]): Promise<Set<string>> {
     const added = new Set<string>();
@@ -89,17 +95,20 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
     let size = sqlite ? 100 : 2000;
     // The search indexer waits for the import (indexing between slices would only slow it down).
     const release = recipients.searchIndex?.hold();
+    const bulk = rows.length >= BULK_ROWS ? recipients.bulkWrites() : undefined;
     try {
       for (let i = 0; i < rows.length;) {
         const slice = rows.slice(i, i + size);
         const t0 = performance.now();
         for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
-        if (sqlite) recipients.checkpoint();
+        const ms = performance.now() - t0;
+        bulk?.committed();
         i += slice.length;
-        if (sqlite) size = Math.max(10, Math.min(1000, Math.round((size * SLICE_MS) / Math.max(performance.now() - t0, 0.5))));
+        if (sqlite) size = Math.max(10, Math.min(MAX_SLICE_ROWS, Math.round((size * SLICE_MS) / Math.max(ms, 0.5))));
         if (i < rows.length) await yieldToLoop();
       }
     } finally {
+      await bulk?.end();
       release?.();
     }
     return added;
