@@ -263,7 +263,7 @@ export const api = {
     if (q.q) p.set('q', q.q);
     if (q.status) p.set('status', q.status);
     if (q.failed) p.set('failed', 'true');
-    return call<{ items: Recipient[]; total: number; totalCapped?: boolean; page: number; limit: number }>(
+    return call<{ items: Recipient[]; total: number; totalCapped?: boolean; searchedRows?: number; page: number; limit: number }>(
       `campaigns/${id}/recipients?${p}`,
     );
   },

@@ -280,7 +280,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       q: { q?: string; status?: number; failed?: boolean; page: number; limit: number },
       states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>,
     ) {
-      const { items, total, totalCapped } = await recipients.page(c.id, {
+      const { items, total, totalCapped, searchedRows } = await recipients.page(c.id, {
         q: q.q,
         status: q.status,
         failed: q.failed,
@@ -293,6 +293,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
         items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)),
         total,
         ...(totalCapped ? { totalCapped } : {}),
+        ...(searchedRows ? { searchedRows } : {}),
         page: q.page,
         limit: q.limit,
       };
