@@ -37,8 +37,10 @@ export interface CredentialState {
 }
 import type { NewRecipient, RecipientRow } from './recipients-repo.js';
 
-/** Rows from which an import checkpoints on a worker thread (platform/db/bulk-writes.ts). */
+/** Rows from which an import is large: checkpoints on a worker thread (platform/db/bulk-writes.ts), indexing waits. */
 const BULK_ROWS = 5000;
+/** How long the search indexer waits after a large import (search-indexer.ts `hold`). */
+const INDEX_QUIET_MS = 3000;
 /** Most rows in one SQLite import transaction. */
 const MAX_SLICE_ROWS = 1000;
 
@@ -94,15 +96,17 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
     const sqlite = dialectOf(db) === 'sqlite';
     let size = sqlite ? 100 : 2000;
     // The search indexer waits for the import (indexing between slices would only slow it down).
-    const release = recipients.searchIndex?.hold();
-    const bulk = rows.length >= BULK_ROWS ? recipients.bulkWrites() : undefined;
+    // After a large one it waits a little longer, for the next part of the same list.
+    const large = rows.length >= BULK_ROWS;
+    const release = recipients.searchIndex?.hold(large ? INDEX_QUIET_MS : 0);
+    const bulk = large ? recipients.bulkWrites() : undefined;
     try {
       for (let i = 0; i < rows.length;) {
         const slice = rows.slice(i, i + size);
         const t0 = performance.now();
         for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
         const ms = performance.now() - t0;
-        bulk?.committed();
+        await bulk?.committed();
         i += slice.length;
         if (sqlite) size = Math.max(10, Math.min(MAX_SLICE_ROWS, Math.round((size * SLICE_MS) / Math.max(ms, 0.5))));
         if (i < rows.length) await yieldToLoop();
