@@ -356,7 +356,17 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           ? base.select((eb) => eb.fn.countAll<number>().as('n'))
           : counted.select((eb) => eb.fn.coalesce(eb.fn.sum<number>('n'), eb.lit(0)).as('n'));
       const [items, total] = await Promise.all([
-        base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute(),
+        // A deep page skips index entries, not rows: the ids come from the covering
+        // (campaign_id[, status], id) index, then only the page's rows are read (SQLite read every
+        // skipped row: page 10,000 of 1,000,000 took ~120 ms).
+        needle
+          ? base.selectAll().orderBy('id').limit(q.limit).offset(q.offset).execute()
+          : ex
+              .selectFrom('recipients')
+              .selectAll()
+              .where('id', 'in', base.select('id').orderBy('id').limit(q.limit).offset(q.offset))
+              .orderBy('id')
+              .execute(),
         count.executeTakeFirstOrThrow(),
       ]);
       return needle ? capped(items, Number(total.n)) : { items, total: Number(total.n) };
