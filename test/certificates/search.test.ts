@@ -162,9 +162,9 @@ describe('SQLite search while the background indexer catches up', () => {
   });
 
   it('waits a little after a large import before indexing (the next part of the list may follow)', async () => {
-    const r = ix.hold(600);
+    const r = ix.hold();
     await api('POST', '/campaigns/bg/recipients', { lines: ['quiet@later.example,BG-800,晚些'] });
-    r();
+    r(600);
     const t0 = performance.now();
     await new Promise((done) => setTimeout(done, 300));
     expect(unindexed()).toBe(1);

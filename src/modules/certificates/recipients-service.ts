@@ -39,7 +39,7 @@ import type { NewRecipient, RecipientRow } from './recipients-repo.js';
 
 /** Rows from which an import is large: checkpoints on a worker thread (platform/db/bulk-writes.ts), indexing waits. */
 const BULK_ROWS = 5000;
-/** How long the search indexer waits after a large import (search-indexer.ts `hold`). */
+/** Least time the search indexer waits after a large import (search-indexer.ts `hold`). */
 const INDEX_QUIET_MS = 3000;
 /** Most rows in one SQLite import transaction. */
 const MAX_SLICE_ROWS = 1000;
@@ -96,9 +96,11 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
     const sqlite = dialectOf(db) === 'sqlite';
     let size = sqlite ? 100 : 2000;
     // The search indexer waits for the import (indexing between slices would only slow it down).
-    // After a large one it waits a little longer, for the next part of the same list.
+    // After a large one it waits as long again (at least INDEX_QUIET_MS), for the next part of
+    // the same list: parsing that part takes about as long as storing this one.
     const large = rows.length >= BULK_ROWS;
-    const release = recipients.searchIndex?.hold(large ? INDEX_QUIET_MS : 0);
+    const started = performance.now();
+    const release = recipients.searchIndex?.hold();
     const bulk = large ? recipients.bulkWrites() : undefined;
     try {
       for (let i = 0; i < rows.length;) {
@@ -113,7 +115,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       }
     } finally {
       await bulk?.end();
-      release?.();
+      release?.(large ? Math.max(INDEX_QUIET_MS, performance.now() - started) : 0);
     }
     return added;
   }

@@ -27,7 +27,7 @@ export interface SearchIndexer {
    * for `quietMs` more: a large import is often followed by the next part of the same list, and
    * indexing between the parts doubled their CPU time (1,000,000 imported in 10 calls).
    */
-  hold(quietMs?: number): () => void;
+  hold(): (quietMs?: number) => void;
   /** Indexes until nothing waits (or it is held); resolves to the rows indexed. */
   drain(): Promise<number>;
   /** Wakes every intervalMs (rows written by another process) and now. */
@@ -123,10 +123,10 @@ function createSearchIndexer(handle: DatabaseHandle): SearchIndexer {
 
   return {
     wake,
-    hold(quietMs = 0) {
+    hold() {
       holds++;
       let released = false;
-      return () => {
+      return (quietMs = 0) => {
         if (released) return;
         released = true;
         holds--;
