@@ -44,6 +44,22 @@ export function trustProxyOption(tp: boolean | number | string[]): boolean | str
   return tp;
 }
 
+/**
+ * @fastify/swagger marks every request body `required`, but a route whose body schema is nullish
+ * (zod `.nullish()`, e.g. deleting an address) accepts a request without one: the document says
+ * so, and the clients generated from it (web/generated) may leave the body out.
+ */
+export function optionalNullableBodies<T extends { paths?: unknown }>(doc: T): T {
+  type Body = { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> };
+  for (const item of Object.values((doc.paths ?? {}) as Record<string, Record<string, { requestBody?: Body }>>)) {
+    for (const op of Object.values(item)) {
+      const content = Object.values(op?.requestBody?.content ?? {});
+      if (content.length && content.every((c) => c.schema?.nullable === true)) op.requestBody!.required = false;
+    }
+  }
+  return doc;
+}
+
 export async function buildApp(core: Core): Promise<FastifyInstance> {
   // Typed as Fastify's logger, so the app is a FastifyInstance with the default logger type.
   const logger: FastifyBaseLogger = core.logger;
@@ -80,6 +96,7 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
       },
     },
     transform: jsonSchemaTransform,
+    transformObject: (doc) => ('openapiObject' in doc ? optionalNullableBodies(doc.openapiObject) : doc.swaggerObject),
   });
   // staticCSP: swagger-ui's pages answer a CSP with the hashes of their own inline code (issue 10
   // item 13), framing refused and without `upgrade-insecure-requests` (an instance on a LAN
