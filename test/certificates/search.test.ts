@@ -142,6 +142,18 @@ describe('SQLite search while the background indexer catches up', () => {
     expect(p2.items.map((r) => r.email)).toEqual(p1.items.map((r) => r.email));
   });
 
+  it('waits a little after a large import before indexing (the next part of the list may follow)', async () => {
+    const r = ix.hold();
+    await api('POST', '/campaigns/bg/recipients', { lines: ['quiet@later.example,BG-800,晚些'] });
+    r(600);
+    const t0 = performance.now();
+    await new Promise((done) => setTimeout(done, 300));
+    expect(unindexed()).toBe(1);
+    await vi.waitFor(() => expect(unindexed()).toBe(0), { timeout: 5000, interval: 20 });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(550);
+    expect(await find('晚些')).toEqual(['quiet@later.example']);
+  });
+
   it('follows an edit and a delete of an indexed row', async () => {
     const id = await idOf('chen.jing@qq.com');
     expect((await api('PATCH', `/campaigns/bg/recipients/${id}`, { email: 'chen.j@mail.example', name: '陈丽' })).status).toBe(200);

@@ -237,6 +237,7 @@ const en = {
     importFile: 'Import {n} volunteer | Import {n} volunteers',
     chooseAgain: 'Choose another file',
     totalCapped: 'more than {n} volunteers',
+    shortSearch: 'among the first {n}: type 3 or more characters to search all',
     resetConfirmKeep:
       'Reset {email} to “imported”? Their link keeps working and is mailed again on the next send; an issued certificate stays valid (use “Revoke” to withdraw it).',
   },
@@ -621,6 +622,7 @@ const zh: Messages = {
     importFile: '导入 {n} 名志愿者',
     chooseAgain: '换一个文件',
     totalCapped: '超过 {n} 名志愿者',
+    shortSearch: '仅在前 {n} 名中查找：输入 3 个或更多字符可查找全部',
     resetConfirmKeep: '把 {email} 重置为“已导入”？其链接继续有效，并在下次发送时重新寄出；已签发的证书仍然有效（如需作废请用“撤销”）。',
   },
   status: { 0: '已导入', 1: '已发通知', 2: '已提交姓名', 3: '已生成', 4: '证书已寄出', failed: '失败' },

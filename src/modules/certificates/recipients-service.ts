@@ -37,6 +37,13 @@ export interface CredentialState {
 }
 import type { NewRecipient, RecipientRow } from './recipients-repo.js';
 
+/** Rows from which an import is large: checkpoints on a worker thread (platform/db/bulk-writes.ts), indexing waits. */
+const BULK_ROWS = 5000;
+/** Least time the search indexer waits after a large import (search-indexer.ts `hold`). */
+const INDEX_QUIET_MS = 3000;
+/** Most rows in one SQLite import transaction. */
+const MAX_SLICE_ROWS = 1000;
+
 /** The deliver job's kind (defined in claims.ts; repeated here to avoid an import cycle). */
 const DELIVER_KIND = 'certificates.deliver';
 
@@ -82,25 +89,33 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
    * Stores rows in short transactions, yielding to the event loop between them: on SQLite (whose
    * statements run synchronously) a slice is sized to take about SLICE_MS, so a 100,000-row
    * import never holds the loop; a row's conflict on the email keeps a repeat from adding twice.
+   * A large import's WAL checkpoints run on a worker thread (they wait for the disk).
    */
   async function insert(c: CampaignRow, rows: NewRecipient[]): Promise<Set<string>> {
     const added = new Set<string>();
     const sqlite = dialectOf(db) === 'sqlite';
     let size = sqlite ? 100 : 2000;
     // The search indexer waits for the import (indexing between slices would only slow it down).
+    // After a large one it waits as long again (at least INDEX_QUIET_MS), for the next part of
+    // the same list: parsing that part takes about as long as storing this one.
+    const large = rows.length >= BULK_ROWS;
+    const started = performance.now();
     const release = recipients.searchIndex?.hold();
+    const bulk = large ? recipients.bulkWrites() : undefined;
     try {
       for (let i = 0; i < rows.length;) {
         const slice = rows.slice(i, i + size);
         const t0 = performance.now();
         for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
-        if (sqlite) recipients.checkpoint();
+        const ms = performance.now() - t0;
+        await bulk?.committed();
         i += slice.length;
-        if (sqlite) size = Math.max(10, Math.min(1000, Math.round((size * SLICE_MS) / Math.max(performance.now() - t0, 0.5))));
+        if (sqlite) size = Math.max(10, Math.min(MAX_SLICE_ROWS, Math.round((size * SLICE_MS) / Math.max(ms, 0.5))));
         if (i < rows.length) await yieldToLoop();
       }
     } finally {
-      release?.();
+      await bulk?.end();
+      release?.(large ? Math.max(INDEX_QUIET_MS, performance.now() - started) : 0);
     }
     return added;
   }
@@ -271,7 +286,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       q: { q?: string; status?: number; failed?: boolean; page: number; limit: number },
       states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>,
     ) {
-      const { items, total, totalCapped } = await recipients.page(c.id, {
+      const { items, total, totalCapped, searchedRows } = await recipients.page(c.id, {
         q: q.q,
         status: q.status,
         failed: q.failed,
@@ -284,6 +299,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
         items: items.map((r) => recipientView(r, r.certificate_id ? st.get(r.certificate_id) : null)),
         total,
         ...(totalCapped ? { totalCapped } : {}),
+        ...(searchedRows ? { searchedRows } : {}),
         page: q.page,
         limit: q.limit,
       };

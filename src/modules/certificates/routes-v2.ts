@@ -218,7 +218,7 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     {
       schema: s({
         summary:
-          'Lists volunteers with paging; q finds a substring of the email, name or number (case-insensitive); a search counts up to 10,000 matches (totalCapped: true beyond)',
+          'Lists volunteers with paging; q finds a substring of the email, name or number (case-insensitive); a search counts up to 10,000 matches (totalCapped: true beyond); one of 1-2 characters looks at the first 20,000 volunteers only (searchedRows)',
         params: idParams,
         querystring: z.object({
           q: z.string().max(320).optional(),
@@ -232,6 +232,12 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
             items: z.array(recipientSchema),
             total: z.number(),
             totalCapped: z.boolean().optional().describe('true: more than `total` match (a search counts up to 10,000)'),
+            searchedRows: z
+              .number()
+              .optional()
+              .describe(
+                'a search of 1-2 characters looked at this many volunteers only, the first in list order (3 or more characters search all)',
+              ),
             page: z.number(),
             limit: z.number(),
           }),
