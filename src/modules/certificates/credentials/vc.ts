@@ -5,7 +5,6 @@
  * alg EdDSA, typ vc+jwt, cty vc; media type application/vc+jwt).
  */
 import { gzipSync } from 'node:zlib';
-import { CompactSign } from 'jose';
 import type { SigningKey } from './keys.js';
 import type { CustomField } from '../import-columns.js';
 
@@ -165,6 +164,7 @@ export async function signCredential(
     jti: vc.id,
     nbf: Math.floor(Date.parse(vc.validFrom) / 1000),
   };
+  const { CompactSign } = await import('jose');
   return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
     .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'vc+jwt', cty: 'vc' })
     .sign(key.privateKey);
