@@ -12,6 +12,7 @@
  *
  *   npm run bench -- memory                        (builds first; MEM_BENCH_BUILD=0 skips it)
  *   MEM_BENCH_N=10000,100000,1000000 npm run bench -- memory
+ *   MEM_BENCH_NODE_FLAGS='--optimize-for-size' ...   (node flags for the service, to compare)
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,7 +100,8 @@ async function waitHealthy(base: string, proc: ChildProcess): Promise<void> {
 /** The production service on its own data directory. */
 async function startService(dataDir: string, smtpPort: number): Promise<{ proc: ChildProcess; base: string }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [join(root, 'dist/main.js'), 'serve'], {
+  const flags = (process.env.MEM_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...flags, join(root, 'dist/main.js'), 'serve'], {
     cwd: root,
     env: {
       ...process.env,
