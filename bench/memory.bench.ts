@@ -59,6 +59,13 @@ function rss(pid: number): { now: number; hwm: number } {
   return { now: Math.round(kb('VmRSS') / 1024), hwm: Math.round(kb('VmHWM') / 1024) };
 }
 
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSec(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ
+}
+
 /** Samples a process's RSS every 50 ms until stopped; returns the highest sample. */
 function sampler(pid: number): { stop(): number; peak(): number } {
   let peak = 0;
@@ -212,6 +219,7 @@ async function main() {
         await post(svc.base, '/api/v2/certificates/campaigns', { name: 'Notices', slug: 'notices' }, auth);
         const importPeak = sampler(pid);
         const i0 = performance.now();
+        const icpu0 = cpuSec(pid);
         let added = 0;
         for (let i = 0; i < n; i += 10_000) {
           const email = Array.from({ length: Math.min(10_000, n - i) }, (_, j) => `v${i + j}@example.org,NO-${i + j}`);
@@ -221,6 +229,7 @@ async function main() {
         }
         if (added !== n) throw new Error(`imported ${added} of ${n}`);
         report(results, `n${n}_import_seconds`, Number(((performance.now() - i0) / 1000).toFixed(1)));
+        report(results, `n${n}_import_service_cpu_seconds`, Number((cpuSec(pid) - icpu0).toFixed(2)));
         report(results, `n${n}_import_peak_rss_mb`, importPeak.stop());
 
         // Sending in a service restarted on the same data: its VmHWM is start-up + sending, with
@@ -237,6 +246,7 @@ async function main() {
         const sendPeak = sampler(spid);
         const quarter: number[] = [];
         const s0 = performance.now();
+        const scpu0 = cpuSec(spid);
         const r = await post(svc.base, '/api/email', { token: ADMIN, action: 'send', campaign: 'notices' });
         if (r.code !== 0) throw new Error(`send: ${JSON.stringify(r)}`);
         for (let q = 1; ;) {
@@ -245,6 +255,9 @@ async function main() {
           // The sampled peak so far at each quarter of the campaign: flat when memory does not grow with progress.
           while (q <= 4 && sent >= (n * q) / 4) {
             quarter.push(sendPeak.peak());
+            process.stdout.write(
+              `  ${n}: ${q * 25}% sent, peak so far ${sendPeak.peak()} MB, ${Math.round(sent / ((performance.now() - s0) / 1000))}/s\n`,
+            );
             q++;
           }
           if (sent >= n) break;
@@ -254,6 +267,7 @@ async function main() {
         const secs = (performance.now() - s0) / 1000;
         const sampled = sendPeak.stop();
         report(results, `n${n}_notices_per_second`, Math.round(n / secs));
+        report(results, `n${n}_send_service_cpu_ms_each`, Number((((cpuSec(spid) - scpu0) * 1000) / n).toFixed(2)));
         report(results, `n${n}_send_peak_rss_mb`, rss(spid).hwm);
         report(results, `n${n}_send_peak_rss_sampled_mb`, sampled);
         report(results, `n${n}_send_peak_by_quarter_mb`, quarter);
