@@ -2,7 +2,8 @@
  * SMTP through nodemailer: pooled transports cached per SMTP settings, and the classification of
  * failures into TemporaryMailError (retry) and PermanentMailError (record the reason).
  */
-import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { PermanentMailError, TemporaryMailError, type OutgoingMail, type SendResult, type SmtpSettings } from './types.js';
 
@@ -125,6 +126,14 @@ export function nodemailerMessage(mail: OutgoingMail, from: string): SendMailOpt
   };
 }
 
+/**
+ * nodemailer, loaded by the first mail rather than at start (~4 MB of heap a service that has
+ * sent nothing does not need: issue 15, idle memory).
+ */
+let nm: typeof import('nodemailer') | undefined;
+export const nodemailer = (): typeof import('nodemailer') =>
+  (nm ??= createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer'));
+
 const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000 };
 
 /** A cache of pooled transports, one per distinct SMTP settings. */
@@ -137,7 +146,7 @@ export class SmtpPools {
     const key = JSON.stringify(options);
     let t = this.pools.get(key);
     if (!t) {
-      t = nodemailer.createTransport({
+      t = nodemailer().createTransport({
         ...TIMEOUTS,
         ...this.pool.timeouts,
         ...options,
@@ -168,7 +177,7 @@ export class SmtpPools {
 
 /** One message over a fresh, unpooled connection (the console's "send a test email"). */
 export async function sendOnce(options: SMTPPool.Options, mail: OutgoingMail, from: string): Promise<SendResult> {
-  const t = nodemailer.createTransport({ ...TIMEOUTS, ...options, pool: false } as SMTPPool.Options);
+  const t = nodemailer().createTransport({ ...TIMEOUTS, ...options, pool: false } as SMTPPool.Options);
   try {
     const info = await t.sendMail(nodemailerMessage(mail, from));
     return { messageId: info.messageId ?? normalizeMessageId(mail.messageId), response: String(info.response ?? '') };
