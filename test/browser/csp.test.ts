@@ -46,14 +46,22 @@ describe('pages under their CSP (Chromium)', { timeout: 120_000 }, () => {
   it('a violation would be seen: an inline script injected into a page is refused and reported', async () => {
     const page = await browser.newPage();
     await page.goto(`${app.url}/accounts/login`, { waitUntil: 'networkidle' });
-    const ran = await page.evaluate(async () => {
+    const { ran, refused } = await page.evaluate(async () => {
+      const injected = () => (window as unknown as { __injected?: number }).__injected === 1;
+      // The refusal is an event, not a quiet moment: wait for it rather than for a fixed time.
+      const violation = new Promise<string>((resolve) =>
+        document.addEventListener('securitypolicyviolation', (e) => resolve(e.effectiveDirective), { once: true }),
+      );
       const s = document.createElement('script');
       s.textContent = 'window.__injected = 1';
+      // An inserted inline script that is allowed runs during appendChild.
       document.body.appendChild(s);
-      await new Promise((r) => setTimeout(r, 50));
-      return (window as unknown as { __injected?: number }).__injected === 1;
+      if (injected()) return { ran: true, refused: '' };
+      const directive = await violation;
+      return { ran: injected(), refused: directive };
     });
     expect(ran).toBe(false);
+    expect(refused).toMatch(/^script-src/);
     await expect.poll(() => browser.cspViolations.length).toBeGreaterThan(0);
     browser.cspViolations.length = 0; // expected here: keep close() clean
     await page.close();

@@ -12,9 +12,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
 import { startDovecot, type TestImapServer } from '../helpers/dovecot.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { ADMIN, parseMail, waitFor } from './helpers.js';
-
-const auth = { authorization: `Bearer ${ADMIN}` };
+import { parseMail, waitFor, adminAuth as auth } from './helpers.js';
 
 function dsn(messageId: string, to: string, action: string, status: string, diagnostic: string): string {
   const b = 'BOUNDARY-42';

@@ -16,11 +16,9 @@ import addFormatsModule from 'ajv-formats';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { ADMIN, parseMail, tokenFromNotice, waitFor, whiteTemplate } from './helpers.js';
+import { parseMail, tokenFromNotice, waitFor, whiteTemplate, v2Api, V2 as P, adminAuth as auth } from './helpers.js';
 import { createKeyRing } from '../../src/modules/certificates/credentials/keys.js';
 
-const P = '/api/v2/certificates';
-const auth = { authorization: `Bearer ${ADMIN}` };
 const BASE = 'http://vh.test';
 
 // ---- an independent verifier: node:crypto and the JWKS only --------------------------------
@@ -82,15 +80,7 @@ const validateOb = ajv.compile(obSchema);
 describe.each(testDialects())('verifiable credentials on %s', (dialect) => {
   let smtp: TestSmtpServer;
   let t: TestApp;
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `${P}${url}`,
-      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.statusCode, json: () => res.json(), res };
-  };
+  const api = v2Api(() => t);
   const get = (url: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, headers });
   const jwks = async () => (await get('/.well-known/jwks.json')).json<{ keys: Jwk[] }>();
   let ids: Record<string, { rid: number; certId: string }> = {};

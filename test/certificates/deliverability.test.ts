@@ -10,9 +10,7 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { ADMIN, parseMail, waitFor } from './helpers.js';
-
-const auth = { authorization: `Bearer ${ADMIN}` };
+import { parseMail, waitFor, adminAuth as auth } from './helpers.js';
 
 describe('certificates: sender, DKIM and mail parts', () => {
   let smtp: TestSmtpServer;

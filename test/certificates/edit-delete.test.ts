@@ -8,23 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { ADMIN, parseMail, tokenFromNotice, waitFor } from './helpers.js';
-
-const P = '/api/v2/certificates';
-const auth = { authorization: `Bearer ${ADMIN}` };
+import { parseMail, tokenFromNotice, waitFor, v2Api, V2 as P } from './helpers.js';
 
 describe.each(testDialects())('editing and deleting volunteers on %s', (dialect) => {
   let smtp: TestSmtpServer;
   let t: TestApp;
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `${P}${url}`,
-      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.statusCode, json: () => res.json(), res };
-  };
+  const api = v2Api(() => t);
   const byEmail = async (email: string) =>
     (await api('GET', `/campaigns/ed/recipients?q=${encodeURIComponent(email)}`))
       .json()

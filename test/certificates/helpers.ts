@@ -4,6 +4,27 @@ import PostalMime from 'postal-mime';
 import type { TestApp } from '../helpers/app.js';
 
 export const ADMIN = 'test-admin-token';
+/** The admin API's prefix and the organizer's bearer header. */
+export const V2 = '/api/v2/certificates';
+export const adminAuth = { authorization: `Bearer ${ADMIN}` };
+
+/**
+ * The authenticated admin API caller: `api(method, '/campaigns', body?)` sends JSON with the
+ * organizer's token to `prefix` + url and answers the status, the parsed reply and the response.
+ * `app` may be a getter, for a TestApp started in beforeAll.
+ */
+export function v2Api(app: TestApp | (() => TestApp), prefix = V2) {
+  const get = typeof app === 'function' ? app : () => app;
+  return async (method: string, url: string, body?: unknown) => {
+    const res = await get().app.inject({
+      method: method as 'GET',
+      url: `${prefix}${url}`,
+      headers: { ...adminAuth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      payload: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.statusCode, json: () => res.json(), res };
+  };
+}
 
 /** A plain white PNG template of the given size. */
 export function whiteTemplate(width = 750, height = 1200): Buffer {

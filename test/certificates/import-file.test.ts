@@ -12,23 +12,12 @@ import writeExcelFile from 'write-excel-file/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
-import { ADMIN } from './helpers.js';
-
-const P = '/api/v2/certificates';
-const auth = { authorization: `Bearer ${ADMIN}` };
+import { v2Api, V2 as P, adminAuth as auth } from './helpers.js';
 
 describe.each(testDialects())('import files on %s', (dialect) => {
   let t: TestApp;
   let base: string;
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `${P}${url}`,
-      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.statusCode, json: () => res.json() };
-  };
+  const api = v2Api(() => t);
   /** Posts a file (and options) as multipart over a real socket, as the console does. */
   const upload = async (
     slug: string,

@@ -7,14 +7,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
-import { ADMIN } from './helpers.js';
-
-const P = '/api/v2/certificates';
-const auth = { authorization: `Bearer ${ADMIN}` };
+import { ADMIN, v2Api } from './helpers.js';
 
 describe.each(testDialects())('progress over time on %s', (dialect) => {
   let t: TestApp;
-  const get = async (url: string) => (await t.app.inject({ method: 'GET', url, headers: auth })).json() as any;
+  const api = v2Api(() => t);
 
   beforeAll(async () => {
     t = await startTestApp({ dialect, startJobs: false });
@@ -22,9 +19,7 @@ describe.each(testDialects())('progress over time on %s', (dialect) => {
   afterAll(async () => t?.close());
 
   it('counts sent, claimed and failed per minute over the last 15 minutes, from the database', async () => {
-    const c = (
-      await t.app.inject({ method: 'POST', url: `${P}/campaigns`, headers: auth, payload: { name: 'History', slug: 'history' } })
-    ).json() as { id: number };
+    const c = (await api('POST', '/campaigns', { name: 'History', slug: 'history' })).json() as { id: number };
     await t.app.inject({
       method: 'POST',
       url: '/api/addUserData',
@@ -44,7 +39,7 @@ describe.each(testDialects())('progress over time on %s', (dialect) => {
     await at(ids[0], 'claimed_at', minute + 2000);
     await at(ids[4], 'failed_at', minute - 2 * 60_000 + 10);
 
-    const p = await get(`${P}/campaigns/${c.id}/progress`);
+    const p = (await api('GET', `/campaigns/${c.id}/progress`)).json();
     expect(p.history).toEqual([
       { at: minute - 2 * 60_000, sent: 1, claimed: 0, failed: 1 },
       { at: minute, sent: 4, claimed: 1, failed: 0 },

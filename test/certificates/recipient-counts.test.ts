@@ -7,29 +7,18 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
-import { ADMIN } from './helpers.js';
-
-const P = '/api/v2/certificates';
-const auth = { authorization: `Bearer ${ADMIN}` };
+import { ADMIN, v2Api, V2 as P } from './helpers.js';
 
 describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
   let t: TestApp;
-  const api = async (method: string, url: string, body?: unknown) => {
-    const r = await t.app.inject({
-      method: method as 'GET',
-      url,
-      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.statusCode, body: r.json() as any };
-  };
+  const api = v2Api(() => t, '');
   const truth = async (campaignId: number, status?: number) => {
     let q = t.core.db.selectFrom('recipients').where('campaign_id', '=', campaignId);
     if (status !== undefined) q = q.where('status', '=', status);
     return Number((await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   };
   const listed = async (id: number | string, status?: number) =>
-    (await api('GET', `${P}/campaigns/${id}/recipients?limit=5${status === undefined ? '' : `&status=${status}`}`)).body.total as number;
+    (await api('GET', `${P}/campaigns/${id}/recipients?limit=5${status === undefined ? '' : `&status=${status}`}`)).json().total as number;
 
   beforeAll(async () => {
     t = await startTestApp({ dialect, startJobs: false });
@@ -37,8 +26,8 @@ describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
   afterAll(async () => t?.close());
 
   it('match counting the rows through imports and status changes', async () => {
-    const a = (await api('POST', `${P}/campaigns`, { name: 'Counts A', slug: 'counts-a' })).body;
-    const b = (await api('POST', `${P}/campaigns`, { name: 'Counts B', slug: 'counts-b' })).body;
+    const a = (await api('POST', `${P}/campaigns`, { name: 'Counts A', slug: 'counts-a' })).json();
+    const b = (await api('POST', `${P}/campaigns`, { name: 'Counts B', slug: 'counts-b' })).json();
     expect(await listed(a.id)).toBe(0);
     await api('POST', '/api/addUserData', {
       token: ADMIN,
@@ -56,7 +45,7 @@ describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
     await sql`UPDATE recipients SET updated_at = updated_at + 1 WHERE campaign_id = ${a.id}`.execute(t.core.db);
     for (const s of [undefined, 0, 1, 2, 3]) expect(await listed(a.id, s)).toBe(await truth(a.id, s));
     // Back to 0 through the API's reset.
-    const one = (await api('GET', `${P}/campaigns/${a.id}/recipients?status=1&limit=1`)).body.items[0];
+    const one = (await api('GET', `${P}/campaigns/${a.id}/recipients?status=1&limit=1`)).json().items[0];
     expect((await api('POST', `${P}/campaigns/${a.id}/recipients/${one.id}/reset`, {})).status).toBeLessThan(300);
     for (const s of [undefined, 0, 1, 2]) expect(await listed(a.id, s)).toBe(await truth(a.id, s));
     // A row deleted (as an operator's cleanup would) and one moved to another campaign.
@@ -67,11 +56,11 @@ describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
     await sql`UPDATE recipients SET failure = ${'550 no such user'} WHERE campaign_id = ${a.id} AND email IN (${'a5@example.org'}, ${'a6@example.org'})`.execute(
       t.core.db,
     );
-    const view = (await api('GET', `${P}/campaigns/${a.id}`)).body;
+    const view = (await api('GET', `${P}/campaigns/${a.id}`)).json();
     for (const s of [0, 1, 2, 3, 4]) expect(view.counts[String(s)]).toBe(await truth(a.id, s));
     expect(view.counts.failed).toBe(2);
-    expect((await api('GET', `${P}/campaigns/${a.id}/recipients?failed=true`)).body.total).toBe(2);
+    expect((await api('GET', `${P}/campaigns/${a.id}/recipients?failed=true`)).json().total).toBe(2);
     // The search still counts its matches.
-    expect((await api('GET', `${P}/campaigns/${a.id}/recipients?q=a1`)).body.total).toBe(11);
+    expect((await api('GET', `${P}/campaigns/${a.id}/recipients?q=a1`)).json().total).toBe(11);
   });
 });

@@ -6,23 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
-import { ADMIN } from './helpers.js';
+import { v2Api } from './helpers.js';
 import { searchIndexerFor, type SearchIndexer } from '../../src/modules/certificates/search-indexer.js';
-
-const P = '/api/v2/certificates';
-const auth = { authorization: `Bearer ${ADMIN}` };
 
 describe.each(testDialects())('volunteer search on %s', (dialect) => {
   let t: TestApp;
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `${P}${url}`,
-      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.statusCode, json: () => res.json() };
-  };
+  const api = v2Api(() => t);
   const find = async (q: string, slug = 'srch') =>
     ((await api('GET', `/campaigns/${slug}/recipients?q=${encodeURIComponent(q)}`)).json().items as { email: string }[])
       .map((r) => r.email)
@@ -97,15 +86,7 @@ describe('SQLite search while the background indexer catches up', () => {
   let t: TestApp;
   let ix: SearchIndexer;
   let release: (() => void) | undefined;
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `${P}${url}`,
-      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.statusCode, json: () => res.json() };
-  };
+  const api = v2Api(() => t);
   const search = async (q: string, extra = '') =>
     (await api('GET', `/campaigns/bg/recipients?q=${encodeURIComponent(q)}${extra}`)).json() as {
       items: { id: number; email: string }[];

@@ -11,9 +11,17 @@ import { hashToken } from '../../src/platform/crypto/tokens.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { ADMIN, parseMail, seedGet, seedPost, tokenFromNotice, uploadTemplate, waitFor, whiteTemplate } from './helpers.js';
-
-const auth = { authorization: `Bearer ${ADMIN}` };
+import {
+  ADMIN,
+  parseMail,
+  seedGet,
+  seedPost,
+  tokenFromNotice,
+  uploadTemplate,
+  waitFor,
+  whiteTemplate,
+  adminAuth as auth,
+} from './helpers.js';
 
 describe.each(testDialects())('certificates: the seed API as written, on %s', (dialect) => {
   let smtp: TestSmtpServer;

@@ -7,24 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { ADMIN, parseMail, tokenFromNotice, waitFor, whiteTemplate } from './helpers.js';
-
-const P = '/api/v2/certificates';
-const auth = { authorization: `Bearer ${ADMIN}` };
+import { parseMail, tokenFromNotice, waitFor, whiteTemplate, v2Api, V2 as P, adminAuth as auth } from './helpers.js';
 
 describe.each(testDialects())('certificates v2 API on %s', (dialect) => {
   let smtp: TestSmtpServer;
   let t: TestApp;
   let base: string;
-  const api = async (method: string, url: string, body?: unknown) => {
-    const res = await t.app.inject({
-      method: method as 'GET',
-      url: `${P}${url}`,
-      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      payload: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.statusCode, json: () => res.json(), res };
-  };
+  const api = v2Api(() => t);
   beforeAll(async () => {
     smtp = await startSmtpServer();
     t = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });

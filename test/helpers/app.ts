@@ -10,7 +10,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import type { Core } from '../../src/platform/core.js';
 import type { Logger } from '../../src/platform/logger.js';
 import { buildApp, createAppCore } from '../../src/app.js';
-import { createTestDatabase, type TestDialect } from './db.js';
+import { createMigratedTestDatabase, type TestDialect } from './db.js';
 
 export interface TestApp {
   core: Core;
@@ -29,7 +29,10 @@ export interface TestAppOptions {
   /** Start the job runner (default true). */
   startJobs?: boolean;
   now?: () => number;
-  /** Use this database (e.g. another TestApp's `config.database`) instead of a fresh one; it is not dropped on close. */
+  /**
+   * Use this database (e.g. another TestApp's `config.database`) instead of a fresh one; it is not
+   * dropped on close. Without it the app gets a fresh copy of the run's migrated template (db.ts).
+   */
   database?: Config['database'];
   /** Log into this logger instead of one built from LOG_LEVEL (tests that read the log lines). */
   logger?: Logger;
@@ -39,7 +42,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-test-'));
   const database = opts.database
     ? { config: opts.database, drop: async () => {} }
-    : await createTestDatabase(opts.dialect ?? 'sqlite', dataDir);
+    : await createMigratedTestDatabase(opts.dialect ?? 'sqlite', dataDir);
   const config = parseConfig({
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

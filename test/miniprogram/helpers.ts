@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { parseConfig } from '../../src/config.js';
 import type { Core } from '../../src/platform/core.js';
 import { buildApp, createAppCore } from '../../src/app.js';
-import { createTestDatabase, type TestDialect } from '../helpers/db.js';
+import { createMigratedTestDatabase, type TestDialect } from '../helpers/db.js';
 import { startFakeWechat, type FakeWechat } from '../helpers/fake-wechat.js';
 
 export const APPID = 'wx0123456789abcdef';
@@ -36,7 +36,7 @@ export interface MpTestApp {
 export async function startMpApp(dialect: TestDialect, env: Record<string, string> = {}): Promise<MpTestApp> {
   const fake = await startFakeWechat();
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-mp-'));
-  const database = await createTestDatabase(dialect, dataDir);
+  const database = await createMigratedTestDatabase(dialect, dataDir);
   const config = parseConfig({
     DATA_DIR: dataDir,
     LOG_LEVEL: 'trace',

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openDatabase, type DatabaseConfig, type DatabaseHandle } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { createJobQueue, PermanentJobError, RetryLater, type JobQueue } from '../../src/platform/jobs/index.js';
@@ -93,7 +93,11 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     await q.enqueue('t.perm', { id: 'a' });
     await q.enqueue('t.flaky', { id: 'b' });
     await waitFor(() => failed.length === 2, 15_000, 'two failures');
-    await new Promise((r) => setTimeout(r, 300));
+    // Both rows failed for good and nothing of either kind is left to run: no later run can add
+    // a failure or a run (no fixed "nothing more happens" window needed).
+    await waitFor(async () => (await q.counts('t.perm')).failed === 1 && (await q.counts('t.flaky')).failed === 1, 5000, 'both failed');
+    expect(await q.counts('t.perm')).toMatchObject({ queued: 0, running: 0 });
+    expect(await q.counts('t.flaky')).toMatchObject({ queued: 0, running: 0 });
     expect(failed).toHaveLength(2);
     expect(failed).toContainEqual({ p: { id: 'a' }, message: '550 no such user' });
     expect(failed).toContainEqual({ p: { id: 'b' }, message: 'still broken (2)' });
@@ -145,7 +149,8 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     expect((await q.counts('t.single')).queued).toBe(2);
     await q.start();
     await waitFor(() => runs === 2, 10_000, 'two runs');
-    await new Promise((r) => setTimeout(r, 200));
+    // Both jobs are done and no job of the kind is left in the table: nothing can run a third time.
+    await waitFor(async () => Object.values(await q.counts('t.single')).every((n) => n === 0), 5000, 'no job left');
     expect(runs).toBe(2);
   });
 
@@ -160,15 +165,20 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
         throw new Error('abort the transaction');
       }),
     ).rejects.toThrow('abort the transaction');
+    // The rolled-back job is not in the table, so no runner can ever take it.
+    expect(await q.counts('t.trx')).toMatchObject({ queued: 0, running: 0, failed: 0 });
     await handle.db.transaction().execute(async (trx) => {
       await q.enqueue('t.trx', { n: 'committed' }, { trx });
     });
     await waitFor(() => got.length === 1, 10_000, 'committed job');
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => Object.values(await q.counts('t.trx')).every((n) => n === 0), 5000, 'no job left');
     expect(got).toEqual([{ n: 'committed' }]);
   });
 
-  it('takes up again the job of a worker killed in the middle of it', async () => {
+  // Waits on events (the child's line, the survivor's run), not on wall-clock budgets: a loaded
+  // machine only makes it slower (it once ran out of a 30 s budget for the child's start at load 20).
+  // The test's own limit is the backstop.
+  it('takes up again the job of a worker killed in the middle of it', { timeout: 300_000 }, async () => {
     const producer = queue();
     await producer.enqueue('test.crash', { n: 7 });
     // SQLite sees that the lease holder's process is gone and does not wait for a 60 s lease;
@@ -178,27 +188,43 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(database.config), String(lease)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     let out = '';
     let err = '';
-    child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     try {
-      await waitFor(() => out.includes('started 7 attempt 1'), 30_000, `the child to start the job (stderr: ${err})`);
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('started 7 attempt 1')) resolve();
+        });
+        child.once('exit', (code, signal) => reject(new Error(`the child ended (${code ?? signal}) before starting the job: ${err}`)));
+      });
     } finally {
       child.kill('SIGKILL');
     }
-    await new Promise((r) => child.once('exit', r));
+    await exited;
     expect((await producer.counts('test.crash')).running).toBe(1);
 
     const survivor = createJobQueue(handle, { logger, concurrency: 2, leaseMs: lease, pollMs: 50 });
     queues.push(survivor);
     const runs: Array<{ n: number; attempt: number }> = [];
-    survivor.define<{ n: number }>('test.crash', { handler: async (p, ctx) => void runs.push({ n: p.n, attempt: ctx.attempt }) });
+    const tookUp = new Promise<void>((resolve) =>
+      survivor.define<{ n: number }>('test.crash', {
+        handler: async (p, ctx) => {
+          runs.push({ n: p.n, attempt: ctx.attempt });
+          resolve();
+        },
+      }),
+    );
     await survivor.start();
-    await waitFor(() => runs.length === 1, 20_000, 'the job to be taken up again');
+    await tookUp;
     expect(runs).toEqual([{ n: 7, attempt: 2 }]);
-    await waitFor(async () => (await survivor.counts('test.crash')).running === 0, 5000, 'done');
-    expect(await survivor.counts('test.crash')).toMatchObject({ queued: 0, running: 0 });
+    await vi.waitFor(async () => expect(await survivor.counts('test.crash')).toMatchObject({ queued: 0, running: 0 }), {
+      timeout: 60_000,
+      interval: 25,
+    });
+    expect(runs).toHaveLength(1);
   });
 
   it('stop() waits for running jobs, then releases the rest for another runner', async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { KyselyPlugin } from 'kysely';
-import { createTestDatabase, testDialects } from '../helpers/db.js';
+import { createMigratedTestDatabase, testDialects } from '../helpers/db.js';
 import { parseConfig } from '../../src/config.js';
 import { createAppCore } from '../../src/app.js';
 import type { Core } from '../../src/platform/core.js';
@@ -21,7 +21,7 @@ describe.each(testDialects())('attempt give-backs survive a database blip (%s)',
   const outage = { on: false };
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vh-limits-outage-'));
-    const database = await createTestDatabase(dialect, dir);
+    const database = await createMigratedTestDatabase(dialect, dir);
     drop = database.drop;
     const url = database.config.dialect === 'postgres' ? database.config.url : database.config.file;
     core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: url }));

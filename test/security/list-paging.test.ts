@@ -15,7 +15,7 @@ import { parseConfig } from '../../src/config.js';
 import { type Core } from '../../src/platform/core.js';
 import { createAppCore } from '../../src/app.js';
 import { buildApp } from '../../src/app.js';
-import { createTestDatabase, testDialects } from '../helpers/db.js';
+import { createMigratedTestDatabase, testDialects } from '../helpers/db.js';
 import { createAccountsService } from '../../src/modules/accounts/index.js';
 import { createAutoreply } from '../../src/modules/autoreply/index.js';
 
@@ -32,7 +32,7 @@ describe.each(testDialects())('rule lists paged in SQL (%s)', (dialect) => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vh-paging-'));
-    const database = await createTestDatabase(dialect, dir);
+    const database = await createMigratedTestDatabase(dialect, dir);
     drop = database.drop;
     const config = parseConfig({
       DATA_DIR: dir,

@@ -1,8 +1,7 @@
 /** Thin queries over `addresses`; the default invariant is kept by addresses.ts in transactions. */
 import type { Selectable } from 'kysely';
-import type SQLite from 'better-sqlite3';
-import { fastRead } from './sqlite-reader.js';
 import type { DB, Executor } from '../../platform/db/index.js';
+import { sqliteFast, type SqliteFast } from '../../platform/db/sqlite-fast.js';
 import type { AddressesTable } from './tables.js';
 import './tables.js';
 
@@ -17,8 +16,6 @@ export interface AddressFields {
 
 const listColumns = ['id', 'receiver', 'address', 'tag', 'receiver_phone', 'postcode', 'is_default', 'created_at'] as const;
 export type AddressListRow = Pick<AddressRow, (typeof listColumns)[number]>;
-
-const USER_MARKER = -424242424242;
 
 function listActiveQuery(ex: Executor, userId: number) {
   return ex
@@ -43,12 +40,14 @@ const LIST_JSON_SQL = `select json_group_array(json_object(
   from (select * from addresses where user_id = ? and is_active = 1
         order by is_default desc, created_at desc, id desc)`;
 
-/** `reader` (SQLite only): a read-only connection for the list outside transactions (see sqlite-reader.ts). */
-export function createAddressesRepo(db: DB, reader?: SQLite.Database) {
-  const fastList = reader
-    ? fastRead<[number], AddressListRow>(reader, listActiveQuery(db, USER_MARKER).compile(), [USER_MARKER])
-    : undefined;
-  const listJson = reader ? reader.prepare<[number], string>(LIST_JSON_SQL).pluck() : undefined;
+/**
+ * `fast` (the handle's sqliteFast): on SQLite with a read-only connection, the list outside
+ * transactions is a statement prepared once there.
+ */
+export function createAddressesRepo(db: DB, fast: SqliteFast = sqliteFast({ db })) {
+  // Parameters in placeholder order: user_id, is_active (always 1).
+  const fastList = fast.query(listActiveQuery(db, 0), 2, { on: 'reader-only' }).sqlite;
+  const listJson = fast.statement<[number], string>(LIST_JSON_SQL, { on: 'reader-only', pluck: true });
   return {
     /** SQLite with a reader only: the active list as JSON text (see LIST_JSON_SQL); undefined elsewhere. */
     listActiveJson(userId: number): string | undefined {
@@ -56,7 +55,7 @@ export function createAddressesRepo(db: DB, reader?: SQLite.Database) {
     },
     /** A user's active addresses, default first, then newest first (index: user_id, is_active). */
     async listActive(userId: number, ex: Executor = db): Promise<AddressListRow[]> {
-      if (fastList && ex === db) return fastList.all(userId);
+      if (fastList && ex === db) return fastList.all([userId, 1]);
       return listActiveQuery(ex, userId).execute();
     },
     async countActive(userId: number, ex: Executor = db): Promise<number> {

@@ -4,7 +4,7 @@
  * concurrent writes for one user run one after the other; the partial unique index
  * `addresses_one_default` is the last guard. At most MAX_ADDRESSES active addresses per user.
  */
-import type SQLite from 'better-sqlite3';
+import type { SqliteFast } from '../../platform/db/sqlite-fast.js';
 import type { DB, Dialect, Executor } from '../../platform/db/index.js';
 import { isUniqueViolation } from '../../platform/db/index.js';
 import { createAddressesRepo, type AddressFields, type AddressListRow } from './addresses-repo.js';
@@ -38,8 +38,8 @@ export function toView(r: AddressListRow): AddressView {
   };
 }
 
-export function createAddressService(deps: { db: DB; dialect: Dialect; now: () => number; reader?: SQLite.Database }) {
-  const repo = createAddressesRepo(deps.db, deps.reader);
+export function createAddressService(deps: { db: DB; dialect: Dialect; now: () => number; fast?: SqliteFast }) {
+  const repo = createAddressesRepo(deps.db, deps.fast);
   const users = createUsersRepo(deps.db);
   const { db, dialect, now } = deps;
 

@@ -4,7 +4,7 @@
  * one transaction (mailer.enqueue with `trx`); argon2id hashing happens before a transaction
  * opens, never inside one, so it holds no database connection or lock while it runs.
  */
-import type SQLite from 'better-sqlite3';
+import type { SqliteFast } from '../../platform/db/sqlite-fast.js';
 import type { DB, Dialect } from '../../platform/db/index.js';
 import type { Mailer } from '../../platform/mail/types.js';
 import { isUniqueViolation } from '../../platform/db/index.js';
@@ -39,7 +39,7 @@ export interface FlowDeps {
   mailer: Pick<Mailer, 'enqueue'>;
   publicUrl: string;
   limiter: AttemptLimiter;
-  reader?: SQLite.Database;
+  fast?: SqliteFast;
 }
 
 /** Builds an OutgoingMail with a Message-ID derived from what it is for. */
@@ -60,7 +60,7 @@ export function createFlows(deps: FlowDeps) {
     const r = await limiter.reserve(rules);
     if (!r.ok) throw tooMany(r.retryAfterMs);
   }
-  const accounts = createAccountsService({ db, dialect, now, reader: deps.reader });
+  const accounts = createAccountsService({ db, dialect, now, fast: deps.fast });
   const users = createUsersRepo(db);
   const codes = createCodesRepo(db);
 

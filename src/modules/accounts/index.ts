@@ -14,6 +14,7 @@ import { createAddressService } from './addresses.js';
 import { installAccountsHttp } from './http.js';
 import { registerUserRoutes } from './routes-users.js';
 import { registerAddressRoutes } from './routes-addresses.js';
+import { sqliteFast } from '../../platform/db/sqlite-fast.js';
 
 export { createAccountsService, DuplicateUserError, normalizeEmail, SESSION_TTL_MS } from './service.js';
 export type { AccountsService, Member, ResolvedSession } from './service.js';
@@ -26,20 +27,20 @@ const MIN = 60_000;
 /** Registers the accounts routes in one encapsulated plugin with the seed's envelope. */
 export async function registerAccounts(app: FastifyInstance, core: Core): Promise<void> {
   const now = core.now;
-  // SQLite: hot reads on the shared read-only connection (see sqlite-reader.ts).
-  const reader = core.handle.reader;
+  // SQLite: hot reads on the shared read-only connection (platform/db/sqlite-fast.ts).
+  const fast = sqliteFast(core.handle);
   const limiter = createAttemptLimiter({ db: core.db, now });
   const base = { db: core.db, dialect: core.dialect, now, mailer: core.mailer, publicUrl: core.config.publicUrl };
   const flows = createFlows({
     ...base,
-    reader,
+    fast,
     limiter,
   });
   const codeKey = createHmac('sha256', loadSecretKey(core.config.dataDir, core.config.secretKey))
     .update('accounts recovery codes')
     .digest();
   const recovery = createRecovery({ ...base, codeKey, limiter });
-  const addresses = createAddressService({ db: core.db, dialect: core.dialect, now, reader });
+  const addresses = createAddressService({ db: core.db, dialect: core.dialect, now, fast });
 
   // Housekeeping: expired sessions, registrations never activated that expired, and codes a day
   // past their expiry, are deleted hourly (any instance may do it; the deletes are idempotent).

@@ -8,7 +8,7 @@
  *   const { token } = await accounts.createSession(user.id, 'autoreply');
  *   const s = await accounts.resolveSession(token, 'autoreply'); // -> { user, sessionId } | null
  */
-import type SQLite from 'better-sqlite3';
+import type { SqliteFast } from '../../platform/db/sqlite-fast.js';
 import type { DB, Dialect, Executor } from '../../platform/db/index.js';
 import { isUniqueViolation } from '../../platform/db/index.js';
 import { dummyPasswordHash } from '../../platform/crypto/passwords.js';
@@ -58,8 +58,8 @@ export interface AccountsServiceDeps {
   db: DB;
   dialect: Dialect;
   now: () => number;
-  /** SQLite only, optional: a read-only connection for the per-request session lookup (sqlite-reader.ts). */
-  reader?: SQLite.Database;
+  /** Optional: the handle's fast path (platform/db/sqlite-fast.ts), for the per-request session lookup. */
+  fast?: SqliteFast;
 }
 
 /** The platform's one normalisation (trim, lower-case), re-exported for the module's callers. */
@@ -78,7 +78,7 @@ export function toMember(u: Pick<UserRow, 'id' | 'username' | 'email' | 'is_acti
 
 /** Builds the shared accounts service. */
 export function createAccountsService(deps: AccountsServiceDeps) {
-  const repo = createUsersRepo(deps.db, deps.reader);
+  const repo = createUsersRepo(deps.db, deps.fast);
   const { now } = deps;
 
   return {

@@ -3,9 +3,8 @@
  * (transaction) as the last argument. No rules here; see service.ts.
  */
 import { sql, type Selectable } from 'kysely';
-import type SQLite from 'better-sqlite3';
-import { fastRead } from './sqlite-reader.js';
 import type { DB, Executor } from '../../platform/db/index.js';
+import { sqliteFast, type SqliteFast } from '../../platform/db/sqlite-fast.js';
 import type { SessionsTable, UsersTable } from './tables.js';
 import './tables.js';
 
@@ -18,8 +17,6 @@ export interface NewUser {
   password_hash: string | null;
   is_active: number;
 }
-
-const TOKEN_MARKER = '\u0000token-hash-marker';
 
 function sessionWithUserQuery(ex: Executor, tokenHash: string) {
   return ex
@@ -43,13 +40,12 @@ function sessionWithUserQuery(ex: Executor, tokenHash: string) {
 type SessionWithUser = Awaited<ReturnType<ReturnType<typeof sessionWithUserQuery>['executeTakeFirstOrThrow']>>;
 
 /**
- * Builds the users/sessions repository on a database handle. `reader` (SQLite only): a read-only
- * connection for the per-request session lookup (see sqlite-reader.ts).
+ * Builds the users/sessions repository on a database handle. `fast` (the handle's sqliteFast):
+ * on SQLite with a read-only connection, the per-request session lookup is a statement prepared
+ * once there (committed data only, no per-call Kysely build).
  */
-export function createUsersRepo(db: DB, reader?: SQLite.Database) {
-  const fastSession = reader
-    ? fastRead<[string], SessionWithUser>(reader, sessionWithUserQuery(db, TOKEN_MARKER).compile(), [TOKEN_MARKER])
-    : undefined;
+export function createUsersRepo(db: DB, fast: SqliteFast = sqliteFast({ db })) {
+  const fastSession = fast.query(sessionWithUserQuery(db, ''), 1, { on: 'reader-only' }).sqlite;
   return {
     async insertUser(u: NewUser, now: number, ex: Executor = db): Promise<UserRow> {
       return ex
@@ -135,7 +131,7 @@ export function createUsersRepo(db: DB, reader?: SQLite.Database) {
     },
     /** The session with its user, in one indexed query (committed data only). */
     async sessionWithUser(tokenHash: string, ex: Executor = db): Promise<SessionWithUser | undefined> {
-      if (fastSession && ex === db) return fastSession.get(tokenHash);
+      if (fastSession && ex === db) return fastSession.get([tokenHash]);
       return sessionWithUserQuery(ex, tokenHash).executeTakeFirst();
     },
     async touchSession(sessionId: number, now: number, ex: Executor = db): Promise<void> {

@@ -50,7 +50,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
   const { campaigns, recipients, renderer, jobs, mailer, now, db, config, issued } = deps;
   const retryCfg = config.mailRetry ?? { firstMs: 1000, maxMs: 15 * 60_000, attempts: 12, probeMaxMs: 5 * 60_000 };
   const host = messageHost(config.publicUrl);
-  const limiter = createAttemptLimiter({ db, now, reader: deps.reader });
+  const limiter = createAttemptLimiter({ db, now, fast: deps.fast });
 
   function verifyUrl(certId: string | null): string | undefined {
     return certId ? `${config.publicUrl}/verify/${certId}` : undefined;

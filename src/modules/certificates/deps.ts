@@ -1,6 +1,7 @@
 /** What the certificates services need, built once in index.ts (factory functions take a Pick of it). */
 import type { Config } from '../../config.js';
-import type { DatabaseHandle, DB } from '../../platform/db/index.js';
+import type { DB } from '../../platform/db/index.js';
+import type { SqliteFast } from '../../platform/db/sqlite-fast.js';
 import type { JobQueue } from '../../platform/jobs/types.js';
 import type { Mailer } from '../../platform/mail/types.js';
 import type { SecretBox } from '../../platform/crypto/secretbox.js';
@@ -24,8 +25,8 @@ export interface CertDeps {
   config: Config;
   logger: Logger;
   now: () => number;
-  /** SQLite's read-only connection for hot lookups (db/reader.ts); absent on PostgreSQL and :memory:. */
-  reader?: DatabaseHandle['reader'];
+  /** The handle's fast path for hot lookups (db/sqlite-fast.ts). */
+  fast?: SqliteFast;
 }
 
 /** Host part for stable Message-IDs (`<notice.12.1@host>`). */

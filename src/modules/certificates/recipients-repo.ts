@@ -2,6 +2,7 @@
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import type { Database } from '../../platform/db/tables.js';
 import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
+import { sqliteFast } from '../../platform/db/sqlite-fast.js';
 import type { RecipientTable } from './tables.js';
 import './tables.js';
 import { searchIndexerFor } from './search-indexer.js';
@@ -127,20 +128,27 @@ function searchCondition(needle: string, dialect: string) {
   return sql<boolean>`(email LIKE ${like} ESCAPE '\\' OR name LIKE ${like} ESCAPE '\\' OR number LIKE ${like} ESCAPE '\\')`;
 }
 
-/** Builds the recipient repository. SQLite's token lookup uses a prepared statement (hot path). */
+/** Builds the recipient repository. The token lookup is compiled once (hot path: db/sqlite-fast.ts). */
 export function createRecipientsRepo(handle: DatabaseHandle) {
   const db = handle.db;
-  // On the read-only connection when there is one (a file database): committed rows only, the
-  // file mapped in memory (db/reader.ts).
-  const byToken = (handle.reader ?? handle.sqlite)?.prepare(
-    'SELECT id, campaign_id, email, name, status, failure FROM recipients WHERE token_hash = ?',
+  const fast = sqliteFast(handle);
+  // SQLite: on the read-only connection when there is one (a file database): committed rows only,
+  // the file mapped in memory (db/reader.ts).
+  const byToken = fast.query(
+    db.selectFrom('recipients').select(['id', 'campaign_id', 'email', 'name', 'status', 'failure']).where('token_hash', '=', ''),
+    1,
+    { on: 'reader' },
   );
   // Imports on SQLite: one prepared single-row INSERT run per row (synchronously, on the same
   // connection, so inside the caller's transaction) is ~5x faster than building and preparing a
   // 500-row statement per chunk, and tells per row whether it was added.
-  const insertOne = handle.sqlite?.prepare(
+  const insertOne = fast.statement<
+    [number, string, string | null, string | null, number, string | null, string | null, number, number],
+    never
+  >(
     `INSERT INTO recipients (campaign_id, email, number, name, status, token_hash, fields, created_at, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    { on: 'main' },
   );
   // SQLite: new rows reach the search table through the background indexer (search-indexer.ts).
   const searchIndex = searchIndexerFor(handle);
@@ -155,10 +163,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       const added = new Set<string>();
       if (insertOne) {
         for (const r of rows) {
-          if (
-            insertOne.run(campaignId, r.email, r.number, r.name, r.status ?? 0, r.token_hash ?? null, fieldsJson(r.fields), now, now)
-              .changes > 0
-          )
+          if (insertOne.run(campaignId, r.email, r.number, r.name, r.status ?? 0, r.token_hash ?? null, fieldsJson(r.fields), now, now) > 0)
             added.add(r.email);
         }
         searchIndex?.wake();
@@ -246,12 +251,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       return known;
     },
     async findByTokenHash(hash: string): Promise<TokenHit | undefined> {
-      if (byToken) return byToken.get(hash) as TokenHit | undefined;
-      return db
-        .selectFrom('recipients')
-        .select(['id', 'campaign_id', 'email', 'name', 'status', 'failure'])
-        .where('token_hash', '=', hash)
-        .executeTakeFirst();
+      return byToken.sqlite ? byToken.sqlite.get([hash]) : byToken.first([hash]);
     },
     async findById(id: number, ex: Executor = db): Promise<RecipientRow | undefined> {
       return ex.selectFrom('recipients').selectAll().where('id', '=', id).executeTakeFirst();
@@ -378,38 +378,36 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
-    /** Notices accepted since `since` (the fleet's rate). */
-    async noticedSince(campaignId: number, since: number, ex: Executor = db): Promise<number> {
-      const r = await ex
-        .selectFrom('recipients')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('campaign_id', '=', campaignId)
-        .where('noticed_at', '>', since)
-        .executeTakeFirstOrThrow();
-      return Number(r.n);
-    },
     /**
      * Sent, claimed and failed per bucket of `bucketMs` since `since` (oldest first, empty buckets
-     * left out), each read through its partial index (migration 1460).
+     * left out), each read through its partial index (migration 1460); and `sentAfter`, the notices
+     * accepted after `paceSince` (the fleet's pace; `paceSince` >= `since`, counted by the same query).
      */
     async history(
       campaignId: number,
       since: number,
       bucketMs: number,
+      paceSince: number,
       ex: Executor = db,
-    ): Promise<Array<{ at: number; sent: number; claimed: number; failed: number }>> {
+    ): Promise<{ buckets: Array<{ at: number; sent: number; claimed: number; failed: number }>; sentAfter: number }> {
+      if (paceSince < since) throw new Error('history: paceSince before since');
       const kinds = [
         ['sent', 'noticed_at'],
         ['claimed', 'claimed_at'],
         ['failed', 'failed_at'],
       ] as const;
       const out = new Map<number, { at: number; sent: number; claimed: number; failed: number }>();
+      let sentAfter = 0;
       for (const [kind, col] of kinds) {
         // A literal, not a parameter: PostgreSQL matches the GROUP BY to the select list by text.
         const bucket = sql<number>`(${sql.ref(col)} / ${sql.lit(Math.trunc(bucketMs))})`;
         const rows = await ex
           .selectFrom('recipients')
-          .select([bucket.as('b'), (eb) => eb.fn.countAll<number>().as('n')])
+          .select([
+            bucket.as('b'),
+            (eb) => eb.fn.countAll<number>().as('n'),
+            sql<number>`sum(case when ${sql.ref(col)} > ${paceSince} then 1 else 0 end)`.as('recent'),
+          ])
           .where('campaign_id', '=', campaignId)
           .where(col, '>=', since)
           .groupBy(bucket)
@@ -419,9 +417,10 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           const e = out.get(at) ?? { at, sent: 0, claimed: 0, failed: 0 };
           e[kind] += Number(r.n);
           out.set(at, e);
+          if (kind === 'sent') sentAfter += Number(r.recent);
         }
       }
-      return [...out.values()].sort((a, b) => a.at - b.at);
+      return { buckets: [...out.values()].sort((a, b) => a.at - b.at), sentAfter };
     },
     /** Failed notices back to the queue (status 0, attempts reset, same link); answers how many. */
     async retryFailedNotices(campaignId: number, now: number, ex: Executor = db): Promise<number> {

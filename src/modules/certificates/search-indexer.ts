@@ -11,8 +11,8 @@
  * Woken when rows are inserted, held while an import runs (it would only slow the import down),
  * and on a timer for rows a CLI import wrote beside the server.
  */
-import type { Statement } from 'better-sqlite3';
 import type { DatabaseHandle } from '../../platform/db/index.js';
+import { sqliteFast, type FastStatement } from '../../platform/db/sqlite-fast.js';
 
 /** Time one batch may take (the rest of ~50 ms stays free for requests). */
 const BATCH_MS = 20;
@@ -43,9 +43,9 @@ export function searchIndexerFor(handle: DatabaseHandle): SearchIndexer | undefi
 }
 
 function createSearchIndexer(handle: DatabaseHandle): SearchIndexer {
-  const sqlite = handle.sqlite!;
+  const fast = sqliteFast(handle);
   // Prepared on first use: the migrations may not have run when the indexer is created.
-  let stmts: { insert: Statement; mark: Statement } | undefined;
+  let stmts: { insert: FastStatement<[number], never>; mark: FastStatement<[number], never> } | undefined;
   let size = 1000;
   let holds = 0;
   // Until start(), wake() does nothing: a CLI import leaves its rows to the server's indexer.
@@ -61,18 +61,18 @@ function createSearchIndexer(handle: DatabaseHandle): SearchIndexer {
       if (holds > 0) return 0;
       // The same rows both times: this transaction writes first, so nothing else writes meanwhile.
       stmts ??= {
-        insert: sqlite.prepare(
+        insert: fast.statement(
           `INSERT INTO recipients_fts(rowid, email, name, number)
            SELECT id, email, name, number FROM recipients WHERE search_indexed = 0 ORDER BY campaign_id, id LIMIT ?`,
-        ),
-        mark: sqlite.prepare(
+        )!,
+        mark: fast.statement(
           `UPDATE recipients SET search_indexed = 1 WHERE id IN (SELECT id FROM recipients WHERE search_indexed = 0 ORDER BY campaign_id, id LIMIT ?)`,
-        ),
+        )!,
       };
       const t0 = performance.now();
       const n = size;
       stmts.insert.run(n);
-      const done = stmts.mark.run(n).changes;
+      const done = stmts.mark.run(n);
       const ms = performance.now() - t0;
       if (done === n) size = Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.round((n * BATCH_MS) / Math.max(ms, 0.5))));
       return done;

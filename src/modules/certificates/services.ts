@@ -14,6 +14,7 @@ import { createCredentials } from './credentials/service.js';
 import { DELIVER_KIND } from './claims.js';
 import { createDeliverability } from './deliverability/service.js';
 import { createBounces } from './deliverability/bounces.js';
+import { sqliteFast } from '../../platform/db/sqlite-fast.js';
 
 export function createServices(core: Core) {
   const campaigns = createCampaignsRepo(core.db);
@@ -30,7 +31,7 @@ export function createServices(core: Core) {
     config: core.config,
     logger: core.logger,
     now: core.now,
-    reader: core.handle.reader,
+    fast: sqliteFast(core.handle),
   };
   const campaign = createCampaignService(deps);
   const deliverability = createDeliverability(deps);

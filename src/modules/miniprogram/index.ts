@@ -5,6 +5,7 @@ import { migrations } from './migrations.js';
 import { jscode2session } from '../../platform/wechat/jscode2session.js';
 import { createTimeFormatter } from './present.js';
 import { createMiniprogramRepo } from './repo.js';
+import { sqliteFast } from '../../platform/db/sqlite-fast.js';
 import { registerMiniprogramRoutes } from './routes-seed.js';
 import { createMiniprogramService } from './service.js';
 import { createSessionService } from './sessions.js';
@@ -13,7 +14,7 @@ import { createAttemptLimiter } from '../../platform/limits/attempts.js';
 /** Wires the module's repository, services and routes from the core. */
 export function createMiniprogram(core: Core) {
   const mp = core.config.wechat.miniprogram;
-  const repo = createMiniprogramRepo(core.db, core.handle.sqlite, core.handle.reader);
+  const repo = createMiniprogramRepo(core.db, sqliteFast(core.handle));
   const sessions = createSessionService({
     repo,
     secrets: core.secrets,

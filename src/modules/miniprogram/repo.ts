@@ -1,12 +1,12 @@
 /**
  * Thin Kysely repository of the miniprogram module: one query per method. The hot reads join the
  * session to the data it guards, so an authenticated `get` or `getHistory` is one indexed lookup;
- * they are compiled once (prepared.ts) since building a Kysely query costs more than running it.
+ * they are compiled once (platform/db/sqlite-fast.ts) since building a Kysely query costs more
+ * than running it.
  */
-import type SQLite from 'better-sqlite3';
 import { sql, type Compilable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
-import { prepare as prepareQuery, sqliteIndexHint, type PrepareOptions } from '../../platform/db/prepared.js';
+import { sqliteFast, sqliteIndexHint, type QueryOptions, type SqliteFast } from '../../platform/db/sqlite-fast.js';
 import './tables.js';
 import type { MiniprogramProfileTable } from './tables.js';
 
@@ -53,51 +53,56 @@ type RawSessionProfile = {
   modified_at: number | null;
 };
 
+/** The session and its openid's profile by token hash: one select for the fast path and the executor. */
+function sessionWithProfileQuery(ex: Executor, tokenHash: string) {
+  return ex
+    .selectFrom('miniprogram_sessions as s')
+    .leftJoin('miniprogram_profiles as p', 'p.openid', 's.openid')
+    .select([
+      's.openid as s_openid',
+      's.expires_at as s_expires_at',
+      'p.id',
+      'p.openid',
+      'p.phone',
+      'p.qq',
+      'p.cardno',
+      'p.wxid',
+      'p.created_at',
+      'p.modified_at',
+    ])
+    .where('s.token_hash', '=', tokenHash);
+}
+
+/** The session and its openid's history by token hash. */
+function sessionWithHistoryQuery(ex: Executor, tokenHash: string) {
+  return ex
+    .selectFrom('miniprogram_sessions as s')
+    .leftJoin('miniprogram_history as h', 'h.openid', 's.openid')
+    .select(['s.openid', 's.expires_at', 'h.items', 'h.version'])
+    .where('s.token_hash', '=', tokenHash);
+}
+
 /**
- * Builds the repository over a Kysely handle; `sqlite` (the raw better-sqlite3 handle of the same
- * database, when it is SQLite) lets the hot queries run as prepared statements, the reads on
- * `reader` (the read-only connection, platform/db/reader.ts) when there is one.
+ * Builds the repository over a Kysely handle; `fast` (the handle's sqliteFast) lets the hot
+ * queries run as prepared statements on SQLite, the reads on the read-only connection
+ * (platform/db/reader.ts) when there is one.
  */
-export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?: SQLite.Database) {
+export function createMiniprogramRepo(db: DB, fast: SqliteFast = sqliteFast({ db })) {
   // History is read just before it is written (addHistory): those reads stay on the main
   // connection, whose page cache holds what it just wrote; the reader's cache is dropped whenever
   // another connection commits (measured: addHistory ~40% more CPU when reading on the reader).
-  const prepare = <R>(query: Compilable<R>, arity: number, opts: Omit<PrepareOptions, 'reader'> & { onMain?: true } = {}) =>
-    prepareQuery(db, sqlite, query, arity, { sqliteSql: opts.sqliteSql, reader: opts.onMain ? undefined : reader });
+  const prepare = <R>(query: Compilable<R>, arity: number, opts: QueryOptions = {}) => fast.query(query, arity, opts);
   const q = {
     sessionWithProfile: prepare(
-      db
-        .selectFrom('miniprogram_sessions as s')
-        .leftJoin('miniprogram_profiles as p', 'p.openid', 's.openid')
-        .select([
-          's.openid as s_openid',
-          's.expires_at as s_expires_at',
-          'p.id',
-          'p.openid',
-          'p.phone',
-          'p.qq',
-          'p.cardno',
-          'p.wxid',
-          'p.created_at',
-          'p.modified_at',
-        ])
-        .where('s.token_hash', '=', ''),
+      sessionWithProfileQuery(db, ''),
       1,
       // The profile from its covering index (migration 3002): one B-tree descent, not two.
       { sqliteSql: sqliteIndexHint('miniprogram_profiles', 'p', 'miniprogram_profiles_openid_all') },
     ),
-    sessionWithHistory: prepare(
-      db
-        .selectFrom('miniprogram_sessions as s')
-        .leftJoin('miniprogram_history as h', 'h.openid', 's.openid')
-        .select(['s.openid', 's.expires_at', 'h.items', 'h.version'])
-        .where('s.token_hash', '=', ''),
-      1,
-      { onMain: true },
-    ),
+    sessionWithHistory: prepare(sessionWithHistoryQuery(db, ''), 1, { on: 'main' }),
     session: prepare(db.selectFrom('miniprogram_sessions').select(['openid', 'expires_at']).where('token_hash', '=', ''), 1),
     profile: prepare(db.selectFrom('miniprogram_profiles').select(profileColumns).where('openid', '=', ''), 1),
-    history: prepare(db.selectFrom('miniprogram_history').select(['items', 'version']).where('openid', '=', ''), 1, { onMain: true }),
+    history: prepare(db.selectFrom('miniprogram_history').select(['items', 'version']).where('openid', '=', ''), 1, { on: 'main' }),
     updateHistory: prepare(
       db
         .updateTable('miniprogram_history')
@@ -105,6 +110,7 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
         .where('openid', '=', '')
         .where('version', '=', 0),
       4,
+      { on: 'main' },
     ),
     insertHistory: prepare(
       db
@@ -112,9 +118,10 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
         .values({ openid: '', items: '', version: 1, updated_at: 0 })
         .onConflict((oc) => oc.column('openid').doNothing()),
       4,
+      { on: 'main' },
     ),
   };
-  const fast = (ex: Executor) => ex === db;
+  const isFast = (ex: Executor) => ex === db;
 
   return {
     /** Registers the openid unless it already is (the unique index decides under concurrency). */
@@ -127,7 +134,7 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
     },
 
     async findProfile(openid: string, ex: Executor = db): Promise<ProfileRow | undefined> {
-      if (fast(ex)) return q.profile.first([openid]);
+      if (isFast(ex)) return q.profile.first([openid]);
       return ex.selectFrom('miniprogram_profiles').select(profileColumns).where('openid', '=', openid).executeTakeFirst();
     },
 
@@ -149,31 +156,15 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
     },
 
     async findSession(tokenHash: string, ex: Executor = db): Promise<SessionRow | undefined> {
-      if (fast(ex)) return q.session.first([tokenHash]);
+      if (isFast(ex)) return q.session.first([tokenHash]);
       return ex.selectFrom('miniprogram_sessions').select(['openid', 'expires_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
     },
 
     /** The session and its openid's profile in one lookup by token hash. */
     async findSessionWithProfile(tokenHash: string, ex: Executor = db): Promise<SessionWithProfile | undefined> {
-      const r: RawSessionProfile | undefined = fast(ex)
+      const r: RawSessionProfile | undefined = isFast(ex)
         ? await q.sessionWithProfile.first([tokenHash])
-        : await ex
-            .selectFrom('miniprogram_sessions as s')
-            .leftJoin('miniprogram_profiles as p', 'p.openid', 's.openid')
-            .select([
-              's.openid as s_openid',
-              's.expires_at as s_expires_at',
-              'p.id',
-              'p.openid',
-              'p.phone',
-              'p.qq',
-              'p.cardno',
-              'p.wxid',
-              'p.created_at',
-              'p.modified_at',
-            ])
-            .where('s.token_hash', '=', tokenHash)
-            .executeTakeFirst();
+        : await sessionWithProfileQuery(ex, tokenHash).executeTakeFirst();
       if (!r) return undefined;
       const profile =
         r.id === null || r.id === undefined
@@ -193,14 +184,9 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
 
     /** The session and its openid's history in one lookup by token hash. */
     async findSessionWithHistory(tokenHash: string, ex: Executor = db): Promise<SessionWithHistory | undefined> {
-      const r = fast(ex)
+      const r = isFast(ex)
         ? await q.sessionWithHistory.first([tokenHash])
-        : await ex
-            .selectFrom('miniprogram_sessions as s')
-            .leftJoin('miniprogram_history as h', 'h.openid', 's.openid')
-            .select(['s.openid', 's.expires_at', 'h.items', 'h.version'])
-            .where('s.token_hash', '=', tokenHash)
-            .executeTakeFirst();
+        : await sessionWithHistoryQuery(ex, tokenHash).executeTakeFirst();
       if (!r) return undefined;
       const history = r.items === null || r.items === undefined ? undefined : { items: r.items, version: Number(r.version) };
       return { openid: r.openid, expires_at: Number(r.expires_at), history };
@@ -236,7 +222,7 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
     },
 
     async findHistory(openid: string, ex: Executor = db): Promise<HistoryRow | undefined> {
-      const r = fast(ex)
+      const r = isFast(ex)
         ? await q.history.first([openid])
         : await ex.selectFrom('miniprogram_history').select(['items', 'version']).where('openid', '=', openid).executeTakeFirst();
       return r && { items: r.items, version: Number(r.version) };
@@ -244,7 +230,7 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
 
     /** Creates the openid's history row; false when another request created it first. */
     async insertHistory(openid: string, items: string, now: number, ex: Executor = db): Promise<boolean> {
-      if (fast(ex)) return (await q.insertHistory.run([openid, items, 1, now])) > 0;
+      if (isFast(ex)) return (await q.insertHistory.run([openid, items, 1, now])) > 0;
       const r = await ex
         .insertInto('miniprogram_history')
         .values({ openid, items, version: 1, updated_at: now })
@@ -255,7 +241,7 @@ export function createMiniprogramRepo(db: DB, sqlite?: SQLite.Database, reader?:
 
     /** Replaces the history if it is still at `version`; false when another write came first. */
     async updateHistory(openid: string, items: string, version: number, now: number, ex: Executor = db): Promise<boolean> {
-      if (fast(ex)) return (await q.updateHistory.run([items, now, openid, version])) > 0;
+      if (isFast(ex)) return (await q.updateHistory.run([items, now, openid, version])) > 0;
       const r = await ex
         .updateTable('miniprogram_history')
         .set({ items, version: sql<number>`version + 1`, updated_at: now })

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, PostgresAdapter, type Transaction } from 'kysely';
 import { openReader } from './reader.js';
+import { statementCache } from './sqlite-fast.js';
 import { createPrivateFile } from './private-file.js';
 import type { Database } from './tables.js';
 
@@ -88,7 +89,7 @@ export function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Datab
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statementCache(sqlite) }) });
   const reader = cfg.file === ':memory:' ? undefined : openReader(cfg.file);
   return {
     db,
@@ -98,28 +99,6 @@ export function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Datab
     close: async () => {
       reader?.close();
       await db.destroy();
-    },
-  };
-}
-
-/**
- * Kysely prepares every query it runs; on SQLite preparing costs about as much as a small query
- * itself. Kysely only calls `all`/`run` (never `iterate`, which would hold a statement busy), and
- * its SQL text is stable per query shape, so one statement per SQL string serves every call.
- * Bounded: a query built with a variable number of placeholders must not grow the cache forever.
- */
-function withStatementCache(sqlite: SQLite.Database, max = 500) {
-  const cache = new Map<string, SQLite.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string) {
-      let stmt = cache.get(sql);
-      if (!stmt) {
-        stmt = sqlite.prepare(sql);
-        if (cache.size >= max) cache.clear();
-        cache.set(sql, stmt);
-      }
-      return stmt;
     },
   };
 }

@@ -29,8 +29,8 @@
  * that fits item 4. The statements below are one upsert each, the same on both dialects.
  */
 import { sql } from 'kysely';
-import type SQLite from 'better-sqlite3';
 import type { DB, Executor } from '../db/index.js';
+import type { SqliteFast } from '../db/sqlite-fast.js';
 import './tables.js';
 
 export interface WindowRule {
@@ -149,13 +149,17 @@ function fnv(s: string): string {
 
 /**
  * Builds the limiter over a database handle. Stateless apart from the sweep timer's last run.
- * `reader` (SQLite's read-only connection, db/reader.ts): `exhausted`, a read on hot paths (every
- * claim-link lookup), runs there as one prepared statement instead of through Kysely.
+ * `fast` (the handle's sqliteFast, db/sqlite-fast.ts): on SQLite with a read-only connection,
+ * `exhausted`, a read on hot paths (every claim-link lookup), runs there as one prepared statement
+ * instead of through Kysely.
  */
-export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?: SQLite.Database }): AttemptLimiter {
+export function createAttemptLimiter(deps: { db: DB; now: () => number; fast?: SqliteFast }): AttemptLimiter {
   const { db, now } = deps;
   let lastSweep = now();
-  const countOf = deps.reader?.prepare('SELECT count, reset_at FROM attempt_counters WHERE key = ?');
+  const countOf = deps.fast?.statement<[string], { count: number; reset_at: number }>(
+    'SELECT count, reset_at FROM attempt_counters WHERE key = ?',
+    { on: 'reader-only' },
+  );
 
   /** Reserves one attempt on one key: the count after it, or minus the wait when refused. */
   async function reserveOne(ex: Executor, rule: LimitRule, t: number): Promise<number> {
@@ -223,7 +227,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; reader?:
     async exhausted(rule) {
       const t = now();
       const row = countOf
-        ? (countOf.get(boundedKey(rule.key)) as { count: number; reset_at: number } | undefined)
+        ? countOf.get(boundedKey(rule.key))
         : (
             await sql<{
               count: number;
