@@ -1,6 +1,6 @@
 // ESLint (flat config). Server, tests and benches: typescript-eslint's type-aware recommended rules.
 // Web pages: eslint-plugin-vue's recommended rules and typescript-eslint's recommended rules without
-// type information (web/ is compiled by Vite, outside tsconfig.json). Formatting belongs to Prettier
+// type information (web/ is compiled by Vite and type-checked by vue-tsc with web/tsconfig.json). Formatting belongs to Prettier
 // (.prettierrc.json): eslint-config-prettier comes last and turns off every stylistic rule.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -11,9 +11,9 @@ import globals from 'globals';
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/**/generated/**', 'test/fixtures/**', 'bin/**'] },
 
-  // Server, tests, benches: type-aware.
+  // Server, tests, benches, scripts: type-aware.
   {
-    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', '*.ts'],
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', '*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       globals: globals.node,

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, openLoad, report, withServerCpu, writeResults, type LoadResult } from './lib.js';
+import { load, openLoad, report, startBenchWechat, withServerCpu, writeResults, type LoadResult } from './lib.js';
 import { buildInbound } from '../src/platform/wechat/callback.js';
 import { buildMatcher, normalizeKeyword, type MatchRule } from '../src/modules/autoreply/matcher.js';
 
@@ -66,7 +66,15 @@ async function server(): Promise<void> {
   const { parseConfig } = await import('../src/config.js');
   const { buildApp, createAppCore } = await import('../src/app.js');
   const { createAutoreply } = await import('../src/modules/autoreply/index.js');
-  const config = parseConfig({ DATA_DIR: dataDir, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', PORT: '0', PUBLIC_URL: 'http://bench.test' });
+  // Connecting an official account proves its appid and secret with WeChat: a loopback fake.
+  const wechat = await startBenchWechat();
+  const config = parseConfig({
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    PORT: '0',
+    PUBLIC_URL: 'http://bench.test',
+    WECHAT_API_BASE: wechat.url,
+  });
   const core = await createAppCore(config);
   const ar = createAutoreply(core);
   const t0 = performance.now();
@@ -104,6 +112,7 @@ async function server(): Promise<void> {
     if (m === 'stop') {
       await app.close();
       await core.close();
+      await wechat.close();
       rmSync(dataDir, { recursive: true, force: true });
       process.exit(0);
     }

@@ -186,3 +186,17 @@ export async function withServerCpu<R extends LoadResult>(
   const cpuUsEach = Math.round(((await serverCpu(child)) - before) / Math.max(1, result.total));
   return { result, cpuUsEach, perSecOneFreeCore: Math.round(1e6 / Math.max(1, cpuUsEach)) };
 }
+
+/**
+ * A loopback fake of WeChat's server API for a bench service that connects official accounts:
+ * connecting one proves its appid and secret with WeChat (an access_token request), so the
+ * service's WECHAT_API_BASE points here. It answers /cgi-bin/token for any appid (the bench's
+ * secrets are made up); everything else gets the fake's "no handler" error. The check itself
+ * runs as in production, over HTTP.
+ */
+export async function startBenchWechat(): Promise<{ url: string; close(): Promise<void> }> {
+  const { startFakeWechat } = await import('../test/helpers/fake-wechat.js');
+  const fake = await startFakeWechat();
+  fake.on('/cgi-bin/token', () => ({ access_token: `bench-AT-${fake.calls('/cgi-bin/token').length}`, expires_in: 7200 }));
+  return fake;
+}

@@ -10,7 +10,7 @@ import { createCore, type Core, type CoreOptions } from './platform/core.js';
 import type { Config } from './config.js';
 import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
-import { AccessLog } from './platform/http/access-log.js';
+import { AccessLog, requestLogger } from './platform/http/access-log.js';
 import { registerDraining } from './platform/http/draining.js';
 import { databaseUnavailableReason, ServiceUnavailableError } from './platform/http/errors.js';
 import { registerWeb } from './platform/http/web.js';
@@ -44,6 +44,22 @@ export function trustProxyOption(tp: boolean | number | string[]): boolean | str
   return tp;
 }
 
+/**
+ * @fastify/swagger marks every request body `required`, but a route whose body schema is nullish
+ * (zod `.nullish()`, e.g. deleting an address) accepts a request without one: the document says
+ * so, and the clients generated from it (web/generated) may leave the body out.
+ */
+export function optionalNullableBodies<T extends { paths?: unknown }>(doc: T): T {
+  type Body = { required?: boolean; content?: Record<string, { schema?: { nullable?: boolean } }> };
+  for (const item of Object.values((doc.paths ?? {}) as Record<string, Record<string, { requestBody?: Body }>>)) {
+    for (const op of Object.values(item)) {
+      const content = Object.values(op?.requestBody?.content ?? {});
+      if (content.length && content.every((c) => c.schema?.nullable === true)) op.requestBody!.required = false;
+    }
+  }
+  return doc;
+}
+
 export async function buildApp(core: Core): Promise<FastifyInstance> {
   // Typed as Fastify's logger, so the app is a FastifyInstance with the default logger type.
   const logger: FastifyBaseLogger = core.logger;
@@ -54,6 +70,8 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     // One access-log line per request (access-log.ts) instead of Fastify's two.
     logController: new AccessLog(core.logger),
+    // req.log made when a request first writes a line of its own (most write none).
+    childLoggerFactory: requestLogger,
     genReqId: () => crypto.randomUUID(),
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
     // While stopping, our own hook answers 503 in each API's envelope (draining.ts).
@@ -80,6 +98,7 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
       },
     },
     transform: jsonSchemaTransform,
+    transformObject: (doc) => ('openapiObject' in doc ? optionalNullableBodies(doc.openapiObject) : doc.swaggerObject),
   });
   // staticCSP: swagger-ui's pages answer a CSP with the hashes of their own inline code (issue 10
   // item 13), framing refused and without `upgrade-insecure-requests` (an instance on a LAN

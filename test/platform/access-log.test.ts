@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { logUrl } from '../../src/platform/http/access-log.js';
+import { logUrl, requestLogger } from '../../src/platform/http/access-log.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp | undefined;
@@ -14,7 +14,7 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function appLogging(level: string) {
+async function appLogging(level: string, root?: (logger: pino.Logger) => void) {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -22,7 +22,9 @@ async function appLogging(level: string) {
       cb();
     },
   });
-  t = await startTestApp({ startJobs: false, logger: pino({ level }, sink) });
+  const logger = pino({ level, redact: { paths: ['*.token'], censor: '[redacted]' } }, sink);
+  root?.(logger);
+  t = await startTestApp({ startJobs: false, logger });
   return lines;
 }
 
@@ -58,11 +60,86 @@ describe('access log', () => {
     expect(mine[0]).toMatchObject({ url: '/no/such/page', status: 404 });
   });
 
+  it("a request's own lines carry its reqId, the one of its access line, and the logger's redaction", async () => {
+    const lines = await appLogging('info');
+    const before = lines.length;
+    // An unknown callback is refused with a warn line through the request's logger.
+    const r = await t!.app.inject({
+      method: 'POST',
+      url: '/wechat/callback/no-such-account',
+      payload: '<xml></xml>',
+      headers: { 'content-type': 'text/xml' },
+    });
+    expect(r.statusCode).toBe(404);
+    await expect.poll(() => lines.slice(before).filter((l) => l.msg === 'request').length).toBe(1);
+    const mine = lines.slice(before);
+    const warn = mine.find((l) => l.msg === 'wechat callback refused');
+    const access = mine.find((l) => l.msg === 'request');
+    expect(warn).toMatchObject({ level: 40, status: 404 });
+    expect(typeof warn!.reqId).toBe('string');
+    expect(warn!.reqId).toBe(access!.reqId);
+  });
+
+  it('makes no logger per request for a request that logs nothing but its access line', async () => {
+    let children = () => 0;
+    await appLogging('info', (logger) => (children = countChildren(logger)));
+    const before = children();
+    for (let i = 0; i < 20; i++) {
+      const r = await t!.app.inject({ method: 'GET', url: `/api/getUserInfo?token=unknown-${i}` });
+      expect(r.statusCode).toBe(200);
+    }
+    expect(children() - before).toBe(0);
+  });
+
   it('writes nothing per request at warn', async () => {
     const lines = await appLogging('warn');
     const r = await t!.app.inject({ method: 'GET', url: '/api/getUserInfo?token=abc' });
     expect(r.statusCode).toBe(200);
     expect(lines.filter((l) => l.reqId !== undefined)).toEqual([]);
+  });
+});
+
+/** Counts the children made of `logger` (and of its children, which inherit its `child`). */
+function countChildren(logger: pino.Logger): () => number {
+  let n = 0;
+  const child = logger.child;
+  logger.child = function (this: pino.Logger, ...a: Parameters<typeof child>) {
+    n++;
+    return child.apply(this, a);
+  } as typeof child;
+  return () => n;
+}
+
+describe('requestLogger', () => {
+  it("is the parent's child with the request's bindings, made on first use, redaction and level included", () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const parent = pino({ level: 'info', redact: { paths: ['*.token'], censor: '[redacted]' } }, sink);
+    const made = countChildren(parent);
+    const log = requestLogger(parent, { reqId: 'r1' }, {});
+    expect(made()).toBe(0);
+    expect(log.level).toBe('info');
+    log.debug('not written');
+    expect(made()).toBe(0);
+    log.warn({ req: { token: 'SECRET' } }, 'refused');
+    expect(made()).toBe(1);
+    log.warn('again, the same child');
+    expect(made()).toBe(1);
+    log.child({ part: 'x' }).info('from a child');
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 40, reqId: 'r1', req: { token: '[redacted]' }, msg: 'refused' }),
+      expect.objectContaining({ level: 40, reqId: 'r1', msg: 'again, the same child' }),
+      expect.objectContaining({ level: 30, reqId: 'r1', part: 'x', msg: 'from a child' }),
+    ]);
+    const quiet = requestLogger(parent, { reqId: 'r2' }, { level: 'error' });
+    expect(quiet.level).toBe('error');
+    quiet.warn('below the route level');
+    expect(lines).toHaveLength(3);
   });
 });
 

@@ -88,6 +88,29 @@ describe('CORS without CORS_ORIGINS: token APIs open to any origin, the assistan
     expect(String(info.headers['access-control-expose-headers']).toLowerCase()).toContain('retry-after');
   });
 
+  it('marks token answers as varying on Origin, with or without one, and checks preflights strictly', async () => {
+    const plain = await t.app.inject({ method: 'GET', url: '/api/getUserInfo?token=no-such-token' });
+    expect(plain.headers['access-control-allow-origin']).toBeUndefined();
+    expect(String(plain.headers.vary)).toMatch(/\bOrigin\b/);
+    const pre = await preflight(t, '/service/user/get', SITE, 'POST', 'content-type, authorization');
+    expect(String(pre.headers.vary)).toMatch(/\bOrigin\b/);
+    expect(String(pre.headers.vary)).toMatch(/Access-Control-Request-Headers/i);
+    expect(pre.headers['access-control-allow-headers']).toBe('content-type, authorization');
+    expect(pre.headers['content-length']).toBe('0');
+    // An OPTIONS without Access-Control-Request-Method is no preflight; one without Origin neither.
+    const noMethod = await t.app.inject({ method: 'OPTIONS', url: '/api/submitUserInfo', headers: { origin: SITE } });
+    expect(noMethod.statusCode).toBe(400);
+    const noOrigin = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/api/submitUserInfo',
+      headers: { 'access-control-request-method': 'POST' },
+    });
+    expect(noOrigin.statusCode).toBe(404);
+    // Pages and callbacks do not depend on Origin.
+    const page = await t.app.inject({ method: 'GET', url: '/healthz', headers: { origin: SITE } });
+    expect(String(page.headers.vary ?? '')).not.toMatch(/\bOrigin\b/);
+  });
+
   it('refuses preflights to the cookie-session routes from any other origin, with a reason', async () => {
     for (const [url, method] of SESSION_ROUTES) {
       const r = await preflight(t, url, SITE, method);

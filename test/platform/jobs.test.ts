@@ -330,6 +330,25 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     await waitFor(() => got.length === 1, 10_000, 'the sleeping instance to be woken');
   });
 
+  it('runs a job enqueued in a transaction right after the commit, with no poll and no timer', async () => {
+    // A poll interval far longer than the test: only the commit itself can wake the runner
+    // (SQLite: the claim queued behind the transaction; PostgreSQL: the NOTIFY at commit).
+    const q = createJobQueue(handle, { logger, concurrency: 1, leaseMs: 1000, pollMs: 600_000 });
+    queues.push(q);
+    const ran: number[] = [];
+    q.define('t.commit', { handler: async () => void ran.push(Date.now()) });
+    await q.start();
+    await new Promise((r) => setTimeout(r, 50));
+    for (let n = 0; n < 5; n++) {
+      await handle.db.transaction().execute(async (trx) => {
+        await q.enqueue('t.commit', { n }, { trx, singletonKey: `t.commit:${n}` });
+      });
+      const committed = Date.now();
+      await waitFor(() => ran.length === n + 1, 10_000, `job ${n} after its commit`);
+      expect(ran[n] - committed).toBeLessThan(1000);
+    }
+  });
+
   it('stops a handler whose lease another runner took over', async () => {
     const q = queue();
     let aborted = false;

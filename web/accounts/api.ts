@@ -4,7 +4,8 @@
  * thrown as ApiError so views handle success and refusal apart. The session (username + token)
  * is kept in localStorage: the activation link opens a new tab, which should find it.
  */
-import { HttpError, NetworkError, request } from '../shared/http';
+import { createApiClient, ok, within, type Json, type JsonBody } from '../shared/api-client';
+import { HttpError, NetworkError } from '../shared/http';
 
 export { HttpError, NetworkError };
 
@@ -39,24 +40,13 @@ export interface Session {
 /** A session the member pages can use (not a pending registration). */
 export const isMember = (s: Session | null): s is Session => Boolean(s && !s.pending);
 
-export interface Address {
-  id: number;
-  receiver: string;
-  address: string;
-  tag: string;
-  receiver_phone: string;
-  receiver_mobile: string;
-  postcode: string;
-  is_default: 'True' | 'False';
-}
+/** An address as the server answers it (the address book's list). */
+export type Address = Success<Json<'/v1/users/{username}/address', 'get'>>['addresslist'][number];
 
-export interface AddressInput {
-  receiver: string;
-  receiver_phone: string;
-  address: string;
-  postcode: string;
-  tag: string;
-}
+/** What the address form sends: every field the form has (the server's optional ones as ''). */
+export type AddressInput = Required<
+  Pick<JsonBody<'/v1/users/{username}/address', 'post'>, 'receiver' | 'receiver_phone' | 'address' | 'postcode' | 'tag'>
+>;
 
 export function getSession(): Session | null {
   try {
@@ -91,55 +81,68 @@ export function setSession(s: Session | null): void {
 let memory: Session | null = null;
 const current = () => getSession() ?? memory;
 
-type Envelope = { code: number; error?: string; [k: string]: unknown };
+/** The seed's success answer of a call (`code: 200`), apart from its refusals (`code: 101xx`). */
+type Success<R> = Extract<R, { code: 200 }>;
 
-async function call<T extends Envelope>(method: string, path: string, body?: unknown, auth = false): Promise<T> {
-  const headers: Record<string, string> = {};
-  const s = current();
-  if (auth && s) headers.authorization = s.token;
-  const answer = await request<Envelope>(path, { method, body, headers, timeoutMs: 20_000 });
-  if (!answer || typeof answer.code !== 'number') throw new HttpError(200, 'bad_answer', 'unexpected answer');
-  if (answer.code !== 200) throw new ApiError(answer.code, String(answer.error ?? ''), answer);
-  return answer as T;
+const client = createApiClient();
+
+/**
+ * Awaits a call of the seed's API: its success answer, or its refusal thrown as ApiError.
+ * `auth` sends the session token (the seed's `authorization` header, without a scheme).
+ */
+async function call<R extends { code: number }>(answer: Promise<{ data?: R }>): Promise<Success<R>> {
+  const body: unknown = await ok(answer);
+  const a = body as { code?: unknown; error?: unknown } | undefined;
+  if (!a || typeof a.code !== 'number') throw new HttpError(200, 'bad_answer', 'unexpected answer');
+  if (a.code !== 200) throw new ApiError(a.code, String(a.error ?? ''), a as Record<string, unknown>);
+  return body as Success<R>;
 }
 
-const enc = encodeURIComponent;
+/** Per call: the 20 s timeout, and the session token for calls that need one. */
+const opts = (auth = false) => {
+  const s = current();
+  return { fetch: within({ timeoutMs: 20_000 }), headers: auth && s ? { authorization: s.token } : {} };
+};
+
 const me = () => {
   const s = current();
   if (!s) throw new ApiError(10101, 'not logged in');
   return s.username;
 };
+const mine = () => ({ path: { username: me() } });
 
 export const api = {
-  register: (b: { username: string; email: string; password1: string; password2: string }) =>
-    call<{ code: 200; username: string; data: { token: string } }>('POST', '/v1/users', b),
+  register: (body: JsonBody<'/v1/users', 'post'>) => call(client.POST('/v1/users', { body, ...opts() })),
   login: (login: string, password: string) =>
-    call<{ code: 200; username: string; data: { token: string } }>(
-      'POST',
-      '/v1/tokens',
-      login.includes('@') ? { email: login, password } : { username: login, password },
-    ),
-  logout: () => call('DELETE', '/v1/tokens', undefined, true),
+    call(client.POST('/v1/tokens', { body: login.includes('@') ? { email: login, password } : { username: login, password }, ...opts() })),
+  logout: () => call(client.DELETE('/v1/tokens', opts(true))),
   /** By the session token when there is one, else by email or username. */
-  resendActivation: (target: { email?: string; username?: string } = {}) => call('POST', '/v1/users/activation/resend', target, true),
+  resendActivation: (target: JsonBody<'/v1/users/activation/resend', 'post'> = {}) =>
+    call(client.POST('/v1/users/activation/resend', { body: target, ...opts(true) })),
   /** `already_active`: the link's account was active before (log in), not an error. */
-  activate: (code: string) => call<{ code: 200; data: string; already_active?: boolean }>('GET', `/v1/users/activation?code=${enc(code)}`),
-  changePassword: (b: { oldpassword: string; password1: string; password2: string }) =>
-    call('POST', `/v1/users/${enc(me())}/password`, b, true),
-  sendCode: (email: string) => call('POST', '/v1/users/password/sms', { email }),
-  verifyCode: (email: string, code: string) =>
-    call<{ code: 200; email: string; ticket: string }>('POST', '/v1/users/password/verification/', { email, code }),
-  resetPassword: (b: { email: string; password1: string; password2: string; ticket: string }) => call('POST', '/v1/users/password/new', b),
-  addresses: async () =>
-    (await call<{ code: 200; addresslist: Address[] }>('GET', `/v1/users/${enc(me())}/address`, undefined, true)).addresslist,
+  activate: (code: string) => call(client.GET('/v1/users/activation', { params: { query: { code } }, ...opts() })),
+  changePassword: (body: JsonBody<'/v1/users/{username}/password', 'post'>) =>
+    call(client.POST('/v1/users/{username}/password', { params: mine(), body, ...opts(true) })),
+  sendCode: (email: string) => call(client.POST('/v1/users/password/sms', { body: { email }, ...opts() })),
+  verifyCode: (email: string, code: string) => call(client.POST('/v1/users/password/verification/', { body: { email, code }, ...opts() })),
+  resetPassword: (body: JsonBody<'/v1/users/password/new', 'post'>) => call(client.POST('/v1/users/password/new', { body, ...opts() })),
+  addresses: async () => (await call(client.GET('/v1/users/{username}/address', { params: mine(), ...opts(true) }))).addresslist,
   addAddress: async (a: AddressInput) =>
-    (await call<{ code: 200; addresslist: Address[] }>('POST', `/v1/users/${enc(me())}/address`, a, true)).addresslist,
+    (await call(client.POST('/v1/users/{username}/address', { params: mine(), body: a, ...opts(true) }))).addresslist,
   editAddress: async (id: number, a: AddressInput) =>
-    (await call<{ code: 200; addresslist: Address[] }>('PUT', `/v1/users/${enc(me())}/address/${id}`, a, true)).addresslist,
+    (
+      await call(
+        client.PUT('/v1/users/{username}/address/{id}', { params: { path: { username: me(), id: String(id) } }, body: a, ...opts(true) }),
+      )
+    ).addresslist,
   deleteAddress: async (id: number) =>
-    (await call<{ code: 200; addresslist: Address[] }>('DELETE', `/v1/users/${enc(me())}/address/${id}`, undefined, true)).addresslist,
+    (
+      await call(
+        client.DELETE('/v1/users/{username}/address/{id}', { params: { path: { username: me(), id: String(id) } }, ...opts(true) }),
+      )
+    ).addresslist,
   setDefault: async (id: number) =>
-    (await call<{ code: 200; addresslist: Address[] }>('POST', `/v1/users/address/${enc(me())}/default`, { id }, true)).addresslist,
+    (await call(client.POST('/v1/users/address/{username}/default', { params: mine(), body: { id }, ...opts(true) }))).addresslist,
 };
 
 /** Whether an error means "this browser's session is gone" (send to log in). */

@@ -1,182 +1,40 @@
 /**
  * The console's client for the certificates v2 API: the admin token (sessionStorage only: gone
- * when the browser session ends), typed calls, and a 401 handler that sends the organizer back
- * to sign-in. Types mirror the contract in src/modules/certificates/README.md.
+ * when the browser session ends), calls typed by the server's OpenAPI document (openapi-fetch over
+ * web/generated/api-types.ts, see shared/api-client.ts), and a 401 handler that sends the
+ * organizer back to sign-in. The types below are the server's, by name.
  */
-import { HttpError, NetworkError, request, type RequestOptions } from '../shared/http';
+import type { Middleware } from 'openapi-fetch';
+import { createApiClient, ok, within, type CallOptions, type Json, type JsonBody } from '../shared/api-client';
+import { HttpError, NetworkError } from '../shared/http';
 
 export { HttpError, NetworkError };
 
 const TOKEN_KEY = 'vh.admin.token';
 export const BASE = '/api/v2/certificates';
 
-export type Align = 'left' | 'center' | 'right';
-export interface TextField {
-  x: number;
-  y: number;
-  size: number;
-  color: string;
-  align: Align;
-  maxWidth?: number;
-  font?: string;
-}
-export interface DateField extends TextField {
-  format?: string;
-}
-export interface QrField {
-  x: number;
-  y: number;
-  size: number;
-}
-export interface Layout {
-  name: TextField;
-  number: TextField;
-  date: DateField;
-  qr: QrField;
-  /** Custom fields (import columns beyond email/number/name) by key; x = y = -1 until placed. */
-  fields?: Record<string, TextField>;
-}
-export interface CustomField {
-  key: string;
-  label: string;
-}
-export interface CertificateState {
-  id: string;
-  status: 'valid' | 'revoked';
-  issuedAt: number;
-  revokedAt: number | null;
-  revocationReason: string | null;
-  replacedBy: string | null;
-  name: string;
-  verifyUrl: string;
-}
-export type Counts = Record<'0' | '1' | '2' | '3' | '4', number>;
-export interface SmtpView {
-  host: string | null;
-  port: number | null;
-  security: 'tls' | 'starttls' | 'none' | null;
-  user: string | null;
-  from: string | null;
-  passwordSet: boolean;
-}
-export interface Campaign {
-  id: number | string;
-  slug: string;
-  name: string;
-  organization: string | null;
-  website: string | null;
-  claimUrl: string | null;
-  archived: boolean;
-  layout: Layout | null;
-  dateFormat: string | null;
-  output: 'png' | 'pdf';
-  template: { width: number; height: number; type: string } | null;
-  logo?: { url: string; type: string } | null;
-  customFields?: CustomField[];
-  mail: {
-    subject: string | null;
-    body: string | null;
-    ratePerSec: number | null;
-    dailyLimit: number | null;
-    smtp: SmtpView;
-    fromName?: string | null;
-    replyTo?: string | null;
-    bounceMailbox?: { source: 'campaign' | 'environment'; host: string; port: number; user: string; mailbox: string; tls: boolean } | null;
-  };
-  counts: Counts & { failed?: number };
-  sending: 'idle' | 'sending' | 'paused';
-  createdAt: number;
-}
-export interface Recipient {
-  id: number | string;
-  email: string;
-  number: string | null;
-  name: string | null;
-  status: number;
-  failure: string | null;
-  noticeCount: number;
-  certificateId: string | null;
-  fields?: Record<string, string>;
-  certificate?: CertificateState | null;
-  updatedAt: number;
-  unsubscribedAt?: number | null;
-  bouncedAt?: number | null;
-}
-export interface Progress {
-  counts: Counts;
-  failed: { count: number; latest: Array<{ email: string; reason: string; at: number }> };
-  sending: 'idle' | 'sending' | 'paused';
-  ratePerMin: number;
-  etaSeconds: number | null;
-  quota: { dailyLimit: number | null; usedToday: number; pausedUntil: number | null };
-  /** Set while the SMTP server fails at the connection level: sending waits and probes it. */
-  outage?: { reason: string; nextProbeAt: number | null; probes: number } | null;
-  optOut?: { unsubscribed: number; bounced: number; blocked: number };
-  /** Sent, claimed and failed per minute over the last 15 minutes (the fleet's, from the database). */
-  history?: Array<{ at: number; sent: number; claimed: number; failed: number }>;
-}
-export interface DkimRecord {
-  name: string;
-  type: 'TXT';
-  value: string;
-}
-export interface DkimKey {
-  domain: string;
-  selector: string;
-  source: 'console' | 'environment';
-  record: DkimRecord;
-  updatedAt: number;
-}
-export interface HeaderPreview {
-  headers: Array<{ name: string; value: string }>;
-  raw: string;
-  from: string;
-  fromName: string | null;
-  replyTo: string | null;
-  dkim: { domain: string; selector: string } | null;
-  transport: 'campaign-smtp' | 'global-smtp' | 'dev-mailbox';
-}
-export interface BlockedAddress {
-  email: string;
-  reason: string;
-  campaignId: number | null;
-  messageId: string | null;
-  createdAt: number;
-}
-export interface ImportResult {
-  added: number;
-  duplicates: Array<{ line: string; lineNo: number; email: string }>;
-  rejected: Array<{ line: string; lineNo: number; reason: string }>;
-}
-
-export type ColumnRole = 'email' | 'number' | 'name' | 'field' | 'ignore';
-export interface ColumnMapping {
-  email: number;
-  number?: number | null;
-  name?: number | null;
-  fields?: Array<{ index: number; label: string }>;
-  header: boolean;
-}
-export interface ImportPreview {
-  format: 'csv' | 'xlsx';
-  encoding: string | null;
-  separator: string | null;
-  totalRows: number;
-  columns: Array<{ index: number; title: string; role: ColumnRole }>;
-  mapping: ColumnMapping;
-  rows: Array<{ lineNo: number; cells: string[] }>;
-  willAdd: number;
-  alreadyInCampaign: number;
-  duplicates: number;
-  rejected: number;
-  problems: Array<{ line: string; lineNo: number; reason: string }>;
-}
-export interface DeleteResult {
-  deleted: number;
-  certificatesKept: number;
-  certificatesRevoked: number;
-  missing: number[];
-}
+export type Campaign = Json<'/api/v2/certificates/campaigns/{id}', 'get'>;
+export type Layout = Campaign['layout'];
+export type TextField = Layout['name'];
+export type DateField = Layout['date'];
+export type QrField = Layout['qr'];
+export type Align = TextField['align'];
+export type CustomField = NonNullable<Campaign['customFields']>[number];
+export type SmtpView = Campaign['mail']['smtp'];
+export type Recipient = Json<'/api/v2/certificates/campaigns/{id}/recipients', 'get'>['items'][number];
+export type CertificateState = NonNullable<Recipient['certificate']>;
+export type Progress = Json<'/api/v2/certificates/campaigns/{id}/progress', 'get'>;
+export type Counts = Progress['counts'];
+export type DkimKey = Json<'/api/v2/certificates/dkim', 'get'>['items'][number];
+export type DkimRecord = DkimKey['record'];
+export type HeaderPreview = Json<'/api/v2/certificates/campaigns/{id}/mail/headers', 'post'>;
+export type BlockedAddress = Json<'/api/v2/certificates/blocklist', 'get'>['items'][number];
+export type ImportResult = Json<'/api/v2/certificates/campaigns/{id}/recipients', 'post'>;
+export type ImportPreview = Json<'/api/v2/certificates/campaigns/{id}/recipients/preview', 'post'>;
+export type ColumnRole = ImportPreview['columns'][number]['role'];
+export type ColumnMapping = ImportPreview['mapping'];
+export type DeleteResult = Json<'/api/v2/certificates/campaigns/{id}/recipients/delete', 'post'>;
+export type CampaignPatch = JsonBody<'/api/v2/certificates/campaigns/{id}', 'patch'>;
 
 function fileForm(file: Blob, options?: Record<string, unknown>): FormData {
   const form = new FormData();
@@ -207,148 +65,159 @@ export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-/** An admin call: adds the bearer token; a 401 clears it and goes back to sign-in. */
-export async function call<T = unknown>(path: string, opts: RequestOptions = {}): Promise<T> {
+const auth = (): Record<string, string> => {
   const token = getToken();
-  try {
-    return await request<T>(path.startsWith('/') ? path : `${BASE}/${path}`, {
-      ...opts,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers },
-    });
-  } catch (err) {
-    if (err instanceof HttpError && err.status === 401) {
+  return token ? { authorization: `Bearer ${token}` } : {};
+};
+/** A 401 clears the token and goes back to sign-in. */
+const unauthorized: Middleware = {
+  onError({ error }) {
+    if (error instanceof HttpError && error.status === 401) {
       setToken(null);
       onUnauthorized();
     }
-    throw err;
-  }
-}
+  },
+};
+const client = createApiClient(auth);
+client.use(unauthorized);
+/** Without the stored token: checks a token before it is kept. */
+const bare = createApiClient();
+
+/**
+ * A multipart upload: the path and the answer are typed by the document; the form's parts are
+ * read by the route itself (@fastify/multipart), which the document does not describe.
+ */
+const withForm =
+  (form: FormData, o: CallOptions) =>
+  (req: Request): Promise<Response> =>
+    within(o)(new Request(req, { body: form }));
+
+const campaign = (id: string) => ({ path: { id } });
+const recipient = (id: string, rid: string | number) => ({ path: { id, rid: Number(rid) } });
+const at = (timeoutMs: number, signal?: AbortSignal) => within({ timeoutMs, signal });
+const C = '/api/v2/certificates/campaigns/{id}' as const;
 
 export const api = {
   checkToken: (token: string) =>
-    request<{ ok: boolean }>(`${BASE}/session`, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 10_000 }),
-  campaigns: (archived: boolean) => call<{ campaigns: Campaign[] }>(`campaigns?archived=${archived}`),
-  campaign: (id: string) => call<Campaign>(`campaigns/${id}`),
-  createCampaign: (body: { name: string; slug?: string }) => call<Campaign>('campaigns', { method: 'POST', body }),
-  updateCampaign: (id: string, body: Record<string, unknown>) => call<Campaign>(`campaigns/${id}`, { method: 'PATCH', body }),
+    ok(bare.GET('/api/v2/certificates/session', { headers: { authorization: `Bearer ${token}` }, fetch: at(10_000) })),
+  session: () => ok(client.GET('/api/v2/certificates/session', { fetch: at(10_000) })),
+  campaigns: (archived: boolean) =>
+    ok(client.GET('/api/v2/certificates/campaigns', { params: { query: { archived: archived ? 'true' : 'false' } } })),
+  campaign: (id: string) => ok(client.GET(C, { params: campaign(id) })),
+  createCampaign: (body: JsonBody<'/api/v2/certificates/campaigns', 'post'>) => ok(client.POST('/api/v2/certificates/campaigns', { body })),
+  updateCampaign: (id: string, body: CampaignPatch) => ok(client.PATCH(C, { params: campaign(id), body })),
   archive: (id: string, archived: boolean) =>
-    call<Campaign>(`campaigns/${id}/${archived ? 'archive' : 'unarchive'}`, { method: 'POST', body: {} }),
+    archived ? ok(client.POST(`${C}/archive`, { params: campaign(id) })) : ok(client.POST(`${C}/unarchive`, { params: campaign(id) })),
   uploadTemplate: (id: string, file: File) => {
     const form = new FormData();
     form.append('template', file, file.name);
-    return call<{ width: number; height: number; type: string }>(`campaigns/${id}/template`, {
-      method: 'PUT',
-      body: form,
-      timeoutMs: 120_000,
-    });
+    return ok(client.PUT(`${C}/template`, { params: campaign(id), fetch: withForm(form, { timeoutMs: 120_000 }) }));
   },
-  templateImage: (id: string) => call<Blob>(`campaigns/${id}/template`, { as: 'blob', headers: { accept: 'image/*' }, timeoutMs: 60_000 }),
-  preview: (id: string, body: { name?: string; number?: string; layout?: Layout; fields?: Record<string, string> }, signal?: AbortSignal) =>
-    call<Blob>(`campaigns/${id}/preview`, {
-      method: 'POST',
-      body,
-      as: 'blob',
-      headers: { accept: 'image/png, application/json' },
-      signal,
-      timeoutMs: 30_000,
-    }),
+  templateImage: (id: string) =>
+    ok(client.GET(`${C}/template`, { params: campaign(id), parseAs: 'blob', headers: { accept: 'image/*' }, fetch: at(60_000) })),
+  preview: (id: string, body: JsonBody<'/api/v2/certificates/campaigns/{id}/preview', 'post'>, signal?: AbortSignal) =>
+    ok(
+      client.POST(`${C}/preview`, {
+        params: campaign(id),
+        body,
+        parseAs: 'blob',
+        headers: { accept: 'image/png, application/json' },
+        fetch: at(30_000, signal),
+      }),
+    ),
   importLines: (id: string, lines: string[], columns?: string[]) =>
-    call<ImportResult>(`campaigns/${id}/recipients`, {
-      method: 'POST',
-      body: columns ? { lines, columns } : { lines },
-      timeoutMs: 120_000,
-    }),
-  recipients: (id: string, q: { q?: string; status?: string; failed?: boolean; page: number; limit: number }) => {
-    const p = new URLSearchParams({ page: String(q.page), limit: String(q.limit) });
-    if (q.q) p.set('q', q.q);
-    if (q.status) p.set('status', q.status);
-    if (q.failed) p.set('failed', 'true');
-    return call<{ items: Recipient[]; total: number; totalCapped?: boolean; page: number; limit: number }>(
-      `campaigns/${id}/recipients?${p}`,
-    );
-  },
+    ok(client.POST(`${C}/recipients`, { params: campaign(id), body: columns ? { lines, columns } : { lines }, fetch: at(120_000) })),
+  recipients: (id: string, q: { q?: string; status?: string; failed?: boolean; page: number; limit: number }) =>
+    ok(
+      client.GET(`${C}/recipients`, {
+        params: {
+          path: { id },
+          query: {
+            page: q.page,
+            limit: q.limit,
+            ...(q.q ? { q: q.q } : {}),
+            ...(q.status ? { status: Number(q.status) } : {}),
+            ...(q.failed ? { failed: 'true' } : {}),
+          },
+        },
+      }),
+    ),
   previewFile: (id: string, file: Blob, options?: { mapping?: ColumnMapping }) =>
-    call<ImportPreview>(`campaigns/${id}/recipients/preview`, { method: 'POST', body: fileForm(file, options), timeoutMs: 300_000 }),
+    ok(client.POST(`${C}/recipients/preview`, { params: campaign(id), fetch: withForm(fileForm(file, options), { timeoutMs: 300_000 }) })),
   importFile: (id: string, file: Blob, options?: { mapping?: ColumnMapping }) =>
-    call<ImportResult & { format: string; encoding: string | null; separator: string | null }>(`campaigns/${id}/recipients/import`, {
-      method: 'POST',
-      body: fileForm(file, options),
-      timeoutMs: 600_000,
-    }),
-  editRecipient: (
-    id: string,
-    rid: string | number,
-    body: { email?: string; name?: string | null; number?: string | null; notify?: boolean },
-  ) => call<Recipient & { reissued: boolean; notified: boolean }>(`campaigns/${id}/recipients/${rid}`, { method: 'PATCH', body }),
+    ok(client.POST(`${C}/recipients/import`, { params: campaign(id), fetch: withForm(fileForm(file, options), { timeoutMs: 600_000 }) })),
+  editRecipient: (id: string, rid: string | number, body: JsonBody<'/api/v2/certificates/campaigns/{id}/recipients/{rid}', 'patch'>) =>
+    ok(client.PATCH(`${C}/recipients/{rid}`, { params: recipient(id, rid), body })),
   deleteRecipients: (id: string, ids: number[], certificate?: 'keep' | 'revoke', reason?: string) =>
-    call<DeleteResult>(`campaigns/${id}/recipients/delete`, {
-      method: 'POST',
-      body: { ids, ...(certificate ? { certificate } : {}), ...(reason ? { reason } : {}) },
-    }),
+    ok(
+      client.POST(`${C}/recipients/delete`, {
+        params: campaign(id),
+        body: { ids, ...(certificate ? { certificate } : {}), ...(reason ? { reason } : {}) },
+      }),
+    ),
   exportCsv: (id: string) =>
-    call<Blob>(`campaigns/${id}/recipients.csv`, { as: 'blob', headers: { accept: 'text/csv' }, timeoutMs: 300_000 }),
-  resend: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/resend`, { method: 'POST', body: {} }),
-  newLink: (id: string, rid: string | number) =>
-    call<Recipient>(`campaigns/${id}/recipients/${rid}/new-link`, { method: 'POST', body: {} }),
+    ok(client.GET(`${C}/recipients.csv`, { params: campaign(id), parseAs: 'blob', headers: { accept: 'text/csv' }, fetch: at(300_000) })),
+  resend: (id: string, rid: string | number) => ok(client.POST(`${C}/recipients/{rid}/resend`, { params: recipient(id, rid) })),
+  newLink: (id: string, rid: string | number) => ok(client.POST(`${C}/recipients/{rid}/new-link`, { params: recipient(id, rid) })),
   revoke: (id: string, rid: string | number, reason: string) =>
-    call<Recipient>(`campaigns/${id}/recipients/${rid}/revoke`, { method: 'POST', body: { reason } }),
+    ok(client.POST(`${C}/recipients/{rid}/revoke`, { params: recipient(id, rid), body: { reason } })),
   reissue: (id: string, rid: string | number, name: string) =>
-    call<Recipient>(`campaigns/${id}/recipients/${rid}/reissue`, { method: 'POST', body: { name } }),
+    ok(client.POST(`${C}/recipients/{rid}/reissue`, { params: recipient(id, rid), body: { name } })),
   uploadLogo: (id: string, file: File) => {
     const form = new FormData();
     form.append('logo', file);
-    return call<{ url: string }>(`campaigns/${id}/logo`, { method: 'PUT', body: form });
+    return ok(client.PUT(`${C}/logo`, { params: campaign(id), fetch: withForm(form, {}) }));
   },
-  deleteLogo: (id: string) => call<void>(`campaigns/${id}/logo`, { method: 'DELETE' }),
+  deleteLogo: (id: string) => ok(client.DELETE(`${C}/logo`, { params: campaign(id) })),
   certificatesZip: (id: string) =>
-    call<Blob>(`campaigns/${id}/certificates.zip`, { as: 'blob', headers: { accept: 'application/zip' }, timeoutMs: 3_600_000 }),
+    ok(
+      client.GET(`${C}/certificates.zip`, {
+        params: campaign(id),
+        parseAs: 'blob',
+        headers: { accept: 'application/zip' },
+        fetch: at(3_600_000),
+      }),
+    ),
   printPdf: (id: string, recipientIds: number[]) =>
-    call<Blob>(`campaigns/${id}/certificates/print`, {
-      method: 'POST',
-      body: { recipientIds },
-      as: 'blob',
-      headers: { accept: 'application/pdf' },
-      timeoutMs: 600_000,
-    }),
-  reset: (id: string, rid: string | number) => call<Recipient>(`campaigns/${id}/recipients/${rid}/reset`, { method: 'POST', body: {} }),
+    ok(
+      client.POST(`${C}/certificates/print`, {
+        params: campaign(id),
+        body: { recipientIds },
+        parseAs: 'blob',
+        headers: { accept: 'application/pdf' },
+        fetch: at(600_000),
+      }),
+    ),
+  reset: (id: string, rid: string | number) => ok(client.POST(`${C}/recipients/{rid}/reset`, { params: recipient(id, rid) })),
   certificate: (id: string, rid: string | number) =>
-    call<Blob>(`campaigns/${id}/recipients/${rid}/certificate`, { as: 'blob', headers: { accept: '*/*' }, timeoutMs: 60_000 }),
-  toSend: (id: string) => call<{ toSend: number }>(`campaigns/${id}/send`),
-  send: (id: string) => call<{ queued: number }>(`campaigns/${id}/send`, { method: 'POST', body: {} }),
-  pause: (id: string) => call<Progress>(`campaigns/${id}/pause`, { method: 'POST', body: {} }),
-  resume: (id: string) => call<Progress>(`campaigns/${id}/resume`, { method: 'POST', body: {} }),
-  progress: (id: string) => call<Progress>(`campaigns/${id}/progress`),
-  retryFailed: (id: string) =>
-    call<{ notices: number; certificates: number }>(`campaigns/${id}/retry-failed`, { method: 'POST', body: {} }),
-  testMail: (id: string, to: string) =>
-    call<{ ok: boolean; response: string }>(`campaigns/${id}/mail/test`, { method: 'POST', body: { to }, timeoutMs: 60_000 }),
-  mailHeaders: (id: string) => call<HeaderPreview>(`campaigns/${id}/mail/headers`, { method: 'POST', body: {} }),
-  dkimKeys: () => call<{ items: DkimKey[] }>('dkim'),
-  putDkim: (domain: string, body: { selector: string; privateKey?: string }) =>
-    call<DkimKey>(`dkim/${encodeURIComponent(domain)}`, { method: 'PUT', body }),
-  deleteDkim: (domain: string) => call<{ ok: true }>(`dkim/${encodeURIComponent(domain)}`, { method: 'DELETE' }),
+    ok(
+      client.GET(`${C}/recipients/{rid}/certificate`, {
+        params: recipient(id, rid),
+        parseAs: 'blob',
+        headers: { accept: '*/*' },
+        fetch: at(60_000),
+      }),
+    ),
+  toSend: (id: string) => ok(client.GET(`${C}/send`, { params: campaign(id) })),
+  send: (id: string) => ok(client.POST(`${C}/send`, { params: campaign(id) })),
+  pause: (id: string) => ok(client.POST(`${C}/pause`, { params: campaign(id) })),
+  resume: (id: string) => ok(client.POST(`${C}/resume`, { params: campaign(id) })),
+  progress: (id: string) => ok(client.GET(`${C}/progress`, { params: campaign(id) })),
+  retryFailed: (id: string) => ok(client.POST(`${C}/retry-failed`, { params: campaign(id) })),
+  testMail: (id: string, to: string) => ok(client.POST(`${C}/mail/test`, { params: campaign(id), body: { to }, fetch: at(60_000) })),
+  mailHeaders: (id: string) => ok(client.POST(`${C}/mail/headers`, { params: campaign(id), body: {} })),
+  dkimKeys: () => ok(client.GET('/api/v2/certificates/dkim')),
+  putDkim: (domain: string, body: JsonBody<'/api/v2/certificates/dkim/{domain}', 'put'>) =>
+    ok(client.PUT('/api/v2/certificates/dkim/{domain}', { params: { path: { domain } }, body })),
+  deleteDkim: (domain: string) => ok(client.DELETE('/api/v2/certificates/dkim/{domain}', { params: { path: { domain } } })),
   checkDkim: (domain: string) =>
-    call<{
-      domain: string;
-      record: DkimRecord;
-      state: 'published' | 'different_key' | 'absent' | 'unreachable';
-      found: string[];
-      error?: string;
-    }>(`dkim/${encodeURIComponent(domain)}/check`, { method: 'POST', body: {}, timeoutMs: 20_000 }),
-  blocklist: (q: { q?: string; page: number; limit: number }) => {
-    const p = new URLSearchParams({ page: String(q.page), limit: String(q.limit) });
-    if (q.q) p.set('q', q.q);
-    return call<{ items: BlockedAddress[]; total: number }>(`blocklist?${p}`);
-  },
-  unblock: (email: string) => call<{ ok: true }>(`blocklist/${encodeURIComponent(email)}`, { method: 'DELETE' }),
-  checkBounces: (id: string) =>
-    call<{ read: number; hard: number; soft: number; unmatched: number; unsubscribed: number }>(`campaigns/${id}/bounces/check`, {
-      method: 'POST',
-      body: {},
-      timeoutMs: 120_000,
-    }),
-  mailPreview: (id: string, body: { subject?: string; body?: string }) =>
-    call<{ subject: string; html: string; text: string }>(`campaigns/${id}/mail/preview`, { method: 'POST', body }),
+    ok(client.POST('/api/v2/certificates/dkim/{domain}/check', { params: { path: { domain } }, fetch: at(20_000) })),
+  blocklist: (q: { q?: string; page: number; limit: number }) =>
+    ok(client.GET('/api/v2/certificates/blocklist', { params: { query: { page: q.page, limit: q.limit, ...(q.q ? { q: q.q } : {}) } } })),
+  unblock: (email: string) => ok(client.DELETE('/api/v2/certificates/blocklist/{email}', { params: { path: { email } } })),
+  checkBounces: (id: string) => ok(client.POST(`${C}/bounces/check`, { params: campaign(id), fetch: at(120_000) })),
+  mailPreview: (id: string, body: JsonBody<'/api/v2/certificates/campaigns/{id}/mail/preview', 'post'>) =>
+    ok(client.POST(`${C}/mail/preview`, { params: campaign(id), body })),
 };
 
 /**
@@ -357,14 +226,16 @@ export const api = {
  * stream ends; rejects on failure (the caller falls back to polling).
  */
 export async function streamProgress(id: string, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<void> {
-  const res = await call<Response>(`campaigns/${id}/progress/stream`, {
-    as: 'response',
-    headers: { accept: 'text/event-stream' },
-    signal,
-    timeoutMs: 15_000,
-  });
-  if (!res.body) throw new NetworkError('no stream');
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  const body = await ok(
+    client.GET(`${C}/progress/stream`, {
+      params: campaign(id),
+      parseAs: 'stream',
+      headers: { accept: 'text/event-stream' },
+      fetch: at(15_000, signal),
+    }),
+  );
+  if (!body) throw new NetworkError('no stream');
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   for (;;) {
     const { value, done } = await reader.read();

@@ -1,6 +1,13 @@
 /** Layout helpers for the template editor: a starting layout and the field list. */
 import { defaultLayout as serverDefaultLayout } from '../../src/modules/certificates/render/layout';
-import type { Align, Layout } from './api';
+import type { Layout } from './api';
+
+/**
+ * The renderer's own geometry (render/layout.ts, no server-only imports): whether a field is on
+ * the certificate, and the width a text field may take (its max width, never past the template's
+ * edge minus a 2 % margin), so the name's marker shrinks on the stage as it will on the certificate.
+ */
+export { isPlaced, widthLimit } from '../../src/modules/certificates/render/layout';
 
 /** Built-in fields, and custom fields as `f:<key>` (import columns beyond email/number/name). */
 export type FieldKey = 'name' | 'number' | 'date' | 'qr' | `f:${string}`;
@@ -15,10 +22,8 @@ export const isCustom = (k: FieldKey): k is `f:${string}` => k.startsWith('f:');
 export function defaultLayout(width: number, height: number): Layout {
   const l = serverDefaultLayout(width, height);
   const { format: _format, ...date } = l.date;
-  return { ...l, date } as Layout;
+  return { ...l, date };
 }
-
-export const isPlaced = (f: { x: number; y: number }) => f.x >= 0 && f.y >= 0;
 
 export const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
@@ -28,16 +33,3 @@ export const SAMPLES = {
   sampleZh: '欧阳司马慕容诸葛上官长孙令狐皇甫雪晴',
   sampleEn: 'Maximilian Alexander Fitzgerald-Worthington III',
 } as const;
-
-/**
- * The width a text field may take, as the server computes it (render.ts widthLimit): its max
- * width, but never past the template's edge minus a 2 % margin. The marker mirrors it so the
- * name shrinks on the stage as it will on the certificate.
- */
-export function widthLimit(templateWidth: number, x: number, align: Align, maxWidth?: number | null): number {
-  const margin = Math.round(templateWidth * 0.02);
-  const room =
-    align === 'left' ? templateWidth - margin - x : align === 'right' ? x - margin : 2 * Math.min(x - margin, templateWidth - margin - x);
-  const wanted = maxWidth != null && Number.isFinite(Number(maxWidth)) && Number(maxWidth) > 0 ? Number(maxWidth) : Infinity;
-  return Math.max(0, Math.min(room, wanted));
-}

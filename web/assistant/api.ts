@@ -4,7 +4,8 @@
  * the page never sees it: whether someone is signed in is what GET /me answers. A 401 (or the
  * seed's "sign in first") sends the page back to the login screen.
  */
-import { HttpError, NetworkError, request, type RequestOptions } from '../shared/http';
+import { createApiClient, ok, within, type Json, type JsonBody } from '../shared/api-client';
+import { HttpError, NetworkError } from '../shared/http';
 
 export { HttpError, NetworkError };
 
@@ -21,134 +22,88 @@ export class SeedError extends Error {
   }
 }
 
-export type Match = 'equal' | 'contains';
-export type Mode = 'all' | 'random';
-export interface Keyword {
-  text: string;
-  match: Match;
-}
+export type Rule = Json<'/api/v2/autoreply/rules/{id}', 'get'>;
+/**
+ * A rule as the page edits and sends it: the shape the server answers, which the server's body for
+ * creating and replacing a rule accepts (it also takes shorter forms the page never sends).
+ */
+export type RuleInput = Pick<Rule, 'keywords' | 'replies' | 'mode'> & { name?: Rule['name'] };
+export type Keyword = Rule['keywords'][number];
+export type Match = Keyword['match'];
+export type Mode = Rule['mode'];
 /** Text (a string), an image from the account's material library, or a link card (one article). */
-export type ImageReply = { type: 'image'; mediaId: string };
-export type NewsReply = { type: 'news'; title: string; description: string; url: string; picUrl: string };
-export type ReplyItem = string | ImageReply | NewsReply;
-export interface RuleInput {
-  name?: string | null;
-  keywords: Keyword[];
-  replies: ReplyItem[];
-  mode: Mode;
-}
-export interface Rule extends RuleInput {
-  id: number;
-  key: string;
-  name: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
-export interface Settings {
-  enabled: boolean;
-  followReply: string | null;
-  defaultReply: string | null;
-}
-export interface Me {
-  id: number;
-  username: string;
-  enabled: boolean;
-  wechatBound: boolean;
-  wechatConfigured: boolean;
-}
-export interface Account {
-  id: number;
-  appid: string;
-  name: string | null;
-  callbackUrl: string;
-  safeMode: boolean;
-  verifiedAt: number | null;
-  createdAt: number;
-}
-export interface SimulateResult {
-  status: number;
-  encrypted: boolean;
-  request: string;
-  raw: string;
-  reply: string | null;
-  msgType: string | null;
-  elapsedMs: number;
-}
-export interface Platform {
-  configured: boolean;
-  qrImageUrl: string | null;
-  /** The platform account's name and WeChat ID (微信号), when the operator set them. */
-  name: string | null;
-  wechatId: string | null;
-}
-export interface ExportFile {
-  version: 1;
-  settings: Settings;
-  rules: RuleInput[];
-}
+export type ReplyItem = Rule['replies'][number];
+export type ImageReply = Extract<ReplyItem, { type: 'image' }>;
+export type NewsReply = Extract<ReplyItem, { type: 'news' }>;
+export type Settings = Json<'/api/v2/autoreply/settings', 'get'>;
+export type Me = Json<'/api/v2/autoreply/me', 'get'>;
+export type Account = Json<'/api/v2/autoreply/accounts/{id}', 'get'>;
+export type SimulateResult = Json<'/api/v2/autoreply/accounts/{id}/simulate', 'post'>;
+/** The platform account: whether it is set up, its QR image, its name and WeChat ID (微信号). */
+export type Platform = Json<'/api/v2/autoreply/platform', 'get'>;
+export type ExportFile = Json<'/api/v2/autoreply/export', 'get'>;
 
 let onUnauthorized: () => void = () => {};
 export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-async function v2<T>(path: string, opts: RequestOptions = {}): Promise<T> {
-  try {
-    return await request<T>(`${BASE}${path}`, opts);
-  } catch (err) {
-    if (err instanceof HttpError && err.status === 401) onUnauthorized();
-    throw err;
-  }
-}
+/** The REST API's calls: a 401 sends the page back to the login screen. */
+const v2 = createApiClient();
+v2.use({
+  onError({ error }) {
+    if (error instanceof HttpError && error.status === 401) onUnauthorized();
+  },
+});
+/** The seed's routes: HTTP 200, a refusal is a `code` other than 200. */
+const seedClient = createApiClient();
 
-async function seed<T extends { code: number; message: string }>(path: string, opts: RequestOptions = {}): Promise<T> {
-  const r = await request<T>(path, opts);
+async function seed<R extends { code: number; message: string }>(answer: Promise<{ data?: R }>): Promise<Extract<R, { code: 200 }>> {
+  const r = (await ok(answer)) as R;
   if (r.code !== 200) throw new SeedError(r.code, r.message);
-  return r;
+  return r as Extract<R, { code: 200 }>;
 }
 
-const scoped = (account: number | null, extra: Record<string, string | number> = {}) => {
-  const q = new URLSearchParams();
-  if (account) q.set('account', String(account));
-  for (const [k, v] of Object.entries(extra)) q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : '';
-};
+/** `?account=` scopes a call to one of the member's official accounts (none: the member's own rules). */
+const scoped = (account: number | null) => (account ? { account } : {});
 
 export const api = {
-  platform: () => v2<Platform>('/platform'),
+  platform: () => ok(v2.GET('/api/v2/autoreply/platform')),
   register: (username: string, password: string, code: string) =>
-    seed<{ code: number; message: string; id: number }>('/account/register', { body: { username, password, last_name: code } }),
-  login: (username: string, password: string) =>
-    seed<{ code: number; message: string; id: number }>('/account/login', { body: { username, password } }),
+    seed(seedClient.POST('/account/register', { body: { username, password, last_name: code } })),
+  login: (username: string, password: string) => seed(seedClient.POST('/account/login', { body: { username, password } })),
   // Signed out already (an expired session): the seed answers -1, and the page is signed out either way.
   logout: () =>
-    seed('/account/logout').catch((err: unknown) => {
-      if (!(err instanceof SeedError && err.seedCode === -1)) throw err;
-    }),
-  me: () => v2<Me>('/me'),
+    seed(seedClient.GET('/account/logout')).then(
+      () => undefined,
+      (err: unknown) => {
+        if (!(err instanceof SeedError && err.seedCode === -1)) throw err;
+      },
+    ),
+  me: () => ok(v2.GET('/api/v2/autoreply/me')),
 
   rules: (account: number | null, q: string, offset: number, limit = 100) =>
-    v2<{ total: number; rules: Rule[] }>(`/rules${scoped(account, { ...(q ? { q } : {}), offset, limit })}`),
-  createRule: (account: number | null, rule: RuleInput) => v2<Rule>(`/rules${scoped(account)}`, { method: 'POST', body: rule }),
+    ok(v2.GET('/api/v2/autoreply/rules', { params: { query: { ...scoped(account), ...(q ? { q } : {}), offset, limit } } })),
+  createRule: (account: number | null, rule: RuleInput) =>
+    ok(v2.POST('/api/v2/autoreply/rules', { params: { query: scoped(account) }, body: rule })),
   updateRule: (account: number | null, id: number, rule: RuleInput) =>
-    v2<Rule>(`/rules/${id}${scoped(account)}`, { method: 'PUT', body: rule }),
-  deleteRule: (account: number | null, id: number) => v2<void>(`/rules/${id}${scoped(account)}`, { method: 'DELETE' }),
-  settings: (account: number | null) => v2<Settings>(`/settings${scoped(account)}`),
-  saveSettings: (account: number | null, patch: Partial<Settings>) =>
-    v2<Settings>(`/settings${scoped(account)}`, { method: 'PUT', body: patch }),
-  exportRules: (account: number | null) => v2<ExportFile>(`/export${scoped(account)}`),
-  importRules: (account: number | null, body: { replace: boolean; rules: RuleInput[]; settings?: Partial<Settings> }) =>
-    v2<{ imported: number }>(`/import${scoped(account)}`, { method: 'POST', body, timeoutMs: 60_000 }),
+    ok(v2.PUT('/api/v2/autoreply/rules/{id}', { params: { path: { id }, query: scoped(account) }, body: rule })),
+  deleteRule: (account: number | null, id: number) =>
+    ok(v2.DELETE('/api/v2/autoreply/rules/{id}', { params: { path: { id }, query: scoped(account) } })),
+  settings: (account: number | null) => ok(v2.GET('/api/v2/autoreply/settings', { params: { query: scoped(account) } })),
+  saveSettings: (account: number | null, patch: JsonBody<'/api/v2/autoreply/settings', 'put'>) =>
+    ok(v2.PUT('/api/v2/autoreply/settings', { params: { query: scoped(account) }, body: patch })),
+  exportRules: (account: number | null) => ok(v2.GET('/api/v2/autoreply/export', { params: { query: scoped(account) } })),
+  importRules: (account: number | null, body: JsonBody<'/api/v2/autoreply/import', 'post'>) =>
+    ok(v2.POST('/api/v2/autoreply/import', { params: { query: scoped(account) }, body, fetch: within({ timeoutMs: 60_000 }) })),
 
-  accounts: () => v2<{ accounts: Account[] }>('/accounts'),
-  account: (id: number) => v2<Account>(`/accounts/${id}`),
-  connect: (body: { appid: string; secret: string; token: string; aes_key: string | null; name: string | null }) =>
-    v2<Account & { callback_url: string }>('/accounts', { method: 'POST', body }),
-  disconnect: (id: number) => v2<void>(`/accounts/${id}`, { method: 'DELETE' }),
-  simulate: (id: number, body: { text?: string; event?: 'subscribe' }) =>
-    v2<SimulateResult>(`/accounts/${id}/simulate`, { method: 'POST', body }),
-  bindQr: () => v2<{ pid: string; imageUrl: string; expiresAt: number }>('/bind-qr', { method: 'POST', body: {} }),
+  accounts: () => ok(v2.GET('/api/v2/autoreply/accounts')),
+  account: (id: number) => ok(v2.GET('/api/v2/autoreply/accounts/{id}', { params: { path: { id } } })),
+  connect: (body: JsonBody<'/api/v2/autoreply/accounts', 'post'>) => ok(v2.POST('/api/v2/autoreply/accounts', { body })),
+  disconnect: (id: number) => ok(v2.DELETE('/api/v2/autoreply/accounts/{id}', { params: { path: { id } } })),
+  simulate: (id: number, body: JsonBody<'/api/v2/autoreply/accounts/{id}/simulate', 'post'>) =>
+    ok(v2.POST('/api/v2/autoreply/accounts/{id}/simulate', { params: { path: { id } }, body })),
+  bindQr: () => ok(v2.POST('/api/v2/autoreply/bind-qr')),
 };
 
 type T = (key: string, values?: Record<string, unknown>) => string;

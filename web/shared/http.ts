@@ -41,35 +41,35 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** Performs a request; resolves with the parsed answer or throws NetworkError / HttpError. */
-export async function request<T = unknown>(url: string, opts: RequestOptions = {}): Promise<T> {
+/**
+ * One fetch with a timeout, sorted as the pages need: no answer throws NetworkError (the caller's
+ * own abort is rethrown as it is), a non-2xx answer throws HttpError with the v2 body's code and
+ * message. Resolves with the 2xx Response. Also the `fetch` of the generated clients (api-client.ts).
+ */
+export async function fetchChecked(
+  input: Request | string,
+  init: RequestInit = {},
+  timeoutMs = 20_000,
+  signal?: AbortSignal | null,
+): Promise<Response> {
   const ctrl = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     ctrl.abort();
-  }, opts.timeoutMs ?? 20_000);
+  }, timeoutMs);
   const onAbort = () => ctrl.abort();
-  opts.signal?.addEventListener('abort', onAbort);
-  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-  let body: BodyInit | undefined;
-  if (opts.body !== undefined) {
-    if (typeof opts.body === 'string' || opts.body instanceof Blob || opts.body instanceof FormData) {
-      body = opts.body as BodyInit;
-    } else {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] = 'application/json';
-    }
-  }
+  if (signal?.aborted) ctrl.abort();
+  signal?.addEventListener('abort', onAbort);
   let res: Response;
   try {
-    res = await fetch(url, { method: opts.method ?? (body ? 'POST' : 'GET'), headers, body, signal: ctrl.signal });
+    res = await fetch(input, { ...init, signal: ctrl.signal });
   } catch (err) {
-    if (opts.signal?.aborted) throw err;
+    if (signal?.aborted) throw err;
     throw new NetworkError(timedOut ? 'timeout' : String((err as Error)?.message ?? err), timedOut);
   } finally {
     clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', onAbort);
   }
   if (!res.ok) {
     let parsed: Record<string, unknown> = {};
@@ -83,6 +83,22 @@ export async function request<T = unknown>(url: string, opts: RequestOptions = {
     const message = typeof parsed.message === 'string' ? parsed.message : res.statusText || `HTTP ${res.status}`;
     throw new HttpError(res.status, code, message, parsed);
   }
+  return res;
+}
+
+/** Performs a request; resolves with the parsed answer or throws NetworkError / HttpError. */
+export async function request<T = unknown>(url: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+  let body: BodyInit | undefined;
+  if (opts.body !== undefined) {
+    if (typeof opts.body === 'string' || opts.body instanceof Blob || opts.body instanceof FormData) {
+      body = opts.body as BodyInit;
+    } else {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] = 'application/json';
+    }
+  }
+  const res = await fetchChecked(url, { method: opts.method ?? (body ? 'POST' : 'GET'), headers, body }, opts.timeoutMs, opts.signal);
   try {
     switch (opts.as ?? 'json') {
       case 'blob':

@@ -35,7 +35,7 @@ import { registerAutoreplyCli } from './cli.js';
 export function createAutoreply(core: Core, opts: { api?: MpApi } = {}) {
   const { db, now, logger, config } = core;
   const rulesRepo = createRulesRepo(db);
-  const repo = createWechatRepo(db);
+  const repo = createWechatRepo(db, core.handle);
   const cache = createMatcherCache({ repo: rulesRepo, now });
   const rules = createRulesService({ db, repo: rulesRepo, cache, now, caps: config.autoreply });
   const http = { apiBase: config.wechat.apiBase, timeoutMs: config.wechat.timeoutMs };

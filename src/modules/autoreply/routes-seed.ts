@@ -13,6 +13,8 @@ import { clearSessionCookie, clientIp, requireMember, sessionToken, setSessionCo
 import { badInput, notSignedIn, userMismatch } from './errors.js';
 
 const ok = z.looseObject({ code: z.number(), message: z.string() });
+/** Signed in (registered or logged in): the member's id, which the rule routes take; or a refusal. */
+const signedIn = z.union([z.object({ code: z.literal(200), message: z.string(), id: z.number().int() }), ok]);
 const TAG = ['autoreply (seed 002)'];
 const pairsBody = z.record(z.string(), z.unknown()).describe('{"received text": "reply", ...}');
 const idQuery = z.object({ id: z.string().max(20).optional() });
@@ -46,7 +48,7 @@ export function registerSeedRoutes(
           last_name: z.string().max(20),
           csrf_token: z.string().optional(),
         }),
-        response: { 200: ok },
+        response: { 200: signedIn },
       },
     },
     async (req) => {
@@ -65,7 +67,7 @@ export function registerSeedRoutes(
         tags: TAG,
         summary: "Log in; sets the session cookie and answers the member's id (the id the rule routes take)",
         body: z.object({ username: z.string().max(100), password: z.string().max(200), csrf_token: z.string().optional() }),
-        response: { 200: ok },
+        response: { 200: signedIn },
       },
     },
     async (req, reply) => {

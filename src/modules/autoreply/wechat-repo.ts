@@ -5,13 +5,59 @@
  */
 import type { Selectable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
+import { sqliteFast, type FastHandle, type FastQuery } from '../../platform/db/sqlite-fast.js';
 import type { MpAccountTable, QrRequestTable } from './tables.js';
 import './tables.js';
 
 export type MpAccountRow = Selectable<MpAccountTable>;
 export type QrRequestRow = Selectable<QrRequestTable>;
 
-export function createWechatRepo(db: DB) {
+type ClaimRow = { account_key: string; msg_key: string; answer: string | null; created_at: number };
+
+/**
+ * `handle` (the database handle): the webhook's per-message queries (the dedupe record, the
+ * default-reply time) are compiled once (platform/db/sqlite-fast.ts) instead of being built and
+ * compiled by Kysely for every message, which cost more than the queries themselves. Only
+ * outside a transaction (`x` left out), and on SQLite only while no transaction is open on the
+ * main connection: a write there meanwhile would become part of another request's transaction,
+ * so then they wait their turn through Kysely like any query.
+ */
+export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
+  const fast = sqliteFast(handle);
+  const idle = () => handle.sqlite?.inTransaction !== true;
+  const lastDefault = fast.query<{ last_at: number }>(
+    db.selectFrom('ar_default_replies').select('last_at').where('account_id', '=', 0).where('openid', '=', ''),
+    2,
+    { on: 'reader' },
+  );
+  const setDefault = fast.query(
+    db
+      .insertInto('ar_default_replies')
+      .values({ account_id: 0, openid: '', last_at: 0 })
+      .onConflict((oc) => oc.columns(['account_id', 'openid']).doUpdateSet((eb) => ({ last_at: eb.ref('excluded.last_at') }))),
+    3,
+    { on: 'main' },
+  );
+  /** The dedupe insert for n rows (a group commit's size), compiled once per size. */
+  const claimsOf = new Map<number, FastQuery<{ account_key: string; msg_key: string }>>();
+  const claimStatement = (n: number) => {
+    let st = claimsOf.get(n);
+    if (!st) {
+      const placeholder: ClaimRow = { account_key: '', msg_key: '', answer: '', created_at: 0 };
+      st = fast.query(
+        db
+          .insertInto('ar_processed_messages')
+          .values(Array.from({ length: n }, () => placeholder))
+          .onConflict((oc) => oc.columns(['account_key', 'msg_key']).doNothing())
+          .returning(['account_key', 'msg_key']),
+        4 * n,
+        { on: 'main' },
+      );
+      claimsOf.set(n, st);
+    }
+    return st;
+  };
+
   return {
     // --- connected official accounts
     async insertAccount(v: Omit<MpAccountTable, 'id' | 'verified_at'>, x: Executor = db): Promise<number> {
@@ -61,17 +107,17 @@ export function createWechatRepo(db: DB) {
      * Several records in one statement (the webhook's group commit); answers "account\nmsg" of the
      * rows this call inserted. Keys must be unique within `rows`.
      */
-    async claimMessages(
-      rows: { account_key: string; msg_key: string; answer: string | null; created_at: number }[],
-      x: Executor = db,
-    ): Promise<Set<string>> {
+    async claimMessages(rows: ClaimRow[], x: Executor = db): Promise<Set<string>> {
       if (!rows.length) return new Set();
-      const r = await x
-        .insertInto('ar_processed_messages')
-        .values(rows)
-        .onConflict((oc) => oc.columns(['account_key', 'msg_key']).doNothing())
-        .returning(['account_key', 'msg_key'])
-        .execute();
+      const r =
+        x === db && idle()
+          ? await claimStatement(rows.length).all(rows.flatMap((row) => [row.account_key, row.msg_key, row.answer, row.created_at]))
+          : await x
+              .insertInto('ar_processed_messages')
+              .values(rows)
+              .onConflict((oc) => oc.columns(['account_key', 'msg_key']).doNothing())
+              .returning(['account_key', 'msg_key'])
+              .execute();
       return new Set(r.map((row) => `${row.account_key}\n${row.msg_key}`));
     },
     async storedAnswer(accountKey: string, msgKey: string, x: Executor = db): Promise<{ answer: string | null } | undefined> {
@@ -109,15 +155,23 @@ export function createWechatRepo(db: DB) {
 
     // --- default reply: at most once per follower per hour
     async lastDefaultReply(accountId: number, openid: string, x: Executor = db): Promise<number | undefined> {
-      const r = await x
-        .selectFrom('ar_default_replies')
-        .select('last_at')
-        .where('account_id', '=', accountId)
-        .where('openid', '=', openid)
-        .executeTakeFirst();
+      // A read on the read-only connection sees every committed write: no transaction to wait for.
+      const r =
+        x === db && lastDefault
+          ? await lastDefault.first([accountId, openid])
+          : await x
+              .selectFrom('ar_default_replies')
+              .select('last_at')
+              .where('account_id', '=', accountId)
+              .where('openid', '=', openid)
+              .executeTakeFirst();
       return r ? Number(r.last_at) : undefined;
     },
     async setDefaultReplied(accountId: number, openid: string, at: number, x: Executor = db): Promise<void> {
+      if (x === db && idle()) {
+        await setDefault.run([accountId, openid, at]);
+        return;
+      }
       await x
         .insertInto('ar_default_replies')
         .values({ account_id: accountId, openid, last_at: at })

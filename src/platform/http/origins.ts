@@ -13,8 +13,7 @@
  *   forget the question.
  * - Anything else (pages, /docs, /healthz, the dev mailbox, WeChat's callbacks) gets no CORS.
  */
-import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import { AppError } from './errors.js';
 
@@ -114,18 +113,17 @@ export function createOriginPolicy(config: Pick<Config, 'publicUrl' | 'corsOrigi
     return false;
   }
 
-  /** The CORS answer for a request: which origin to allow (false: none) and whether with credentials. */
-  function corsFor(req: FastifyRequest): { origin: string | false; credentials: boolean; group: RouteGroup | undefined } {
-    const group = groupOf(req.url);
-    const origin = req.headers.origin;
-    if (!group || typeof origin !== 'string' || origin === '') return { origin: false, credentials: false, group };
-    if (group === 'session')
-      return listed.has(origin) ? { origin, credentials: true, group } : { origin: false, credentials: false, group };
-    if (tokenAnyOrigin) return { origin: '*', credentials: false, group };
-    return listed.has(origin) ? { origin, credentials: false, group } : { origin: false, credentials: false, group };
+  /**
+   * The Access-Control-Allow-Origin a group answers `origin` (a non-empty Origin header), or false
+   * for none. Session groups answer with credentials (the cookie), token groups without.
+   */
+  function allowOrigin(group: RouteGroup, origin: string): string | false {
+    if (group === 'session') return listed.has(origin) ? origin : false;
+    if (tokenAnyOrigin) return '*';
+    return listed.has(origin) ? origin : false;
   }
 
-  return { groupOf, isCrossSite, corsFor, listed, tokenAnyOrigin };
+  return { groupOf, isCrossSite, allowOrigin, listed, tokenAnyOrigin };
 }
 
 export type OriginPolicy = ReturnType<typeof createOriginPolicy>;
@@ -143,10 +141,36 @@ function hasBearer(req: FastifyRequest): boolean {
   return typeof h === 'string' && /^Bearer\s+\S+$/i.test(h.trim());
 }
 
+/** Methods a preflight is told the token and session routes take. */
+const CORS_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
+/** Answer headers a calling page may read (a rate limit's wait, a download's name, the request id). */
+const CORS_EXPOSED = 'Retry-After, Content-Disposition, X-Request-Id';
+
+/** Adds `name` to the answer's Vary header (kept when there is one). */
+function addVary(reply: FastifyReply, name: string): void {
+  const v = reply.getHeader('vary');
+  if (v === undefined) reply.header('vary', name);
+  else if (
+    !String(v)
+      .split(',')
+      .some((x) => x.trim().toLowerCase() === name.toLowerCase())
+  )
+    reply.header('vary', `${String(v)}, ${name}`);
+}
+
 /**
  * Installs the policy on the root app, before the modules register their routes: the route
- * table (and the start-up check that every session GET says whether it changes state), CORS
- * through @fastify/cors, clear refusals of preflights, and the cross-site check.
+ * table (and the start-up check that every session GET says whether it changes state), CORS and
+ * its preflights, clear refusals of preflights, and the cross-site check.
+ *
+ * CORS is done here rather than by @fastify/cors: its per-request delegator rebuilt and merged
+ * the options objects on every request, hot paths included, for an answer that depends only on
+ * the group and the Origin header. What a browser sees is the same: on a token or session route,
+ * `Vary: Origin` always, and for an allowed Origin Access-Control-Allow-Origin (with
+ * Access-Control-Allow-Credentials on session routes) and Access-Control-Expose-Headers; a
+ * preflight allowed is answered 204 with the methods, the requested headers echoed and a max
+ * age, one without Access-Control-Request-Method 400, and one to a route outside the groups, or
+ * without Origin, 404.
  */
 export async function registerOrigins(app: FastifyInstance, policy: OriginPolicy): Promise<void> {
   const routes: RouteInfo[] = [];
@@ -161,51 +185,72 @@ export async function registerOrigins(app: FastifyInstance, policy: OriginPolicy
     }
   });
 
-  // One hook, callback style (no promise per request: these run on every request, hot paths
-  // included): a refused preflight gets a reason a developer can act on, and state changes of
-  // session routes pass the cross-site check before the body is read or a session looked up.
-  app.addHook('onRequest', (req, reply, done) => {
-    if (req.method === 'OPTIONS') {
-      if (req.headers['access-control-request-method'] && req.headers.origin !== undefined) {
-        const c = policy.corsFor(req);
-        if (c.group && c.origin === false) {
-          const why =
-            c.group === 'session'
-              ? 'cookie-session routes answer only the origins listed in CORS_ORIGINS'
-              : 'token APIs answer only the origins listed in CORS_ORIGINS (add * to open them to any origin)';
-          reply
-            .status(403)
-            .type('text/plain; charset=utf-8')
-            .send(`origin ${req.headers.origin} may not call ${req.url.split('?')[0]}: ${why}`);
-          return;
-        }
-      }
-      return done();
+  /** A preflight (any OPTIONS request): answered here, or left to the OPTIONS route's 404. */
+  function preflight(req: FastifyRequest, reply: FastifyReply, group: RouteGroup | undefined, done: (err?: Error) => void): void {
+    const origin = req.headers.origin;
+    if (group === undefined || typeof origin !== 'string' || origin === '') return done();
+    const allow = policy.allowOrigin(group, origin);
+    const requested = req.headers['access-control-request-method'];
+    if (allow === false) {
+      if (!requested) return done();
+      const why =
+        group === 'session'
+          ? 'cookie-session routes answer only the origins listed in CORS_ORIGINS'
+          : 'token APIs answer only the origins listed in CORS_ORIGINS (add * to open them to any origin)';
+      reply
+        .status(403)
+        .type('text/plain; charset=utf-8')
+        .send(`origin ${origin} may not call ${req.url.split('?')[0]}: ${why}`);
+      return;
     }
-    // Cheapest test first: the group is a string match, req.routeOptions builds an object per read.
-    if (policy.groupOf(req.url) !== 'session') return done();
-    const route = req.routeOptions;
-    if (!route.url) return done();
-    if (SAFE_METHODS.has(req.method) && route.config?.changesState !== true) return done();
-    // A bearer header is not ambient: the cookie is not what authenticates this request.
-    if (hasBearer(req)) return done();
-    done(policy.isCrossSite(req) ? crossSiteRefused() : undefined);
+    addVary(reply, 'Origin');
+    allowHeaders(reply, group, allow);
+    if (!requested) {
+      reply.status(400).type('text/plain').send('Invalid Preflight Request');
+      return;
+    }
+    reply.header('access-control-allow-methods', CORS_METHODS);
+    addVary(reply, 'Access-Control-Request-Headers');
+    const headers = req.headers['access-control-request-headers'];
+    if (headers !== undefined) reply.header('access-control-allow-headers', headers);
+    reply.header('access-control-max-age', String(PREFLIGHT_MAX_AGE_S));
+    reply.code(204).header('content-length', '0').send();
+  }
+
+  function allowHeaders(reply: FastifyReply, group: RouteGroup, allow: string): void {
+    reply.header('access-control-allow-origin', allow);
+    if (group === 'session') reply.header('access-control-allow-credentials', 'true');
+    reply.header('access-control-expose-headers', CORS_EXPOSED);
+  }
+
+  // One hook, callback style (no promise per request: it runs on every request, hot paths
+  // included), the group found once: preflights, CORS headers, and the cross-site check of state
+  // changes on session routes, before the body is read or a session looked up.
+  app.addHook('onRequest', (req, reply, done) => {
+    const group = policy.groupOf(req.url);
+    if (req.method === 'OPTIONS') return preflight(req, reply, group, done);
+    if (group === undefined) return done();
+    if (group === 'session' && isStateChange(req) && policy.isCrossSite(req)) return done(crossSiteRefused());
+    // The answer depends on Origin from here on (allowed or not): caches must key on it.
+    addVary(reply, 'Origin');
+    const origin = req.headers.origin;
+    if (typeof origin === 'string' && origin !== '') {
+      const allow = policy.allowOrigin(group, origin);
+      if (allow !== false) allowHeaders(reply, group, allow);
+    }
+    done();
   });
 
-  const base = {
-    methods: 'GET, HEAD, POST, PUT, PATCH, DELETE',
-    // allowedHeaders unset: the requested headers are echoed (the original answered "*").
-    exposedHeaders: 'Retry-After, Content-Disposition, X-Request-Id',
-    maxAge: PREFLIGHT_MAX_AGE_S,
-    strictPreflight: true,
-  };
-  const none = { ...base, origin: false as const, credentials: false };
-  await app.register(cors, {
-    delegator: (req, cb) => {
-      // Most requests carry no Origin (same-origin GETs, servers): one shared answer, no work.
-      if (req.headers.origin === undefined) return cb(null, none);
-      const c = policy.corsFor(req);
-      cb(null, c.origin === false ? none : { ...base, origin: c.origin, credentials: c.credentials });
-    },
-  });
+  /** A session route's request that changes state and is authenticated by the cookie. */
+  function isStateChange(req: FastifyRequest): boolean {
+    // req.routeOptions builds an object per read: only session routes get here.
+    const route = req.routeOptions;
+    if (!route.url) return false;
+    if (SAFE_METHODS.has(req.method) && route.config?.changesState !== true) return false;
+    // A bearer header is not ambient: the cookie is not what authenticates this request.
+    return !hasBearer(req);
+  }
+
+  // Preflights not answered by the hook (no Origin, a route outside the groups): not found.
+  app.options('*', { schema: { hide: true } }, (_req, reply) => reply.callNotFound());
 }

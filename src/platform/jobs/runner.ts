@@ -26,6 +26,13 @@ export interface JobStore {
   ready(): Promise<void>;
   /** Prepares a kind with its retry settings (a store that needs it). */
   prepareKind?(kind: string, def: { maxAttempts: number; backoffMs: (attempt: number) => number }): Promise<void>;
+  /**
+   * True when a job written in a caller's transaction wakes this runner at that commit with no
+   * timer: SQLite (one connection: the claim an enqueue schedules waits for the transaction and
+   * runs right after its commit), PostgreSQL while its LISTEN connection is up (the NOTIFY is
+   * delivered at commit). Otherwise the runner looks again shortly after such an enqueue.
+   */
+  wakesAtCommit?(): boolean;
   /** Calls `wake(kind)` when another process enqueued a job (PostgreSQL: LISTEN). */
   subscribe?(wake: (kind: string) => void): Promise<void>;
   /** Makes queued jobs of `kind` whose singleton key starts with `keyPrefix` due now; answers how many. */
@@ -279,8 +286,9 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       const now = Date.now();
       if (o.runAt === undefined || o.runAt <= now) {
         scheduleTick();
-        // In a transaction the row becomes visible at commit: look again shortly after.
-        if (o.trx)
+        // In a transaction the row becomes visible at commit: unless the commit itself wakes the
+        // runner (see JobStore.wakesAtCommit), look again shortly after.
+        if (o.trx && !store.wakesAtCommit?.())
           setTimeout(() => {
             if (k) k.maybeMore = true;
             scheduleTick();

@@ -95,6 +95,8 @@ export function tableJobStore(handle: DatabaseHandle, logger?: Logger): JobStore
       return Promise.resolve();
     },
 
+    wakesAtCommit: () => !pgsql || listener !== undefined,
+
     async subscribe(wake) {
       if (!pgsql) return;
       listening = true;

@@ -4,18 +4,13 @@
  * `dev_mailbox`, to be read over HTTP (routes-devmail.ts) or in tests.
  */
 import type { DB, Executor } from '../db/index.js';
-import { nodemailer, nodemailerMessage, normalizeMessageId } from './smtp.js';
+import { composeMessage, normalizeMessageId } from './smtp.js';
 import './tables.js';
 import type { OutgoingMail, SendResult } from './types.js';
 
-/** nodemailer's stream transport: the same composer and DKIM signer as SMTP, the bytes handed back. */
-let composer: ReturnType<typeof newComposer> | undefined;
-const newComposer = () => nodemailer().createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
-
 /** Composes the raw message bytes nodemailer would send over SMTP (DKIM-signed when `mail.dkim` is set). */
 export async function composeRaw(mail: OutgoingMail, from: string): Promise<Buffer> {
-  const info = await (composer ??= newComposer()).sendMail(nodemailerMessage(mail, from));
-  return info.message as Buffer;
+  return (await composeMessage(mail, from)).raw;
 }
 
 /** Stores one message; answers like an SMTP server would. */

@@ -9,6 +9,7 @@ import { loadTemplate } from './template-cache.js';
 import type { TemplateEntry } from './types.js';
 import { assemblePng, dirtyRuns, encodeRaster } from './png-encode.js';
 import { writePdf } from './pdf.js';
+import { isPlaced, widthLimit } from './layout.js';
 import type { Align, RenderInput, TextField } from './types.js';
 
 /** A horizontal band of rows [top, bottom) that a field may draw on. */
@@ -119,24 +120,24 @@ export function placeFields(tpl: { width: number; height: number }, input: Rende
   if (!name.ok) throw new RenderRefused('name', name.reason, name.message, name.chars);
   out.push(placeText(tpl, layout.name, name.name, 'center'));
 
-  const number = input.number == null || !isPlaced(layout.number.x, layout.number.y) ? '' : String(input.number).normalize('NFC').trim();
+  const number = input.number == null || !isPlaced(layout.number) ? '' : String(input.number).normalize('NFC').trim();
   if (number) out.push(placeText(tpl, layout.number, requireDrawable('number', number), 'left'));
 
   const dateFormat =
     'format' in layout.date && typeof layout.date.format === 'string' && layout.date.format ? layout.date.format : DEFAULT_DATE_FORMAT;
-  const date = isPlaced(layout.date.x, layout.date.y) ? formatDate(input.issuedAt, input.timeZone, dateFormat) : '';
+  const date = isPlaced(layout.date) ? formatDate(input.issuedAt, input.timeZone, dateFormat) : '';
   if (date) out.push(placeText(tpl, layout.date, requireDrawable('date', date), 'left'));
 
   for (const t of input.texts ?? []) {
     const text = String(t.text ?? '')
       .normalize('NFC')
       .trim();
-    if (text && t.field && isPlaced(t.field.x, t.field.y)) out.push(placeText(tpl, t.field, requireDrawable('field', text), 'left'));
+    if (text && t.field && isPlaced(t.field)) out.push(placeText(tpl, t.field, requireDrawable('field', text), 'left'));
   }
 
   const qr = layout.qr;
   const url = input.verifyUrl;
-  if (url && isPlaced(qr.x, qr.y) && Number.isFinite(qr.size) && qr.size > 0) {
+  if (url && isPlaced(qr) && Number.isFinite(qr.size) && qr.size > 0) {
     const size = Math.min(qr.size, tpl.width, tpl.height);
     const box = qrBox(url, qr.x, qr.y, size);
     out.push({ top: box.y, bottom: box.y + box.h, draw: (ctx) => drawQr(ctx, url, qr.x, qr.y, size) });
@@ -145,10 +146,6 @@ export function placeFields(tpl: { width: number; height: number }, input: Rende
     .filter((f): f is PlacedField => f !== null)
     .map((f) => ({ ...f, top: Math.max(0, Math.floor(f.top)), bottom: Math.min(tpl.height, Math.ceil(f.bottom)) }))
     .filter((f) => f.bottom > f.top);
-}
-
-function isPlaced(x: number, y: number): boolean {
-  return Number.isFinite(x) && Number.isFinite(y) && x >= 0 && y >= 0;
 }
 
 function requireDrawable(field: 'number' | 'date' | 'field', text: string): string {
@@ -165,8 +162,6 @@ function requireDrawable(field: 'number' | 'date' | 'field', text: string): stri
 }
 
 const COLOR_RE = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
-/** Gap kept between text and the template's edge when the layout gives no maxWidth. */
-const EDGE_MARGIN_RATIO = 0.02;
 
 /** Shared context for measuring text (measuring does not depend on the canvas). */
 let measureCtx: SKRSContext2D | null = null;
@@ -177,7 +172,7 @@ let measureCtx: SKRSContext2D | null = null;
  * Returns null when the field is omitted.
  */
 export function placeText(tpl: { width: number; height: number }, field: TextField, text: string, defaultAlign: Align): PlacedField | null {
-  if (!isPlaced(field.x, field.y) || !text) return null;
+  if (!isPlaced(field) || !text) return null;
   const align: Align = field.align === 'left' || field.align === 'right' || field.align === 'center' ? field.align : defaultAlign;
   const limit = widthLimit(tpl.width, field.x, align, field.maxWidth);
   if (limit < 1) return null;
@@ -232,15 +227,6 @@ function inkWidth(ctx: SKRSContext2D, text: string): number {
   const m = ctx.measureText(text);
   // The ink can reach past the advance width (italics, overhanging glyphs): take the larger.
   return Math.max(m.width, (m.actualBoundingBoxLeft ?? 0) + (m.actualBoundingBoxRight ?? 0));
-}
-
-/** The widest a line may be at x with this alignment: the layout's maxWidth, never past the edges. */
-export function widthLimit(templateWidth: number, x: number, align: Align, maxWidth?: number): number {
-  const margin = Math.round(templateWidth * EDGE_MARGIN_RATIO);
-  const room =
-    align === 'left' ? templateWidth - margin - x : align === 'right' ? x - margin : 2 * Math.min(x - margin, templateWidth - margin - x);
-  const wanted = maxWidth != null && Number.isFinite(maxWidth) && maxWidth > 0 ? maxWidth : Infinity;
-  return Math.max(0, Math.min(room, wanted));
 }
 
 /**

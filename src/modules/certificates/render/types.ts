@@ -5,43 +5,9 @@
  */
 import type { Canvas, SKRSContext2D } from '@napi-rs/canvas';
 
-export type Align = 'left' | 'center' | 'right';
-
-export interface TextField {
-  /** Anchor in template pixels; the text is centred vertically on y; horizontally x is the
-   * left edge / centre / right edge per `align`. A negative x or y leaves the field out. */
-  x: number;
-  y: number;
-  /** Font size in px. */
-  size: number;
-  /** '#rrggbb'. */
-  color: string;
-  /** Default 'center' for name, 'left' for number/date. */
-  align: Align;
-  /** Text wider than this shrinks to fit; default: template width minus margins. */
-  maxWidth?: number;
-  /** Font id, kept for compatibility: every field is drawn in the bundled Noto Sans SC ('default'). */
-  font?: string;
-}
-
-/** Date field; `format` tokens: YYYY MM DD M D (default 'YYYY年MM月DD日'). */
-export interface DateField extends TextField {
-  format?: string;
-}
-
-/** QR code of the verify URL; negative x or y = omitted. x/y = top-left corner, size = side in px. */
-export interface QrField {
-  x: number;
-  y: number;
-  size: number;
-}
-
-export interface Layout {
-  name: TextField;
-  number: TextField;
-  date: DateField;
-  qr: QrField;
-}
+// The layout's types live beside the layout code (layout.ts), which the console page shares.
+import type { Layout, TextField } from './layout.js';
+export type { Align, DateField, Layout, QrField, TextField } from './layout.js';
 
 export interface RenderInput {
   /** PNG or JPEG bytes. */
