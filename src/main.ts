@@ -2,6 +2,8 @@
  * Entry point: `serve` (default) runs the HTTP service with its job runner; `migrate` brings the
  * schema up to date; modules add operator commands (see `--help`).
  */
+// First: the V8 heap settings apply to everything loaded after them.
+import './platform/heap-settings.js';
 import 'dotenv/config';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -10,7 +10,10 @@
  * 20 digits, spaces or dashes. Nothing about a phone guards anything, so an old client's value is
  * not refused; a "+" number must be valid, and the member pages ask for a valid one.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { createRequire } from 'node:module';
+
+/** libphonenumber-js with its `max` metadata (~0.5 MB of code and data), loaded by the first phone number (issue 15, idle memory). */
+let phones: typeof import('libphonenumber-js/max') | undefined;
 
 /** Longest input looked at (digits, spaces, dashes, brackets, a leading "+"). */
 export const PHONE_INPUT_MAX = 30;
@@ -24,7 +27,8 @@ const AS_TYPED = /^\d[\d -]{3,18}\d$/;
 export function normalizePhone(input: string): string | undefined {
   const s = input.trim();
   if (!s || s.length > PHONE_INPUT_MAX || !/^\+?[\d\s\-().]+$/.test(s)) return undefined;
-  const p = parsePhoneNumberFromString(s, 'CN');
+  phones ??= createRequire(import.meta.url)('libphonenumber-js/max') as typeof import('libphonenumber-js/max');
+  const p = phones.parsePhoneNumberFromString(s, 'CN');
   if (p?.isValid()) return p.country === 'CN' ? p.formatNational().replace(/\D/g, '') : p.number;
   return AS_TYPED.test(s) ? s : undefined;
 }

@@ -6,7 +6,8 @@
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { Core } from '../../platform/core.js';
 import { createServices, type Services } from './services.js';
 import type { Separator } from './import-file.js';
@@ -16,9 +17,10 @@ import { createPrivateFile } from '../../platform/db/private-file.js';
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
 function bar(title: string, total: number) {
-  const b = new cliProgress.SingleBar(
+  const bars = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+  const b = new bars.SingleBar(
     { format: `${title} [{bar}] {value}/{total} {percentage}% eta {eta}s`, hideCursor: true, noTTYOutput: false },
-    cliProgress.Presets.shades_classic,
+    bars.Presets.shades_classic,
   );
   b.start(total, 0);
   return b;

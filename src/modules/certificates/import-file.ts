@@ -7,12 +7,17 @@
  * The rows then go through the same checks as every import (import-lines.ts, import-columns.ts).
  */
 import { Worker } from 'node:worker_threads';
-import { parse } from 'csv-parse';
-import iconv from 'iconv-lite';
-import jschardet from 'jschardet';
+import { createRequire } from 'node:module';
 import { badInput } from './errors.js';
 import { fieldKey, isHeader, planFromHeader, POSITIONAL, type ColumnPlan } from './import-columns.js';
 import { MAX_IMPORT_LINES, parseEmail, SLICE_MS, yieldToLoop, type ImportRow } from './import-lines.js';
+
+// Loaded by the first file import, not at start: jschardet's models alone are ~3 MB of strings and
+// more once decoded, and most instances import through the API's lines (issue 15, idle memory).
+const req = createRequire(import.meta.url);
+let charsets: { jschardet: typeof import('jschardet'); iconv: typeof import('iconv-lite') } | undefined;
+const text = () =>
+  (charsets ??= { jschardet: req('jschardet') as typeof import('jschardet'), iconv: req('iconv-lite') as typeof import('iconv-lite') });
 
 export type Separator = ',' | ';' | '\t';
 export const SEPARATORS: Separator[] = [',', ';', '\t'];
@@ -65,19 +70,19 @@ export function detectEncoding(bytes: Buffer): string {
     // not UTF-8: guess below
   }
   const sample = bytes.subarray(0, 64 * 1024);
-  const guess = jschardet.detect(sample);
+  const guess = text().jschardet.detect(sample);
   const enc = (guess.encoding ?? '').toLowerCase();
   // GB2312 and GBK are subsets of GB18030: decode with the superset.
   if (/^(gb2312|gbk|gb18030|x-gbk|euc-cn)$/.test(enc)) return 'gb18030';
-  if (enc && enc !== 'ascii' && iconv.encodingExists(enc)) return enc;
+  if (enc && enc !== 'ascii' && text().iconv.encodingExists(enc)) return enc;
   // Undetectable non-UTF-8 text: Excel's "CSV" in a Chinese Windows is GBK.
   return 'gb18030';
 }
 
 async function decode(bytes: Buffer, encoding: string): Promise<string> {
   const shown = encoding.slice(0, 40);
-  if (!iconv.encodingExists(encoding)) throw badInput(`unknown encoding "${shown}"`, { field: 'encoding' });
-  const dec = iconv.getDecoder(encoding);
+  if (!text().iconv.encodingExists(encoding)) throw badInput(`unknown encoding "${shown}"`, { field: 'encoding' });
+  const dec = text().iconv.getDecoder(encoding);
   let out = '';
   for (let i = 0; i < bytes.length; i += DECODE_SLICE) {
     out += dec.write(bytes.subarray(i, i + DECODE_SLICE));
@@ -131,7 +136,7 @@ function modeOf(xs: number[]): number {
 /** Parses CSV text with csv-parse, fed in slices (records come out as the parser reads them). */
 export async function parseCsv(text: string, separator: Separator, max: number): Promise<ImportRow[]> {
   const rows: ImportRow[] = [];
-  const parser = parse({
+  const parser = (req('csv-parse') as typeof import('csv-parse')).parse({
     delimiter: separator,
     relax_column_count: true,
     relax_quotes: true,

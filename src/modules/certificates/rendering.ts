@@ -74,11 +74,13 @@ interface TemplateBytes {
   height: number;
 }
 
+/** The blank template's size: the layout of a campaign without a template needs no drawing. */
+const BLANK_SIZE = { width: 1200, height: 850 } as const;
 let blank: TemplateBytes | undefined;
 /** A plain white template used until the organizer uploads one (so the flow works from the start). */
 function blankTemplate(): TemplateBytes {
   if (!blank) {
-    const c = skia().createCanvas(1200, 850);
+    const c = skia().createCanvas(BLANK_SIZE.width, BLANK_SIZE.height);
     const g = c.getContext('2d');
     g.fillStyle = '#ffffff';
     g.fillRect(0, 0, 1200, 850);
@@ -86,7 +88,7 @@ function blankTemplate(): TemplateBytes {
     g.lineWidth = 12;
     g.strokeRect(30, 30, 1140, 790);
     const bytes = c.toBuffer('image/png');
-    blank = { key: createHash('sha256').update(bytes).digest('hex'), bytes, width: 1200, height: 850 };
+    blank = { key: createHash('sha256').update(bytes).digest('hex'), bytes, ...BLANK_SIZE };
   }
   return blank;
 }
@@ -176,7 +178,9 @@ export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: strin
   return {
     template,
     async layoutOf(c: CampaignRow): Promise<FullLayout> {
-      const t = await template(c);
+      // Listing campaigns must not draw the blank template: that would load Skia (~30 MB resident)
+      // on the console's first page (issue 15, idle memory).
+      const t = c.template_sha ? await template(c) : BLANK_SIZE;
       return effectiveLayout(
         parseStoredLayout(c.layout),
         t.width,

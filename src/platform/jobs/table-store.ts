@@ -19,7 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
+import type pg from 'pg';
 import { sql, type RawBuilder } from 'kysely';
 import type { DatabaseHandle, DB } from '../db/index.js';
 import type { Logger } from '../logger.js';
@@ -57,7 +57,9 @@ export function tableJobStore(handle: DatabaseHandle, logger?: Logger): JobStore
   /** LISTENs on a connection of its own; reconnects after a loss (polling covers the gap). */
   async function listen(wake: (kind: string) => void): Promise<void> {
     if (!pgsql || !handle.pool || !listening) return;
-    const client = new pg.Client({ ...(handle.pool as unknown as { options: pg.ClientConfig }).options });
+    // pg only for PostgreSQL's LISTEN: a SQLite service never loads it (issue 15, idle memory).
+    const { default: pgm } = await import('pg');
+    const client = new pgm.Client({ ...(handle.pool as unknown as { options: pg.ClientConfig }).options });
     const retry = () => {
       if (listener === client) listener = undefined;
       client.removeAllListeners('notification');

@@ -7,7 +7,10 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import PostalMime, { type Email } from 'postal-mime';
+import type { Email } from 'postal-mime';
+
+/** postal-mime, loaded when the dev mailbox shows a message (issue 15, idle memory). */
+const parseMail = async (raw: Buffer | string) => (await import('postal-mime')).default.parse(raw);
 import { z } from 'zod';
 import type { Core } from '../core.js';
 import { useEnvelope } from '../http/envelope.js';
@@ -121,7 +124,7 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core, admin
       },
       async (req) => {
         const m = await load(req.params.id);
-        const email = await PostalMime.parse(m.raw);
+        const email = await parseMail(m.raw);
         return {
           id: m.id,
           messageId: email.messageId ?? m.messageId,
@@ -162,7 +165,7 @@ export async function registerDevMailbox(app: FastifyInstance, core: Core, admin
       },
       async (req, reply) => {
         const m = await load(req.params.id);
-        const a = attachmentsOf(await PostalMime.parse(m.raw))[req.params.index];
+        const a = attachmentsOf(await parseMail(m.raw))[req.params.index];
         if (!a) throw new NotFoundError(`message ${m.id} has no attachment ${req.params.index}`);
         const name = (a.filename ?? `attachment-${req.params.index}`).replace(/["\\\r\n]/g, '_');
         return reply

@@ -2,7 +2,8 @@
  * SMTP through nodemailer: pooled transports cached per SMTP settings, and the classification of
  * failures into TemporaryMailError (retry) and PermanentMailError (record the reason).
  */
-import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type { SendMailOptions, Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { PermanentMailError, TemporaryMailError, type OutgoingMail, type SendResult, type SmtpSettings } from './types.js';
 
@@ -125,17 +126,26 @@ export function nodemailerMessage(mail: OutgoingMail, from: string): SendMailOpt
   };
 }
 
+/**
+ * nodemailer, loaded by the first mail rather than at start (~4 MB of heap a service that has
+ * sent nothing does not need: issue 15, idle memory).
+ */
+let nm: typeof import('nodemailer') | undefined;
+export const nodemailer = (): typeof import('nodemailer') =>
+  (nm ??= createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer'));
+
 const TIMEOUTS = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 60_000 };
 
 /** nodemailer's stream transport: the same composer and DKIM signer as SMTP, the bytes handed back. */
-const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+let composer: ReturnType<typeof newComposer> | undefined;
+const newComposer = () => nodemailer().createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 
 /**
  * Composes a message into its final bytes (DKIM-signed when `mail.dkim` is set) with the SMTP
  * envelope nodemailer derives from its headers: what goes over SMTP and into the dev mailbox.
  */
 export async function composeMessage(mail: OutgoingMail, from: string): Promise<{ raw: Buffer; envelope: { from: string; to: string[] } }> {
-  const info = await composer.sendMail(nodemailerMessage(mail, from));
+  const info = await (composer ??= newComposer()).sendMail(nodemailerMessage(mail, from));
   return { raw: info.message as Buffer, envelope: info.envelope as { from: string; to: string[] } };
 }
 
@@ -149,7 +159,7 @@ export class SmtpPools {
     const key = JSON.stringify(options);
     let t = this.pools.get(key);
     if (!t) {
-      t = nodemailer.createTransport({
+      t = nodemailer().createTransport({
         ...TIMEOUTS,
         ...this.pool.timeouts,
         ...options,
@@ -184,7 +194,7 @@ export class SmtpPools {
 
 /** One message over a fresh, unpooled connection (the console's "send a test email"). */
 export async function sendOnce(options: SMTPPool.Options, mail: OutgoingMail, from: string): Promise<SendResult> {
-  const t = nodemailer.createTransport({ ...TIMEOUTS, ...options, pool: false } as SMTPPool.Options);
+  const t = nodemailer().createTransport({ ...TIMEOUTS, ...options, pool: false } as SMTPPool.Options);
   try {
     const info = await t.sendMail(nodemailerMessage(mail, from));
     return { messageId: info.messageId ?? normalizeMessageId(mail.messageId), response: String(info.response ?? '') };

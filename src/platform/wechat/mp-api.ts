@@ -3,7 +3,7 @@
  * shared cache (retried once with a fresh token when WeChat says the token is invalid):
  * temporary parametric QR codes and customer-service text messages.
  */
-import QRCode from 'qrcode';
+import type QRCode from 'qrcode';
 import { callWechat, WechatApiError, type WechatHttpOptions } from './http.js';
 import { INVALID_TOKEN_ERRCODES, type AccessTokens } from './access-token.js';
 
@@ -71,6 +71,8 @@ export function createMpApi(http: WechatHttpOptions, tokens: AccessTokens): MpAp
 }
 
 /** Renders the URL a QR ticket encodes as a PNG (so no second call to WeChat's showqrcode is needed). */
-export function renderQrPng(url: string): Promise<Buffer> {
-  return QRCode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 430 });
+export async function renderQrPng(url: string): Promise<Buffer> {
+  // Loaded on the first ticket, not at start (issue 15, idle memory).
+  const { default: qrcode } = (await import('qrcode')) as unknown as { default: typeof QRCode };
+  return qrcode.toBuffer(url, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 430 });
 }

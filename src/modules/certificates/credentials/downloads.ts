@@ -7,7 +7,7 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
-import ZipStream from 'zip-stream';
+
 import type { CampaignRow } from '../campaigns-repo.js';
 import { PRINT_DPI, type Renderer } from '../rendering.js';
 import type { Credentials } from './service.js';
@@ -67,15 +67,18 @@ export function certificatesZip(
   campaign: CampaignRow,
   onError: (err: unknown) => void,
 ): Readable {
-  const zip = new ZipStream({ store: true });
   const out = new PassThrough();
-  zip.pipe(out);
   let stopped = false;
   out.on('close', () => {
     stopped = true;
   });
   void (async () => {
     try {
+      // zip-stream (with compress-commons and readable-stream, ~0.5 MB of code) on the first
+      // download, not at start (issue 15, idle memory).
+      const { default: ZipStream } = await import('zip-stream');
+      const zip = new ZipStream({ store: true });
+      zip.pipe(out);
       const rows = validRows(deps.issued, campaign.id);
       for await (const [row, file] of renderedAhead(rows, AHEAD, (r) => deps.credentials.file({ row: r, campaign }))) {
         if (stopped) break;

@@ -6,7 +6,7 @@
  * JWKS, so credentials signed before a rotation keep verifying.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import type { DB } from '../../../platform/db/index.js';
 import { isUniqueViolation } from '../../../platform/db/index.js';
 import type { SecretBox } from '../../../platform/crypto/secretbox.js';
@@ -21,6 +21,8 @@ export interface SigningKey {
 const ACTIVE_TTL_MS = 30_000;
 
 async function newKeyRow(now: number, secrets: SecretBox) {
+  // jose only where keys are made or documents signed, not at start (issue 15, idle memory).
+  const { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair } = await import('jose');
   const { publicKey, privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const jwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(jwk);

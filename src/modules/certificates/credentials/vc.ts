@@ -6,7 +6,6 @@
  */
 import { sign } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { CompactSign } from 'jose';
 import type { SigningKey } from './keys.js';
 import type { CustomField } from '../import-columns.js';
 
@@ -168,6 +167,7 @@ export async function signCredential(
   };
   const header = { alg: 'EdDSA', kid: key.kid, typ: 'vc+jwt', cty: 'vc' };
   if (key.privateKey.asymmetricKeyType !== 'ed25519') {
+    const { CompactSign } = await import('jose');
     return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader(header).sign(key.privateKey);
   }
   // The same compact JWS jose writes (Ed25519 is deterministic: the same bytes), signed by

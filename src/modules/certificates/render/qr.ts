@@ -1,10 +1,13 @@
-import QRCode from 'qrcode';
+import { createRequire } from 'node:module';
+import type QRCode from 'qrcode';
 import type { SKRSContext2D } from '@napi-rs/canvas';
 import { RenderRefused } from './errors.js';
 
 /** Quiet zone around the code, in modules (the spec asks for 4; 2 reads fine on a white pad). */
 const QUIET_MODULES = 2;
 const cache = new Map<string, { size: number; data: Uint8Array }>();
+/** qrcode, loaded by the first certificate that carries a code (not at start: issue 15, idle memory). */
+let qrcode: typeof QRCode | undefined;
 
 function matrix(text: string): { size: number; data: Uint8Array } {
   let m = cache.get(text);
@@ -12,7 +15,8 @@ function matrix(text: string): { size: number; data: Uint8Array } {
     // Level M: survives a print smudge; mask chosen by the library deterministically.
     let qr: QRCode.QRCode;
     try {
-      qr = QRCode.create(text, { errorCorrectionLevel: 'M' });
+      qrcode ??= createRequire(import.meta.url)('qrcode') as typeof QRCode;
+      qr = qrcode.create(text, { errorCorrectionLevel: 'M' });
     } catch {
       throw new RenderRefused('qr', 'too_long', 'The verification link is too long to fit in a QR code.');
     }
