@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { createCanvas } from '@napi-rs/canvas';
 import Database from 'better-sqlite3';
 import { hashToken, randomToken } from '../src/platform/crypto/tokens.js';
-import { load, report, writeResults, type LoadResult } from './lib.js';
+import { load, report, writeResults, type LoadResult, benchServiceEnv } from './lib.js';
 
 const NOTICES = Number(process.env.CERT_BENCH_NOTICES ?? 10_000);
 const CLAIMS = Number(process.env.CERT_BENCH_CLAIMS ?? 400);
@@ -148,17 +148,7 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const server = spawn(process.execPath, [...(await buildServer()), 'serve'], {
     cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      DATABASE_URL: '',
-      ADMIN_TOKEN: ADMIN,
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-      PUBLIC_URL: 'http://bench.test',
-      LOG_LEVEL: 'warn',
-    },
+    env: benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const loadProc = child('load');

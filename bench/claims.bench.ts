@@ -28,7 +28,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
 import { hashToken, randomToken } from '../src/platform/crypto/tokens.js';
-import { report, writeResults } from './lib.js';
+import { report, writeResults, benchServiceEnv } from './lib.js';
 
 const CLAIMS = Number(process.env.CLAIMS_BENCH_CLAIMS ?? 400);
 const SINGLE = 40;
@@ -250,17 +250,7 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const server = spawn(process.execPath, [...(await buildServer()), 'serve'], {
     cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      DATABASE_URL: '',
-      ADMIN_TOKEN: ADMIN,
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-      PUBLIC_URL: 'http://bench.test',
-      LOG_LEVEL: 'warn',
-    },
+    env: benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }),
     stdio: ['ignore', 'ignore', PROF ? 'pipe' : 'inherit'],
   });
   const inspectorUrl = PROF

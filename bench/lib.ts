@@ -200,3 +200,21 @@ export async function startBenchWechat(): Promise<{ url: string; close(): Promis
   fake.on('/cgi-bin/token', () => ({ access_token: `bench-AT-${fake.calls('/cgi-bin/token').length}`, expires_in: 7200 }));
   return fake;
 }
+
+/**
+ * The environment of a service started by a bench as its own process (`node dist/main.js serve`):
+ * loopback only, a fresh SQLite data directory, mail to the bench's SMTP sink, warnings only.
+ */
+export function benchServiceEnv(o: { port: number; dataDir: string; adminToken: string; smtpPort: number }): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PORT: String(o.port),
+    HOST: '127.0.0.1',
+    DATA_DIR: o.dataDir,
+    DATABASE_URL: '',
+    ADMIN_TOKEN: o.adminToken,
+    SMTP_URL: `smtp://127.0.0.1:${o.smtpPort}`,
+    PUBLIC_URL: 'http://bench.test',
+    LOG_LEVEL: 'warn',
+  };
+}

@@ -20,7 +20,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/free-port.js';
-import { report, writeResults } from './lib.js';
+import { report, writeResults, benchServiceEnv } from './lib.js';
 
 const SIZES = (process.env.MEM_BENCH_N ?? '10000,100000').split(',').map(Number);
 const ADMIN = 'bench-admin-token';
@@ -110,18 +110,7 @@ async function startService(dataDir: string, smtpPort: number): Promise<{ proc: 
   const flags = (process.env.MEM_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const proc = spawn(process.execPath, [...flags, join(root, 'dist/main.js'), 'serve'], {
     cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      DATABASE_URL: '',
-      ADMIN_TOKEN: ADMIN,
-      SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
-      PUBLIC_URL: 'http://bench.test',
-      LOG_LEVEL: 'warn',
-      NODE_ENV: 'production',
-    },
+    env: { ...benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }), NODE_ENV: 'production' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
