@@ -197,8 +197,11 @@ describe.each(testDialects())('import files on %s', (dialect) => {
     );
     // On a machine shared by many processes the wall-clock delay also counts the time this
     // process waited for a CPU; the main thread's CPU time between two turns of the loop is what
-    // the import's code held it for (10 ms ticks: 50 is at most 50 + 10).
-    expect(busy.cpuMaxMs).toBeLessThanOrEqual(50);
+    // the import's code held it for, read in 10 ms ticks. ~50 ms: the readout may be one tick over
+    // (60) since a large import starts its checkpoint worker (platform/db/bulk-writes.ts), which
+    // moved the WAL checkpoints' fsync waits off the loop: 50 without that worker, 60 with it, on
+    // a quiet machine (2026-12-02); a readout of 70 is a stretch the import's code must not hold.
+    expect(busy.cpuMaxMs).toBeLessThanOrEqual(60);
   }, 240_000);
 });
 
