@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { createCanvas } from '@napi-rs/canvas';
 import Database from 'better-sqlite3';
 import { hashToken, randomToken } from '../src/platform/crypto/tokens.js';
-import { load, report, writeResults, type LoadResult, benchServiceEnv } from './lib.js';
+import { load, report, writeResults, type LoadResult, benchServiceEnv, SINK_SMTP_OPTIONS } from './lib.js';
 
 const NOTICES = Number(process.env.CERT_BENCH_NOTICES ?? 10_000);
 const CLAIMS = Number(process.env.CERT_BENCH_CLAIMS ?? 400);
@@ -44,10 +44,7 @@ async function sink() {
   const { SMTPServer } = await import('smtp-server');
   let notices = 0;
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    maxClients: 200,
+    ...SINK_SMTP_OPTIONS,
     onData(stream, _s, cb) {
       let head = '';
       stream.on('data', (c: Buffer) => {

@@ -28,7 +28,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
 import { hashToken, randomToken } from '../src/platform/crypto/tokens.js';
-import { report, writeResults, benchServiceEnv } from './lib.js';
+import { report, writeResults, benchServiceEnv, SINK_SMTP_OPTIONS } from './lib.js';
 
 const CLAIMS = Number(process.env.CLAIMS_BENCH_CLAIMS ?? 400);
 const SINGLE = 40;
@@ -52,10 +52,7 @@ async function sink() {
   const { SMTPServer } = await import('smtp-server');
   let sample: string | undefined;
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    maxClients: 200,
+    ...SINK_SMTP_OPTIONS,
     onData(stream, _s, cb) {
       const parts: Buffer[] = [];
       stream.on('data', (c: Buffer) => parts.push(c));

@@ -1,4 +1,5 @@
 /** Shared bits for benchmarks: load generation with autocannon and writing results. */
+import type { SMTPServerOptions } from 'smtp-server';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -218,3 +219,11 @@ export function benchServiceEnv(o: { port: number; dataDir: string; adminToken: 
     LOG_LEVEL: 'warn',
   };
 }
+
+/** The bench SMTP sinks' server options (plain, no auth, many clients); each sink adds its own onData. */
+export const SINK_SMTP_OPTIONS: SMTPServerOptions = {
+  authOptional: true,
+  disabledCommands: ['STARTTLS', 'AUTH'],
+  logger: false,
+  maxClients: 200,
+};

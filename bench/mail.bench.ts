@@ -18,7 +18,7 @@ import { migrateToLatest } from '../src/platform/db/migrate.js';
 import { createJobQueue } from '../src/platform/jobs/index.js';
 import { createLogger } from '../src/platform/logger.js';
 import { createMailer, type OutgoingMail } from '../src/platform/mail/index.js';
-import { report, writeResults } from './lib.js';
+import { report, writeResults, SINK_SMTP_OPTIONS } from './lib.js';
 
 const N = Number(process.env.MAIL_BENCH_N ?? 5000);
 const [conns, perConn] = (process.env.MAIL_POOL ?? '5x1000').split('x').map(Number) as [number, number];
@@ -28,10 +28,7 @@ if (process.argv[2] === 'sink') {
   const { SMTPServer } = await import('smtp-server');
   let accepted = 0;
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    maxClients: 200,
+    ...SINK_SMTP_OPTIONS,
     onData(stream, _s, cb) {
       stream.on('data', () => {});
       stream.on('end', () => {

@@ -20,7 +20,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/free-port.js';
-import { report, writeResults, benchServiceEnv } from './lib.js';
+import { report, writeResults, benchServiceEnv, SINK_SMTP_OPTIONS } from './lib.js';
 
 const SIZES = (process.env.MEM_BENCH_N ?? '10000,100000').split(',').map(Number);
 const ADMIN = 'bench-admin-token';
@@ -36,10 +36,7 @@ async function sink() {
   const { SMTPServer } = await import('smtp-server');
   let notices = 0;
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    maxClients: 200,
+    ...SINK_SMTP_OPTIONS,
     onData(stream, _s, cb) {
       stream.on('data', () => {});
       stream.on('end', () => {
