@@ -142,7 +142,7 @@ const newComposer = () => nodemailer().createTransport({ streamTransport: true, 
 
 /**
  * Composes a message into its final bytes (DKIM-signed when `mail.dkim` is set) with the SMTP
- * envelope nodemailer derives from its headers: what goes over SMTP and into the dev mailbox.
+ * envelope nodemailer derives from its headers: the bytes the dev mailbox stores (the same composer SMTP streams through).
  */
 export async function composeMessage(mail: OutgoingMail, from: string): Promise<{ raw: Buffer; envelope: { from: string; to: string[] } }> {
   const info = await (composer ??= newComposer()).sendMail(nodemailerMessage(mail, from));
