@@ -25,10 +25,15 @@ type ClaimRow = { account_key: string; msg_key: string; answer: string | null; c
 export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
   const fast = sqliteFast(handle);
   const idle = () => handle.sqlite?.inTransaction !== true;
+  // On the main connection, not the reader: every message commits its dedupe record there, and a
+  // read on the reader after another connection's commit drops the reader's page cache and, as
+  // the reader maps the file (reader.ts), unmaps and maps it again (one munmap + mmap and fresh
+  // page faults per message; with one commit per message on a loaded machine this was the
+  // webhook's main cost). The main connection's cache survives its own commits.
   const lastDefault = fast.query<{ last_at: number }>(
     db.selectFrom('ar_default_replies').select('last_at').where('account_id', '=', 0).where('openid', '=', ''),
     2,
-    { on: 'reader' },
+    { on: 'main' },
   );
   const setDefault = fast.query(
     db
@@ -155,9 +160,10 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
 
     // --- default reply: at most once per follower per hour
     async lastDefaultReply(accountId: number, openid: string, x: Executor = db): Promise<number | undefined> {
-      // A read on the read-only connection sees every committed write: no transaction to wait for.
+      // Outside a transaction only: on the main connection another request's open transaction
+      // would be read too (then through Kysely, which waits its turn).
       const r =
-        x === db && lastDefault
+        x === db && idle()
           ? await lastDefault.first([accountId, openid])
           : await x
               .selectFrom('ar_default_replies')
