@@ -29,6 +29,8 @@ export const DELIVER_KIND = 'certificates.deliver';
 const MARKUP_CHARS = /[<>{}[\]\\;=|`]/g;
 /** Unknown tokens per client address per minute before lookups are refused. */
 export const TOKEN_MISSES_PER_MINUTE = 120;
+/** The refusal past TOKEN_MISSES_PER_MINUTE (made here, not as a closure in each lookup: it is the hot path). */
+const refuse = (ms: number) => new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
 /** Previews per link (each may render): a volunteer trying names needs a few dozen. */
 export const PREVIEWS_PER_LINK = { limit: 30, windowMs: 10 * 60_000 } as const;
 /**
@@ -80,8 +82,6 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
    */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
     const rule = windowRule(`claim:client:${clientKey(ip)}`, TOKEN_MISSES_PER_MINUTE, 60_000);
-    const refuse = (ms: number) =>
-      new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
     const hit =
       typeof token === 'string' && token.length >= 1 && token.length <= MAX_LEGACY_TOKEN
         ? await recipients.findByTokenHash(hashToken(token))
