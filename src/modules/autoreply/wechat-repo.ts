@@ -24,12 +24,10 @@ type ClaimRow = { account_key: string; msg_key: string; answer: string | null; c
  */
 export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
   const fast = sqliteFast(handle);
-  const idle = () => handle.sqlite?.inTransaction !== true;
   // On the main connection, not the reader: every message commits its dedupe record there, and a
   // read on the reader after another connection's commit drops the reader's page cache and, as
   // the reader maps the file (reader.ts), unmaps and maps it again (one munmap + mmap and fresh
-  // page faults per message; with one commit per message on a loaded machine this was the
-  // webhook's main cost). The main connection's cache survives its own commits.
+  // page faults per message, strace). The main connection's cache survives its own commits.
   const lastDefault = fast.query<{ last_at: number }>(
     db.selectFrom('ar_default_replies').select('last_at').where('account_id', '=', 0).where('openid', '=', ''),
     2,
@@ -115,7 +113,7 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
     async claimMessages(rows: ClaimRow[], x: Executor = db): Promise<Set<string>> {
       if (!rows.length) return new Set();
       const r =
-        x === db && idle()
+        x === db
           ? await claimStatement(rows.length).all(rows.flatMap((row) => [row.account_key, row.msg_key, row.answer, row.created_at]))
           : await x
               .insertInto('ar_processed_messages')
@@ -160,10 +158,9 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
 
     // --- default reply: at most once per follower per hour
     async lastDefaultReply(accountId: number, openid: string, x: Executor = db): Promise<number | undefined> {
-      // Outside a transaction only: on the main connection another request's open transaction
-      // would be read too (then through Kysely, which waits its turn).
+      // Outside a transaction (`x` left out): the fast path waits for another request's open one.
       const r =
-        x === db && idle()
+        x === db
           ? await lastDefault.first([accountId, openid])
           : await x
               .selectFrom('ar_default_replies')
@@ -174,7 +171,7 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
       return r ? Number(r.last_at) : undefined;
     },
     async setDefaultReplied(accountId: number, openid: string, at: number, x: Executor = db): Promise<void> {
-      if (x === db && idle()) {
+      if (x === db) {
         await setDefault.run([accountId, openid, at]);
         return;
       }
