@@ -11,7 +11,7 @@ import type { OutgoingMail } from '../../platform/mail/types.js';
 import type { Deliverability } from './deliverability/service.js';
 import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/index.js';
-import { CLAIM_PREVIEW_WIDTH } from './rendering.js';
+import { CLAIM_PREVIEW } from './rendering.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, newCertificateId, type CertDeps } from './deps.js';
 import type { Credentials } from './credentials/service.js';
@@ -305,10 +305,10 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       };
     },
     /**
-     * A preview of the volunteer's certificate with a name not yet submitted: a JPEG at most
-     * CLAIM_PREVIEW_WIDTH wide (the template's scaled copy is cached, the texts are drawn at that
-     * size and the JPEG is encoded on libuv's threads), cached by what it shows, and limited per
-     * link and per client before any of that work.
+     * A preview of the volunteer's certificate with a name not yet submitted: a JPEG of at most
+     * CLAIM_PREVIEW's pixels, 400x566 for an A4 portrait page (the template's scaled copy is
+     * cached, the texts are drawn at that size and the JPEG is encoded on libuv's threads),
+     * cached by what it shows, and limited per link and per client before any of that work.
      */
     async claimPreview(token: unknown, name: unknown, ip: string) {
       const hit = await lookup(token, ip);
@@ -330,7 +330,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
           fields: parseFieldValues(r.fields),
           verifyUrl: previewVerifyUrl(r.certificate_id),
         },
-        CLAIM_PREVIEW_WIDTH,
+        CLAIM_PREVIEW,
       );
     },
     async download(token: unknown, ip: string) {
