@@ -520,6 +520,19 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         .executeTakeFirstOrThrow();
       return { n: Number(r.n), nextAt: r.next_at === null ? null : Number(r.next_at) };
     },
+    /** Whether any notice is still to mail (one index probe, where counting them reads every one). */
+    async anyToSend(campaignId: number, ex: Executor = db): Promise<boolean> {
+      const r = await ex
+        .selectFrom('recipients')
+        .select('id')
+        .where('campaign_id', '=', campaignId)
+        .where('status', '=', 0)
+        .where('failure', 'is', null)
+        .where(mailable)
+        .limit(1)
+        .executeTakeFirst();
+      return r !== undefined;
+    },
     async countToSend(campaignId: number, ex: Executor = db): Promise<number> {
       const r = await ex
         .selectFrom('recipients')
