@@ -125,9 +125,12 @@ const ftsPhrase = (needle: string) => `"${needle.replace(/"/g, '""')}"`;
  * SQLite search of 3 characters or more: driven by the trigram table, which yields matches in
  * rowid (= id) order, so a page stops after its rows (0.3 ms at 100,000 volunteers, however many
  * match) instead of sorting every match. Rows the background indexer (search-indexer.ts) has not
- * reached yet (search_indexed = 0, found through a partial index) are scanned and merged in, so a
+ * reached yet (ids above its watermark, found through (campaign_id, id)) are scanned and merged in, so a
  * search is complete right after an import; only then are the matches sorted.
  */
+/** The first id the search indexer has not reached (migration 1480), as a scalar subquery. */
+const unindexedFrom = sql`(SELECT indexed_to FROM recipients_search_progress)`;
+
 async function ftsPage(campaignId: number, needle: string, q: RecipientQuery, ex: Executor) {
   const cond = [sql`r.campaign_id = ${campaignId}`];
   if (q.status !== undefined) cond.push(sql`r.status = ${q.status}`);
@@ -135,7 +138,7 @@ async function ftsPage(campaignId: number, needle: string, q: RecipientQuery, ex
   const filters = sql.join(cond, sql` AND `);
   const waiting = await sql<{
     one: number;
-  }>`SELECT 1 AS one FROM recipients WHERE campaign_id = ${campaignId} AND search_indexed = 0 LIMIT 1`.execute(ex);
+  }>`SELECT 1 AS one FROM recipients WHERE campaign_id = ${campaignId} AND id > ${unindexedFrom} LIMIT 1`.execute(ex);
   let from;
   let order;
   if (waiting.rows.length === 0) {
@@ -147,7 +150,7 @@ async function ftsPage(campaignId: number, needle: string, q: RecipientQuery, ex
     from = sql`recipients r WHERE r.id IN (
         SELECT rowid FROM recipients_fts WHERE recipients_fts MATCH ${ftsPhrase(needle)}
         UNION ALL
-        SELECT id FROM recipients WHERE campaign_id = ${campaignId} AND search_indexed = 0
+        SELECT id FROM recipients WHERE campaign_id = ${campaignId} AND id > ${unindexedFrom}
           AND (email LIKE ${like} ESCAPE '\\' OR name LIKE ${like} ESCAPE '\\' OR number LIKE ${like} ESCAPE '\\'))
       AND ${filters}`;
     order = sql`r.id`;
