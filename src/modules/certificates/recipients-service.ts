@@ -102,7 +102,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
    * import never holds the loop; a row's conflict on the email keeps a repeat from adding twice.
    * A large import's WAL checkpoints run on a worker thread (they wait for the disk).
    */
-  async function insert(c: CampaignRow, rows: NewRecipient[]): Promise<Set<string>> {
+  async function insert(c: CampaignRow, rows: readonly NewRecipient[]): Promise<Set<string>> {
     const added = new Set<string>();
     const sqlite = dialectOf(db) === 'sqlite';
     let size = sqlite ? 100 : 2000;
@@ -117,7 +117,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       for (let i = 0; i < rows.length;) {
         const slice = rows.slice(i, i + size);
         const t0 = performance.now();
-        for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
+        await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx, added));
         const ms = performance.now() - t0;
         await bulk?.committed();
         i += slice.length;
@@ -139,10 +139,8 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       const merged = mergeFields(known, customFields);
       if (merged.length !== known.length) await campaigns.update(c.id, { custom_fields: JSON.stringify(merged), updated_at: now() });
     }
-    const added = await insert(
-      c,
-      valid.map((v) => ({ email: v.email, number: v.number, name: v.name, fields: v.fields })),
-    );
+    // The checked lines are the rows (a ParsedLine is a NewRecipient): no copy per volunteer.
+    const added = await insert(c, valid);
     for (const v of valid)
       if (!added.has(v.email))
         duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
