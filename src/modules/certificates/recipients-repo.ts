@@ -268,6 +268,11 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       /** Where the added emails go (an import's set across its slices). */
       added = new Set<string>(),
     ): Promise<Set<string>> {
+      if (handle.sqlite?.inTransaction && ex === db) {
+        // Another request's transaction holds the connection (sqlite-fast.ts): wait for it, then
+        // insert in a transaction of our own.
+        return db.transaction().execute((trx) => this.insertMany(campaignId, rows, now, trx, added));
+      }
       if (insertFull && maxId && emailsAbove && addCount && handle.sqlite) {
         // The rows and their counts together: a savepoint inside the caller's transaction.
         handle.sqlite.transaction(() => {
