@@ -123,6 +123,28 @@ describe('console at volume: paging, pacing, quota (Chromium)', { timeout: 120_0
     await page.getByTestId('recipients').getByText('No volunteers match.').waitFor();
   });
 
+  it('fits the pager on a phone: every paging button inside the screen, the page number on one line', async () => {
+    const c = await admin<{ id: number }>(app.url, 'POST', 'campaigns', { name: 'Phone pager' });
+    const lines = Array.from({ length: 120 }, (_, i) => `m${String(i).padStart(3, '0')}@example.org`);
+    await admin(app.url, 'POST', `campaigns/${c.id}/recipients`, { lines });
+    const phone = await browser.newPage({ width: 360, height: 780 });
+    phone.on('pageerror', (err) => pageErrors.push(err.message));
+    await phone.goto(`${app.url}/admin`);
+    await phone.evaluate((tk) => sessionStorage.setItem('vh.admin.token', tk), ADMIN_TOKEN);
+    await phone.goto(`${app.url}/admin/campaigns/${c.id}/volunteers`);
+    await expect.poll(() => phone.getByTestId('page').innerText()).toBe('Page 1 of 3');
+    for (const id of ['first', 'prev', 'next', 'last']) {
+      const box = (await phone.getByTestId(id).boundingBox())!;
+      expect(box.x, id).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width, id).toBeLessThanOrEqual(360);
+    }
+    const label = (await phone.getByTestId('page').boundingBox())!;
+    expect(label.height).toBeLessThan(30);
+    await phone.getByTestId('pager').scrollIntoViewIfNeeded();
+    await screenshot(phone, 'console-pager-phone');
+    await phone.close();
+  });
+
   it('raised no uncaught error in any page', () => {
     expect(pageErrors).toEqual([]);
   });
