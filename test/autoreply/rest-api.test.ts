@@ -117,6 +117,26 @@ describe.each(testDialects())('autoreply REST API (%s)', (dialect) => {
     expect((await api('GET', '/settings')).json().enabled).toBe(true);
   });
 
+  it('imports 1,200 rules in order, each with its own keywords and replies, keys following the order given', async () => {
+    // Crosses the import's multi-row chunks (500 rows): a rule must keep its own keywords and
+    // replies, and the keys follow the order given.
+    const rules = Array.from({ length: 1200 }, (_, i) => ({
+      keywords: i % 3 === 0 ? [{ text: `词${i}` }, { text: `kw${i}`, match: 'contains' }] : [{ text: `词${i}` }],
+      replies: i % 4 === 0 ? [`第${i}条`, `again ${i}`] : [`第${i}条`],
+      mode: i % 4 === 0 ? 'random' : 'all',
+    }));
+    const r = await api('POST', '/import', { replace: true, rules });
+    expect(r.json()).toEqual({ imported: 1200 });
+    const exported = (await api('GET', '/export')).json().rules as Array<{ keywords: unknown; replies: unknown; mode: string }>;
+    expect(exported.map((x) => ({ keywords: x.keywords, replies: x.replies, mode: x.mode }))).toEqual(
+      rules.map((x) => ({ keywords: x.keywords.map((k) => ({ match: 'equal', ...k })), replies: x.replies, mode: x.mode })),
+    );
+    const keyOf = async (kw: string) => (await api('GET', `/rules?q=${encodeURIComponent(kw)}`)).json().rules[0];
+    const [firstRule, lastRule] = [await keyOf('词0'), await keyOf('词1199')];
+    expect(lastRule.replies).toEqual(['第1199条']);
+    expect(Number(lastRule.key) - Number(firstRule.key)).toBe(1199);
+  });
+
   it('lists every route in the OpenAPI page with its schemas', async () => {
     const doc = (await ctx.t.app.inject({ method: 'GET', url: '/docs/json' })).json();
     const expected: [string, string][] = [

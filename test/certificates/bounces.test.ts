@@ -6,6 +6,8 @@
  * report and an unrelated message change nothing; the next campaign does not mail a blocklisted
  * address until the organizer clears it.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -212,5 +214,57 @@ describe.each(testDialects())('certificates: bounces from an IMAP mailbox on %s'
     const bad = await api('POST', `/campaigns/${next.id}/bounces/check`);
     expect(bad.statusCode).toBe(502);
     expect(bad.json().code).toBe('imap_error');
+  });
+
+  it('two instances reading the mailbox at the same moment apply each report once', async () => {
+    // A second instance on the same database with the same SECRET_KEY (a fleet), and soft bounces
+    // for two notices: a report applied twice would count a second soft bounce (the volunteer is
+    // given up on sooner) and schedule the notice twice. On SQLite the same instance reads twice
+    // at once: two instances in one process on one SQLite file would block each other's event
+    // loop (better-sqlite3 waits synchronously for the file lock), which separate processes do not.
+    const other =
+      dialect === 'postgres'
+        ? await startTestApp({
+            database: t.config.database,
+            env: {
+              SMTP_URL: smtp.url,
+              PUBLIC_URL: 'https://vh.example.org',
+              BOUNCE_POLL_SECONDS: '0',
+              SECRET_KEY: readFileSync(join(t.dataDir, 'secret.key'), 'utf8').trim(),
+            },
+          })
+        : t;
+    try {
+      const c = (await api('POST', '/campaigns', { name: 'Fleet', slug: 'fleet-bounces' })).json();
+      await api('PATCH', `/campaigns/${c.id}`, { mail: { smtp: { from: 'notices@greenriver.example' }, bounceImapUrl: imap.url } });
+      await api('POST', `/campaigns/${c.id}/recipients`, { lines: ['one@example.net', 'two@example.net'] });
+      const before = smtp.received.length;
+      await api('POST', `/campaigns/${c.id}/send`);
+      await waitFor(() => smtp.received.length >= before + 2, 20_000, 'two notices');
+      const reports: string[] = [];
+      for (const m of smtp.received.slice(before)) {
+        reports.push(dsn((await parseMail(m.raw)).messageId!, m.to[0], 'failed', '4.2.2', `452 4.2.2 <${m.to[0]}>: Mailbox full`));
+      }
+      await append(...reports);
+      const check = (app: TestApp) =>
+        app.app.inject({ method: 'POST', url: `/api/v2/certificates/campaigns/${c.id}/bounces/check`, headers: auth });
+      const answers = await Promise.all([check(t), check(other), check(t), check(other)]);
+      // Each report was read by exactly one of them; a reader that found the mailbox taken says so.
+      const read = answers.filter((a) => a.statusCode === 200).reduce((n, a) => n + a.json().read, 0);
+      expect(read).toBe(2);
+      for (const a of answers) {
+        if (a.statusCode !== 200) expect(a.json(), a.body).toMatchObject({ code: 'mailbox_busy' });
+        expect([200, 409]).toContain(a.statusCode);
+      }
+      const attempts = await t.core.db
+        .selectFrom('recipients')
+        .select(['email', 'attempts'])
+        .where('campaign_id', '=', c.id)
+        .orderBy('email')
+        .execute();
+      expect(attempts.map((r) => Number(r.attempts))).toEqual([1, 1]);
+    } finally {
+      if (other !== t) await other.close();
+    }
   });
 });

@@ -7,6 +7,9 @@ import './tables.js';
 
 export type RuleSetRow = Selectable<RuleSetTable>;
 
+/** Rows per multi-row INSERT (7 columns: well under SQLite's and PostgreSQL's parameter limits). */
+const INSERT_CHUNK = 500;
+
 export interface RuleRecord {
   id: number;
   ruleSetId: number;
@@ -76,15 +79,6 @@ export function createRulesRepo(db: DB) {
       return x.selectFrom('ar_rule_sets').selectAll().where('id', 'in', ids).execute();
     },
     /** Takes the next position and bumps the version in one statement; answers the position taken. */
-    async takePosition(setId: number, now: number, x: Executor = db): Promise<number> {
-      const r = await x
-        .updateTable('ar_rule_sets')
-        .set((eb) => ({ next_position: eb('next_position', '+', 1), version: eb('version', '+', 1), updated_at: now }))
-        .where('id', '=', setId)
-        .returning('next_position')
-        .executeTakeFirstOrThrow();
-      return Number(r.next_position) - 1;
-    },
     async bumpVersion(setId: number, now: number, x: Executor = db): Promise<void> {
       await x
         .updateTable('ar_rule_sets')
@@ -113,23 +107,55 @@ export function createRulesRepo(db: DB) {
     async deleteSet(setId: number, x: Executor = db): Promise<void> {
       await x.deleteFrom('ar_rule_sets').where('id', '=', setId).execute();
     },
-    async insertRule(setId: number, position: number, rule: NewRule, now: number, x: Executor = db): Promise<number> {
+    /**
+     * Adds rules at the end of the set in a few statements whatever their number: the positions
+     * taken at once, then rules, keywords and replies in multi-row INSERTs of INSERT_CHUNK rows.
+     * An import of 5,000 rules made ~20,000 statements one rule at a time (bench/rules-import.bench.ts:
+     * PostgreSQL 14.9 s, 67x the same rows in plain multi-row INSERTs). Answers the ids in order.
+     */
+    async insertRules(setId: number, rules: NewRule[], now: number, x: Executor = db): Promise<number[]> {
+      if (rules.length === 0) return [];
       const r = await x
-        .insertInto('ar_rules')
-        .values({
+        .updateTable('ar_rule_sets')
+        .set((eb) => ({ next_position: eb('next_position', '+', rules.length), version: eb('version', '+', 1), updated_at: now }))
+        .where('id', '=', setId)
+        .returning('next_position')
+        .executeTakeFirstOrThrow();
+      const first = Number(r.next_position) - rules.length;
+      const idAt = new Map<number, number>();
+      for (let i = 0; i < rules.length; i += INSERT_CHUNK) {
+        const rows = rules.slice(i, i + INSERT_CHUNK).map((rule, j) => ({
           rule_set_id: setId,
-          position,
+          position: first + i + j,
           mode: rule.mode,
           name: rule.name,
           bytes: ruleBytes(rule),
           created_at: now,
           updated_at: now,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      const id = Number(r.id);
-      await this.insertParts(setId, id, rule, x);
-      return id;
+        }));
+        // RETURNING's row order is not promised: ids are matched by position (unique in the set).
+        for (const row of await x.insertInto('ar_rules').values(rows).returning(['id', 'position']).execute()) {
+          idAt.set(Number(row.position), Number(row.id));
+        }
+      }
+      const ids = rules.map((_, i) => idAt.get(first + i)!);
+      const keywords = rules.flatMap((rule, i) =>
+        rule.keywords.map((k) => ({ rule_id: ids[i], rule_set_id: setId, text: k.text, norm: k.norm, match: k.match })),
+      );
+      const replies = rules.flatMap((rule, i) => rule.replies.map((reply, position) => ({ rule_id: ids[i], position, ...toRow(reply) })));
+      for (let i = 0; i < keywords.length; i += INSERT_CHUNK) {
+        await x
+          .insertInto('ar_rule_keywords')
+          .values(keywords.slice(i, i + INSERT_CHUNK))
+          .execute();
+      }
+      for (let i = 0; i < replies.length; i += INSERT_CHUNK) {
+        await x
+          .insertInto('ar_rule_replies')
+          .values(replies.slice(i, i + INSERT_CHUNK))
+          .execute();
+      }
+      return ids;
     },
     async insertParts(setId: number, ruleId: number, rule: NewRule, x: Executor = db): Promise<void> {
       await x

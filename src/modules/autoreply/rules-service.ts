@@ -138,12 +138,7 @@ export function createRulesService(deps: { db: DB; repo: RulesRepo; cache: Match
   async function insertAll(setId: number, rules: NewRule[], x: Executor): Promise<number[]> {
     if ((await repo.countRules(setId, x)) + rules.length > LIMITS.rulesPerSet)
       throw badInput(`at most ${LIMITS.rulesPerSet} rules per account`);
-    const ids: number[] = [];
-    for (const r of rules) {
-      const position = await repo.takePosition(setId, now(), x);
-      ids.push(await repo.insertRule(setId, position, r, now(), x));
-    }
-    return ids;
+    return repo.insertRules(setId, rules, now(), x);
   }
 
   async function findOwnRule(setId: number, ruleId: number, x: Executor = db) {

@@ -24,7 +24,6 @@ type ClaimRow = { account_key: string; msg_key: string; answer: string | null; c
  */
 export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
   const fast = sqliteFast(handle);
-  const idle = () => handle.sqlite?.inTransaction !== true;
   const lastDefault = fast.query<{ last_at: number }>(
     db.selectFrom('ar_default_replies').select('last_at').where('account_id', '=', 0).where('openid', '=', ''),
     2,
@@ -110,7 +109,7 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
     async claimMessages(rows: ClaimRow[], x: Executor = db): Promise<Set<string>> {
       if (!rows.length) return new Set();
       const r =
-        x === db && idle()
+        x === db
           ? await claimStatement(rows.length).all(rows.flatMap((row) => [row.account_key, row.msg_key, row.answer, row.created_at]))
           : await x
               .insertInto('ar_processed_messages')
@@ -168,7 +167,7 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
       return r ? Number(r.last_at) : undefined;
     },
     async setDefaultReplied(accountId: number, openid: string, at: number, x: Executor = db): Promise<void> {
-      if (x === db && idle()) {
+      if (x === db) {
         await setDefault.run([accountId, openid, at]);
         return;
       }

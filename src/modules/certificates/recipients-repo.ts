@@ -208,6 +208,11 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
      */
     async insertMany(campaignId: number, rows: NewRecipient[], now: number, ex: Executor = db): Promise<Set<string>> {
       const added = new Set<string>();
+      if (handle.sqlite?.inTransaction && ex === db) {
+        // Another request's transaction holds the connection (sqlite-fast.ts): wait for it, then
+        // insert in a transaction of our own.
+        return db.transaction().execute((trx) => this.insertMany(campaignId, rows, now, trx));
+      }
       if (insertOne && addCount && handle.sqlite) {
         // The rows and their counts together: a savepoint inside the caller's transaction.
         handle.sqlite.transaction(() => {

@@ -147,7 +147,8 @@ export function registerDeliverabilityRoutes(scope: FastifyInstance, svc: Servic
     {
       schema: s({
         summary:
-          "Reads the campaign's bounce mailbox now (also done every BOUNCE_POLL_SECONDS): delivery reports are matched to notices by Message-ID",
+          "Reads the campaign's bounce mailbox now (also done every BOUNCE_POLL_SECONDS): delivery reports are matched to notices by Message-ID. " +
+          'One reader at a time across the fleet: 409 `mailbox_busy` while another read of the same mailbox is in progress; 409 `no_bounce_mailbox` when none is set; 502 `imap_error` when it cannot be read',
         params: idParams,
         response: {
           200: z.object({ read: z.number(), hard: z.number(), soft: z.number(), unmatched: z.number(), unsubscribed: z.number() }),

@@ -35,6 +35,8 @@ export function createServices(core: Core) {
   };
   const campaign = createCampaignService(deps);
   const deliverability = createDeliverability(deps);
+  // Every mail the service sends from a domain with a key is signed with it, member mail too.
+  core.mailer.useDkimKeys?.(deliverability.dkimFor);
   const keys = createKeyRing({ db: core.db, secrets: core.secrets, now: core.now });
   const credentials = createCredentials({ ...deps, keys, deliverKind: DELIVER_KIND });
   const sending = createSending(deps, campaign, deliverability);

@@ -21,7 +21,14 @@
  * open transaction), or the main one when there is none (`:memory:`). `reader-only` is the reader
  * or nothing: without one, the query goes through Kysely. Reads just before a write of the same
  * rows stay on `main` (the reader's page cache is dropped whenever the main connection commits).
- * Fast statements are for use outside transactions, except `main` ones run inside one on purpose.
+ *
+ * Transactions: Kysely lends the main connection to one transaction at a time, and a transaction
+ * stays open across its awaits, while other requests run. `query`'s async methods on `main` wait
+ * for it (through Kysely's executor) instead of running inside it; the synchronous `sqlite`
+ * accessor and `statement` run at once, inside whatever transaction is open: use them only inside
+ * the caller's own transaction (better-sqlite3's `transaction()` or Kysely's, holding the
+ * connection), or after checking `sqlite.inTransaction` (recipients-repo's insertMany).
+ * test/platform/sqlite-fast-transactions.test.ts checks every write path that uses them.
  */
 import type SQLite from 'better-sqlite3';
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
@@ -130,6 +137,7 @@ function create(handle: FastHandle): SqliteFast {
       if (compiled.parameters.length !== arity) {
         throw new Error(`fast query expects ${arity} parameters, compiled ${compiled.parameters.length}: ${compiled.sql}`);
       }
+      const exec = (params: readonly unknown[]) => handle.db.executeQuery<R>({ ...compiled, parameters: params });
       const on = conn(opts.on ?? 'reader');
       if (on) {
         const text = opts.sqliteSql ? opts.sqliteSql(compiled.sql) : compiled.sql;
@@ -141,14 +149,17 @@ function create(handle: FastHandle): SqliteFast {
           all: (params) => st().all(...params) as R[],
           run: (params) => st().run(...params).changes,
         };
+        // The main connection inside a transaction is another request's (a caller inside its own
+        // transaction passes its `trx` to Kysely instead): a statement run now would become part of
+        // that transaction and be lost if it rolls back. Kysely's executor waits for it to end.
+        const busy = on === handle.sqlite ? () => on.inTransaction : () => false;
         return {
           sqlite,
-          all: async (params) => sqlite.all(params),
-          first: async (params) => sqlite.get(params),
-          run: async (params) => sqlite.run(params),
+          all: async (params) => (busy() ? (await exec(params)).rows : sqlite.all(params)),
+          first: async (params) => (busy() ? (await exec(params)).rows[0] : sqlite.get(params)),
+          run: async (params) => (busy() ? Number((await exec(params)).numAffectedRows ?? 0) : sqlite.run(params)),
         };
       }
-      const exec = (params: readonly unknown[]) => handle.db.executeQuery<R>({ ...compiled, parameters: params });
       return {
         all: async (params) => (await exec(params)).rows,
         first: async (params) => (await exec(params)).rows[0],

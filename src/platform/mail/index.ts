@@ -9,10 +9,11 @@ import type { SecretBox } from '../crypto/secretbox.js';
 import type { DatabaseHandle, Executor } from '../db/index.js';
 import { PermanentJobError, type JobQueue } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
+import { domainOf } from '../text/email.js';
 import { storeInDevMailbox } from './dev-mailbox.js';
 import { DailyQuota, FleetPace, type QuotaLimit } from './pacing.js';
 import { defaultFromOf, sendOnce, SmtpPools, smtpSettingsOptions, smtpUrlOptions, type PoolOptions } from './smtp.js';
-import type { Mailer, OutgoingMail, SendOptions, SendResult, SmtpSettings } from './types.js';
+import type { DkimKeyLookup, Mailer, OutgoingMail, SendOptions, SendResult, SmtpSettings } from './types.js';
 
 export * from './types.js';
 export { classifySmtpError } from './smtp.js';
@@ -72,6 +73,13 @@ export function createMailer(deps: MailerDeps): Mailer {
     return storeInDevMailbox(handle.db, mail, from, now());
   }
 
+  // Mail that names no DKIM key is signed when its sender domain has one (useDkimKeys); the
+  // environment's key until a module hands in its lookup.
+  let dkimKeyFor: DkimKeyLookup = async (domain) =>
+    config.dkim && config.dkim.domain === domain
+      ? { domainName: domain, keySelector: config.dkim.selector, privateKey: config.dkim.privateKey }
+      : undefined;
+
   async function send(mail: OutgoingMail, opts: SendOptions = {}): Promise<SendResult> {
     const limits: QuotaLimit[] = [{ key: '*', dailyLimit: config.mailDailyLimit }];
     if (mail.pacing?.key) limits.push({ key: mail.pacing.key, dailyLimit: mail.pacing.dailyLimit });
@@ -87,7 +95,8 @@ export function createMailer(deps: MailerDeps): Mailer {
       if (mail.pacing?.key && mail.pacing.ratePerSec) rates.push({ key: mail.pacing.key, ratePerSec: mail.pacing.ratePerSec });
       if (rates.length) await pace.take(rates);
       const from = mail.from ?? defaultFromOf(mail.smtp) ?? defaultFrom;
-      return await deliver(mail, from);
+      const dkim = mail.dkim ?? (await dkimKeyFor(domainOf(from)));
+      return await deliver(dkim ? { ...mail, dkim } : mail, from);
     } catch (err) {
       await quota.release(reservation).catch((e) => logger.error({ err: e }, 'mail: could not give back a quota slot'));
       throw err;
@@ -183,6 +192,9 @@ export function createMailer(deps: MailerDeps): Mailer {
     async usage(key: string) {
       await quota.flush().catch(() => undefined);
       return (await quota.usage(key)).used;
+    },
+    useDkimKeys(keyFor) {
+      dkimKeyFor = keyFor;
     },
     async close() {
       await quota.flush().catch((err) => logger.error({ err }, 'mail: could not write send counts'));

@@ -140,6 +140,15 @@ export interface Mailer {
   sendTest?(smtp: SmtpSettings, to: string): Promise<SendResult>;
   /** (Addition) Messages counted for a pacing key in the rolling 24 h window (the fleet's, from the database). */
   usage?(key: string): Promise<number>;
+  /**
+   * (Addition) Where the DKIM key of a sender domain comes from for mail that names none (member
+   * mail, the assistant's): the certificates module hands in its keys (the console's, then the
+   * environment's). Until then, and without it, the environment's DKIM_* key signs mail from its domain.
+   */
+  useDkimKeys?(keyFor: DkimKeyLookup): void;
   /** Closes pooled SMTP connections. */
   close(): Promise<void>;
 }
+
+/** The DKIM key of a sender domain (lower case), or undefined when it has none. */
+export type DkimKeyLookup = (domain: string) => Promise<DkimSigning | undefined>;

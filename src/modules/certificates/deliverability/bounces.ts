@@ -7,7 +7,9 @@
  * A message `unsubscribe <token>` (the List-Unsubscribe mailto) unsubscribes.
  * Every message handled is flagged \Seen, so each is applied once.
  */
+import { createHash } from 'node:crypto';
 import type { ParsedMail } from 'mailparser';
+import { createAttemptLimiter } from '../../../platform/limits/attempts.js';
 import type { CampaignRow } from '../campaigns-repo.js';
 import type { CampaignService } from '../campaign-service.js';
 import type { CertDeps } from '../deps.js';
@@ -19,6 +21,8 @@ import { CertError } from '../errors.js';
 export const SOFT_BOUNCE_MAX = 3;
 /** Wait before mailing a soft-bounced notice again. */
 export const SOFT_BOUNCE_RETRY_MS = 30 * 60_000;
+/** How long a reader holds a mailbox when it never gives it back (it crashed mid-read). */
+const MAILBOX_LEASE_MS = 10 * 60_000;
 
 export interface BounceReport {
   kind: 'hard' | 'soft' | 'delayed' | 'unsubscribe' | 'other';
@@ -160,6 +164,24 @@ export function createBounces(deps: CertDeps, campaignsSvc: CampaignService, del
   })();
   const ours = new RegExp(`<(?:notice|certificate)\\.\\d+\\.\\d+@${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}>`, 'i');
   const ourMessageId = (text: string) => ours.exec(text)?.[0];
+  const limiter = createAttemptLimiter({ db: deps.db, now });
+
+  /**
+   * One reader of a mailbox at a time across the fleet: two instances reading at once would both
+   * fetch the same unseen reports before either flags them, and apply each twice (a second soft
+   * bounce counted, the notice scheduled again). A lease in the database (a window of one, keyed
+   * by a hash of the URL so its password is not stored), given back when the read ends; a crashed
+   * reader's lease runs out after MAILBOX_LEASE_MS. Undefined when another reader holds it.
+   */
+  async function withMailboxLease<T>(url: string, read: () => Promise<T>): Promise<T | undefined> {
+    const key = `bounce-mailbox:${createHash('sha256').update(url).digest('hex').slice(0, 32)}`;
+    if (!(await limiter.reserve([{ kind: 'window', key, limit: 1, windowMs: MAILBOX_LEASE_MS }])).ok) return undefined;
+    try {
+      return await read();
+    } finally {
+      await limiter.reset([key]).catch((err) => logger.warn({ err }, 'bounce mailbox: could not give back the lease'));
+    }
+  }
 
   /** Applies one report; answers what it was counted as. */
   async function apply(report: BounceReport): Promise<keyof BounceCheckResult> {
@@ -235,8 +257,9 @@ export function createBounces(deps: CertDeps, campaignsSvc: CampaignService, del
           'no bounce mailbox is set for this campaign (mail.bounceImapUrl) or BOUNCE_IMAP_URL',
           409,
         );
+      let r: BounceCheckResult | undefined;
       try {
-        return await readMailbox(b.url);
+        r = await withMailboxLease(b.url, () => readMailbox(b.url));
       } catch (err) {
         const e = err as { responseText?: string; message?: string; code?: string };
         throw new CertError(
@@ -246,6 +269,14 @@ export function createBounces(deps: CertDeps, campaignsSvc: CampaignService, del
           502,
         );
       }
+      if (!r)
+        throw new CertError(
+          4,
+          'mailbox_busy',
+          'the bounce mailbox is being read right now (by another instance); try again in a moment',
+          409,
+        );
+      return r;
     },
     /** Reads every distinct bounce mailbox once (the timer's work). */
     async pollAll(): Promise<void> {
@@ -257,8 +288,8 @@ export function createBounces(deps: CertDeps, campaignsSvc: CampaignService, del
       }
       for (const url of urls) {
         try {
-          const r = await readMailbox(url);
-          if (r.read) logger.info({ ...r, host: new URL(url).hostname }, 'bounce mailbox read');
+          const r = await withMailboxLease(url, () => readMailbox(url));
+          if (r?.read) logger.info({ ...r, host: new URL(url).hostname }, 'bounce mailbox read');
         } catch (err) {
           logger.warn({ err: (err as Error).message, host: new URL(url).hostname }, 'bounce mailbox could not be read');
         }

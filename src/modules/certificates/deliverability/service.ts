@@ -10,6 +10,7 @@ import { loadSecretKey, type SecretBox } from '../../../platform/crypto/secretbo
 import type { DB } from '../../../platform/db/index.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { DkimSigning, SmtpSettings } from '../../../platform/mail/types.js';
+import { domainOf } from '../../../platform/text/email.js';
 import type { CampaignRow } from '../campaigns-repo.js';
 import { badInput, CertError } from '../errors.js';
 import { createDeliverabilityRepo } from './repo.js';
@@ -26,11 +27,6 @@ export interface DeliverabilityDeps {
 const DKIM_CACHE_MS = 30_000;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const SELECTOR_RE = /^[a-z0-9](?:[a-z0-9-_.]{0,61}[a-z0-9])?$/i;
-
-/** The part after @, lower-cased. */
-export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
 
 /** `v=DKIM1; k=rsa; p=...` for a PEM private key; throws a bad-input error for anything but RSA. */
 function publicKeyOf(privatePem: string): string {
