@@ -1,15 +1,16 @@
 /**
  * The claim page's preview (`npm run bench -- preview`): server CPU per preview against the full
  * certificate render, same templates, same names, same run (issue 15: "scaled down, under 5 ms of
- * server CPU"). CPU is `process.cpuUsage()` (every thread of the process: the event loop and
- * libuv's threads that encode), divided by the number of pictures, one at a time, every name
+ * server CPU"; the claim page's size is CLAIM_PREVIEW, 400x566 for A4, and the 800 px wide
+ * preview it replaced is measured in the same run for the ratio). CPU is `process.cpuUsage()`
+ * (every thread of the process: the event loop and libuv's threads that encode), divided by the number of pictures, one at a time, every name
  * different (nothing from the preview cache). Also: the main thread's share (the event-loop time a
  * preview takes from other requests), the cache hit, and the bytes sent.
  */
 import { makeTemplate } from '../test/fixtures/templates/generate.js';
 import { defaultLayout, renderCertificate, renderPreview } from '../src/modules/certificates/render/index.js';
 import type { RenderInput } from '../src/modules/certificates/render/types.js';
-import { createRenderer, CLAIM_PREVIEW_WIDTH } from '../src/modules/certificates/rendering.js';
+import { createRenderer, CLAIM_PREVIEW } from '../src/modules/certificates/rendering.js';
 import type { CampaignRow, CampaignsRepo } from '../src/modules/certificates/campaigns-repo.js';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { report, writeResults } from './lib.js';
@@ -62,18 +63,16 @@ for (const [label, width, height, qrSize] of [
   // Warm-up: decode, the scaled copy, font, JIT.
   for (let i = 0; i < 10; i++) {
     await renderCertificate({ ...base, name: name(i) });
-    await renderPreview({ ...base, name: name(i) }, { maxWidth: CLAIM_PREVIEW_WIDTH, format: 'jpeg' });
+    await renderPreview({ ...base, name: name(i) }, { ...CLAIM_PREVIEW, format: 'jpeg' });
   }
   const full = await perCall(N, (i) => renderCertificate({ ...base, name: name(1000 + i) }));
-  const prev = await perCall(N, (i) => renderPreview({ ...base, name: name(2000 + i) }, { maxWidth: CLAIM_PREVIEW_WIDTH, format: 'jpeg' }));
+  const prev = await perCall(N, (i) => renderPreview({ ...base, name: name(2000 + i) }, { ...CLAIM_PREVIEW, format: 'jpeg' }));
   const fullLoop = await loopBusy(N, (i) => renderCertificate({ ...base, name: name(3000 + i) }));
-  const prevLoop = await loopBusy(N, (i) =>
-    renderPreview({ ...base, name: name(4000 + i) }, { maxWidth: CLAIM_PREVIEW_WIDTH, format: 'jpeg' }),
-  );
+  const prevLoop = await loopBusy(N, (i) => renderPreview({ ...base, name: name(4000 + i) }, { ...CLAIM_PREVIEW, format: 'jpeg' }));
   const fullBytes = (await renderCertificate({ ...base, name: name(1) })).length;
-  const prevBytes = (await renderPreview({ ...base, name: name(1) }, { maxWidth: CLAIM_PREVIEW_WIDTH, format: 'jpeg' })).bytes.length;
+  const prevBytes = (await renderPreview({ ...base, name: name(1) }, { ...CLAIM_PREVIEW, format: 'jpeg' })).bytes.length;
   report(results, `${label}_fullRender`, { ...full, eventLoopMs: fullLoop, bytes: fullBytes });
-  report(results, `${label}_preview${CLAIM_PREVIEW_WIDTH}Jpeg`, { ...prev, eventLoopMs: prevLoop, bytes: prevBytes });
+  report(results, `${label}_claimPreviewJpeg`, { ...prev, eventLoopMs: prevLoop, bytes: prevBytes });
   report(results, `${label}_previewCpu_over_fullCpu`, Number((prev.cpuMs / full.cpuMs).toFixed(3)));
 }
 
@@ -99,10 +98,16 @@ for (const [label, width, height, qrSize] of [
     issuedAt: Date.UTC(2026, 10, 23),
     verifyUrl: 'https://certs.example.org/verify/x',
   });
-  for (let i = 0; i < 5; i++) await renderer.preview(req(i), CLAIM_PREVIEW_WIDTH);
-  const miss = await perCall(N, (i) => renderer.preview(req(5000 + i), CLAIM_PREVIEW_WIDTH));
-  const hit = await perCall(N, () => renderer.preview(req(5000), CLAIM_PREVIEW_WIDTH));
+  for (let i = 0; i < 5; i++) {
+    await renderer.preview(req(i), CLAIM_PREVIEW);
+    await renderer.preview(req(i), { maxWidth: 800 });
+  }
+  const miss = await perCall(N, (i) => renderer.preview(req(5000 + i), CLAIM_PREVIEW));
+  const hit = await perCall(N, () => renderer.preview(req(5000), CLAIM_PREVIEW));
+  const miss800 = await perCall(N, (i) => renderer.preview(req(6000 + i), { maxWidth: 800 }));
   report(results, 'renderer_a4_previewMiss', miss);
+  report(results, 'renderer_a4_previewMiss_800wide_before', miss800);
+  report(results, 'renderer_a4_previewMiss_over_800wide', Number((miss.cpuMs / miss800.cpuMs).toFixed(3)));
   report(results, 'renderer_a4_previewCacheHit', hit);
   // 8 callers at once asking different names: the event loop's worst wait meanwhile.
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -110,7 +115,7 @@ for (const [label, width, height, qrSize] of [
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      while (next < N) await renderer.preview(req(7000 + next++), CLAIM_PREVIEW_WIDTH);
+      while (next < N) await renderer.preview(req(7000 + next++), CLAIM_PREVIEW);
     }),
   );
   h.disable();

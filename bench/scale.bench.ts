@@ -3,8 +3,8 @@
  * - import through the seed's `addUserData` in 10 calls of 100,000 lines (target < 8 s in all);
  * - `getUserInfo` on it, as a ratio to the same on a 100,000-volunteer campaign of the same
  *   service in the same run (target: within 10%), wrk -t2 -c32;
- * - the console's volunteer list (first page, a deep page) and search, median and worst of 20
- *   calls each (target < 50 ms);
+ * - the console's volunteer list (first page; page 10,000 and the last by cursor, as the console
+ *   pages, and by page number) and search, median and worst of 20 calls each (target < 50 ms);
  * - the service's RSS idle and after all that.
  *
  *   npm run bench -- scale      (SCALE_BENCH_N=1000000, SCALE_BENCH_SECONDS=8)
@@ -224,9 +224,28 @@ async function main(): Promise<void> {
       return { medianMs: Number(ms[n >> 1]!.toFixed(1)), worstMs: Number(ms[n - 1]!.toFixed(1)), total };
     };
     const r = `/api/v2/certificates/campaigns/${bigId}/recipients`;
-    report(results, 'list, first page', await timed(`${r}?page=1&limit=50`));
-    report(results, 'list, page 10,000', await timed(`${r}?page=10000&limit=50`));
-    report(results, `list, last page`, await timed(`${r}?page=${Math.ceil(N / 50)}&limit=50`));
+    const lastPage = Math.ceil(N / 50);
+    const deep = Math.min(10_000, lastPage);
+    // The list while the background search indexer works through the import, and after it.
+    const lists = async (when: string) => {
+      report(results, `${when}: list, first page`, await timed(`${r}?page=1&limit=50`));
+      // The console's paging: by cursor (the next of the page before, as the console follows it;
+      // that page itself fetched once, untimed, by its number), the last page read backwards, and
+      // the one before it by its prev cursor.
+      const cursorOf = async (path: string, key: 'next' | 'prev') => {
+        const j = (await (await fetch(base + path, { headers: auth })).json()) as Record<string, string>;
+        return encodeURIComponent(j[key]!);
+      };
+      const deepCursor = await cursorOf(`${r}?page=${deep - 1}&limit=50`, 'next');
+      report(results, `${when}: list, page ${deep.toLocaleString('en')} by cursor`, await timed(`${r}?cursor=${deepCursor}&limit=50`));
+      report(results, `${when}: list, last page (last=true)`, await timed(`${r}?last=true&limit=50`));
+      const beforeLast = await cursorOf(`${r}?last=true&limit=50`, 'prev');
+      report(results, `${when}: list, the page before the last by cursor`, await timed(`${r}?cursor=${beforeLast}&limit=50`));
+      // By page number (the API's page parameter): each page before it is skipped in the index.
+      report(results, `${when}: list, page ${deep.toLocaleString('en')} by number`, await timed(`${r}?page=${deep}&limit=50`));
+      report(results, `${when}: list, last page by number`, await timed(`${r}?page=${lastPage}&limit=50`));
+    };
+    await lists('before indexing ends');
     const searches = async (when: string, n = 20) => {
       report(results, `search ${when}, email prefix "volunteer77777"`, await timed(`${r}?q=volunteer77777&limit=50`, n));
       report(results, `search ${when}, substring "7777@"`, await timed(`${r}?q=${encodeURIComponent('7777@')}&limit=50`, n));
@@ -241,6 +260,7 @@ async function main(): Promise<void> {
     report(results, 'search indexing finished after (s)', (await ask<number>('indexed', 'indexedMs')) / 1000);
     report(results, 'search indexing, the service CPU meanwhile (s)', ((await ask<number>('cpu', 'cpuMs')) - cpuIx) / 1000);
     await searches('indexed');
+    await lists('indexed');
     report(results, 'list, status 1 (have a link)', await timed(`${r}?status=1&limit=50`));
     report(results, 'service RSS at the end (MB)', await ask<number>('rss', 'rss'));
     report(

@@ -51,8 +51,16 @@ const SECRET_PATHS = /^(\/static\/qrimages\/)[^?#]+/;
 
 /** A URL as it may be logged: secret query values and secret path segments replaced by [redacted]. */
 export function redactUrl(url: string): string {
+  return redactUrlPath(url.includes('=') ? url.replace(SECRET_QUERY, '$1[redacted]') : url);
+}
+
+/**
+ * redactUrl's secret path segments alone (the access log replaces query values itself and calls
+ * this when the query step could change nothing, see access-log.ts logUrl). The path's text up
+ * to the first `?` or `#` is all it reads or changes.
+ */
+export function redactUrlPath(url: string): string {
   let out = url;
-  if (out.includes('=')) out = out.replace(SECRET_QUERY, '$1[redacted]');
   if (out.startsWith('/static/')) out = out.replace(SECRET_PATHS, '$1[redacted]');
   // One-click unsubscribe links carry their token in the path (RFC 8058 URLs are opaque).
   if (out.startsWith('/unsubscribe/')) out = out.replace(/^(\/unsubscribe\/)[^?#]+/, '$1[redacted]');

@@ -150,6 +150,36 @@ describe('volunteer claim page (Chromium)', { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  it('shows the small preview (issue 15) across the column on a phone and at most at its own pixel width on a desktop', async () => {
+    const sizes: Record<string, { natural: [number, number]; shown: number }> = {};
+    for (const [label, view] of [
+      ['phone', PHONE],
+      ['desktop', { width: 1366, height: 900 }],
+    ] as const) {
+      const page = await browser.newPage(view);
+      await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['refuse@example.org'])}`);
+      await page.getByTestId('screen-form').waitFor();
+      const previewed = page.waitForResponse((r) => r.url().endsWith('/claim/preview') && r.status() === 200);
+      await page.getByTestId('name').fill(`Ann Lee ${label}`);
+      await previewed;
+      await page.locator('#preview[data-state="idle"] img').waitFor();
+      const img = page.getByTestId('preview-image');
+      await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth)).toBeGreaterThan(0);
+      const box = await page.getByTestId('preview').evaluate((el) => el.clientWidth);
+      const got = await img.evaluate((i: HTMLImageElement) => ({
+        natural: [i.naturalWidth, i.naturalHeight] as [number, number],
+        shown: i.clientWidth,
+      }));
+      sizes[label] = got;
+      if (label === 'phone') expect(got.shown).toBe(box);
+      await page.close();
+    }
+    // The fixture's 800x566 template at CLAIM_PREVIEW's pixels: 566x400.
+    expect(sizes.phone!.natural).toEqual([566, 400]);
+    // A desktop shows it at its own width (not enlarged into a blur).
+    expect(sizes.desktop!.shown).toBe(sizes.desktop!.natural[0]);
+  });
+
   it('on a network failure shows its own screen, and retry submits what was typed', async () => {
     const page = await browser.newPage(PHONE);
     await page.goto(`${app.url}/certificate?token=${encodeURIComponent(tokens['ann@example.org'])}`);

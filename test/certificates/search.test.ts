@@ -94,7 +94,12 @@ describe('SQLite search while the background indexer catches up', () => {
     };
   const find = async (q: string) => (await search(q)).items.map((r) => r.email).sort();
   const db = () => t.core.handle.sqlite!;
-  const unindexed = () => (db().prepare('SELECT COUNT(*) AS n FROM recipients WHERE search_indexed = 0').get() as { n: number }).n;
+  const unindexed = () =>
+    (
+      db().prepare('SELECT COUNT(*) AS n FROM recipients WHERE id > (SELECT indexed_to FROM recipients_search_progress)').get() as {
+        n: number;
+      }
+    ).n;
   const intact = () => db().prepare(`INSERT INTO recipients_fts(recipients_fts, rank) VALUES ('integrity-check', 1)`).run();
   const idOf = async (email: string) => (await search(email)).items[0].id;
 

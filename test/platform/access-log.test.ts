@@ -5,7 +5,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { logUrl, requestLogger } from '../../src/platform/http/access-log.js';
+import { AccessLog, logUrl, requestLogger } from '../../src/platform/http/access-log.js';
+import { redactUrl } from '../../src/platform/logger.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp | undefined;
@@ -153,5 +154,93 @@ describe('logUrl', () => {
       '/a?Token=[redacted]&access_token=[redacted]&code=[redacted]&page=2&flag',
     );
     expect(logUrl('/a?%74oken=t')).toBe('/a?%74oken=[redacted]');
+  });
+});
+
+describe('AccessLog line', () => {
+  it('is byte for byte what pino writes for the same fields (quotes, backslashes, control and latin-1 characters)', async () => {
+    const written: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        written.push(String(chunk));
+        cb();
+      },
+    });
+    const log = new AccessLog(pino({ level: 'info' }, sink));
+    const out = (log as unknown as { out: pino.Logger }).out;
+    const cases: [string, string, string, number, number][] = [
+      ['4fc86cf7-1b2c-4d5e-8f90-0123456789ab', 'GET', '/api/getUserInfo?token=[redacted]', 200, 1.25],
+      ['r"1\\x', 'POST', '/a?b=\u0001c\u00ff"\\&d=\u007f', 404, 0],
+      ['x'.repeat(120), 'DELETE', `/long/${'é'.repeat(150)}?q=\t`, 503, 1234.56],
+    ];
+    for (const [reqId, method, url, status, ms] of cases) {
+      const mine = log.line(reqId, method, url, status, ms);
+      out.info({ reqId, method, url, status, ms }, 'request');
+      await new Promise((r) => setImmediate(r));
+      const pinos = written.pop()!;
+      const time = /"time":(\d+)/.exec(pinos)![1];
+      expect(mine.replace(/"time":\d+/, `"time":${time}`)).toBe(pinos);
+    }
+  });
+});
+
+describe('logUrl, against the composition it replaces', () => {
+  /** logUrl as it was: every name decoded, then redactUrl over the whole result. */
+  const SECRET_PARAM = /^(?:.*token.*|.*secret.*|.*signature.*|.*password.*|.*key|code|js_code|echostr|ticket|nonce)$/i;
+  function before(url: string): string {
+    const q = url.indexOf('?');
+    if (q < 0) return redactUrl(url);
+    const parts = url.slice(q + 1).split('&');
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      const eq = p.indexOf('=');
+      let name = eq < 0 ? p : p.slice(0, eq);
+      try {
+        name = decodeURIComponent(name);
+      } catch {
+        // as it came
+      }
+      if (eq >= 0 && SECRET_PARAM.test(name)) parts[i] = `${p.slice(0, eq)}=[redacted]`;
+    }
+    return redactUrl(`${url.slice(0, q)}?${parts.join('&')}`);
+  }
+
+  it('gives the same text for every URL, the odd ones included', () => {
+    const pieces = [
+      '/',
+      'a',
+      '?',
+      '&',
+      '=',
+      '#',
+      '%',
+      '%74',
+      '%zz',
+      'token',
+      'Token',
+      'code',
+      'access_token',
+      'session_key',
+      'appsecret',
+      'password',
+      'ticket',
+      'js_code',
+      'nonce',
+      'x',
+      '1',
+      '/static/qrimages/',
+      '/unsubscribe/',
+      '/api/getUserInfo',
+      'é',
+    ];
+    let seed = 15;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    for (let i = 0; i < 20_000; i++) {
+      let url = rand(4) === 0 ? '/static/qrimages/' : rand(3) === 0 ? '/unsubscribe/' : '/';
+      for (let k = rand(12); k > 0; k--) url += pieces[rand(pieces.length)];
+      expect(logUrl(url), url).toBe(before(url));
+    }
+    for (const url of ['/a&token=x/b?c=d', '/x?a=b?token=c', '/x?token=abc#def', '/static/qrimages/a&token=b?x', '/x?%74oken=1&code=2'])
+      expect(logUrl(url), url).toBe(before(url));
   });
 });

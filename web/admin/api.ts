@@ -127,13 +127,17 @@ export const api = {
     ),
   importLines: (id: string, lines: string[], columns?: string[]) =>
     ok(client.POST(`${C}/recipients`, { params: campaign(id), body: columns ? { lines, columns } : { lines }, fetch: at(120_000) })),
-  recipients: (id: string, q: { q?: string; status?: string; failed?: boolean; page: number; limit: number }) =>
+  /** A page of volunteers: by `cursor` (a page's next / prev), `last`, or page number. */
+  recipients: (
+    id: string,
+    q: { q?: string; status?: string; failed?: boolean; page?: number; cursor?: string; last?: boolean; limit: number },
+  ) =>
     ok(
       client.GET(`${C}/recipients`, {
         params: {
           path: { id },
           query: {
-            page: q.page,
+            ...(q.last ? { last: 'true' } : q.cursor ? { cursor: q.cursor, page: q.page ?? 1 } : { page: q.page ?? 1 }),
             limit: q.limit,
             ...(q.q ? { q: q.q } : {}),
             ...(q.status ? { status: Number(q.status) } : {}),

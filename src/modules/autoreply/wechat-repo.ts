@@ -24,10 +24,14 @@ type ClaimRow = { account_key: string; msg_key: string; answer: string | null; c
  */
 export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
   const fast = sqliteFast(handle);
+  // On the main connection, not the reader: every message commits its dedupe record there, and a
+  // read on the reader after another connection's commit drops the reader's page cache and, as
+  // the reader maps the file (reader.ts), unmaps and maps it again (one munmap + mmap and fresh
+  // page faults per message, strace). The main connection's cache survives its own commits.
   const lastDefault = fast.query<{ last_at: number }>(
     db.selectFrom('ar_default_replies').select('last_at').where('account_id', '=', 0).where('openid', '=', ''),
     2,
-    { on: 'reader' },
+    { on: 'main' },
   );
   const setDefault = fast.query(
     db
@@ -154,9 +158,9 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
 
     // --- default reply: at most once per follower per hour
     async lastDefaultReply(accountId: number, openid: string, x: Executor = db): Promise<number | undefined> {
-      // A read on the read-only connection sees every committed write: no transaction to wait for.
+      // Outside a transaction (`x` left out): the fast path waits for another request's open one.
       const r =
-        x === db && lastDefault
+        x === db
           ? await lastDefault.first([accountId, openid])
           : await x
               .selectFrom('ar_default_replies')

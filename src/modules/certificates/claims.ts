@@ -11,7 +11,7 @@ import type { OutgoingMail } from '../../platform/mail/types.js';
 import type { Deliverability } from './deliverability/service.js';
 import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/index.js';
-import { CLAIM_PREVIEW_WIDTH } from './rendering.js';
+import { CLAIM_PREVIEW } from './rendering.js';
 import type { CampaignService } from './campaign-service.js';
 import { messageHost, newCertificateId, type CertDeps } from './deps.js';
 import type { Credentials } from './credentials/service.js';
@@ -29,6 +29,8 @@ export const DELIVER_KIND = 'certificates.deliver';
 const MARKUP_CHARS = /[<>{}[\]\\;=|`]/g;
 /** Unknown tokens per client address per minute before lookups are refused. */
 export const TOKEN_MISSES_PER_MINUTE = 120;
+/** The refusal past TOKEN_MISSES_PER_MINUTE (made here, not as a closure in each lookup: it is the hot path). */
+const refuse = (ms: number) => new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
 /** Previews per link (each may render): a volunteer trying names needs a few dozen. */
 export const PREVIEWS_PER_LINK = { limit: 30, windowMs: 10 * 60_000 } as const;
 /**
@@ -80,8 +82,6 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
    */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
     const rule = windowRule(`claim:client:${clientKey(ip)}`, TOKEN_MISSES_PER_MINUTE, 60_000);
-    const refuse = (ms: number) =>
-      new RateLimitedError(ms, 'too many unknown links from this address; try again in a minute', 'rate_limited');
     const hit =
       typeof token === 'string' && token.length >= 1 && token.length <= MAX_LEGACY_TOKEN
         ? await recipients.findByTokenHash(hashToken(token))
@@ -305,10 +305,10 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
       };
     },
     /**
-     * A preview of the volunteer's certificate with a name not yet submitted: a JPEG at most
-     * CLAIM_PREVIEW_WIDTH wide (the template's scaled copy is cached, the texts are drawn at that
-     * size and the JPEG is encoded on libuv's threads), cached by what it shows, and limited per
-     * link and per client before any of that work.
+     * A preview of the volunteer's certificate with a name not yet submitted: a JPEG of at most
+     * CLAIM_PREVIEW's pixels, 400x566 for an A4 portrait page (the template's scaled copy is
+     * cached, the texts are drawn at that size and the JPEG is encoded on libuv's threads),
+     * cached by what it shows, and limited per link and per client before any of that work.
      */
     async claimPreview(token: unknown, name: unknown, ip: string) {
       const hit = await lookup(token, ip);
@@ -330,7 +330,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
           fields: parseFieldValues(r.fields),
           verifyUrl: previewVerifyUrl(r.certificate_id),
         },
-        CLAIM_PREVIEW_WIDTH,
+        CLAIM_PREVIEW,
       );
     },
     async download(token: unknown, ip: string) {

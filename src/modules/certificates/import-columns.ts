@@ -127,7 +127,7 @@ export function cellsToRecord(
   for (const { index, field } of plan.custom) {
     const v = at(index).normalize('NFC');
     if (!v) continue;
-    if ([...v].length > MAX_FIELD_VALUE) return `${field.label}: longer than ${MAX_FIELD_VALUE} characters`;
+    if (v.length > MAX_FIELD_VALUE && [...v].length > MAX_FIELD_VALUE) return `${field.label}: longer than ${MAX_FIELD_VALUE} characters`;
     (fields ??= {})[field.key] = v;
   }
   let email = at(plan.email);

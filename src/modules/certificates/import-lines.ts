@@ -110,7 +110,9 @@ export function createRowChecker(plan: ColumnPlan | null) {
         return;
       }
       const name = rec.name ? rec.name.normalize('NFC') : null;
-      if (name && [...name].length > 100) {
+      // Code points, counted only when the UTF-16 length could exceed them (a spread per row was
+      // an array per volunteer).
+      if (name && name.length > 100 && [...name].length > 100) {
         out.rejected.push({ line: shown, lineNo, reason: 'name longer than 100 characters' });
         return;
       }

@@ -7,7 +7,7 @@ import { migrations } from './migrations.js';
 import { useEnvelope } from '../../platform/http/envelope.js';
 import { createAdminAuth, ensureAdminToken } from './admin-token.js';
 import { badInput, CertError } from './errors.js';
-import { registerSeedRoutes } from './routes-seed.js';
+import { registerSeedLookupRoute, registerSeedRoutes } from './routes-seed.js';
 import { registerV2Routes } from './routes-v2.js';
 import { registerClaimRoutes } from './routes-claim.js';
 import { registerUnsubscribeRoutes } from './routes-unsubscribe.js';
@@ -54,18 +54,27 @@ export const certificatesModule: AppModule = {
     const admin = createAdminAuth(core.db, core.config.adminToken, core.now);
     await svc.sending.recover();
     await svc.claims.recover();
+    // Seed endpoints: HTTP 200, {code, data, message}.
+    const seedEnvelope = (seed: FastifyInstance) =>
+      useEnvelope(
+        seed,
+        (m) => badInput(m),
+        ({ error, internal }) => ({
+          status: 200,
+          body: { code: internal ? 4 : error instanceof CertError ? error.seedCode : 1, data: null, message: error.message },
+        }),
+      );
+    // getUserInfo, the volunteers' hot path, outside the scope of @fastify/multipart, which adds an
+    // async onRequest hook (a 'close' listener) and an async onResponse hook (its temp-file
+    // cleanup) to every request of its scope; a GET has no body for it to parse.
+    await app.register(async (seed) => {
+      seedEnvelope(seed);
+      registerSeedLookupRoute(seed, svc);
+    });
     await app.register(async (mod) => {
       await mod.register(multipart, { limits: { fileSize: TEMPLATE_MAX_BYTES, files: 1 } });
-      // Seed endpoints: HTTP 200, {code, data, message}.
       await mod.register(async (seed) => {
-        useEnvelope(
-          seed,
-          (m) => badInput(m),
-          ({ error, internal }) => ({
-            status: 200,
-            body: { code: internal ? 4 : error instanceof CertError ? error.seedCode : 1, data: null, message: error.message },
-          }),
-        );
+        seedEnvelope(seed);
         registerSeedRoutes(seed, svc, admin);
       });
       // v2 REST API and the verification page: HTTP statuses, {code, message}.

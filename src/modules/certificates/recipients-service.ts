@@ -24,6 +24,17 @@ import { ensureIssued } from './credentials/issue.js';
 import { dropToken, planLegacyImport, type ImportNote } from './legacy-import.js';
 import { dialectOf, isUniqueViolation } from '../../platform/db/index.js';
 
+/**
+ * A list cursor: `a<id>` the rows after that id, `b<id>` those before it. Opaque to clients (the
+ * API documents only where it comes from); anything else is refused.
+ */
+function parseCursor(cursor: string): { after?: number; before?: number } {
+  const m = /^([ab])([0-9]{1,15})$/.exec(cursor);
+  if (!m) throw badInput('cursor: not a cursor of this list (use next or prev of a page)');
+  const id = Number(m[2]);
+  return m[1] === 'a' ? { after: id } : { before: id };
+}
+
 /** A credential's state as the console shows it (credentials/service.ts `state`). */
 export interface CredentialState {
   id: string;
@@ -91,7 +102,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
    * import never holds the loop; a row's conflict on the email keeps a repeat from adding twice.
    * A large import's WAL checkpoints run on a worker thread (they wait for the disk).
    */
-  async function insert(c: CampaignRow, rows: NewRecipient[]): Promise<Set<string>> {
+  async function insert(c: CampaignRow, rows: readonly NewRecipient[]): Promise<Set<string>> {
     const added = new Set<string>();
     const sqlite = dialectOf(db) === 'sqlite';
     let size = sqlite ? 100 : 2000;
@@ -106,7 +117,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       for (let i = 0; i < rows.length;) {
         const slice = rows.slice(i, i + size);
         const t0 = performance.now();
-        for (const e of await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx))) added.add(e);
+        await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx, added));
         const ms = performance.now() - t0;
         await bulk?.committed();
         i += slice.length;
@@ -128,10 +139,8 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       const merged = mergeFields(known, customFields);
       if (merged.length !== known.length) await campaigns.update(c.id, { custom_fields: JSON.stringify(merged), updated_at: now() });
     }
-    const added = await insert(
-      c,
-      valid.map((v) => ({ email: v.email, number: v.number, name: v.name, fields: v.fields })),
-    );
+    // The checked lines are the rows (a ParsedLine is a NewRecipient): no copy per volunteer.
+    const added = await insert(c, valid);
     for (const v of valid)
       if (!added.has(v.email))
         duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
@@ -281,18 +290,43 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
         }
       }
     },
+    /**
+     * A page of the list in id order: by `cursor` (a `next` or `prev` of an earlier page), `last`
+     * (the end), or page number. Each answers the cursors of the pages beside it (null: none
+     * there).
+     */
     async list(
       c: CampaignRow,
-      q: { q?: string; status?: number; failed?: boolean; page: number; limit: number },
+      q: { q?: string; status?: number; failed?: boolean; page: number; limit: number; cursor?: string; last?: boolean },
       states?: (ids: (string | null)[]) => Promise<Map<string, CredentialState>>,
     ) {
-      const { items, total, totalCapped, searchedRows } = await recipients.page(c.id, {
+      const at = q.cursor === undefined ? undefined : parseCursor(q.cursor);
+      if (at && q.last) throw badInput('cursor and last=true cannot go together');
+      const keyed = at !== undefined || q.last === true;
+      const { items, more, total, totalCapped, searchedRows } = await recipients.page(c.id, {
         q: q.q,
         status: q.status,
         failed: q.failed,
-        offset: (q.page - 1) * q.limit,
+        offset: keyed ? 0 : (q.page - 1) * q.limit,
         limit: q.limit,
+        ...(at?.after !== undefined ? { after: at.after } : {}),
+        ...(at?.before !== undefined ? { before: at.before } : {}),
+        last: q.last === true,
       });
+      const first = items.at(0)?.id;
+      const lastId = items.at(-1)?.id;
+      const back = at?.before !== undefined || q.last === true;
+      let next: string | null;
+      let prev: string | null;
+      if (back) {
+        // Read backwards: `more` says whether rows come before; after it lies the page we came from.
+        prev = more && first !== undefined ? `b${first}` : null;
+        next = q.last ? null : lastId !== undefined ? `a${lastId}` : `a${at!.before! - 1}`;
+      } else {
+        next = more && lastId !== undefined ? `a${lastId}` : null;
+        if (at?.after !== undefined) prev = first !== undefined ? `b${first}` : `b${at.after + 1}`;
+        else prev = q.page > 1 && first !== undefined ? `b${first}` : null;
+      }
       // One query for the page's credential states, not one per row.
       const st = states ? await states(items.map((r) => r.certificate_id)) : new Map<string, CredentialState>();
       return {
@@ -300,7 +334,11 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
         total,
         ...(totalCapped ? { totalCapped } : {}),
         ...(searchedRows ? { searchedRows } : {}),
-        page: q.page,
+        next,
+        prev,
+        // Kept in every answer (the contract is additive only): the last page's number from the
+        // total; with a cursor the number the client gave with it (its own count, 1 by default).
+        page: q.last ? Math.max(1, Math.ceil(total / q.limit)) : q.page,
         limit: q.limit,
       };
     },

@@ -113,8 +113,18 @@ export interface RenderRequest {
   attachments?: PdfAttachment[];
 }
 
-/** The width of the claim page's preview: enough for a phone or half a laptop screen. */
-export const CLAIM_PREVIEW_WIDTH = 800;
+/**
+ * The size of the claim page's preview (issue 15: "scaled down, under 5 ms of server CPU"): at
+ * most the pixels of an A4 portrait page 400 px wide (400x566; a landscape page gets 566x400),
+ * and never wider than 800 px (a banner-shaped template). Skia's JPEG encoder is most of a
+ * preview's CPU and grows with the pixel count: for an A4 template at 300 dpi, measured with
+ * `npm run bench -- preview` on the shared 2-core machine at load 11-15, a cache miss cost
+ * 14-17 ms at 800x1132, 5-7 ms at 480x679 and 4.3-4.7 ms at 400x566. The page shows the picture
+ * 294 CSS px wide on a 360 px phone and at most at its own pixel width on a wider screen (claim.css),
+ * so a phone at devicePixelRatio 2 enlarges it ~1.5x and a desktop not at all. Its job is to show
+ * the name as it will be printed; the certificate itself is full size.
+ */
+export const CLAIM_PREVIEW = { maxWidth: 800, maxPixels: 400 * 566 } as const;
 /** Bytes of rendered previews kept in memory per process (JPEGs of ~30-150 KB). */
 const PREVIEW_CACHE_BYTES = 32 * 1024 * 1024;
 /** A cached preview is dropped after this long (an uploaded font replaced under the same name shows by then). */
@@ -193,11 +203,12 @@ export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: strin
      * A scaled-down JPEG of the certificate (the claim page's preview, the credential page's
      * picture and share card), from the cache when the same picture was made recently.
      */
-    async preview(r: RenderRequest, maxWidth = 1200): Promise<PreviewOut> {
+    async preview(r: RenderRequest, size: { maxWidth: number; maxPixels?: number } = { maxWidth: 1200 }): Promise<PreviewOut> {
+      const { maxWidth, maxPixels } = size;
       const { t, layout, texts } = await prepared(r);
       const date = formatDate(r.issuedAt, deps.timeZone, layout.date.format || DEFAULT_DATE_FORMAT);
       const key = createHash('sha256')
-        .update(JSON.stringify([t.key, layout, texts, r.name, r.number, date, r.verifyUrl ?? null, maxWidth]))
+        .update(JSON.stringify([t.key, layout, texts, r.name, r.number, date, r.verifyUrl ?? null, maxWidth, maxPixels ?? null]))
         .digest('base64url');
       const hit = previews.get(key);
       if (hit && clock() - hit.at < PREVIEW_TTL_MS) {
@@ -225,7 +236,7 @@ export function createRenderer(deps: { campaigns: CampaignsRepo; timeZone: strin
           timeZone: deps.timeZone,
           verifyUrl: r.verifyUrl,
         },
-        { maxWidth, format: 'jpeg' },
+        { maxWidth, maxPixels, format: 'jpeg' },
       );
       rememberPreview(key, p);
       return p;

@@ -70,7 +70,7 @@ export function registerClaimRoutes(app: FastifyInstance, svc: Services): void {
       schema: {
         tags,
         summary:
-          'Preview JPEG (at most 800 px wide) with a name and the QR code the certificate will carry; 30 per link and 120 per client per 10 minutes (429 rate_limited with Retry-After) (refused names: 422 name_refused with reason empty, too_long, control_chars, unsupported_chars (the font lacks them) or markup_chars, and the chars)',
+          'Preview JPEG (at most 400x566 pixels worth: 400x566 for an A4 portrait page, 566x400 landscape; at most 800 px wide) with a name and the QR code the certificate will carry; 30 per link and 120 per client per 10 minutes (429 rate_limited with Retry-After) (refused names: 422 name_refused with reason empty, too_long, control_chars, unsupported_chars (the font lacks them) or markup_chars, and the chars)',
         body: claimBody,
       },
     },

@@ -43,24 +43,10 @@ function num(v: string | number | null | undefined, field: string, bad: string[]
   return Math.round(n);
 }
 
-/** Registers the seed endpoints (the caller installs the seed envelope on this context). */
-export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: AdminAuth): void {
+/** Registers GET /api/getUserInfo (the caller installs the seed envelope on this context; index.ts keeps it out of the upload scope). */
+export function registerSeedLookupRoute(app: FastifyInstance, svc: Services): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['certificates (seed API)'];
-
-  async function requireAdmin(token: string | undefined, req: FastifyRequest): Promise<void> {
-    const c = await admin.check(token, req.ip);
-    if (c.ok) return;
-    if (c.reason === 'rate_limited')
-      throw new CertError(
-        1,
-        'rate_limited',
-        `too many wrong admin tokens from this address; try again in ${Math.ceil((c.retryAfterMs ?? 0) / 1000)} s`,
-        429,
-      );
-    throw new CertError(1, 'unauthorized', c.reason === 'missing' ? 'admin token missing' : 'wrong admin token', 401);
-  }
-
   r.get(
     '/api/getUserInfo',
     {
@@ -85,6 +71,25 @@ export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: A
       return reply.send(`{"code":0,"data":{"email":${e},"name":${n},"Email":${e},"Name":${n}},"message":"success"}` as never);
     },
   );
+}
+
+/** Registers the seed endpoints but getUserInfo (the caller installs the seed envelope on this context). */
+export function registerSeedRoutes(app: FastifyInstance, svc: Services, admin: AdminAuth): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['certificates (seed API)'];
+
+  async function requireAdmin(token: string | undefined, req: FastifyRequest): Promise<void> {
+    const c = await admin.check(token, req.ip);
+    if (c.ok) return;
+    if (c.reason === 'rate_limited')
+      throw new CertError(
+        1,
+        'rate_limited',
+        `too many wrong admin tokens from this address; try again in ${Math.ceil((c.retryAfterMs ?? 0) / 1000)} s`,
+        429,
+      );
+    throw new CertError(1, 'unauthorized', c.reason === 'missing' ? 'admin token missing' : 'wrong admin token', 401);
+  }
 
   const submitBody = z.object({
     token: z.string().max(500).optional(),

@@ -218,13 +218,28 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     {
       schema: s({
         summary:
-          'Lists volunteers with paging; q finds a substring of the email, name or number (case-insensitive); a search counts up to 10,000 matches (totalCapped: true beyond); one of 1-2 characters looks at the first 20,000 volunteers only (searchedRows)',
+          'Lists volunteers in the order they were added, a page at a time: by cursor (`next` / `prev` of a page: any page as fast as the first), `last=true` (the last page), or page number (`page`: each page before it is skipped, slower the deeper it is). ' +
+          'q finds a substring of the email, name or number (case-insensitive); a search counts up to 10,000 matches (totalCapped: true beyond); one of 1-2 characters looks at the first 20,000 volunteers only (searchedRows)',
         params: idParams,
         querystring: z.object({
           q: z.string().max(320).optional(),
           status: z.coerce.number().int().min(0).max(4).optional(),
           failed: z.enum(['true', 'false']).optional(),
-          page: z.coerce.number().int().min(1).max(1_000_000).default(1),
+          page: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(1_000_000)
+            .default(1)
+            .describe("page number (from 1); with a cursor only echoed in the answer (the client's count); ignored with last=true"),
+          cursor: z
+            .string()
+            .max(40)
+            .optional()
+            .describe(
+              'the `next` or `prev` of a page of the same list (same q, status, failed, limit): the page after or before it. Volunteers added or deleted meanwhile shift no row: none is skipped or shown twice',
+            ),
+          last: z.enum(['true', 'false']).optional().describe('true: the last page (read from the end); not with cursor'),
           limit: z.coerce.number().int().min(1).max(500).default(50),
         }),
         response: {
@@ -238,7 +253,13 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
               .describe(
                 'a search of 1-2 characters looked at this many volunteers only, the first in list order (3 or more characters search all)',
               ),
-            page: z.number(),
+            next: z.string().nullable().describe('cursor of the page after this one; null: none after it'),
+            prev: z.string().nullable().describe('cursor of the page before this one; null: this is the first page'),
+            page: z
+              .number()
+              .describe(
+                "the page number asked for; with last=true the last page's number; with a cursor the `page` sent beside it (the client's own count, 1 if none)",
+              ),
             limit: z.number(),
           }),
         },
@@ -246,7 +267,9 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
     },
     async (req) => {
       const c = await svc.campaign.resolve(req.params.id);
-      return svc.recipients.list(c, { ...req.query, failed: req.query.failed === 'true' }, (ids) => svc.credentials.states(ids));
+      return svc.recipients.list(c, { ...req.query, failed: req.query.failed === 'true', last: req.query.last === 'true' }, (ids) =>
+        svc.credentials.states(ids),
+      );
     },
   );
 

@@ -1,9 +1,11 @@
 /**
  * SQLite: adds new volunteers to the search table (recipients_fts) in the background.
  *
- * A per-row insert trigger made imports ~10x slower, so rows are stored with search_indexed = 0
- * and indexed here in batches: one short transaction takes the next unindexed rows, copies them
- * into recipients_fts with one INSERT ... SELECT and marks them indexed. Batches are sized to take
+ * A per-row insert trigger made imports ~10x slower, so rows are stored unindexed and indexed here
+ * in batches: one short transaction takes the next rows above the watermark
+ * (`recipients_search_progress.indexed_to`, migration 1480: every row up to it is in
+ * recipients_fts, none above), copies them into recipients_fts with one INSERT ... SELECT and
+ * moves the watermark to the last of them. Batches are sized to take
  * about BATCH_MS and separated by a yield, so the event loop is never held for long. Search stays
  * complete meanwhile (recipients-repo.ts scans the campaign's unindexed rows).
  *
@@ -49,7 +51,13 @@ export function searchIndexerFor(handle: DatabaseHandle): SearchIndexer | undefi
 function createSearchIndexer(handle: DatabaseHandle): SearchIndexer {
   const fast = sqliteFast(handle);
   // Prepared on first use: the migrations may not have run when the indexer is created.
-  let stmts: { insert: FastStatement<[number], never>; mark: FastStatement<[number], never> } | undefined;
+  let stmts:
+    | {
+        mark: FastStatement<[number], { hi: number | null; lo: number }>;
+        insert: FastStatement<[number, number], never>;
+        move: FastStatement<[number], never>;
+      }
+    | undefined;
   let size = 1000;
   let holds = 0;
   // Until start(), wake() does nothing: a CLI import leaves its rows to the server's indexer.
@@ -66,20 +74,24 @@ function createSearchIndexer(handle: DatabaseHandle): SearchIndexer {
   async function batch(): Promise<number> {
     return handle.db.transaction().execute(async () => {
       if (holds > 0) return 0;
-      // The same rows both times: this transaction writes first, so nothing else writes meanwhile.
+      // The next `size` ids above the watermark, read from the table's own b-tree; the batch's
+      // writes hold the write lock, so no row below its last id can be added meanwhile.
       stmts ??= {
-        insert: fast.statement(
-          `INSERT INTO recipients_fts(rowid, email, name, number)
-           SELECT id, email, name, number FROM recipients WHERE search_indexed = 0 ORDER BY campaign_id, id LIMIT ?`,
-        )!,
         mark: fast.statement(
-          `UPDATE recipients SET search_indexed = 1 WHERE id IN (SELECT id FROM recipients WHERE search_indexed = 0 ORDER BY campaign_id, id LIMIT ?)`,
+          `SELECT (SELECT MAX(id) FROM (SELECT id FROM recipients WHERE id > p.indexed_to ORDER BY id LIMIT ?)) AS hi, p.indexed_to AS lo
+           FROM recipients_search_progress p`,
         )!,
+        insert: fast.statement(
+          `INSERT INTO recipients_fts(rowid, email, name, number) SELECT id, email, name, number FROM recipients WHERE id > ? AND id <= ? ORDER BY id`,
+        )!,
+        move: fast.statement(`UPDATE recipients_search_progress SET indexed_to = ?`)!,
       };
       const t0 = performance.now();
       const n = size;
-      stmts.insert.run(n);
-      const done = stmts.mark.run(n);
+      const { hi, lo } = stmts.mark.get(n)!;
+      if (hi === null) return 0;
+      const done = stmts.insert.run(lo, hi);
+      stmts.move.run(hi);
       const ms = performance.now() - t0;
       if (done === n) size = Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.round((n * BATCH_MS) / Math.max(ms, 0.5))));
       return done;

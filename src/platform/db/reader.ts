@@ -11,6 +11,11 @@
  * (bench/miniprogram.bench.ts). Sharing one read transaction across the lookups of an
  * event-loop turn, to save the WAL read lock's two fcntl() calls per statement, was measured
  * too and made no difference there, so each statement stays its own transaction.
+ *
+ * The price: when the main connection has committed since the reader's last statement, SQLite
+ * drops the reader's page cache and unmaps the file, and the next statement maps it again and
+ * faults its pages in (strace: one munmap + mmap per commit followed by a read). Reads that follow
+ * each request's own write (the WeChat webhook's) belong on the main connection.
  */
 import SQLite from 'better-sqlite3';
 

@@ -21,6 +21,8 @@ export interface Band {
 /** A field ready to draw: the rows it may touch (it is clipped to them) and how to draw it. */
 export interface PlacedField extends Band {
   draw(ctx: SKRSContext2D): void;
+  /** The QR code's text and box in template pixels (the QR field only). */
+  qr?: { text: string; x: number; y: number; size: number };
 }
 
 /**
@@ -52,6 +54,11 @@ export async function renderCertificate(input: RenderInput): Promise<Buffer> {
 export interface PreviewOptions {
   /** Longest width in pixels (default 900); never enlarged past the template's width. */
   maxWidth?: number;
+  /**
+   * At most this many pixels (width x height), the proportions kept: the JPEG encoder's time
+   * grows with the pixel count, so this bounds a preview's CPU whatever the page's orientation.
+   */
+  maxPixels?: number;
   /** 'jpeg' (default: small, fast) or 'png'. */
   format?: 'jpeg' | 'png';
   /**
@@ -76,17 +83,25 @@ export async function renderPreview(
   const tpl = await loadTemplate(input.template, input.templateKey);
   const fields = placeFields(tpl, { ...input, format: 'png' });
   const maxWidth = Number.isFinite(opts.maxWidth) && opts.maxWidth! >= 16 ? Math.floor(opts.maxWidth!) : 900;
+  const maxPixels = Number.isFinite(opts.maxPixels) && opts.maxPixels! >= 256 ? opts.maxPixels! : Infinity;
   const scale =
     Number.isFinite(opts.width) && opts.width! >= 16
       ? Math.min(20_000, Math.floor(opts.width!)) / tpl.width
-      : Math.min(1, maxWidth / tpl.width);
+      : Math.min(1, maxWidth / tpl.width, Math.sqrt(maxPixels / (tpl.width * tpl.height)));
   const width = Math.max(1, Math.round(tpl.width * scale));
   const height = Math.max(1, Math.round(tpl.height * scale));
   const canvas = skia().createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(tpl.scaled(width, height), 0, 0);
-  ctx.setTransform(width / tpl.width, 0, 0, height / tpl.height, 0, 0);
-  for (const f of fields) f.draw(ctx);
+  const sx = width / tpl.width;
+  const sy = height / tpl.height;
+  ctx.setTransform(sx, 0, 0, sy, 0, 0);
+  for (const f of fields) if (!(f.qr && scale < 1)) f.draw(ctx);
+  // Scaled down, the QR code is drawn in the output's own pixels, each module edge on a whole
+  // pixel: drawn at the template's size and scaled, its modules blur into each other (a 400 px
+  // preview of an A4 page has ~1.8 px per module) and it no longer reads.
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  for (const f of fields) if (f.qr && scale < 1) drawQr(ctx, f.qr.text, f.qr.x * sx, f.qr.y * sy, f.qr.size * Math.min(sx, sy));
   if (opts.format === 'png') return { bytes: await canvas.encode('png'), contentType: 'image/png', width, height };
   const quality = Number.isFinite(opts.quality) ? Math.min(100, Math.max(1, Math.round(opts.quality!))) : 85;
   return { bytes: await canvas.encode('jpeg', quality), contentType: 'image/jpeg', width, height };
@@ -140,7 +155,12 @@ export function placeFields(tpl: { width: number; height: number }, input: Rende
   if (url && isPlaced(qr) && Number.isFinite(qr.size) && qr.size > 0) {
     const size = Math.min(qr.size, tpl.width, tpl.height);
     const box = qrBox(url, qr.x, qr.y, size);
-    out.push({ top: box.y, bottom: box.y + box.h, draw: (ctx) => drawQr(ctx, url, qr.x, qr.y, size) });
+    out.push({
+      top: box.y,
+      bottom: box.y + box.h,
+      draw: (ctx) => drawQr(ctx, url, qr.x, qr.y, size),
+      qr: { text: url, x: qr.x, y: qr.y, size },
+    });
   }
   return out
     .filter((f): f is PlacedField => f !== null)
