@@ -9,7 +9,7 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/**/generated/**', 'test/fixtures/**', 'bin/**'] },
+  { ignores: ['dist/**', '.test-server/**', 'node_modules/**', 'coverage/**', 'web/**/generated/**', 'test/fixtures/**', 'bin/**'] },
 
   // Server, tests, benches, scripts: type-aware.
   {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/free-port.js';
+import { serverArgs } from './helpers/server-build.js';
 import { adminTokenWeakness } from '../src/modules/certificates/admin-token.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -44,10 +45,11 @@ async function serve(env: Record<string, string>, until: (out: string) => boolea
     LOG_FORMAT: '',
     ...env,
   };
-  const cmd = `${process.execPath} --import tsx src/main.ts serve`;
+  const args = serverArgs(['serve']);
+  const cmd = [process.execPath, ...args].map((a) => `'${a}'`).join(' ');
   const child = tty
     ? spawn('script', ['-qefc', cmd, '/dev/null'], { cwd: ROOT, env: fullEnv, stdio: ['pipe', 'pipe', 'pipe'] })
-    : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    : spawn(process.execPath, args, { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const run: Run = { stdout: '', stderr: '', code: null };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -16,6 +16,7 @@ import { registerCli } from '../../src/modules/certificates/cli.js';
 import { buildApp, createAppCore } from '../../src/app.js';
 import { hashToken } from '../../src/platform/crypto/tokens.js';
 import { testDialects } from '../helpers/db.js';
+import { serverArgs } from '../helpers/server-build.js';
 import { claimUrlFromReferer, deriveSmtpHost } from '../../src/modules/certificates/campaign-service.js';
 
 const run = promisify(execFile);
@@ -26,7 +27,7 @@ describe.runIf(testDialects().includes('sqlite'))('certificates CLI and admin to
   const env = { ...process.env, DATA_DIR: dir, DATABASE_URL: '', LOG_LEVEL: 'silent', ADMIN_TOKEN: 'cli-admin' };
   /** The real entry point in a child process (slow to start: used once). */
   const spawnCli = async (...args: string[]) =>
-    (await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'certificates', ...args], { cwd: root, env })).stdout;
+    (await run(process.execPath, serverArgs(['certificates', ...args]), { cwd: root, env })).stdout;
   let core: Core | undefined;
   const program = new Command('volunteer-hub').exitOverride();
   registerCli(program, async () => (core ??= await createAppCore(parseConfig({ ...env, PORT: '0' }))));

@@ -1,5 +1,5 @@
 /**
- * Must-show 2: the real server (`node --import tsx src/main.ts serve`) is killed with SIGKILL in
+ * Must-show 2: the real server (`serve` in its own process, compiled: test/helpers/server-build.ts) is killed with SIGKILL in
  * the middle of mailing 2,000 volunteers, then restarted: every volunteer ends up mailed, none is
  * lost, and repeats are visible by Message-ID (counted and logged; the aim is zero, at most the
  * notices in flight at the moment of the kill).
@@ -17,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
 import { testDialects } from '../helpers/db.js';
 import { waitFor } from './helpers.js';
+import { serverArgs } from '../helpers/server-build.js';
 
 const ADMIN = 'crash-test-admin-token';
 const N = 2000;
@@ -46,7 +47,7 @@ describe.runIf(testDialects().includes('sqlite'))('certificates: SIGKILL in the 
   }
 
   async function startServer(port: number, dir = dataDir): Promise<ChildProcess> {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    const p = spawn(process.execPath, serverArgs(['serve']), {
       cwd: join(import.meta.dirname, '../..'),
       env: {
         ...process.env,
@@ -71,7 +72,7 @@ describe.runIf(testDialects().includes('sqlite'))('certificates: SIGKILL in the 
       },
       90_000,
       'server start',
-    ); // generous: tsx compiles the sources at start, slow on a busy machine
+    ); // generous: a start takes seconds on a busy machine
     return p;
   }
 

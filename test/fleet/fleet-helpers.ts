@@ -1,5 +1,5 @@
 /**
- * A fleet of real servers (`node --import tsx src/main.ts serve`) on one PostgreSQL database, for
+ * A fleet of real servers (`serve` compiled, test/helpers/server-build.ts) on one PostgreSQL database, for
  * test/fleet and bench/fleet.bench.ts: start, SIGKILL and restart instances (the test plays the
  * process manager), terminate every database connection, tally what the SMTP server received.
  */
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../helpers/free-port.js';
 import { PG_URL } from '../helpers/db.js';
+import { serverArgs } from '../helpers/server-build.js';
 
 export const FLEET_ADMIN = 'fleet-test-admin-token';
 
@@ -27,7 +28,7 @@ export interface Instance {
 export async function startInstance(name: string, env: Record<string, string>, port?: number): Promise<Instance> {
   const p = port ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), `vh-fleet-${name}-`));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, serverArgs(['serve']), {
     cwd: join(import.meta.dirname, '../..'),
     env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_TOKEN: FLEET_ADMIN, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -39,7 +40,7 @@ export async function startInstance(name: string, env: Record<string, string>, p
   child.once('exit', (code, signal) => {
     if (!inst.killedOnPurpose) inst.diedUnexpectedly = { code, signal };
   });
-  const end = Date.now() + 120_000; // generous: tsx compiles the sources at start, slow on a busy machine
+  const end = Date.now() + 120_000; // generous: a start takes seconds on a busy machine
   for (;;) {
     if (inst.diedUnexpectedly) throw new Error(`instance ${name} exited at start: ${inst.stderr.slice(-2000)}`);
     try {

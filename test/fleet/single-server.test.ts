@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDataDir, ROOT, runCli, startInstance, STRONG_ADMIN_TOKEN, type Instance } from '../helpers/instance.js';
 import { freePort } from '../helpers/free-port.js';
+import { serverArgs } from '../helpers/server-build.js';
 
 const dataDir = freshDataDir();
 const env = (extra: Record<string, string> = {}) => ({
@@ -53,7 +54,7 @@ describe('one server per SQLite database (issue 11.8)', { timeout: 180_000 }, ()
 
   it.skipIf(!canUnshare)('refuses it from another PID namespace with the same hostname too', async () => {
     const port = await freePort();
-    const r = spawnSync('unshare', ['-p', '-f', process.execPath, '--import', 'tsx', 'src/main.ts', 'serve'], {
+    const r = spawnSync('unshare', ['-p', '-f', process.execPath, ...serverArgs(['serve'])], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env({ PORT: String(port) }) },
       encoding: 'utf8',

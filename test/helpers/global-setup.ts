@@ -4,7 +4,9 @@
  *   not (data-layer tests run on SQLite and PostgreSQL; TEST_DIALECTS=sqlite runs SQLite only);
  * - migrates one template database per dialect, which `createMigratedTestDatabase` (db.ts) copies
  *   for each app a test boots, instead of running every migration again each time. Made afresh
- *   for every run (a migration a branch changed is always in it), removed at the end.
+ *   for every run (a migration a branch changed is always in it), removed at the end;
+ * - compiles the service for the tests that start it in a child process (server-build.ts), once,
+ *   before any worker could start two builds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { modules } from '../../src/app.js';
 import { openDatabase, type DatabaseConfig } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { dropPgDatabase, newPgDatabaseName, PG_URL, pgDatabaseUrl, TEMPLATE_ENV, testDialects } from './db.js';
+import { serverEntry } from './server-build.js';
 
 async function migrate(config: DatabaseConfig): Promise<void> {
   const handle = openDatabase(config);
@@ -64,6 +67,7 @@ async function pgTemplate(): Promise<() => Promise<void>> {
 
 export default async function setup(): Promise<() => Promise<void>> {
   const dialects = testDialects();
+  serverEntry();
   const teardowns = await Promise.all([
     dialects.includes('sqlite') ? sqliteTemplate() : async () => {},
     dialects.includes('postgres') ? pgTemplate() : async () => {},

@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
+import { serverArgs } from './server-build.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 /** Passes adminTokenWeakness; `serve` refuses weak ones. */
@@ -33,9 +34,9 @@ export function freshDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'vh-inst-'));
 }
 
-/** Spawns `node --import tsx src/main.ts <args>` with a clean environment plus `env`. */
+/** Spawns the service's CLI (`node .test-server/main.js <args>`, server-build.ts) with a clean environment plus `env`. */
 export function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  return spawn(process.execPath, serverArgs(args), {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

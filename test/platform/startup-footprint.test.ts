@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { freePort } from '../helpers/free-port.js';
+import { serverArgs } from '../helpers/server-build.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const ADMIN = 'startup-footprint-admin-token-5f2c9a81d7e3';
@@ -36,12 +37,12 @@ const RARE = [
 const dir = mkdtempSync(join(tmpdir(), 'vh-footprint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// The service starts under tsx, which on a loaded machine takes a while.
+// The service starts in seconds, minutes on a loaded machine.
 it('serve loads no rare-path package at start or on the first common requests', { timeout: 240_000 }, async () => {
   const log = join(dir, 'modules.txt');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/helpers/module-log.mjs', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, ['--import', './test/helpers/module-log.mjs', ...serverArgs(['serve'])], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/db.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { freePort } from '../helpers/free-port.js';
+import { serverArgs } from '../helpers/server-build.js';
 
 const ADMIN = { authorization: 'Bearer test-admin-token' };
 
@@ -60,7 +61,7 @@ describe('starting exposed without SMTP', () => {
   it('warns loudly on stderr before anything else', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vh-warn-'));
     // 192.0.2.1 (TEST-NET-1) is no address of this machine: the warning comes first, then listening fails.
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    const child = spawn(process.execPath, serverArgs(['serve']), {
       env: {
         ...process.env,
         HOST: '192.0.2.1',
