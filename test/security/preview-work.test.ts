@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
-import { ADMIN, whiteTemplate } from '../certificates/helpers.js';
+import { ADMIN, v2Api, whiteTemplate } from '../certificates/helpers.js';
 import { hashToken } from '../../src/platform/crypto/tokens.js';
 import { probeImage } from '../../src/modules/certificates/render/index.js';
 import { metricsRegistry } from '../../src/platform/http/ops.js';
@@ -45,26 +45,20 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
   let t: TestApp;
   let base: string;
   const tokens: string[] = [];
+  const api = v2Api(() => t);
 
   beforeAll(async () => {
     t = await startTestApp({ dialect, env: { PUBLIC_URL: 'http://vh.test' } });
     base = await t.listen();
-    const api = (method: string, url: string, body?: unknown) =>
-      t.app.inject({
-        method: method as 'POST',
-        url: `${P}${url}`,
-        headers: { ...auth, 'content-type': 'application/json' },
-        payload: JSON.stringify(body),
-      });
-    expect((await api('POST', '/campaigns', { name: 'Big template', slug: 'big' })).statusCode).toBe(201);
+    expect((await api('POST', '/campaigns', { name: 'Big template', slug: 'big' })).status).toBe(201);
     // A print-size template (A4 at 300 dpi): what a full render per preview paid for.
     const form = new FormData();
     form.append('template', new Blob([new Uint8Array(whiteTemplate(2480, 3508))]), 'a4.png');
     expect((await fetch(`${base}${P}/campaigns/big/template`, { method: 'PUT', body: form, headers: auth })).status).toBe(200);
     // The QR code where the certificate has it, at the default size (15% of the short side).
-    expect((await api('PATCH', '/campaigns/big', { layout: { qr: { x: 2000, y: 3000, size: 372 } } })).statusCode).toBe(200);
+    expect((await api('PATCH', '/campaigns/big', { layout: { qr: { x: 2000, y: 3000, size: 372 } } })).status).toBe(200);
     const lines = Array.from({ length: 6 }, (_, i) => `v${i}@example.org,NO-${i}`);
-    expect((await api('POST', '/campaigns/big/recipients', { lines })).statusCode).toBe(200);
+    expect((await api('POST', '/campaigns/big/recipients', { lines })).status).toBe(200);
     // Known link tokens (the notices are not what this test is about).
     for (let i = 0; i < 6; i++) {
       const tok = `preview-test-token-${dialect}-${i}-${'x'.repeat(20)}`;
@@ -109,18 +103,11 @@ describe.each(testDialects())('claim previews one caller can force (%s)', (diale
   });
 
   it('a landscape page gets the same number of pixels the other way round (566x400), so its texts are as legible', async () => {
-    const api = (method: string, url: string, body?: unknown) =>
-      t.app.inject({
-        method: method as 'POST',
-        url: `${P}${url}`,
-        headers: { ...auth, 'content-type': 'application/json' },
-        payload: JSON.stringify(body),
-      });
-    expect((await api('POST', '/campaigns', { name: 'Landscape', slug: 'wide' })).statusCode).toBe(201);
+    expect((await api('POST', '/campaigns', { name: 'Landscape', slug: 'wide' })).status).toBe(201);
     const form = new FormData();
     form.append('template', new Blob([new Uint8Array(whiteTemplate(3508, 2480))]), 'a4-landscape.png');
     expect((await fetch(`${base}${P}/campaigns/wide/template`, { method: 'PUT', body: form, headers: auth })).status).toBe(200);
-    expect((await api('POST', '/campaigns/wide/recipients', { lines: ['wide@example.org,NO-W'] })).statusCode).toBe(200);
+    expect((await api('POST', '/campaigns/wide/recipients', { lines: ['wide@example.org,NO-W'] })).status).toBe(200);
     const tok = `preview-test-token-${dialect}-wide-${'x'.repeat(20)}`;
     await t.core.db
       .updateTable('recipients')
