@@ -54,10 +54,17 @@ async function sink() {
 }
 
 /** Resident MB now and at the high-water mark, from /proc/<pid>/status. */
-function rss(pid: number): { now: number; hwm: number } {
+function rss(pid: number): { now: number; hwm: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-  return { now: Math.round(kb('VmRSS') / 1024), hwm: Math.round(kb('VmHWM') / 1024) };
+  return {
+    now: Math.round(kb('VmRSS') / 1024),
+    hwm: Math.round(kb('VmHWM') / 1024),
+    // RSS split: the process's own memory (heap, malloc, SQLite's page caches) and mapped files
+    // (the node binary, the database file through the reader's mmap: pages the kernel can drop).
+    anon: Math.round(kb('RssAnon') / 1024),
+    file: Math.round(kb('RssFile') / 1024),
+  };
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
@@ -68,11 +75,15 @@ function cpuSec(pid: number): number {
 }
 
 /** Samples a process's RSS every 50 ms until stopped; returns the highest sample. */
-function sampler(pid: number): { stop(): number; peak(): number } {
+function sampler(pid: number): { stop(): number; peak(): number; peakAnon(): number; fileAtPeak(): number } {
   let peak = 0;
+  let peakAnon = 0;
+  let fileAtPeak = 0;
   const take = () => {
     try {
-      peak = Math.max(peak, rss(pid).now);
+      const r = rss(pid);
+      if (r.now > peak) [peak, fileAtPeak] = [r.now, r.file];
+      peakAnon = Math.max(peakAnon, r.anon);
     } catch {
       /* the process ended */
     }
@@ -86,6 +97,8 @@ function sampler(pid: number): { stop(): number; peak(): number } {
       return peak;
     },
     peak: () => peak,
+    peakAnon: () => peakAnon,
+    fileAtPeak: () => fileAtPeak,
   };
 }
 
@@ -231,7 +244,9 @@ async function main() {
         const spid = svc.proc.pid!;
         await fewRequests(svc.base);
         await sleep(1000);
-        report(results, `n${n}_restarted_idle_rss_mb`, rss(spid).now);
+        const restarted = rss(spid);
+        report(results, `n${n}_restarted_idle_rss_mb`, restarted.now);
+        report(results, `n${n}_restarted_idle_anon_file_mb`, [restarted.anon, restarted.file]);
         const before = await countNotices();
         const sendPeak = sampler(spid);
         const quarter: number[] = [];
@@ -264,6 +279,8 @@ async function main() {
         report(results, `n${n}_send_peak_rss_mb`, rss(spid).hwm);
         report(results, `n${n}_send_peak_rss_sampled_mb`, sampled);
         report(results, `n${n}_send_peak_by_quarter_mb`, quarter);
+        report(results, `n${n}_send_peak_anon_mb`, sendPeak.peakAnon());
+        report(results, `n${n}_send_file_mapped_at_peak_mb`, sendPeak.fileAtPeak());
         report(results, `n${n}_send_peak_ratio_to_floor`, Number((rss(spid).hwm / floor).toFixed(2)));
       } finally {
         await stopService(svc.proc);
