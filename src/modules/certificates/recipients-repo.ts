@@ -23,6 +23,10 @@ export const mailable = (eb: ExpressionBuilder<Database, 'recipients'>) =>
     ),
   ]);
 
+/** A campaign's notices still to mail: imported (status 0), not failed, not unsubscribed or blocklisted. */
+const stillToMail = (ex: Executor, campaignId: number) =>
+  ex.selectFrom('recipients').where('campaign_id', '=', campaignId).where('status', '=', 0).where('failure', 'is', null).where(mailable);
+
 export interface NewRecipient {
   email: string;
   number: string | null;
@@ -492,14 +496,9 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Next notices to send: status 0, not failed, due (keyset by id). */
     async dueNotices(campaignId: number, afterId: number, limit: number, now: number, ex: Executor = db): Promise<RecipientRow[]> {
-      return ex
-        .selectFrom('recipients')
+      return stillToMail(ex, campaignId)
         .selectAll()
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 0)
         .where('id', '>', afterId)
-        .where('failure', 'is', null)
-        .where(mailable)
         .where((eb) => eb.or([eb('retry_at', 'is', null), eb('retry_at', '<=', now)]))
         .orderBy('id')
         .limit(limit)
@@ -507,31 +506,16 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Id buckets (`id / width`) holding notices still to send: the campaign's batches. */
     async noticeBuckets(campaignId: number, width: number, ex: Executor = db): Promise<number[]> {
-      const rows = await ex
-        .selectFrom('recipients')
+      const rows = await stillToMail(ex, campaignId)
         .select(sql<number>`id / ${sql.lit(width)}`.as('b'))
         .distinct()
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 0)
-        .where('failure', 'is', null)
-        .where(mailable)
         .orderBy('b')
         .execute();
       return rows.map((r) => Number(r.b));
     },
     /** The notices of one batch (ids in [lo, hi)) still to send, due or not. */
     async noticesInRange(campaignId: number, lo: number, hi: number, ex: Executor = db): Promise<RecipientRow[]> {
-      return ex
-        .selectFrom('recipients')
-        .selectAll()
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 0)
-        .where('failure', 'is', null)
-        .where(mailable)
-        .where('id', '>=', lo)
-        .where('id', '<', hi)
-        .orderBy('id')
-        .execute();
+      return stillToMail(ex, campaignId).selectAll().where('id', '>=', lo).where('id', '<', hi).orderBy('id').execute();
     },
     /**
      * The attempting marker: takes this notice for `by` until `until`, unless another instance holds
@@ -604,37 +588,19 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     },
     /** Earliest retry time among notices still waiting (status 0, not failed); null when none wait. */
     async pendingNotices(campaignId: number, ex: Executor = db): Promise<{ n: number; nextAt: number | null }> {
-      const r = await ex
-        .selectFrom('recipients')
+      const r = await stillToMail(ex, campaignId)
         .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min<number | null>('retry_at').as('next_at')])
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 0)
-        .where('failure', 'is', null)
-        .where(mailable)
         .executeTakeFirstOrThrow();
       return { n: Number(r.n), nextAt: r.next_at === null ? null : Number(r.next_at) };
     },
     /** Whether any notice is still to mail (one index probe, where counting them reads every one). */
     async anyToSend(campaignId: number, ex: Executor = db): Promise<boolean> {
-      const r = await ex
-        .selectFrom('recipients')
-        .select('id')
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 0)
-        .where('failure', 'is', null)
-        .where(mailable)
-        .limit(1)
-        .executeTakeFirst();
+      const r = await stillToMail(ex, campaignId).select('id').limit(1).executeTakeFirst();
       return r !== undefined;
     },
     async countToSend(campaignId: number, ex: Executor = db): Promise<number> {
-      const r = await ex
-        .selectFrom('recipients')
+      const r = await stillToMail(ex, campaignId)
         .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('campaign_id', '=', campaignId)
-        .where('status', '=', 0)
-        .where('failure', 'is', null)
-        .where(mailable)
         .executeTakeFirstOrThrow();
       return Number(r.n);
     },
