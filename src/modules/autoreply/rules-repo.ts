@@ -10,6 +10,11 @@ export type RuleSetRow = Selectable<RuleSetTable>;
 /** Rows per multi-row INSERT (7 columns: well under SQLite's and PostgreSQL's parameter limits). */
 const INSERT_CHUNK = 500;
 
+/** A rule's keyword rows and reply rows, as stored (one rule's edit and a whole import alike). */
+const keywordRows = (setId: number, ruleId: number, rule: NewRule) =>
+  rule.keywords.map((k) => ({ rule_id: ruleId, rule_set_id: setId, text: k.text, norm: k.norm, match: k.match }));
+const replyRows = (ruleId: number, rule: NewRule) => rule.replies.map((r, position) => ({ rule_id: ruleId, position, ...toRow(r) }));
+
 export interface RuleRecord {
   id: number;
   ruleSetId: number;
@@ -139,10 +144,8 @@ export function createRulesRepo(db: DB) {
         }
       }
       const ids = rules.map((_, i) => idAt.get(first + i)!);
-      const keywords = rules.flatMap((rule, i) =>
-        rule.keywords.map((k) => ({ rule_id: ids[i], rule_set_id: setId, text: k.text, norm: k.norm, match: k.match })),
-      );
-      const replies = rules.flatMap((rule, i) => rule.replies.map((reply, position) => ({ rule_id: ids[i], position, ...toRow(reply) })));
+      const keywords = rules.flatMap((rule, i) => keywordRows(setId, ids[i], rule));
+      const replies = rules.flatMap((rule, i) => replyRows(ids[i], rule));
       for (let i = 0; i < keywords.length; i += INSERT_CHUNK) {
         await x
           .insertInto('ar_rule_keywords')
@@ -160,12 +163,9 @@ export function createRulesRepo(db: DB) {
     async insertParts(setId: number, ruleId: number, rule: NewRule, x: Executor = db): Promise<void> {
       await x
         .insertInto('ar_rule_keywords')
-        .values(rule.keywords.map((k) => ({ rule_id: ruleId, rule_set_id: setId, text: k.text, norm: k.norm, match: k.match })))
+        .values(keywordRows(setId, ruleId, rule))
         .execute();
-      await x
-        .insertInto('ar_rule_replies')
-        .values(rule.replies.map((r, position) => ({ rule_id: ruleId, position, ...toRow(r) })))
-        .execute();
+      await x.insertInto('ar_rule_replies').values(replyRows(ruleId, rule)).execute();
     },
     async deleteParts(ruleId: number, x: Executor = db): Promise<void> {
       await x.deleteFrom('ar_rule_keywords').where('rule_id', '=', ruleId).execute();
