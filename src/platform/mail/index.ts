@@ -13,7 +13,7 @@ import { domainOf } from '../text/email.js';
 import { storeInDevMailbox } from './dev-mailbox.js';
 import { DailyQuota, FleetPace, type QuotaLimit } from './pacing.js';
 import { defaultFromOf, sendOnce, SmtpPools, smtpSettingsOptions, smtpUrlOptions, type PoolOptions } from './smtp.js';
-import type { DkimKeyLookup, Mailer, OutgoingMail, SendOptions, SendResult, SmtpSettings } from './types.js';
+import type { DkimKeyLookup, DkimSigning, Mailer, OutgoingMail, SendOptions, SendResult, SmtpSettings } from './types.js';
 
 export * from './types.js';
 export { classifySmtpError } from './smtp.js';
@@ -56,6 +56,12 @@ interface QueuedMail extends Omit<OutgoingMail, 'attachments' | 'smtp' | 'dkim'>
   smtp?: Omit<SmtpSettings, 'pass'> & { sealedPass?: string; pass?: string };
 }
 
+/** The environment's DKIM key (DKIM_*) when `domain` (lower case) is its domain. */
+export function environmentDkimKey(config: Pick<Config, 'dkim'>, domain: string): DkimSigning | undefined {
+  const k = config.dkim;
+  return k && k.domain === domain ? { domainName: domain, keySelector: k.selector, privateKey: k.privateKey } : undefined;
+}
+
 /** Builds the Mailer and defines the `mail.send` job kind on `jobs`. */
 export function createMailer(deps: MailerDeps): Mailer {
   const { config, handle, jobs, logger } = deps;
@@ -75,10 +81,7 @@ export function createMailer(deps: MailerDeps): Mailer {
 
   // Mail that names no DKIM key is signed when its sender domain has one (useDkimKeys); the
   // environment's key until a module hands in its lookup.
-  let dkimKeyFor: DkimKeyLookup = async (domain) =>
-    config.dkim && config.dkim.domain === domain
-      ? { domainName: domain, keySelector: config.dkim.selector, privateKey: config.dkim.privateKey }
-      : undefined;
+  let dkimKeyFor: DkimKeyLookup = async (domain) => environmentDkimKey(config, domain);
 
   async function send(mail: OutgoingMail, opts: SendOptions = {}): Promise<SendResult> {
     const limits: QuotaLimit[] = [{ key: '*', dailyLimit: config.mailDailyLimit }];

@@ -10,6 +10,7 @@ import { loadSecretKey, type SecretBox } from '../../../platform/crypto/secretbo
 import type { DB } from '../../../platform/db/index.js';
 import type { Logger } from '../../../platform/logger.js';
 import type { DkimSigning, SmtpSettings } from '../../../platform/mail/types.js';
+import { environmentDkimKey } from '../../../platform/mail/index.js';
 import { domainOf } from '../../../platform/text/email.js';
 import type { CampaignRow } from '../campaigns-repo.js';
 import { badInput, CertError } from '../errors.js';
@@ -132,8 +133,8 @@ export function createDeliverability(deps: DeliverabilityDeps) {
       } catch {
         deps.logger.error({ domain: d }, 'DKIM key sealed under another SECRET_KEY: mail from this domain goes unsigned');
       }
-    } else if (config.dkim && config.dkim.domain === d) {
-      value = { domainName: d, keySelector: config.dkim.selector, privateKey: config.dkim.privateKey };
+    } else {
+      value = environmentDkimKey(config, d);
     }
     dkimCache.set(d, { at: now(), value });
     return value;
