@@ -25,9 +25,8 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
  * Throws a RangeError naming the zone when `timeZone` is not one Intl knows.
  */
 export function createTimeFormatter(timeZone: string): (ms: number) => string {
-  let intl: Intl.DateTimeFormat;
-  try {
-    intl = new Intl.DateTimeFormat('en-US', {
+  const makeIntl = () =>
+    new Intl.DateTimeFormat('en-US', {
       timeZone,
       year: 'numeric',
       month: 'numeric',
@@ -38,14 +37,23 @@ export function createTimeFormatter(timeZone: string): (ms: number) => string {
       hourCycle: 'h23',
       era: 'short',
     });
-  } catch {
-    throw new RangeError(`TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)} (use an IANA name such as Asia/Shanghai)`);
+  // Made on the first time formatted (issue 15): a process's first Intl.DateTimeFormat maps ~5 MB
+  // of ICU's locale data from the node binary, resident from then on, and a service that answers
+  // no profile has no use for it. The zone is checked now, against Intl's list of canonical names
+  // (its time zone data only); an alias such as US/Eastern, not on that list, by a formatter.
+  let intl: Intl.DateTimeFormat | undefined;
+  if (!Intl.supportedValuesOf('timeZone').includes(timeZone)) {
+    try {
+      intl = makeIntl();
+    } catch {
+      throw new RangeError(`TIME_ZONE: unknown time zone ${JSON.stringify(timeZone)} (use an IANA name such as Asia/Shanghai)`);
+    }
   }
 
   /** The zone's offset from UTC at `ms` (whole seconds; ms within the second ignored). */
   function exactOffset(ms: number): number {
     const p: Record<string, string> = {};
-    for (const part of intl.formatToParts(ms)) p[part.type] = part.value;
+    for (const part of (intl ??= makeIntl()).formatToParts(ms)) p[part.type] = part.value;
     const year = p.era === 'BC' || p.era === 'B' ? 1 - Number(p.year) : Number(p.year);
     const d = new Date(0);
     d.setUTCFullYear(year, Number(p.month) - 1, Number(p.day));

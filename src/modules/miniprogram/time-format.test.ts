@@ -2,7 +2,7 @@
  * The profile's time format ('YYYY-MM-DD HH:MM:SS' in TIME_ZONE) is written by hand from a cached
  * offset for speed; it must say exactly what Intl says, around daylight-saving changes too.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createTimeFormatter } from './present.js';
 
 function intlFormat(timeZone: string) {
@@ -55,5 +55,31 @@ describe('miniprogram time format', () => {
 
   it('names the setting when the zone is unknown', () => {
     expect(() => createTimeFormatter('Mars/Olympus')).toThrow(/TIME_ZONE.*Mars\/Olympus/);
+  });
+
+  it('accepts a zone alias Intl knows (not in its canonical list)', () => {
+    expect(createTimeFormatter('US/Eastern')(Date.UTC(2026, 0, 1, 12, 0, 0))).toBe('2026-01-01 07:00:00');
+  });
+
+  // Issue 15: the first Intl.DateTimeFormat of a process maps ~5 MB of ICU's locale data (the
+  // node binary's pages, resident from then on); a service that never answers a profile should
+  // not pay it, so the formatter is made on the first time formatted, the zone checked at once.
+  it('makes no Intl.DateTimeFormat until the first time is formatted', () => {
+    const made = vi.fn();
+    const real = Intl.DateTimeFormat;
+    Intl.DateTimeFormat = new Proxy(real, {
+      construct(target, args: ConstructorParameters<typeof Intl.DateTimeFormat>) {
+        made();
+        return new target(...args);
+      },
+    });
+    try {
+      const fmt = createTimeFormatter('Asia/Shanghai');
+      expect(made).not.toHaveBeenCalled();
+      expect(fmt(Date.UTC(2020, 2, 26, 3, 34, 29))).toBe('2020-03-26 11:34:29');
+      expect(made).toHaveBeenCalledTimes(1);
+    } finally {
+      Intl.DateTimeFormat = real;
+    }
   });
 });
