@@ -427,4 +427,16 @@ export const migrations: Record<string, Migration> = {
         INSERT INTO recipients_fts(rowid, email, name, number) VALUES (new.id, new.email, new.name, new.number); END`.execute(db);
     },
   },
+  /**
+   * Issue 15: the start-up lookup of volunteers left at status 2-3 with no failure (claims.ts
+   * re-enqueues their lost deliver jobs) scanned every recipient: 210 ms at 1,000,000, filling the
+   * main connection's page cache (16 MB) in a service that then sat idle. A partial index of
+   * exactly those rows (claims between submit and delivery: few) answers it. The query must spell
+   * the condition in literals (recipients-repo.ts) for SQLite to use a partial index.
+   */
+  '1490_recipients_awaiting_delivery': {
+    async up(db: Kysely<any>) {
+      await sql`CREATE INDEX recipients_awaiting_delivery ON recipients (id) WHERE status IN (2, 3) AND failure IS NULL`.execute(db);
+    },
+  },
 };
