@@ -262,21 +262,24 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     searchIndex,
     /**
      * Inserts rows (`ON CONFLICT DO NOTHING`: SQLite through prepared 100-row statements,
-     * PostgreSQL in multi-row chunks); returns the emails actually added (the others were there).
+     * PostgreSQL in multi-row chunks); answers how many were added and the emails of those that
+     * were not (there already). The emails not added, not those added: usually none, so an
+     * import of 1,000,000 keeps no set of a million emails (~0.5 us per row to fill and ask).
      */
     async insertMany(
       campaignId: number,
       rows: readonly NewRecipient[],
       now: number,
       ex: Executor = db,
-      /** Where the added emails go (an import's set across its slices). */
-      added = new Set<string>(),
-    ): Promise<Set<string>> {
+      /** Where the emails not added go (an import's set across its slices). */
+      skipped = new Set<string>(),
+    ): Promise<{ added: number; skipped: Set<string> }> {
       if (handle.sqlite?.inTransaction && ex === db) {
         // Another request's transaction holds the connection (sqlite-fast.ts): wait for it, then
         // insert in a transaction of our own.
-        return db.transaction().execute((trx) => this.insertMany(campaignId, rows, now, trx, added));
+        return db.transaction().execute((trx) => this.insertMany(campaignId, rows, now, trx, skipped));
       }
+      let added = 0;
       if (insertFull && maxId && emailsAbove && addCount && handle.sqlite) {
         // The rows and their counts together: a savepoint inside the caller's transaction.
         handle.sqlite.transaction(() => {
@@ -296,15 +299,18 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           // Some were there already: the rows added are those above the slice's first id.
           const got = changes === rows.length ? undefined : new Set(emailsAbove.all(before, campaignId).map((r) => r.email));
           for (const r of rows) {
-            if (got && !got.delete(r.email)) continue;
-            added.add(r.email);
+            if (got && !got.delete(r.email)) {
+              skipped.add(r.email);
+              continue;
+            }
             const status = r.status ?? 0;
             byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
           }
+          added = changes;
           for (const [status, n] of byStatus) addCount.run(campaignId, status, n);
         })();
         searchIndex?.wake();
-        return added;
+        return { added, skipped };
       }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         const chunk = rows.slice(i, i + INSERT_CHUNK).map((r) => ({
@@ -324,9 +330,13 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
           .onConflict((oc) => oc.doNothing())
           .returning('email')
           .execute();
-        for (const r of res) added.add(r.email);
+        added += res.length;
+        if (res.length < chunk.length) {
+          const got = new Set(res.map((r) => r.email));
+          for (const r of chunk) if (!got.has(r.email)) skipped.add(r.email);
+        }
       }
-      return added;
+      return { added, skipped };
     },
     /**
      * Inserts data.json rows. Only an email already in the campaign makes a row a duplicate: a
