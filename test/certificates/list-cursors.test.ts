@@ -176,6 +176,20 @@ describe.each(testDialects())('volunteer list cursors on %s', (dialect) => {
           }
         }
       }
+      // Gaps in the campaign's ids (deleted volunteers), and another campaign's rows among its
+      // ids: pages by number still count rows, not ids.
+      const other = (await api('POST', `${P}/campaigns`, { name: 'Other', slug: 'cursors-other' })).json().id;
+      await api('POST', '/api/addUserData', { token: ADMIN, campaign: 'cursors-other', email: ['o1@example.org', 'o2@example.org'] });
+      await api('POST', '/api/addUserData', { token: ADMIN, campaign: 'cursors', email: ['late1@example.org', 'late2@example.org'] });
+      const interleaved = await truth();
+      expect(emails(await byNumber('&page=4', 500))).toEqual(interleaved.slice(1500, 2000));
+      expect(emails(await byNumber('&page=7', 500))).toEqual(interleaved.slice(3000));
+      for (const gap of [interleaved[10]!, interleaved[1500]!])
+        await sql`DELETE FROM recipients WHERE campaign_id = ${cid} AND email = ${gap}`.execute(t.core.db);
+      const gapped = await truth();
+      for (const n of [1, 2, 3, 4, 5, 6, 7])
+        expect(emails(await byNumber(`&page=${n}`, 500)), `gapped page ${n}`).toEqual(gapped.slice((n - 1) * 500, n * 500));
+      expect(other).toBeGreaterThan(0);
     } finally {
       await sql`UPDATE recipients SET failure = NULL WHERE campaign_id = ${cid}`.execute(t.core.db);
     }

@@ -472,6 +472,26 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         // middle is read backwards from the end, skipping the fewer entries (the last page of
         // 1,000,000 by number: ~84 -> ~5 ms); the deepest page is then the middle one.
         const total = Number((await count.executeTakeFirstOrThrow()).n);
+        if (q.status === undefined && !q.failed && q.offset > 0 && q.offset < total) {
+          // A campaign whose ids are one unbroken range (imported in one go, none deleted since:
+          // as many ids from its first to its last as it has rows) holds row `offset` at first id
+          // + offset: the page is read from there, like a cursor's, with no walk at all (the
+          // middle page of 1,000,000: ~25-70 ms walking). Any gap: the walk below.
+          const edge = (dir: 'asc' | 'desc') =>
+            ex.selectFrom('recipients').select('id').where('campaign_id', '=', campaignId).orderBy('id', dir).limit(1).executeTakeFirst();
+          const lo = await edge('asc');
+          const hi = await edge('desc');
+          if (lo && hi && Number(hi.id) - Number(lo.id) + 1 === total) {
+            const from = Number(lo.id) + q.offset;
+            const items = await base
+              .selectAll()
+              .where('id', '>=', from)
+              .where('id', '<=', from + q.limit)
+              .orderBy('id')
+              .execute();
+            return { ...keysetPage(items, q), total };
+          }
+        }
         const fromEnd = total - q.offset;
         const back = q.offset > total / 2 && fromEnd > 0;
         // Backwards: the page's rows and the one after it (if any) are the `take` entries that
