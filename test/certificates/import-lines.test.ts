@@ -5,8 +5,7 @@
  * reads back, `Name <email>` is read only as such.
  */
 import { describe, expect, it } from 'vitest';
-import { parseLines } from '../../src/modules/certificates/import-lines.js';
-import { parseRowsAsync } from '../../src/modules/certificates/import-lines.js';
+import { parseLines, parseRowsAsync } from '../../src/modules/certificates/import-lines.js';
 
 const reasons = (lines: string[]) => parseLines(lines).rejected.map((r) => [r.lineNo, r.reason]);
 
