@@ -54,6 +54,16 @@ async function service(): Promise<void> {
       sqlite.transaction(() => rows.forEach((r, i) => set.run(hashToken(tokenOf(m.tokens, i)), r.id)))();
       process.send!({ tokensSet: rows.length });
     }
+    if (m?.gap) {
+      // One volunteer near the start of a campaign deleted: its ids are no longer one unbroken
+      // range, so a page by number walks the index again (recipients-repo.ts `page`).
+      const sqlite = core.handle.sqlite!;
+      const cid = (sqlite.prepare('SELECT id FROM campaigns WHERE slug = ?').get(m.gap) as { id: number }).id;
+      sqlite
+        .prepare('DELETE FROM recipients WHERE id = (SELECT id FROM recipients WHERE campaign_id = ? ORDER BY id LIMIT 1 OFFSET 10)')
+        .run(cid);
+      process.send!({ gapMade: true });
+    }
     if (m === 'cpu') {
       const u = process.cpuUsage();
       process.send!({ cpuMs: Math.round((u.user + u.system) / 1000) });
@@ -262,6 +272,16 @@ async function main(): Promise<void> {
     await searches('indexed');
     await lists('indexed');
     report(results, 'list, status 1 (have a link)', await timed(`${r}?status=1&limit=50`));
+    // Pages by number of a campaign whose ids have a gap: the index is walked from the nearer end.
+    await ask<boolean>({ gap: 'big' }, 'gapMade');
+    report(results, `one volunteer deleted: list, first page`, await timed(`${r}?page=1&limit=50`));
+    report(results, `one volunteer deleted: list, page ${deep.toLocaleString('en')} by number`, await timed(`${r}?page=${deep}&limit=50`));
+    report(
+      results,
+      `one volunteer deleted: list, page ${Math.round(deep * 1.5).toLocaleString('en')} by number`,
+      await timed(`${r}?page=${Math.round(deep * 1.5)}&limit=50`),
+    );
+    report(results, `one volunteer deleted: list, last page by number`, await timed(`${r}?page=${lastPage}&limit=50`));
     report(results, 'service RSS at the end (MB)', await ask<number>('rss', 'rss'));
     report(
       results,

@@ -52,7 +52,12 @@ const EXPORT_ONLY = new Set(['status', 'failure', 'certificate_id', '状态', '�
 const NAME_ADDR = /^\s*(?:"([^"]*)"|([^<>"]*?))\s*<([^<>\s]+@[^<>\s]+)>\s*$/;
 
 /** A cell the export neutralised for spreadsheets (`'=...`) reads back as written. */
-const unquoteFormula = (v: string) => (/^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v);
+const unquoteFormula = (v: string) => (v.charCodeAt(0) === 39 /* ' */ && /^'[=+\-@\t\r]/.test(v) ? v.slice(1) : v);
+
+/** A cell under a plan, trimmed ('' when the plan has no such column or the line no such cell). */
+function cellAt(cells: readonly string[], i: number | null): string {
+  return i === null ? '' : unquoteFormula((cells[i] ?? '').trim());
+}
 
 const norm = (s: string) =>
   s
@@ -122,22 +127,23 @@ export function cellsToRecord(
       ? 'too many fields: expected email[,number[,name]] (or a header line naming the columns)'
       : `more cells than the header has columns (${plan.width})`;
   }
-  const at = (i: number | null) => (i === null ? '' : unquoteFormula((cells[i] ?? '').trim()));
+  // Per line (1,000,000 in an import): no closure, and the name-and-address pattern only tried
+  // on a cell with its `<`.
   let fields: Record<string, string> | null = null;
   for (const { index, field } of plan.custom) {
-    const v = at(index).normalize('NFC');
+    const v = cellAt(cells, index).normalize('NFC');
     if (!v) continue;
     if (v.length > MAX_FIELD_VALUE && [...v].length > MAX_FIELD_VALUE) return `${field.label}: longer than ${MAX_FIELD_VALUE} characters`;
     (fields ??= {})[field.key] = v;
   }
-  let email = at(plan.email);
-  let name = at(plan.name) || null;
-  const m = NAME_ADDR.exec(email);
+  let email = cellAt(cells, plan.email);
+  let name = cellAt(cells, plan.name) || null;
+  const m = email.includes('<') ? NAME_ADDR.exec(email) : null;
   if (m) {
     email = m[3];
     name ??= (m[1] ?? m[2] ?? '').trim() || null;
   }
-  return { email, number: at(plan.number) || null, name, fields };
+  return { email, number: cellAt(cells, plan.number) || null, name, fields };
 }
 
 /** Merges newly seen custom fields into a campaign's list (by key; first label wins). */

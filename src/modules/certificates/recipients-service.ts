@@ -102,8 +102,9 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
    * import never holds the loop; a row's conflict on the email keeps a repeat from adding twice.
    * A large import's WAL checkpoints run on a worker thread (they wait for the disk).
    */
-  async function insert(c: CampaignRow, rows: readonly NewRecipient[]): Promise<Set<string>> {
-    const added = new Set<string>();
+  async function insert(c: CampaignRow, rows: readonly NewRecipient[]): Promise<{ added: number; skipped: Set<string> }> {
+    let added = 0;
+    const skipped = new Set<string>();
     const sqlite = dialectOf(db) === 'sqlite';
     let size = sqlite ? 100 : 2000;
     // The search indexer waits for the import (indexing between slices would only slow it down).
@@ -117,7 +118,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       for (let i = 0; i < rows.length;) {
         const slice = rows.slice(i, i + size);
         const t0 = performance.now();
-        await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx, added));
+        added += (await db.transaction().execute((trx) => recipients.insertMany(c.id, slice, now(), trx, skipped))).added;
         const ms = performance.now() - t0;
         await bulk?.committed();
         i += slice.length;
@@ -128,7 +129,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       await bulk?.end();
       release?.(large ? Math.max(INDEX_QUIET_MS, performance.now() - started) : 0);
     }
-    return added;
+    return { added, skipped };
   }
 
   /** Stores checked rows: new custom fields join the campaign's; emails already there are duplicates. */
@@ -140,12 +141,13 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       if (merged.length !== known.length) await campaigns.update(c.id, { custom_fields: JSON.stringify(merged), updated_at: now() });
     }
     // The checked lines are the rows (a ParsedLine is a NewRecipient): no copy per volunteer.
-    const added = await insert(c, valid);
-    for (const v of valid)
-      if (!added.has(v.email))
-        duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
+    const { added, skipped } = await insert(c, valid);
+    if (skipped.size > 0)
+      for (const v of valid)
+        if (skipped.has(v.email))
+          duplicates.push({ line: v.line, lineNo: v.lineNo, email: v.email, reason: `${v.email} is already in this campaign` });
     duplicates.sort((a, b) => a.lineNo - b.lineNo);
-    return { added: added.size, duplicates, rejected };
+    return { added, duplicates, rejected };
   }
 
   /** Checks a file's rows under a mapping (none: a header row or the positional columns). */

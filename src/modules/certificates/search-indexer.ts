@@ -15,10 +15,17 @@
  */
 import type { DatabaseHandle } from '../../platform/db/index.js';
 import { sqliteFast, type FastStatement } from '../../platform/db/sqlite-fast.js';
+import { beginBulkWrites, type BulkWrites } from '../../platform/db/bulk-writes.js';
 
-/** Time one batch may take (the rest of ~50 ms stays free for requests). */
-const BATCH_MS = 20;
+/**
+ * Time one batch may take: a request that arrives meanwhile waits for it (the list right after
+ * an import of 1,000,000 was ~60 ms with 20 ms batches), so as short as an import's slice
+ * (import-lines.ts SLICE_MS); smaller ones cost the trigram table more segments to merge.
+ */
+const BATCH_MS = 8;
 const MIN_BATCH = 100;
+/** Rows indexed in one catch-up from which checkpoints move to a worker thread. */
+const BULK_ROWS = 5000;
 const MAX_BATCH = 2000;
 
 export interface SearchIndexer {
@@ -100,11 +107,21 @@ function createSearchIndexer(handle: DatabaseHandle): SearchIndexer {
 
   async function drain(): Promise<number> {
     let total = 0;
-    for (;;) {
-      const n = await batch();
-      total += n;
-      if (n === 0) return total;
-      await new Promise<void>((r) => setImmediate(r));
+    let bulk: BulkWrites | undefined;
+    try {
+      for (;;) {
+        const n = await batch();
+        total += n;
+        if (n === 0) return total;
+        // A long catch-up (after a large import) writes the trigram table's pages by the
+        // thousand: its WAL checkpoints go to a worker thread (bulk-writes.ts), not into the
+        // commit of whichever batch crosses wal_autocheckpoint, on the event loop.
+        if (total >= BULK_ROWS) bulk ??= beginBulkWrites(handle);
+        await bulk?.committed();
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      await bulk?.end();
     }
   }
 
