@@ -121,24 +121,26 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     if (hit.status >= 2) throw deliveryState(hit);
     const clean = validName(name);
     const t = now();
-    const ok = await db.transaction().execute(async (trx) => {
+    const written = await db.transaction().execute(async (trx) => {
       const cur = await recipients.findById(hit.id, trx);
-      if (!cur || cur.status >= 2) return false;
+      if (!cur || cur.status >= 2) return undefined;
       // The credential this claim issues: the one held already when nothing printed changes, else a new one.
       const plan = await planClaim(issued, cur, clean, t, trx);
-      if (!(await recipients.submitName(hit.id, clean, plan.publicId, plan.issuedAt, t, trx))) return false;
+      const row = await recipients.submitName(hit.id, clean, plan.publicId, plan.issuedAt, t, trx);
+      if (!row) return undefined;
       await plan.commit();
       await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { trx, singletonKey: `${DELIVER_KIND}:${hit.id}` });
-      return true;
+      return row;
     });
-    if (!ok) {
+    if (!written) {
       const again = await recipients.findById(hit.id);
       throw again ? deliveryState(again) : alreadySent();
     }
     certMetrics.claims.inc();
     // The job written in the transaction is taken up right at its commit (JobStore.wakesAtCommit):
-    // no second enqueue, no timer (each was a write or a claim per certificate).
-    return (await recipients.findById(hit.id))!;
+    // no second enqueue, no timer (each was a write or a claim per certificate). The row is the
+    // one the claim's UPDATE answered: nothing else writes it in that transaction.
+    return written;
   }
 
   /** Reserves one full-size render for a public caller (see FILES_PER_*), or throws 429. */
