@@ -20,6 +20,7 @@ import { parseFieldValues } from './import-columns.js';
 import { alreadySent, CertError, notFound, tokenInvalid } from './errors.js';
 import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, frameNotice, renderMail } from './mail-templates.js';
 import type { RecipientRow, TokenHit } from './recipients-repo.js';
+import type { CampaignRow } from './campaigns-repo.js';
 import { RateLimitedError } from '../../platform/http/errors.js';
 import { certMetrics } from './metrics.js';
 import { MAX_LEGACY_TOKEN } from './legacy-import.js';
@@ -154,13 +155,13 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
   }
 
   /** The volunteer's certificate file, rendered from their credential with the credential baked in. */
-  async function certificateFile(r: RecipientRow) {
+  async function certificateFile(r: RecipientRow, campaign?: CampaignRow) {
     if (!r.name || r.status < 2 || r.issued_at === null) throw notFound('certificate');
-    let l = await credentials.current(r);
+    let l = await credentials.current(r, campaign);
     if (!l) {
       // A volunteer set to 2+ without a claim (data.json import, reset): write their credential first.
       await ensureIssued(issued, r, now(), db);
-      l = await credentials.current(r);
+      l = await credentials.current(r, campaign);
     }
     if (!l) throw notFound('certificate');
     const f = await credentials.file(l);
@@ -209,7 +210,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     if (!c) return;
     let file;
     try {
-      file = await certificateFile(r);
+      file = await certificateFile(r, c);
     } catch (err) {
       if (err instanceof ImageRejected) throw new PermanentJobError(`rendering failed: ${err.message}`);
       throw err;
