@@ -13,8 +13,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { openDatabase, type DatabaseConfig, type DatabaseHandle } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { createJobQueue, PermanentJobError, RetryLater, type JobQueue } from '../../src/platform/jobs/index.js';
-import { createRunner } from '../../src/platform/jobs/runner.js';
-import { tableJobStore } from '../../src/platform/jobs/table-store.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestDatabase, testDialects } from '../helpers/db.js';
 import { waitFor } from './helpers.js';
@@ -349,38 +347,6 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
       await waitFor(() => ran.length === n + 1, 10_000, `job ${n} after its commit`);
       expect(ran[n] - committed).toBeLessThan(1000);
     }
-  });
-
-  it('claims once per job taken up: a finished job does not make the runner look again when its last claim was not full', async () => {
-    // Each claim is an UPDATE of the jobs table; after a job finished the runner used to claim
-    // again even when nothing could be waiting (issue 15: one empty claim per certificate).
-    const store = tableJobStore(handle, logger);
-    let claims = 0;
-    const counted: typeof store = { ...store, claim: (...a) => (claims++, store.claim(...a)) };
-    const q = createRunner(counted, { logger, concurrency: 8, leaseMs: 1000, pollMs: 600_000 });
-    queues.push(q);
-    const ran: number[] = [];
-    let retried = 0;
-    q.define<{ n: number }>('t.claims', {
-      handler: async (p) => {
-        // A RetryLater with no delay is taken up again at once, with no poll (as before).
-        if (p.n === 2 && retried++ === 0) throw new RetryLater('again at once', 0);
-        ran.push(p.n);
-      },
-    });
-    await q.start();
-    await new Promise((r) => setTimeout(r, 50));
-    const before = claims;
-    for (let n = 0; n < 6; n++) {
-      await handle.db.transaction().execute(async (trx) => {
-        await q.enqueue('t.claims', { n }, { trx, singletonKey: `t.claims:${n}` });
-      });
-      await waitFor(() => ran.includes(n), 5_000, `job ${n}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-    // One claim per enqueue, and one for the job given back by RetryLater. PostgreSQL: the
-    // enqueue's own look (before the commit, so empty) and the NOTIFY's at the commit.
-    expect(claims - before).toBeLessThanOrEqual(dialect === 'sqlite' ? 7 : 13);
   });
 
   it('stops a handler whose lease another runner took over', async () => {

@@ -155,23 +155,14 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
         if (store.recoverExpired && now - lastRecovery >= Math.min(leaseMs / 3, 5000)) {
           lastRecovery = now;
           const n = await store.recoverExpired();
-          if (n > 0) {
-            log.warn({ jobs: n }, 'jobs: took up jobs whose lease expired');
-            for (const k of kinds.values()) k.maybeMore = true;
-          }
+          if (n > 0) log.warn({ jobs: n }, 'jobs: took up jobs whose lease expired');
         }
         for (const [kind, k] of kinds) {
           const free = k.concurrency - k.running;
           if (free <= 0 || !k.maybeMore || stopping) continue;
           await prepare(kind);
-          // Cleared before the claim, not after it: an enqueue during the claim (which may not
-          // see its job) leaves it set, so the loop looks again.
-          k.maybeMore = false;
-          const rows = await store.claim(kind, free, leaseMs).catch((err: unknown) => {
-            k.maybeMore = true;
-            throw err;
-          });
-          if (rows.length >= free) k.maybeMore = true;
+          const rows = await store.claim(kind, free, leaseMs);
+          k.maybeMore = rows.length >= free;
           for (const row of rows) run(kind, k, row);
         }
       } while (tickAgain && !stopping);
@@ -192,14 +183,10 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
         markDone(kind, job.id);
       } catch (err) {
         await settleFailure(kind, k, job, err);
-        // Back in the queue (RetryLater, a retry), perhaps due at once: look again.
-        k.maybeMore = true;
       } finally {
         k.running--;
         inflight.delete(job.id);
-        // A job done frees a slot, but maybeMore already says whether anything may be waiting:
-        // the claim that filled the last slot set it, and so does every enqueue (and the poll).
-        // Forcing it here cost an empty claim (an UPDATE) after every job (issue 15).
+        k.maybeMore = true;
         scheduleTick();
       }
     })();
