@@ -20,6 +20,7 @@ import { parseFieldValues } from './import-columns.js';
 import { alreadySent, CertError, notFound, tokenInvalid } from './errors.js';
 import { CERTIFICATE_BODY, CERTIFICATE_SUBJECT, frameNotice, renderMail } from './mail-templates.js';
 import type { RecipientRow, TokenHit } from './recipients-repo.js';
+import type { CampaignRow } from './campaigns-repo.js';
 import { RateLimitedError } from '../../platform/http/errors.js';
 import { certMetrics } from './metrics.js';
 import { MAX_LEGACY_TOKEN } from './legacy-import.js';
@@ -121,24 +122,26 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     if (hit.status >= 2) throw deliveryState(hit);
     const clean = validName(name);
     const t = now();
-    const ok = await db.transaction().execute(async (trx) => {
+    const written = await db.transaction().execute(async (trx) => {
       const cur = await recipients.findById(hit.id, trx);
-      if (!cur || cur.status >= 2) return false;
+      if (!cur || cur.status >= 2) return undefined;
       // The credential this claim issues: the one held already when nothing printed changes, else a new one.
       const plan = await planClaim(issued, cur, clean, t, trx);
-      if (!(await recipients.submitName(hit.id, clean, plan.publicId, plan.issuedAt, t, trx))) return false;
+      const row = await recipients.submitName(hit.id, clean, plan.publicId, plan.issuedAt, t, trx);
+      if (!row) return undefined;
       await plan.commit();
       await jobs.enqueue(DELIVER_KIND, { recipientId: hit.id }, { trx, singletonKey: `${DELIVER_KIND}:${hit.id}` });
-      return true;
+      return row;
     });
-    if (!ok) {
+    if (!written) {
       const again = await recipients.findById(hit.id);
       throw again ? deliveryState(again) : alreadySent();
     }
     certMetrics.claims.inc();
     // The job written in the transaction is taken up right at its commit (JobStore.wakesAtCommit):
-    // no second enqueue, no timer (each was a write or a claim per certificate).
-    return (await recipients.findById(hit.id))!;
+    // no second enqueue, no timer (each was a write or a claim per certificate). The row is the
+    // one the claim's UPDATE answered: nothing else writes it in that transaction.
+    return written;
   }
 
   /** Reserves one full-size render for a public caller (see FILES_PER_*), or throws 429. */
@@ -152,13 +155,13 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
   }
 
   /** The volunteer's certificate file, rendered from their credential with the credential baked in. */
-  async function certificateFile(r: RecipientRow) {
+  async function certificateFile(r: RecipientRow, campaign?: CampaignRow) {
     if (!r.name || r.status < 2 || r.issued_at === null) throw notFound('certificate');
-    let l = await credentials.current(r);
+    let l = await credentials.current(r, campaign);
     if (!l) {
       // A volunteer set to 2+ without a claim (data.json import, reset): write their credential first.
       await ensureIssued(issued, r, now(), db);
-      l = await credentials.current(r);
+      l = await credentials.current(r, campaign);
     }
     if (!l) throw notFound('certificate');
     const f = await credentials.file(l);
@@ -207,7 +210,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     if (!c) return;
     let file;
     try {
-      file = await certificateFile(r);
+      file = await certificateFile(r, c);
     } catch (err) {
       if (err instanceof ImageRejected) throw new PermanentJobError(`rendering failed: ${err.message}`);
       throw err;

@@ -733,8 +733,16 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
      * Stores the name and moves 0/1 -> 2 with the credential the claim issues (credentials/issue.ts
      * decides: the one already held, or a new one); false when the recipient was not at 0 or 1.
      */
-    async submitName(id: number, name: string, certificateId: string, issuedAt: number, now: number, ex: Executor = db): Promise<boolean> {
-      const r = await ex
+    /** The claim's write; answers the row as written (undefined when it was past 1), so no read follows the claim. */
+    async submitName(
+      id: number,
+      name: string,
+      certificateId: string,
+      issuedAt: number,
+      now: number,
+      ex: Executor = db,
+    ): Promise<RecipientRow | undefined> {
+      return ex
         .updateTable('recipients')
         .set({
           name,
@@ -748,8 +756,8 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         })
         .where('id', '=', id)
         .where('status', 'in', [0, 1])
+        .returningAll()
         .executeTakeFirst();
-      return Number(r.numUpdatedRows) > 0;
     },
     async setStatus(
       id: number,

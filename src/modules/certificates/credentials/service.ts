@@ -61,11 +61,12 @@ export function createCredentials(
     };
   }
 
-  async function locate(publicId: string): Promise<Located | undefined> {
+  /** `known`: a campaign the caller has read already, used when it is the credential's (no second read). */
+  async function locate(publicId: string, known?: CampaignRow): Promise<Located | undefined> {
     if (!ID_RE.test(publicId)) return undefined;
     const row = await issued.byPublicId(publicId);
     if (!row) return undefined;
-    const campaign = await campaigns.find(Number(row.campaign_id));
+    const campaign = known && Number(known.id) === Number(row.campaign_id) ? known : await campaigns.find(Number(row.campaign_id));
     return campaign ? { row, campaign } : undefined;
   }
 
@@ -168,8 +169,8 @@ export function createCredentials(
     /** The credential of a public id, for routes (404 when unknown). */
     require,
     /** The volunteer's current credential (their recipients.certificate_id). */
-    async current(r: RecipientRow): Promise<Located | undefined> {
-      return r.certificate_id ? locate(r.certificate_id) : undefined;
+    async current(r: RecipientRow, campaign?: CampaignRow): Promise<Located | undefined> {
+      return r.certificate_id ? locate(r.certificate_id, campaign) : undefined;
     },
     /** States of many credentials at once (one query per page of volunteers). */
     async states(ids: (string | null)[]) {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { adler32, filterRowsFast } from './png-encode.js';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { adler32, deflateDirty, filterRowsFast } from './png-encode.js';
 
 /** The filter as first written: byte by byte, Sub on each 16-row band's first row, Up below. */
 function reference(rgba: Uint8ClampedArray, width: number, rows: number): Buffer {
@@ -51,5 +53,25 @@ describe('filterRowsFast', () => {
     const { raw, adler } = filterRowsFast(rgba, 3, 4);
     expect(raw.equals(reference(rgba, 3, 4))).toBe(true);
     expect(adler).toBe(adler32(raw));
+  });
+});
+
+describe('deflateDirty', () => {
+  it('gives the bytes the thread-pool deflate gave (level 1, full flush) for dirty runs', async () => {
+    const deflateRaw = promisify(zlib.deflateRaw);
+    for (const [width, rows] of [
+      [750, 16],
+      [750, 64],
+      [2480, 48],
+      [37, 3],
+    ] as const) {
+      // A flat template with a few strokes of "text" and some noise, as a dirty run looks.
+      const rgba = new Uint8ClampedArray(width * rows * 4).fill(0xf0);
+      for (let i = 0; i < rgba.length; i += 4 * 13) rgba[i] = (i * 7) & 0xff;
+      for (let r = 2; r < rows; r += 5) rgba.fill(0x20, (r * width + 5) * 4, (r * width + Math.min(width, 200)) * 4);
+      const { raw } = filterRowsFast(rgba, width, rows);
+      const old = await deflateRaw(raw, { level: 1, finishFlush: zlib.constants.Z_FULL_FLUSH });
+      expect(deflateDirty(raw).equals(old)).toBe(true);
+    }
   });
 });
