@@ -147,8 +147,8 @@ describe.each(testDialects())('volunteer list totals on %s', (dialect) => {
     await repo.retryFailedNotices(c.id, Date.now());
     await exact();
     // Claims (0/1 -> 2), delivery (2 -> 3 -> 4), a delivery failure, a reissue, resets.
-    expect(await repo.submitName(ids[0]!, 'Claimed', `cert-${dialect}-a`, Date.now(), Date.now())).toBe(true);
-    expect(await repo.submitName(ids[30]!, 'Claimed 0', `cert-${dialect}-b`, Date.now(), Date.now())).toBe(true);
+    expect((await repo.submitName(ids[0]!, 'Claimed', `cert-${dialect}-a`, Date.now(), Date.now()))?.name).toBe('Claimed');
+    expect((await repo.submitName(ids[30]!, 'Claimed 0', `cert-${dialect}-b`, Date.now(), Date.now()))?.name).toBe('Claimed 0');
     await repo.setStatus(ids[0]!, 3, Date.now());
     await repo.setStatus(ids[30]!, 4, Date.now(), { cert_count: 1 });
     await repo.noteDeliveryFailure(ids[0]!, '451 later', Date.now());
