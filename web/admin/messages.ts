@@ -240,6 +240,8 @@ const en = {
     chooseAgain: 'Choose another file',
     totalCapped: 'more than {n} volunteers',
     shortSearch: 'among the first {n}: type 3 or more characters to search all',
+    stillIndexing:
+      'still indexing {n} volunteer: not searched yet, try again in a few seconds | still indexing {n} volunteers: not searched yet, try again in a few seconds',
     resetConfirmKeep:
       'Reset {email} to “imported”? Their link keeps working and is mailed again on the next send; an issued certificate stays valid (use “Revoke” to withdraw it).',
   },
@@ -627,6 +629,7 @@ const zh: Messages = {
     chooseAgain: '换一个文件',
     totalCapped: '超过 {n} 名志愿者',
     shortSearch: '仅在前 {n} 名中查找：输入 3 个或更多字符可查找全部',
+    stillIndexing: '仍在建立索引：{n} 名志愿者尚未查找，请几秒后再试',
     resetConfirmKeep: '把 {email} 重置为“已导入”？其链接继续有效，并在下次发送时重新寄出；已签发的证书仍然有效（如需作废请用“撤销”）。',
   },
   status: { 0: '已导入', 1: '已发通知', 2: '已提交姓名', 3: '已生成', 4: '证书已寄出', failed: '失败' },

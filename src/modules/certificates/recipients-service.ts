@@ -305,7 +305,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
       const at = q.cursor === undefined ? undefined : parseCursor(q.cursor);
       if (at && q.last) throw badInput('cursor and last=true cannot go together');
       const keyed = at !== undefined || q.last === true;
-      const { items, more, total, totalCapped, searchedRows } = await recipients.page(c.id, {
+      const { items, more, total, totalCapped, searchedRows, indexingRows } = await recipients.page(c.id, {
         q: q.q,
         status: q.status,
         failed: q.failed,
@@ -336,6 +336,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
         total,
         ...(totalCapped ? { totalCapped } : {}),
         ...(searchedRows ? { searchedRows } : {}),
+        ...(indexingRows ? { indexingRows } : {}),
         next,
         prev,
         // Kept in every answer (the contract is additive only): the last page's number from the

@@ -219,7 +219,8 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
       schema: s({
         summary:
           'Lists volunteers in the order they were added, a page at a time: by cursor (`next` / `prev` of a page: any page as fast as the first), `last=true` (the last page), or page number (`page`: each page before it is skipped, slower the deeper it is). ' +
-          'q finds a substring of the email, name or number (case-insensitive); a search counts up to 10,000 matches (totalCapped: true beyond); one of 1-2 characters looks at the first 20,000 volunteers only (searchedRows)',
+          'q finds a substring of the email, name or number (case-insensitive); a search counts up to 10,000 matches (totalCapped: true beyond); one of 1-2 characters looks at the first 20,000 volunteers only (searchedRows); ' +
+          'one of 3 or more right after a large import (SQLite: while the search index catches up, seconds) looks at the indexed volunteers and the newest 50,000 not indexed yet, and says how many it did not look at (indexingRows)',
         params: idParams,
         querystring: z.object({
           q: z.string().max(320).optional(),
@@ -252,6 +253,12 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
               .optional()
               .describe(
                 'a search of 1-2 characters looked at this many volunteers only, the first in list order (3 or more characters search all)',
+              ),
+            indexingRows: z
+              .number()
+              .optional()
+              .describe(
+                'a search of 3 or more characters right after a large import: at most this many volunteers (the oldest the search index has not reached yet) were not looked at; absent once the index has caught up (seconds), when the answer is complete',
               ),
             next: z.string().nullable().describe('cursor of the page after this one; null: none after it'),
             prev: z.string().nullable().describe('cursor of the page before this one; null: this is the first page'),
