@@ -176,7 +176,7 @@ async function ftsPage(campaignId: number, needle: string, q: RecipientQuery, ex
     const n = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${from} LIMIT ${SEARCH_COUNT_CAP + 1})`.execute(ex);
     return capped(keysetPage(items.rows, q), Number(n.rows[0]?.n ?? 0));
   }
-  const { lo, edge } = waiting.rows[0]!;
+  const { lo, edge } = waiting.rows[0];
   const scanFrom = edge ?? lo;
   const like = `%${escapeLike(needle)}%`;
   // The trigram table folds case; LIKE folds ASCII case (as the short-needle search does). The
