@@ -56,6 +56,8 @@ export function registerCli(program: Command, core: () => Promise<Core>): void {
       const { svc, campaign } = await open(o.campaign);
       const res = await svc.recipients.list(campaign, { q: email, page: 1, limit: 50 });
       if (res.items.length === 0) out('no volunteer found');
+      // Right after a large import (the server's indexer not through yet) a search is partial.
+      if (res.indexingRows) out(`(still indexing: ${res.indexingRows} volunteers not searched yet; try again in a few seconds)`);
       for (const r of res.items)
         out(`${r.id}\t${r.email}\tstatus ${r.status}\t${r.number ?? ''}\t${r.name ?? ''}${r.failure ? `\tfailed: ${r.failure}` : ''}`);
     });
