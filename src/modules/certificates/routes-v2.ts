@@ -220,7 +220,7 @@ function routes(r: ReturnType<FastifyInstance['withTypeProvider']> & FastifyInst
         summary:
           'Lists volunteers in the order they were added, a page at a time: by cursor (`next` / `prev` of a page: any page as fast as the first), `last=true` (the last page), or page number (`page`: each page before it is skipped, slower the deeper it is). ' +
           'q finds a substring of the email, name or number (case-insensitive); a search counts up to 10,000 matches (totalCapped: true beyond); one of 1-2 characters looks at the first 20,000 volunteers only (searchedRows); ' +
-          'one of 3 or more right after a large import (SQLite: while the search index catches up, seconds) looks at the indexed volunteers and the newest 50,000 not indexed yet, and says how many it did not look at (indexingRows)',
+          'one of 3 or more right after a large import (SQLite: while the search index catches up, seconds) looks at the indexed volunteers and the newest 20,000 not indexed yet, and says how many it did not look at (indexingRows)',
         params: idParams,
         querystring: z.object({
           q: z.string().max(320).optional(),
