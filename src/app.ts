@@ -63,13 +63,14 @@ export function optionalNullableBodies<T extends { paths?: unknown }>(doc: T): T
 export async function buildApp(core: Core): Promise<FastifyInstance> {
   // Typed as Fastify's logger, so the app is a FastifyInstance with the default logger type.
   const logger: FastifyBaseLogger = core.logger;
+  const accessLog = new AccessLog(core.logger);
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(core.config.trustProxy),
     requestIdHeader: 'x-request-id',
     // One access-log line per request (access-log.ts) instead of Fastify's two.
-    logController: new AccessLog(core.logger),
+    logController: accessLog,
     // req.log made when a request first writes a line of its own (most write none).
     childLoggerFactory: requestLogger,
     genReqId: () => crypto.randomUUID(),
@@ -78,6 +79,11 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     return503OnClosing: false,
   });
   const draining = registerDraining(app);
+  // The access lines of the last event-loop turn, before the logger is flushed at exit.
+  app.addHook('onClose', (_app, done) => {
+    accessLog.flush();
+    done();
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

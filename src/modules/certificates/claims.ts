@@ -9,7 +9,7 @@ import { TemporaryMailError } from '../../platform/mail/types.js';
 import { retryBackoffMs } from './sending.js';
 import type { OutgoingMail } from '../../platform/mail/types.js';
 import type { Deliverability } from './deliverability/service.js';
-import { clientKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
+import { clientKey, counterKey, createAttemptLimiter, windowRule } from '../../platform/limits/attempts.js';
 import { checkName, ImageRejected } from './render/index.js';
 import { CLAIM_PREVIEW } from './rendering.js';
 import type { CampaignService } from './campaign-service.js';
@@ -83,16 +83,25 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
    */
   async function lookup(token: unknown, ip: string): Promise<TokenHit> {
     const rule = windowRule(`claim:client:${clientKey(ip)}`, TOKEN_MISSES_PER_MINUTE, 60_000);
-    const hit =
-      typeof token === 'string' && token.length >= 1 && token.length <= MAX_LEGACY_TOKEN
-        ? await recipients.findByTokenHash(hashToken(token))
-        : undefined;
+    let hit: TokenHit | undefined;
+    // SQLite files: the row and the client's counter come in one statement (recipients-repo.ts);
+    // `false` until then (the limiter reads the counter itself).
+    let counter: { count: number; reset_at: number } | undefined | false = false;
+    if (typeof token === 'string' && token.length >= 1 && token.length <= MAX_LEGACY_TOKEN) {
+      const hash = hashToken(token);
+      const both = recipients.findByTokenHashWithCounter;
+      if (both) {
+        const r = both(hash, counterKey(rule));
+        hit = r?.hit;
+        counter = r?.counter;
+      } else hit = await recipients.findByTokenHash(hash);
+    }
     if (!hit) {
       const r = await limiter.reserve([rule]);
       if (!r.ok) throw refuse(r.retryAfterMs);
       throw tokenInvalid();
     }
-    const wait = await limiter.exhausted(rule);
+    const wait = counter === false ? await limiter.exhausted(rule) : limiter.exhaustedBy(rule, counter);
     if (wait > 0) throw refuse(wait);
     return hit;
   }

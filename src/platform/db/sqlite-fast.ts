@@ -101,6 +101,11 @@ export interface StatementOptions {
   on?: Connection;
   /** Rows are the first column's value (better-sqlite3's `pluck`). */
   pluck?: boolean;
+  /**
+   * Rows are arrays of the column values in select order (better-sqlite3's `raw`): no object
+   * with a property per column is built (~0.5 us less per row of 8 columns, hot lookups).
+   */
+  raw?: boolean;
 }
 
 export interface SqliteFast {
@@ -170,8 +175,8 @@ function create(handle: FastHandle): SqliteFast {
       const on = conn(opts.on ?? 'main');
       if (!on) return undefined;
       let stmt: SQLite.Statement | undefined;
-      // A plucking statement is its own (not the cached one, whose mode Kysely relies on).
-      const st = () => (stmt ??= opts.pluck ? on.prepare(text).pluck() : cachedStatement(on, text));
+      // A plucking or raw statement is its own (not the cached one, whose mode Kysely relies on).
+      const st = () => (stmt ??= opts.pluck ? on.prepare(text).pluck() : opts.raw ? on.prepare(text).raw() : cachedStatement(on, text));
       return {
         get: (...params) => st().get(...params) as R | undefined,
         all: (...params) => st().all(...params) as R[],

@@ -16,6 +16,9 @@ export interface Draining {
   begin(): void;
 }
 
+/** How often, while stopping, connections that went idle are closed. */
+const SWEEP_MS = 100;
+
 declare module 'fastify' {
   interface FastifyInstance {
     draining: Draining;
@@ -25,14 +28,26 @@ declare module 'fastify' {
 /** Installs the hook (call before any route is registered, so that it runs first everywhere). */
 export function registerDraining(app: FastifyInstance): Draining {
   let active = false;
+  let sweep: NodeJS.Timeout | undefined;
   const draining: Draining = {
     get active() {
       return active;
     },
     begin() {
+      if (active) return;
       active = true;
+      // A keep-alive connection whose last answer went out while stopping is closed soon after:
+      // left open, it would hold the stop until its keep-alive timeout or the end of the grace
+      // period. A sweep of the idle connections while stopping, rather than an onResponse hook:
+      // a hook runs on every answer of every route (the hot paths too), stopping or not.
+      sweep = setInterval(() => app.server.closeIdleConnections(), SWEEP_MS);
+      sweep.unref();
     },
   };
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(sweep);
+    done();
+  });
   app.decorate('draining', draining);
   // Callback-style hooks: they run on every request (the hot paths too), and an async hook costs
   // a promise and a microtask turn each time for what is, until stopping, one boolean test.
@@ -47,12 +62,6 @@ export function registerDraining(app: FastifyInstance): Draining {
         2000,
       ),
     );
-  });
-  // A keep-alive connection whose last answer went out while stopping is closed at once: left
-  // open, it would hold the stop until its keep-alive timeout or the end of the grace period.
-  app.addHook('onResponse', (_req, _reply, done) => {
-    if (active) setImmediate(() => app.server.closeIdleConnections());
-    done();
   });
   return draining;
 }

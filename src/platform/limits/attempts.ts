@@ -100,6 +100,11 @@ export interface AttemptLimiter {
   reserve(rules: LimitRule[]): Promise<Reservation>;
   /** Whether a window rule is used up, without counting: 0 when not, else the wait in ms. */
   exhausted(rule: WindowRule): Promise<number>;
+  /**
+   * `exhausted` for a counter row the caller read itself (`counterKey(rule)`'s `count` and
+   * `reset_at`, undefined when there is none): a hot path that reads it in its own statement.
+   */
+  exhaustedBy(rule: WindowRule, row: { count: number; reset_at: number } | undefined): number;
   /** Gives back one attempt per key (a success that should not count); a backoff's wait is lifted. */
   refund(keys: string[]): Promise<void>;
   /** Forgets the keys (e.g. the client that just proved itself for an identity). */
@@ -136,6 +141,9 @@ async function bookkeeping(write: () => Promise<unknown>): Promise<void> {
     retry();
   }
 }
+
+/** The key a rule's counter row is stored under (attempt_counters.key). */
+export const counterKey = (rule: LimitRule): string => boundedKey(rule.key);
 
 function boundedKey(key: string): string {
   return key.length <= MAX_KEY ? key : `${key.slice(0, 200)}#${key.length}:${fnv(key)}`;
@@ -225,7 +233,6 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; fast?: S
     },
 
     async exhausted(rule) {
-      const t = now();
       const row = countOf
         ? countOf.get(boundedKey(rule.key))
         : (
@@ -234,6 +241,11 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; fast?: S
               reset_at: number;
             }>`SELECT count, reset_at FROM attempt_counters WHERE key = ${boundedKey(rule.key)}`.execute(db)
           ).rows[0];
+      return limiter.exhaustedBy(rule, row);
+    },
+
+    exhaustedBy(rule, row) {
+      const t = now();
       if (!row || Number(row.reset_at) <= t || Number(row.count) < rule.limit) return 0;
       return Math.max(1000, Number(row.reset_at) - t);
     },
