@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createCipheriv } from 'node:crypto';
 import { checkSignature, isFreshTimestamp, wechatSignature } from './signature.js';
 import { aesKeyBytes, decryptMessage, encryptMessage, WechatCryptoError } from './message-crypto.js';
-import { cdata, parseWechatXml, textReplyXml, XmlRefusedError } from './xml.js';
+import { buildXml, cdata, parseWechatXml, textReplyXml, XmlRefusedError } from './xml.js';
 import { buildInbound, CallbackRefused, openMessage, openReply, verifyEcho, wrapReply } from './callback.js';
 
 const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
@@ -98,6 +98,31 @@ describe('XML', () => {
     expect(back.MsgType).toBe('text');
     expect(back.Content).toBe('x]]></Content><MsgType>news</MsgType><Content><![CDATA[');
     expect(cdata(']]>')).toBe('<![CDATA[]]]]><![CDATA[>]]>');
+  });
+  it('writes a text reply as buildXml does, whatever the text holds', () => {
+    for (const text of ['plain', '', '您好 😀', 'a]]>b', 'tab\tnl\n', '\u0001ctl', '\uFFFEx', 'lone \uD800', 'x]]', ']>'])
+      expect(textReplyXml(text, 'gh_1', text, 1796210788.9), JSON.stringify(text)).toBe(
+        buildXml({ ToUserName: text, FromUserName: 'gh_1', CreateTime: 1796210788.9, MsgType: 'text', Content: text }),
+      );
+  });
+  it('reads every shape of a field the same way', () => {
+    const cases: Array<[string, string]> = [
+      ['<A><![CDATA[x y]]></A>', 'x y'],
+      ['<A> <![CDATA[x]]> </A>', 'x'],
+      ['<A><![CDATA[x]]>tail</A>', 'xtail'],
+      ['<A><![CDATA[a]]><![CDATA[b]]></A>', 'ab'],
+      ['<A>  12 </A>', '12'],
+      ['<A>a &amp; &#x4e2d;</A>', 'a & 中'],
+      ['<A></A>', ''],
+      ['<A>   </A>', ''],
+      ['<A><!-- c -->v</A>', 'v'],
+      ['<A><![CDATA[v]]></A >', 'v'],
+    ];
+    for (const [el, want] of cases) expect(parseWechatXml(`<xml>${el}<B>1</B></xml>`), el).toEqual({ A: want, B: '1' });
+    expect(() => parseWechatXml('<xml><A><![CDATA[v]]></AB></xml>')).toThrow(XmlRefusedError);
+    expect(() => parseWechatXml('<xml><A>v</A</xml>')).toThrow(XmlRefusedError);
+    expect(() => parseWechatXml('<xml><A>a & b</A></xml>')).toThrow(XmlRefusedError);
+    expect(parseWechatXml('<xml><A><B>1</B></A><C>2</C></xml>')).toEqual({ C: '2' });
   });
 });
 
