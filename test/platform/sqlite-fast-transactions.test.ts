@@ -75,19 +75,6 @@ describe('fast-path writes made while another request holds a transaction (SQLit
     expect(counts.reduce((s, r) => s + Number(r.n), 0)).toBe(3);
   });
 
-  it("a volunteer's delivery status (the deliver job's status 3 and 4) survives another transaction rolling back", async () => {
-    const created = await v2Api(t)('POST', '/campaigns', { name: 'Fast status', slug: 'fast-status' });
-    const c = created.json() as { id: number };
-    const repo = createRecipientsRepo(t.core.handle);
-    await repo.insertMany(Number(c.id), [{ email: 'status@example.org', number: '1', name: 'S' }], 1);
-    const row = await t.core.db.selectFrom('recipients').select('id').where('email', '=', 'status@example.org').executeTakeFirstOrThrow();
-    const id = Number(row.id);
-    await whileAnotherTransactionIsOpen(() => repo.setStatus(id, 3, 1000));
-    expect(await repo.findById(id)).toMatchObject({ status: 3, updated_at: 1000 });
-    await whileAnotherTransactionIsOpen(() => repo.setStatus(id, 4, 2000, { cert_count: 2, attempts: 0 }));
-    expect(await repo.findById(id)).toMatchObject({ status: 4, updated_at: 2000, cert_count: 2, attempts: 0, failure: null });
-  });
-
   it("auto-reply: a follower's default-reply time survives another transaction rolling back", async () => {
     const repo = createWechatRepo(t.core.db, t.core.handle);
     await whileAnotherTransactionIsOpen(() => repo.setDefaultReplied(1, 'o-follower', 1234));

@@ -2,7 +2,6 @@
 import { sql } from 'kysely';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
-import type { SqliteFast } from '../../platform/db/sqlite-fast.js';
 import type { CampaignTable, CertificateTemplateTable } from './tables.js';
 import './tables.js';
 
@@ -11,14 +10,10 @@ export type CampaignPatch = Updateable<CampaignTable>;
 export type TemplateRow = Selectable<CertificateTemplateTable>;
 
 /** Builds the campaign repository over a database handle. */
-export function createCampaignsRepo(db: DB, fast?: SqliteFast) {
-  // A campaign by id outside a transaction, compiled once: read once per certificate by the
-  // deliver job (~0.1 ms of Kysely build and compile each, bench/claims.bench.ts, branch claims4).
-  const byId = fast?.query(db.selectFrom('campaigns').selectAll().where('id', '=', 0), 1, { on: 'main' });
+export function createCampaignsRepo(db: DB) {
   return {
     /** By id (a number or a string of digits) or by slug. */
     async find(ref: string | number, ex: Executor = db): Promise<CampaignRow | undefined> {
-      if (byId && ex === db && typeof ref === 'number') return byId.first([ref]);
       const q = ex.selectFrom('campaigns').selectAll();
       if (typeof ref === 'number' || /^\d{1,15}$/.test(ref)) return q.where('id', '=', Number(ref)).executeTakeFirst();
       return q.where('slug', '=', ref).executeTakeFirst();

@@ -195,25 +195,6 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     1,
     { on: 'reader' },
   );
-  // The deliver job's statements (one per certificate each: the volunteer by id, status 3 before
-  // the send, status 4 after it), compiled once: building and compiling them through Kysely was
-  // ~0.1 ms each per certificate (bench/claims.bench.ts profile, branch claims4). Outside a
-  // transaction only (a caller's `trx` goes through Kysely); on SQLite's main connection, as
-  // reads just before a write of the same row stay there (db/sqlite-fast.ts).
-  const byId = fast.query(db.selectFrom('recipients').selectAll().where('id', '=', 0), 1, { on: 'main' });
-  const statusOnly = fast.query(
-    db.updateTable('recipients').set({ status: 0, updated_at: 0, failure: null, failed_at: null }).where('id', '=', 0),
-    5,
-    { on: 'main' },
-  );
-  const statusDelivered = fast.query(
-    db
-      .updateTable('recipients')
-      .set({ status: 0, updated_at: 0, failure: null, failed_at: null, cert_count: 0, attempts: 0 })
-      .where('id', '=', 0),
-    7,
-    { on: 'main' },
-  );
   // Imports on SQLite: prepared multi-row INSERTs of SQLITE_INSERT_ROWS rows (one statement of
   // the remainder's size per slice), run synchronously on the same connection, so inside the
   // caller's transaction. Building and preparing a Kysely statement per chunk was ~5x slower than
@@ -431,7 +412,6 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       return byToken.sqlite ? byToken.sqlite.get([hash]) : byToken.first([hash]);
     },
     async findById(id: number, ex: Executor = db): Promise<RecipientRow | undefined> {
-      if (ex === db) return byId.first([id]);
       return ex.selectFrom('recipients').selectAll().where('id', '=', id).executeTakeFirst();
     },
     async findByEmail(campaignId: number, email: string, ex: Executor = db): Promise<RecipientRow | undefined> {
@@ -786,14 +766,6 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       extra: { cert_count?: number; attempts?: number } = {},
       ex: Executor = db,
     ): Promise<void> {
-      if (ex === db && extra.cert_count === undefined && extra.attempts === undefined) {
-        await statusOnly.run([status, now, null, null, id]);
-        return;
-      }
-      if (ex === db && extra.cert_count !== undefined && extra.attempts !== undefined) {
-        await statusDelivered.run([status, now, null, null, extra.cert_count, extra.attempts, id]);
-        return;
-      }
       await ex
         .updateTable('recipients')
         .set({ status, updated_at: now, failure: null, failed_at: null, ...extra })

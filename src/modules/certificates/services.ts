@@ -17,13 +17,13 @@ import { createBounces } from './deliverability/bounces.js';
 import { sqliteFast } from '../../platform/db/sqlite-fast.js';
 
 export function createServices(core: Core) {
-  const campaigns = createCampaignsRepo(core.db, sqliteFast(core.handle));
+  const campaigns = createCampaignsRepo(core.db);
   const recipients = createRecipientsRepo(core.handle);
   const deps: CertDeps = {
     db: core.db,
     campaigns,
     recipients,
-    issued: createIssuedRepo(core.db, sqliteFast(core.handle)),
+    issued: createIssuedRepo(core.db),
     renderer: createRenderer({ campaigns, timeZone: core.config.timeZone, now: core.now }),
     jobs: core.jobs,
     mailer: core.mailer,

@@ -1,7 +1,6 @@
 /** Issued credentials (table issued_certificates): thin queries, one per method, optional transaction. */
 import { sql, type Selectable } from 'kysely';
 import type { DB, Executor } from '../../../platform/db/index.js';
-import type { SqliteFast } from '../../../platform/db/sqlite-fast.js';
 import type { IssuedCertificateTable } from '../tables.js';
 import '../tables.js';
 
@@ -18,13 +17,9 @@ export interface NewIssued {
 }
 
 /** Builds the repository. */
-export function createIssuedRepo(db: DB, fast?: SqliteFast) {
-  // A credential by its public id outside a transaction, compiled once: read once per certificate
-  // by the deliver job (~0.1 ms of Kysely build and compile each, bench/claims.bench.ts, claims4).
-  const byPublic = fast?.query(db.selectFrom('issued_certificates').selectAll().where('public_id', '=', ''), 1, { on: 'main' });
+export function createIssuedRepo(db: DB) {
   return {
     async byPublicId(publicId: string, ex: Executor = db): Promise<IssuedRow | undefined> {
-      if (byPublic && ex === db) return byPublic.first([publicId]);
       return ex.selectFrom('issued_certificates').selectAll().where('public_id', '=', publicId).executeTakeFirst();
     },
     async byPublicIds(ids: string[], ex: Executor = db): Promise<IssuedRow[]> {
