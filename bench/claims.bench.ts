@@ -20,8 +20,10 @@
  *                                CLAIMS_BENCH_REV=<commit> measures the service of that commit;
  *                                CLAIMS_BENCH_CALLGRIND=1 runs the service under valgrind's
  *                                callgrind and reports the instructions it ran per claim of the 8
- *                                clients, a figure the machine's load does not move;
- *                                CLAIMS_BENCH_SINGLE=<n> one-client claims, default 40)
+ *                                clients: not moved by the machine's load, but by JIT tier-up and
+ *                                GC timing (53-69 M for the same code at 30 claims: count more);
+ *                                CLAIMS_BENCH_SINGLE=<n> one-client claims, default 40;
+ *                                CLAIMS_BENCH_NODE_ARGS="<flags>" node flags for the service)
  */
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -127,7 +129,9 @@ async function buildServer(): Promise<string[]> {
     .map((f) => join(srcRoot, 'src', f));
   await build({ entryPoints, outdir, outbase: join(srcRoot, 'src'), format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
   if (REV) rmSync(srcRoot, { recursive: true, force: true });
-  return [...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
+  // CLAIMS_BENCH_NODE_ARGS: node flags for the service alone (e.g. --no-optimize-for-size, which NODE_OPTIONS refuses).
+  const nodeArgs = (process.env.CLAIMS_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  return [...nodeArgs, ...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
 }
 
 /** CPU seconds (user + system) of a process, from /proc. */
@@ -283,9 +287,9 @@ async function main() {
       ? ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${CALLGRIND_OUT}`, process.execPath, ...serviceArgs]
       : serviceArgs,
     {
-    cwd: root,
-    env: { ...benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }), ...(CALLGRIND ? VGDB_ENV : {}) },
-    stdio: ['ignore', 'ignore', PROF ? 'pipe' : CALLGRIND ? 'ignore' : 'inherit'],
+      cwd: root,
+      env: { ...benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }), ...(CALLGRIND ? VGDB_ENV : {}) },
+      stdio: ['ignore', 'ignore', PROF ? 'pipe' : CALLGRIND ? 'ignore' : 'inherit'],
     },
   );
   const inspectorUrl = PROF
