@@ -17,7 +17,13 @@
  *
  *   npm run bench -- claims     (CLAIMS_BENCH_CLAIMS=400; CLAIMS_BENCH_PROF=1 writes a CPU
  *                                profile of the service during the 8 clients to /tmp/claimprof;
- *                                CLAIMS_BENCH_REV=<commit> measures the service of that commit)
+ *                                CLAIMS_BENCH_REV=<commit> measures the service of that commit;
+ *                                CLAIMS_BENCH_CALLGRIND=1 runs the service under valgrind's
+ *                                callgrind and reports the instructions it ran per claim of the 8
+ *                                clients: not moved by the machine's load, but by JIT tier-up and
+ *                                GC timing (53-69 M for the same code at 30 claims: count more);
+ *                                CLAIMS_BENCH_SINGLE=<n> one-client claims, default 40;
+ *                                CLAIMS_BENCH_NODE_ARGS="<flags>" node flags for the service)
  */
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +37,17 @@ import { hashToken, randomToken } from '../src/platform/crypto/tokens.js';
 import { report, writeResults, benchServiceEnv, SINK_SMTP_OPTIONS } from './lib.js';
 
 const CLAIMS = Number(process.env.CLAIMS_BENCH_CLAIMS ?? 400);
-const SINGLE = 40;
+const SINGLE = Number(process.env.CLAIMS_BENCH_SINGLE ?? 40);
+/** CLAIMS_BENCH_CALLGRIND=1: the service under callgrind, instructions counted during the 8 clients only. */
+const CALLGRIND = process.env.CLAIMS_BENCH_CALLGRIND === '1';
+const CALLGRIND_OUT = join(os.tmpdir(), `vh-claims-callgrind-${process.pid}.out`);
+/**
+ * valgrind and callgrind_control name their shared pipe after LOGNAME and HOST: the same on both
+ * sides (the service's HOST is its listening address, 127.0.0.1, see benchServiceEnv).
+ */
+const VGDB_ENV = { LOGNAME: 'vh-bench' };
+const callgrindControl = (args: string) =>
+  execSync(`callgrind_control ${args}`, { stdio: 'ignore', env: { ...process.env, ...VGDB_ENV, HOST: '127.0.0.1' } });
 const VOLUNTEERS = 2_000;
 const ADMIN = 'bench-admin-token';
 /** CLAIMS_BENCH_PROF=1: a CPU profile of the service during the 8 clients only (through its inspector), in /tmp/claimprof. */
@@ -113,7 +129,9 @@ async function buildServer(): Promise<string[]> {
     .map((f) => join(srcRoot, 'src', f));
   await build({ entryPoints, outdir, outbase: join(srcRoot, 'src'), format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
   if (REV) rmSync(srcRoot, { recursive: true, force: true });
-  return [...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
+  // CLAIMS_BENCH_NODE_ARGS: node flags for the service alone (e.g. --no-optimize-for-size, which NODE_OPTIONS refuses).
+  const nodeArgs = (process.env.CLAIMS_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  return [...nodeArgs, ...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
 }
 
 /** CPU seconds (user + system) of a process, from /proc. */
@@ -138,6 +156,7 @@ async function claimRun(
   single: Array<{ token: string; id: number }>,
   many: Array<{ token: string; id: number }>,
   profiler?: { start(): Promise<void>; stop(): Promise<void> },
+  counting = false,
 ) {
   const post = async (token: string, name: string) =>
     (await (
@@ -162,6 +181,7 @@ async function claimRun(
   const submittedAt = new Map<number, number>();
   let next = 0;
   await profiler?.start();
+  if (counting) callgrindControl(`-i on ${pid}`);
   const cpu0 = cpuSec(pid);
   const t0 = performance.now();
   await Promise.all(
@@ -178,6 +198,20 @@ async function claimRun(
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSec(pid) - cpu0;
   await profiler?.stop();
+  let instructionsEach: number | undefined;
+  if (counting) {
+    callgrindControl(`-i off ${pid}`);
+    callgrindControl(`-d ${pid}`);
+    // The dump's `totals:` line counts the instructions run while counting was on (`summary:` says 0 then).
+    const dumps = readdirSync(dirname(CALLGRIND_OUT)).filter((f) => f.startsWith(CALLGRIND_OUT.split('/').pop()!));
+    let ir = 0;
+    for (const f of dumps) {
+      const m = /^totals: (\d+)/m.exec(readFileSync(join(dirname(CALLGRIND_OUT), f), 'utf8'));
+      if (m) ir = Math.max(ir, Number(m[1]));
+      rmSync(join(dirname(CALLGRIND_OUT), f), { force: true });
+    }
+    instructionsEach = Math.round(ir / many.length);
+  }
   const lat = many.map((v) => accepted.get(v.id)! - submittedAt.get(v.id)!).sort((a, b) => a - b);
   const q = (a: number[], p: number) => a[Math.min(a.length - 1, Math.floor(a.length * p))];
   return {
@@ -188,6 +222,7 @@ async function claimRun(
       p90Ms: q(lat, 0.9),
       p99Ms: q(lat, 0.99),
       cpuMsEach: Number(((cpu * 1000) / many.length).toFixed(2)),
+      ...(instructionsEach !== undefined ? { instructionsEach } : {}),
     },
   };
 }
@@ -245,11 +280,18 @@ async function main() {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'vh-bench-claims-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = spawn(process.execPath, [...(await buildServer()), 'serve'], {
-    cwd: root,
-    env: benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }),
-    stdio: ['ignore', 'ignore', PROF ? 'pipe' : 'inherit'],
-  });
+  const serviceArgs = [...(await buildServer()), 'serve'];
+  const server = spawn(
+    CALLGRIND ? 'valgrind' : process.execPath,
+    CALLGRIND
+      ? ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${CALLGRIND_OUT}`, process.execPath, ...serviceArgs]
+      : serviceArgs,
+    {
+      cwd: root,
+      env: { ...benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }), ...(CALLGRIND ? VGDB_ENV : {}) },
+      stdio: ['ignore', 'ignore', PROF ? 'pipe' : CALLGRIND ? 'ignore' : 'inherit'],
+    },
+  );
   const inspectorUrl = PROF
     ? new Promise<string>((resolve) => {
         let text = '';
@@ -268,7 +310,7 @@ async function main() {
       try {
         if ((await fetch(`${base}/healthz`)).ok) break;
       } catch {
-        if (i > 600) throw new Error('the service did not start');
+        if (i > (CALLGRIND ? 6000 : 600)) throw new Error('the service did not start');
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -308,7 +350,7 @@ async function main() {
     while (!accepted.has(warm.id)) await new Promise((r) => setTimeout(r, 5));
 
     const profiler = inspectorUrl ? await profileOver(await inspectorUrl) : undefined;
-    const ours = await claimRun(base, pid, accepted, vols.slice(0, SINGLE), vols.slice(SINGLE, SINGLE + CLAIMS), profiler);
+    const ours = await claimRun(base, pid, accepted, vols.slice(0, SINGLE), vols.slice(SINGLE, SINGLE + CLAIMS), profiler, CALLGRIND);
     report(results, 'ours', ours);
     report(results, 'load_average_after_ours', loadavg());
 
@@ -346,5 +388,9 @@ async function main() {
     floorProc?.kill();
     sinkProc.kill();
     rmSync(dataDir, { recursive: true, force: true });
+    if (CALLGRIND) {
+      const dir = dirname(CALLGRIND_OUT);
+      for (const f of readdirSync(dir)) if (f.startsWith(CALLGRIND_OUT.split('/').pop()!)) rmSync(join(dir, f), { force: true });
+    }
   }
 }

@@ -2,7 +2,7 @@
  * The composition root: one Fastify app with the shared plugins, then each module's routes.
  * Small on purpose: modules own their routes, envelopes and jobs.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -60,6 +60,12 @@ export function optionalNullableBodies<T extends { paths?: unknown }>(doc: T): T
   return doc;
 }
 
+/** Fastify's compiler factories answering zod's compilers (typed for ajv's, hence the cast). */
+const zodCompilers = {
+  buildValidator: () => validatorCompiler,
+  buildSerializer: () => serializerCompiler,
+} as unknown as NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+
 export async function buildApp(core: Core): Promise<FastifyInstance> {
   // Typed as Fastify's logger, so the app is a FastifyInstance with the default logger type.
   const logger: FastifyBaseLogger = core.logger;
@@ -77,6 +83,11 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
     // While stopping, our own hook answers 503 in each API's envelope (draining.ts).
     return503OnClosing: false,
+    // Every route validates and serializes through zod (set below, and by the scopes that set
+    // their own); without these factories Fastify would load its default compilers at
+    // construction: ajv, fast-uri and fast-json-stringify, ~0.6 MB of module source that no
+    // route here ever uses (issue 15, idle memory; bench/README.md "Latest memory (mem4)").
+    schemaController: { compilersFactory: zodCompilers },
   });
   const draining = registerDraining(app);
   // The access lines of the last event-loop turn, before the logger is flushed at exit.

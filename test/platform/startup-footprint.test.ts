@@ -33,6 +33,8 @@ const RARE = [
   'pg',
   '@napi-rs/canvas',
   '@zxcvbn-ts/core',
+  // Member accounts' password hashing: loaded by the first registration or sign-in.
+  '@node-rs/argon2',
 ];
 const dir = mkdtempSync(join(tmpdir(), 'vh-footprint-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@
  * with many addresses gets no more guesses.
  */
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { sql } from 'kysely';
 import type { DB } from '../../platform/db/index.js';
 import { hashToken, randomToken, safeEqual } from '../../platform/crypto/tokens.js';
@@ -100,29 +100,37 @@ export const ADMIN_TOKEN_MIN_GUESSES_LOG10 = 14;
  * loaded only here, only when a token is configured.
  */
 /**
- * zxcvbn's verdict on one string, in a worker thread that ends with the answer: its dictionaries
+ * zxcvbn's verdict on one string, in a child process that ends with the answer: its dictionaries
  * (~15 MB once loaded) are needed once at start, and held by the module cache forever when
- * imported here (issue 15: idle under 100 MB).
+ * imported here (issue 15: idle under 100 MB). A child process rather than a worker thread:
+ * a worker's isolate is freed when it ends, but the malloc arena its thread used to parse the
+ * dictionaries and the node binary's pages it touched stay in this process's resident memory
+ * (idle after start-up, alternated 4x at load 11: 99-103 MB with the worker, 96-103 without
+ * the check; bench/README.md "Latest memory (mem4)"). The token goes through stdin, never the
+ * command line (which any local user can read in `ps`).
  */
 async function zxcvbnOnce(s: string): Promise<{ guessesLog10: number; feedback: { warning: string | null } }> {
   const req = createRequire(import.meta.url);
-  const worker = new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const { ZxcvbnFactory } = require(workerData.core);
-     const common = require(workerData.common);
-     const r = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs }).check(workerData.s);
-     parentPort.postMessage({ guessesLog10: r.guessesLog10, feedback: { warning: r.feedback.warning } });`,
-    { eval: true, workerData: { s, core: req.resolve('@zxcvbn-ts/core'), common: req.resolve('@zxcvbn-ts/language-common') } },
-  );
-  try {
-    return await new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the token check ended (${code})`)));
-    });
-  } finally {
-    await worker.terminate();
-  }
+  const paths = { core: req.resolve('@zxcvbn-ts/core'), common: req.resolve('@zxcvbn-ts/language-common') };
+  const code = `let s = '';
+    process.stdin.setEncoding('utf8').on('data', (d) => (s += d)).on('end', () => {
+      const { ZxcvbnFactory } = require(${JSON.stringify(paths.core)});
+      const common = require(${JSON.stringify(paths.common)});
+      const r = new ZxcvbnFactory({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs }).check(s);
+      process.stdout.write(JSON.stringify({ guessesLog10: r.guessesLog10, feedback: { warning: r.feedback.warning } }));
+    });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  child.stdin.end(s);
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (exitCode !== 0) throw new Error(`the token check ended (${exitCode}): ${err.trim()}`);
+  return JSON.parse(out) as { guessesLog10: number; feedback: { warning: string | null } };
 }
 
 export async function adminTokenWeakness(token: string): Promise<string | undefined> {
