@@ -44,12 +44,16 @@ it('npm start caps the young generation, and the README systemd unit starts the 
   for (const u of units) expect(u).toBe(`/usr/bin/node ${flags.join(' ')} /opt/volunteer-hub/dist/main.js serve`);
 });
 
-it('a process started with npm start’s node flags keeps its new space within the cap; without them it grows past', { timeout: 60_000 }, () => {
-  const flags = startFlags();
-  const semi = semiSpaceMb(flags);
-  const capped = maxNewSpaceMb(flags);
-  expect(capped.execArgv).toEqual(flags);
-  // The new space is two semi-spaces.
-  expect(capped.maxNewSpaceMb).toBeLessThanOrEqual(2 * semi);
-  expect(maxNewSpaceMb([]).maxNewSpaceMb).toBeGreaterThan(2 * semi);
-});
+it(
+  'a process started with npm start’s node flags keeps its new space within the cap; without them it grows past',
+  { timeout: 60_000 },
+  () => {
+    const flags = startFlags();
+    const semi = semiSpaceMb(flags);
+    const capped = maxNewSpaceMb(flags);
+    expect(capped.execArgv).toEqual(flags);
+    // The new space is two semi-spaces.
+    expect(capped.maxNewSpaceMb).toBeLessThanOrEqual(2 * semi);
+    expect(maxNewSpaceMb([]).maxNewSpaceMb).toBeGreaterThan(2 * semi);
+  },
+);
