@@ -34,6 +34,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const self = fileURLToPath(import.meta.url);
 
+/** `npm start`'s node flags: its script is `node <flags> dist/main.js serve`. */
+function startFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  const m = /^node((?: \S+)*) dist\/main\.js serve$/.exec(start);
+  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js serve": ${start}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+const NODE_FLAGS =
+  process.env.MEM_BENCH_NODE_FLAGS !== undefined ? process.env.MEM_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : startFlags();
+
 if (process.argv[2] === 'sink') await sink();
 else await main();
 
@@ -119,16 +129,6 @@ async function waitHealthy(base: string, proc: ChildProcess): Promise<void> {
     await sleep(100);
   }
 }
-
-/** `npm start`'s node flags: its script is `node <flags> dist/main.js serve`. */
-function startFlags(): string[] {
-  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
-  const m = /^node((?: \S+)*) dist\/main\.js serve$/.exec(start);
-  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js serve": ${start}`);
-  return m[1]!.split(' ').filter(Boolean);
-}
-const NODE_FLAGS =
-  process.env.MEM_BENCH_NODE_FLAGS !== undefined ? process.env.MEM_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : startFlags();
 
 /** The production service on its own data directory, started with `npm start`'s node flags. */
 async function startService(dataDir: string, smtpPort: number): Promise<{ proc: ChildProcess; base: string }> {
