@@ -13,7 +13,9 @@
  *
  *   npm run bench -- hotpaths     (HOT_BENCH_SECONDS=8; HOT_BENCH_PROF=1 writes a CPU profile of
  *                                  each measured run of the service to /tmp/hotprof/<path>.cpuprofile; HOT_BENCH_LOG_LEVEL=warn to compare;
- *                                  HOT_BENCH_ONLY=get,webhook runs only those)
+ *                                  HOT_BENCH_ONLY=get,webhook runs only those;
+ *                                  HOT_BENCH_NODE_ARGS='--max-semi-space-size=2' gives the service's
+ *                                  process those node flags, e.g. `npm start`'s, to compare)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -44,6 +46,8 @@ interface Ready {
 
 /** The service: default settings (LOG_LEVEL as in the environment, default info), seeded. */
 async function service(): Promise<void> {
+  // V8's heap settings as `serve` makes them (main.ts loads this first): `--optimize-for-size`.
+  await import('../src/platform/heap-settings.js');
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-hot-bench-'));
   const { parseConfig } = await import('../src/config.js');
   const { buildApp, createAppCore } = await import('../src/app.js');
@@ -316,8 +320,10 @@ async function main(): Promise<void> {
       svc.send(m);
     });
   // The service's stdout (its logs) goes to a file, as an operator's would.
+  const nodeArgs = (process.env.HOT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (nodeArgs.length) report(results, 'service node flags', nodeArgs.join(' '));
   const svc: ChildProcess = fork(self, ['service'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...nodeArgs, '--import', 'tsx'],
     stdio: ['ignore', logFd, 'inherit', 'ipc'],
     env: { ...process.env, LOG_FORMAT: '' },
   });

@@ -1,5 +1,6 @@
 /**
- * Issue 15's memory targets, on the production build (`node dist/main.js serve`, SQLite), each
+ * Issue 15's memory targets, on the production build started as `npm start` starts it (`node
+ * <its node flags> dist/main.js serve`, the flags read from package.json's start script), SQLite, each
  * service in a process of its own so its resident memory is its own:
  * - idle RSS after start-up and a few requests (target < 100 MB);
  * - for each campaign size N (MEM_BENCH_N, default 10000,100000): N volunteers imported through
@@ -12,7 +13,8 @@
  *
  *   npm run bench -- memory                        (builds first; MEM_BENCH_BUILD=0 skips it)
  *   MEM_BENCH_N=10000,100000,1000000 npm run bench -- memory
- *   MEM_BENCH_NODE_FLAGS='--optimize-for-size' ...   (node flags for the service, to compare)
+ *   MEM_BENCH_NODE_FLAGS='--max-semi-space-size=4' ... (node flags for the service instead of
+ *     `npm start`'s, to compare; MEM_BENCH_NODE_FLAGS=' ' runs it with none)
  *   MEM_BENCH_SEND_FIRST=100000 ...                  (measure sending over the first K notices of
  *     each campaign only, its quarters being quarters of K: a 1,000,000 campaign's peak over its
  *     first 100,000, comparable with a whole 100,000 one, when the whole would take hours here)
@@ -31,6 +33,16 @@ const ADMIN = 'bench-admin-token';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const self = fileURLToPath(import.meta.url);
+
+/** `npm start`'s node flags: its script is `node <flags> dist/main.js serve`. */
+function startFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  const m = /^node((?: \S+)*) dist\/main\.js serve$/.exec(start);
+  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js serve": ${start}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+const NODE_FLAGS =
+  process.env.MEM_BENCH_NODE_FLAGS !== undefined ? process.env.MEM_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : startFlags();
 
 if (process.argv[2] === 'sink') await sink();
 else await main();
@@ -118,10 +130,10 @@ async function waitHealthy(base: string, proc: ChildProcess): Promise<void> {
   }
 }
 
-/** The production service on its own data directory. */
+/** The production service on its own data directory, started with `npm start`'s node flags. */
 async function startService(dataDir: string, smtpPort: number): Promise<{ proc: ChildProcess; base: string }> {
   const port = await freePort();
-  const flags = (process.env.MEM_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const flags = NODE_FLAGS;
   const proc = spawn(process.execPath, [...flags, join(root, 'dist/main.js'), 'serve'], {
     cwd: root,
     env: { ...benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }), NODE_ENV: 'production' },
@@ -187,6 +199,7 @@ async function main() {
   const loadavg = () => os.loadavg().map((x) => Number(x.toFixed(1)));
   const results: Record<string, unknown> = { load_average_at_start: loadavg(), cpus: os.cpus().length, sizes: SIZES };
   process.stdout.write(`load average at start: ${loadavg().join(' ')}\n`);
+  report(results, 'service_node_flags', NODE_FLAGS.join(' '));
   if (process.env.MEM_BENCH_BUILD !== '0') {
     const b = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     if (b.status !== 0) throw new Error('npm run build failed');
