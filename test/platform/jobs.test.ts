@@ -107,6 +107,32 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
     expect((await q.counts('t.flaky')).failed).toBe(1);
   });
 
+  it('takes a runAt (and a RetryLater delay) that is not a whole number of ms', async () => {
+    // A delay computed from performance.now() is fractional (certificates' replan delay is ten
+    // times how long a plan took: 368.47 ms under load gave 3684.7 ms). PostgreSQL's run_at is a
+    // bigint: the fraction made the INSERT fail ("invalid input syntax for type bigint"), so a
+    // campaign's replan never got queued and it stayed sending (CI, issue of fleet-figures.test.ts).
+    const q = queue();
+    const ran: number[] = [];
+    let retried = false;
+    q.define<{ n: number }>('t.fraction', {
+      handler: async (p) => {
+        if (p.n === 2 && !retried) {
+          retried = true;
+          throw new RetryLater('again', 20.5);
+        }
+        ran.push(p.n);
+      },
+    });
+    await q.start();
+    await q.enqueue('t.fraction', { n: 1 }, { runAt: Date.now() + 30.25 });
+    await q.enqueue('t.fraction', { n: 2 }, { runAt: Date.now() + 0.75, singletonKey: 't.fraction:2' });
+    // A singleton already queued: the second enqueue is the no-op it always was, not an error.
+    await q.enqueue('t.fraction', { n: 2 }, { runAt: Date.now() + 3684.7195599999395, singletonKey: 't.fraction:2' });
+    await waitFor(() => ran.length === 2, 10_000, 'both jobs ran');
+    expect(ran.sort()).toEqual([1, 2]);
+  });
+
   it('RetryLater reschedules without spending an attempt', async () => {
     const q = queue();
     const attempts: number[] = [];

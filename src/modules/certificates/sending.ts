@@ -265,7 +265,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
       return;
     }
     for (const b of buckets) await jobs.enqueue(BATCH_KIND, { campaignId: cid, bucket: b }, { singletonKey: batchKey(cid, b) });
-    replanDelayMs = Math.min(REPLAN_MAX_MS, Math.max(REPLAN_MIN_MS, 10 * (performance.now() - t0)));
+    // Whole ms (performance.now() has fractions; the jobs table keeps whole ms, see table-store.ts).
+    replanDelayMs = Math.min(REPLAN_MAX_MS, Math.max(REPLAN_MIN_MS, Math.ceil(10 * (performance.now() - t0))));
   }
 
   /** The outage is over: the campaign's waiting batches run now, on every instance. */

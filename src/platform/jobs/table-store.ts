@@ -118,7 +118,10 @@ export function tableJobStore(handle: DatabaseHandle, logger?: Logger): JobStore
 
     async insert(kind, payload, o) {
       const ex = o.trx ?? db;
-      const delay = o.runAt === undefined ? 0 : Math.max(0, o.runAt - Date.now());
+      // Whole milliseconds: run_at is a bigint on PostgreSQL, and a runAt computed from
+      // performance.now() has a fraction (which made the INSERT fail there: a certificates replan
+      // under load never got queued). Rounded up: a job never runs before the runAt asked for.
+      const delay = o.runAt === undefined ? 0 : Math.max(0, Math.ceil(o.runAt - Date.now()));
       await ex
         .insertInto('jobs')
         .values({
