@@ -1,0 +1,99 @@
+/**
+ * A campaign has at most one live plan job and one live batch job per id bucket ("live" includes
+ * running), so a request for either is dropped while one runs. The lost wake-up this forces: a
+ * plan reads the buckets still to mail before volunteers added while sending are committed; the
+ * last batch then ends, sees them and asks for a plan (dropped: the plan still runs), and the plan
+ * had re-queued that batch's bucket while the batch still ran (dropped too). Nobody planned the
+ * later volunteers: the campaign stayed `sending` and they were never mailed (until a restart).
+ * Here the interleaving is forced: every send is held (the batch stays live), and the plan is held
+ * just after it re-queued the batch, while the later volunteers are added and the batch ends.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BATCH_KIND, SEND_KIND } from '../../src/modules/certificates/sending.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { testDialects } from '../helpers/db.js';
+import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
+import { ADMIN, seedPost, waitFor } from './helpers.js';
+
+/** A promise with its resolve, for holding a step until the test lets it go. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { open, opened };
+}
+
+describe.each(testDialects())('certificates: no lost wake-up between a plan and the last batch on %s', (dialect) => {
+  let smtp: TestSmtpServer;
+  let a: TestApp;
+  beforeAll(async () => {
+    smtp = await startSmtpServer();
+    a = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await a?.close();
+    await smtp?.close();
+  });
+
+  it('mails volunteers added while a running plan and the last batch each drop the other one', async () => {
+    const early = Array.from({ length: 5 }, (_, i) => `early${i}@example.org`);
+    // Ids between the early and the later volunteers, never mailed (marked failed), so that the
+    // later ones fall in another bucket (BATCH_WIDTH 100) than the running batch's.
+    const filler = Array.from({ length: 150 }, (_, i) => `filler${i}@example.org`);
+    const later = Array.from({ length: 5 }, (_, i) => `later${i}@example.org`);
+    await seedPost(a, '/api/addUserData', { token: ADMIN, email: early });
+    await seedPost(a, '/api/addUserData', { token: ADMIN, email: filler });
+    await a.core.db.updateTable('recipients').set({ failure: 'filler' }).where('email', 'like', 'filler%').execute();
+
+    // Every send waits for `sends`: the first batch stays live (running) meanwhile.
+    const sends = gate();
+    const sendStarted = gate();
+    const mailer = a.core.mailer;
+    const realSend = mailer.send.bind(mailer);
+    vi.spyOn(mailer, 'send').mockImplementation(async (...args) => {
+      sendStarted.open();
+      await sends.opened;
+      return realSend(...args);
+    });
+    // Armed later: the next plan to re-queue a batch is held right after it did (still running).
+    let armed = false;
+    const planHeld = gate();
+    const releasePlan = gate();
+    const batchAskedPlan = gate();
+    const jobs = a.core.jobs;
+    const realEnqueue = jobs.enqueue.bind(jobs);
+    vi.spyOn(jobs, 'enqueue').mockImplementation(async (kind, payload, opts) => {
+      await realEnqueue(kind, payload, opts);
+      if (kind === BATCH_KIND && armed) {
+        armed = false;
+        planHeld.open();
+        await releasePlan.opened;
+      }
+      // A batch's end asks for a plan later (sending.ts finishIfDone).
+      if (kind === SEND_KIND && opts?.runAt !== undefined) batchAskedPlan.open();
+    });
+
+    await seedPost(a, '/api/email', { token: ADMIN, action: 'send' });
+    await sendStarted.opened;
+    // A plan runs now (a second "send"), reads the early volunteers' bucket and re-queues it: the
+    // batch is live, so that is a no-op. It is held there, still running.
+    armed = true;
+    await seedPost(a, '/api/email', { token: ADMIN, action: 'send' });
+    await planHeld.opened;
+    // The later volunteers are committed after the plan read the buckets.
+    expect((await seedPost(a, '/api/addUserData', { token: ADMIN, email: later })).body.data.added).toBe(5);
+    // The batch mails the early ones, finds its bucket empty, sees the later ones and asks for a
+    // plan: a no-op while the held plan runs.
+    sends.open();
+    await batchAskedPlan.opened;
+    releasePlan.open();
+
+    await waitFor(
+      async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false,
+      20_000,
+      'sending to finish',
+    );
+    const to = smtp.received.flatMap((m) => m.to).sort();
+    expect(to).toEqual([...early, ...later].sort());
+  }, 40_000);
+});
