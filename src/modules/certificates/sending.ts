@@ -245,28 +245,50 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
   }
 
   /**
+   * Sets the campaign idle, then looks once more: a volunteer committed before the campaign went
+   * idle (added between the last look and the update) is seen by that second look, and the
+   * campaign goes back to sending with a plan. One committed after it went idle was added to an
+   * idle campaign: it waits for the next "send" (counted in "to send").
+   */
+  async function setIdle(cid: number): Promise<void> {
+    if (!(await campaigns.setSending(cid, 'idle', ['sending'], now()))) return;
+    if (!(await recipients.anyToSend(cid))) {
+      logger.info({ campaign: cid }, 'all notices sent');
+      return;
+    }
+    const c = await campaigns.find(cid);
+    if (c && c.archived !== 1 && (await campaigns.setSending(cid, 'sending', ['idle'], now()))) await enqueueSend(cid);
+  }
+
+  /**
    * Sets the campaign idle when nothing is left to mail; otherwise plans again, so volunteers
    * added while it was sending get a batch too (buckets with a live batch are left as they are).
    */
   async function finishIfDone(cid: number): Promise<void> {
     if (await recipients.anyToSend(cid)) return enqueueSend(cid, replanDelayMs);
-    if (await campaigns.setSending(cid, 'idle', ['sending'], now())) logger.info({ campaign: cid }, 'all notices sent');
+    await setIdle(cid);
   }
 
-  /** The planner: one batch job per bucket of ids still to mail (a live batch of a bucket is kept). */
+  /**
+   * The planner: one batch job per bucket of ids still to mail (a live batch of a bucket is kept).
+   * It stays live while anything is left to mail (it plans again every replanDelayMs) and ends only
+   * when it finds nothing, setting the campaign idle. Ending as soon as it had planned lost
+   * volunteers added while sending: a plan that read the buckets before they were committed could
+   * run while the last batch ended; the batch's request for a plan was a no-op (the plan was live),
+   * and so was the plan's re-queue of the batch's bucket (the batch was live). Nobody planned them,
+   * and the campaign stayed sending (test/certificates/lost-wakeup.test.ts).
+   */
   async function runPlan(payload: { campaignId: number }): Promise<void> {
     const cid = payload.campaignId;
     const c = await campaigns.find(cid);
     if (!c || c.sending !== 'sending') return;
     const t0 = performance.now();
     const buckets = await recipients.noticeBuckets(cid, BATCH_WIDTH);
-    if (buckets.length === 0) {
-      if (await campaigns.setSending(cid, 'idle', ['sending'], now())) logger.info({ campaign: cid }, 'all notices sent');
-      return;
-    }
+    if (buckets.length === 0) return setIdle(cid);
     for (const b of buckets) await jobs.enqueue(BATCH_KIND, { campaignId: cid, bucket: b }, { singletonKey: batchKey(cid, b) });
     // Whole ms (performance.now() has fractions; the jobs table keeps whole ms, see table-store.ts).
     replanDelayMs = Math.min(REPLAN_MAX_MS, Math.max(REPLAN_MIN_MS, Math.ceil(10 * (performance.now() - t0))));
+    throw new RetryLater('notices still to mail: planning again', replanDelayMs);
   }
 
   /** The outage is over: the campaign's waiting batches run now, on every instance. */
