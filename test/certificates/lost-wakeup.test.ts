@@ -105,66 +105,71 @@ describe.each(testDialects())('certificates: no lost wake-up between a plan and 
  * once more. PostgreSQL only: the test holds the campaign's row lock so that the UPDATE to idle
  * waits (after the look that found nothing) while the later volunteers are committed.
  */
-describe.each(testDialects().filter((d) => d === 'postgres'))('certificates: no volunteer left behind by the idle step on %s', (dialect) => {
-  let smtp: TestSmtpServer;
-  let a: TestApp;
-  beforeAll(async () => {
-    smtp = await startSmtpServer();
-    a = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
-  });
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await a?.close();
-    await smtp?.close();
-  });
+describe.each(testDialects().filter((d) => d === 'postgres'))(
+  'certificates: no volunteer left behind by the idle step on %s',
+  (dialect) => {
+    let smtp: TestSmtpServer;
+    let a: TestApp;
+    beforeAll(async () => {
+      smtp = await startSmtpServer();
+      a = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
+    });
+    afterEach(() => vi.restoreAllMocks());
+    afterAll(async () => {
+      await a?.close();
+      await smtp?.close();
+    });
 
-  it('mails volunteers committed between the last look and the campaign going idle', async () => {
-    const early = Array.from({ length: 3 }, (_, i) => `early${i}@example.org`);
-    const later = Array.from({ length: 3 }, (_, i) => `later${i}@example.org`);
-    await seedPost(a, '/api/addUserData', { token: ADMIN, email: early });
-    // The notices wait until the test holds the campaign's row lock (FOR NO KEY UPDATE: foreign keys to it still work; taken after `send`, which
-    // writes that row): the batch then mails them, finds nothing more, and its UPDATE to idle waits.
-    const release = gate();
-    const locked = gate();
-    const mailer = a.core.mailer;
-    const realSend = mailer.send.bind(mailer);
-    vi.spyOn(mailer, 'send').mockImplementation(async (...args) => {
+    it('mails volunteers committed between the last look and the campaign going idle', async () => {
+      const early = Array.from({ length: 3 }, (_, i) => `early${i}@example.org`);
+      const later = Array.from({ length: 3 }, (_, i) => `later${i}@example.org`);
+      await seedPost(a, '/api/addUserData', { token: ADMIN, email: early });
+      // The notices wait until the test holds the campaign's row lock (FOR NO KEY UPDATE: foreign keys to it still work; taken after `send`, which
+      // writes that row): the batch then mails them, finds nothing more, and its UPDATE to idle waits.
+      const release = gate();
+      const locked = gate();
+      const mailer = a.core.mailer;
+      const realSend = mailer.send.bind(mailer);
+      vi.spyOn(mailer, 'send').mockImplementation(async (...args) => {
+        await locked.opened;
+        return realSend(...args);
+      });
+      await seedPost(a, '/api/email', { token: ADMIN, action: 'send' });
+      const holder = a.core.db.transaction().execute(async (trx) => {
+        await sql`select id from campaigns for no key update`.execute(trx);
+        locked.open();
+        await release.opened;
+      });
       await locked.opened;
-      return realSend(...args);
-    });
-    await seedPost(a, '/api/email', { token: ADMIN, action: 'send' });
-    const holder = a.core.db.transaction().execute(async (trx) => {
-      await sql`select id from campaigns for no key update`.execute(trx);
-      locked.open();
-      await release.opened;
-    });
-    await locked.opened;
-    await waitFor(() => smtp.received.length === 3 || undefined, 8_000, 'the early notices').catch(async (e) => {
-      const r = await sql`select state, wait_event_type, query from pg_stat_activity where datname = current_database()`.execute(a.core.db);
-      console.log('DIAG', smtp.received.length, JSON.stringify(r.rows, null, 1));
-      release.open();
-      throw e;
-    });
-    // Some UPDATE of campaigns to idle waits for the lock: it follows a look that found nothing.
-    await waitFor(
-      async () => {
-        const r = await sql<{ n: string }>`select count(*) as n from pg_stat_activity
+      await waitFor(() => smtp.received.length === 3 || undefined, 8_000, 'the early notices').catch(async (e) => {
+        const r = await sql`select state, wait_event_type, query from pg_stat_activity where datname = current_database()`.execute(
+          a.core.db,
+        );
+        console.log('DIAG', smtp.received.length, JSON.stringify(r.rows, null, 1));
+        release.open();
+        throw e;
+      });
+      // Some UPDATE of campaigns to idle waits for the lock: it follows a look that found nothing.
+      await waitFor(
+        async () => {
+          const r = await sql<{ n: string }>`select count(*) as n from pg_stat_activity
           where wait_event_type = 'Lock' and query like 'update "campaigns" set "sending"%'`.execute(a.core.db);
-        return Number(r.rows[0].n) > 0 || undefined;
-      },
-      20_000,
-      'the idle update to wait',
-    );
-    expect((await seedPost(a, '/api/addUserData', { token: ADMIN, email: later })).body.data.added).toBe(3);
-    release.open();
-    await holder;
-    await waitFor(() => smtp.received.length === 6 || undefined, 20_000, 'the later notices');
-    await waitFor(
-      async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false,
-      20_000,
-      'sending to finish',
-    );
-    const to = smtp.received.flatMap((m) => m.to).sort();
-    expect(to).toEqual([...early, ...later].sort());
-  }, 60_000);
-});
+          return Number(r.rows[0].n) > 0 || undefined;
+        },
+        20_000,
+        'the idle update to wait',
+      );
+      expect((await seedPost(a, '/api/addUserData', { token: ADMIN, email: later })).body.data.added).toBe(3);
+      release.open();
+      await holder;
+      await waitFor(() => smtp.received.length === 6 || undefined, 20_000, 'the later notices');
+      await waitFor(
+        async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false,
+        20_000,
+        'sending to finish',
+      );
+      const to = smtp.received.flatMap((m) => m.to).sort();
+      expect(to).toEqual([...early, ...later].sort());
+    }, 60_000);
+  },
+);
