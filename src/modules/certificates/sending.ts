@@ -286,8 +286,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
     const buckets = await recipients.noticeBuckets(cid, BATCH_WIDTH);
     if (buckets.length === 0) return setIdle(cid);
     for (const b of buckets) await jobs.enqueue(BATCH_KIND, { campaignId: cid, bucket: b }, { singletonKey: batchKey(cid, b) });
-    // Whole ms (performance.now() has fractions; the jobs table keeps whole ms, see table-store.ts).
-    replanDelayMs = Math.min(REPLAN_MAX_MS, Math.max(REPLAN_MIN_MS, Math.ceil(10 * (performance.now() - t0))));
+    replanDelayMs = Math.min(REPLAN_MAX_MS, Math.max(REPLAN_MIN_MS, 10 * (performance.now() - t0)));
     throw new RetryLater('notices still to mail: planning again', replanDelayMs);
   }
 
