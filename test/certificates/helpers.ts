@@ -1,7 +1,10 @@
 /** Shared bits of the certificates tests: templates, seed calls, mail parsing, waiting. */
 import { createCanvas } from '@napi-rs/canvas';
 import PostalMime from 'postal-mime';
-import type { TestApp } from '../helpers/app.js';
+import { afterAll, afterEach, beforeAll, vi } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { TestDialect } from '../helpers/db.js';
+import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
 
 export const ADMIN = 'test-admin-token';
 /** The admin API's prefix and the organizer's bearer header. */
@@ -36,6 +39,25 @@ export function whiteTemplate(width = 750, height = 1200): Buffer {
 }
 
 /** POSTs JSON to a seed endpoint; returns HTTP status and the parsed envelope. */
+/**
+ * For a describe's tests: an app on `dialect` mailing into a loopback SMTP server of its own, both
+ * started before the first test and closed after the last; spies are restored after each test.
+ * Read `app` and `smtp` inside the tests (they are set in beforeAll).
+ */
+export function mailingApp(dialect: TestDialect): { readonly app: TestApp; readonly smtp: TestSmtpServer } {
+  const t = {} as { app: TestApp; smtp: TestSmtpServer };
+  beforeAll(async () => {
+    t.smtp = await startSmtpServer();
+    t.app = await startTestApp({ dialect, env: { SMTP_URL: t.smtp.url, PUBLIC_URL: 'http://vh.test' } });
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await t.app?.close();
+    await t.smtp?.close();
+  });
+  return t;
+}
+
 export async function seedPost(t: TestApp, url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await t.app.inject({
     method: 'POST',

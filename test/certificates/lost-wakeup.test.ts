@@ -9,12 +9,10 @@
  * just after it re-queued the batch, while the later volunteers are added and the batch ends.
  */
 import { sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BATCH_KIND, SEND_KIND } from '../../src/modules/certificates/sending.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
-import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { ADMIN, seedPost, waitFor } from './helpers.js';
+import { ADMIN, mailingApp, seedPost, waitFor } from './helpers.js';
 
 /** A promise with its resolve, for holding a step until the test lets it go. */
 function gate() {
@@ -24,19 +22,10 @@ function gate() {
 }
 
 describe.each(testDialects())('certificates: no lost wake-up between a plan and the last batch on %s', (dialect) => {
-  let smtp: TestSmtpServer;
-  let a: TestApp;
-  beforeAll(async () => {
-    smtp = await startSmtpServer();
-    a = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
-  });
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await a?.close();
-    await smtp?.close();
-  });
+  const m = mailingApp(dialect);
 
   it('mails volunteers added while a running plan and the last batch each drop the other one', async () => {
+    const { app: a, smtp } = m;
     const early = Array.from({ length: 5 }, (_, i) => `early${i}@example.org`);
     // Ids between the early and the later volunteers, never mailed (marked failed), so that the
     // later ones fall in another bucket (BATCH_WIDTH 100) than the running batch's.
@@ -108,24 +97,16 @@ describe.each(testDialects())('certificates: no lost wake-up between a plan and 
 describe.each(testDialects().filter((d) => d === 'postgres'))(
   'certificates: no volunteer left behind by the idle step on %s',
   (dialect) => {
-    let smtp: TestSmtpServer;
-    let a: TestApp;
-    beforeAll(async () => {
-      smtp = await startSmtpServer();
-      a = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
-    });
-    afterEach(() => vi.restoreAllMocks());
-    afterAll(async () => {
-      await a?.close();
-      await smtp?.close();
-    });
+    const m = mailingApp(dialect);
 
     it('mails volunteers committed between the last look and the campaign going idle', async () => {
+      const { app: a, smtp } = m;
       const early = Array.from({ length: 3 }, (_, i) => `early${i}@example.org`);
       const later = Array.from({ length: 3 }, (_, i) => `later${i}@example.org`);
       await seedPost(a, '/api/addUserData', { token: ADMIN, email: early });
-      // The notices wait until the test holds the campaign's row lock (FOR NO KEY UPDATE: foreign keys to it still work; taken after `send`, which
-      // writes that row): the batch then mails them, finds nothing more, and its UPDATE to idle waits.
+      // The notices wait until the test holds the campaign's row lock (FOR NO KEY UPDATE: foreign
+      // keys to it still work; taken after `send`, which writes that row): the batch then mails
+      // them, finds nothing more, and its UPDATE to idle waits.
       const release = gate();
       const locked = gate();
       const mailer = a.core.mailer;
@@ -141,11 +122,8 @@ describe.each(testDialects().filter((d) => d === 'postgres'))(
         await release.opened;
       });
       await locked.opened;
-      await waitFor(() => smtp.received.length === 3 || undefined, 8_000, 'the early notices').catch(async (e) => {
-        const r = await sql`select state, wait_event_type, query from pg_stat_activity where datname = current_database()`.execute(
-          a.core.db,
-        );
-        console.log('DIAG', smtp.received.length, JSON.stringify(r.rows, null, 1));
+      // On a failure, the lock is let go, so that closing the app does not wait for it.
+      await waitFor(() => smtp.received.length === 3 || undefined, 8_000, 'the early notices').catch((e: unknown) => {
         release.open();
         throw e;
       });

@@ -7,26 +7,15 @@
  * Here the plan's clock is made slow and fractional (every performance.now() call 150.25 ms
  * later than the last), which forces that delay on any machine.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it, vi } from 'vitest';
 import { testDialects } from '../helpers/db.js';
-import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { ADMIN, seedPost, waitFor } from './helpers.js';
+import { ADMIN, mailingApp, seedPost, waitFor } from './helpers.js';
 
 describe.each(testDialects())('certificates: a replan with a fractional delay on %s', (dialect) => {
-  let smtp: TestSmtpServer;
-  let a: TestApp;
-  beforeAll(async () => {
-    smtp = await startSmtpServer();
-    a = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
-  });
-  afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await a?.close();
-    await smtp?.close();
-  });
+  const m = mailingApp(dialect);
 
   it('mails volunteers added while sending when the plan took a fractional number of ms', async () => {
+    const { app: a, smtp } = m;
     const real = performance.now.bind(performance);
     let calls = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => real() + 150.25 * calls++);
