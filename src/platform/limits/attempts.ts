@@ -29,7 +29,7 @@
  * that fits item 4. The statements below are one upsert each, the same on both dialects.
  */
 import { sql } from 'kysely';
-import type { DB, Executor } from '../db/index.js';
+import { dialectOf, type DB, type Executor } from '../db/index.js';
 import type { SqliteFast } from '../db/sqlite-fast.js';
 import './tables.js';
 
@@ -83,6 +83,17 @@ export const backoffRule = (key: string, o: Omit<BackoffRule, 'kind' | 'key'>): 
 export function backoffDelay(rule: Pick<BackoffRule, 'free' | 'baseMs' | 'maxMs'>, n: number): number {
   if (n <= rule.free) return 0;
   return Math.min(rule.maxMs, rule.baseMs * 2 ** Math.min(n - rule.free - 1, 40));
+}
+
+/**
+ * When the attempt after the n-th may come: 0 (any time) while attempts are free, not `t`. Each
+ * reservation reads the clock before its statement runs, so in parallel (or across instances
+ * whose clocks differ) one stamped t can run after one stamped t + 1; a `next_at` of t + 1 would
+ * refuse it though no wait was due (test/security/limits-clock-order.test.ts).
+ */
+function nextAt(rule: BackoffRule, n: number, t: number): number {
+  const wait = backoffDelay(rule, n);
+  return wait > 0 ? t + wait : 0;
 }
 
 class Refused extends Error {
@@ -164,6 +175,17 @@ function fnv(s: string): string {
 export function createAttemptLimiter(deps: { db: DB; now: () => number; fast?: SqliteFast }): AttemptLimiter {
   const { db, now } = deps;
   let lastSweep = now();
+  const postgres = dialectOf(db) === 'postgres';
+  /**
+   * The rows of `keys` for a give-back's one statement. On PostgreSQL their row locks are taken in
+   * key order first, the order `reserve` takes them in: a plain `key IN (...)` update locks in
+   * whatever order it meets the rows, and against a reservation holding one key and waiting for
+   * the other it deadlocked (test/security/limits-clock-order.test.ts). SQLite has one write lock.
+   */
+  const rowsOf = (keys: string[]) =>
+    postgres
+      ? sql`key IN (SELECT key FROM attempt_counters WHERE key IN (${sql.join(keys)}) ORDER BY key FOR UPDATE)`
+      : sql`key IN (${sql.join(keys)})`;
   const countOf = deps.fast?.statement<[string], { count: number; reset_at: number }>(
     'SELECT count, reset_at FROM attempt_counters WHERE key = ?',
     { on: 'reader-only' },
@@ -187,7 +209,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; fast?: S
       return Number(r.rows[0].count);
     }
     const r = await sql<{ count: number }>`
-      INSERT INTO attempt_counters (key, count, reset_at, next_at) VALUES (${key}, 1, ${t + rule.forgetMs}, ${t + backoffDelay(rule, 1)})
+      INSERT INTO attempt_counters (key, count, reset_at, next_at) VALUES (${key}, 1, ${t + rule.forgetMs}, ${nextAt(rule, 1, t)})
       ON CONFLICT (key) DO UPDATE SET
         count = CASE WHEN attempt_counters.reset_at <= ${t} THEN 1 ELSE attempt_counters.count + 1 END,
         reset_at = excluded.reset_at
@@ -199,7 +221,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; fast?: S
     }
     const n = Number(r.rows[0].count);
     // The row is ours until the transaction ends (locked on PostgreSQL, SQLite's write lock).
-    await sql`UPDATE attempt_counters SET next_at = ${t + backoffDelay(rule, n)} WHERE key = ${key}`.execute(ex);
+    await sql`UPDATE attempt_counters SET next_at = ${nextAt(rule, n, t)} WHERE key = ${key}`.execute(ex);
     return n;
   }
 
@@ -252,15 +274,13 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; fast?: S
 
     async refund(keys) {
       if (!keys.length) return;
-      const list = sql.join(keys.map(boundedKey));
-      await bookkeeping(() =>
-        sql`UPDATE attempt_counters SET count = count - 1, next_at = 0 WHERE key IN (${list}) AND count > 0`.execute(db),
-      );
+      const rows = rowsOf(keys.map(boundedKey));
+      await bookkeeping(() => sql`UPDATE attempt_counters SET count = count - 1, next_at = 0 WHERE ${rows} AND count > 0`.execute(db));
     },
 
     async reset(keys) {
       if (!keys.length) return;
-      await sql`DELETE FROM attempt_counters WHERE key IN (${sql.join(keys.map(boundedKey))})`.execute(db);
+      await sql`DELETE FROM attempt_counters WHERE ${rowsOf(keys.map(boundedKey))}`.execute(db);
     },
 
     async settle(o) {
@@ -270,9 +290,7 @@ export function createAttemptLimiter(deps: { db: DB; now: () => number; fast?: S
       // A window's count at 0 is the same as no row; the sweep deletes it when its window ends.
       const zero = reset.length ? sql`WHEN key IN (${sql.join(reset)}) THEN 0 ` : sql``;
       await bookkeeping(() =>
-        sql`UPDATE attempt_counters SET count = CASE ${zero}ELSE count - 1 END, next_at = 0 WHERE key IN (${sql.join(all)}) AND count > 0`.execute(
-          db,
-        ),
+        sql`UPDATE attempt_counters SET count = CASE ${zero}ELSE count - 1 END, next_at = 0 WHERE ${rowsOf(all)} AND count > 0`.execute(db),
       );
     },
 
