@@ -5,7 +5,11 @@
  * INSERT fail; the batch then failed and retried forever, so volunteers added while the campaign
  * was sending were never mailed and it stayed `sending` (fleet-figures.test.ts timed out in CI).
  * Here the plan's clock is made slow and fractional (every performance.now() call 150.25 ms
- * later than the last), which forces that delay on any machine.
+ * later than the last), which forced that delay on any machine. Since the delay's cap per bucket
+ * planned (sending.ts REPLAN_MS_PER_BUCKET, replan-stall.test.ts), this slow clock gives the cap,
+ * a whole number: the fraction itself is now tested where it is rounded, the job store
+ * (test/platform/jobs.test.ts, 't.fraction'). Kept for what a user sees: every volunteer added
+ * while sending is mailed on a slow clock.
  */
 import { describe, expect, it, vi } from 'vitest';
 import { testDialects } from '../helpers/db.js';

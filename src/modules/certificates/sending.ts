@@ -37,6 +37,15 @@ export const BATCH_WIDTH = 100;
 /** Bounds of the wait before a batch's end plans the campaign again (see replanDelayMs). */
 const REPLAN_MIN_MS = 1000;
 const REPLAN_MAX_MS = 60_000;
+/**
+ * The most a plan's wall time may add to the wait per bucket it planned: the wait stands for the
+ * plan's own work, which grows with the notices it reads, and a small plan slowed by anything else
+ * (a loaded machine, a lock wait, an import's long turn beside it) must not put off the volunteers
+ * added while sending by ten times the stall (test/certificates/replan-stall.test.ts). A plan of a
+ * few buckets now waits about 1 s whatever stalled it; one of 10,000 buckets (1,000,000 volunteers
+ * to mail) may still wait up to 51 s, its wall time allowing (0.5 ms per bucket planned).
+ */
+const REPLAN_MS_PER_BUCKET = 5;
 /** Notices in flight at once within one batch. */
 export const BATCH_CONCURRENCY = 4;
 /** Batches of all campaigns run at once per instance (so in flight: 4 x 4 = 16 notices). */
@@ -80,7 +89,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
    * still to mail, so planning at every batch's end made a campaign's cost grow with the square of
    * its size (bench/memory.bench.ts at 1,000,000: 22 notices/s and 12.8 ms of CPU each, against
    * 320/s and 1.7 ms at 10,000). The batch ends within the wait fold into one plan (its singleton
-   * key); the wait is ten times what the last plan took, at least REPLAN_MIN_MS.
+   * key); the wait is ten times what the last plan took, at least REPLAN_MIN_MS, at most
+   * REPLAN_MS_PER_BUCKET per bucket it planned beyond that.
    */
   let replanDelayMs = REPLAN_MIN_MS;
 
@@ -286,7 +296,8 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
     const buckets = await recipients.noticeBuckets(cid, BATCH_WIDTH);
     if (buckets.length === 0) return setIdle(cid);
     for (const b of buckets) await jobs.enqueue(BATCH_KIND, { campaignId: cid, bucket: b }, { singletonKey: batchKey(cid, b) });
-    replanDelayMs = Math.min(REPLAN_MAX_MS, Math.max(REPLAN_MIN_MS, 10 * (performance.now() - t0)));
+    const cap = Math.min(REPLAN_MAX_MS, REPLAN_MIN_MS + REPLAN_MS_PER_BUCKET * buckets.length);
+    replanDelayMs = Math.min(cap, Math.max(REPLAN_MIN_MS, 10 * (performance.now() - t0)));
     throw new RetryLater('notices still to mail: planning again', replanDelayMs);
   }
 
