@@ -80,4 +80,20 @@ describe('fast-path writes made while another request holds a transaction (SQLit
     await whileAnotherTransactionIsOpen(() => repo.setDefaultReplied(1, 'o-follower', 1234));
     expect(await repo.lastDefaultReply(1, 'o-follower')).toBe(1234);
   });
+
+  it("auto-reply: a turn's dedupe records and default-reply times, written together, survive another transaction rolling back", async () => {
+    const repo = createWechatRepo(t.core.db, t.core.handle);
+    const rows = ['m:901', 'm:902'].map((msg_key) => ({ account_key: 'a1', msg_key, answer: '{}', created_at: 1 }));
+    let inserted = new Set<string>();
+    await whileAnotherTransactionIsOpen(async () => {
+      inserted = await repo.recordMessages(rows, [{ accountId: 1, openid: 'o-batched', at: 4321 }, undefined]);
+    });
+    expect([...inserted].sort()).toEqual(['a1\nm:901', 'a1\nm:902']);
+    expect(await repo.countMessages('a1')).toBeGreaterThanOrEqual(2);
+    expect(await repo.lastDefaultReply(1, 'o-batched')).toBe(4321);
+    // Already recorded: not inserted again, and its default-reply time is not moved.
+    const again = await repo.recordMessages([rows[0]!], [{ accountId: 1, openid: 'o-batched', at: 9999 }]);
+    expect(again.size).toBe(0);
+    expect(await repo.lastDefaultReply(1, 'o-batched')).toBe(4321);
+  });
 });

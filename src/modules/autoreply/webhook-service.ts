@@ -50,7 +50,8 @@ export function createWebhookService(deps: {
 
   /**
    * Records the message (true for its first delivery). Replies beyond the first become a job in
-   * the same transaction, so a message is either unrecorded or recorded with its extras queued.
+   * the same transaction, so a message is either unrecorded or recorded with its extras queued;
+   * a default reply's time (`usedDefault`) is kept in that same transaction or group commit.
    */
   async function claim(
     acc: LiveAccount,
@@ -58,14 +59,17 @@ export function createWebhookService(deps: {
     openid: string | undefined,
     replies: Reply[],
     answer: StoredAnswer,
+    usedDefault: boolean,
   ): Promise<boolean> {
     const extras = replies.length > 1 && openid && !openid.startsWith(SIMULATOR_OPENID_PREFIX) ? replies.slice(1) : [];
+    const mark = usedDefault && openid ? { accountId: acc.id, openid, at: now() } : undefined;
     if (!extras.length)
-      return batcher.claim({ account_key: `a${acc.id}`, msg_key: key, answer: JSON.stringify(answer), created_at: now() });
+      return batcher.claim({ account_key: `a${acc.id}`, msg_key: key, answer: JSON.stringify(answer), created_at: now() }, mark);
     return db.transaction().execute(async (trx) => {
       if (!(await repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now(), trx))) return false;
       const payload: ExtraRepliesPayload = { accountId: acc.id, openid: openid!, replies: extras };
       await jobs.enqueue(EXTRA_REPLIES_KIND, payload, { trx, singletonKey: extraRepliesKey(acc.id, key) });
+      if (mark) await repo.setDefaultReplied(mark.accountId, mark.openid, mark.at, trx);
       return true;
     });
   }
@@ -126,12 +130,9 @@ export function createWebhookService(deps: {
       // Every message is recorded (not only answered ones) so a retry is answered as the first
       // delivery was even if the rules changed in between.
       const key = messageKey(f);
-      const first = await claim(acc, key, f.FromUserName, replies, answer);
+      const first = await claim(acc, key, f.FromUserName, replies, answer, usedDefault);
       if (first) {
-        if (usedDefault) {
-          await repo.setDefaultReplied(acc.id, f.FromUserName, now());
-          remember(`${acc.id}\n${f.FromUserName}`, now());
-        }
+        if (usedDefault) remember(`${acc.id}\n${f.FromUserName}`, now());
       } else {
         const stored = await repo.storedAnswer(`a${acc.id}`, key);
         if (stored?.answer) answer = JSON.parse(stored.answer) as StoredAnswer;

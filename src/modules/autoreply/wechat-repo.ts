@@ -13,6 +13,8 @@ export type MpAccountRow = Selectable<MpAccountTable>;
 export type QrRequestRow = Selectable<QrRequestTable>;
 
 type ClaimRow = { account_key: string; msg_key: string; answer: string | null; created_at: number };
+/** A default reply sent with a message (claim-batcher.ts). */
+type DefaultMark = { accountId: number; openid: string; at: number };
 
 /**
  * `handle` (the database handle): the webhook's per-message queries (the dedupe record, the
@@ -61,7 +63,10 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
     return st;
   };
 
-  return {
+  const sqlite = handle.sqlite;
+  let recordTx: ((rows: ClaimRow[], marks: readonly (DefaultMark | undefined)[]) => Set<string>) | undefined;
+
+  const repo = {
     // --- connected official accounts
     async insertAccount(v: Omit<MpAccountTable, 'id' | 'verified_at'>, x: Executor = db): Promise<number> {
       const r = await x
@@ -122,6 +127,37 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
               .returning(['account_key', 'msg_key'])
               .execute();
       return new Set(r.map((row) => `${row.account_key}\n${row.msg_key}`));
+    },
+    /**
+     * The webhook's group commit: `rows` as claimMessages, and for each row inserted whose mark is
+     * set, the follower's default-reply time, in one transaction (one commit, not one more per
+     * default reply; see claim-batcher.ts). Answers "account\nmsg" of the rows inserted.
+     */
+    async recordMessages(rows: ClaimRow[], marks: readonly (DefaultMark | undefined)[]): Promise<Set<string>> {
+      if (!marks.some(Boolean)) return repo.claimMessages(rows);
+      // SQLite, main connection free: both statements synchronously in one better-sqlite3
+      // transaction. Inside another request's open transaction they would join it (see
+      // createWechatRepo), so then Kysely's transaction waits its turn.
+      if (sqlite && !sqlite.inTransaction && setDefault.sqlite) {
+        recordTx ??= sqlite.transaction((rs: ClaimRow[], ms: readonly (DefaultMark | undefined)[]) => {
+          const got = claimStatement(rs.length).sqlite!.all(rs.flatMap((r) => [r.account_key, r.msg_key, r.answer, r.created_at]));
+          const inserted = new Set(got.map((r) => `${r.account_key}\n${r.msg_key}`));
+          rs.forEach((r, i) => {
+            const m = ms[i];
+            if (m && inserted.has(`${r.account_key}\n${r.msg_key}`)) setDefault.sqlite!.run([m.accountId, m.openid, m.at]);
+          });
+          return inserted;
+        });
+        return recordTx(rows, marks);
+      }
+      return db.transaction().execute(async (trx) => {
+        const inserted = await repo.claimMessages(rows, trx);
+        for (const [i, r] of rows.entries()) {
+          const m = marks[i];
+          if (m && inserted.has(`${r.account_key}\n${r.msg_key}`)) await repo.setDefaultReplied(m.accountId, m.openid, m.at, trx);
+        }
+        return inserted;
+      });
     },
     async storedAnswer(accountKey: string, msgKey: string, x: Executor = db): Promise<{ answer: string | null } | undefined> {
       return x
@@ -356,6 +392,7 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
       await x.deleteFrom('ar_qr_requests').where('expires_at', '<', now).execute();
     },
   };
+  return repo;
 }
 
 export type WechatRepo = ReturnType<typeof createWechatRepo>;
