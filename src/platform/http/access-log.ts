@@ -136,8 +136,21 @@ export class AccessLog extends LogController {
    * must escape (the others it writes as they are, which is the same text).
    */
   line(reqId: string, method: string, url: string, status: number, ms: number): string {
-    return `${this.head},"time":${Date.now()}${this.bindings},"reqId":${JSON.stringify(reqId)},"method":${JSON.stringify(method)},"url":${JSON.stringify(url)},"status":${status},"ms":${ms},"msg":"request"}\n`;
+    return `${this.head},"time":${Date.now()}${this.bindings},"reqId":${quote(reqId)},"method":${quote(method)},"url":${quote(url)},"status":${status},"ms":${ms},"msg":"request"}\n`;
   }
+}
+
+/** What JSON.stringify escapes in a string: `"`, `\`, control characters, and surrogates (a lone one). */
+// eslint-disable-next-line no-control-regex -- control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * A string as JSON.stringify quotes it. Most are plain (a UUID, a method, a path and query):
+ * those are quoted as they are, the rest go through JSON.stringify. callgrind, the three quotes
+ * of an access line: ~4.0k -> ~2.2k instructions (bench/README.md, "Hot paths, a sixth pass").
+ */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
