@@ -173,6 +173,10 @@ describe('AccessLog line', () => {
       ['4fc86cf7-1b2c-4d5e-8f90-0123456789ab', 'GET', '/api/getUserInfo?token=[redacted]', 200, 1.25],
       ['r"1\\x', 'POST', '/a?b=\u0001c\u00ff"\\&d=\u007f', 404, 0],
       ['x'.repeat(120), 'DELETE', `/long/${'é'.repeat(150)}?q=\t`, 503, 1234.56],
+      // Strings that need no escape are quoted as they are (AccessLog's quote): these do need it,
+      // or sit at its edges (U+001F, U+0020, U+007F, U+2028, an emoji's surrogate pair).
+      ['id\u001f', 'GET', `/p?a=\u0020\u007f\u2028&e=\ud83d\ude00&${'z'.repeat(40)}`, 200, 2],
+      ['plain-id', 'GET', '/plain/path?with=only&safe=chars-~!$%27()*+,;:@', 200, 0.01],
     ];
     for (const [reqId, method, url, status, ms] of cases) {
       const mine = log.line(reqId, method, url, status, ms);
