@@ -145,25 +145,7 @@ export function createMiniprogramRepo(db: DB, fast: SqliteFast = sqliteFast({ db
     { on: 'reader-only', raw: true },
   );
 
-  /**
-   * findSessionWithProfile synchronously, on SQLite's reader (undefined without one): `get` answers
-   * with no promise per call (issue 15; bench/README.md, a sixth pass).
-   */
-  const findSessionWithProfileNow =
-    sessionWithProfileRaw &&
-    ((tokenHash: string): SessionWithProfile | undefined => {
-      const r = sessionWithProfileRaw.get(tokenHash);
-      if (!r) return undefined;
-      const profile =
-        r[2] === null
-          ? undefined
-          : { id: Number(r[2]), openid: r[3]!, phone: r[4]!, qq: r[5]!, cardno: r[6]!, wxid: r[7]!, created_at: r[8]!, modified_at: r[9]! };
-      return { openid: r[0], expires_at: Number(r[1]), profile };
-    });
-
   return {
-    findSessionWithProfileNow,
-
     /** Registers the openid unless it already is (the unique index decides under concurrency). */
     async insertProfileIfAbsent(row: Omit<ProfileRow, 'id'>, ex: Executor = db): Promise<void> {
       await ex
@@ -202,7 +184,24 @@ export function createMiniprogramRepo(db: DB, fast: SqliteFast = sqliteFast({ db
 
     /** The session and its openid's profile in one lookup by token hash. */
     async findSessionWithProfile(tokenHash: string, ex: Executor = db): Promise<SessionWithProfile | undefined> {
-      if (findSessionWithProfileNow && isFast(ex)) return findSessionWithProfileNow(tokenHash);
+      if (sessionWithProfileRaw && isFast(ex)) {
+        const r = sessionWithProfileRaw.get(tokenHash);
+        if (!r) return undefined;
+        const profile =
+          r[2] === null
+            ? undefined
+            : {
+                id: Number(r[2]),
+                openid: r[3]!,
+                phone: r[4]!,
+                qq: r[5]!,
+                cardno: r[6]!,
+                wxid: r[7]!,
+                created_at: r[8]!,
+                modified_at: r[9]!,
+              };
+        return { openid: r[0], expires_at: Number(r[1]), profile };
+      }
       const r: RawSessionProfile | undefined = isFast(ex)
         ? await q.sessionWithProfile.first([tokenHash])
         : await sessionWithProfileQuery(ex, tokenHash).executeTakeFirst();

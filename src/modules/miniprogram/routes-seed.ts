@@ -142,13 +142,10 @@ export async function registerMiniprogramRoutes(
           profile,
           '-1 illegal parameters, -2 several users (cannot happen: openid is unique), -3 other error, -4 no such user',
         ),
-        // Not async: service.get answers synchronously on SQLite's reader (its errors thrown, which
-        // Fastify sends through the error handler as it does a rejection), with no promise per call.
-        (req) => {
+        async (req) => {
           const inc = incoming(req);
           const p = parseParams(openidParams, inc.params);
-          const view = service.get({ openid: p.openid, token: tokenOf(p, inc) });
-          return view instanceof Promise ? view.then(ok) : ok(view);
+          return ok(await service.get({ openid: p.openid, token: tokenOf(p, inc) }));
         },
       );
 

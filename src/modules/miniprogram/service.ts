@@ -6,7 +6,7 @@
 import { illegal, MpError } from './errors.js';
 import { MAX_HIST_CHARS, parseParams, updateFields } from './params.js';
 import { presentProfile, type ProfileView } from './present.js';
-import type { MiniprogramRepo, ProfileFields, ProfileRow } from './repo.js';
+import type { MiniprogramRepo, ProfileFields } from './repo.js';
 import type { SessionService } from './sessions.js';
 
 export const MAX_HISTORY = 50;
@@ -63,12 +63,6 @@ export function createMiniprogramService(deps: MiniprogramServiceDeps) {
     return s!.history;
   }
 
-  /** The profile as answered; -4 when the openid is not registered. */
-  function viewOf(p: ProfileRow | undefined): ProfileView {
-    if (!p) throw new MpError(-4, 'no user with this openid');
-    return presentProfile(p, fmt);
-  }
-
   /** The token a login answers: the caller's own, or (trust mode) a new one. */
   async function tokenFor(c: Caller): Promise<string> {
     return trust ? sessions.issue(c.openid, null) : c.token!;
@@ -100,19 +94,11 @@ export function createMiniprogramService(deps: MiniprogramServiceDeps) {
       return { ...presentProfile(p, fmt), token: await tokenFor(c) };
     },
 
-    /**
-     * The profile; -4 when the openid is not registered. On SQLite's reader (secure mode) it
-     * answers synchronously, throwing its errors: the hottest read then makes no promise per call
-     * (issue 15; bench/README.md, a sixth pass). Elsewhere a promise, as before.
-     */
-    get(c: Caller): ProfileView | Promise<ProfileView> {
-      const now = repo.findSessionWithProfileNow;
-      if (!trust && now) {
-        const s = now(sessions.hashOf(c.token));
-        sessions.check(s, c.openid);
-        return viewOf(s!.profile);
-      }
-      return profileOf(c).then(viewOf);
+    /** The profile; -4 when the openid is not registered. */
+    async get(c: Caller): Promise<ProfileView> {
+      const p = await profileOf(c);
+      if (!p) throw new MpError(-4, 'no user with this openid');
+      return presentProfile(p, fmt);
     },
 
     /**
