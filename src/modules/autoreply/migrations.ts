@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { bigint, blob, withId } from '../../platform/db/columns.js';
+import { dialectOf } from '../../platform/db/index.js';
 
 export const migrations: Record<string, Migration> = {
   '4001_autoreply_rules': {
@@ -164,6 +165,39 @@ export const migrations: Record<string, Migration> = {
     // tenant's token to another: drop them; the next use asks WeChat with its own secret.
     async up(db: Kysely<any>) {
       await db.deleteFrom('ar_access_tokens').where('appid', 'not like', '%:%').execute();
+    },
+  },
+  '4011_autoreply_processed_messages_fewer_pages': {
+    // Issue 15: the webhook commits its dedupe records once per event-loop turn before answering,
+    // and a commit costs per page written. Bare better-sqlite3 on these tables (WAL, 4 KiB pages,
+    // 60,000-300,000 rows held, random MsgIds; bench/README.md "a seventh pass"), WAL frames per
+    // commit of 1 / 5 / 10 rows: 4.4 / 10.3 / 17.3 before, 2.4 / 7.8 / 14.7 after.
+    // SQLite: the id stays the rowid but loses AUTOINCREMENT (which rewrote `sqlite_sequence` at
+    // every commit; nothing reads the id), and the `created_at` index goes: ids grow with the
+    // insert order, so the prune takes the oldest ids (wechat-repo.ts `prune`). The unique index
+    // on the pair stays the dedupe. A `WITHOUT ROWID` table keyed by the pair was measured too and
+    // not taken: its leaves hold the answers, so a batch of random MsgIds dirties more pages (18.6
+    // frames per commit of 10 rows).
+    // PostgreSQL: no serial id (one index and a sequence less per row); the unique index on the
+    // pair becomes the primary key. The `created_at` index stays: the heap has no insert order.
+    async up(db: Kysely<any>) {
+      if (dialectOf(db) === 'postgres') {
+        await sql`ALTER TABLE ar_processed_messages DROP COLUMN id`.execute(db);
+        await sql`ALTER TABLE ar_processed_messages ADD PRIMARY KEY USING INDEX ar_processed_unique`.execute(db);
+        return;
+      }
+      await sql`CREATE TABLE ar_processed_messages_new (
+        id integer PRIMARY KEY,
+        account_key varchar(80) NOT NULL,
+        msg_key varchar(200) NOT NULL,
+        answer text,
+        created_at integer NOT NULL
+      )`.execute(db);
+      await sql`INSERT INTO ar_processed_messages_new (id, account_key, msg_key, answer, created_at)
+        SELECT id, account_key, msg_key, answer, created_at FROM ar_processed_messages ORDER BY id`.execute(db);
+      await sql`DROP TABLE ar_processed_messages`.execute(db);
+      await sql`ALTER TABLE ar_processed_messages_new RENAME TO ar_processed_messages`.execute(db);
+      await db.schema.createIndex('ar_processed_unique').unique().on('ar_processed_messages').columns(['account_key', 'msg_key']).execute();
     },
   },
 };

@@ -61,8 +61,8 @@ export interface MpAccountTable {
   created_at: number;
 }
 
+/** Keyed by (account_key, msg_key); SQLite's rowid `id` is not in the type (migration 4011). */
 export interface ProcessedMessageTable {
-  id: Generated<number>;
   account_key: string;
   msg_key: string;
   answer: string | null;

@@ -3,8 +3,8 @@
  * reply times, WeChat bindings, registration codes, QR bind requests and shared access tokens.
  * Thin queries, each with an optional transaction.
  */
-import type { Selectable } from 'kysely';
-import type { DB, Executor } from '../../platform/db/index.js';
+import { sql, type Selectable } from 'kysely';
+import { dialectOf, type DB, type Executor } from '../../platform/db/index.js';
 import { sqliteFast, type FastHandle, type FastQuery } from '../../platform/db/sqlite-fast.js';
 import type { MpAccountTable, QrRequestTable } from './tables.js';
 import './tables.js';
@@ -107,7 +107,7 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
         .insertInto('ar_processed_messages')
         .values({ account_key: accountKey, msg_key: msgKey, answer, created_at: now })
         .onConflict((oc) => oc.columns(['account_key', 'msg_key']).doNothing())
-        .returning('id')
+        .returning('msg_key')
         .executeTakeFirst();
       return r !== undefined;
     },
@@ -377,10 +377,18 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
 
     // --- housekeeping
     async prune(now: number, x: Executor = db): Promise<void> {
-      await x
-        .deleteFrom('ar_processed_messages')
-        .where('created_at', '<', now - 3600_000)
-        .execute();
+      const cutoff = now - 3600_000;
+      if (dialectOf(db) === 'sqlite') {
+        // No index on created_at (migration 4011: one B-tree less per row written): ids grow with
+        // the insert order, so the old records are the lowest ids. The subquery walks the ids up
+        // to the first record of the last hour and the delete is a range of ids; a record written
+        // out of time order (another clock) is kept until a later prune, never dropped young.
+        await sql`DELETE FROM ar_processed_messages
+          WHERE id < COALESCE((SELECT id FROM ar_processed_messages WHERE created_at >= ${cutoff} ORDER BY id LIMIT 1), 9223372036854775807)
+            AND created_at < ${cutoff}`.execute(x);
+      } else {
+        await x.deleteFrom('ar_processed_messages').where('created_at', '<', cutoff).execute();
+      }
       await x
         .deleteFrom('ar_default_replies')
         .where('last_at', '<', now - 3600_000)
