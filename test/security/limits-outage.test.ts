@@ -4,32 +4,15 @@
  * (a terminated connection) left the attempt counted, so an outage under load locked the organizer
  * out with their right token. Now the give-back is retried in the background until it lands.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { KyselyPlugin } from 'kysely';
-import { createMigratedTestDatabase, testDialects } from '../helpers/db.js';
-import { parseConfig } from '../../src/config.js';
-import { createAppCore } from '../../src/app.js';
-import type { Core } from '../../src/platform/core.js';
+import { testDialects } from '../helpers/db.js';
+import { limitsCore } from './limits-core.js';
 import { createAttemptLimiter, windowRule } from '../../src/platform/limits/attempts.js';
 
 describe.each(testDialects())('attempt give-backs survive a database blip (%s)', (dialect) => {
-  let core: Core;
-  let drop: () => Promise<void>;
+  const t = limitsCore(dialect);
   const outage = { on: false };
-  beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vh-limits-outage-'));
-    const database = await createMigratedTestDatabase(dialect, dir);
-    drop = database.drop;
-    const url = database.config.dialect === 'postgres' ? database.config.url : database.config.file;
-    core = await createAppCore(parseConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: url }));
-  });
-  afterAll(async () => {
-    await core?.close();
-    await drop?.();
-  });
 
   it("a right answer's settle that fails during a blip lands later; the owner is not locked out", async () => {
     // Fails every give-back statement while `outage.on`, as a terminated connection would.
@@ -41,7 +24,7 @@ describe.each(testDialects())('attempt give-backs survive a database blip (%s)',
       },
       transformResult: async (a) => a.result,
     };
-    const limiter = createAttemptLimiter({ db: core.db.withPlugin(blip), now: Date.now });
+    const limiter = createAttemptLimiter({ db: t.core.db.withPlugin(blip), now: Date.now });
     const rule = windowRule('owner|client-1', 10, 15 * 60_000);
     outage.on = true;
     for (let i = 0; i < 10; i++) {
