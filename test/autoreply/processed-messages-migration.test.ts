@@ -6,43 +6,24 @@
  * SQLite: no `AUTOINCREMENT` (no `sqlite_sequence` write per commit) and no `created_at` index
  * (the prune goes by id range); PostgreSQL: no serial id, the pair is the primary key.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { modules } from '../../src/app.js';
-import { isUniqueViolation, openDatabase, type DatabaseHandle } from '../../src/platform/db/index.js';
+import { isUniqueViolation } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { createWechatRepo } from '../../src/modules/autoreply/wechat-repo.js';
-import { createTestDatabase, testDialects } from '../helpers/db.js';
+import { testDialects } from '../helpers/db.js';
+import { emptyDatabaseEach, migrationsWithout } from '../helpers/migrations.js';
 
 const NEW = '4011_autoreply_processed_messages_fewer_pages';
 
-/** Every module's migrations, without 4011 (`before`) or with it. */
-const sources = (before: boolean) =>
-  modules.map((m) => ({
-    name: m.name,
-    migrations: Object.fromEntries(Object.entries(m.migrations ?? {}).filter(([n]) => !before || n !== NEW)),
-  }));
-
 describe.each(testDialects())('migration 4011 on %s', (dialect) => {
-  let handle: DatabaseHandle | undefined;
-  let drop: (() => Promise<void>) | undefined;
-  let dir: string | undefined;
-  afterEach(async () => {
-    await handle?.close();
-    await drop?.();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const open = emptyDatabaseEach(dialect, 'vh-mig4011-');
 
   it(`${NEW}: carries the records over, refuses duplicates, prunes by age`, async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vh-mig4011-'));
-    const made = await createTestDatabase(dialect, dir);
-    drop = made.drop;
-    handle = openDatabase(made.config);
+    const handle = await open();
     const db = handle.db;
-    await migrateToLatest(db, sources(true));
+    await migrateToLatest(db, migrationsWithout(NEW));
     const now = Date.now();
     const hour = 3600_000;
     const old = [
@@ -53,7 +34,7 @@ describe.each(testDialects())('migration 4011 on %s', (dialect) => {
     ];
     await db.insertInto('ar_processed_messages').values(old).execute();
 
-    await migrateToLatest(db, sources(false));
+    await migrateToLatest(db, modules);
 
     const all = async () =>
       db.selectFrom('ar_processed_messages').select(['account_key', 'msg_key', 'answer', 'created_at']).orderBy('created_at').execute();

@@ -5,31 +5,18 @@
  * idle service restarted on a big campaign held ~16 MB more than on a small one. A partial index
  * of exactly those rows (few: claims between submit and delivery) answers it without the scan.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { modules } from '../../src/app.js';
-import { openDatabase, type DatabaseHandle } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { createRecipientsRepo } from '../../src/modules/certificates/recipients-repo.js';
-import { createTestDatabase, testDialects } from '../helpers/db.js';
+import { testDialects } from '../helpers/db.js';
+import { emptyDatabaseEach } from '../helpers/migrations.js';
 
 describe.each(testDialects())('recipients awaiting delivery on %s', (dialect) => {
-  let handle: DatabaseHandle | undefined;
-  let drop: (() => Promise<void>) | undefined;
-  let dir: string | undefined;
-  afterEach(async () => {
-    await handle?.close();
-    await drop?.();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const open = emptyDatabaseEach(dialect, 'vh-awaiting-');
 
   it('are found through their own partial index, not a scan of every recipient', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vh-awaiting-'));
-    const made = await createTestDatabase(dialect, dir);
-    drop = made.drop;
-    handle = openDatabase(made.config);
+    const handle = await open();
     const db = handle.db;
     await migrateToLatest(db, modules);
     const now = Date.now();

@@ -7,44 +7,25 @@
  * passes its integrity check through deletes, edits and a row moved to another campaign, and the
  * indexer takes new rows from the watermark on.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { modules } from '../../src/app.js';
-import { isUniqueViolation, openDatabase, type DatabaseHandle } from '../../src/platform/db/index.js';
+import { isUniqueViolation } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { searchIndexerFor } from '../../src/modules/certificates/search-indexer.js';
 import { createRecipientsRepo } from '../../src/modules/certificates/recipients-repo.js';
-import { createTestDatabase, testDialects } from '../helpers/db.js';
+import { testDialects } from '../helpers/db.js';
+import { emptyDatabaseEach, migrationsWithout } from '../helpers/migrations.js';
 
 const NEW = '1480_recipients_import_indexes';
 
-/** Every module's migrations, without 1480 (`before`) or with it. */
-const sources = (before: boolean) =>
-  modules.map((m) => ({
-    name: m.name,
-    migrations: Object.fromEntries(Object.entries(m.migrations ?? {}).filter(([n]) => !before || n !== NEW)),
-  }));
-
 describe.each(testDialects())('migration 1480 on %s', (dialect) => {
-  let handle: DatabaseHandle | undefined;
-  let drop: (() => Promise<void>) | undefined;
-  let dir: string | undefined;
-  afterEach(async () => {
-    await handle?.close();
-    await drop?.();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const open = emptyDatabaseEach(dialect, 'vh-mig1480-');
 
   it(`${NEW}: keeps the ids unique and every row searchable`, async () => {
-    dir = mkdtempSync(join(tmpdir(), 'vh-mig1480-'));
-    const made = await createTestDatabase(dialect, dir);
-    drop = made.drop;
-    handle = openDatabase(made.config);
+    const handle = await open();
     const db = handle.db;
-    await migrateToLatest(db, sources(true));
+    await migrateToLatest(db, migrationsWithout(NEW));
     const now = Date.now();
     const campaign = async (slug: string) =>
       Number(
@@ -89,7 +70,7 @@ describe.each(testDialects())('migration 1480 on %s', (dialect) => {
       await sql`UPDATE recipients SET search_indexed = 1 WHERE campaign_id = ${a}`.execute(db);
     }
 
-    await migrateToLatest(db, sources(false));
+    await migrateToLatest(db, modules);
 
     // SQLite's search (the integrity check compares the FTS table with every row: all are indexed here).
     const s = handle.sqlite;
