@@ -12,23 +12,11 @@
  * of it in the kernel, against ~2-7 us per row inside a batch), and a crash between the two left
  * a message recorded as answered with a default reply whose time was never kept.
  */
-import type { WechatRepo } from './wechat-repo.js';
+import { messageKey, type ClaimRow, type DefaultMark, type WechatRepo } from './wechat-repo.js';
+
+export type { ClaimRow, DefaultMark };
 
 const MAX_ROWS = 500;
-
-export interface ClaimRow {
-  account_key: string;
-  msg_key: string;
-  answer: string | null;
-  created_at: number;
-}
-
-/** The default reply went to `openid` of account `accountId` at `at` (ms). */
-export interface DefaultMark {
-  accountId: number;
-  openid: string;
-  at: number;
-}
 
 interface Pending {
   row: ClaimRow;
@@ -48,7 +36,7 @@ export function createClaimBatcher(repo: Pick<WechatRepo, 'recordMessages'>) {
     const owner = new Map<string, Pending>();
     const keys: string[] = [];
     for (const p of batch) {
-      const k = `${p.row.account_key}\n${p.row.msg_key}`;
+      const k = messageKey(p.row);
       keys.push(k);
       if (!owner.has(k)) owner.set(k, p);
     }

@@ -12,9 +12,30 @@ import './tables.js';
 export type MpAccountRow = Selectable<MpAccountTable>;
 export type QrRequestRow = Selectable<QrRequestTable>;
 
-type ClaimRow = { account_key: string; msg_key: string; answer: string | null; created_at: number };
-/** A default reply sent with a message (claim-batcher.ts). */
-type DefaultMark = { accountId: number; openid: string; at: number };
+/** A processed message's record: the webhook's dedupe (claim-batcher.ts). */
+export interface ClaimRow {
+  account_key: string;
+  msg_key: string;
+  answer: string | null;
+  created_at: number;
+}
+/** The default reply went to `openid` of account `accountId` at `at` (ms), with a message. */
+export interface DefaultMark {
+  accountId: number;
+  openid: string;
+  at: number;
+}
+
+/** "account\nmsg": a processed message's key, as claimMessages and recordMessages answer it. */
+export const messageKey = (r: { account_key: string; msg_key: string }): string => `${r.account_key}\n${r.msg_key}`;
+/** A claim statement's parameters: each row's values in column order. */
+const claimValues = (rows: ClaimRow[]) => rows.flatMap((r) => [r.account_key, r.msg_key, r.answer, r.created_at]);
+/** The marks of the rows that were inserted (their messages' first deliveries). */
+const marksOfInserted = (rows: ClaimRow[], marks: readonly (DefaultMark | undefined)[], inserted: Set<string>): DefaultMark[] =>
+  rows.flatMap((r, i) => {
+    const m = marks[i];
+    return m && inserted.has(messageKey(r)) ? [m] : [];
+  });
 
 /**
  * `handle` (the database handle): the webhook's per-message queries (the dedupe record, the
@@ -119,14 +140,14 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
       if (!rows.length) return new Set();
       const r =
         x === db
-          ? await claimStatement(rows.length).all(rows.flatMap((row) => [row.account_key, row.msg_key, row.answer, row.created_at]))
+          ? await claimStatement(rows.length).all(claimValues(rows))
           : await x
               .insertInto('ar_processed_messages')
               .values(rows)
               .onConflict((oc) => oc.columns(['account_key', 'msg_key']).doNothing())
               .returning(['account_key', 'msg_key'])
               .execute();
-      return new Set(r.map((row) => `${row.account_key}\n${row.msg_key}`));
+      return new Set(r.map(messageKey));
     },
     /**
      * The webhook's group commit: `rows` as claimMessages, and for each row inserted whose mark is
@@ -140,22 +161,15 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
       // createWechatRepo), so then Kysely's transaction waits its turn.
       if (sqlite && !sqlite.inTransaction && setDefault.sqlite) {
         recordTx ??= sqlite.transaction((rs: ClaimRow[], ms: readonly (DefaultMark | undefined)[]) => {
-          const got = claimStatement(rs.length).sqlite!.all(rs.flatMap((r) => [r.account_key, r.msg_key, r.answer, r.created_at]));
-          const inserted = new Set(got.map((r) => `${r.account_key}\n${r.msg_key}`));
-          rs.forEach((r, i) => {
-            const m = ms[i];
-            if (m && inserted.has(`${r.account_key}\n${r.msg_key}`)) setDefault.sqlite!.run([m.accountId, m.openid, m.at]);
-          });
+          const inserted = new Set(claimStatement(rs.length).sqlite!.all(claimValues(rs)).map(messageKey));
+          for (const m of marksOfInserted(rs, ms, inserted)) setDefault.sqlite!.run([m.accountId, m.openid, m.at]);
           return inserted;
         });
         return recordTx(rows, marks);
       }
       return db.transaction().execute(async (trx) => {
         const inserted = await repo.claimMessages(rows, trx);
-        for (const [i, r] of rows.entries()) {
-          const m = marks[i];
-          if (m && inserted.has(`${r.account_key}\n${r.msg_key}`)) await repo.setDefaultReplied(m.accountId, m.openid, m.at, trx);
-        }
+        for (const m of marksOfInserted(rows, marks, inserted)) await repo.setDefaultReplied(m.accountId, m.openid, m.at, trx);
         return inserted;
       });
     },
