@@ -15,6 +15,7 @@ export interface ProfileView {
 const QUARTER_HOUR = 15 * 60_000;
 const MAX_CACHED_OFFSETS = 4096;
 const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const MAX_CACHED_DAYS = 4096;
 /** '00' to '59'. */
@@ -23,9 +24,10 @@ const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => pad2(n));
 /**
  * A formatter of millisecond times as 'YYYY-MM-DD HH:MM:SS' in `timeZone`. Intl.DateTimeFormat
  * costs ~3.5 us a call, twice per profile answer on the hot `get` path; so Intl only finds the
- * zone's UTC offset, once per quarter hour of time (offset changes fall on quarter hours), and the
- * digits are written by hand. A quarter hour whose two ends disagree holds a change: those times
- * go through Intl each call, so every answer is exactly what Intl would say.
+ * zone's UTC offset, once per day of time (once per quarter hour in a day that holds a change:
+ * offset changes fall on quarter hours), and the digits are written by hand. A quarter hour whose
+ * two ends disagree holds a change: those times go through Intl each call, so every answer is
+ * exactly what Intl would say.
  * Throws a RangeError naming the zone when `timeZone` is not one Intl knows.
  */
 export function createTimeFormatter(timeZone: string): (ms: number) => string {
@@ -65,18 +67,43 @@ export function createTimeFormatter(timeZone: string): (ms: number) => string {
     return d.getTime() - (ms - (((ms % 1000) + 1000) % 1000));
   }
 
-  // Quarter-hour index -> offset; NaN marks a quarter hour that holds a change.
-  const offsets = new Map<number, number>();
-  function offsetAt(ms: number): number {
+  // UTC day -> the zone's offset through the whole day; NaN marks a day that holds a change (issue
+  // 15: profiles' times spread over years, and a cache of quarter hours held ~42 days of them, so
+  // real answers asked Intl again, ~14 us per `get`). A day is checked at each of its hours and
+  // its last second, 25 Intl calls once per day seen: an offset that changes within the day
+  // differs at the next hour, unless it changed back within that hour, which no zone's history
+  // has (its shortest-lived offsets last days).
+  const days = new Map<number, number>();
+  function wholeDay(day: number): number {
+    const start = day * DAY;
+    const first = exactOffset(start);
+    for (let h = 1; h <= 24; h++) if (exactOffset(start + h * HOUR - (h === 24 ? 1000 : 0)) !== first) return NaN;
+    return first;
+  }
+  // The days that hold a change, quarter hour by quarter hour (offset changes fall on quarter
+  // hours): quarter-hour index -> offset; NaN marks a quarter hour that holds the change, whose
+  // times go through Intl each call.
+  const quarters = new Map<number, number>();
+  function quarterOffset(ms: number): number {
     const q = Math.floor(ms / QUARTER_HOUR);
-    let off = offsets.get(q);
+    let off = quarters.get(q);
     if (off === undefined) {
       const a = exactOffset(q * QUARTER_HOUR);
       off = a === exactOffset((q + 1) * QUARTER_HOUR - 1000) ? a : NaN;
-      if (offsets.size >= MAX_CACHED_OFFSETS) offsets.clear();
-      offsets.set(q, off);
+      if (quarters.size >= MAX_CACHED_OFFSETS) quarters.clear();
+      quarters.set(q, off);
     }
     return Number.isNaN(off) ? exactOffset(ms) : off;
+  }
+  function offsetAt(ms: number): number {
+    const day = Math.floor(ms / DAY);
+    let off = days.get(day);
+    if (off === undefined) {
+      off = wholeDay(day);
+      if (days.size >= MAX_CACHED_DAYS) days.clear();
+      days.set(day, off);
+    }
+    return Number.isNaN(off) ? quarterOffset(ms) : off;
   }
 
   /** The whole 'YYYY-MM-DD HH:MM:SS' of a local time (ms since the epoch, shifted by the offset). */

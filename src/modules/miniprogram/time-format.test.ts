@@ -82,4 +82,24 @@ describe('miniprogram time format', () => {
       Intl.DateTimeFormat = real;
     }
   });
+  // Issue 15: real profiles' times spread over years (sign-ups since the mini-program opened), not
+  // over the few weeks a per-quarter-hour cache held (4,096 quarter hours, ~42 days): each answer
+  // then asked Intl again (~14 us per `get`). Once a day has been seen, its times need no Intl call.
+  it('asks Intl nothing more for times spread over years once each day has been seen', () => {
+    const calls = vi.spyOn(Intl.DateTimeFormat.prototype, 'formatToParts');
+    try {
+      for (const zone of ['Asia/Shanghai', 'America/New_York']) {
+        const mine = createTimeFormatter(zone);
+        const ref = intlFormat(zone);
+        const from = Date.UTC(2023, 0, 1);
+        const times = Array.from({ length: 20_000 }, () => from + Math.floor(Math.random() * 3 * 365 * 86400_000));
+        for (const ms of times) mine(ms);
+        calls.mockClear();
+        for (const ms of times) expect(mine(ms)).toBe(ref(ms));
+        expect(calls, zone).not.toHaveBeenCalled();
+      }
+    } finally {
+      calls.mockRestore();
+    }
+  });
 });
