@@ -100,6 +100,8 @@ async function service(): Promise<void> {
 
   // Mini-program: 100,000 profiles, each with a session.
   const now = Date.now();
+  // Profiles made over three years, as a real mini-program's are (the answer formats both times).
+  const since = (i: number) => now - ((i * 7919) % (3 * 365 * 86_400)) * 1000;
   const insertProfile = sqlite.prepare(
     'INSERT INTO miniprogram_profiles (openid, phone, qq, cardno, wxid, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
@@ -108,7 +110,15 @@ async function service(): Promise<void> {
   );
   sqlite.transaction(() => {
     for (let i = 0; i < MP_USERS; i++) {
-      insertProfile.run(openidOf(i), `138${String(i).padStart(8, '0')}`, String(10000 + i), `C${i}`, i % 2 ? `wx_user_${i}` : '', now, now);
+      insertProfile.run(
+        openidOf(i),
+        `138${String(i).padStart(8, '0')}`,
+        String(10000 + i),
+        `C${i}`,
+        i % 2 ? `wx_user_${i}` : '',
+        since(i),
+        now,
+      );
       insertSession.run(hashToken(tokenOf('mp', i)), openidOf(i), now, now + 30 * 86400_000);
     }
   })();
