@@ -23,7 +23,8 @@
  *                                clients: not moved by the machine's load, but by JIT tier-up and
  *                                GC timing (53-69 M for the same code at 30 claims: count more);
  *                                CLAIMS_BENCH_SINGLE=<n> one-client claims, default 40;
- *                                CLAIMS_BENCH_NODE_ARGS="<flags>" node flags for the service)
+ *                                CLAIMS_BENCH_NODE_ARGS="<flags>" node flags for the service,
+ *                                `npm start`'s by default)
  */
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,7 +35,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import Database from 'better-sqlite3';
 import { freePort } from '../test/helpers/free-port.js';
 import { hashToken, randomToken } from '../src/platform/crypto/tokens.js';
-import { report, writeResults, benchServiceEnv, SINK_SMTP_OPTIONS } from './lib.js';
+import { report, writeResults, benchServiceEnv, SINK_SMTP_OPTIONS, startFlags } from './lib.js';
 
 const CLAIMS = Number(process.env.CLAIMS_BENCH_CLAIMS ?? 400);
 const SINGLE = Number(process.env.CLAIMS_BENCH_SINGLE ?? 40);
@@ -129,8 +130,10 @@ async function buildServer(): Promise<string[]> {
     .map((f) => join(srcRoot, 'src', f));
   await build({ entryPoints, outdir, outbase: join(srcRoot, 'src'), format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
   if (REV) rmSync(srcRoot, { recursive: true, force: true });
-  // CLAIMS_BENCH_NODE_ARGS: node flags for the service alone (e.g. --no-optimize-for-size, which NODE_OPTIONS refuses).
-  const nodeArgs = (process.env.CLAIMS_BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // `npm start`'s node flags, or CLAIMS_BENCH_NODE_ARGS: node flags for the service alone (e.g.
+  // --no-optimize-for-size, which NODE_OPTIONS refuses; ' ' for none).
+  const given = process.env.CLAIMS_BENCH_NODE_ARGS;
+  const nodeArgs = given === undefined ? startFlags() : given.split(/\s+/).filter(Boolean);
   return [...nodeArgs, ...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
 }
 

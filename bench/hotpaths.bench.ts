@@ -15,7 +15,7 @@
  *                                  each measured run of the service to /tmp/hotprof/<path>.cpuprofile; HOT_BENCH_LOG_LEVEL=warn to compare;
  *                                  HOT_BENCH_ONLY=get,webhook runs only those;
  *                                  HOT_BENCH_NODE_ARGS='--max-semi-space-size=2' gives the service's
- *                                  process those node flags, e.g. `npm start`'s, to compare)
+ *                                  process those node flags instead of `npm start`'s, ' ' for none)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,7 +23,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, stat
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { report, startBenchWechat, writeResults } from './lib.js';
+import { report, startBenchWechat, startFlags, writeResults } from './lib.js';
 
 const SECONDS = Number(process.env.HOT_BENCH_SECONDS ?? 8);
 const VOLUNTEERS = 100_000;
@@ -330,7 +330,9 @@ async function main(): Promise<void> {
       svc.send(m);
     });
   // The service's stdout (its logs) goes to a file, as an operator's would.
-  const nodeArgs = (process.env.HOT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // `npm start`'s node flags unless HOT_BENCH_NODE_ARGS gives others (' ' for none).
+  const nodeArgs =
+    process.env.HOT_BENCH_NODE_ARGS === undefined ? startFlags() : process.env.HOT_BENCH_NODE_ARGS.split(' ').filter(Boolean);
   if (nodeArgs.length) report(results, 'service node flags', nodeArgs.join(' '));
   const svc: ChildProcess = fork(self, ['service'], {
     execArgv: [...nodeArgs, '--import', 'tsx'],

@@ -1,6 +1,6 @@
 /** Shared bits for benchmarks: load generation with autocannon and writing results. */
 import type { SMTPServerOptions } from 'smtp-server';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
@@ -227,3 +227,15 @@ export const SINK_SMTP_OPTIONS: SMTPServerOptions = {
   logger: false,
   maxClients: 200,
 };
+
+/**
+ * `npm start`'s node flags (its script is `node <flags> dist/main.js serve`): the benches that
+ * measure the service run it with them unless told otherwise, as an operator runs it.
+ */
+export function startFlags(): string[] {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
+  const m = /^node((?: \S+)*) dist\/main\.js serve$/.exec(start);
+  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js serve": ${start}`);
+  return m[1]!.split(' ').filter(Boolean);
+}

@@ -28,7 +28,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/free-port.js';
-import { report, writeResults, benchServiceEnv, SINK_SMTP_OPTIONS } from './lib.js';
+import { report, writeResults, benchServiceEnv, SINK_SMTP_OPTIONS, startFlags } from './lib.js';
 
 /** How long "idle" waits after the last request before its second reading (see the top). */
 const IDLE_SETTLE_MS = Number(process.env.MEM_BENCH_IDLE_SETTLE_MS ?? 12_000);
@@ -39,13 +39,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const self = fileURLToPath(import.meta.url);
 
-/** `npm start`'s node flags: its script is `node <flags> dist/main.js serve`. */
-function startFlags(): string[] {
-  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
-  const m = /^node((?: \S+)*) dist\/main\.js serve$/.exec(start);
-  if (!m) throw new Error(`npm start is not "node <flags> dist/main.js serve": ${start}`);
-  return m[1]!.split(' ').filter(Boolean);
-}
 const NODE_FLAGS =
   process.env.MEM_BENCH_NODE_FLAGS !== undefined ? process.env.MEM_BENCH_NODE_FLAGS.split(' ').filter(Boolean) : startFlags();
 
