@@ -108,6 +108,26 @@ describe.each(testDialects())('parallel guesses on certificates (%s)', (dialect)
     expect(answers.filter((r) => r.statusCode === 200)).toHaveLength(0);
   });
 
+  // The other side of reserving before comparing: a right token is an attempt in flight until it
+  // is compared, and an organizer's script or console sends many requests at once. Each was
+  // reserved at once, so past 10 in flight from one address a right token was answered 429
+  // "too many wrong admin tokens" (and past 20 from anywhere, by the one admin identity's budget).
+  it(`lets ${N} parallel right admin tokens from one address all in, and still limits wrong ones after them`, async () => {
+    const get = (token: string, ip: string) =>
+      ctx.t.app.inject({
+        method: 'GET',
+        url: '/api/v2/certificates/session',
+        headers: { authorization: `Bearer ${token}` },
+        remoteAddress: ip,
+      });
+    const right = await all(N, () => get('test-admin-token', '10.24.1.1'));
+    expect(right.map((r) => r.statusCode).filter((s) => s !== 200)).toEqual([]);
+    // And wrong ones from that address after them still stop at the limit's worth.
+    const wrong = await all(N, (i) => get(`wrong-token-${i}`, '10.24.1.1'));
+    expect(wrong.filter((r) => r.statusCode === 401).length).toBeLessThanOrEqual(10);
+    expect(wrong.filter((r) => r.statusCode === 429).length).toBeGreaterThanOrEqual(N - 10);
+  });
+
   it(`checks at most 120 of ${N} parallel unknown claim links from one address`, async () => {
     const answers = await all(N, (i) =>
       ctx.t.app.inject({ method: 'GET', url: `/api/v2/certificates/claim?token=guessed-link-token-${i}`, remoteAddress: '10.25.0.1' }),

@@ -59,26 +59,52 @@ export function createAdminAuth(
     expected = row.rows[0]?.value;
     return expected;
   }
+  /**
+   * Each client's checks in this instance, one after another: the tail of each client's queue.
+   * A presented token is an attempt reserved before it is compared (so that parallel guesses are
+   * limited too), and a right one is given back only once compared. Checked all at once, an
+   * organizer's parallel requests (a script, the console's page loads) were each still in flight
+   * as the next was reserved: past 10 from one address a right token was answered 429 "too many
+   * wrong admin tokens". In turn, a right token's give-back is done before the next reservation,
+   * and wrong tokens are limited exactly as before (test/security/throttle-concurrency.test.ts).
+   */
+  const turns = new Map<string, Promise<unknown>>();
+  function inTurn<T>(key: string, f: () => Promise<T>): Promise<T> {
+    const run = (turns.get(key) ?? Promise.resolve()).then(f);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    turns.set(key, tail);
+    void tail.then(() => {
+      if (turns.get(key) === tail) turns.delete(key);
+    });
+    return run;
+  }
   return {
     async check(token, ip) {
       // No token is no guess: nothing to count (the console's first visit, a probe without one).
       if (!token) return { ok: false, reason: 'missing' };
       const pair = `admin|${clientKey(ip)}`;
-      const r = await limiter.reserve([windowRule(pair, ADMIN_FAILURES_PER_WINDOW, ADMIN_WINDOW_MS), backoffRule('admin', ADMIN_BACKOFF)]);
-      if (!r.ok) return { ok: false, reason: 'rate_limited', retryAfterMs: r.retryAfterMs };
-      let want: string | undefined;
-      try {
-        want = await expectedHash();
-      } catch (err) {
-        // The token was never compared (the database failed): it was no guess, give it back.
-        await limiter.refund([pair, 'admin']);
-        throw err;
-      }
-      if (!want || !safeEqual(hashToken(token), want)) return { ok: false, reason: 'wrong' };
-      await limiter.settle({ reset: [pair], refund: ['admin'] });
-      return { ok: true };
+      return inTurn(pair, () => compare(token, pair));
     },
   };
+
+  async function compare(token: string, pair: string): Promise<AdminCheck> {
+    const r = await limiter.reserve([windowRule(pair, ADMIN_FAILURES_PER_WINDOW, ADMIN_WINDOW_MS), backoffRule('admin', ADMIN_BACKOFF)]);
+    if (!r.ok) return { ok: false, reason: 'rate_limited', retryAfterMs: r.retryAfterMs };
+    let want: string | undefined;
+    try {
+      want = await expectedHash();
+    } catch (err) {
+      // The token was never compared (the database failed): it was no guess, give it back.
+      await limiter.refund([pair, 'admin']);
+      throw err;
+    }
+    if (!want || !safeEqual(hashToken(token), want)) return { ok: false, reason: 'wrong' };
+    await limiter.settle({ reset: [pair], refund: ['admin'] });
+    return { ok: true };
+  }
 }
 
 /** Shortest ADMIN_TOKEN `serve` accepts. */
