@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AccessLog, logUrl, msText, requestLogger } from '../../src/platform/http/access-log.js';
+import { AccessLog, logUrl, makeRequestLoggersLazy, msText, requestLogger } from '../../src/platform/http/access-log.js';
 import { redactUrl } from '../../src/platform/logger.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -142,6 +142,29 @@ describe('requestLogger', () => {
     expect(quiet.level).toBe('error');
     quiet.warn('below the route level');
     expect(lines).toHaveLength(3);
+  });
+});
+
+describe('makeRequestLoggersLazy', () => {
+  it("makes the root's children (what Fastify asks for each request) on first use, with their bindings and level", () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const root = pino({ level: 'info' }, sink);
+    const made = countChildren(root);
+    makeRequestLoggersLazy(root);
+    const log = root.child({ reqId: 'r3' }, {});
+    log.info('not yet made? written through the real child');
+    expect(made()).toBe(1);
+    const quiet = root.child({ reqId: 'r4' }, { level: 'error' });
+    quiet.warn('below its level');
+    expect(made()).toBe(1);
+    expect(quiet.level).toBe('error');
+    expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: 'r3', msg: 'not yet made? written through the real child' })]);
   });
 });
 
