@@ -177,9 +177,10 @@ function quote(s: string): string {
 /**
  * A number of milliseconds as JSON (and String) writes it, for the times `round` gives (at most
  * two decimals): from the integer number of hundredths, without V8's double-to-text conversion
- * (in a loop ~91 -> ~34 ns a line, bench/README.md "an eighth pass"). Such a double is the nearest to its two-decimal value, and below 1e13 no
- * shorter decimal is that near, so the shortest text that reads back as it (what JSON writes) is
- * that value with its trailing zeros dropped. Anything else goes through String.
+ * (in a loop ~91 -> ~34 ns a line, bench/README.md "an eighth pass"). Such a double is the
+ * nearest to its two-decimal value, and below 1e13 no shorter decimal is that near, so the
+ * shortest text that reads back as it (what JSON writes) is that value with its trailing zeros
+ * dropped. Anything else goes through String.
  */
 export function msText(ms: number): string {
   const h = Math.round(ms * 100);
