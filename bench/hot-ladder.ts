@@ -19,6 +19,7 @@ const RUNG = Number(process.env.RUNG);
 const body =
   '{"code":0,"data":{"email":"volunteer1@example.org","name":"","Email":"volunteer1@example.org","Name":""},"message":"success"}';
 await import('../src/platform/heap-settings.js');
+await import('../src/platform/tick-shape.js');
 const { parseConfig } = await import('../src/config.js');
 const env: Record<string, string> = {
   DATA_DIR: process.env.DATA_DIR!,

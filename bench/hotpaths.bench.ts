@@ -48,6 +48,7 @@ interface Ready {
 async function service(): Promise<void> {
   // V8's heap settings as `serve` makes them (main.ts loads this first): `--optimize-for-size`.
   await import('../src/platform/heap-settings.js');
+  await import('../src/platform/tick-shape.js');
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-hot-bench-'));
   const { parseConfig } = await import('../src/config.js');
   const { buildApp, createAppCore } = await import('../src/app.js');

@@ -10,7 +10,7 @@ import { createCore, type Core, type CoreOptions } from './platform/core.js';
 import type { Config } from './config.js';
 import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
-import { AccessLog, requestLogger } from './platform/http/access-log.js';
+import { AccessLog, makeRequestLoggersLazy } from './platform/http/access-log.js';
 import { registerDraining } from './platform/http/draining.js';
 import { databaseUnavailableReason, ServiceUnavailableError } from './platform/http/errors.js';
 import { registerWeb } from './platform/http/web.js';
@@ -77,8 +77,6 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     // One access-log line per request (access-log.ts) instead of Fastify's two.
     logController: accessLog,
-    // req.log made when a request first writes a line of its own (most write none).
-    childLoggerFactory: requestLogger,
     genReqId: () => crypto.randomUUID(),
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
     // While stopping, our own hook answers 503 in each API's envelope (draining.ts).
@@ -89,6 +87,8 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     // route here ever uses (issue 15, idle memory; bench/README.md "Latest memory (mem4)").
     schemaController: { compilersFactory: zodCompilers },
   });
+  // req.log made when a request first writes a line of its own (most write none).
+  makeRequestLoggersLazy(app.log);
   const draining = registerDraining(app);
   // The access lines of the last event-loop turn, before the logger is flushed at exit.
   app.addHook('onClose', (_app, done) => {

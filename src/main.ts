@@ -4,6 +4,7 @@
  */
 // First: the V8 heap settings apply to everything loaded after them.
 import './platform/heap-settings.js';
+import './platform/tick-shape.js';
 import 'dotenv/config';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

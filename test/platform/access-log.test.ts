@@ -5,8 +5,8 @@
 import { Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AccessLog, logUrl, requestLogger } from '../../src/platform/http/access-log.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AccessLog, logUrl, makeRequestLoggersLazy, msText, requestLogger } from '../../src/platform/http/access-log.js';
 import { redactUrl } from '../../src/platform/logger.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -145,6 +145,29 @@ describe('requestLogger', () => {
   });
 });
 
+describe('makeRequestLoggersLazy', () => {
+  it("makes the root's children (what Fastify asks for each request) on first use, with their bindings and level", () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    const root = pino({ level: 'info' }, sink);
+    const made = countChildren(root);
+    makeRequestLoggersLazy(root);
+    const log = root.child({ reqId: 'r3' }, {});
+    log.info('not yet made? written through the real child');
+    expect(made()).toBe(1);
+    const quiet = root.child({ reqId: 'r4' }, { level: 'error' });
+    quiet.warn('below its level');
+    expect(made()).toBe(1);
+    expect(quiet.level).toBe('error');
+    expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: 'r3', msg: 'not yet made? written through the real child' })]);
+  });
+});
+
 describe('logUrl', () => {
   it('keeps paths and harmless parameters, replaces secret values', () => {
     expect(logUrl('/healthz')).toBe('/healthz');
@@ -186,6 +209,49 @@ describe('AccessLog line', () => {
       const time = /"time":(\d+)/.exec(pinos)![1];
       expect(mine.replace(/"time":\d+/, `"time":${time}`)).toBe(pinos);
     }
+  });
+});
+
+describe('AccessLog line, its parts', () => {
+  const log = () => new AccessLog(pino({ level: 'info' }, new Writable({ write: (_c, _e, cb) => cb() })));
+
+  it('writes the time of the call, also for lines in the same millisecond and after it', () => {
+    const l = log();
+    const now = vi.spyOn(Date, 'now');
+    try {
+      for (const t of [1796316022753, 1796316022753, 1796316022754, 1796316022753, 1]) {
+        now.mockReturnValue(t);
+        expect(JSON.parse(l.line('id', 'GET', '/', 200, 1)).time).toBe(t);
+      }
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  it('quotes every string as JSON.stringify does: each char code at the edges of what JSON escapes', () => {
+    const l = log();
+    const codes = [...Array(0x90).keys(), 0xa0, 0xff, 0x100, 0x2028, 0x2029, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xfeff, 0xffff];
+    for (const c of codes) {
+      const s = `a${String.fromCharCode(c)}b`;
+      const line = l.line(s, s, s, 200, 0);
+      const q = JSON.stringify(s);
+      expect(line).toContain(`"reqId":${q},"method":${q},"url":${q},`);
+    }
+    // A surrogate pair (an emoji) and a lone surrogate at either end.
+    for (const s of ['\ud83d\ude00', '\ud83d', 'x\ude00', '']) expect(l.line(s, 'GET', s, 200, 0)).toContain(`"url":${JSON.stringify(s)},`);
+  });
+
+  it('writes ms as JSON does (msText against String, for the two-decimal values round gives and any other number)', () => {
+    const round = (ms: number) => Math.round(ms * 100) / 100;
+    const values = [0, -0, 0.001, 0.004, 0.005, 0.01, 0.05, 0.1, 0.15, 0.3, 0.7, 1, 1.005, 1.25, 2, 9.99, 10, 12.3, 99.995, 100, 1234.56];
+    values.push(1e9 + 0.01, 1e12 + 0.05, 9999999999999.99, 1e13, 1e13 + 0.01, 1e15, 1e21, 1e-7);
+    for (let i = 0; i < 20000; i++) values.push(Math.random() * 10 ** Math.floor(Math.random() * 9));
+    for (let h = 0; h < 20000; h++) values.push(h / 100);
+    for (const v of values) {
+      expect(msText(round(v))).toBe(String(round(v)));
+      expect(msText(v)).toBe(String(v));
+    }
+    for (const v of [-1.25, -0.01, NaN, Infinity, -Infinity, 0.1 + 0.2, 2 ** 53, Number.MAX_VALUE]) expect(msText(v)).toBe(String(v));
   });
 });
 

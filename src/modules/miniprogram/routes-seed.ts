@@ -48,7 +48,19 @@ function incoming(req: FastifyRequest): Incoming {
   }
   const auth = req.headers.authorization ?? req.headers.token;
   const headerToken = typeof auth === 'string' ? auth.replace(/^Bearer\s+/i, '').trim() || undefined : undefined;
-  return { params: { ...query, ...(body as Record<string, unknown> | undefined) }, headerToken };
+  // The usual call has no query string: then the body's object is the parameters as it is (zod
+  // reads it and changes nothing), not a copy: the two object spreads were ~0.3 us of a `get`
+  // (perf, bench/README.md "Hot paths, an eighth pass").
+  const params =
+    body !== undefined && body !== null && hasNoKeys(query)
+      ? (body as Record<string, unknown>)
+      : { ...query, ...(body as Record<string, unknown> | undefined) };
+  return { params, headerToken };
+}
+
+function hasNoKeys(o: object): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return false;
+  return true;
 }
 
 /** Registers the plugin on `app`. */

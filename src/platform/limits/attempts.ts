@@ -62,6 +62,9 @@ export type Reservation = { ok: true } | { ok: false; retryAfterMs: number };
  * address, per-client limits would be no limits at all.
  */
 export function clientKey(ip: string): string {
+  // The usual case, an IPv4 address with no zone: itself, without the two regular expressions
+  // below (they were ~0.3 us of a getUserInfo answer, perf, bench/README.md "an eighth pass").
+  if (ip && !ip.includes(':') && !ip.includes('%')) return ip;
   const a = (ip || 'unknown').replace(/%.*$/, '');
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
   if (mapped) return mapped[1];
