@@ -5,9 +5,14 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 const [base, file, n, c = '8', offset = '0'] = process.argv.slice(2);
-const reqs = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => l.split('\t'));
+const reqs = readFileSync(file, 'utf8')
+  .trimEnd()
+  .split('\n')
+  .map((l) => l.split('\t'));
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(c) });
-let next = Number(offset), left = Number(n), bad = 0;
+let next = Number(offset),
+  left = Number(n),
+  bad = 0;
 const end = Number(offset) + Number(n);
 function one() {
   if (next >= end) return Promise.resolve();
@@ -15,7 +20,11 @@ function one() {
   return new Promise((resolve, reject) => {
     const r = http.request(base + path, { method, agent, headers: type ? { 'content-type': type } : {} }, (res) => {
       res.resume();
-      res.on('end', () => { if (res.statusCode !== 200) bad++; left--; resolve(); });
+      res.on('end', () => {
+        if (res.statusCode !== 200) bad++;
+        left--;
+        resolve();
+      });
     });
     r.on('error', reject);
     r.end(body || undefined);

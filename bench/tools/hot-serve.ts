@@ -42,13 +42,10 @@ writeFileSync(
 );
 writeFileSync(
   join(out, 'get.tsv'),
-  Array.from(
-    { length: 100_000 },
-    (_, k) => {
-      const i = (k * 7919) % 100_000;
-      return `POST\t/service/user/get\tapplication/json\t${JSON.stringify({ openid: openidOf(i), token: tokenOf('mp', i) })}`;
-    },
-  ).join('\n') + '\n',
+  Array.from({ length: 100_000 }, (_, k) => {
+    const i = (k * 7919) % 100_000;
+    return `POST\t/service/user/get\tapplication/json\t${JSON.stringify({ openid: openidOf(i), token: tokenOf('mp', i) })}`;
+  }).join('\n') + '\n',
 );
 const { buildInbound } = await import('../../src/platform/wechat/callback.js');
 let msgId = 7_000_000_000_000_000_000n + BigInt(Date.now()) * 1000n;
@@ -58,7 +55,12 @@ function webhookFile(n: number): void {
   for (let k = 0; k < n; k++) {
     const r = Math.random();
     const i = Math.floor(Math.random() * 1000);
-    const text = r < 0.5 ? `kw${id5(i)}` : r < 0.8 ? `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？` : `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
+    const text =
+      r < 0.5
+        ? `kw${id5(i)}`
+        : r < 0.8
+          ? `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？`
+          : `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
     const fields = {
       ToUserName: 'gh_bench',
       FromUserName: `oFollower${Math.floor(Math.random() * 10_000)}`,

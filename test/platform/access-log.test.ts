@@ -230,7 +230,22 @@ describe('AccessLog line, its parts', () => {
 
   it('quotes every string as JSON.stringify does: each char code at the edges of what JSON escapes', () => {
     const l = log();
-    const codes = [...Array(0x90).keys(), 0xa0, 0xff, 0x100, 0x2028, 0x2029, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xfeff, 0xffff];
+    const codes = [
+      ...Array(0x90).keys(),
+      0xa0,
+      0xff,
+      0x100,
+      0x2028,
+      0x2029,
+      0xd7ff,
+      0xd800,
+      0xdbff,
+      0xdc00,
+      0xdfff,
+      0xe000,
+      0xfeff,
+      0xffff,
+    ];
     for (const c of codes) {
       const s = `a${String.fromCharCode(c)}b`;
       const line = l.line(s, s, s, 200, 0);
