@@ -12,6 +12,9 @@
  * "Hot paths, an eighth pass"), and which processes it hit was chance. One tick object held keeps
  * its map chain alive (each map holds its parent), so the caches stay monomorphic.
  *
+ * Node 24 builds it the same way with a third computed key (kAsyncContextFrame), and its caches
+ * go the same way without the hold (test/platform/tick-shape.test.ts runs the check on both).
+ *
  * Inside a tick's callback `executionAsyncResource()` is that tick object (node 20's task queue
  * enters it as the async resource). On a node where it is something else, this keeps that small
  * object instead and changes nothing.

@@ -12,7 +12,12 @@ describe('tick-shape', () => {
   it("holds a tick object: the literal's two symbol keys, callback and args", async () => {
     await new Promise((r) => process.nextTick(r));
     const held = heldTickObject()!;
-    expect(Object.getOwnPropertySymbols(held).map(String)).toEqual(['Symbol(async_id_symbol)', 'Symbol(trigger_async_id_symbol)']);
+    // Node 24's literal has a third computed key (kAsyncContextFrame), and an AsyncLocalStorage
+    // in use stores its value on the resource (kResourceStore): the first two are the literal's.
+    expect(Object.getOwnPropertySymbols(held).map(String).slice(0, 2)).toEqual([
+      'Symbol(async_id_symbol)',
+      'Symbol(trigger_async_id_symbol)',
+    ]);
     expect(Object.keys(held)).toEqual(['callback', 'args']);
   });
 
