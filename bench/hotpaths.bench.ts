@@ -23,7 +23,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, stat
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { report, startBenchWechat, startFlags, writeResults } from './lib.js';
+import { report, seedMiniprogramUsers, startBenchWechat, startFlags, writeResults } from './lib.js';
 
 const SECONDS = Number(process.env.HOT_BENCH_SECONDS ?? 8);
 const VOLUNTEERS = 100_000;
@@ -100,29 +100,7 @@ async function service(): Promise<void> {
   sqlite.transaction(() => rows.forEach((r, i) => setTok.run(hashToken(tokenOf('cert', i)), r.id)))();
 
   // Mini-program: 100,000 profiles, each with a session.
-  const now = Date.now();
-  // Profiles made over three years, as a real mini-program's are (the answer formats both times).
-  const since = (i: number) => now - ((i * 7919) % (3 * 365 * 86_400)) * 1000;
-  const insertProfile = sqlite.prepare(
-    'INSERT INTO miniprogram_profiles (openid, phone, qq, cardno, wxid, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insertSession = sqlite.prepare(
-    'INSERT INTO miniprogram_sessions (token_hash, openid, session_key, created_at, expires_at) VALUES (?, ?, NULL, ?, ?)',
-  );
-  sqlite.transaction(() => {
-    for (let i = 0; i < MP_USERS; i++) {
-      insertProfile.run(
-        openidOf(i),
-        `138${String(i).padStart(8, '0')}`,
-        String(10000 + i),
-        `C${i}`,
-        i % 2 ? `wx_user_${i}` : '',
-        since(i),
-        now,
-      );
-      insertSession.run(hashToken(tokenOf('mp', i)), openidOf(i), now, now + 30 * 86400_000);
-    }
-  })();
+  seedMiniprogramUsers(sqlite, MP_USERS, openidOf, (i) => hashToken(tokenOf('mp', i)));
 
   // The console's search index is filled in the background after an import: finish it now, so
   // that its batches are not counted in the hot paths' CPU time per answer.

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
+import type SQLite from 'better-sqlite3';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -238,4 +239,39 @@ export function startFlags(): string[] {
   const m = /^node((?: \S+)*) dist\/main\.js serve$/.exec(start);
   if (!m) throw new Error(`npm start is not "node <flags> dist/main.js serve": ${start}`);
   return m[1]!.split(' ').filter(Boolean);
+}
+
+/**
+ * `n` mini-program users written straight into the service's SQLite file (the hotpaths and
+ * miniprogram benches): profiles made over three years, as a real mini-program's are (the answer
+ * formats both times), each with a session of 30 days whose token hash is `tokenHashOf(i)`.
+ */
+export function seedMiniprogramUsers(
+  sqlite: SQLite.Database,
+  n: number,
+  openidOf: (i: number) => string,
+  tokenHashOf: (i: number) => string,
+): void {
+  const now = Date.now();
+  const since = (i: number) => now - ((i * 7919) % (3 * 365 * 86_400)) * 1000;
+  const insertProfile = sqlite.prepare(
+    'INSERT INTO miniprogram_profiles (openid, phone, qq, cardno, wxid, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertSession = sqlite.prepare(
+    'INSERT INTO miniprogram_sessions (token_hash, openid, session_key, created_at, expires_at) VALUES (?, ?, NULL, ?, ?)',
+  );
+  sqlite.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      insertProfile.run(
+        openidOf(i),
+        `138${String(i).padStart(8, '0')}`,
+        String(10000 + i),
+        `C${i}`,
+        i % 2 ? `wx_user_${i}` : '',
+        since(i),
+        now,
+      );
+      insertSession.run(tokenHashOf(i), openidOf(i), now, now + 30 * 86400_000);
+    }
+  })();
 }

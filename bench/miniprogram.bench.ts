@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load, report, withServerCpu, writeResults } from './lib.js';
+import { load, report, seedMiniprogramUsers, withServerCpu, writeResults } from './lib.js';
 
 const USERS = Number(process.env.MP_BENCH_USERS ?? 100_000);
 const SECONDS = Number(process.env.MP_BENCH_SECONDS ?? 10);
@@ -30,29 +30,7 @@ async function server(): Promise<void> {
   const core = await createAppCore(config);
   const sqlite = core.handle.sqlite!;
   const t0 = performance.now();
-  const now = Date.now();
-  // Profiles made over three years, as a real mini-program's are (the answer formats both times).
-  const since = (i: number) => now - ((i * 7919) % (3 * 365 * 86_400)) * 1000;
-  const insertProfile = sqlite.prepare(
-    'INSERT INTO miniprogram_profiles (openid, phone, qq, cardno, wxid, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insertSession = sqlite.prepare(
-    'INSERT INTO miniprogram_sessions (token_hash, openid, session_key, created_at, expires_at) VALUES (?, ?, NULL, ?, ?)',
-  );
-  sqlite.transaction(() => {
-    for (let i = 0; i < USERS; i++) {
-      insertProfile.run(
-        openidOf(i),
-        `138${String(i).padStart(8, '0')}`,
-        String(10000 + i),
-        `C${i}`,
-        i % 2 ? `wx_user_${i}` : '',
-        since(i),
-        now,
-      );
-      insertSession.run(hashToken(tokenOf(i)), openidOf(i), now, now + 30 * 86400_000);
-    }
-  })();
+  seedMiniprogramUsers(sqlite, USERS, openidOf, (i) => hashToken(tokenOf(i)));
   sqlite.pragma('wal_checkpoint(TRUNCATE)');
   const seedMs = Math.round(performance.now() - t0);
   const app = await buildApp(core);
