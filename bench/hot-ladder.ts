@@ -39,7 +39,7 @@ if (RUNG === 0) {
   app = await buildApp(core);
 } else {
   const { createAppCore, trustProxyOption, BODY_LIMIT } = await import('../src/app.js');
-  const { AccessLog, requestLogger } = await import('../src/platform/http/access-log.js');
+  const { AccessLog, makeRequestLoggersLazy } = await import('../src/platform/http/access-log.js');
   const { escapeMalformedPath } = await import('../src/platform/http/safe-url.js');
   const { serializerCompiler, validatorCompiler } = await import('fastify-type-provider-zod');
   const config = parseConfig(env);
@@ -53,10 +53,8 @@ if (RUNG === 0) {
   if (F0.includes('noline')) (accessLog as any).requestCompleted = () => {};
   const F = (process.env.FLAGS ?? 'log,id,rewrite,misc').split(',');
   app = Fastify({
-    ...(F.includes('log') ? { loggerInstance: core.logger as any, logController: accessLog, childLoggerFactory: requestLogger } : {}),
-    ...(F.includes('logonly')
-      ? { loggerInstance: core.logger as any, childLoggerFactory: requestLogger, disableRequestLogging: true }
-      : {}),
+    ...(F.includes('log') ? { loggerInstance: core.logger as any, logController: accessLog } : {}),
+    ...(F.includes('logonly') ? { loggerInstance: core.logger as any, disableRequestLogging: true } : {}),
     ...(F.includes('id') ? { requestIdHeader: 'x-request-id', genReqId: () => crypto.randomUUID() } : {}),
     ...(F.includes('rewrite') ? { rewriteUrl: (req: any) => escapeMalformedPath(req.url ?? '/') } : {}),
     ...(F.includes('misc')
@@ -70,6 +68,8 @@ if (RUNG === 0) {
         }
       : {}),
   } as any);
+  // req.log made lazy as app.ts makes it.
+  if (F.includes('log') || F.includes('logonly')) makeRequestLoggersLazy(app.log);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   if (RUNG === 1) {

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AccessLog, logUrl, makeRequestLoggersLazy, msText, requestLogger } from '../../src/platform/http/access-log.js';
+import { AccessLog, logUrl, makeRequestLoggersLazy, msText } from '../../src/platform/http/access-log.js';
 import { redactUrl } from '../../src/platform/logger.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
@@ -112,8 +112,9 @@ function countChildren(logger: pino.Logger): () => number {
   return () => n;
 }
 
-describe('requestLogger', () => {
-  it("is the parent's child with the request's bindings, made on first use, redaction and level included", () => {
+describe('makeRequestLoggersLazy', () => {
+  // Fastify asks its root logger's `child` for each request's req.log (app.ts).
+  it("makes a request's logger on first use: the root's child with the request's bindings, redaction and level included", () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk, _enc, cb) {
@@ -123,7 +124,8 @@ describe('requestLogger', () => {
     });
     const parent = pino({ level: 'info', redact: { paths: ['*.token'], censor: '[redacted]' } }, sink);
     const made = countChildren(parent);
-    const log = requestLogger(parent, { reqId: 'r1' }, {});
+    makeRequestLoggersLazy(parent);
+    const log = parent.child({ reqId: 'r1' }, {});
     expect(made()).toBe(0);
     expect(log.level).toBe('info');
     log.debug('not written');
@@ -132,39 +134,20 @@ describe('requestLogger', () => {
     expect(made()).toBe(1);
     log.warn('again, the same child');
     expect(made()).toBe(1);
+    // A child of the request's logger keeps the request's bindings (pino's children inherit the
+    // root's methods: the root's lazy `child` must not stand in for theirs).
     log.child({ part: 'x' }).info('from a child');
+    expect(made()).toBe(2);
     expect(lines).toEqual([
       expect.objectContaining({ level: 40, reqId: 'r1', req: { token: '[redacted]' }, msg: 'refused' }),
       expect.objectContaining({ level: 40, reqId: 'r1', msg: 'again, the same child' }),
       expect.objectContaining({ level: 30, reqId: 'r1', part: 'x', msg: 'from a child' }),
     ]);
-    const quiet = requestLogger(parent, { reqId: 'r2' }, { level: 'error' });
+    const quiet = parent.child({ reqId: 'r2' }, { level: 'error' });
     expect(quiet.level).toBe('error');
     quiet.warn('below the route level');
+    expect(made()).toBe(2); // not made for a line below its level
     expect(lines).toHaveLength(3);
-  });
-});
-
-describe('makeRequestLoggersLazy', () => {
-  it("makes the root's children (what Fastify asks for each request) on first use, with their bindings and level", () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-        cb();
-      },
-    });
-    const root = pino({ level: 'info' }, sink);
-    const made = countChildren(root);
-    makeRequestLoggersLazy(root);
-    const log = root.child({ reqId: 'r3' }, {});
-    log.info('not yet made? written through the real child');
-    expect(made()).toBe(1);
-    const quiet = root.child({ reqId: 'r4' }, { level: 'error' });
-    quiet.warn('below its level');
-    expect(made()).toBe(1);
-    expect(quiet.level).toBe('error');
-    expect(lines).toEqual([expect.objectContaining({ level: 30, reqId: 'r3', msg: 'not yet made? written through the real child' })]);
   });
 });
 

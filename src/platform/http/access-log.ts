@@ -198,27 +198,28 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 const levelValue = (level: string): number => pino.levels.values[level] ?? Infinity;
 
 /**
- * The request's logger (`req.log`): the parent's child with the request's bindings (its reqId)
- * and the route's level, made when the request first writes a line at an enabled level. Most
- * requests write none (the access line goes through AccessLog with `req.id`), and a pino child
- * per request cost a few percent of a hot path's CPU (its bindings serialized and run through the
- * redaction). What is written is exactly what the child would write: the same child, made later.
- */
-export function requestLogger(parent: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions): FastifyBaseLogger {
-  return new RequestLogger(parent, bindings, opts, (b, o) => parent.child(b, o));
-}
-
-/**
  * Makes Fastify's root logger (`app.log`, whose `child` Fastify calls for each request's
- * `req.log`, app.ts) answer a RequestLogger over its own pino child. Done on the logger rather
- * than as Fastify's `childLoggerFactory` option: Fastify checks each request's logger a factory of
- * ours makes (validateLogger: an array, a closure and 14 property reads per request, megamorphic
- * in the service: ~150 ns in a loop, bench/README.md "Hot paths, an eighth pass"), and skips the
- * check for its own default factory, which calls this `child`. Nothing else in Fastify calls it.
+ * `req.log`, app.ts) answer the request's logger: the root's child with the request's bindings
+ * (its reqId) and the route's level, made when the request first writes a line at an enabled
+ * level. Most requests write none (the access line goes through AccessLog with `req.id`), and a
+ * pino child per request cost a few percent of a hot path's CPU (its bindings serialized and run
+ * through the redaction). What is written is exactly what the child would write: the same child,
+ * made later.
+ *
+ * Done on the logger rather than as Fastify's `childLoggerFactory` option: Fastify checks each
+ * request's logger a factory of ours makes (validateLogger: an array, a closure and 14 property
+ * reads per request, megamorphic in the service: ~150 ns in a loop, bench/README.md "Hot paths,
+ * an eighth pass"), and skips the check for its own default factory, which calls this `child`.
+ * Only calls on the root itself are lazy: pino's children inherit the root's methods, and a
+ * child's own `child` (a request logger's, say) must keep that child's bindings.
  */
 export function makeRequestLoggersLazy(root: FastifyBaseLogger): void {
-  const real = root.child.bind(root);
-  root.child = (bindings: Bindings, opts?: ChildLoggerOptions) => new RequestLogger(root, bindings, opts ?? {}, real);
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with its `this` (the root, or a child inheriting it)
+  const child = root.child;
+  const make = (bindings: Bindings, opts: ChildLoggerOptions) => child.call(root, bindings, opts);
+  root.child = function (this: FastifyBaseLogger, bindings: Bindings, opts?: ChildLoggerOptions): FastifyBaseLogger {
+    return this === root ? new RequestLogger(root, bindings, opts ?? {}, make) : child.call(this, bindings, opts);
+  };
 }
 
 class RequestLogger implements FastifyBaseLogger {
