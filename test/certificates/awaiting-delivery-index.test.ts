@@ -10,6 +10,7 @@ import { modules } from '../../src/app.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { createRecipientsRepo } from '../../src/modules/certificates/recipients-repo.js';
 import { testDialects } from '../helpers/db.js';
+import { insertCampaign } from '../helpers/campaigns.js';
 import { emptyDatabaseEach } from '../helpers/migrations.js';
 
 describe.each(testDialects())('recipients awaiting delivery on %s', (dialect) => {
@@ -20,15 +21,7 @@ describe.each(testDialects())('recipients awaiting delivery on %s', (dialect) =>
     const db = handle.db;
     await migrateToLatest(db, modules);
     const now = Date.now();
-    const campaign = Number(
-      (
-        await db
-          .insertInto('campaigns')
-          .values({ slug: 'awaiting', name: 'awaiting', created_at: now, updated_at: now })
-          .returning('id')
-          .executeTakeFirstOrThrow()
-      ).id,
-    );
+    const campaign = await insertCampaign(db, 'awaiting', 'awaiting', now);
     const row = (email: string, status: number, failure: string | null) => ({
       campaign_id: campaign,
       email,

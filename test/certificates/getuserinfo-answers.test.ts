@@ -10,6 +10,7 @@ import { hashToken } from '../../src/platform/crypto/tokens.js';
 import { TOKEN_MISSES_PER_MINUTE } from '../../src/modules/certificates/claims.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
+import { insertCampaign } from '../helpers/campaigns.js';
 
 describe.each(testDialects())('getUserInfo, every answer (%s)', (dialect) => {
   let t: TestApp;
@@ -17,13 +18,9 @@ describe.each(testDialects())('getUserInfo, every answer (%s)', (dialect) => {
     t = await startTestApp({ dialect, startJobs: false });
     const db = t.core.db;
     const now = Date.now();
-    const c = await db
-      .insertInto('campaigns')
-      .values({ slug: 'gui-answers', name: 'G', created_at: now, updated_at: now } as never)
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const campaignId = await insertCampaign(db, 'gui-answers', 'G', now);
     const row = (email: string, token: string, status: number, extra: object = {}) => ({
-      campaign_id: Number(c.id),
+      campaign_id: campaignId,
       email,
       token_hash: hashToken(token),
       status,

@@ -15,6 +15,7 @@ import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { searchIndexerFor } from '../../src/modules/certificates/search-indexer.js';
 import { createRecipientsRepo } from '../../src/modules/certificates/recipients-repo.js';
 import { testDialects } from '../helpers/db.js';
+import { insertCampaign } from '../helpers/campaigns.js';
 import { emptyDatabaseEach, migrationsWithout } from '../helpers/migrations.js';
 
 const NEW = '1480_recipients_import_indexes';
@@ -27,18 +28,8 @@ describe.each(testDialects())('migration 1480 on %s', (dialect) => {
     const db = handle.db;
     await migrateToLatest(db, migrationsWithout(NEW));
     const now = Date.now();
-    const campaign = async (slug: string) =>
-      Number(
-        (
-          await db
-            .insertInto('campaigns')
-            .values({ slug, name: slug, created_at: now, updated_at: now })
-            .returning('id')
-            .executeTakeFirstOrThrow()
-        ).id,
-      );
-    const a = await campaign('mig-a');
-    const b = await campaign('mig-b');
+    const a = await insertCampaign(db, 'mig-a');
+    const b = await insertCampaign(db, 'mig-b');
     const row = (campaign_id: number, email: string, extra: Record<string, unknown> = {}) => ({
       campaign_id,
       email,

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../helpers/db.js';
+import { insertCampaign } from '../helpers/campaigns.js';
 import { startAccountsEnv, type AccountsTestEnv } from '../accounts/helpers.js';
 import { codeFor, member as arMember, startAutoreply, type Ctx } from '../autoreply/helpers.js';
 import { hashToken } from '../../src/platform/crypto/tokens.js';
@@ -138,15 +139,11 @@ describe.each(testDialects())('parallel guesses on certificates (%s)', (dialect)
     const token = 'a-real-claim-link-token-for-this-test-0001';
     const db = ctx.t.core.db;
     const now = Date.now();
-    const c = await db
-      .insertInto('campaigns')
-      .values({ slug: 'sec-claims', name: 'Sec', created_at: now, updated_at: now } as never)
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const campaignId = await insertCampaign(db, 'sec-claims', 'Sec', now);
     await db
       .insertInto('recipients')
       .values({
-        campaign_id: Number(c.id),
+        campaign_id: campaignId,
         email: 'vol@example.org',
         token_hash: hashToken(token),
         status: 1,
