@@ -20,6 +20,35 @@ describe('signature', () => {
     expect(checkSignature(s, 'token2', '1409304348', 'xxxxxx')).toBe(false);
     expect(checkSignature(undefined, 'token', '1409304348', 'xxxxxx')).toBe(false);
   });
+  it('accepts exactly the 40 hex digits of the right digest, in either case, whatever the order of the parts', () => {
+    const parts = ['tok-en', '1409304348', 'n0nce'];
+    const s = wechatSignature(...parts);
+    const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    for (const [a, b, c] of orders) expect(wechatSignature(parts[a]!, parts[b]!, parts[c]!)).toBe(s);
+    // Parts that sort differently by code unit than by locale, and one a prefix of another.
+    expect(wechatSignature('b', 'B', 'ba')).toBe(wechatSignature('B', 'b', 'ba'));
+    expect(checkSignature(wechatSignature('a', 'ab', 'Z'), 'ab', 'Z', 'a')).toBe(true);
+    const mixed = s.replace(/[a-f]/g, (c, i: number) => (i % 2 ? c.toUpperCase() : c));
+    expect(checkSignature(mixed, 'tok-en', '1409304348', 'n0nce')).toBe(true);
+    for (const bad of [
+      s.slice(0, 39),
+      s + '0',
+      '',
+      s.slice(0, 39) + 'g',
+      s.slice(0, 39) + 'G',
+      ' ' + s.slice(1),
+      s.slice(0, 39) + (s[39] === '0' ? '1' : '0'),
+      s.slice(0, 20) + String.fromCharCode(s.charCodeAt(20) ^ 1) + s.slice(21),
+      'İ'.repeat(40),
+    ])
+      expect(checkSignature(bad, 'tok-en', '1409304348', 'n0nce'), bad).toBe(false);
+    // Safe mode's msg_signature: four parts.
+    const m = wechatSignature('tok-en', '1409304348', 'n0nce', 'ENC==');
+    expect(m).toBe(wechatSignature('ENC==', 'n0nce', 'tok-en', '1409304348'));
+    expect(checkSignature(m.toUpperCase(), 'tok-en', '1409304348', 'n0nce', 'ENC==')).toBe(true);
+    expect(checkSignature(m, 'tok-en', '1409304348', 'n0nce', 'ENC=')).toBe(false);
+    expect(checkSignature(s, 'tok-en', '1409304348', 'n0nce', 'ENC==')).toBe(false);
+  });
   it('refuses timestamps outside the window', () => {
     expect(isFreshTimestamp(String(NOW / 1000 - 299), NOW)).toBe(true);
     expect(isFreshTimestamp(String(NOW / 1000 - 301), NOW)).toBe(false);

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Instructions per webhook message of one rung of bench/webhook-ladder.ts under callgrind
+# (bench/README.md, "Hot paths, a ninth pass: the webhook"): a fresh copy of the seeded data
+# directory, WARM messages (8 keep-alive clients), then instrumentation on, A messages, dump,
+# B messages, dump; the second dump / B is the count. Prints the total and V8's compiler apart.
+#   bench/tools/webhook-count.sh <tree> <seed dir> <rung> <out dir> [WARM=10000] [A=1500] [B=3000]
+set -euo pipefail
+tree=$1 seed=$2 rung=$3 out=$4 warm=${5:-10000} a=${6:-1500} b=${7:-3000}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$out"
+rm -rf "$out/data" "$out"/cg.* && cp -a "$seed" "$out/data"
+cd "$tree"
+RUNG=$rung DATA_DIR=$out/data valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg.%p" \
+  node --import tsx bench/webhook-ladder.ts >"$out/access.log" 2>"$out/server.err" &
+for _ in $(seq 600); do grep -q '^PORT' "$out/server.err" 2>/dev/null && break; sleep 1; done
+read -r _ port _ pid < <(grep '^PORT' "$out/server.err")
+GEN=1 N=$((warm + a + b)) DATA_DIR=$out/data OUT=$out node --import tsx bench/webhook-ladder.ts
+url=http://127.0.0.1:$port
+node "$here/hot-count.mjs" "$url" "$out/webhook.tsv" "$warm" 8 0
+callgrind_control -i on "$pid" >/dev/null
+node "$here/hot-count.mjs" "$url" "$out/webhook.tsv" "$a" 8 "$warm"
+callgrind_control -d "$pid" >/dev/null
+node "$here/hot-count.mjs" "$url" "$out/webhook.tsv" "$b" 8 $((warm + a))
+callgrind_control -d "$pid" >/dev/null
+kill "$pid"
+sleep 2
+last=$(ls "$out"/cg."$pid".* | sort -t. -k3 -n | tail -1)
+callgrind_annotate --inclusive=no --threshold=100 "$last" >"$out/annotate.txt"
+node -e '
+const t = require("fs").readFileSync(process.argv[1], "utf8"), n = Number(process.argv[2]);
+const num = (s) => Number(s.replace(/,/g, ""));
+const total = num(/([\d,]+) \(100.0%\)\s+PROGRAM TOTALS/.exec(t)?.[1] ?? /^([\d,]+)\s+.*PROGRAM TOTALS/m.exec(t)[1]);
+let comp = 0, sqlite = 0, gc = 0;
+for (const l of t.split("\n")) {
+  const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(l);
+  if (!m || /PROGRAM TOTALS/.test(l)) continue;
+  const f = m[2];
+  if (/compiler::|maglev|turboshaft|Maglev|Turboshaft/.test(f)) comp += num(m[1]);
+  else if (/better_sqlite3|sqlite3/.test(f)) sqlite += num(m[1]);
+  else if (/heap::|Scavenge|Heap::|IterateObjectCache|MarkCompact/.test(f)) gc += num(m[1]);
+}
+const k = (x) => (x / n / 1000).toFixed(1) + "k";
+console.log(`rung ${process.argv[3]}: all ${k(total)}, compiler ${k(comp)}, rest ${k(total - comp)} (sqlite ${k(sqlite)}, gc ${k(gc)}) per message`);
+' "$out/annotate.txt" "$b" "$rung"

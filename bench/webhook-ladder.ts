@@ -1,0 +1,192 @@
+/**
+ * The webhook's rung ladder (issue 15, bench/README.md "Hot paths, a ninth pass: the webhook"):
+ * one server per rung, each adding one piece of ours to a bare Fastify route answering the same
+ * XML, counted by callgrind instructions per message (bench/tools/webhook-count.sh runs a rung so).
+ * Not run by `npm run bench`.
+ *
+ *   SEED=1 DATA_DIR=<empty dir> node --import tsx bench/webhook-ladder.ts   (the account, 1,000 rules)
+ *   RUNG=0..5 DATA_DIR=<a copy of it> node --import tsx bench/webhook-ladder.ts > access.log
+ *   (prints "PORT <port> PID <pid>" on stderr)
+ *   GEN=1 DATA_DIR=<it> OUT=<dir> [N=30000] node --import tsx bench/webhook-ladder.ts
+ *   (writes <OUT>/webhook.tsv: N freshly signed messages, valid for 300 s)
+ *
+ * 0 bare Fastify (a string body parser) answering a sample reply's bytes, as the hotpaths floor;
+ * 1 + our Fastify options, hooks, the callback scope (envelope, our XML body parser) and the real
+ *   route with its zod schemas, answering the same bytes;
+ * 2 + the account's lookup and openMessage (timestamp, signature, XML reader);
+ * 3 + the rule sets (matcher cache) and the match, the reply built from the matched rule (or the
+ *   default reply) by answerBody;
+ * 4 + the rest of the real receive (webhook-service.ts: the default-reply time's read, the dedupe
+ *   group commit): the real service in this app;
+ * 5 the whole app (buildApp).
+ * The messages are the hotpaths bench's: 50% `equal` hits, 30% `contains`, 20% nothing matched.
+ */
+import Fastify from 'fastify';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const RUNG = Number(process.env.RUNG);
+const DATA_DIR = process.env.DATA_DIR!;
+const RULES = 1000;
+const id5 = (i: number) => String(i).padStart(5, '0');
+await import('../src/platform/heap-settings.js');
+await import('../src/platform/tick-shape.js');
+const { parseConfig } = await import('../src/config.js');
+const { createAppCore } = await import('../src/app.js');
+const env: Record<string, string> = {
+  DATA_DIR,
+  PORT: '0',
+  PUBLIC_URL: 'http://bench.test',
+  ADMIN_TOKEN: 'hot-bench-admin-token',
+  LOG_LEVEL: 'info',
+  LOG_FORMAT: 'json',
+};
+const metaFile = join(DATA_DIR, 'webhook-ladder.json');
+
+if (process.env.SEED) {
+  const { startBenchWechat } = await import('./lib.js');
+  const { createAutoreply } = await import('../src/modules/autoreply/index.js');
+  const { createAccountsService } = await import('../src/modules/accounts/index.js');
+  const wechat = await startBenchWechat();
+  const core = await createAppCore(parseConfig({ ...env, WECHAT_API_BASE: wechat.url }));
+  const ar = createAutoreply(core);
+  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({
+    username: 'bench_owner',
+    password: 'correct horse battery',
+    isActive: true,
+  });
+  const token = 'tokhotbench1';
+  const view = await ar.mpAccounts.create(owner.id, { appid: 'wxhotbenchplain01', secret: 'benchsecret0000000000001', token, aes_key: null });
+  const setId = await ar.mpAccounts.ruleSetOf(owner.id, view.id);
+  // The hotpaths bench's rules (bench/hotpaths.bench.ts ruleInputs).
+  const rules = Array.from({ length: RULES }, (_, i) => ({
+    keywords:
+      i % 3 === 0
+        ? [
+            { text: `kw${id5(i)}`, match: 'equal' as const },
+            { text: `词${id5(i)}号`, match: 'contains' as const },
+          ]
+        : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
+    replies: [`回复 ${i}：感谢您的留言，我们会尽快处理。`],
+    mode: 'all' as const,
+  }));
+  await ar.rules.importRules(setId, rules, false);
+  await ar.rules.settings(setId, { defaultReply: '您好，您的消息已收到，稍后回复您。' });
+  core.handle.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
+  await core.close();
+  await wechat.close();
+  writeFileSync(metaFile, JSON.stringify({ path: new URL(view.callbackUrl).pathname, token }));
+  process.exit(0);
+}
+
+const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { path: string; token: string };
+const { buildInbound } = await import('../src/platform/wechat/callback.js');
+const account = { appid: 'wxhotbenchplain01', token: meta.token };
+if (process.env.GEN) {
+  webhookFile(Number(process.env.N ?? 30_000));
+  process.exit(0);
+}
+// What the service answers an `equal` hit (the floor answers these bytes to every message).
+const sample = `<xml><ToUserName><![CDATA[oFollower1]]></ToUserName><FromUserName><![CDATA[gh_bench]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[回复 3：感谢您的留言，我们会尽快处理。]]></Content></xml>`;
+
+let app: any;
+if (RUNG === 0) {
+  app = Fastify();
+  app.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string' }, (_req: any, body: string, done: any) => done(null, body));
+  app.post(meta.path, async (_req: any, reply: any) => reply.type('application/xml').send(sample));
+} else if (RUNG >= 5) {
+  const { buildApp } = await import('../src/app.js');
+  app = await buildApp(await createAppCore(parseConfig(env)));
+} else {
+  const { trustProxyOption, BODY_LIMIT, modules } = await import('../src/app.js');
+  const { AccessLog, makeRequestLoggersLazy } = await import('../src/platform/http/access-log.js');
+  const { escapeMalformedPath } = await import('../src/platform/http/safe-url.js');
+  const { serializerCompiler, validatorCompiler } = await import('fastify-type-provider-zod');
+  const { registerDraining } = await import('../src/platform/http/draining.js');
+  const { createOriginPolicy, registerOrigins } = await import('../src/platform/http/origins.js');
+  const { createAutoreply } = await import('../src/modules/autoreply/index.js');
+  const { installEnvelope } = await import('../src/modules/autoreply/http.js');
+  const { registerCallbackRoutes } = await import('../src/modules/autoreply/routes-callback.js');
+  const { MAX_XML_BYTES } = await import('../src/platform/wechat/xml.js');
+  const { openMessage } = await import('../src/platform/wechat/callback.js');
+  const { answerBody, textReplies } = await import('../src/modules/autoreply/webhook-common.js');
+  const config = parseConfig(env);
+  const core = await createAppCore(config);
+  const accessLog = new AccessLog(core.logger);
+  app = Fastify({
+    loggerInstance: core.logger as any,
+    logController: accessLog,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    rewriteUrl: (req: any) => escapeMalformedPath(req.url ?? '/'),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: trustProxyOption(config.trustProxy),
+    return503OnClosing: false,
+    schemaController: {
+      compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } as any,
+    },
+  } as any);
+  makeRequestLoggersLazy(app.log);
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerDraining(app);
+  await registerOrigins(
+    app,
+    createOriginPolicy(
+      config,
+      modules.map((m) => m.routeGroups ?? {}),
+    ),
+  );
+  const ar = createAutoreply(core);
+  const fixed = { status: 200, contentType: 'application/xml', body: sample };
+  const staged = {
+    verify: ar.webhook.verify,
+    async receive(callbackId: string, query: Record<string, string>, body: string) {
+      if (RUNG === 1) return fixed;
+      const acc = (await ar.mpAccounts.byCallbackId(callbackId))!;
+      const f = openMessage(acc, query, body, Date.now()).fields;
+      if (RUNG === 2) return fixed;
+      const [own, member] = await ar.cache.get([acc.ruleSetId, acc.memberSetId]);
+      const rule = own!.matcher.match(f.Content!) ?? member!.matcher.match(f.Content!);
+      const replies = rule ? rule.replies : textReplies([own!.defaultReply!]);
+      return answerBody(acc, f, { t: Math.floor(Date.now() / 1000), replies }, false, Date.now());
+    },
+  };
+  await app.register(async (scope: any) => {
+    installEnvelope(scope);
+    scope.addContentTypeParser(
+      ['text/xml', 'application/xml', 'text/plain'],
+      { parseAs: 'string', bodyLimit: MAX_XML_BYTES },
+      (_req: any, body: string, done: any) => done(null, body),
+    );
+    registerCallbackRoutes(scope, { webhook: RUNG >= 4 ? ar.webhook : (staged as any), platform: {} as any });
+  });
+}
+
+/** The hotpaths bench's message mix, freshly signed (a signature's timestamp must be recent). */
+function webhookFile(n: number): void {
+  const now = Date.now();
+  let msgId = 7_000_000_000_000_000_000n + BigInt(now) * 1000n;
+  const rows: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const r = Math.random();
+    const i = Math.floor(Math.random() * RULES);
+    const text =
+      r < 0.5 ? `kw${id5(i)}` : r < 0.8 ? `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？` : `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
+    const fields = {
+      ToUserName: 'gh_bench',
+      FromUserName: `oFollower${Math.floor(Math.random() * 10_000)}`,
+      CreateTime: Math.floor(now / 1000),
+      MsgType: 'text',
+      Content: text,
+      MsgId: String(++msgId),
+    };
+    const { query, body } = buildInbound(account, fields, now, false);
+    rows.push(`POST\t${meta.path}?${new URLSearchParams(query)}\ttext/xml\t${body.replace(/[\t\n]/g, ' ')}`);
+  }
+  writeFileSync(join(process.env.OUT ?? '/tmp', 'webhook.tsv'), rows.join('\n') + '\n');
+}
+
+await app.listen({ port: 0, host: '127.0.0.1' });
+console.error(`PORT ${app.server.address().port} PID ${process.pid}`);
+process.on('SIGTERM', () => process.exit(0));
