@@ -40,7 +40,7 @@ const answers = {
  * caller on the internet can send at will: one warn line with the reason, never a stack.
  */
 function send(req: FastifyRequest, reply: FastifyReply, a: WebhookAnswer) {
-  if (a.status >= 400) req.log.warn({ status: a.status, reason: a.body.slice(0, 200) }, 'wechat callback refused');
+  if (a.status >= 400) req.log.warn({ status: a.status, reason: String(a.body).slice(0, 200) }, 'wechat callback refused');
   return reply.status(a.status).type(a.contentType).send(a.body);
 }
 

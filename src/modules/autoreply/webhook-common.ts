@@ -4,7 +4,7 @@
  * first are a job (extra-replies.ts).
  */
 import { CallbackRefused, wrapReply, type CallbackAccount } from '../../platform/wechat/callback.js';
-import { imageReplyXml, newsReplyXml, textReplyXml } from '../../platform/wechat/xml.js';
+import { cdata, imageReplyXml, newsReplyXml, textReplyXml } from '../../platform/wechat/xml.js';
 import type { Reply } from './replies.js';
 
 /** What a message was answered with; stored so WeChat's retries get the same answer. */
@@ -28,7 +28,8 @@ export const textReplies = (texts: string[]): Reply[] => texts.map((text) => ({ 
 export interface WebhookAnswer {
   status: number;
   contentType: string;
-  body: string;
+  /** Text; a plain-mode text reply comes as its UTF-8 bytes (see answerBody). */
+  body: string | Buffer;
 }
 
 /** Openids the simulator uses: replies beyond the first are reported, never sent to WeChat. */
@@ -38,6 +39,27 @@ export const SIMULATOR_OPENID_PREFIX = 'simulator-';
 export function messageKey(f: Record<string, string>): string {
   if (f.MsgId && /^\d{1,30}$/.test(f.MsgId)) return `m:${f.MsgId}`;
   return `e:${(f.FromUserName ?? '').slice(0, 64)}:${(f.CreateTime ?? '').slice(0, 20)}:${(f.Event ?? f.MsgType ?? '').slice(0, 30)}`;
+}
+
+/**
+ * The end of a text reply, `<Content>...</Content></xml>`, as UTF-8, made once per reply object:
+ * a rule's replies live as long as its rule set's compiled matcher, so each message that rule
+ * answers reuses them. A reply text is mostly two-byte (Chinese) and V8 encodes such strings a
+ * character at a time, once for Fastify's Content-Length (`Buffer.byteLength`) and once more for
+ * the socket's `writev`: ~13k instructions of a ~275k message (callgrind, bench/README.md, a ninth
+ * pass). As bytes, the length is known and `writev` copies them.
+ */
+const textEnds = new WeakMap<Reply, Buffer>();
+
+function textReplyBytes(to: string, from: string, reply: Reply & { type: 'text' }, createTime: number): Buffer {
+  let end = textEnds.get(reply);
+  if (!end) {
+    end = Buffer.from(`<Content>${cdata(reply.text)}</Content></xml>`);
+    textEnds.set(reply, end);
+  }
+  // textReplyXml's bytes (protocol.test.ts compares them), the head being the openids and the time.
+  const head = `<xml><ToUserName>${cdata(to)}</ToUserName><FromUserName>${cdata(from)}</FromUserName><CreateTime>${Math.trunc(createTime)}</CreateTime><MsgType><![CDATA[text]]></MsgType>`;
+  return Buffer.concat([Buffer.from(head), end]);
 }
 
 export function answerBody(
@@ -51,6 +73,7 @@ export function answerBody(
   if (!first) return { status: 200, contentType: 'text/plain', body: 'success' };
   const to = f.FromUserName ?? '';
   const from = f.ToUserName ?? '';
+  if (first.type === 'text' && !encrypted) return { status: 200, contentType: 'application/xml', body: textReplyBytes(to, from, first, a.t) };
   // WeChat's passive reply formats: text, image (Image/MediaId), news (one article).
   const xml =
     first.type === 'image'
