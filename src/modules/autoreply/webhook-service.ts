@@ -48,6 +48,19 @@ export function createWebhookService(deps: {
     if (recentDefaults.size > 100_000) recentDefaults.delete(recentDefaults.keys().next().value!);
   };
 
+  // One Reply object per default-reply text, so the bytes answerBody encodes for a reply object
+  // are made once per text rather than once per message (webhook-common.ts, textReplyBytes).
+  const defaultReplies = new Map<string, Reply[]>();
+  const defaultRepliesOf = (text: string): Reply[] => {
+    let r = defaultReplies.get(text);
+    if (!r) {
+      if (defaultReplies.size >= 1000) defaultReplies.clear();
+      r = textReplies([text]);
+      defaultReplies.set(text, r);
+    }
+    return r;
+  };
+
   /**
    * Records the message (true for its first delivery). Replies beyond the first become a job in
    * the same transaction, so a message is either unrecorded or recorded with its extras queued;
@@ -102,7 +115,7 @@ export function createWebhookService(deps: {
       remember(k, last);
       return { replies: [], usedDefault: false };
     }
-    return { replies: textReplies([fallback]), usedDefault: true };
+    return { replies: defaultRepliesOf(fallback), usedDefault: true };
   }
 
   return {
