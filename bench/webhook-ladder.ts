@@ -56,7 +56,12 @@ if (process.env.SEED) {
     isActive: true,
   });
   const token = 'tokhotbench1';
-  const view = await ar.mpAccounts.create(owner.id, { appid: 'wxhotbenchplain01', secret: 'benchsecret0000000000001', token, aes_key: null });
+  const view = await ar.mpAccounts.create(owner.id, {
+    appid: 'wxhotbenchplain01',
+    secret: 'benchsecret0000000000001',
+    token,
+    aes_key: null,
+  });
   const setId = await ar.mpAccounts.ruleSetOf(owner.id, view.id);
   // The hotpaths bench's rules (bench/hotpaths.bench.ts ruleInputs).
   const rules = Array.from({ length: RULES }, (_, i) => ({
@@ -92,7 +97,9 @@ const sample = `<xml><ToUserName><![CDATA[oFollower1]]></ToUserName><FromUserNam
 let app: any;
 if (RUNG === 0) {
   app = Fastify();
-  app.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string' }, (_req: any, body: string, done: any) => done(null, body));
+  app.addContentTypeParser(['text/xml', 'application/xml'], { parseAs: 'string' }, (_req: any, body: string, done: any) =>
+    done(null, body),
+  );
   app.post(meta.path, async (_req: any, reply: any) => reply.type('application/xml').send(sample));
 } else if (RUNG >= 5) {
   const { buildApp } = await import('../src/app.js');
@@ -172,7 +179,11 @@ function webhookFile(n: number): void {
     const r = Math.random();
     const i = Math.floor(Math.random() * RULES);
     const text =
-      r < 0.5 ? `kw${id5(i)}` : r < 0.8 ? `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？` : `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
+      r < 0.5
+        ? `kw${id5(i)}`
+        : r < 0.8
+          ? `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？`
+          : `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
     const fields = {
       ToUserName: 'gh_bench',
       FromUserName: `oFollower${Math.floor(Math.random() * 10_000)}`,

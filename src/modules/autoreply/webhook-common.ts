@@ -73,7 +73,8 @@ export function answerBody(
   if (!first) return { status: 200, contentType: 'text/plain', body: 'success' };
   const to = f.FromUserName ?? '';
   const from = f.ToUserName ?? '';
-  if (first.type === 'text' && !encrypted) return { status: 200, contentType: 'application/xml', body: textReplyBytes(to, from, first, a.t) };
+  if (first.type === 'text' && !encrypted)
+    return { status: 200, contentType: 'application/xml', body: textReplyBytes(to, from, first, a.t) };
   // WeChat's passive reply formats: text, image (Image/MediaId), news (one article).
   const xml =
     first.type === 'image'

@@ -23,7 +23,14 @@ describe('signature', () => {
   it('accepts exactly the 40 hex digits of the right digest, in either case, whatever the order of the parts', () => {
     const parts = ['tok-en', '1409304348', 'n0nce'];
     const s = wechatSignature(...parts);
-    const orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
     for (const [a, b, c] of orders) expect(wechatSignature(parts[a]!, parts[b]!, parts[c]!)).toBe(s);
     // Parts that sort differently by code unit than by locale, and one a prefix of another.
     expect(wechatSignature('b', 'B', 'ba')).toBe(wechatSignature('B', 'b', 'ba'));

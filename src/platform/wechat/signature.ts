@@ -11,7 +11,7 @@ export const DEFAULT_MAX_AGE_SECONDS = 300;
 /** sha1 hex of the lexicographically sorted parts joined, WeChat's signature scheme. */
 export function wechatSignature(...parts: string[]): string {
   // One-shot hash: about half the cost of createHash().update().digest() on every callback.
-  return hash('sha1', parts.length === 3 ? sortedJoin3(parts[0]!, parts[1]!, parts[2]!) : [...parts].sort().join(''), 'hex');
+  return hash('sha1', parts.length === 3 ? sortedJoin3(parts[0], parts[1], parts[2]) : [...parts].sort().join(''), 'hex');
 }
 
 /**
