@@ -3,9 +3,9 @@
 # (bench/README.md, "Hot paths, a ninth pass: the webhook"): a fresh copy of the seeded data
 # directory, WARM messages (8 keep-alive clients), then instrumentation on, A messages, dump,
 # B messages, dump; the second dump / B is the count. Prints the total and V8's compiler apart.
-#   bench/tools/webhook-count.sh <tree> <seed dir> <rung> <out dir> [WARM=10000] [A=1500] [B=3000]
+#   bench/tools/webhook-count.sh <tree> <seed dir> <rung> <out dir> [WARM=30000] [A=1500] [B=3000]
 set -euo pipefail
-tree=$1 seed=$2 rung=$3 out=$4 warm=${5:-10000} a=${6:-1500} b=${7:-3000}
+tree=$1 seed=$2 rung=$3 out=$4 warm=${5:-30000} a=${6:-1500} b=${7:-3000}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$out"
 rm -rf "$out/data" "$out"/cg.* && cp -a "$seed" "$out/data"
@@ -14,17 +14,20 @@ RUNG=$rung DATA_DIR=$out/data valgrind --tool=callgrind --instr-atstart=no --cal
   node --import tsx bench/webhook-ladder.ts >"$out/access.log" 2>"$out/server.err" &
 for _ in $(seq 600); do grep -q '^PORT' "$out/server.err" 2>/dev/null && break; sleep 1; done
 read -r _ port _ pid < <(grep '^PORT' "$out/server.err")
-GEN=1 N=$((warm + a + b)) DATA_DIR=$out/data OUT=$out node --import tsx bench/webhook-ladder.ts
 url=http://127.0.0.1:$port
-node "$here/hot-count.mjs" "$url" "$out/webhook.tsv" "$warm" 8 0
+# Signatures are valid for 300 s: the warm-up's messages first, the windows' signed after it.
+mkdir -p "$out/warm"
+GEN=1 N="$warm" DATA_DIR=$out/data OUT=$out/warm node --import tsx bench/webhook-ladder.ts
+node "$here/hot-count.mjs" "$url" "$out/warm/webhook.tsv" "$warm" 8 0
+GEN=1 N=$((a + b)) DATA_DIR=$out/data OUT=$out node --import tsx bench/webhook-ladder.ts
 # The dumps are numbered files; another user's `callgrind_control -d` without a pid dumps every
 # callgrind process, so the window is every file after our first dump up to our second.
 lastdump() { ls "$out"/cg."$pid".* 2>/dev/null | sed 's/.*\.//' | sort -n | tail -1; }
 callgrind_control -i on "$pid" >/dev/null
-node "$here/hot-count.mjs" "$url" "$out/webhook.tsv" "$a" 8 "$warm"
+node "$here/hot-count.mjs" "$url" "$out/webhook.tsv" "$a" 8 0
 callgrind_control -d "$pid" >/dev/null
 first=$(lastdump)
-node "$here/hot-count.mjs" "$url" "$out/webhook.tsv" "$b" 8 $((warm + a))
+node "$here/hot-count.mjs" "$url" "$out/webhook.tsv" "$b" 8 "$a"
 callgrind_control -d "$pid" >/dev/null
 second=$(lastdump)
 kill "$pid"
