@@ -24,10 +24,13 @@
  *                                GC timing (53-69 M for the same code at 30 claims: count more);
  *                                CLAIMS_BENCH_SINGLE=<n> one-client claims, default 40;
  *                                CLAIMS_BENCH_NODE_ARGS="<flags>" node flags for the service,
- *                                `npm start`'s by default)
+ *                                `npm start`'s by default; CLAIMS_BENCH_STDOUT=<file> appends the
+ *                                service's stdout there, with a line `### <phase>` where each
+ *                                phase starts: with `--trace-gc` in CLAIMS_BENCH_NODE_ARGS, the
+ *                                garbage collections of each phase and their reasons)
  */
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +58,9 @@ const ADMIN = 'bench-admin-token';
 const PROF = process.env.CLAIMS_BENCH_PROF === '1';
 /** CLAIMS_BENCH_REV=<commit>: measure the service as of that commit instead of the working tree. */
 const REV = process.env.CLAIMS_BENCH_REV;
+/** CLAIMS_BENCH_STDOUT=<file>: the service's stdout (e.g. `--trace-gc`'s lines), appended, with `### <phase>` markers. */
+const STDOUT = process.env.CLAIMS_BENCH_STDOUT;
+const mark = (phase: string) => STDOUT && appendFileSync(STDOUT, `### ${phase} ${Date.now()}\n`);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const self = fileURLToPath(import.meta.url);
@@ -173,6 +179,7 @@ async function claimRun(
     while (!accepted.has(id)) await new Promise((res) => setTimeout(res, 1));
   };
   const one: number[] = [];
+  mark(`one client ${base}`);
   for (const [i, v] of single.entries()) {
     const s = Date.now();
     const r = await post(v.token, `单人 Single ${i}`);
@@ -185,6 +192,7 @@ async function claimRun(
   let next = 0;
   await profiler?.start();
   if (counting) callgrindControl(`-i on ${pid}`);
+  mark(`8 clients ${base}`);
   const cpu0 = cpuSec(pid);
   const t0 = performance.now();
   await Promise.all(
@@ -200,6 +208,7 @@ async function claimRun(
   );
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSec(pid) - cpu0;
+  mark(`8 clients done ${base}`);
   await profiler?.stop();
   let instructionsEach: number | undefined;
   if (counting) {
@@ -292,7 +301,7 @@ async function main() {
     {
       cwd: root,
       env: { ...benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }), ...(CALLGRIND ? VGDB_ENV : {}) },
-      stdio: ['ignore', 'ignore', PROF ? 'pipe' : CALLGRIND ? 'ignore' : 'inherit'],
+      stdio: ['ignore', STDOUT ? openSync(STDOUT, 'a') : 'ignore', PROF ? 'pipe' : CALLGRIND ? 'ignore' : 'inherit'],
     },
   );
   const inspectorUrl = PROF
