@@ -143,6 +143,13 @@ async function buildServer(): Promise<string[]> {
   return [...nodeArgs, ...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
 }
 
+/** Resident and peak resident MB of a process (VmRSS, VmHWM), from /proc. */
+function residentMb(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+}
+
 /** CPU seconds (user + system) of a process, from /proc. */
 function cpuSec(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -234,6 +241,8 @@ async function claimRun(
       p90Ms: q(lat, 0.9),
       p99Ms: q(lat, 0.99),
       cpuMsEach: Number(((cpu * 1000) / many.length).toFixed(2)),
+      // The process's resident memory right after the 8 clients, and its peak since it started.
+      ...residentMb(pid),
       ...(instructionsEach !== undefined ? { instructionsEach } : {}),
     },
   };
