@@ -397,6 +397,8 @@ async function main() {
     });
     const bare = await claimRun(fb, fl.pid!, accepted, floorVols.slice(0, SINGLE), floorVols.slice(SINGLE));
     report(results, 'floor', bare);
+    // The service again, idle since its 8 clients ended (the floor's run, ~10 s): what it gave back.
+    report(results, 'ours_resident_after_floor', residentMb(pid));
     report(results, 'ratio_claims_per_sec_ours_over_floor', Number((ours.eightClients.perSec / bare.eightClients.perSec).toFixed(2)));
     report(results, 'ratio_one_client_p50_ours_over_floor', Number((ours.oneClient.p50Ms / Math.max(1, bare.oneClient.p50Ms)).toFixed(1)));
     report(results, 'load_average_at_end', loadavg());
