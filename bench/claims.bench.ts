@@ -372,6 +372,7 @@ async function main() {
 
     const profiler = inspectorUrl ? await profileOver(await inspectorUrl) : undefined;
     const ours = await claimRun(base, pid, accepted, vols.slice(0, SINGLE), vols.slice(SINGLE, SINGLE + CLAIMS), profiler, CALLGRIND);
+    const oursEnded = Date.now();
     report(results, 'ours', ours);
     report(results, 'load_average_after_ours', loadavg());
 
@@ -399,6 +400,9 @@ async function main() {
     report(results, 'floor', bare);
     // The service again, idle since its 8 clients ended (the floor's run, ~10 s): what it gave back.
     report(results, 'ours_resident_after_floor', residentMb(pid));
+    // And 30 s after its claims (V8's memory reducer looks every 8 s): what an idle service keeps.
+    await new Promise((r) => setTimeout(r, Math.max(0, oursEnded + 30_000 - Date.now())));
+    report(results, 'ours_resident_30s_after', residentMb(pid));
     report(results, 'ratio_claims_per_sec_ours_over_floor', Number((ours.eightClients.perSec / bare.eightClients.perSec).toFixed(2)));
     report(results, 'ratio_one_client_p50_ours_over_floor', Number((ours.oneClient.p50Ms / Math.max(1, bare.oneClient.p50Ms)).toFixed(1)));
     report(results, 'load_average_at_end', loadavg());
