@@ -35,7 +35,7 @@ describe('request ids', () => {
     expect(x).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
-  it('are what the app gives each request: the access line and the request\'s own lines carry it, an incoming X-Request-Id is kept', async () => {
+  it("are what the app gives each request: the access line and the request's own lines carry it, an incoming X-Request-Id is kept", async () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk, _enc, cb) {
