@@ -1,8 +1,8 @@
 /**
  * The access log: one line per answered request instead of Fastify's two ("incoming request" and
  * "request completed"), through Fastify's LogController (app.ts). The line is written at `info`,
- * so LOG_LEVEL=warn turns it off, and costs one small object and one write into pino's
- * asynchronous destination (see logger.ts).
+ * so LOG_LEVEL=warn turns it off, and costs one string and one write into the logger's
+ * destination, which hands a turn's lines to the file at once (log-destination.ts).
  *
  * Fields: reqId (the request's child logger binding), method, url (path and query, secret query
  * values replaced, see logUrl), status, ms (time to the last byte handed to the socket).
@@ -66,20 +66,6 @@ export class AccessLog extends LogController {
    * the metadata pino sets before each write (pino.multistream), then the line goes through `out`.
    */
   private readonly stream: pino.DestinationStream | undefined;
-  /**
-   * Lines waiting for the end of this event-loop turn (only when `stream` writes asynchronously
-   * anyway, see `batched`), written to it as one string.
-   */
-  private pending = '';
-  /**
-   * Whether `stream` is an asynchronous destination (pino.destination({sync: false}), what
-   * logger.ts opens for JSON lines): it hands lines to the file later in any case, so they are
-   * collected per event-loop turn and handed over in one write(). SonicBoom's write() measures
-   * the string it is given and the text it has buffered (Buffer.byteLength of each) on every
-   * call: a write per turn instead of one per line was ~1.5 us less CPU per line at 30 lines a
-   * turn (bare SonicBoom). A synchronous stream (tests, a pipe) still gets each line at once.
-   */
-  private readonly batched: boolean;
   /** `{"level":30` (the info level's number, as `out` writes it). */
   private readonly head: string;
   /** `out`'s bindings as pino writes them after the time: `,"pid":...,"hostname":"..."`. */
@@ -90,7 +76,6 @@ export class AccessLog extends LogController {
     const stream = (root as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
     this.out = pino({ level: root.level }, stream);
     this.stream = (stream as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym] ? undefined : stream;
-    this.batched = this.stream !== undefined && (this.stream as { sync?: unknown }).sync === false;
     this.head = `{"level":${this.out.levels.values.info}`;
     this.bindings = (this.out as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
   }
@@ -106,7 +91,7 @@ export class AccessLog extends LogController {
       );
     } else if (this.out.isLevelEnabled('info')) {
       // The level check first: at warn and above the line is not even built.
-      if (this.stream) this.write(this.line(req.id, req.method, logUrl(req.url), reply.statusCode, round(reply.elapsedTime)));
+      if (this.stream) this.stream.write(this.line(req.id, req.method, logUrl(req.url), reply.statusCode, round(reply.elapsedTime)));
       else
         this.out.info(
           { reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) },
@@ -114,22 +99,6 @@ export class AccessLog extends LogController {
         );
     }
   }
-
-  private write(line: string): void {
-    if (!this.batched) {
-      this.stream!.write(line);
-      return;
-    }
-    if (this.pending === '') setImmediate(this.flush);
-    this.pending += line;
-  }
-
-  /** Hands the turn's lines to the destination (which pino flushes at exit). */
-  readonly flush = (): void => {
-    const lines = this.pending;
-    this.pending = '';
-    if (lines !== '') this.stream!.write(lines);
-  };
 
   /**
    * The line `out.info({reqId, method, url, status, ms}, 'request')` writes, byte for byte
