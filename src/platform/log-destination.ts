@@ -25,7 +25,9 @@
  * in the service's memory.
  */
 import { pino } from 'pino';
-import type SonicBoom from 'sonic-boom';
+
+/** pino.destination's SonicBoom (not a dependency of ours by name); `destroyed` once closed. */
+type FileWriter = ReturnType<typeof pino.destination> & { readonly destroyed: boolean };
 
 export interface LogDestinationOptions {
   /** The file descriptor written to (default: stdout). */
@@ -38,7 +40,7 @@ export class LogDestination implements pino.DestinationStream {
   /** Called with the number of lines dropped since the last call, before a batch that fits (logger.ts writes a warn line). */
   onDropped: ((lines: number) => void) | undefined;
 
-  private readonly file: SonicBoom;
+  private readonly file: FileWriter;
   private readonly ref = new WeakRef(this);
   /** The turn's lines, as written. */
   private pending = '';
@@ -53,7 +55,7 @@ export class LogDestination implements pino.DestinationStream {
       sync: false,
       contentMode: 'buffer',
       maxLength: opts.maxBacklog ?? 16 * 1024 * 1024,
-    } as Parameters<typeof pino.destination>[0]) as SonicBoom;
+    }) as FileWriter;
     this.file.on('drop', () => (this.lastDropped = true));
     // Lines dropped and nothing written since: the count is written once the backlog is.
     this.file.on('drain', () => {
