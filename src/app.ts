@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
 import { AccessLog, makeRequestLoggersLazy } from './platform/http/access-log.js';
+import { requestId } from './platform/http/request-id.js';
 import { registerDraining } from './platform/http/draining.js';
 import { databaseUnavailableReason, ServiceUnavailableError } from './platform/http/errors.js';
 import { registerWeb } from './platform/http/web.js';
@@ -77,7 +78,8 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     // One access-log line per request (access-log.ts) instead of Fastify's two.
     logController: accessLog,
-    genReqId: () => crypto.randomUUID(),
+    // crypto.randomUUID's ids, made as flat strings (request-id.ts).
+    genReqId: requestId,
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
     // While stopping, our own hook answers 503 in each API's envelope (draining.ts).
     return503OnClosing: false,
