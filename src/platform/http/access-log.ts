@@ -97,8 +97,7 @@ export class AccessLog extends LogController {
       if (this.stream) {
         const url = req.url;
         this.stream.write(this.line(req.id, req.method, logUrl(url), reply.statusCode, round(reply.elapsedTime), !NEEDS_ESCAPE.test(url)));
-      }
-      else
+      } else
         this.out.info(
           { reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) },
           'request',

@@ -25,12 +25,12 @@ export function requestId(): string {
   }
   const o = 16 * next++;
   // RFC 9562 version 4: the version's four bits and the variant's two.
-  random[o + 6] = (random[o + 6]! & 0x0f) | 0x40;
-  random[o + 8] = (random[o + 8]! & 0x3f) | 0x80;
+  random[o + 6] = (random[o + 6] & 0x0f) | 0x40;
+  random[o + 8] = (random[o + 8] & 0x3f) | 0x80;
   for (let i = 0; i < 16; i++) {
-    const b = random[o + i]!;
-    text[AT[i]!] = HEX[b >> 4]!;
-    text[AT[i]! + 1] = HEX[b & 15]!;
+    const b = random[o + i];
+    text[AT[i]] = HEX[b >> 4]!;
+    text[AT[i] + 1] = HEX[b & 15]!;
   }
   return text.toString('latin1');
 }
