@@ -73,13 +73,19 @@ export class LogDestination implements pino.DestinationStream {
 
   /** Hands the turn's lines to the file writer (at the end of each turn where lines were written). */
   readonly flushTurn = (): void => {
-    // Closed at the end of the event loop (pino ends the file then): nothing can be written.
-    if (this.file.destroyed) return;
-    const notice = this.dropped;
-    if (notice > 0 && this.onDropped) {
-      this.dropped = 0;
-      this.onDropped(notice); // one more line, into `pending`
+    if (this.file.destroyed) {
+      // Closed (pino ends the file at the end of the event loop): nothing more can be written.
+      this.pending = '';
+      this.pendingLines = 0;
+      return;
     }
+    const reported = this.onDropped ? this.dropped : 0;
+    const before = this.pendingLines;
+    if (reported > 0) {
+      this.dropped = 0;
+      this.onDropped!(reported); // a line into `pending`, unless the level is above warn
+    }
+    const noticeLines = this.pendingLines - before;
     if (this.pending === '') return;
     const lines = this.pending;
     const count = this.pendingLines;
@@ -88,11 +94,11 @@ export class LogDestination implements pino.DestinationStream {
     this.lastDropped = false;
     // The one conversion of these lines to UTF-8 (SonicBoom's types know its `utf8` mode only).
     this.file.write(Buffer.from(lines) as unknown as string);
-    // Dropped: the notice's count again, with this turn's own lines (the notice not counted).
-    if (this.lastDropped) this.dropped += notice > 0 && this.onDropped ? notice + count - 1 : count;
+    // Dropped: the count reported in it again, and this turn's own lines.
+    if (this.lastDropped) this.dropped += reported + count - noticeLines;
   };
 
-  /** pino's `logger.flush(cb)`: the turn's lines handed over, `cb` once they are written. */
+  /** pino's `logger.flush(cb)`: the turn's lines handed over, then SonicBoom's flush. */
   flush(cb?: (err?: Error) => void): void {
     this.flushTurn();
     this.file.flush(cb);
