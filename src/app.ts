@@ -92,11 +92,6 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   // req.log made when a request first writes a line of its own (most write none).
   makeRequestLoggersLazy(app.log);
   const draining = registerDraining(app);
-  // The access lines of the last event-loop turn, before the logger is flushed at exit.
-  app.addHook('onClose', (_app, done) => {
-    accessLog.flush();
-    done();
-  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
