@@ -24,10 +24,13 @@
  *                                GC timing (53-69 M for the same code at 30 claims: count more);
  *                                CLAIMS_BENCH_SINGLE=<n> one-client claims, default 40;
  *                                CLAIMS_BENCH_NODE_ARGS="<flags>" node flags for the service,
- *                                `npm start`'s by default)
+ *                                `npm start`'s by default; CLAIMS_BENCH_STDOUT=<file> appends the
+ *                                service's stdout there, with a line `### <phase>` where each
+ *                                phase starts: with `--trace-gc` in CLAIMS_BENCH_NODE_ARGS, the
+ *                                garbage collections of each phase and their reasons)
  */
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +58,9 @@ const ADMIN = 'bench-admin-token';
 const PROF = process.env.CLAIMS_BENCH_PROF === '1';
 /** CLAIMS_BENCH_REV=<commit>: measure the service as of that commit instead of the working tree. */
 const REV = process.env.CLAIMS_BENCH_REV;
+/** CLAIMS_BENCH_STDOUT=<file>: the service's stdout (e.g. `--trace-gc`'s lines), appended, with `### <phase>` markers. */
+const STDOUT = process.env.CLAIMS_BENCH_STDOUT;
+const mark = (phase: string) => STDOUT && appendFileSync(STDOUT, `### ${phase} ${Date.now()}\n`);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const self = fileURLToPath(import.meta.url);
@@ -137,6 +143,13 @@ async function buildServer(): Promise<string[]> {
   return [...nodeArgs, ...(PROF ? ['--inspect=127.0.0.1:0'] : []), join(outdir, 'main.js')];
 }
 
+/** Resident and peak resident MB of a process (VmRSS, VmHWM), from /proc. */
+function residentMb(pid: number): { rssMb: number; peakMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+}
+
 /** CPU seconds (user + system) of a process, from /proc. */
 function cpuSec(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -173,6 +186,7 @@ async function claimRun(
     while (!accepted.has(id)) await new Promise((res) => setTimeout(res, 1));
   };
   const one: number[] = [];
+  mark(`one client ${base}`);
   for (const [i, v] of single.entries()) {
     const s = Date.now();
     const r = await post(v.token, `单人 Single ${i}`);
@@ -185,6 +199,7 @@ async function claimRun(
   let next = 0;
   await profiler?.start();
   if (counting) callgrindControl(`-i on ${pid}`);
+  mark(`8 clients ${base}`);
   const cpu0 = cpuSec(pid);
   const t0 = performance.now();
   await Promise.all(
@@ -200,6 +215,7 @@ async function claimRun(
   );
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuSec(pid) - cpu0;
+  mark(`8 clients done ${base}`);
   await profiler?.stop();
   let instructionsEach: number | undefined;
   if (counting) {
@@ -225,6 +241,8 @@ async function claimRun(
       p90Ms: q(lat, 0.9),
       p99Ms: q(lat, 0.99),
       cpuMsEach: Number(((cpu * 1000) / many.length).toFixed(2)),
+      // The process's resident memory right after the 8 clients, and its peak since it started.
+      ...residentMb(pid),
       ...(instructionsEach !== undefined ? { instructionsEach } : {}),
     },
   };
@@ -292,7 +310,7 @@ async function main() {
     {
       cwd: root,
       env: { ...benchServiceEnv({ port, dataDir, adminToken: ADMIN, smtpPort }), ...(CALLGRIND ? VGDB_ENV : {}) },
-      stdio: ['ignore', 'ignore', PROF ? 'pipe' : CALLGRIND ? 'ignore' : 'inherit'],
+      stdio: ['ignore', STDOUT ? openSync(STDOUT, 'a') : 'ignore', PROF ? 'pipe' : CALLGRIND ? 'ignore' : 'inherit'],
     },
   );
   const inspectorUrl = PROF
@@ -354,6 +372,7 @@ async function main() {
 
     const profiler = inspectorUrl ? await profileOver(await inspectorUrl) : undefined;
     const ours = await claimRun(base, pid, accepted, vols.slice(0, SINGLE), vols.slice(SINGLE, SINGLE + CLAIMS), profiler, CALLGRIND);
+    const oursEnded = Date.now();
     report(results, 'ours', ours);
     report(results, 'load_average_after_ours', loadavg());
 
@@ -379,6 +398,11 @@ async function main() {
     });
     const bare = await claimRun(fb, fl.pid!, accepted, floorVols.slice(0, SINGLE), floorVols.slice(SINGLE));
     report(results, 'floor', bare);
+    // The service again, idle since its 8 clients ended (the floor's run, ~10 s): what it gave back.
+    report(results, 'ours_resident_after_floor', residentMb(pid));
+    // And 30 s after its claims (V8's memory reducer looks every 8 s): what an idle service keeps.
+    await new Promise((r) => setTimeout(r, Math.max(0, oursEnded + 30_000 - Date.now())));
+    report(results, 'ours_resident_30s_after', residentMb(pid));
     report(results, 'ratio_claims_per_sec_ours_over_floor', Number((ours.eightClients.perSec / bare.eightClients.perSec).toFixed(2)));
     report(results, 'ratio_one_client_p50_ours_over_floor', Number((ours.oneClient.p50Ms / Math.max(1, bare.oneClient.p50Ms)).toFixed(1)));
     report(results, 'load_average_at_end', loadavg());

@@ -15,6 +15,7 @@ import { registerDraining } from './platform/http/draining.js';
 import { databaseUnavailableReason, ServiceUnavailableError } from './platform/http/errors.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
+import { requestIds } from './platform/http/request-id.js';
 import { createOriginPolicy, registerOrigins } from './platform/http/origins.js';
 import { registerDevMailbox } from './platform/mail/routes-devmail.js';
 import { certificatesModule } from './modules/certificates/index.js';
@@ -77,7 +78,8 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     // One access-log line per request (access-log.ts) instead of Fastify's two.
     logController: accessLog,
-    genReqId: () => crypto.randomUUID(),
+    // A per-process random prefix and a counter (request-id.ts), unless the request brings one.
+    genReqId: requestIds(),
     rewriteUrl: (req) => escapeMalformedPath(req.url ?? '/'),
     // While stopping, our own hook answers 503 in each API's envelope (draining.ts).
     return503OnClosing: false,
@@ -90,11 +92,6 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   // req.log made when a request first writes a line of its own (most write none).
   makeRequestLoggersLazy(app.log);
   const draining = registerDraining(app);
-  // The access lines of the last event-loop turn, before the logger is flushed at exit.
-  app.addHook('onClose', (_app, done) => {
-    accessLog.flush();
-    done();
-  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -8,6 +8,7 @@
 import { pino, type Logger } from 'pino';
 import { createRequire } from 'node:module';
 import type PinoPretty from 'pino-pretty';
+import { LogDestination } from './log-destination.js';
 
 export type { Logger };
 
@@ -97,10 +98,16 @@ export function wantsPretty(format: LogFormat = 'auto', isTTY: boolean = Boolean
 /** `destination`: where JSON lines go instead of stdout (tests). */
 export function createLogger(level: string, format: LogFormat = 'auto', destination?: NodeJS.WritableStream): Logger {
   if (destination) return pino({ level, redact: REDACT, serializers }, destination);
-  // JSON lines go through an asynchronous destination: a write() per batch of lines, not one
-  // blocking write per line on the request path (the access log writes one per request). pino
-  // flushes what is buffered when the process exits.
-  if (!wantsPretty(format)) return pino({ level, redact: REDACT, serializers }, pino.destination({ dest: 1, sync: false }));
+  // JSON lines go through an asynchronous destination: a write() per event-loop turn's lines, not
+  // one blocking write per line on the request path (the access log writes one per request);
+  // what is waiting is written when the process exits (log-destination.ts).
+  if (!wantsPretty(format)) {
+    const destination = new LogDestination();
+    const logger = pino({ level, redact: REDACT, serializers }, destination);
+    destination.onDropped = (droppedLines) =>
+      logger.warn({ droppedLines }, 'log lines dropped: the log destination was slower than the lines written');
+    return logger;
+  }
   // In-process and synchronous: a terminal's volume is small, and nothing is lost at exit.
   // Loaded only for a terminal: a service writing JSON lines does not hold it in memory.
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;

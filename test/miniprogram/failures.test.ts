@@ -29,7 +29,8 @@ describe.each(testDialects())('miniprogram unexpected failures (%s)', (dialect) 
       expect(res.statusCode).toBe(200);
       const body = res.json();
       expect(body.code, name).toBe(code);
-      expect(body.msg).toMatch(/internal error \(request [0-9a-f-]{36}\)/);
+      // The request id (platform/http/request-id.ts): a per-process prefix and a counter.
+      expect(body.msg).toMatch(/internal error \(request [A-Za-z0-9_-]{12}-[0-9a-z]+\)/);
       expect(body.data).toBeNull();
       expect(res.body).not.toMatch(/at .*\.ts:\d+|miniprogram_profiles|SQLITE|relation/);
     }

@@ -10,6 +10,7 @@ import type { AdminAuth } from './admin-token.js';
 import type { Services } from './services.js';
 import { badInput, CertError } from './errors.js';
 import { readTemplateField } from './upload.js';
+import { docsOnlySchema } from '../../platform/http/docs-only-schema.js';
 
 const envelope = z.object({ code: z.number(), data: z.any(), message: z.string() });
 const campaignRef = z
@@ -56,8 +57,8 @@ export function registerSeedLookupRoute(app: FastifyInstance, svc: Services): vo
         querystring: z.object({ token: z.string().max(500).optional(), campaign: campaignRef }),
         response: responses,
       },
-      // The hot path: the lookup checks the token itself (type, length), so skip the schema walk.
-      validatorCompiler: () => (data: unknown) => ({ value: data }),
+      // The hot path: the lookup checks the token itself (type, length), so nothing is validated.
+      validatorCompiler: docsOnlySchema,
     },
     async (req, reply) => {
       const hit = await svc.claims.lookup(req.query.token, req.ip);

@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
+import { holdSize } from '../../platform/heap-settings.js';
 import { RetryLater, type JobContext } from '../../platform/jobs/types.js';
 import { PermanentMailError, TemporaryMailError, type OutgoingMail } from '../../platform/mail/types.js';
 import { composeRaw } from '../../platform/mail/dev-mailbox.js';
@@ -383,7 +384,16 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
     backoffMs: (n) => retryBackoffMs(n, 500, 30_000),
   });
   jobs.define<{ campaignId: number; bucket: number }>(BATCH_KIND, {
-    handler: runBatch,
+    // The heap under --optimize-for-size while a batch sends, even amid claims (issue 15's send
+    // peak; heap-settings.ts).
+    handler: async (payload, ctx) => {
+      const release = holdSize();
+      try {
+        await runBatch(payload, ctx);
+      } finally {
+        release();
+      }
+    },
     concurrency: BATCHES_PER_INSTANCE,
     // Errors here are the database's (a mail error is settled per recipient): keep trying.
     maxAttempts: 1000,

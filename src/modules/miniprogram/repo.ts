@@ -140,9 +140,10 @@ export function createMiniprogramRepo(db: DB, fast: SqliteFast = sqliteFast({ db
   // sessionWithProfileQuery's order: an object per row costs a property per column, each name
   // looked up in V8's string table (~2% of `get`'s CPU in perf; bench/README.md, a fifth pass).
   // Undefined without a reader (PostgreSQL, `:memory:`): then q.sessionWithProfile as before.
+  // The array comes as JSON text (`json`, sqlite-fast.ts): cheaper than better-sqlite3's raw row.
   const sessionWithProfileRaw = fast.statement<[string], RawSessionProfileRow>(
     sqliteIndexHint('miniprogram_profiles', 'p', 'miniprogram_profiles_openid_all')(sessionWithProfileQuery(db, '').compile().sql),
-    { on: 'reader-only', raw: true },
+    { on: 'reader-only', json: true },
   );
 
   return {

@@ -8,6 +8,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { useEnvelope } from '../../platform/http/envelope.js';
+import { docsOnlySchema } from '../../platform/http/docs-only-schema.js';
 import { illegal, OTHER_ERROR } from './errors.js';
 import { addHistoryParams, getOpenidParams, loginParams, openidParams, parseParams, updateParams } from './params.js';
 import type { MiniprogramService } from './service.js';
@@ -74,7 +75,7 @@ export async function registerMiniprogramRoutes(
       await scope.register(formbody, { bodyLimit: MINIPROGRAM_BODY_LIMIT });
       // Schemas describe the routes in /docs; validation happens on the merged parameters (query +
       // body) with the same zod schemas, so that every failure gets the endpoint's own code.
-      scope.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
+      scope.setValidatorCompiler(docsOnlySchema);
       scope.setSerializerCompiler(() => (data) => JSON.stringify(data));
       useEnvelope(scope, illegal, (view, req) => {
         const endpoint = (req.routeOptions.url ?? '').split('/').pop() ?? '';

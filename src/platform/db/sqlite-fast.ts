@@ -106,6 +106,16 @@ export interface StatementOptions {
    * with a property per column is built (~0.5 us less per row of 8 columns, hot lookups).
    */
   raw?: boolean;
+  /**
+   * Rows as with `raw` (arrays of the column values in select order), made by SQLite's
+   * json_array() over the statement's columns and V8's JSON parser. better-sqlite3 12 on node 20
+   * puts each value of a raw row into its array through V8's API (Object::Set, ~0.9k instructions
+   * a column): 8 columns were ~7.5k instructions of a getUserInfo answer (callgrind, issue 15,
+   * bench/README.md "Hot paths, a ninth pass (hot9b)"); one text column and JSON.parse cost less.
+   * For TEXT, INTEGER, REAL and NULL values (json_array() refuses a BLOB); the statement's
+   * column names must be distinct (they name the values json_array() reads).
+   */
+  json?: boolean;
 }
 
 export interface SqliteFast {
@@ -175,8 +185,25 @@ function create(handle: FastHandle): SqliteFast {
       const on = conn(opts.on ?? 'main');
       if (!on) return undefined;
       let stmt: SQLite.Statement | undefined;
-      // A plucking or raw statement is its own (not the cached one, whose mode Kysely relies on).
-      const st = () => (stmt ??= opts.pluck ? on.prepare(text).pluck() : opts.raw ? on.prepare(text).raw() : cachedStatement(on, text));
+      // A plucking, raw or json statement is its own (not the cached one, whose mode Kysely relies on).
+      const st = () =>
+        (stmt ??= opts.json
+          ? on.prepare(jsonRowSql(on, text)).pluck()
+          : opts.pluck
+            ? on.prepare(text).pluck()
+            : opts.raw
+              ? on.prepare(text).raw()
+              : cachedStatement(on, text));
+      if (opts.json) {
+        return {
+          get: (...params) => {
+            const row = st().get(...params) as string | undefined;
+            return row === undefined ? undefined : (JSON.parse(row) as R);
+          },
+          all: (...params) => (st().all(...params) as string[]).map((row) => JSON.parse(row) as R),
+          run: (...params) => st().run(...params).changes,
+        };
+      }
       return {
         get: (...params) => st().get(...params) as R | undefined,
         all: (...params) => st().all(...params) as R[],
@@ -184,6 +211,20 @@ function create(handle: FastHandle): SqliteFast {
       };
     },
   };
+}
+
+/**
+ * A SELECT's rows as one column, the JSON array of its values: `SELECT json_array("c1", ...) FROM
+ * (<text>)`. SQLite flattens the subquery (the plan is the SELECT's own: the hot lookups' plans
+ * were checked with EXPLAIN QUERY PLAN); parameters stay in their order.
+ */
+function jsonRowSql(conn: SQLite.Database, text: string): string {
+  const names = conn
+    .prepare(text)
+    .columns()
+    .map((c) => c.name);
+  if (new Set(names).size !== names.length) throw new Error(`json rows need distinct column names: ${names.join(', ')}`);
+  return `SELECT json_array(${names.map((n) => `"${n.replaceAll('"', '""')}"`).join(', ')}) FROM (${text})`;
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * The access log: one line per answered request instead of Fastify's two ("incoming request" and
  * "request completed"), through Fastify's LogController (app.ts). The line is written at `info`,
- * so LOG_LEVEL=warn turns it off, and costs one small object and one write into pino's
- * asynchronous destination (see logger.ts).
+ * so LOG_LEVEL=warn turns it off, and costs one string and one write into the logger's
+ * destination, which hands a turn's lines to the file at once (log-destination.ts).
  *
  * Fields: reqId (the request's child logger binding), method, url (path and query, secret query
  * values replaced, see logUrl), status, ms (time to the last byte handed to the socket).
@@ -27,12 +27,15 @@ export function logUrl(url: string): string {
   const query = url.slice(q + 1);
   // A query of one parameter (getUserInfo's `?token=`) without the split and join.
   const redacted = query.includes('&') ? query.split('&').map(redactParam).join('&') : redactParam(query);
-  const out = `${url.slice(0, q)}?${redacted}`;
   // redactUrl's query step replaces the values of `[?&]<secret name>=`. Each name it knows is one
   // SECRET_PARAM matches, so where every `?` and `&` is one of the boundaries split on above (no
   // `&` before the first `?`, no second `?`) it would find only values replaced already: then
-  // only its path step is left (the regular expression was ~2% of a hot path's CPU).
-  return url.lastIndexOf('&', q) < 0 && url.indexOf('?', q + 1) < 0 ? redactUrlPath(out) : redactUrl(out);
+  // only its path step is left (the regular expression was ~2% of a hot path's CPU). That step
+  // reads and changes the text before the first `?` only, so it is run on the path alone: run on
+  // the joined URL (a string of two parts, V8's cons string) its first read copied the URL into
+  // one piece, ~0.5k instructions per request (callgrind, bench/README.md "Hot paths, a ninth pass").
+  if (url.lastIndexOf('&', q) < 0 && url.indexOf('?', q + 1) < 0) return `${redactUrlPath(url.slice(0, q))}?${redacted}`;
+  return redactUrl(`${url.slice(0, q)}?${redacted}`);
 }
 
 /** One `name=value` of a query as logged: the value replaced when the name says it is a secret. */
@@ -66,20 +69,6 @@ export class AccessLog extends LogController {
    * the metadata pino sets before each write (pino.multistream), then the line goes through `out`.
    */
   private readonly stream: pino.DestinationStream | undefined;
-  /**
-   * Lines waiting for the end of this event-loop turn (only when `stream` writes asynchronously
-   * anyway, see `batched`), written to it as one string.
-   */
-  private pending = '';
-  /**
-   * Whether `stream` is an asynchronous destination (pino.destination({sync: false}), what
-   * logger.ts opens for JSON lines): it hands lines to the file later in any case, so they are
-   * collected per event-loop turn and handed over in one write(). SonicBoom's write() measures
-   * the string it is given and the text it has buffered (Buffer.byteLength of each) on every
-   * call: a write per turn instead of one per line was ~1.5 us less CPU per line at 30 lines a
-   * turn (bare SonicBoom). A synchronous stream (tests, a pipe) still gets each line at once.
-   */
-  private readonly batched: boolean;
   /** `{"level":30` (the info level's number, as `out` writes it). */
   private readonly head: string;
   /** `out`'s bindings as pino writes them after the time: `,"pid":...,"hostname":"..."`. */
@@ -90,7 +79,6 @@ export class AccessLog extends LogController {
     const stream = (root as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
     this.out = pino({ level: root.level }, stream);
     this.stream = (stream as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym] ? undefined : stream;
-    this.batched = this.stream !== undefined && (this.stream as { sync?: unknown }).sync === false;
     this.head = `{"level":${this.out.levels.values.info}`;
     this.bindings = (this.out as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
   }
@@ -106,8 +94,10 @@ export class AccessLog extends LogController {
       );
     } else if (this.out.isLevelEnabled('info')) {
       // The level check first: at warn and above the line is not even built.
-      if (this.stream) this.write(this.line(req.id, req.method, logUrl(req.url), reply.statusCode, round(reply.elapsedTime)));
-      else
+      if (this.stream) {
+        const url = req.url;
+        this.stream.write(this.line(req.id, req.method, logUrl(url), reply.statusCode, round(reply.elapsedTime), !NEEDS_ESCAPE.test(url)));
+      } else
         this.out.info(
           { reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) },
           'request',
@@ -115,31 +105,19 @@ export class AccessLog extends LogController {
     }
   }
 
-  private write(line: string): void {
-    if (!this.batched) {
-      this.stream!.write(line);
-      return;
-    }
-    if (this.pending === '') setImmediate(this.flush);
-    this.pending += line;
-  }
-
-  /** Hands the turn's lines to the destination (which pino flushes at exit). */
-  readonly flush = (): void => {
-    const lines = this.pending;
-    this.pending = '';
-    if (lines !== '') this.stream!.write(lines);
-  };
-
   /**
    * The line `out.info({reqId, method, url, status, ms}, 'request')` writes, byte for byte
    * (test/platform/access-log.test.ts compares them), built as one string: pino's generic
    * serialization of the object (its key walk, a type test and a stringifier per value) was ~4%
    * of a hot path's CPU. Strings are quoted by JSON.stringify, as pino does for any string it
-   * must escape (the others it writes as they are, which is the same text).
+   * must escape (the others it writes as they are, which is the same text). `urlPlain`: the
+   * caller knows `url` holds nothing JSON escapes: logUrl's URL holds only what the request's URL
+   * holds and `[redacted]`, so the request's URL is tested instead (already one piece of text:
+   * logUrl's result is two or three, which a test of its characters would first copy into one,
+   * ~0.5k instructions per request, bench/README.md "Hot paths, a ninth pass").
    */
-  line(reqId: string, method: string, url: string, status: number, ms: number): string {
-    return `${this.timeText(Date.now())}${this.bindings},"reqId":${quote(reqId)},"method":${quote(method)},"url":${quote(url)},"status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
+  line(reqId: string, method: string, url: string, status: number, ms: number, urlPlain = false): string {
+    return `${this.timeText(Date.now())}${this.bindings},"reqId":${quote(reqId)},"method":${quote(method)},"url":${urlPlain ? `"${url}"` : quote(url)},"status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
   }
 
   /** The time of the last line written, and its line head up to the time (many lines share a millisecond). */

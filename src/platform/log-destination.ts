@@ -1,0 +1,129 @@
+/**
+ * Where the service's JSON log lines go (stdout, or any file descriptor): every line pino writes
+ * and every access line (access-log.ts), in the order they are written, collected for the rest of
+ * the event-loop turn and handed to pino's asynchronous file writer (SonicBoom) as one Buffer.
+ *
+ * Why not pino.destination({sync: false}) alone: it takes strings, and measured and converted a
+ * turn's batch of lines to UTF-8 four or five times on its way to the file (Buffer.byteLength of
+ * the batch and of what it had buffered, fs.write's conversion, Buffer.from when the write came
+ * back): ~1.5 us per access line with its fs.write (bench/README.md, "Hot paths, an eighth pass",
+ * point 4). Here the batch is converted once (Buffer.from), and SonicBoom, in its `buffer` mode,
+ * writes that Buffer as it is. The same SonicBoom as pino.destination's otherwise: one write in
+ * flight at a time, what comes meanwhile written after it in one piece, EAGAIN on a pipe retried
+ * after 100 ms, EPIPE (the reader gone) ending the log quietly, any other error of the file
+ * (ENOSPC, ...) thrown as pino.destination's is.
+ *
+ * Nothing is lost at exit: at process.exit, after an uncaught exception (node's 'exit' event) and
+ * at the end of the event loop, the turn's lines and SonicBoom's backlog are written
+ * synchronously (main.ts exits through process.exit after SIGTERM's drain).
+ *
+ * A destination slower than the lines (a stalled disk, a pipe nobody reads): the backlog waiting
+ * for the file is bounded (`maxBacklog` bytes, 16 MB by default: ~80,000 access lines, seconds of
+ * the hot paths' peak). A turn's lines that would go beyond it are dropped whole (SonicBoom's
+ * `maxLength`), and a warn line says how many were dropped (`onDropped`), in the next turn's
+ * lines or when the backlog has been written. pino.destination's backlog grew without a bound,
+ * in the service's memory.
+ */
+import { pino } from 'pino';
+
+/** pino.destination's SonicBoom (not a dependency of ours by name); `destroyed` once closed. */
+type FileWriter = ReturnType<typeof pino.destination> & { readonly destroyed: boolean };
+
+export interface LogDestinationOptions {
+  /** The file descriptor written to (default: stdout). */
+  fd?: number;
+  /** Bytes that may wait for the file before a turn's lines are dropped (default 16 MB). */
+  maxBacklog?: number;
+}
+
+export class LogDestination implements pino.DestinationStream {
+  /** Called with the number of lines dropped since the last call, before a batch that fits (logger.ts writes a warn line). */
+  onDropped: ((lines: number) => void) | undefined;
+
+  private readonly file: FileWriter;
+  private readonly ref = new WeakRef(this);
+  /** The turn's lines, as written. */
+  private pending = '';
+  private pendingLines = 0;
+  /** Lines dropped and not reported yet. */
+  private dropped = 0;
+  private lastDropped = false;
+
+  constructor(opts: LogDestinationOptions = {}) {
+    this.file = pino.destination({
+      dest: opts.fd ?? 1,
+      sync: false,
+      contentMode: 'buffer',
+      maxLength: opts.maxBacklog ?? 16 * 1024 * 1024,
+    }) as FileWriter;
+    this.file.on('drop', () => (this.lastDropped = true));
+    // Lines dropped and nothing written since: the count is written once the backlog is.
+    this.file.on('drain', () => {
+      if (this.dropped > 0 && this.pending === '') setImmediate(this.flushTurn);
+    });
+    open.add(this.ref);
+    this.file.on('close', () => open.delete(this.ref));
+  }
+
+  write(line: string): void {
+    if (this.pending === '') setImmediate(this.flushTurn);
+    this.pending += line;
+    this.pendingLines++;
+  }
+
+  /** Hands the turn's lines to the file writer (at the end of each turn where lines were written). */
+  readonly flushTurn = (): void => {
+    if (this.file.destroyed) {
+      // Closed (pino ends the file at the end of the event loop): nothing more can be written.
+      this.pending = '';
+      this.pendingLines = 0;
+      return;
+    }
+    const reported = this.onDropped ? this.dropped : 0;
+    const before = this.pendingLines;
+    if (reported > 0) {
+      this.dropped = 0;
+      this.onDropped!(reported); // a line into `pending`, unless the level is above warn
+    }
+    const noticeLines = this.pendingLines - before;
+    if (this.pending === '') return;
+    const lines = this.pending;
+    const count = this.pendingLines;
+    this.pending = '';
+    this.pendingLines = 0;
+    this.lastDropped = false;
+    // The one conversion of these lines to UTF-8 (SonicBoom's types know its `utf8` mode only).
+    this.file.write(Buffer.from(lines) as unknown as string);
+    // Dropped: the count reported in it again, and this turn's own lines.
+    if (this.lastDropped) this.dropped += reported + count - noticeLines;
+  };
+
+  /** pino's `logger.flush(cb)`: the turn's lines handed over, then SonicBoom's flush. */
+  flush(cb?: (err?: Error) => void): void {
+    this.flushTurn();
+    this.file.flush(cb);
+  }
+
+  /** Writes everything waiting, synchronously (at exit). */
+  flushSync(): void {
+    this.flushTurn();
+    if (!this.file.destroyed) this.file.flushSync();
+  }
+
+  end(): void {
+    this.flushTurn();
+    this.file.end();
+  }
+}
+
+/** Destinations whose file is open (weakly: a test's loggers come and go). */
+const open = new Set<WeakRef<LogDestination>>();
+process.on('exit', () => {
+  for (const ref of open) {
+    try {
+      ref.deref()?.flushSync();
+    } catch {
+      // The file is gone (EPIPE) or not open yet: nothing more can be written.
+    }
+  }
+});
