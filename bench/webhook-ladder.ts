@@ -108,6 +108,7 @@ if (RUNG === 0) {
   const { trustProxyOption, BODY_LIMIT, modules } = await import('../src/app.js');
   const { AccessLog, makeRequestLoggersLazy } = await import('../src/platform/http/access-log.js');
   const { escapeMalformedPath } = await import('../src/platform/http/safe-url.js');
+  const { requestIds } = await import('../src/platform/http/request-id.js');
   const { serializerCompiler, validatorCompiler } = await import('fastify-type-provider-zod');
   const { registerDraining } = await import('../src/platform/http/draining.js');
   const { createOriginPolicy, registerOrigins } = await import('../src/platform/http/origins.js');
@@ -124,7 +125,9 @@ if (RUNG === 0) {
     loggerInstance: core.logger as any,
     logController: accessLog,
     requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // As app.ts (request-id.ts since hot9b; the counts in bench/README.md's ninth pass had
+    // randomUUID, as a2aae7b's app).
+    genReqId: requestIds(),
     rewriteUrl: (req: any) => escapeMalformedPath(req.url ?? '/'),
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(config.trustProxy),
