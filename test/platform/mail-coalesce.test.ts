@@ -82,7 +82,7 @@ describe('SmtpPools.send', () => {
       expect(server.received).toHaveLength(2);
       const parsed = await PostalMime.parse(server.received[1].raw);
       expect(parsed.messageId).toBe('<certificate.2.1@example.org>');
-      expect(parsed.html?.trim()).toBe('<p>Hello</p>'.repeat(50));
+      expect(parsed.html).toBe('<p>Hello</p>'.repeat(50));
       expect(Buffer.from(parsed.attachments[0].content as ArrayBuffer).equals(png)).toBe(true);
     } finally {
       await pools.close();
