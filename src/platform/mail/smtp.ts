@@ -5,7 +5,6 @@
 import { createRequire } from 'node:module';
 import type { SendMailOptions, Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
-import { CoalesceChunks } from './coalesce.js';
 import { PermanentMailError, TemporaryMailError, type OutgoingMail, type SendResult, type SmtpSettings } from './types.js';
 
 /** Pool sizing: 5 connections, each reused for up to 1,000 messages (see bench/mail.bench.ts). */
@@ -167,11 +166,6 @@ export class SmtpPools {
         pool: true,
         maxConnections: this.pool.maxConnections ?? 5,
         maxMessages: this.pool.maxMessages ?? 1000,
-      });
-      // The message's small chunks joined before the socket: 19 writes a certificate mail -> 4 (coalesce.ts).
-      t.use('stream', (mail, done) => {
-        mail.message.transform(() => new CoalesceChunks());
-        done();
       });
       this.pools.set(key, t);
     }
