@@ -16,7 +16,8 @@
  * or changes it by starting `node --max-semi-space-size=<MB> dist/main.js serve` (NODE_OPTIONS
  * cannot: the command line's flag wins over it).
  *
- * While certificates are being delivered (`preferSpeed`, called by the deliver job), V8's own
+ * While certificates are being delivered or imported volunteers stored (`preferSpeed`, called by
+ * the deliver job and by each import's store), V8's own
  * heap growing is used instead, and `--optimize-for-size` comes back 5 s after the last one, or
  * at once while notices are being sent (`holdSize`, held by each send batch). Why (bench/README.md,
  * "Claims, a seventh pass", `--trace-gc` of 400 claims with 8 clients): under the flag every full

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { heapMode, preferSpeed } from '../../src/platform/heap-settings.js';
+import { heapMode, holdSize, preferSpeed } from '../../src/platform/heap-settings.js';
 import { ADMIN, parseMail, seedPost, tokenFromNotice, uploadTemplate, waitFor, whiteTemplate } from './helpers.js';
 
 describe('heap mode around sends and claims', () => {
@@ -37,6 +37,14 @@ describe('heap mode around sends and claims', () => {
     const token = tokenFromNotice((await parseMail(smtp.received[0].raw)).html ?? '')!;
     expect((await seedPost(t, '/api/submitUserInfo', { token, name: 'Heap Mode' })).body.code).toBe(0);
     await waitFor(() => smtp.received.length === 2, 20_000, 'the certificate');
+    expect(heapMode()).toBe('speed');
+  });
+
+  it('an import of volunteers starts speed mode', async () => {
+    holdSize()(); // size mode, as at start-up
+    expect(heapMode()).toBe('size');
+    const email = Array.from({ length: 50 }, (_, i) => `import${i}@example.org`);
+    expect((await seedPost(t, '/api/addUserData', { token: ADMIN, email })).body.code).toBe(0);
     expect(heapMode()).toBe('speed');
   });
 });
