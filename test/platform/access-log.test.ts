@@ -10,6 +10,19 @@ import { AccessLog, logUrl, makeRequestLoggersLazy, msText } from '../../src/pla
 import { redactUrl } from '../../src/platform/logger.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
+/** An AccessLog over pino writing into an array of the lines written, and its pino logger. */
+function capturedAccessLog() {
+  const written: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      written.push(String(chunk));
+      cb();
+    },
+  });
+  const log = new AccessLog(pino({ level: 'info' }, sink));
+  return { written, log, out: (log as unknown as { out: pino.Logger }).out };
+}
+
 let t: TestApp | undefined;
 afterEach(async () => {
   await t?.close();
@@ -166,15 +179,7 @@ describe('logUrl', () => {
 
 describe('AccessLog line', () => {
   it('is byte for byte what pino writes for the same fields (quotes, backslashes, control and latin-1 characters)', async () => {
-    const written: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        written.push(String(chunk));
-        cb();
-      },
-    });
-    const log = new AccessLog(pino({ level: 'info' }, sink));
-    const out = (log as unknown as { out: pino.Logger }).out;
+    const { written, log, out } = capturedAccessLog();
     const cases: [string, string, string, number, number][] = [
       ['4fc86cf7-1b2c-4d5e-8f90-0123456789ab', 'GET', '/api/getUserInfo?token=[redacted]', 200, 1.25],
       ['r"1\\x', 'POST', '/a?b=\u0001c\u00ff"\\&d=\u007f', 404, 0],
@@ -278,15 +283,7 @@ describe('AccessLog on a destination of text', () => {
 
 describe('AccessLog, the line of an answered request', () => {
   it("is pino's line of the same fields, the URL as logUrl gives it, for URLs that need escaping and URLs that do not", async () => {
-    const written: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        written.push(String(chunk));
-        cb();
-      },
-    });
-    const log = new AccessLog(pino({ level: 'info' }, sink));
-    const out = (log as unknown as { out: pino.Logger }).out;
+    const { written, log, out } = capturedAccessLog();
     const reply = { statusCode: 200, elapsedTime: 2.5 } as unknown as FastifyReply;
     const urls = [
       '/api/getUserInfo?token=abc',
