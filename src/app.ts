@@ -12,6 +12,7 @@ import type { AppModule } from './platform/http/module.js';
 import { registerOps } from './platform/http/ops.js';
 import { AccessLog, makeRequestLoggersLazy } from './platform/http/access-log.js';
 import { registerDraining } from './platform/http/draining.js';
+import { watchBusy } from './platform/heap-busy.js';
 import { databaseUnavailableReason, ServiceUnavailableError } from './platform/http/errors.js';
 import { registerWeb } from './platform/http/web.js';
 import { escapeMalformedPath } from './platform/http/safe-url.js';
@@ -92,6 +93,12 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   // req.log made when a request first writes a line of its own (most write none).
   makeRequestLoggersLazy(app.log);
   const draining = registerDraining(app);
+  // While the listening service is busy, V8's own heap growing (heap-busy.ts; issue 15).
+  let stopWatching: (() => void) | undefined;
+  app.addHook('onListen', async () => {
+    stopWatching ??= watchBusy();
+  });
+  app.addHook('onClose', async () => stopWatching?.());
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

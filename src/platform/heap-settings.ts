@@ -49,6 +49,8 @@ if (managed) setFlagsFromString('--optimize-for-size');
 let speed = false;
 let speedUntil = 0;
 let sizeHolds = 0;
+/** When the last size hold was released (Date.now()). */
+let sizeReleasedAt = 0;
 let timer: NodeJS.Timeout | undefined;
 
 function toSize(): void {
@@ -91,7 +93,13 @@ export function holdSize(): () => void {
     if (released) return;
     released = true;
     sizeHolds--;
+    sizeReleasedAt = Date.now();
   };
+}
+
+/** Whether a send held size mode at any moment since `since` (a Date.now() value), or holds it now. */
+export function sizeHeldSince(since: number): boolean {
+  return sizeHolds > 0 || sizeReleasedAt >= since;
 }
 
 /** 'speed' while preferSpeed's window is open, 'size' otherwise (and when the operator chose the flag). */
