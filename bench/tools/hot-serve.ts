@@ -24,10 +24,11 @@ const svc: ChildProcess = fork(bench, ['service'], {
 });
 const ready = await new Promise<any>((r) => svc.once('message', r));
 const lines = [`SERVICE ${ready.url} PID ${svc.pid}`];
+let flo: ChildProcess | undefined;
 if (process.argv[2] === 'floor') {
-  const flo = fork(bench, ['floor'], { execArgv: [...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  flo = fork(bench, ['floor'], { execArgv: [...nodeArgs, '--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   flo.send(ready);
-  const url = await new Promise<string>((r) => flo.once('message', (m: any) => r(m.url)));
+  const url = await new Promise<string>((r) => flo!.once('message', (m: any) => r(m.url)));
   lines.push(`FLOOR ${url} PID ${flo.pid}`);
 }
 // The bench's Lua script and request files (the same shapes, the same shuffle-free order is fine).
@@ -46,6 +47,7 @@ process.on('SIGUSR2', () => {
 });
 process.on('SIGTERM', () => {
   svc.send('stop');
+  flo?.kill();
   process.exit(0);
 });
 process.stdout.write(lines.join('\n') + `\nDRIVER PID ${process.pid}\nREADY\n`);
