@@ -16,56 +16,20 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load, openLoad, report, startBenchWechat, withServerCpu, writeResults, type LoadResult } from './lib.js';
+import { FOLLOWERS, messageText, ruleInputs, seedWebhookAccounts, textMessage, type WebhookAccount } from './hot-setup.js';
 import { buildInbound } from '../src/platform/wechat/callback.js';
 import { buildMatcher, normalizeKeyword, type MatchRule } from '../src/modules/autoreply/matcher.js';
 
 const SECONDS = Number(process.env.AR_BENCH_SECONDS ?? 10);
 const CONNECTIONS = 32;
-const FOLLOWERS = 10_000;
 const AES_KEY = 'BenchAesKey0123456789abcdefghijklmnopqrstuv';
 /** AR_BENCH_PLAIN_ONLY=1: only the plain 1,000-rule phase (for profiling the hot path alone). */
 const PLAIN_ONLY = process.env.AR_BENCH_PLAIN_ONLY === '1';
-
-/** Fixed width, so that message length (and so matching work) does not grow with the rule count. */
-const id5 = (i: number) => String(i).padStart(5, '0');
-
-/** Rule i: an "equal" keyword kw<i>; every third rule also a "contains" keyword 词<i>号. */
-function ruleInputs(n: number) {
-  return Array.from({ length: n }, (_, i) => ({
-    keywords:
-      i % 3 === 0
-        ? [
-            { text: `kw${id5(i)}`, match: 'equal' as const },
-            { text: `词${id5(i)}号`, match: 'contains' as const },
-          ]
-        : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
-    replies: [`回复 ${i}：感谢您的留言，我们会尽快处理。`],
-    mode: 'all' as const,
-  }));
-}
-
-/** One message text of the mix, for an account with `n` rules. */
-function messageText(n: number): string {
-  const r = Math.random();
-  const i = Math.floor(Math.random() * n);
-  if (r < 0.5) return `kw${id5(i)}`;
-  if (r < 0.8) return `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？`;
-  return `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
-}
-
-interface Account {
-  appid: string;
-  token: string;
-  aesKey: string | null;
-  path: string;
-  rules: number;
-}
 
 async function server(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-ar-bench-'));
   const { parseConfig } = await import('../src/config.js');
   const { buildApp, createAppCore } = await import('../src/app.js');
-  const { createAutoreply } = await import('../src/modules/autoreply/index.js');
   // Connecting an official account proves its appid and secret with WeChat: a loopback fake.
   const wechat = await startBenchWechat();
   const config = parseConfig({
@@ -76,30 +40,15 @@ async function server(): Promise<void> {
     WECHAT_API_BASE: wechat.url,
   });
   const core = await createAppCore(config);
-  const ar = createAutoreply(core);
   const t0 = performance.now();
-  const { createAccountsService } = await import('../src/modules/accounts/index.js');
-  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({
-    username: 'bench_owner',
-    password: 'correct horse battery',
-    isActive: true,
-  });
-  const accounts: Account[] = [];
-  const make = async (appid: string, aesKey: string | null, rules: number): Promise<void> => {
-    const token = `tok${appid.slice(-6)}`;
-    const view = await ar.mpAccounts.create(owner.id, { appid, secret: 'benchsecret0000000000001', token, aes_key: aesKey });
-    const setId = await ar.mpAccounts.ruleSetOf(owner.id, view.id);
-    const inputs = ruleInputs(rules);
-    for (let i = 0; i < inputs.length; i += 5000) await ar.rules.importRules(setId, inputs.slice(i, i + 5000), false);
-    await ar.rules.settings(setId, { defaultReply: '您好，您的消息已收到，稍后回复您。' });
-    accounts.push({ appid, token, aesKey, path: new URL(view.callbackUrl).pathname, rules });
-  };
-  await make('wxbenchplain00001', null, 1000);
-  if (!PLAIN_ONLY) {
-    await make('wxbenchaes0000001', AES_KEY, 1000);
-    await make('wxbench100rules01', null, 100);
-    await make('wxbench10krules01', null, 10_000);
-  }
+  // Each account's token is tok + its appid's last six characters.
+  const spec = (appid: string, aesKey: string | null, rules: number) => ({ appid, token: `tok${appid.slice(-6)}`, aesKey, rules });
+  const accounts = await seedWebhookAccounts(core, [
+    spec('wxbenchplain00001', null, 1000),
+    ...(PLAIN_ONLY
+      ? []
+      : [spec('wxbenchaes0000001', AES_KEY, 1000), spec('wxbench100rules01', null, 100), spec('wxbench10krules01', null, 10_000)]),
+  ]);
   core.handle.sqlite?.pragma('wal_checkpoint(TRUNCATE)');
   const seedMs = Math.round(performance.now() - t0);
   const app = await buildApp(core);
@@ -185,8 +134,8 @@ async function main(): Promise<void> {
     env: { ...process.env, AR_BENCH_SERVER: '1' },
     execArgv: ['--import', 'tsx', ...(process.env.AR_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/arprof'] : [])],
   });
-  const ready = await new Promise<{ url: string; seedMs: number; accounts: Account[] }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { url: string; seedMs: number; accounts: Account[] }));
+  const ready = await new Promise<{ url: string; seedMs: number; accounts: WebhookAccount[] }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { url: string; seedMs: number; accounts: WebhookAccount[] }));
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
   report(results, 'seed 4 accounts, 12,100 rules (ms)', ready.seedMs);
@@ -201,21 +150,13 @@ async function main(): Promise<void> {
     else bad.n++;
   };
   /** A request as WeChat would send it: signed now, encrypted in safe mode. */
-  const wechatRequest = (acc: Account, encrypt: boolean) => (req: any) => {
-    const fields = {
-      ToUserName: 'gh_bench',
-      FromUserName: `oFollower${Math.floor(Math.random() * FOLLOWERS)}`,
-      CreateTime: Math.floor(Date.now() / 1000),
-      MsgType: 'text',
-      Content: messageText(acc.rules),
-      MsgId: String(++msgId),
-    };
-    const { query, body } = buildInbound(acc, fields, Date.now(), encrypt);
+  const wechatRequest = (acc: WebhookAccount, encrypt: boolean) => (req: any) => {
+    const { query, body } = buildInbound(acc, textMessage(acc.rules, ++msgId, Date.now()), Date.now(), encrypt);
     req.path = `${acc.path}?${new URLSearchParams(query)}`;
     req.body = body;
     return req;
   };
-  const run = (acc: Account, encrypt: boolean, seconds = SECONDS, overallRate?: number) => {
+  const run = (acc: WebhookAccount, encrypt: boolean, seconds = SECONDS, overallRate?: number) => {
     bad.n = bad.replies = bad.success = 0;
     return measured(child, () =>
       load({

@@ -15,20 +15,14 @@
  * lookup in the handler (registerSeedLookupRoute); 4 the whole app (buildApp).
  */
 import Fastify from 'fastify';
+import { hotServiceEnv, ladderFastify, ladderHooks, likeServe, listenForLadder } from './hot-setup.js';
+
 const RUNG = Number(process.env.RUNG);
 const body =
   '{"code":0,"data":{"email":"volunteer1@example.org","name":"","Email":"volunteer1@example.org","Name":""},"message":"success"}';
-await import('../src/platform/heap-settings.js');
-await import('../src/platform/tick-shape.js');
+await likeServe();
 const { parseConfig } = await import('../src/config.js');
-const env: Record<string, string> = {
-  DATA_DIR: process.env.DATA_DIR!,
-  PORT: '0',
-  PUBLIC_URL: 'http://bench.test',
-  ADMIN_TOKEN: 'hot-bench-admin-token',
-  LOG_LEVEL: 'info',
-  LOG_FORMAT: 'json',
-};
+const env = hotServiceEnv(process.env.DATA_DIR!, { LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
 let app: any;
 if (RUNG === 0) {
   app = Fastify();
@@ -38,10 +32,7 @@ if (RUNG === 0) {
   const core = await createAppCore(parseConfig(env));
   app = await buildApp(core);
 } else {
-  const { createAppCore, trustProxyOption, BODY_LIMIT } = await import('../src/app.js');
-  const { AccessLog, makeRequestLoggersLazy } = await import('../src/platform/http/access-log.js');
-  const { escapeMalformedPath } = await import('../src/platform/http/safe-url.js');
-  const { serializerCompiler, validatorCompiler } = await import('fastify-type-provider-zod');
+  const { createAppCore } = await import('../src/app.js');
   const config = parseConfig(env);
   const F0 = (process.env.FLAGS ?? '').split(',');
   const { pino } = await import('pino');
@@ -49,47 +40,15 @@ if (RUNG === 0) {
     config,
     F0.includes('big') ? { logger: pino({ level: 'info' }, pino.destination({ dest: 1, sync: false, minLength: 16000 })) } : {},
   );
-  const accessLog = new AccessLog(core.logger);
-  if (F0.includes('noline')) (accessLog as any).requestCompleted = () => {};
-  const F = (process.env.FLAGS ?? 'log,id,rewrite,misc').split(',');
-  app = Fastify({
-    ...(F.includes('log') ? { loggerInstance: core.logger as any, logController: accessLog } : {}),
-    ...(F.includes('logonly') ? { loggerInstance: core.logger as any, disableRequestLogging: true } : {}),
-    ...(F.includes('id') ? { requestIdHeader: 'x-request-id', genReqId: () => crypto.randomUUID() } : {}),
-    ...(F.includes('rewrite') ? { rewriteUrl: (req: any) => escapeMalformedPath(req.url ?? '/') } : {}),
-    ...(F.includes('misc')
-      ? {
-          bodyLimit: BODY_LIMIT,
-          trustProxy: trustProxyOption(config.trustProxy),
-          return503OnClosing: false,
-          schemaController: {
-            compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } as any,
-          },
-        }
-      : {}),
-  } as any);
-  // req.log made lazy as app.ts makes it.
-  if (F.includes('log') || F.includes('logonly')) makeRequestLoggersLazy(app.log);
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app = await ladderFastify(core, (process.env.FLAGS ?? 'log,id,rewrite,misc').split(','), () => crypto.randomUUID());
   if (RUNG === 1) {
     app.get('/api/getUserInfo', async (_req: any, reply: any) => reply.type('application/json; charset=utf-8').send(body));
   } else {
-    const { registerDraining } = await import('../src/platform/http/draining.js');
-    const { createOriginPolicy, registerOrigins } = await import('../src/platform/http/origins.js');
     const { useEnvelope } = await import('../src/platform/http/envelope.js');
-    const { modules } = await import('../src/app.js');
     const { badInput } = await import('../src/modules/certificates/errors.js');
     const { createServices } = await import('../src/modules/certificates/services.js');
     const { registerSeedLookupRoute } = await import('../src/modules/certificates/routes-seed.js');
-    registerDraining(app);
-    await registerOrigins(
-      app,
-      createOriginPolicy(
-        config,
-        modules.map((m) => m.routeGroups ?? {}),
-      ),
-    );
+    await ladderHooks(app, config);
     const svc = createServices(core);
     await app.register(async (seed: any) => {
       useEnvelope(
@@ -107,6 +66,4 @@ if (RUNG === 0) {
     });
   }
 }
-await app.listen({ port: 0, host: '127.0.0.1' });
-console.error(`PORT ${app.server.address().port} PID ${process.pid}`);
-process.on('SIGTERM', () => process.exit(0));
+await listenForLadder(app);

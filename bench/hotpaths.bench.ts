@@ -18,24 +18,27 @@
  *                                  process those node flags instead of `npm start`'s, ' ' for none)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { report, seedMiniprogramUsers, startBenchWechat, startFlags, writeResults } from './lib.js';
+import {
+  getUserInfoLine,
+  hotServiceEnv,
+  likeServe,
+  miniprogramGetLine,
+  openidOf,
+  seedWebhookAccounts,
+  tokenOf,
+  WRK_LUA,
+  writeWebhookRequests,
+} from './hot-setup.js';
 
 const SECONDS = Number(process.env.HOT_BENCH_SECONDS ?? 8);
 const VOLUNTEERS = 100_000;
 const MP_USERS = 100_000;
-const RULES = 1000;
-const FOLLOWERS = 10_000;
 const self = fileURLToPath(import.meta.url);
-
-/** Deterministic secrets so that the load generator and the service agree without shipping them. */
-const tokenOf = (kind: string, i: number) => createHash('sha256').update(`hot-bench-${kind}-${i}`).digest('base64url');
-const openidOf = (i: number) => `oBench${String(i).padStart(22, '0')}`;
-const id5 = (i: number) => String(i).padStart(5, '0');
 
 interface Ready {
   url: string;
@@ -46,48 +49,27 @@ interface Ready {
 
 /** The service: default settings (LOG_LEVEL as in the environment, default info), seeded. */
 async function service(): Promise<void> {
-  // V8's heap settings as `serve` makes them (main.ts loads this first): `--optimize-for-size`.
-  await import('../src/platform/heap-settings.js');
-  await import('../src/platform/tick-shape.js');
+  // As `serve` starts (main.ts does this first): V8's heap settings (`--optimize-for-size`), the tick shape.
+  await likeServe();
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-hot-bench-'));
   const { parseConfig } = await import('../src/config.js');
   const { buildApp, createAppCore } = await import('../src/app.js');
   const { hashToken } = await import('../src/platform/crypto/tokens.js');
-  const { createAutoreply } = await import('../src/modules/autoreply/index.js');
-  const { createAccountsService } = await import('../src/modules/accounts/index.js');
-  const env: Record<string, string> = {
-    DATA_DIR: dataDir,
-    PORT: '0',
-    PUBLIC_URL: 'http://bench.test',
-    ADMIN_TOKEN: 'hot-bench-admin-token',
-  };
   // Connecting the official account proves its appid and secret with WeChat: a loopback fake.
   const wechat = await startBenchWechat();
-  env.WECHAT_API_BASE = wechat.url;
-  // The default level (info), not run.ts's warn: the access log is part of what is measured.
-  env.LOG_LEVEL = process.env.HOT_BENCH_LOG_LEVEL ?? 'info';
+  const env = hotServiceEnv(dataDir, {
+    WECHAT_API_BASE: wechat.url,
+    // The default level (info), not run.ts's warn: the access log is part of what is measured.
+    LOG_LEVEL: process.env.HOT_BENCH_LOG_LEVEL ?? 'info',
+  });
   const core = await createAppCore(parseConfig(env));
   const app = await buildApp(core);
   const sqlite = core.handle.sqlite!;
 
   // Auto-reply: one plain-mode account with 1,000 rules (as bench/autoreply.bench.ts); first,
   // as the step that asks (the fake) WeChat, so that a failure there shows before the long import.
-  const ar = createAutoreply(core);
-  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({
-    username: 'bench_owner',
-    password: 'correct horse battery',
-    isActive: true,
-  });
-  const webhookToken = 'tokhotbench1';
-  const view = await ar.mpAccounts.create(owner.id, {
-    appid: 'wxhotbenchplain01',
-    secret: 'benchsecret0000000000001',
-    token: webhookToken,
-    aes_key: null,
-  });
-  const setId = await ar.mpAccounts.ruleSetOf(owner.id, view.id);
-  await ar.rules.importRules(setId, ruleInputs(RULES), false);
-  await ar.rules.settings(setId, { defaultReply: '您好，您的消息已收到，稍后回复您。' });
+  const [account] = await seedWebhookAccounts(core, [{ appid: 'wxhotbenchplain01', token: 'tokhotbench1', aesKey: null, rules: 1000 }]);
+  const { path: webhookPath, token: webhookToken } = account!;
 
   // Certificates: 100,000 volunteers through the seed's import, 20,000 of them with a link token.
   for (let b = 0; b < VOLUNTEERS / 10_000; b++) {
@@ -110,7 +92,6 @@ async function service(): Promise<void> {
 
   await app.listen({ port: 0, host: '127.0.0.1' });
   const port = (app.server.address() as { port: number }).port;
-  const webhookPath = new URL(view.callbackUrl).pathname;
   // One real answer per path: the floor answers exactly these bytes.
   const { buildInbound } = await import('../src/platform/wechat/callback.js');
   const base = `http://127.0.0.1:${port}`;
@@ -189,73 +170,6 @@ async function floor(): Promise<void> {
   });
 }
 
-function ruleInputs(n: number) {
-  return Array.from({ length: n }, (_, i) => ({
-    keywords:
-      i % 3 === 0
-        ? [
-            { text: `kw${id5(i)}`, match: 'equal' as const },
-            { text: `词${id5(i)}号`, match: 'contains' as const },
-          ]
-        : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
-    replies: [`回复 ${i}：感谢您的留言，我们会尽快处理。`],
-    mode: 'all' as const,
-  }));
-}
-
-/** 50% equal keyword, 30% contains inside a sentence, 20% nothing (the default reply). */
-function messageText(): string {
-  const r = Math.random();
-  const i = Math.floor(Math.random() * RULES);
-  if (r < 0.5) return `kw${id5(i)}`;
-  if (r < 0.8) return `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？`;
-  return `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
-}
-
-/**
- * The wrk script: requests are read from a file (one JSON-free record per line: method, path,
- * content-type, body separated by tabs), each thread taking every other line from its own start,
- * so no two requests of a run repeat while the file lasts. done() prints the figures as JSON.
- */
-const LUA = `
-local counter = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-local reqs = nil
-local i = 0
-local function load()
-  reqs = {}
-  local n = 0
-  local nthreads = tonumber(os.getenv("WRK_THREADS"))
-  for line in io.lines(os.getenv("WRK_REQS")) do
-    if n % nthreads == tid then
-      local m, p, t, b = line:match("^([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)\\t(.*)$")
-      local h = {}
-      if t ~= "" then h["Content-Type"] = t end
-      if b == "" then b = nil end
-      table.insert(reqs, wrk.format(m, p, h, b))
-    end
-    n = n + 1
-  end
-end
-function request()
-  if reqs == nil then load() end
-  i = i + 1
-  if i > #reqs then i = 1 end
-  return reqs[i]
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format('WRKJSON {"requests":%d,"durationUs":%d,"errors":%d,"non2xx":%d,"p50Us":%d,"p99Us":%d,"maxUs":%d}\\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
-    latency:percentile(50), latency:percentile(99), latency.max))
-end
-`;
-
 interface WrkResult {
   requestsPerSec: number;
   /** The server's own CPU time per answer (user + system): what a loaded machine disturbs least. */
@@ -329,46 +243,20 @@ async function main(): Promise<void> {
     flo.send(ready);
     const floorUrl = await new Promise<string>((r) => flo.once('message', (m: { url: string }) => r(m.url)));
     const lua = join(dir, 'reqs.lua');
-    writeFileSync(lua, LUA);
+    writeFileSync(lua, WRK_LUA);
 
     // Request files. getUserInfo: 20,000 volunteers' tokens; get: 100,000 users' bodies.
     const files = {
       getUserInfo: join(dir, 'getUserInfo.tsv'),
       get: join(dir, 'get.tsv'),
     };
-    writeFileSync(
-      files.getUserInfo,
-      shuffle(Array.from({ length: 20_000 }, (_, i) => `GET\t/api/getUserInfo?token=${tokenOf('cert', i)}\t\t`)).join('\n') + '\n',
-    );
-    writeFileSync(
-      files.get,
-      shuffle(
-        Array.from(
-          { length: MP_USERS },
-          (_, i) => `POST\t/service/user/get\tapplication/json\t${JSON.stringify({ openid: openidOf(i), token: tokenOf('mp', i) })}`,
-        ),
-      ).join('\n') + '\n',
-    );
-    const { buildInbound } = await import('../src/platform/wechat/callback.js');
-    let msgId = 7_000_000_000_000_000_000n;
+    writeFileSync(files.getUserInfo, shuffle(Array.from({ length: 20_000 }, (_, i) => getUserInfoLine(i))).join('\n') + '\n');
+    writeFileSync(files.get, shuffle(Array.from({ length: MP_USERS }, (_, i) => miniprogramGetLine(i))).join('\n') + '\n');
+    const msgIds = { last: 7_000_000_000_000_000_000n };
     /** Freshly signed messages (the timestamp must be recent), each with its own MsgId and nonce. */
-    const webhookFile = (n: number) => {
+    const webhookFile = async (n: number) => {
       const f = join(dir, 'webhook.tsv');
-      const now = Date.now();
-      const lines: string[] = [];
-      for (let k = 0; k < n; k++) {
-        const fields = {
-          ToUserName: 'gh_bench',
-          FromUserName: `oFollower${Math.floor(Math.random() * FOLLOWERS)}`,
-          CreateTime: Math.floor(now / 1000),
-          MsgType: 'text',
-          Content: messageText(),
-          MsgId: String(++msgId),
-        };
-        const { query, body } = buildInbound({ appid: 'wxhotbenchplain01', token: ready.webhookToken }, fields, now, false);
-        lines.push(`POST\t${ready.webhookPath}?${new URLSearchParams(query)}\ttext/xml\t${body.replace(/[\t\n]/g, ' ')}`);
-      }
-      writeFileSync(f, lines.join('\n') + '\n');
+      await writeWebhookRequests(f, { appid: 'wxhotbenchplain01', token: ready.webhookToken, path: ready.webhookPath }, n, msgIds);
       return f;
     };
     // Enough distinct messages for the run at well above the floor's rate.
@@ -379,7 +267,7 @@ async function main(): Promise<void> {
       wrk(ready.url, f, lua, 2);
       wrk(floorUrl, f, lua, 2);
     }
-    const warmHooks = webhookFile(20_000);
+    const warmHooks = await webhookFile(20_000);
     wrk(ready.url, warmHooks, lua, 2);
     wrk(floorUrl, warmHooks, lua, 2);
 
@@ -388,7 +276,7 @@ async function main(): Promise<void> {
     let oursRequests = 0;
     const only = process.env.HOT_BENCH_ONLY?.split(',');
     for (const name of (['getUserInfo', 'get', 'webhook'] as const).filter((n) => !only || only.includes(n))) {
-      const file = name === 'webhook' ? webhookFile(webhookCount) : files[name];
+      const file = name === 'webhook' ? await webhookFile(webhookCount) : files[name];
       const fl = await withCpu(flo, () => wrk(floorUrl, file, lua, SECONDS));
       if (profDir) await ask({ profStart: true });
       const ours = await withCpu(svc, () => wrk(ready.url, file, lua, SECONDS));

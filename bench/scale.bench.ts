@@ -26,6 +26,10 @@ const tokenOf = (campaign: string, i: number) => createHash('sha256').update(`sc
 
 /** The service, default settings; answers 'tokens' by giving link tokens to the first volunteers of a campaign. */
 async function service(): Promise<void> {
+  // V8's heap settings as `serve` makes them (main.ts, first): `--optimize-for-size`, V8's own
+  // heap growing while the import stores volunteers (heap-mode.ts).
+  const { manageHeap } = await import('../src/platform/heap-mode.js');
+  manageHeap();
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-scale-bench-'));
   const { parseConfig } = await import('../src/config.js');
   const { buildApp, createAppCore } = await import('../src/app.js');

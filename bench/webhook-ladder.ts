@@ -24,71 +24,46 @@
 import Fastify from 'fastify';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  hotServiceEnv,
+  ladderFastify,
+  ladderHooks,
+  likeServe,
+  listenForLadder,
+  seedWebhookAccounts,
+  writeWebhookRequests,
+} from './hot-setup.js';
 
 const RUNG = Number(process.env.RUNG);
 const DATA_DIR = process.env.DATA_DIR!;
-const RULES = 1000;
-const id5 = (i: number) => String(i).padStart(5, '0');
-await import('../src/platform/heap-settings.js');
-await import('../src/platform/tick-shape.js');
+await likeServe();
 const { parseConfig } = await import('../src/config.js');
 const { createAppCore } = await import('../src/app.js');
-const env: Record<string, string> = {
-  DATA_DIR,
-  PORT: '0',
-  PUBLIC_URL: 'http://bench.test',
-  ADMIN_TOKEN: 'hot-bench-admin-token',
-  LOG_LEVEL: 'info',
-  LOG_FORMAT: 'json',
-};
+const env = hotServiceEnv(DATA_DIR, { LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
 const metaFile = join(DATA_DIR, 'webhook-ladder.json');
 
 if (process.env.SEED) {
   const { startBenchWechat } = await import('./lib.js');
-  const { createAutoreply } = await import('../src/modules/autoreply/index.js');
-  const { createAccountsService } = await import('../src/modules/accounts/index.js');
   const wechat = await startBenchWechat();
   const core = await createAppCore(parseConfig({ ...env, WECHAT_API_BASE: wechat.url }));
-  const ar = createAutoreply(core);
-  const owner = await createAccountsService({ db: core.db, dialect: core.dialect, now: Date.now }).createUser({
-    username: 'bench_owner',
-    password: 'correct horse battery',
-    isActive: true,
-  });
-  const token = 'tokhotbench1';
-  const view = await ar.mpAccounts.create(owner.id, {
-    appid: 'wxhotbenchplain01',
-    secret: 'benchsecret0000000000001',
-    token,
-    aes_key: null,
-  });
-  const setId = await ar.mpAccounts.ruleSetOf(owner.id, view.id);
-  // The hotpaths bench's rules (bench/hotpaths.bench.ts ruleInputs).
-  const rules = Array.from({ length: RULES }, (_, i) => ({
-    keywords:
-      i % 3 === 0
-        ? [
-            { text: `kw${id5(i)}`, match: 'equal' as const },
-            { text: `词${id5(i)}号`, match: 'contains' as const },
-          ]
-        : [{ text: `kw${id5(i)}`, match: 'equal' as const }],
-    replies: [`回复 ${i}：感谢您的留言，我们会尽快处理。`],
-    mode: 'all' as const,
-  }));
-  await ar.rules.importRules(setId, rules, false);
-  await ar.rules.settings(setId, { defaultReply: '您好，您的消息已收到，稍后回复您。' });
+  // The hotpaths bench's account and rules.
+  const [account] = await seedWebhookAccounts(core, [{ appid: 'wxhotbenchplain01', token: 'tokhotbench1', aesKey: null, rules: 1000 }]);
   core.handle.sqlite!.pragma('wal_checkpoint(TRUNCATE)');
   await core.close();
   await wechat.close();
-  writeFileSync(metaFile, JSON.stringify({ path: new URL(view.callbackUrl).pathname, token }));
+  writeFileSync(metaFile, JSON.stringify({ path: account!.path, token: account!.token }));
   process.exit(0);
 }
 
 const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as { path: string; token: string };
-const { buildInbound } = await import('../src/platform/wechat/callback.js');
-const account = { appid: 'wxhotbenchplain01', token: meta.token };
 if (process.env.GEN) {
-  webhookFile(Number(process.env.N ?? 30_000));
+  // The hotpaths bench's message mix, freshly signed (a signature's timestamp must be recent).
+  await writeWebhookRequests(
+    join(process.env.OUT ?? '/tmp', 'webhook.tsv'),
+    { appid: 'wxhotbenchplain01', token: meta.token, path: meta.path },
+    Number(process.env.N ?? 30_000),
+    { last: 7_000_000_000_000_000_000n + BigInt(Date.now()) * 1000n },
+  );
   process.exit(0);
 }
 // What the service answers an `equal` hit (the floor answers these bytes to every message).
@@ -105,13 +80,7 @@ if (RUNG === 0) {
   const { buildApp } = await import('../src/app.js');
   app = await buildApp(await createAppCore(parseConfig(env)));
 } else {
-  const { trustProxyOption, BODY_LIMIT, modules } = await import('../src/app.js');
-  const { AccessLog, makeRequestLoggersLazy } = await import('../src/platform/http/access-log.js');
-  const { escapeMalformedPath } = await import('../src/platform/http/safe-url.js');
   const { requestIds } = await import('../src/platform/http/request-id.js');
-  const { serializerCompiler, validatorCompiler } = await import('fastify-type-provider-zod');
-  const { registerDraining } = await import('../src/platform/http/draining.js');
-  const { createOriginPolicy, registerOrigins } = await import('../src/platform/http/origins.js');
   const { createAutoreply } = await import('../src/modules/autoreply/index.js');
   const { installEnvelope } = await import('../src/modules/autoreply/http.js');
   const { registerCallbackRoutes } = await import('../src/modules/autoreply/routes-callback.js');
@@ -120,33 +89,10 @@ if (RUNG === 0) {
   const { answerBody, textReplies } = await import('../src/modules/autoreply/webhook-common.js');
   const config = parseConfig(env);
   const core = await createAppCore(config);
-  const accessLog = new AccessLog(core.logger);
-  app = Fastify({
-    loggerInstance: core.logger as any,
-    logController: accessLog,
-    requestIdHeader: 'x-request-id',
-    // As app.ts (request-id.ts since hot9b; the counts in bench/README.md's ninth pass had
-    // randomUUID, as a2aae7b's app).
-    genReqId: requestIds(),
-    rewriteUrl: (req: any) => escapeMalformedPath(req.url ?? '/'),
-    bodyLimit: BODY_LIMIT,
-    trustProxy: trustProxyOption(config.trustProxy),
-    return503OnClosing: false,
-    schemaController: {
-      compilersFactory: { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } as any,
-    },
-  } as any);
-  makeRequestLoggersLazy(app.log);
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  registerDraining(app);
-  await registerOrigins(
-    app,
-    createOriginPolicy(
-      config,
-      modules.map((m) => m.routeGroups ?? {}),
-    ),
-  );
+  // As app.ts (request-id.ts since hot9b; the counts in bench/README.md's ninth pass had
+  // randomUUID, as a2aae7b's app).
+  app = await ladderFastify(core, ['log', 'id', 'rewrite', 'misc'], requestIds());
+  await ladderHooks(app, config);
   const ar = createAutoreply(core);
   const fixed = { status: 200, contentType: 'application/xml', body: sample };
   const staged = {
@@ -173,34 +119,4 @@ if (RUNG === 0) {
   });
 }
 
-/** The hotpaths bench's message mix, freshly signed (a signature's timestamp must be recent). */
-function webhookFile(n: number): void {
-  const now = Date.now();
-  let msgId = 7_000_000_000_000_000_000n + BigInt(now) * 1000n;
-  const rows: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const r = Math.random();
-    const i = Math.floor(Math.random() * RULES);
-    const text =
-      r < 0.5
-        ? `kw${id5(i)}`
-        : r < 0.8
-          ? `您好，请问 词${id5(i - (i % 3))}号 的情况怎么样了？`
-          : `随便聊聊 ${Math.floor(Math.random() * 1e6)}`;
-    const fields = {
-      ToUserName: 'gh_bench',
-      FromUserName: `oFollower${Math.floor(Math.random() * 10_000)}`,
-      CreateTime: Math.floor(now / 1000),
-      MsgType: 'text',
-      Content: text,
-      MsgId: String(++msgId),
-    };
-    const { query, body } = buildInbound(account, fields, now, false);
-    rows.push(`POST\t${meta.path}?${new URLSearchParams(query)}\ttext/xml\t${body.replace(/[\t\n]/g, ' ')}`);
-  }
-  writeFileSync(join(process.env.OUT ?? '/tmp', 'webhook.tsv'), rows.join('\n') + '\n');
-}
-
-await app.listen({ port: 0, host: '127.0.0.1' });
-console.error(`PORT ${app.server.address().port} PID ${process.pid}`);
-process.on('SIGTERM', () => process.exit(0));
+await listenForLadder(app);

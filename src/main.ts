@@ -2,7 +2,8 @@
  * Entry point: `serve` (default) runs the HTTP service with its job runner; `migrate` brings the
  * schema up to date; modules add operator commands (see `--help`).
  */
-// First: the V8 heap settings apply to everything loaded after them.
+// First: the V8 heap settings apply to everything loaded after them (only this entry loads
+// heap-settings.ts: loading it sets V8's flag).
 import './platform/heap-settings.js';
 import './platform/tick-shape.js';
 import 'dotenv/config';

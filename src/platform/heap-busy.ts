@@ -1,5 +1,5 @@
 /**
- * Speed mode while the service is busy (issue 15's hot paths; heap-settings.ts). Under
+ * Speed mode while the service is busy (issue 15's hot paths; heap-mode.ts). Under
  * `--optimize-for-size` every full collection is a memory-reducing one that shrinks the young
  * generation back to 2 MB, so under a stream of requests the objects of the answers in flight
  * outlive scavenges, are promoted, and bring the next full collection closer: measured on the
@@ -15,7 +15,7 @@
  * switch.
  */
 import { performance } from 'node:perf_hooks';
-import { preferSpeed, sizeHeldSince } from './heap-settings.js';
+import { preferSpeed, sizeHeldSince } from './heap-mode.js';
 
 /** The share of an interval the event loop must be at work for the service to count as busy. */
 export const BUSY_UTILIZATION = 0.5;

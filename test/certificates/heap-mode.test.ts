@@ -1,19 +1,22 @@
 /**
  * Issue 15 (claims at 150/s, the memory targets met): the deliver job runs the heap in speed mode
- * (heap-settings.ts `preferSpeed`: V8's own heap growing while certificates are delivered), and a
+ * (heap-mode.ts `preferSpeed`: V8's own heap growing while certificates are delivered), and a
  * notice batch holds size mode (`--optimize-for-size`) while it sends, whatever a claim asked.
+ * The heap is managed here as the service's entry manages it (`manageHeap`), and put back after.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
-import { heapMode, holdSize, preferSpeed } from '../../src/platform/heap-settings.js';
+import { heapMode, holdSize, manageHeap, preferSpeed } from '../../src/platform/heap-mode.js';
 import { ADMIN, parseMail, seedPost, tokenFromNotice, uploadTemplate, waitFor, whiteTemplate } from './helpers.js';
 
 describe('heap mode around sends and claims', () => {
   let smtp: TestSmtpServer;
   let t: TestApp;
   let base: string;
+  let unmanage: () => void;
   beforeAll(async () => {
+    unmanage = manageHeap();
     smtp = await startSmtpServer();
     t = await startTestApp({ dialect: 'sqlite', env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
     base = await t.listen();
@@ -21,6 +24,7 @@ describe('heap mode around sends and claims', () => {
   afterAll(async () => {
     await t?.close();
     await smtp?.close();
+    unmanage?.();
   });
 
   it('a send batch ends speed mode; a delivered certificate starts it', async () => {

@@ -4,7 +4,7 @@
  * process manager), terminate every database connection, tally what the SMTP server received.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -129,4 +129,28 @@ export async function jobsHeldBy(url: string, pid: number): Promise<number> {
   } finally {
     await c.end();
   }
+}
+
+/**
+ * The local ports of a process's TCP connections to `port` on loopback (Linux: its socket inodes
+ * from /proc/<pid>/fd, their addresses from /proc/net/tcp).
+ */
+export function tcpPortsTo(pid: number, port: number): Set<number> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = new Set<number>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+    const c = line.trim().split(/\s+/);
+    if (c.length < 10 || !inodes.has(c[9]!)) continue;
+    if (parseInt(c[2]!.split(':')[1]!, 16) === port) ports.add(parseInt(c[1]!.split(':')[1]!, 16));
+  }
+  return ports;
 }

@@ -1,6 +1,6 @@
 /**
  * Issue 15 (hot paths within 2x of a bare route, memory targets met): the service runs under
- * `--optimize-for-size` (heap-settings.ts), whose memory-reducing collections keep the young
+ * `--optimize-for-size` (heap-settings.ts, heap-mode.ts), whose memory-reducing collections keep the young
  * generation small; under a stream of requests that costs a large share of each answer's CPU in
  * the collector (bench/README.md, "Hot paths, a tenth pass: the heap while busy"). While the
  * service's event loop is busy it answers with V8's own heap growing (`preferSpeed`), and goes
@@ -11,16 +11,19 @@
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { TestApp } from '../helpers/app.js';
 
-type HeapSettings = typeof import('../../src/platform/heap-settings.js');
+type HeapMode = typeof import('../../src/platform/heap-mode.js');
 type HeapBusy = typeof import('../../src/platform/heap-busy.js');
-let hs: HeapSettings;
+let hs: HeapMode;
+let undoManage: () => void;
 let busy: HeapBusy;
 let stop: (() => void) | undefined;
 let t: TestApp | undefined;
 
 beforeEach(async () => {
   vi.resetModules();
-  hs = await import('../../src/platform/heap-settings.js');
+  hs = await import('../../src/platform/heap-mode.js');
+  // As the service's entry does (heap-settings.ts); undone after, the worker being shared.
+  undoManage = hs.manageHeap();
   busy = await import('../../src/platform/heap-busy.js');
 });
 afterEach(async () => {
@@ -28,6 +31,7 @@ afterEach(async () => {
   stop = undefined;
   await t?.close();
   t = undefined;
+  undoManage();
 });
 
 /** Keeps the event loop busy for `ms`: synchronous work in slices, yielding between them. */

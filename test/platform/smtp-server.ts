@@ -11,6 +11,8 @@ export interface ReceivedMail {
   raw: Buffer;
   /** When the server accepted it (ms since the epoch). */
   at?: number;
+  /** The client's port as the server saw it (behind a TcpGate: the gate's upstream connection's). */
+  remotePort?: number;
 }
 
 export interface SmtpVerdict {
@@ -54,6 +56,7 @@ export async function startSmtpServer(opts: TestSmtpOptions = {}): Promise<TestS
           to: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
           at: Date.now(),
+          remotePort: session.remotePort,
         };
         const verdict = opts.answer?.(mail, state.attempts);
         if (verdict) {
@@ -110,6 +113,8 @@ export interface TcpGate {
    */
   down(o?: { graceful?: boolean }): Promise<void>;
   up(): Promise<void>;
+  /** The connections open now: the client's port, the port of the gate's connection to the server (the server's remotePort), since when. */
+  open(): Array<{ clientPort: number; upstreamPort: number; since: number }>;
   close(): Promise<void>;
 }
 
@@ -118,13 +123,18 @@ export async function startTcpGate(targetPort: number): Promise<TcpGate> {
   const { createServer, connect } = await import('node:net');
   const sockets = new Set<import('node:net').Socket>();
   const upstreams = new Set<import('node:net').Socket>();
+  const pairs = new Map<import('node:net').Socket, { clientPort: number; upstreamPort: number; since: number }>();
   const server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
+    upstream.on('connect', () =>
+      pairs.set(client, { clientPort: client.remotePort!, upstreamPort: upstream.localPort!, since: Date.now() }),
+    );
     sockets.add(client);
     sockets.add(upstream);
     upstreams.add(upstream);
     upstream.on('close', () => upstreams.delete(upstream));
     const drop = () => {
+      pairs.delete(client);
       client.destroy();
       upstream.destroy();
       sockets.delete(client);
@@ -163,6 +173,7 @@ export async function startTcpGate(targetPort: number): Promise<TcpGate> {
       });
       listening = true;
     },
+    open: () => [...pairs.values()],
     async close() {
       for (const s of sockets) s.destroy();
       if (listening) await new Promise<void>((r) => server.close(() => r()));

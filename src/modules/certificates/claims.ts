@@ -4,7 +4,7 @@
  * verify. Also the deliver job itself.
  */
 import { hashToken } from '../../platform/crypto/tokens.js';
-import { preferSpeed } from '../../platform/heap-settings.js';
+import { preferSpeed } from '../../platform/heap-mode.js';
 import { PermanentJobError, RetryLater, type JobContext } from '../../platform/jobs/types.js';
 import { TemporaryMailError } from '../../platform/mail/types.js';
 import { retryBackoffMs } from './sending.js';
@@ -219,7 +219,7 @@ export function createClaims(deps: CertDeps, campaignsSvc: CampaignService, cred
     const c = await campaigns.find(r.campaign_id);
     if (!c) return;
     // V8's own heap growing while certificates are delivered: under --optimize-for-size a claim's
-    // garbage costs a quarter of its CPU (heap-settings.ts).
+    // garbage costs a quarter of its CPU (heap-mode.ts).
     preferSpeed();
     let file;
     try {

@@ -47,7 +47,7 @@ export interface CredentialState {
   verifyUrl: string;
 }
 import type { NewRecipient, RecipientRow } from './recipients-repo.js';
-import { preferSpeed } from '../../platform/heap-settings.js';
+import { preferSpeed } from '../../platform/heap-mode.js';
 
 /** Rows from which an import is large: checkpoints on a worker thread (platform/db/bulk-writes.ts), indexing waits. */
 const BULK_ROWS = 5000;
@@ -105,7 +105,7 @@ export function createRecipientsService(deps: Pick<CertDeps, 'db' | 'recipients'
    */
   async function insert(c: CampaignRow, rows: readonly NewRecipient[]): Promise<{ added: number; skipped: Set<string> }> {
     // V8's own heap growing while volunteers are stored, as while certificates are made
-    // (heap-settings.ts): under --optimize-for-size the 1,000,000 import took 7.7-9.6 s where it
+    // (heap-mode.ts): under --optimize-for-size the 1,000,000 import took 7.7-9.6 s where it
     // took 6.4-7.4 without (bench/README.md, "Latest"); a send batch still holds size mode.
     preferSpeed();
     let added = 0;

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hashToken, randomToken } from '../../platform/crypto/tokens.js';
-import { holdSize } from '../../platform/heap-settings.js';
+import { holdSize } from '../../platform/heap-mode.js';
 import { RetryLater, type JobContext } from '../../platform/jobs/types.js';
 import { PermanentMailError, TemporaryMailError, type OutgoingMail } from '../../platform/mail/types.js';
 import { composeRaw } from '../../platform/mail/dev-mailbox.js';
@@ -385,7 +385,7 @@ export function createSending(deps: CertDeps, campaignsSvc: CampaignService, del
   });
   jobs.define<{ campaignId: number; bucket: number }>(BATCH_KIND, {
     // The heap under --optimize-for-size while a batch sends, even amid claims (issue 15's send
-    // peak; heap-settings.ts).
+    // peak; heap-mode.ts).
     handler: async (payload, ctx) => {
       const release = holdSize();
       try {
