@@ -39,7 +39,7 @@ const DATA_DIR = process.env.DATA_DIR!;
 await likeServe();
 const { parseConfig } = await import('../src/config.js');
 const { createAppCore } = await import('../src/app.js');
-const env = hotServiceEnv(DATA_DIR, { LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+const env = hotServiceEnv(DATA_DIR, { LOG_LEVEL: process.env.LADDER_LOG_LEVEL ?? 'info', LOG_FORMAT: 'json' });
 const metaFile = join(DATA_DIR, 'webhook-ladder.json');
 
 if (process.env.SEED) {
