@@ -1,6 +1,6 @@
 /** answerBody: the passive reply's bytes, whichever form (text or bytes) it is built in. */
 import { describe, expect, it } from 'vitest';
-import { answerBody } from './webhook-common.js';
+import { answerBody, storedAnswerJson, textReplies } from './webhook-common.js';
 import { imageReplyXml, textReplyXml } from '../../platform/wechat/xml.js';
 import { openReply } from '../../platform/wechat/callback.js';
 import type { Reply } from './replies.js';
@@ -31,5 +31,24 @@ describe('answerBody', () => {
     expect(img.body).toBe(imageReplyXml('o1', 'gh', 'M1', 5));
     const safe = answerBody(acc, { FromUserName: 'o1', ToUserName: 'gh' }, { t: 5, texts: ['你好'] }, true, 1_800_000_000_000);
     expect(openReply(acc, String(safe.body))).toMatchObject({ ToUserName: 'o1', FromUserName: 'gh', Content: '你好', CreateTime: '5' });
+  });
+});
+
+describe('storedAnswerJson', () => {
+  it("is JSON.stringify's text of the answer, the replies' part reused for the same replies array", () => {
+    const replies: Reply[][] = [
+      textReplies(['回复 3：感谢您的留言。']),
+      textReplies(['a ]]> b "quoted" \\ back', 'emoji 😀 \u0001', 'lone \ud800 surrogate']),
+      [{ type: 'image', mediaId: 'M1' }],
+      [{ type: 'news', title: 't', description: 'd', url: 'https://x.test/a?b=1&c=2', picUrl: 'https://x.test/p.jpg' }],
+      [],
+    ];
+    for (const r of replies) {
+      for (const t of [1_800_000_000, 1_800_000_001, 0]) {
+        const json = storedAnswerJson({ t, replies: r });
+        expect(json).toBe(JSON.stringify({ t, replies: r }));
+        expect(JSON.parse(json)).toEqual({ t, replies: r });
+      }
+    }
   });
 });

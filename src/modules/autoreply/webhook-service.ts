@@ -16,6 +16,7 @@ import {
   messageKey,
   refusedOr,
   SIMULATOR_OPENID_PREFIX,
+  storedAnswerJson,
   textReplies,
   type StoredAnswer,
   type WebhookAnswer,
@@ -71,15 +72,15 @@ export function createWebhookService(deps: {
     key: string,
     openid: string | undefined,
     replies: Reply[],
-    answer: StoredAnswer,
+    answer: { t: number; replies: Reply[] },
     usedDefault: boolean,
   ): Promise<boolean> {
     const extras = replies.length > 1 && openid && !openid.startsWith(SIMULATOR_OPENID_PREFIX) ? replies.slice(1) : [];
     const mark = usedDefault && openid ? { accountId: acc.id, openid, at: now() } : undefined;
-    if (!extras.length)
-      return batcher.claim({ account_key: `a${acc.id}`, msg_key: key, answer: JSON.stringify(answer), created_at: now() }, mark);
+    const json = storedAnswerJson(answer);
+    if (!extras.length) return batcher.claim({ account_key: `a${acc.id}`, msg_key: key, answer: json, created_at: now() }, mark);
     return db.transaction().execute(async (trx) => {
-      if (!(await repo.claimMessage(`a${acc.id}`, key, JSON.stringify(answer), now(), trx))) return false;
+      if (!(await repo.claimMessage(`a${acc.id}`, key, json, now(), trx))) return false;
       const payload: ExtraRepliesPayload = { accountId: acc.id, openid: openid!, replies: extras };
       await jobs.enqueue(EXTRA_REPLIES_KIND, payload, { trx, singletonKey: extraRepliesKey(acc.id, key) });
       if (mark) await repo.setDefaultReplied(mark.accountId, mark.openid, mark.at, trx);
@@ -139,11 +140,12 @@ export function createWebhookService(deps: {
       const f = msg.fields;
       const [own, member] = await cache.get([acc.ruleSetId, acc.memberSetId]);
       const { replies, usedDefault } = await decide(acc, f, own, member);
-      let answer: StoredAnswer = { t: Math.floor(now() / 1000), replies };
+      const made = { t: Math.floor(now() / 1000), replies };
+      let answer: StoredAnswer = made;
       // Every message is recorded (not only answered ones) so a retry is answered as the first
       // delivery was even if the rules changed in between.
       const key = messageKey(f);
-      const first = await claim(acc, key, f.FromUserName, replies, answer, usedDefault);
+      const first = await claim(acc, key, f.FromUserName, replies, made, usedDefault);
       if (first) {
         if (usedDefault) remember(`${acc.id}\n${f.FromUserName}`, now());
       } else {
