@@ -76,6 +76,14 @@ export function createMatcherCache(deps: { repo: RulesRepo; now: () => number; t
     /** Snapshots for the sets (undefined for a set that no longer exists), fresh within ttl. */
     async get(ids: number[]): Promise<(RuleSetSnapshot | undefined)[]> {
       const t = deps.now();
+      // Every set fresh (nearly every message): their snapshots, without the stale list.
+      const snaps: RuleSetSnapshot[] = [];
+      for (const id of ids) {
+        const e = entries.get(id);
+        if (!e || t - e.checkedAt >= ttl) break;
+        snaps.push(e.snap);
+      }
+      if (snaps.length === ids.length) return snaps;
       const stale = ids.filter((id) => {
         const e = entries.get(id);
         return !e || t - e.checkedAt >= ttl;
