@@ -1,7 +1,15 @@
 /**
  * Where the service's JSON log lines go (stdout, or any file descriptor): every line pino writes
- * and every access line (access-log.ts), in the order they are written, collected for the rest of
- * the event-loop turn and handed to pino's asynchronous file writer (SonicBoom) as one Buffer.
+ * and every access line (access-log.ts), in the order they are written, collected for up to
+ * HANDOVER_MS (or to the end of the turn in which HANDOVER_BYTES characters wait) and handed to
+ * pino's asynchronous file writer (SonicBoom) as one Buffer.
+ *
+ * Why not at the end of each event-loop turn, as before: a busy service writes lines in nearly
+ * every turn, and each hand-over was one `fs.write` through node's thread pool, whose round trip
+ * (a futex to wake a pool thread, its context switches, the eventfd back, SonicBoom's callback)
+ * cost more than the write: ~1,500 writes a second at the webhook's rate, ~3% of the service's
+ * CPU in a profile (bench/README.md, "Hot paths, a tenth pass"). Collected for 20 ms, the lines
+ * of a second go out in ~50-100 writes. A line waits at most HANDOVER_MS longer than it did.
  *
  * Why not pino.destination({sync: false}) alone: it takes strings, and measured and converted a
  * turn's batch of lines to UTF-8 four or five times on its way to the file (Buffer.byteLength of
@@ -14,17 +22,22 @@
  * (ENOSPC, ...) thrown as pino.destination's is.
  *
  * Nothing is lost at exit: at process.exit, after an uncaught exception (node's 'exit' event) and
- * at the end of the event loop, the turn's lines and SonicBoom's backlog are written
+ * at the end of the event loop, the lines waiting and SonicBoom's backlog are written
  * synchronously (main.ts exits through process.exit after SIGTERM's drain).
  *
  * A destination slower than the lines (a stalled disk, a pipe nobody reads): the backlog waiting
  * for the file is bounded (`maxBacklog` bytes, 16 MB by default: ~80,000 access lines, seconds of
- * the hot paths' peak). A turn's lines that would go beyond it are dropped whole (SonicBoom's
- * `maxLength`), and a warn line says how many were dropped (`onDropped`), in the next turn's
+ * the hot paths' peak). A hand-over's lines that would go beyond it are dropped whole (SonicBoom's
+ * `maxLength`), and a warn line says how many were dropped (`onDropped`), in the next hand-over's
  * lines or when the backlog has been written. pino.destination's backlog grew without a bound,
  * in the service's memory.
  */
 import { pino } from 'pino';
+
+/** The longest a line waits before it is handed to the file writer. */
+export const HANDOVER_MS = 20;
+/** Characters waiting that are handed over at once, without waiting for HANDOVER_MS. */
+export const HANDOVER_BYTES = 64 * 1024;
 
 /** pino.destination's SonicBoom (not a dependency of ours by name); `destroyed` once closed. */
 type FileWriter = ReturnType<typeof pino.destination> & { readonly destroyed: boolean };
@@ -32,7 +45,7 @@ type FileWriter = ReturnType<typeof pino.destination> & { readonly destroyed: bo
 export interface LogDestinationOptions {
   /** The file descriptor written to (default: stdout). */
   fd?: number;
-  /** Bytes that may wait for the file before a turn's lines are dropped (default 16 MB). */
+  /** Bytes that may wait for the file before a hand-over's lines are dropped (default 16 MB). */
   maxBacklog?: number;
 }
 
@@ -42,7 +55,7 @@ export class LogDestination implements pino.DestinationStream {
 
   private readonly file: FileWriter;
   private readonly ref = new WeakRef(this);
-  /** The turn's lines, as written. */
+  /** The lines not handed over yet, as written. */
   private pending = '';
   private pendingLines = 0;
   /** Lines dropped and not reported yet. */
@@ -66,13 +79,26 @@ export class LogDestination implements pino.DestinationStream {
   }
 
   write(line: string): void {
-    if (this.pending === '') setImmediate(this.flushTurn);
+    // Closed (pino ends the file at the end of the event loop): nothing more can be written.
+    if (this.file.destroyed) return;
     this.pending += line;
     this.pendingLines++;
+    // Past HANDOVER_BYTES at the end of this turn (not at once: a warn line about dropped lines
+    // is written from inside the hand-over).
+    if (this.pending.length >= HANDOVER_BYTES) this.soon ??= setImmediate(this.flushTurn);
+    else this.timer ??= setTimeout(this.flushTurn, HANDOVER_MS);
   }
 
-  /** Hands the turn's lines to the file writer (at the end of each turn where lines were written). */
+  /** The hand-over waiting for HANDOVER_MS, or for the end of the turn, if lines wait. */
+  private timer: NodeJS.Timeout | undefined;
+  private soon: NodeJS.Immediate | undefined;
+
+  /** Hands the lines written so far to the file writer (HANDOVER_MS after the first of them, or at once). */
   readonly flushTurn = (): void => {
+    clearTimeout(this.timer);
+    clearImmediate(this.soon);
+    this.timer = undefined;
+    this.soon = undefined;
     if (this.file.destroyed) {
       // Closed (pino ends the file at the end of the event loop): nothing more can be written.
       this.pending = '';
@@ -94,11 +120,11 @@ export class LogDestination implements pino.DestinationStream {
     this.lastDropped = false;
     // The one conversion of these lines to UTF-8 (SonicBoom's types know its `utf8` mode only).
     this.file.write(Buffer.from(lines) as unknown as string);
-    // Dropped: the count reported in it again, and this turn's own lines.
+    // Dropped: the count reported in it again, and this hand-over's own lines.
     if (this.lastDropped) this.dropped += reported + count - noticeLines;
   };
 
-  /** pino's `logger.flush(cb)`: the turn's lines handed over, then SonicBoom's flush. */
+  /** pino's `logger.flush(cb)`: the lines waiting handed over, then SonicBoom's flush. */
   flush(cb?: (err?: Error) => void): void {
     this.flushTurn();
     this.file.flush(cb);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LogDestination } from '../../src/platform/log-destination.js';
+import { HANDOVER_BYTES, HANDOVER_MS, LogDestination } from '../../src/platform/log-destination.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/log-lines.ts', import.meta.url));
 
@@ -90,20 +90,44 @@ describe('LogDestination', () => {
   let dir = '';
   afterEach(() => vi.restoreAllMocks());
 
-  it("hands a turn's lines to the file in one write, as one Buffer, byte for byte", async () => {
+  it('hands the lines of several turns to the file in one write, as one Buffer, byte for byte, within HANDOVER_MS', async () => {
     dir ||= mkdtempSync(join(tmpdir(), 'vh-logdest-'));
     const file = join(dir, 'turn.log');
     const fd = openSync(file, 'w');
     const write = vi.spyOn(fs, 'write');
     const d = new LogDestination({ fd });
-    const lines = ['{"a":1}\n', '{"b":"é\u2028"}\n', '{"c":3}\n'];
-    for (const l of lines) d.write(l);
-    expect(write).not.toHaveBeenCalled();
+    const lines = ['{"a":1}\n', '{"b":"é\u2028"}\n', '{"c":3}\n', '{"d":4}\n'];
+    const start = performance.now();
+    // Two turns' lines (a busy service writes lines in every turn).
+    d.write(lines[0]!);
+    d.write(lines[1]!);
     await new Promise((r) => setImmediate(r));
-    expect(write).toHaveBeenCalledTimes(1);
+    d.write(lines[2]!);
+    d.write(lines[3]!);
+    await new Promise((r) => setImmediate(r));
+    expect(write).not.toHaveBeenCalled();
+    await expect.poll(() => write.mock.calls.length, { interval: 2 }).toBe(1);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(HANDOVER_MS - 1);
     expect(Buffer.isBuffer(write.mock.calls[0]![1])).toBe(true);
     // The write is in node's thread pool: it lands a little later.
     await expect.poll(() => readFileSync(file, 'utf8')).toBe(lines.join(''));
+    closeSync(fd);
+  });
+
+  it(`hands lines over at the end of the turn in which ${HANDOVER_BYTES} characters wait, in the order written`, async () => {
+    dir ||= mkdtempSync(join(tmpdir(), 'vh-logdest-'));
+    const file = join(dir, 'bytes.log');
+    const fd = openSync(file, 'w');
+    const write = vi.spyOn(fs, 'write');
+    const d = new LogDestination({ fd });
+    const line = (i: number) => `{"i":${i},"pad":"${'x'.repeat(1000)}"}\n`;
+    const n = Math.ceil(HANDOVER_BYTES / line(0).length) + 10;
+    for (let i = 0; i < n; i++) d.write(line(i));
+    expect(write).not.toHaveBeenCalled();
+    await new Promise((r) => setImmediate(r));
+    // At the end of the turn, without waiting for HANDOVER_MS.
+    expect(write).toHaveBeenCalledTimes(1);
+    await expect.poll(() => readFileSync(file, 'utf8')).toBe(Array.from({ length: n }, (_, i) => line(i)).join(''));
     closeSync(fd);
   });
 
