@@ -6,6 +6,7 @@
  *
  *   SEED=1 DATA_DIR=<empty dir> node --import tsx bench/webhook-ladder.ts   (the account, 1,000 rules)
  *   RUNG=0..5 DATA_DIR=<a copy of it> node --import tsx bench/webhook-ladder.ts > access.log
+ *   (LADDER_LOG_LEVEL=warn: the rung without its access lines)
  *   (prints "PORT <port> PID <pid>" on stderr)
  *   GEN=1 DATA_DIR=<it> OUT=<dir> [N=30000] node --import tsx bench/webhook-ladder.ts
  *   (writes <OUT>/webhook.tsv: N freshly signed messages, valid for 300 s)
