@@ -8,8 +8,9 @@
  * every turn, and each hand-over was one `fs.write` through node's thread pool, whose round trip
  * (a futex to wake a pool thread, its context switches, the eventfd back, SonicBoom's callback)
  * cost more than the write: ~1,500 writes a second at the webhook's rate, ~3% of the service's
- * CPU in a profile (bench/README.md, "Hot paths, a tenth pass"). Collected for 20 ms, the lines
- * of a second go out in ~50-100 writes. A line waits at most HANDOVER_MS longer than it did.
+ * CPU in a profile (bench/README.md, "Hot paths, a tenth pass: the webhook"). Collected for
+ * 20 ms, the lines of a second go out in ~50-100 writes. A line waits at most HANDOVER_MS longer
+ * than it did.
  *
  * Why not pino.destination({sync: false}) alone: it takes strings, and measured and converted a
  * turn's batch of lines to UTF-8 four or five times on its way to the file (Buffer.byteLength of

@@ -57,7 +57,8 @@ function redactParam(p: string): string {
  * SECRET_PARAM's verdict on a parameter name, remembered: a route's requests repeat the same few
  * names (WeChat's timestamp, nonce, signature, openid on every callback), and the expression's
  * `.*name.*` alternatives scan each name several times over (~0.4% of the webhook's CPU in a
- * profile, bench/README.md "Hot paths, a tenth pass"). Bounded: names are the client's to choose.
+ * profile, bench/README.md "Hot paths, a tenth pass: the webhook"). Bounded: names are the
+ * client's to choose.
  */
 function isSecretName(name: string): boolean {
   let secret = secretNames.get(name);
