@@ -70,7 +70,12 @@ describe.each(testDialects())('compileOnce (%s)', (dialect) => {
   });
 
   it('runs inside a caller’s transaction (its writes roll back with it) and reports changed rows', async () => {
-    const setN = compileOnce(db.updateTable('things').set({ n: slot<number>('n') }).where('id', '=', slot<number>('id')));
+    const setN = compileOnce(
+      db
+        .updateTable('things')
+        .set({ n: slot<number>('n') })
+        .where('id', '=', slot<number>('id')),
+    );
     const readN = compileOnce(db.selectFrom('things').select('n').where('id', '=', slot<number>('id')));
     await expect(
       db.transaction().execute(async (trx) => {
