@@ -38,12 +38,14 @@ export interface PlacedField extends Band {
 export async function renderCertificate(input: RenderInput): Promise<Buffer> {
   const tpl = await loadTemplate(input.template, input.templateKey);
   const fields = placeFields(tpl, input);
+  // Each band is drawn and read back before the next (no await): one canvas serves them all.
   const runs = dirtyRuns(fields, tpl.height).map((run) => {
-    const canvas = skia().createCanvas(tpl.width, run.rows);
-    const ctx = canvas.getContext('2d');
+    const ctx = tpl.scratch(run.rows);
+    ctx.save();
     tpl.paint(ctx, run.top, run.rows);
     ctx.translate(0, -run.top);
     for (const f of fields) if (f.bottom > run.top && f.top < run.top + run.rows) f.draw(ctx);
+    ctx.restore();
     return { ...run, rgba: ctx.getImageData(0, 0, tpl.width, run.rows).data };
   });
   const raster = await encodeRaster(tpl, runs);

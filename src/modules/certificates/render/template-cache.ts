@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Canvas, Image } from '@napi-rs/canvas';
+import type { Canvas, Image, SKRSContext2D } from '@napi-rs/canvas';
 import { skia } from './canvas.js';
 import type { TemplateEntry } from './types.js';
 import { ImageRejected } from './errors.js';
@@ -59,6 +59,11 @@ async function decode(key: string, bytes: Buffer, width: number, height: number)
     height = image.height;
   }
   const scaledCache = new Map<string, Canvas>();
+  // The band canvas renders draw on: one per template, not one per band and render. A canvas
+  // made per band cost ~0.1 ms of the main thread to make and its pixel memory to free (freed by
+  // a finalizer at a later turn of the loop), ~2 per certificate (bench/README.md "Claims, a
+  // ninth pass"). At most the template's own size (a band is at most the whole page).
+  let scratch: { canvas: Canvas; ctx: SKRSContext2D } | undefined;
   return {
     key,
     width,
@@ -72,6 +77,13 @@ async function decode(key: string, bytes: Buffer, width: number, height: number)
       ctx.fillRect(0, 0, width, rows);
       ctx.drawImage(image, 0, top, width, rows, 0, 0, width, rows);
       ctx.restore();
+    },
+    scratch(rows) {
+      if (!scratch || scratch.canvas.height < rows) {
+        const canvas = skia().createCanvas(width, rows);
+        scratch = { canvas, ctx: canvas.getContext('2d') };
+      }
+      return scratch.ctx;
     },
     scaled(w, h) {
       const k = `${w}x${h}`;
