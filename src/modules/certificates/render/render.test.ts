@@ -235,11 +235,17 @@ describe('renderCertificate: output', () => {
     await renderCertificate(small);
     await renderCertificate(big);
     const again = await decodePixels(await renderCertificate(big));
+    // A transparent page, text with half-covered (anti-aliased) edges: the pixels read back are
+    // the one-canvas reference's too.
+    const clear = await makeTemplate({ style: 'decorated', transparent: true });
+    const onClear = { ...big, template: clear, templateKey: 'clear-decorated' };
+    const clearOut = await decodePixels(await renderCertificate(onClear));
     for (const [args, out] of [
       [small, after],
       [big, again],
+      [onClear, clearOut],
     ] as const) {
-      const ref = drawCertificate(await loadTemplate(decorated, 'deco'), args)
+      const ref = drawCertificate(await loadTemplate(args.template, args.templateKey), args)
         .canvas.getContext('2d')
         .getImageData(0, 0, W, H).data;
       expect(Buffer.from(out.data).equals(Buffer.from(ref))).toBe(true);

@@ -59,11 +59,11 @@ async function decode(key: string, bytes: Buffer, width: number, height: number)
     height = image.height;
   }
   const scaledCache = new Map<string, Canvas>();
-  // The band canvas renders draw on: one per template, not one per band and render. A canvas
-  // made per band cost ~0.1 ms of the main thread to make and its pixel memory to free (freed by
-  // a finalizer at a later turn of the loop), ~2 per certificate (bench/README.md "Claims, a
-  // ninth pass"). At most the template's own size (a band is at most the whole page).
-  let scratch: { canvas: Canvas; ctx: SKRSContext2D } | undefined;
+  // The band canvases renders draw on: one per band height (a template's fields give a few), not
+  // one made per band and render. A canvas made per band cost ~0.1 ms of the main thread to make
+  // and its pixel memory to free (by a finalizer, at a later turn of the loop), ~2 per certificate
+  // (bench/README.md "Claims, a ninth pass"). Exactly the band's height: its pixels are read whole.
+  const bands = new Map<number, { canvas: Canvas; ctx: SKRSContext2D }>();
   return {
     key,
     width,
@@ -78,12 +78,15 @@ async function decode(key: string, bytes: Buffer, width: number, height: number)
       ctx.drawImage(image, 0, top, width, rows, 0, 0, width, rows);
       ctx.restore();
     },
-    scratch(rows) {
-      if (!scratch || scratch.canvas.height < rows) {
+    band(rows) {
+      let b = bands.get(rows);
+      if (!b) {
         const canvas = skia().createCanvas(width, rows);
-        scratch = { canvas, ctx: canvas.getContext('2d') };
+        b = { canvas, ctx: canvas.getContext('2d') };
+        if (bands.size >= 4) bands.delete(bands.keys().next().value!);
+        bands.set(rows, b);
       }
-      return scratch.ctx;
+      return b;
     },
     scaled(w, h) {
       const k = `${w}x${h}`;
