@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { DB, Executor } from '../../platform/db/index.js';
+import { compileOnce, slot } from '../../platform/db/compiled-query.js';
 import type { CampaignTable, CertificateTemplateTable } from './tables.js';
 import './tables.js';
 
@@ -11,12 +12,13 @@ export type TemplateRow = Selectable<CertificateTemplateTable>;
 
 /** Builds the campaign repository over a database handle. */
 export function createCampaignsRepo(db: DB) {
+  // By id: read by every certificate's deliver job; built and compiled once (compiled-query.ts).
+  const byId = compileOnce<CampaignRow, { id: number }>(db.selectFrom('campaigns').selectAll().where('id', '=', slot<number>('id')));
   return {
     /** By id (a number or a string of digits) or by slug. */
     async find(ref: string | number, ex: Executor = db): Promise<CampaignRow | undefined> {
-      const q = ex.selectFrom('campaigns').selectAll();
-      if (typeof ref === 'number' || /^\d{1,15}$/.test(ref)) return q.where('id', '=', Number(ref)).executeTakeFirst();
-      return q.where('slug', '=', ref).executeTakeFirst();
+      if (typeof ref === 'number' || /^\d{1,15}$/.test(ref)) return byId.first(ex, { id: Number(ref) });
+      return ex.selectFrom('campaigns').selectAll().where('slug', '=', ref).executeTakeFirst();
     },
     async list(archived: boolean | undefined, ex: Executor = db): Promise<CampaignRow[]> {
       let q = ex.selectFrom('campaigns').selectAll().orderBy('id');

@@ -3,6 +3,7 @@ import { sql, type ExpressionBuilder, type RawBuilder, type Selectable } from 'k
 import type { Database } from '../../platform/db/tables.js';
 import type { DatabaseHandle, Executor } from '../../platform/db/index.js';
 import { sqliteFast } from '../../platform/db/sqlite-fast.js';
+import { compileOnce, slot } from '../../platform/db/compiled-query.js';
 import type { RecipientTable } from './tables.js';
 import './tables.js';
 import { searchIndexerFor } from './search-indexer.js';
@@ -222,6 +223,41 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
     db.selectFrom('recipients').select(['id', 'campaign_id', 'email', 'name', 'status', 'failure']).where('token_hash', '=', ''),
     1,
     { on: 'reader' },
+  );
+  // A claim's and its deliver job's reads and writes of one row, built and compiled once
+  // (compiled-query.ts): each ran twice or more per certificate.
+  const byId = compileOnce<RecipientRow, { id: number }>(db.selectFrom('recipients').selectAll().where('id', '=', slot<number>('id')));
+  const claimName = compileOnce<RecipientRow, { id: number; name: string; certificateId: string; issuedAt: number; now: number }>(
+    db
+      .updateTable('recipients')
+      .set({
+        name: slot<string>('name'),
+        status: 2,
+        claimed_at: slot<number>('now'),
+        issued_at: slot<number>('issuedAt'),
+        certificate_id: slot<string>('certificateId'),
+        failure: null,
+        failed_at: null,
+        updated_at: slot<number>('now'),
+      })
+      .where('id', '=', slot<number>('id'))
+      .where('status', 'in', [0, 1])
+      .returningAll(),
+  );
+  // cert_count and attempts: the given value, or (null) the row's own, so one statement serves
+  // every call (the triggers watch status and the searched columns, not these).
+  const statusTo = compileOnce<never, { id: number; status: number; now: number; certCount: number | null; attempts: number | null }>(
+    db
+      .updateTable('recipients')
+      .set({
+        status: slot<number>('status'),
+        updated_at: slot<number>('now'),
+        failure: null,
+        failed_at: null,
+        cert_count: sql<number>`coalesce(${slot<number | null>('certCount')}, cert_count)`,
+        attempts: sql<number>`coalesce(${slot<number | null>('attempts')}, attempts)`,
+      })
+      .where('id', '=', slot<number>('id')),
   );
   // getUserInfo's two reads in one statement on the reader (SQLite files): the token's row and
   // the client's miss counter (attempt_counters, platform/limits), as an array per row. One
@@ -463,7 +499,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
         }
       : undefined,
     async findById(id: number, ex: Executor = db): Promise<RecipientRow | undefined> {
-      return ex.selectFrom('recipients').selectAll().where('id', '=', id).executeTakeFirst();
+      return byId.first(ex, { id });
     },
     async findByEmail(campaignId: number, email: string, ex: Executor = db): Promise<RecipientRow | undefined> {
       return ex.selectFrom('recipients').selectAll().where('campaign_id', '=', campaignId).where('email', '=', email).executeTakeFirst();
@@ -793,22 +829,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       now: number,
       ex: Executor = db,
     ): Promise<RecipientRow | undefined> {
-      return ex
-        .updateTable('recipients')
-        .set({
-          name,
-          status: 2,
-          claimed_at: now,
-          issued_at: issuedAt,
-          certificate_id: certificateId,
-          failure: null,
-          failed_at: null,
-          updated_at: now,
-        })
-        .where('id', '=', id)
-        .where('status', 'in', [0, 1])
-        .returningAll()
-        .executeTakeFirst();
+      return claimName.first(ex, { id, name, certificateId, issuedAt, now });
     },
     async setStatus(
       id: number,
@@ -817,11 +838,7 @@ export function createRecipientsRepo(handle: DatabaseHandle) {
       extra: { cert_count?: number; attempts?: number } = {},
       ex: Executor = db,
     ): Promise<void> {
-      await ex
-        .updateTable('recipients')
-        .set({ status, updated_at: now, failure: null, failed_at: null, ...extra })
-        .where('id', '=', id)
-        .execute();
+      await statusTo.run(ex, { id, status, now, certCount: extra.cert_count ?? null, attempts: extra.attempts ?? null });
     },
     /**
      * Sets a status and clears failures; the link and any issued credential stay. To 2 or more: an

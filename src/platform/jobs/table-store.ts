@@ -22,6 +22,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { sql, type RawBuilder } from 'kysely';
 import type { DatabaseHandle, DB } from '../db/index.js';
+import { compileOnce, slot } from '../db/compiled-query.js';
 import type { Logger } from '../logger.js';
 import { createRunner, type JobStore, type RunnerOptions } from './runner.js';
 import './tables.js';
@@ -50,6 +51,56 @@ export function tableJobStore(handle: DatabaseHandle, logger?: Logger): JobStore
   const me = `${host}:${process.pid}:${randomBytes(6).toString('hex')}`;
   liveRunners.add(me);
   const ids = (list: Array<{ id: string }>) => list.map((x) => Number(x.id));
+  // The enqueue and the claim run for every job (a certificate's deliver job: one enqueue, one or
+  // two claims): built and compiled once (db/compiled-query.ts). SQLite's clock is a value bound
+  // per call (`now`); PostgreSQL's is the database's, in the SQL text (dbNowMs).
+  const clock = pgsql ? dbNowMs('postgres') : sql<number>`${slot<number>('now')}`;
+  const insertJob = compileOnce<
+    never,
+    { kind: string; payload: string; singletonKey: string | null; maxAttempts: number; delay: number; now: number }
+  >(
+    db
+      .insertInto('jobs')
+      .values({
+        kind: slot<string>('kind'),
+        payload: slot<string>('payload'),
+        state: 'queued',
+        singleton_key: slot<string | null>('singletonKey'),
+        attempts: 0,
+        max_attempts: slot<number>('maxAttempts'),
+        run_at: sql<number>`${clock} + ${slot<number>('delay')}`,
+        created_at: clock,
+        updated_at: clock,
+      })
+      // The partial unique index on singleton_key makes a second live job with the same key a no-op.
+      .onConflict((oc) => oc.doNothing()),
+  );
+  let due = db
+    .selectFrom('jobs')
+    .select('id')
+    .where('kind', '=', slot<string>('kind'))
+    .where('state', '=', 'queued')
+    .where('run_at', '<=', clock)
+    .orderBy('run_at')
+    .orderBy('id')
+    .limit(slot<number>('limit'));
+  if (pgsql) due = due.forUpdate().skipLocked();
+  const claimDue = compileOnce<
+    { id: number; payload: string; attempts: number; max_attempts: number },
+    { kind: string; limit: number; leaseMs: number; now: number }
+  >(
+    db
+      .updateTable('jobs')
+      .set({
+        state: 'running',
+        attempts: sql`attempts + 1`,
+        locked_until: sql`${clock} + ${slot<number>('leaseMs')}`,
+        locked_by: me,
+        updated_at: clock,
+      })
+      .where('id', 'in', due)
+      .returning(['id', 'payload', 'attempts', 'max_attempts']),
+  );
   let listener: pg.Client | undefined;
   let listening = false;
   let relisten: NodeJS.Timeout | undefined;
@@ -122,42 +173,19 @@ export function tableJobStore(handle: DatabaseHandle, logger?: Logger): JobStore
       // performance.now() has a fraction (which made the INSERT fail there: a certificates replan
       // under load never got queued). Rounded up: a job never runs before the runAt asked for.
       const delay = o.runAt === undefined ? 0 : Math.max(0, Math.ceil(o.runAt - Date.now()));
-      await ex
-        .insertInto('jobs')
-        .values({
-          kind,
-          payload: JSON.stringify(payload),
-          state: 'queued',
-          singleton_key: o.singletonKey ?? null,
-          attempts: 0,
-          max_attempts: o.maxAttempts,
-          run_at: sql<number>`${now()} + ${delay}`,
-          created_at: now(),
-          updated_at: now(),
-        })
-        // The partial unique index on singleton_key makes a second live job with the same key a no-op.
-        .onConflict((oc) => oc.doNothing())
-        .execute();
+      await insertJob.run(ex, {
+        kind,
+        payload: JSON.stringify(payload),
+        singletonKey: o.singletonKey ?? null,
+        maxAttempts: o.maxAttempts,
+        delay,
+        now: Date.now(),
+      });
       if (pgsql) await sql`select pg_notify(${JOBS_CHANNEL}, ${kind})`.execute(ex);
     },
 
     async claim(kind, limit, leaseMs) {
-      let due = db
-        .selectFrom('jobs')
-        .select('id')
-        .where('kind', '=', kind)
-        .where('state', '=', 'queued')
-        .where('run_at', '<=', now())
-        .orderBy('run_at')
-        .orderBy('id')
-        .limit(limit);
-      if (pgsql) due = due.forUpdate().skipLocked();
-      const rows = await db
-        .updateTable('jobs')
-        .set({ state: 'running', attempts: sql`attempts + 1`, locked_until: sql`${now()} + ${leaseMs}`, locked_by: me, updated_at: now() })
-        .where('id', 'in', due)
-        .returning(['id', 'payload', 'attempts', 'max_attempts'])
-        .execute();
+      const rows = await claimDue.all(db, { kind, limit, leaseMs, now: Date.now() });
       return rows.map((r) => {
         let payload: unknown;
         let invalid = false;

@@ -1,6 +1,7 @@
 /** Issued credentials (table issued_certificates): thin queries, one per method, optional transaction. */
 import { sql, type Selectable } from 'kysely';
 import type { DB, Executor } from '../../../platform/db/index.js';
+import { compileOnce, slot } from '../../../platform/db/compiled-query.js';
 import type { IssuedCertificateTable } from '../tables.js';
 import '../tables.js';
 
@@ -18,9 +19,36 @@ export interface NewIssued {
 
 /** Builds the repository. */
 export function createIssuedRepo(db: DB) {
+  // Each claim's queries, built and compiled once (compiled-query.ts).
+  const byId = compileOnce<IssuedRow, { publicId: string }>(
+    db.selectFrom('issued_certificates').selectAll().where('public_id', '=', slot<string>('publicId')),
+  );
+  const nextStatusIndex = compileOnce<{ status_next: number }, { campaignId: number }>(
+    db
+      .updateTable('campaigns')
+      .set({ status_next: sql`status_next + 1` })
+      .where('id', '=', slot<number>('campaignId'))
+      .returning('status_next'),
+  );
+  const insertIssued = compileOnce<IssuedRow>(
+    db
+      .insertInto('issued_certificates')
+      .values({
+        public_id: slot<string>('publicId'),
+        campaign_id: slot<number>('campaignId'),
+        recipient_id: slot<number | null>('recipientId'),
+        name: slot<string>('name'),
+        number: slot<string | null>('number'),
+        fields: slot<string | null>('fields'),
+        issued_at: slot<number>('issuedAt'),
+        status_index: slot<number>('statusIndex'),
+        created_at: slot<number>('now'),
+      })
+      .returningAll(),
+  );
   return {
     async byPublicId(publicId: string, ex: Executor = db): Promise<IssuedRow | undefined> {
-      return ex.selectFrom('issued_certificates').selectAll().where('public_id', '=', publicId).executeTakeFirst();
+      return byId.first(ex, { publicId });
     },
     async byPublicIds(ids: string[], ex: Executor = db): Promise<IssuedRow[]> {
       if (ids.length === 0) return [];
@@ -35,28 +63,22 @@ export function createIssuedRepo(db: DB) {
      * the campaign row (PostgreSQL) for the rest of the transaction, so positions never collide.
      */
     async insert(n: NewIssued, now: number, ex: Executor): Promise<IssuedRow> {
-      const c = await ex
-        .updateTable('campaigns')
-        .set({ status_next: sql`status_next + 1` })
-        .where('id', '=', n.campaignId)
-        .returning('status_next')
-        .executeTakeFirstOrThrow();
-      return ex
-        .insertInto('issued_certificates')
-        .values({
-          public_id: n.publicId,
-          campaign_id: n.campaignId,
-          recipient_id: n.recipientId,
-          name: n.name,
-          number: n.number,
-          fields: n.fields && Object.keys(n.fields).length ? JSON.stringify(n.fields) : null,
-          issued_at: n.issuedAt,
-          status_index: Number(c.status_next) - 1,
-          created_at: now,
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const c = await nextStatusIndex.first(ex, { campaignId: n.campaignId });
+      if (!c) throw new Error(`campaign ${n.campaignId} not found`);
+      const row = await insertIssued.first(ex, {
+        publicId: n.publicId,
+        campaignId: n.campaignId,
+        recipientId: n.recipientId,
+        name: n.name,
+        number: n.number,
+        fields: n.fields && Object.keys(n.fields).length ? JSON.stringify(n.fields) : null,
+        issuedAt: n.issuedAt,
+        statusIndex: Number(c.status_next) - 1,
+        now,
+      });
+      return row!;
     },
+
     /** Revokes (first revocation wins: a later one changes nothing); true when this call revoked it. */
     async revoke(publicId: string, reason: string, now: number, replacedBy: string | null, ex: Executor = db): Promise<boolean> {
       const r = await ex

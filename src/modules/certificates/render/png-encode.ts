@@ -47,11 +47,14 @@ export interface EncodedRaster {
   idat: Buffer[];
 }
 
+/** RGBA bytes, 4 a pixel, row after row (a canvas's `data()` or an ImageData's `data`). */
+export type Pixels = Uint8Array | Uint8ClampedArray;
+
 /** A run of whole bands [top, top + rows) that fields drew on, with its RGBA pixels. */
 export interface DirtyRun {
   top: number;
   rows: number;
-  rgba: Uint8ClampedArray;
+  rgba: Pixels;
 }
 
 /**
@@ -129,7 +132,7 @@ function templateState(tpl: TemplateEntry): Promise<EncoderState> {
 }
 
 /** A run of dirty bands: a fast fixed filter choice (Sub on each band's first row, Up below). */
-async function encodeRun(rgba: Uint8ClampedArray, width: number, rows: number): Promise<EncodedBand> {
+async function encodeRun(rgba: Pixels, width: number, rows: number): Promise<EncodedBand> {
   const { raw, adler } = filterRowsFast(rgba, width, rows);
   const data = deflateDirty(raw);
   return { chunk: chunk('IDAT', data), adler, rawLength: raw.length };
@@ -155,7 +158,7 @@ const RGB_MASK = os.endianness() === 'LE' ? 0x00ffffff : 0xffffff00;
  * band are the template's and equal to the pixel above: compared as one 32-bit word, they leave
  * the zeroed output as it is and add 3 zero bytes to the checksum in one step (b += 3a).
  */
-export function filterRowsFast(rgba: Uint8ClampedArray, width: number, rows: number): { raw: Buffer; adler: number } {
+export function filterRowsFast(rgba: Pixels, width: number, rows: number): { raw: Buffer; adler: number } {
   const stride = width * 3;
   const out = Buffer.alloc((stride + 1) * rows);
   const px =

@@ -218,6 +218,40 @@ describe('renderCertificate: output', () => {
     expect(other.equals(a)).toBe(false);
   });
 
+  it('gives each certificate its own pixels when renders of one template follow each other (bands of other sizes and places before it)', async () => {
+    const full = defaultLayout(W, H);
+    full.qr = { x: 560, y: 980, size: 150 };
+    const big = input({
+      template: decorated,
+      templateKey: 'deco',
+      layout: full,
+      name: '欧阳·Zoë 很长的名字',
+      number: 'NO-9',
+      verifyUrl: 'https://x.org/v/9',
+    });
+    const small = input({ template: decorated, templateKey: 'deco', layout: nameOnly({ y: 120, size: 20 }), name: 'Li' });
+    await renderCertificate(big);
+    const after = await decodePixels(await renderCertificate(small));
+    await renderCertificate(small);
+    await renderCertificate(big);
+    const again = await decodePixels(await renderCertificate(big));
+    // A transparent page, text with half-covered (anti-aliased) edges: the pixels read back are
+    // the one-canvas reference's too.
+    const clear = await makeTemplate({ style: 'decorated', transparent: true });
+    const onClear = { ...big, template: clear, templateKey: 'clear-decorated' };
+    const clearOut = await decodePixels(await renderCertificate(onClear));
+    for (const [args, out] of [
+      [small, after],
+      [big, again],
+      [onClear, clearOut],
+    ] as const) {
+      const ref = drawCertificate(await loadTemplate(args.template, args.templateKey), args)
+        .canvas.getContext('2d')
+        .getImageData(0, 0, W, H).data;
+      expect(Buffer.from(out.data).equals(Buffer.from(ref))).toBe(true);
+    }
+  });
+
   it('writes a valid PNG whose pixels are exactly the drawn certificate', async () => {
     const full = defaultLayout(W, H);
     full.qr = { x: 560, y: 980, size: 150 };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Canvas, Image } from '@napi-rs/canvas';
+import type { Canvas, Image, SKRSContext2D } from '@napi-rs/canvas';
 import { skia } from './canvas.js';
 import type { TemplateEntry } from './types.js';
 import { ImageRejected } from './errors.js';
@@ -59,6 +59,11 @@ async function decode(key: string, bytes: Buffer, width: number, height: number)
     height = image.height;
   }
   const scaledCache = new Map<string, Canvas>();
+  // The band canvases renders draw on: one per band height (a template's fields give a few), not
+  // one made per band and render. A canvas made per band cost ~0.1 ms of the main thread to make
+  // and its pixel memory to free (by a finalizer, at a later turn of the loop), ~2 per certificate
+  // (bench/README.md "Claims, a ninth pass"). Exactly the band's height: its pixels are read whole.
+  const bands = new Map<number, { canvas: Canvas; ctx: SKRSContext2D }>();
   return {
     key,
     width,
@@ -72,6 +77,16 @@ async function decode(key: string, bytes: Buffer, width: number, height: number)
       ctx.fillRect(0, 0, width, rows);
       ctx.drawImage(image, 0, top, width, rows, 0, 0, width, rows);
       ctx.restore();
+    },
+    band(rows) {
+      let b = bands.get(rows);
+      if (!b) {
+        const canvas = skia().createCanvas(width, rows);
+        b = { canvas, ctx: canvas.getContext('2d') };
+        if (bands.size >= 4) bands.delete(bands.keys().next().value!);
+        bands.set(rows, b);
+      }
+      return b;
     },
     scaled(w, h) {
       const k = `${w}x${h}`;

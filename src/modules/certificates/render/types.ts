@@ -62,6 +62,12 @@ export interface TemplateEntry {
   cost: number;
   /** Paints template rows [top, top + rows) at the canvas's y = 0 (white under transparent areas). */
   paint(ctx: SKRSContext2D, top: number, rows: number): void;
+  /**
+   * A canvas of the template's width and exactly `rows` rows, the same one for each call with that
+   * many rows (the last few sizes are kept): for drawing a band and reading its pixels back before
+   * the next call (no await in between). Its contents and state are whatever the last user left.
+   */
+  band(rows: number): { canvas: Canvas; ctx: SKRSContext2D };
   /** The whole template scaled to width x height (white under transparency), cached per size. */
   scaled(width: number, height: number): Canvas;
   /** Per-template data the PNG encoder derives once (precompressed bands). */
