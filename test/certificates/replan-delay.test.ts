@@ -11,15 +11,32 @@
  * (test/platform/jobs.test.ts, 't.fraction'). Kept for what a user sees: every volunteer added
  * while sending is mailed on a slow clock.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import { testDialects } from '../helpers/db.js';
-import { ADMIN, mailingApp, seedPost, waitFor } from './helpers.js';
+import { startSmtpServer, type TestSmtpServer } from '../platform/smtp-server.js';
+import { ADMIN, seedPost, waitFor } from './helpers.js';
 
 describe.each(testDialects())('certificates: a replan with a fractional delay on %s', (dialect) => {
-  const m = mailingApp(dialect);
+  // The last early volunteer's notice is put off (451, a later try) until the later ones are
+  // added, so the campaign is still sending when they arrive: on a loaded machine the other 19
+  // could otherwise all be mailed, and the campaign end, between the first notice and the add.
+  let laterAdded = false;
+  let a: TestApp;
+  let smtp: TestSmtpServer;
+  beforeAll(async () => {
+    smtp = await startSmtpServer({
+      answer: (mail) => (!laterAdded && mail.to.includes('early19@example.org') ? { code: 451, message: 'try later' } : undefined),
+    });
+    a = await startTestApp({ dialect, env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://vh.test' } });
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await a?.close();
+    await smtp?.close();
+  });
 
   it('mails volunteers added while sending when the plan took a fractional number of ms', async () => {
-    const { app: a, smtp } = m;
     const real = performance.now.bind(performance);
     let calls = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => real() + 150.25 * calls++);
@@ -31,7 +48,9 @@ describe.each(testDialects())('certificates: a replan with a fractional delay on
     // get ids beyond the first batch's bucket (BATCH_WIDTH 100), so a batch's end must plan them,
     // with the (fractional) replan delay.
     await waitFor(() => smtp.received.length > 0, 20_000, 'the first notice');
+    expect((await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending).toBe(true);
     expect((await seedPost(a, '/api/addUserData', { token: ADMIN, email: later })).body.data.added).toBe(150);
+    laterAdded = true;
     // Without the fix this never happens on PostgreSQL (the replan is never queued).
     await waitFor(
       async () => (await seedPost(a, '/api/email', { token: ADMIN, action: 'query' })).body.data.sending === false,
