@@ -31,6 +31,8 @@ export const MATCHER_CACHE_MAX_RULES = 500_000;
 
 export function createMatcherCache(deps: { repo: RulesRepo; now: () => number; ttlMs?: number; maxSets?: number; maxRules?: number }) {
   const ttl = deps.ttlMs ?? 1000;
+  /** Whether the entry was checked within ttl of `t`. */
+  const freshAt = (e: Entry | undefined, t: number): e is Entry => e !== undefined && t - e.checkedAt < ttl;
   const entries = new LRUCache<number, Entry>({
     max: deps.maxSets ?? MATCHER_CACHE_MAX_SETS,
     maxSize: deps.maxRules ?? MATCHER_CACHE_MAX_RULES,
@@ -80,14 +82,11 @@ export function createMatcherCache(deps: { repo: RulesRepo; now: () => number; t
       const snaps: RuleSetSnapshot[] = [];
       for (const id of ids) {
         const e = entries.get(id);
-        if (!e || t - e.checkedAt >= ttl) break;
+        if (!freshAt(e, t)) break;
         snaps.push(e.snap);
       }
       if (snaps.length === ids.length) return snaps;
-      const stale = ids.filter((id) => {
-        const e = entries.get(id);
-        return !e || t - e.checkedAt >= ttl;
-      });
+      const stale = ids.filter((id) => !freshAt(entries.get(id), t));
       let fresh: Map<number, RuleSetSnapshot> | undefined;
       if (stale.length) {
         const key = stale.length === 1 ? stale[0] : -1;
