@@ -195,17 +195,15 @@ describe('renderCertificate: QR code', () => {
 });
 
 describe('renderCertificate: output', () => {
+  /** Every field on the decorated template (the default layout with a QR code). */
+  function everyField(over: Partial<RenderInput>): RenderInput {
+    const layout = defaultLayout(W, H);
+    layout.qr = { x: 560, y: 980, size: 150 };
+    return input({ template: decorated, templateKey: 'deco', layout, ...over });
+  }
+
   it('is deterministic: same inputs, same bytes, warm or cold cache, with or without a key', async () => {
-    const full = defaultLayout(W, H);
-    full.qr = { x: 560, y: 980, size: 150 };
-    const args = input({
-      template: decorated,
-      templateKey: 'deco',
-      layout: full,
-      name: '欧阳·Zoë',
-      number: 'NO-0042',
-      verifyUrl: 'https://x.org/verify/abc',
-    });
+    const args = everyField({ name: '欧阳·Zoë', number: 'NO-0042', verifyUrl: 'https://x.org/verify/abc' });
     const a = await renderCertificate(args);
     const b = await renderCertificate(args);
     clearTemplateCache();
@@ -219,16 +217,7 @@ describe('renderCertificate: output', () => {
   });
 
   it('gives each certificate its own pixels when renders of one template follow each other (bands of other sizes and places before it)', async () => {
-    const full = defaultLayout(W, H);
-    full.qr = { x: 560, y: 980, size: 150 };
-    const big = input({
-      template: decorated,
-      templateKey: 'deco',
-      layout: full,
-      name: '欧阳·Zoë 很长的名字',
-      number: 'NO-9',
-      verifyUrl: 'https://x.org/v/9',
-    });
+    const big = everyField({ name: '欧阳·Zoë 很长的名字', number: 'NO-9', verifyUrl: 'https://x.org/v/9' });
     const small = input({ template: decorated, templateKey: 'deco', layout: nameOnly({ y: 120, size: 20 }), name: 'Li' });
     await renderCertificate(big);
     const after = await decodePixels(await renderCertificate(small));
@@ -253,9 +242,7 @@ describe('renderCertificate: output', () => {
   });
 
   it('writes a valid PNG whose pixels are exactly the drawn certificate', async () => {
-    const full = defaultLayout(W, H);
-    full.qr = { x: 560, y: 980, size: 150 };
-    const args = input({ template: decorated, templateKey: 'deco', layout: full, number: 'NO-1', verifyUrl: 'https://x.org/v/1' });
+    const args = everyField({ number: 'NO-1', verifyUrl: 'https://x.org/v/1' });
     const png = await renderCertificate(args);
     expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
     // zlib checks the Adler-32 of the spliced stream; a wrong one throws here.
