@@ -260,14 +260,7 @@ describe('AccessLog line, its parts', () => {
 
 describe('AccessLog on a destination of text', () => {
   it("writes each line to the logger's destination at once (the destination batches a turn's lines: log-destination.ts)", () => {
-    const writes: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        writes.push(String(chunk));
-        cb();
-      },
-    });
-    const log = new AccessLog(pino({ level: 'info' }, sink));
+    const { written: writes, log } = capturedAccessLog();
     const req = (id: string) => ({ id, method: 'GET', url: `/api/getUserInfo?token=${id}` }) as unknown as FastifyRequest;
     const reply = { statusCode: 200, elapsedTime: 1.5 } as unknown as FastifyReply;
     log.requestCompleted(null, req('a'), reply);
