@@ -13,6 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { openDatabase, type DatabaseConfig, type DatabaseHandle } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { createJobQueue, PermanentJobError, RetryLater, type JobQueue } from '../../src/platform/jobs/index.js';
+import { createRunner } from '../../src/platform/jobs/runner.js';
+import { tableJobStore } from '../../src/platform/jobs/table-store.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestDatabase, testDialects } from '../helpers/db.js';
 import { waitFor } from './helpers.js';
@@ -373,6 +375,47 @@ describe.each(testDialects())('job queue on %s', (dialect) => {
       await waitFor(() => ran.length === n + 1, 10_000, `job ${n} after its commit`);
       expect(ran[n] - committed).toBeLessThan(1000);
     }
+  });
+
+  it('does not lose a wake-up that arrives while a claim is on its way back', async () => {
+    // The race CI met (PostgreSQL, stop 25): a claim looked before the job's commit, the wake-up
+    // for the job came while that claim was still on its way back, and the empty answer then
+    // cleared "maybe more": the job waited for the next poll. Here the real store's claim is held
+    // after it ran (empty) until the enqueue's wake-up has come; no poll can hide a lost wake-up.
+    const store = tableJobStore(handle, logger);
+    let hold: Promise<void> | undefined;
+    let heldClaim: (() => void) | undefined;
+    const claimHeld = new Promise<void>((r) => (heldClaim = r));
+    const q = createRunner(
+      {
+        ...store,
+        async claim(kind, limit, lease) {
+          const rows = await store.claim(kind, limit, lease);
+          if (kind === 't.race' && hold) {
+            const h = hold;
+            hold = undefined;
+            heldClaim!();
+            await h;
+          }
+          return rows;
+        },
+      },
+      { logger, concurrency: 1, leaseMs: 1000, pollMs: 600_000 },
+    );
+    queues.push(q);
+    const ran: unknown[] = [];
+    q.define('t.race', { handler: async (p) => void ran.push(p) });
+    await q.start();
+    await new Promise((r) => setTimeout(r, 50));
+    let release!: () => void;
+    hold = new Promise<void>((r) => (release = r));
+    void q.wake('t.race', 'none'); // a claim that finds nothing, held on its way back
+    await claimHeld;
+    await q.enqueue('t.race', { n: 1 }); // its wake-up comes while that claim is out
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await waitFor(() => ran.length === 1, 5_000, 'the job enqueued while the claim was out');
+    expect(ran).toEqual([{ n: 1 }]);
   });
 
   it('stops a handler whose lease another runner took over', async () => {

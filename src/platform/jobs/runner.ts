@@ -68,8 +68,15 @@ interface KindState {
   def: JobDefinition<unknown>;
   concurrency: number;
   running: number;
-  /** The last claim filled every free slot (or something was enqueued): look again. */
-  maybeMore: boolean;
+  /**
+   * Reasons to look for due jobs of this kind (an enqueue, a NOTIFY, a poll, a wake, a job put back
+   * due now), counted. A claim that comes back with slots unfilled records the count it started
+   * at in `lookedAt`; the kind is claimed again while `wakes !== lookedAt`. A count, not a flag: a
+   * wake-up that arrives while a claim is on its way back is not cleared by that claim's (older)
+   * empty answer (a flag lost it, and the job waited for the next poll).
+   */
+  wakes: number;
+  lookedAt: number;
   prepared?: Promise<void>;
 }
 
@@ -78,6 +85,10 @@ export const DEFAULT_MAX_ATTEMPTS = 10;
 /** Default backoff: 2^attempt seconds, capped at 15 minutes. */
 export function defaultBackoffMs(attempt: number): number {
   return Math.min(2 ** attempt * 1000, 15 * 60_000);
+}
+
+function wakeKind(k: KindState | undefined): void {
+  if (k) k.wakes++;
 }
 
 function errorText(err: unknown): string {
@@ -155,14 +166,19 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
         if (store.recoverExpired && now - lastRecovery >= Math.min(leaseMs / 3, 5000)) {
           lastRecovery = now;
           const n = await store.recoverExpired();
-          if (n > 0) log.warn({ jobs: n }, 'jobs: took up jobs whose lease expired');
+          if (n > 0) {
+            log.warn({ jobs: n }, 'jobs: took up jobs whose lease expired');
+            for (const k of kinds.values()) wakeKind(k);
+          }
         }
         for (const [kind, k] of kinds) {
           const free = k.concurrency - k.running;
-          if (free <= 0 || !k.maybeMore || stopping) continue;
+          if (free <= 0 || k.wakes === k.lookedAt || stopping) continue;
+          const seen = k.wakes;
           await prepare(kind);
           const rows = await store.claim(kind, free, leaseMs);
-          k.maybeMore = rows.length >= free;
+          // Every free slot filled: there may be more (wakes !== lookedAt still holds).
+          if (rows.length < free) k.lookedAt = seen;
           for (const row of rows) run(kind, k, row);
         }
       } while (tickAgain && !stopping);
@@ -186,7 +202,8 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       } finally {
         k.running--;
         inflight.delete(job.id);
-        k.maybeMore = true;
+        // A freed slot: claimed into only if the last claim filled every slot or something woke
+        // the kind since (a short claim saw no other due job; an enqueue since counts a wake).
         scheduleTick();
       }
     })();
@@ -219,6 +236,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
     try {
       if (err instanceof RetryLater) {
         await store.reschedule(kind, job.id, Math.max(0, err.delayMs), errorText(err), true);
+        if (err.delayMs <= 0) wakeKind(k);
         log.debug({ kind, id: job.id, delayMs: err.delayMs }, 'jobs: rescheduled');
         return;
       }
@@ -236,6 +254,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       }
       const delay = Math.max(0, (k.def.backoffMs ?? defaultBackoffMs)(job.attempt));
       await store.reschedule(kind, job.id, delay, errorText(err), false);
+      if (delay <= 0) wakeKind(k);
       log.info({ kind, id: job.id, attempt: job.attempt, delayMs: delay, err: errorText(err) }, 'jobs: will retry');
     } catch (e) {
       // The lease will expire and the job run again.
@@ -272,7 +291,8 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
         def: def as JobDefinition<unknown>,
         concurrency: Math.max(1, def.concurrency ?? opts.concurrency),
         running: 0,
-        maybeMore: true,
+        wakes: 1,
+        lookedAt: 0,
       });
       scheduleTick();
     },
@@ -282,7 +302,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       const maxAttempts = kinds.get(kind)?.def.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       await store.insert(kind, payload ?? null, { ...o, maxAttempts });
       const k = kinds.get(kind);
-      if (k) k.maybeMore = true;
+      wakeKind(k);
       const now = Date.now();
       if (o.runAt === undefined || o.runAt <= now) {
         scheduleTick();
@@ -290,7 +310,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
         // runner (see JobStore.wakesAtCommit), look again shortly after.
         if (o.trx && !store.wakesAtCommit?.())
           setTimeout(() => {
-            if (k) k.maybeMore = true;
+            wakeKind(k);
             scheduleTick();
           }, 15).unref();
       }
@@ -304,7 +324,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       if (stopRequested.signal.aborted) stopRequested = new AbortController();
       lastRecovery = 0;
       pollTimer = setInterval(() => {
-        for (const k of kinds.values()) k.maybeMore = true;
+        for (const k of kinds.values()) wakeKind(k);
         scheduleTick();
       }, pollMs);
       pollTimer.unref();
@@ -312,9 +332,8 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
       heartbeatTimer.unref();
       if (store.subscribe) {
         await store.subscribe((kind) => {
-          if (!kind) for (const k of kinds.values()) k.maybeMore = true;
-          const k = kinds.get(kind);
-          if (k) k.maybeMore = true;
+          if (!kind) for (const k of kinds.values()) wakeKind(k);
+          wakeKind(kinds.get(kind));
           scheduleTick();
         });
       }
@@ -382,8 +401,7 @@ export function createRunner(store: JobStore, opts: RunnerOptions): JobQueue {
     async wake(kind, keyPrefix) {
       await ensureReady();
       const n = store.wake ? await store.wake(kind, keyPrefix) : 0;
-      const k = kinds.get(kind);
-      if (k) k.maybeMore = true;
+      wakeKind(kinds.get(kind));
       scheduleTick();
       return n;
     },
