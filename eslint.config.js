@@ -8,6 +8,13 @@ import vue from 'eslint-plugin-vue';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 
+// heap-settings.ts sets V8's flag for the whole process when it is loaded: only the service's entry
+// (src/main.ts) may load it, so loading a module (a CLI command, a test) never changes a process's flags.
+const heapSettingsOnlyFromMain = {
+  group: ['**/heap-settings.js', '**/heap-settings'],
+  message: "only src/main.ts loads heap-settings.ts (loading it sets V8's flag for the process); use heap-mode.ts.",
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', '.test-server/**', 'node_modules/**', 'coverage/**', 'web/**/generated/**', 'test/fixtures/**', 'bin/**'] },
 
@@ -72,10 +79,17 @@ export default tseslint.config(
               message: 'platform/ never imports modules/: have the module hand it in through its AppModule (see CONTRIBUTING.md).',
             },
             { group: ['**/app.js', '**/main.js'], message: 'platform/ never imports the composition root.' },
+            heapSettingsOnlyFromMain,
           ],
         },
       ],
     },
+  },
+
+  {
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['src/main.ts', 'src/platform/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [heapSettingsOnlyFromMain] }] },
   },
 
   // Web pages (Vue single-file components and their TypeScript).
