@@ -7,7 +7,8 @@
  *   pages, and by page number) and search, median and worst of 20 calls each (target < 50 ms);
  * - the service's RSS idle and after all that.
  *
- *   npm run bench -- scale      (SCALE_BENCH_N=1000000, SCALE_BENCH_SECONDS=8)
+ *   npm run bench -- scale      (SCALE_BENCH_N=1000000, SCALE_BENCH_SECONDS=8,
+ *                               SCALE_BENCH_NODE_ARGS: the service's node flags, default npm start's)
  */
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,7 +16,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { report, writeResults } from './lib.js';
+import { likeServe } from './hot-setup.js';
+import { report, startFlags, writeResults } from './lib.js';
 
 const N = Number(process.env.SCALE_BENCH_N ?? 1_000_000);
 const SMALL = 100_000;
@@ -26,10 +28,9 @@ const tokenOf = (campaign: string, i: number) => createHash('sha256').update(`sc
 
 /** The service, default settings; answers 'tokens' by giving link tokens to the first volunteers of a campaign. */
 async function service(): Promise<void> {
-  // V8's heap settings as `serve` makes them (main.ts, first): `--optimize-for-size`, V8's own
-  // heap growing while the import stores volunteers (heap-mode.ts).
-  const { manageHeap } = await import('../src/platform/heap-mode.js');
-  manageHeap();
+  // As `serve` starts (main.ts, first): `--optimize-for-size` with V8's own heap growing while the
+  // import stores volunteers (heap-mode.ts), and the tick shape; node's flags are npm start's (below).
+  await likeServe();
   const dataDir = mkdtempSync(join(tmpdir(), 'vh-scale-bench-'));
   const { parseConfig } = await import('../src/config.js');
   const { buildApp, createAppCore } = await import('../src/app.js');
@@ -148,7 +149,13 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(1))
       .join(' '),
   );
-  const svc: ChildProcess = fork(self, ['service'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  // `npm start`'s node flags unless SCALE_BENCH_NODE_ARGS gives others (' ' for none).
+  const given = process.env.SCALE_BENCH_NODE_ARGS;
+  const nodeArgs = given === undefined ? startFlags() : given.split(' ').filter(Boolean);
+  const svc: ChildProcess = fork(self, ['service'], {
+    execArgv: [...nodeArgs, '--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const ask = <T>(m: unknown, key: string) =>
     new Promise<T>((resolve) => {
       const on = (r: any) => {
