@@ -40,7 +40,9 @@ if (RUNG === 0) {
     config,
     F0.includes('big') ? { logger: pino({ level: 'info' }, pino.destination({ dest: 1, sync: false, minLength: 16000 })) } : {},
   );
-  app = await ladderFastify(core, (process.env.FLAGS ?? 'log,id,rewrite,misc').split(','), () => crypto.randomUUID());
+  // Request ids as app.ts makes them (request-id.ts: a random per-process prefix and a counter).
+  const { requestIds } = await import('../src/platform/http/request-id.js');
+  app = await ladderFastify(core, (process.env.FLAGS ?? 'log,id,rewrite,misc').split(','), requestIds());
   if (RUNG === 1) {
     app.get('/api/getUserInfo', async (_req: any, reply: any) => reply.type('application/json; charset=utf-8').send(body));
   } else {
