@@ -73,4 +73,51 @@ describe.each(testDialects())('lockouts aimed at the owner (%s)', (dialect) => {
       expect((await get('test-admin-token', '10.53.200.1')).statusCode).toBe(200);
     }
   });
+
+  it('an attack from many addresses that keeps the admin backoff at its longest does not keep the organizer out on a client that signed in before', async () => {
+    const get = (token: string, ip: string) =>
+      env.t.app.inject({
+        method: 'GET',
+        url: '/api/v2/certificates/session',
+        headers: { authorization: `Bearer ${token}` },
+        remoteAddress: ip,
+      });
+    // The organizer's laptop signed in yesterday.
+    expect((await get('test-admin-token', '10.54.0.7')).statusCode).toBe(200);
+    clock.t += 24 * 3600_000 - 60_000;
+    // An attacker spreads guesses over many addresses and, each time the wait ends, guesses again
+    // from a fresh address: the identity's wait doubles until it stays at 15 minutes.
+    let address = 0;
+    for (let round = 0; round < 14; round++) {
+      const burst = await Promise.all(
+        Array.from({ length: 30 }, () => get(`wrong-${address}`, `10.55.${address++ % 250}.${1 + (address % 200)}`)),
+      );
+      const waits = burst.filter((r) => r.statusCode === 429).map((r) => Number(r.headers['retry-after']));
+      clock.t += (waits.length ? Math.max(...waits) : 0) * 1000;
+    }
+    await Promise.all(Array.from({ length: 30 }, () => get(`wrong-${address}`, `10.56.${address++ % 250}.1`)));
+    // A client never seen waits: the identity is at its longest backoff (minutes, not seconds).
+    const stranger = await get('test-admin-token', '10.57.0.1');
+    expect(stranger.statusCode).toBe(429);
+    expect(Number(stranger.headers['retry-after'])).toBeGreaterThan(60);
+    // The organizer's laptop, which signed in before the attack, gets in at once...
+    expect((await get('test-admin-token', '10.54.0.7')).statusCode).toBe(200);
+    // ...but is no way around its own limit: wrong tokens from it are still stopped after 10.
+    const fromLaptop = [];
+    for (let i = 0; i < 11; i++) fromLaptop.push((await get(`laptop-wrong-${i}`, '10.54.0.7')).statusCode);
+    expect(fromLaptop.filter((c) => c === 401)).toHaveLength(10);
+    expect(fromLaptop.at(-1)).toBe(429);
+    // A client known from more than 30 days ago is a stranger again.
+    clock.t += 31 * 24 * 3600_000;
+    await Promise.all(Array.from({ length: 40 }, () => get(`wrong-${address}`, `10.58.${address++ % 250}.1`)));
+    for (let round = 0; round < 14; round++) {
+      const burst = await Promise.all(
+        Array.from({ length: 30 }, () => get(`wrong-${address}`, `10.59.${address++ % 250}.${1 + (address % 200)}`)),
+      );
+      const waits = burst.filter((r) => r.statusCode === 429).map((r) => Number(r.headers['retry-after']));
+      clock.t += (waits.length ? Math.max(...waits) : 0) * 1000;
+    }
+    await Promise.all(Array.from({ length: 30 }, () => get(`wrong-${address}`, `10.60.${address++ % 250}.1`)));
+    expect((await get('test-admin-token', '10.54.0.7')).statusCode).toBe(429);
+  });
 });

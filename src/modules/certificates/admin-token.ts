@@ -5,7 +5,10 @@
  * (platform/limits/attempts.ts), per client and for the one admin identity: a client is stopped
  * after 10 wrong tokens in 15 minutes; every client together gets 20, then waits of 1 s doubling up
  * to 15 minutes, so the organizer on another client is never locked out for long and an attacker
- * with many addresses gets no more guesses.
+ * with many addresses gets no more guesses. A client where the token was right in the last 30 days
+ * (`admin_known_clients`) is held only to its own limit: an attack from many addresses that keeps
+ * the shared wait at 15 minutes does not keep the organizer out on a client that signed in before
+ * (OWASP's "device cookie" idea, keyed by the client's address as every other limit here).
  */
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
@@ -20,6 +23,10 @@ export const ADMIN_FAILURES_PER_WINDOW = 10;
 export const ADMIN_WINDOW_MS = 15 * 60_000;
 /** Every client together: the slower backoff on the one admin identity. */
 export const ADMIN_BACKOFF = { free: 20, baseMs: 1000, maxMs: 15 * 60_000, forgetMs: 24 * 3600_000 } as const;
+/** A client where the token was right within this long is exempt from the identity-wide backoff. */
+export const ADMIN_KNOWN_CLIENT_MS = 30 * 24 * 3600_000;
+/** A known client's time is written again only when older than this (not one write per request). */
+const KNOWN_REFRESH_MS = 3600_000;
 
 export type AdminCheck = { ok: true } | { ok: false; reason: 'missing' | 'wrong' | 'rate_limited'; retryAfterMs?: number };
 
@@ -69,6 +76,26 @@ export function createAdminAuth(
    * and wrong tokens are limited exactly as before (test/security/throttle-concurrency.test.ts).
    */
   const turns = new Map<string, Promise<unknown>>();
+  /** Known clients' last right token, as read or written by this instance (only grows; a few entries). */
+  const known = new Map<string, number>();
+  async function knownAt(client: string): Promise<number | undefined> {
+    const cached = known.get(client);
+    if (cached !== undefined) return cached;
+    const row = await db.selectFrom('admin_known_clients').select('last_ok_at').where('client_key', '=', client).executeTakeFirst();
+    if (row) known.set(client, Number(row.last_ok_at));
+    return row ? Number(row.last_ok_at) : undefined;
+  }
+  async function rememberClient(client: string, at: number | undefined): Promise<void> {
+    const t = now();
+    if (at !== undefined && t - at < KNOWN_REFRESH_MS) return;
+    await db
+      .insertInto('admin_known_clients')
+      .values({ client_key: client, last_ok_at: t })
+      .onConflict((oc) => oc.column('client_key').doUpdateSet({ last_ok_at: t }))
+      .execute();
+    if (known.size >= 1000) known.clear();
+    known.set(client, t);
+  }
   function inTurn<T>(key: string, f: () => Promise<T>): Promise<T> {
     const run = (turns.get(key) ?? Promise.resolve()).then(f);
     const tail = run.then(
@@ -85,24 +112,31 @@ export function createAdminAuth(
     async check(token, ip) {
       // No token is no guess: nothing to count (the console's first visit, a probe without one).
       if (!token) return { ok: false, reason: 'missing' };
-      const pair = `admin|${clientKey(ip)}`;
-      return inTurn(pair, () => compare(token, pair));
+      const client = clientKey(ip);
+      const pair = `admin|${client}`;
+      return inTurn(pair, () => compare(token, pair, client));
     },
   };
 
-  async function compare(token: string, pair: string): Promise<AdminCheck> {
-    const r = await limiter.reserve([windowRule(pair, ADMIN_FAILURES_PER_WINDOW, ADMIN_WINDOW_MS), backoffRule('admin', ADMIN_BACKOFF)]);
+  async function compare(token: string, pair: string, client: string): Promise<AdminCheck> {
+    const at = await knownAt(client);
+    const isKnown = at !== undefined && now() - at < ADMIN_KNOWN_CLIENT_MS;
+    // A known client is held to its own window only; its wrong tokens are not the identity's.
+    const shared = isKnown ? [] : ['admin'];
+    const rules = [windowRule(pair, ADMIN_FAILURES_PER_WINDOW, ADMIN_WINDOW_MS), ...(isKnown ? [] : [backoffRule('admin', ADMIN_BACKOFF)])];
+    const r = await limiter.reserve(rules);
     if (!r.ok) return { ok: false, reason: 'rate_limited', retryAfterMs: r.retryAfterMs };
     let want: string | undefined;
     try {
       want = await expectedHash();
     } catch (err) {
       // The token was never compared (the database failed): it was no guess, give it back.
-      await limiter.refund([pair, 'admin']);
+      await limiter.refund([pair, ...shared]);
       throw err;
     }
     if (!want || !safeEqual(hashToken(token), want)) return { ok: false, reason: 'wrong' };
-    await limiter.settle({ reset: [pair], refund: ['admin'] });
+    await limiter.settle({ reset: [pair], refund: shared });
+    await rememberClient(client, at);
     return { ok: true };
   }
 }

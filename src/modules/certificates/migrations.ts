@@ -439,4 +439,18 @@ export const migrations: Record<string, Migration> = {
       await sql`CREATE INDEX recipients_awaiting_delivery ON recipients (id) WHERE status IN (2, 3) AND failure IS NULL`.execute(db);
     },
   },
+  /**
+   * Clients where the admin token was right in the last 30 days (admin-token.ts): an attack from many
+   * addresses that holds the admin identity's backoff at its longest no longer keeps the organizer
+   * out on a client that signed in before.
+   */
+  '1500_admin_known_clients': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('admin_known_clients')
+        .addColumn('client_key', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('last_ok_at', bigint(db), (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -186,8 +186,15 @@ export interface MailDkimKeyTable {
   updated_at: number;
 }
 
+/** Clients (limits' clientKey) where the admin token was right lately: exempt from the identity-wide backoff. */
+export interface AdminKnownClientTable {
+  client_key: string;
+  last_ok_at: number;
+}
+
 declare module '../../platform/db/tables.js' {
   interface Database {
+    admin_known_clients: AdminKnownClientTable;
     recipient_counts: RecipientCountTable;
     notice_messages: NoticeMessageTable;
     mail_blocklist: MailBlocklistTable;
