@@ -46,7 +46,7 @@ for (const l of t.split("\n")) {
   const f = m[2];
   if (/compiler::|maglev|turboshaft|Maglev|Turboshaft/.test(f)) comp += num(m[1]);
   else if (/better_sqlite3|sqlite3/.test(f)) sqlite += num(m[1]);
-  else if (/heap::|Scavenge|Heap::|IterateObjectCache|MarkCompact/.test(f)) gc += num(m[1]);
+  else if (/heap::|Heap::|Scaveng|IterateObjectCache|MarkCompact|Marking|Sweep|Evacuat|SizeFromMap|MemoryChunk|__popcount|RelocIterator/.test(f)) gc += num(m[1]);
 }
 const k = (x) => (x / n / 1000).toFixed(1) + "k";
 console.log(`rung ${process.argv[3]}: all ${k(total)}, compiler ${k(comp)}, gc ${k(gc)}, net ${k(total - comp - gc)} (sqlite ${k(sqlite)}) per answer`);
