@@ -111,8 +111,18 @@ export class AccessLog extends LogController {
   /** `out`'s bindings as pino writes them after the time: `,"pid":...,"hostname":"..."`. */
   private readonly bindings: string;
 
-  constructor(root: Logger) {
+  /**
+   * The header an incoming request id comes in (Fastify's `requestIdHeader`), when the app's own
+   * ids (`genReqId`, for a request without it or with it empty) hold nothing JSON escapes, as
+   * request-id.ts's do: a request without the header has such an id, and its line does not test
+   * it (the test read the id, a string of two pieces, copying it into one: ~0.6k instructions per
+   * request, bench/README.md "Hot paths, an eleventh pass").
+   */
+  private readonly plainIdsWithout: string | undefined;
+
+  constructor(root: Logger, opts: { plainIdsWithout?: string } = {}) {
     super();
+    this.plainIdsWithout = opts.plainIdsWithout;
     const stream = (root as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
     this.out = pino({ level: root.level }, stream);
     this.stream = (stream as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym] ? undefined : stream;
@@ -133,7 +143,10 @@ export class AccessLog extends LogController {
       // The level check first: at warn and above the line is not even built.
       if (this.stream) {
         const url = req.url;
-        this.stream.write(this.line(req.id, req.method, logUrl(url), reply.statusCode, round(reply.elapsedTime), !NEEDS_ESCAPE.test(url)));
+        const idPlain = this.plainIdsWithout !== undefined && req.headers[this.plainIdsWithout] === undefined;
+        this.stream.write(
+          this.line(req.id, req.method, logUrl(url), reply.statusCode, round(reply.elapsedTime), !NEEDS_ESCAPE.test(url), idPlain),
+        );
       } else
         this.out.info(
           { reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) },
@@ -151,14 +164,15 @@ export class AccessLog extends LogController {
    * caller knows `url` holds nothing JSON escapes: logUrl's URL holds only what the request's URL
    * holds and `[redacted]`, so the request's URL is tested instead (already one piece of text:
    * logUrl's result is two or three, which a test of its characters would first copy into one,
-   * ~0.5k instructions per request, bench/README.md "Hot paths, a ninth pass").
+   * ~0.5k instructions per request, bench/README.md "Hot paths, a ninth pass"). `idPlain`: the
+   * same for the request id (see plainIdsWithout).
    */
-  line(reqId: string, method: string, url: string, status: number, ms: number, urlPlain = false): string {
+  line(reqId: string, method: string, url: string, status: number, ms: number, urlPlain = false, idPlain = false): string {
     const head = this.lineHead(Date.now());
     // Every string plain (the common case): one template, each constant between the values one
     // piece, without quote()'s strings of a value and its quotes (5 concatenations and their
     // strings fewer per line, bench/README.md "Hot paths, an eleventh pass").
-    if ((urlPlain || !NEEDS_ESCAPE.test(url)) && !NEEDS_ESCAPE.test(reqId) && !NEEDS_ESCAPE.test(method))
+    if ((urlPlain || !NEEDS_ESCAPE.test(url)) && (idPlain || !NEEDS_ESCAPE.test(reqId)) && !NEEDS_ESCAPE.test(method))
       return `${head},"reqId":"${reqId}","method":"${method}","url":"${url}","status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
     return `${head},"reqId":${quote(reqId)},"method":${quote(method)},"url":${urlPlain ? `"${url}"` : quote(url)},"status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
   }
