@@ -17,8 +17,8 @@
  * the batch and of what it had buffered, fs.write's conversion, Buffer.from when the write came
  * back): ~1.5 us per access line with its fs.write (bench/README.md, "Hot paths, an eighth pass",
  * point 4). Here each line is converted once, as it is written, into the Buffer that is handed
- * over, and SonicBoom, in its `buffer` mode, writes that Buffer as it is. The same SonicBoom as pino.destination's otherwise: one write in
- * flight at a time, what comes meanwhile written after it in one piece, EAGAIN on a pipe retried
+ * over, and SonicBoom, in its `buffer` mode, writes that Buffer as it is. The same SonicBoom as
+ * pino.destination's otherwise: one write in flight at a time, what comes meanwhile written after it in one piece, EAGAIN on a pipe retried
  * after 100 ms, EPIPE (the reader gone) ending the log quietly, any other error of the file
  * (ENOSPC, ...) thrown as pino.destination's is.
  *
@@ -60,12 +60,12 @@ export class LogDestination implements pino.DestinationStream {
   private readonly ref = new WeakRef(this);
   /**
    * The lines not handed over yet, as UTF-8: `chunk[start, used)`. Each line is converted when it
-   * is written, so no line's text waits in V8's heap for the hand-over: held there for up to
-   * HANDOVER_MS (several hundred lines at the hot paths' rates), the lines and the pieces they
-   * were built of survived the young generation's collections, which copied them, and then
-   * promoted them to the old generation (bench/README.md, "Hot paths, an eleventh pass"). The
-   * part of the chunk handed over is never written again (the file writer may still hold it);
-   * the next lines go after it, and a new chunk is taken when they do not fit.
+   * is written, so no line's text waits in V8's heap for the hand-over (held there for up to
+   * HANDOVER_MS, several hundred lines at the hot paths' rates, the lines and the pieces they
+   * were built of were alive at each young-generation collection), and the lines are not measured
+   * before their conversion, as `Buffer.from` of a batch did (bench/README.md, "Hot paths, an
+   * eleventh pass"). The part of the chunk handed over is never written again (the file writer
+   * may still hold it); the next lines go after it, and a new chunk is taken when they do not fit.
    */
   private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
   private start = 0;
@@ -145,6 +145,11 @@ export class LogDestination implements pino.DestinationStream {
     this.lastDropped = false;
     // SonicBoom in its `buffer` mode writes the Buffer as it is (its types know its `utf8` mode only).
     this.file.write(lines as unknown as string);
+    // A chunk grown for a large line is not kept: the next lines take one of the usual size.
+    if (this.chunk.length > CHUNK_BYTES) {
+      this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      this.start = this.used = 0;
+    }
     // Dropped: the count reported in it again, and this hand-over's own lines.
     if (this.lastDropped) this.dropped += reported + count - noticeLines;
   };

@@ -170,7 +170,7 @@ export class AccessLog extends LogController {
   line(reqId: string, method: string, url: string, status: number, ms: number, urlPlain = false, idPlain = false): string {
     const head = this.lineHead(Date.now());
     // Every string plain (the common case): one template, each constant between the values one
-    // piece, without quote()'s strings of a value and its quotes (5 concatenations and their
+    // piece, without quote()'s strings of a value and its quotes (6 concatenations and their
     // strings fewer per line, bench/README.md "Hot paths, an eleventh pass").
     if ((urlPlain || !NEEDS_ESCAPE.test(url)) && (idPlain || !NEEDS_ESCAPE.test(reqId)) && !NEEDS_ESCAPE.test(method))
       return `${head},"reqId":"${reqId}","method":"${method}","url":"${url}","status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
