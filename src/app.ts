@@ -32,6 +32,9 @@ export function createAppCore(config: Config, opts: Omit<CoreOptions, 'modules'>
   return createCore(config, { ...opts, modules });
 }
 
+/** Where a request's id may come from (a proxy's); a request without it gets one of requestIds(). */
+const REQUEST_ID_HEADER = 'x-request-id';
+
 /** Largest request body accepted anywhere but uploads (which set their own limit). */
 export const BODY_LIMIT = 2 * 1024 * 1024;
 
@@ -71,12 +74,13 @@ const zodCompilers = {
 export async function buildApp(core: Core): Promise<FastifyInstance> {
   // Typed as Fastify's logger, so the app is a FastifyInstance with the default logger type.
   const logger: FastifyBaseLogger = core.logger;
-  const accessLog = new AccessLog(core.logger);
+  // A request without X-Request-Id gets an id of requestIds(), which JSON never escapes.
+  const accessLog = new AccessLog(core.logger, { plainIdsWithout: REQUEST_ID_HEADER });
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxyOption(core.config.trustProxy),
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: REQUEST_ID_HEADER,
     // One access-log line per request (access-log.ts) instead of Fastify's two.
     logController: accessLog,
     // A per-process random prefix and a counter (request-id.ts), unless the request brings one.

@@ -1,7 +1,7 @@
 /**
  * Where the service's JSON log lines go (stdout, or any file descriptor): every line pino writes
  * and every access line (access-log.ts), in the order they are written, collected for up to
- * HANDOVER_MS (or to the end of the turn in which HANDOVER_BYTES characters wait) and handed to
+ * HANDOVER_MS (or to the end of the turn in which HANDOVER_BYTES bytes wait) and handed to
  * pino's asynchronous file writer (SonicBoom) as one Buffer.
  *
  * Why not at the end of each event-loop turn, as before: a busy service writes lines in nearly
@@ -16,9 +16,9 @@
  * turn's batch of lines to UTF-8 four or five times on its way to the file (Buffer.byteLength of
  * the batch and of what it had buffered, fs.write's conversion, Buffer.from when the write came
  * back): ~1.5 us per access line with its fs.write (bench/README.md, "Hot paths, an eighth pass",
- * point 4). Here the batch is converted once (Buffer.from), and SonicBoom, in its `buffer` mode,
- * writes that Buffer as it is. The same SonicBoom as pino.destination's otherwise: one write in
- * flight at a time, what comes meanwhile written after it in one piece, EAGAIN on a pipe retried
+ * point 4). Here each line is converted once, as it is written, into the Buffer that is handed
+ * over, and SonicBoom, in its `buffer` mode, writes that Buffer as it is. The same SonicBoom as
+ * pino.destination's otherwise: one write in flight at a time, what comes meanwhile written after it in one piece, EAGAIN on a pipe retried
  * after 100 ms, EPIPE (the reader gone) ending the log quietly, any other error of the file
  * (ENOSPC, ...) thrown as pino.destination's is.
  *
@@ -37,8 +37,10 @@ import { pino } from 'pino';
 
 /** The longest a line waits before it is handed to the file writer. */
 export const HANDOVER_MS = 20;
-/** Characters waiting that are handed over at once, without waiting for HANDOVER_MS. */
+/** Bytes waiting that are handed over at the end of the turn, without waiting for HANDOVER_MS. */
 export const HANDOVER_BYTES = 64 * 1024;
+/** The Buffer the lines are written into as they come (a new one when a hand-over's lines do not fit). */
+const CHUNK_BYTES = 256 * 1024;
 
 /** pino.destination's SonicBoom (not a dependency of ours by name); `destroyed` once closed. */
 type FileWriter = ReturnType<typeof pino.destination> & { readonly destroyed: boolean };
@@ -56,8 +58,18 @@ export class LogDestination implements pino.DestinationStream {
 
   private readonly file: FileWriter;
   private readonly ref = new WeakRef(this);
-  /** The lines not handed over yet, as written. */
-  private pending = '';
+  /**
+   * The lines not handed over yet, as UTF-8: `chunk[start, used)`. Each line is converted when it
+   * is written, so no line's text waits in V8's heap for the hand-over (held there for up to
+   * HANDOVER_MS, several hundred lines at the hot paths' rates, the lines and the pieces they
+   * were built of were alive at each young-generation collection), and the lines are not measured
+   * before their conversion, as `Buffer.from` of a batch did (bench/README.md, "Hot paths, an
+   * eleventh pass"). The part of the chunk handed over is never written again (the file writer
+   * may still hold it); the next lines go after it, and a new chunk is taken when they do not fit.
+   */
+  private chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  private start = 0;
+  private used = 0;
   private pendingLines = 0;
   /** Lines dropped and not reported yet. */
   private dropped = 0;
@@ -73,7 +85,7 @@ export class LogDestination implements pino.DestinationStream {
     this.file.on('drop', () => (this.lastDropped = true));
     // Lines dropped and nothing written since: the count is written once the backlog is.
     this.file.on('drain', () => {
-      if (this.dropped > 0 && this.pending === '') setImmediate(this.flushTurn);
+      if (this.dropped > 0 && this.used === this.start) setImmediate(this.flushTurn);
     });
     open.add(this.ref);
     this.file.on('close', () => open.delete(this.ref));
@@ -82,12 +94,24 @@ export class LogDestination implements pino.DestinationStream {
   write(line: string): void {
     // Closed (pino ends the file at the end of the event loop): nothing more can be written.
     if (this.file.destroyed) return;
-    this.pending += line;
+    // At most 3 bytes of UTF-8 per UTF-16 code unit (a pair's 4 bytes are two units').
+    if (line.length * 3 > this.chunk.length - this.used) this.newChunk(line.length * 3);
+    this.used += this.chunk.write(line, this.used);
     this.pendingLines++;
     // Past HANDOVER_BYTES at the end of this turn (not at once: a warn line about dropped lines
     // is written from inside the hand-over).
-    if (this.pending.length >= HANDOVER_BYTES) this.soon ??= setImmediate(this.flushTurn);
+    if (this.used - this.start >= HANDOVER_BYTES) this.soon ??= setImmediate(this.flushTurn);
     else this.timer ??= setTimeout(this.flushTurn, HANDOVER_MS);
+  }
+
+  /** A chunk with room for the lines waiting and `more` bytes, the lines waiting copied to its start. */
+  private newChunk(more: number): void {
+    const waiting = this.used - this.start;
+    const next = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, 2 * (waiting + more)));
+    this.chunk.copy(next, 0, this.start, this.used);
+    this.chunk = next;
+    this.start = 0;
+    this.used = waiting;
   }
 
   /** The hand-over waiting for HANDOVER_MS, or for the end of the turn, if lines wait. */
@@ -102,7 +126,7 @@ export class LogDestination implements pino.DestinationStream {
     this.soon = undefined;
     if (this.file.destroyed) {
       // Closed (pino ends the file at the end of the event loop): nothing more can be written.
-      this.pending = '';
+      this.start = this.used;
       this.pendingLines = 0;
       return;
     }
@@ -110,17 +134,22 @@ export class LogDestination implements pino.DestinationStream {
     const before = this.pendingLines;
     if (reported > 0) {
       this.dropped = 0;
-      this.onDropped!(reported); // a line into `pending`, unless the level is above warn
+      this.onDropped!(reported); // a line into the chunk, unless the level is above warn
     }
     const noticeLines = this.pendingLines - before;
-    if (this.pending === '') return;
-    const lines = this.pending;
+    if (this.used === this.start) return;
+    const lines = this.chunk.subarray(this.start, this.used);
     const count = this.pendingLines;
-    this.pending = '';
+    this.start = this.used;
     this.pendingLines = 0;
     this.lastDropped = false;
-    // The one conversion of these lines to UTF-8 (SonicBoom's types know its `utf8` mode only).
-    this.file.write(Buffer.from(lines) as unknown as string);
+    // SonicBoom in its `buffer` mode writes the Buffer as it is (its types know its `utf8` mode only).
+    this.file.write(lines as unknown as string);
+    // A chunk grown for a large line is not kept: the next lines take one of the usual size.
+    if (this.chunk.length > CHUNK_BYTES) {
+      this.chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      this.start = this.used = 0;
+    }
     // Dropped: the count reported in it again, and this hand-over's own lines.
     if (this.lastDropped) this.dropped += reported + count - noticeLines;
   };

@@ -131,6 +131,24 @@ describe('LogDestination', () => {
     closeSync(fd);
   });
 
+  it('writes the UTF-8 of what it was given, byte for byte, past its chunk and for a line larger than one', async () => {
+    dir ||= mkdtempSync(join(tmpdir(), 'vh-logdest-'));
+    const file = join(dir, 'utf8.log');
+    const fd = openSync(file, 'w');
+    const d = new LogDestination({ fd });
+    const lines: string[] = [];
+    // Non-ASCII of each UTF-8 length, a pair, a lone surrogate (written as U+FFFD, as Buffer.from does).
+    for (let i = 0; i < 2000; i++) lines.push(`{"i":${i},"s":"é€😀\ud800 ${'y'.repeat(i % 300)}"}\n`);
+    lines.push(`{"big":"${'€'.repeat(200_000)}"}\n`);
+    for (let i = 0; i < 10; i++) lines.push(`{"after":${i}}\n`);
+    for (const l of lines) d.write(l);
+    const want = Buffer.from(lines.join(''));
+    await expect.poll(() => readFileSync(file).equals(want), { timeout: 10_000 }).toBe(true);
+    // The chunk grown for the large line was not kept once its lines were handed over.
+    expect((d as unknown as { chunk: Buffer }).chunk.length).toBeLessThanOrEqual(256 * 1024);
+    closeSync(fd);
+  });
+
   it('lets lines go once its file is closed (pino closes it at the end of the event loop): no throw, nothing held', async () => {
     dir ||= mkdtempSync(join(tmpdir(), 'vh-logdest-'));
     const fd = openSync(join(dir, 'closed.log'), 'w');
@@ -141,7 +159,8 @@ describe('LogDestination', () => {
       d.write('{"late":1}\n');
       await new Promise((r) => setImmediate(r));
     }
-    expect((d as unknown as { pending: string }).pending).toBe('');
+    const held = d as unknown as { used: number; start: number };
+    expect(held.used - held.start).toBe(0);
     expect(() => d.flushSync()).not.toThrow();
   });
 });

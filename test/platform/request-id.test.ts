@@ -56,4 +56,22 @@ describe('request ids', () => {
     expect(prefix(ids[0]!)).toBe(prefix(ids[1]!));
     expect(ids[0]).toMatch(/^[A-Za-z0-9_-]{12}-[0-9a-z]+$/);
   });
+
+  it('an incoming X-Request-Id that JSON must escape is escaped in the access line; an empty one is replaced by an id of ours', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+        cb();
+      },
+    });
+    t = await startTestApp({ startJobs: false, logger: pino({ level: 'info' }, sink) });
+    const odd = ['say "hi"', 'back\\slash', 'tab\there', '\u00e9t\u00e9'];
+    for (const id of odd) await t.app.inject({ method: 'GET', url: '/api/getUserInfo?token=unknown-1', headers: { 'x-request-id': id } });
+    await t.app.inject({ method: 'GET', url: '/api/getUserInfo?token=unknown-1', headers: { 'x-request-id': '' } });
+    await expect.poll(() => lines.filter((l) => l.msg === 'request').length).toBe(odd.length + 1);
+    const ids = lines.filter((l) => l.msg === 'request').map((l) => l.reqId as string);
+    expect(ids.slice(0, odd.length)).toEqual(odd);
+    expect(ids[odd.length]).toMatch(/^[A-Za-z0-9_-]{12}-[0-9a-z]+$/);
+  });
 });

@@ -24,33 +24,52 @@ const SECRET_PARAM = /^(?:.*token.*|.*secret.*|.*signature.*|.*password.*|.*key|
 export function logUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return redactUrl(url);
-  const query = url.slice(q + 1);
-  // A query of one parameter (getUserInfo's `?token=`) without the split and join.
-  const redacted = query.includes('&') ? query.split('&').map(redactParam).join('&') : redactParam(query);
   // redactUrl's query step replaces the values of `[?&]<secret name>=`. Each name it knows is one
-  // SECRET_PARAM matches, so where every `?` and `&` is one of the boundaries split on above (no
+  // SECRET_PARAM matches, so where every `?` and `&` is one of the boundaries split on below (no
   // `&` before the first `?`, no second `?`) it would find only values replaced already: then
   // only its path step is left (the regular expression was ~2% of a hot path's CPU). That step
-  // reads and changes the text before the first `?` only, so it is run on the path alone: run on
-  // the joined URL (a string of two parts, V8's cons string) its first read copied the URL into
-  // one piece, ~0.5k instructions per request (callgrind, bench/README.md "Hot paths, a ninth pass").
-  if (url.lastIndexOf('&', q) < 0 && url.indexOf('?', q + 1) < 0) return `${redactUrlPath(url.slice(0, q))}?${redacted}`;
+  // reads and changes the text before the first `?` only, so it is run on the path alone, or on
+  // a prefix of the request's URL that holds it: run on the joined URL (a string of two parts,
+  // V8's cons string) its first read copied the URL into one piece, ~0.5k instructions per
+  // request (callgrind, bench/README.md "Hot paths, a ninth pass").
+  const amp = url.indexOf('&');
+  if ((amp < 0 || amp > q) && url.indexOf('?', q + 1) < 0) {
+    // A query of one parameter (getUserInfo's `?token=`): the URL up to its `=` and the
+    // replacement, without taking the query apart and joining it again (one `indexOf` for the
+    // `&` of both tests, rather than `includes` on the query and `lastIndexOf` on the URL, which
+    // V8 runs in C++: ~0.6k fewer instructions per request, bench/README.md "an eleventh pass").
+    if (amp < 0) {
+      const eq = url.indexOf('=', q + 1);
+      if (eq < 0 || !isSecretName(paramName(url.slice(q + 1, eq)))) return redactUrlPath(url);
+      return `${redactUrlPath(url.slice(0, eq))}=[redacted]`;
+    }
+    return `${redactUrlPath(url.slice(0, q))}?${url
+      .slice(q + 1)
+      .split('&')
+      .map(redactParam)
+      .join('&')}`;
+  }
+  const query = url.slice(q + 1);
+  const redacted = query.includes('&') ? query.split('&').map(redactParam).join('&') : redactParam(query);
   return redactUrl(`${url.slice(0, q)}?${redacted}`);
+}
+
+/** A query parameter's name as compared with SECRET_PARAM: percent-decoded (as it came when malformed). */
+function paramName(name: string): string {
+  if (!name.includes('%')) return name;
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    // A malformed name is logged as it came; its value still goes if it looks secret.
+    return name;
+  }
 }
 
 /** One `name=value` of a query as logged: the value replaced when the name says it is a secret. */
 function redactParam(p: string): string {
   const eq = p.indexOf('=');
   if (eq < 0) return p;
-  let name = p.slice(0, eq);
-  if (name.includes('%')) {
-    try {
-      name = decodeURIComponent(name);
-    } catch {
-      // A malformed name is logged as it came; its value still goes if it looks secret.
-    }
-  }
-  return isSecretName(name) ? `${p.slice(0, eq)}=[redacted]` : p;
+  return isSecretName(paramName(p.slice(0, eq))) ? `${p.slice(0, eq)}=[redacted]` : p;
 }
 
 /**
@@ -92,8 +111,18 @@ export class AccessLog extends LogController {
   /** `out`'s bindings as pino writes them after the time: `,"pid":...,"hostname":"..."`. */
   private readonly bindings: string;
 
-  constructor(root: Logger) {
+  /**
+   * The header an incoming request id comes in (Fastify's `requestIdHeader`), when the app's own
+   * ids (`genReqId`, for a request without it or with it empty) hold nothing JSON escapes, as
+   * request-id.ts's do: a request without the header has such an id, and its line does not test
+   * it (the test read the id, a string of two pieces, copying it into one: ~0.6k instructions per
+   * request, bench/README.md "Hot paths, an eleventh pass").
+   */
+  private readonly plainIdsWithout: string | undefined;
+
+  constructor(root: Logger, opts: { plainIdsWithout?: string } = {}) {
     super();
+    this.plainIdsWithout = opts.plainIdsWithout;
     const stream = (root as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
     this.out = pino({ level: root.level }, stream);
     this.stream = (stream as unknown as Record<symbol, unknown>)[pino.symbols.needsMetadataGsym] ? undefined : stream;
@@ -114,7 +143,10 @@ export class AccessLog extends LogController {
       // The level check first: at warn and above the line is not even built.
       if (this.stream) {
         const url = req.url;
-        this.stream.write(this.line(req.id, req.method, logUrl(url), reply.statusCode, round(reply.elapsedTime), !NEEDS_ESCAPE.test(url)));
+        const idPlain = this.plainIdsWithout !== undefined && req.headers[this.plainIdsWithout] === undefined;
+        this.stream.write(
+          this.line(req.id, req.method, logUrl(url), reply.statusCode, round(reply.elapsedTime), !NEEDS_ESCAPE.test(url), idPlain),
+        );
       } else
         this.out.info(
           { reqId: req.id, method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: round(reply.elapsedTime) },
@@ -132,24 +164,32 @@ export class AccessLog extends LogController {
    * caller knows `url` holds nothing JSON escapes: logUrl's URL holds only what the request's URL
    * holds and `[redacted]`, so the request's URL is tested instead (already one piece of text:
    * logUrl's result is two or three, which a test of its characters would first copy into one,
-   * ~0.5k instructions per request, bench/README.md "Hot paths, a ninth pass").
+   * ~0.5k instructions per request, bench/README.md "Hot paths, a ninth pass"). `idPlain`: the
+   * same for the request id (see plainIdsWithout).
    */
-  line(reqId: string, method: string, url: string, status: number, ms: number, urlPlain = false): string {
-    return `${this.timeText(Date.now())}${this.bindings},"reqId":${quote(reqId)},"method":${quote(method)},"url":${urlPlain ? `"${url}"` : quote(url)},"status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
+  line(reqId: string, method: string, url: string, status: number, ms: number, urlPlain = false, idPlain = false): string {
+    const head = this.lineHead(Date.now());
+    // Every string plain (the common case): one template, each constant between the values one
+    // piece, without quote()'s strings of a value and its quotes (6 concatenations and their
+    // strings fewer per line, bench/README.md "Hot paths, an eleventh pass").
+    if ((urlPlain || !NEEDS_ESCAPE.test(url)) && (idPlain || !NEEDS_ESCAPE.test(reqId)) && !NEEDS_ESCAPE.test(method))
+      return `${head},"reqId":"${reqId}","method":"${method}","url":"${url}","status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
+    return `${head},"reqId":${quote(reqId)},"method":${quote(method)},"url":${urlPlain ? `"${url}"` : quote(url)},"status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
   }
 
-  /** The time of the last line written, and its line head up to the time (many lines share a millisecond). */
+  /** The time of the last line written, and its line head up to the bindings (many lines share a millisecond). */
   private lastNow = -1;
   private lastHead = '';
 
   /**
-   * `{"level":30,"time":<now>`, made once per millisecond (a time is 13 digits, beyond the small
-   * integers V8 keeps as text: ~45 ns a line in a loop, bench/README.md "an eighth pass").
+   * `{"level":30,"time":<now>,"pid":...,"hostname":"..."`, made once per millisecond (a time is 13
+   * digits, beyond the small integers V8 keeps as text: ~45 ns a line in a loop, bench/README.md
+   * "an eighth pass").
    */
-  private timeText(now: number): string {
+  private lineHead(now: number): string {
     if (now !== this.lastNow) {
       this.lastNow = now;
-      this.lastHead = `${this.head},"time":${now}`;
+      this.lastHead = `${this.head},"time":${now}${this.bindings}`;
     }
     return this.lastHead;
   }
