@@ -36,9 +36,14 @@ describe.each(testDialects())('migration 4012 on %s', (dialect) => {
     await migrateToLatest(db, modules);
 
     const all = async () =>
-      (await db.selectFrom('ar_default_replies').select(['account_id', 'openid', 'last_at']).orderBy('account_id').orderBy('openid').execute()).map(
-        (r) => ({ account_id: Number(r.account_id), openid: r.openid, last_at: Number(r.last_at) }),
-      );
+      (
+        await db
+          .selectFrom('ar_default_replies')
+          .select(['account_id', 'openid', 'last_at'])
+          .orderBy('account_id')
+          .orderBy('openid')
+          .execute()
+      ).map((r) => ({ account_id: Number(r.account_id), openid: r.openid, last_at: Number(r.last_at) }));
     expect(await all()).toEqual(old);
 
     if (dialect === 'sqlite') {
@@ -80,7 +85,10 @@ describe.each(testDialects())('migration 4012 on %s', (dialect) => {
         { account_key: 'a2', msg_key: 'm:1', answer: null, created_at: now },
         { account_key: 'a2', msg_key: 'm:2', answer: null, created_at: now },
       ],
-      [{ accountId: 2, openid: 'oX', at: now + 2 }, { accountId: 2, openid: 'oA', at: now + 3 }],
+      [
+        { accountId: 2, openid: 'oX', at: now + 2 },
+        { accountId: 2, openid: 'oA', at: now + 3 },
+      ],
     );
     expect(await repo.lastDefaultReply(2, 'oA')).toBe(now + 3);
     expect(await repo.lastDefaultReply(2, 'oX')).toBeUndefined();
