@@ -200,4 +200,25 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('ar_processed_unique').unique().on('ar_processed_messages').columns(['account_key', 'msg_key']).execute();
     },
   },
+  '4012_autoreply_default_replies_one_btree': {
+    // Issue 15: a follower's first default reply in the hour writes its time in the webhook's
+    // dedupe group commit (an upsert), and an unmatched message reads it. On SQLite the table was
+    // a rowid table plus its primary-key index: two B-trees per upsert (a random leaf of the
+    // index, the table's last page) and two lookups per read. `WITHOUT ROWID` keyed by (account,
+    // follower) keeps the rows (~40 bytes) in the key's B-tree: one tree written and searched.
+    // PostgreSQL: nothing to change (a heap and its primary key; it has no clustered table).
+    async up(db: Kysely<any>) {
+      if (dialectOf(db) === 'postgres') return;
+      await sql`CREATE TABLE ar_default_replies_new (
+        account_id integer NOT NULL,
+        openid varchar(64) NOT NULL,
+        last_at integer NOT NULL,
+        CONSTRAINT ar_default_replies_pk PRIMARY KEY (account_id, openid)
+      ) WITHOUT ROWID`.execute(db);
+      await sql`INSERT INTO ar_default_replies_new (account_id, openid, last_at)
+        SELECT account_id, openid, last_at FROM ar_default_replies`.execute(db);
+      await sql`DROP TABLE ar_default_replies`.execute(db);
+      await sql`ALTER TABLE ar_default_replies_new RENAME TO ar_default_replies`.execute(db);
+    },
+  },
 };
