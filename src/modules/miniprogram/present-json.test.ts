@@ -3,15 +3,29 @@
  * JSON.stringify writes for the same envelope, whatever the profile's text holds.
  */
 import { describe, expect, it } from 'vitest';
-import { jsonString, profileAnswerJson, type ProfileView } from './present.js';
+import { profileAnswerJson, type ProfileView } from './present.js';
 
-describe('jsonString', () => {
-  it('writes every UTF-16 code unit as JSON.stringify does, alone and between other text', () => {
+describe('profileAnswerJson', () => {
+  const view: ProfileView = {
+    id: 7920,
+    openid: 'oBench0000000000000000007919',
+    phone: '+86 138 0000 7919',
+    qq: '张三 "the" \\ \u0001\n\u2028😀\ud800',
+    cardno: '2019-0111',
+    wxid: '',
+    created_at: '2026-12-04 21:48:00',
+    modified_at: '-0001-01-01 00:00:00',
+  };
+
+  it('writes every UTF-16 code unit in every text field as JSON.stringify does', () => {
+    const fields = ['openid', 'phone', 'qq', 'cardno', 'wxid', 'created_at', 'modified_at'] as const;
     for (let c = 0; c <= 0xffff; c++) {
       const ch = String.fromCharCode(c);
-      for (const s of [ch, `ab${ch}`, `${ch}cd`, `a${ch}${ch}b`]) {
-        if (jsonString(s) !== JSON.stringify(s)) expect.fail(`code unit ${c.toString(16)} in ${JSON.stringify(s)}`);
-      }
+      const v = { ...view, qq: '7919' };
+      const field = fields[c % fields.length]!;
+      v[field] = c % 2 ? `ab${ch}` : `${ch}${ch}cd`;
+      const want = JSON.stringify({ code: 0, msg: 'success', data: v });
+      if (profileAnswerJson(v) !== want) expect.fail(`code unit ${c.toString(16)} in ${field}`);
     }
   });
 
@@ -29,22 +43,10 @@ describe('jsonString', () => {
       '张三',
       'x'.repeat(5000),
     ]) {
-      expect(jsonString(s)).toBe(JSON.stringify(s));
+      const v = { ...view, qq: '7919', wxid: s };
+      expect(profileAnswerJson(v)).toBe(JSON.stringify({ code: 0, msg: 'success', data: v }));
     }
   });
-});
-
-describe('profileAnswerJson', () => {
-  const view: ProfileView = {
-    id: 7920,
-    openid: 'oBench0000000000000000007919',
-    phone: '+86 138 0000 7919',
-    qq: '张三 "the" \\ \u0001\n\u2028😀\ud800',
-    cardno: '2019-0111',
-    wxid: '',
-    created_at: '2026-12-04 21:48:00',
-    modified_at: '-0001-01-01 00:00:00',
-  };
 
   it("is JSON.stringify of the seed's envelope", () => {
     expect(profileAnswerJson(view)).toBe(JSON.stringify({ code: 0, msg: 'success', data: view }));

@@ -150,24 +150,28 @@ export function presentProfile(p: ProfileRow, fmt: (ms: number) => string): Prof
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
- * `s` as a JSON string literal, exactly as JSON.stringify(s) writes it: text with nothing to
- * escape is quoted as it is, anything else (a surrogate pair too: rare) goes to JSON.stringify.
- */
-export function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
-}
-
-/**
- * `get`'s answer, the bytes JSON.stringify({code: 0, msg: 'success', data: view}) writes (key
- * order and all), built by hand (issue 15): JSON.stringify of the envelope was ~7.5k instructions
- * of a ~169k `get` (callgrind; V8 escapes each key and value through its slow path), this ~2k
- * (bench/README.md, "Hot paths, an eleventh pass"). getUserInfo's answer is built the same way.
- * `id` is an integer (a row id), written as JSON writes it.
+ * `get`'s answer: the bytes JSON.stringify({code: 0, msg: 'success', data: view}) writes. When no
+ * text field holds a character JSON escapes (the usual case), they are written between quotes as
+ * they are, in one template; otherwise JSON.stringify writes the whole answer. Issue 15:
+ * JSON.stringify of the envelope was ~7.5k instructions of a ~169k `get` (callgrind; V8 escapes
+ * each key and value on its slow path), the template and its checks ~3-4k (bench/README.md, "Hot
+ * paths, an eleventh pass"). getUserInfo's answer is hand-built too. `id` is an integer (a row
+ * id), written as JSON writes it.
  */
 export function profileAnswerJson(v: ProfileView): string {
+  if (
+    NEEDS_ESCAPE.test(v.openid) ||
+    NEEDS_ESCAPE.test(v.phone) ||
+    NEEDS_ESCAPE.test(v.qq) ||
+    NEEDS_ESCAPE.test(v.cardno) ||
+    NEEDS_ESCAPE.test(v.wxid) ||
+    NEEDS_ESCAPE.test(v.created_at) ||
+    NEEDS_ESCAPE.test(v.modified_at)
+  ) {
+    return JSON.stringify({ code: 0, msg: 'success', data: v });
+  }
   return (
-    `{"code":0,"msg":"success","data":{"id":${v.id},"openid":${jsonString(v.openid)},` +
-    `"phone":${jsonString(v.phone)},"qq":${jsonString(v.qq)},"cardno":${jsonString(v.cardno)},"wxid":${jsonString(v.wxid)},` +
-    `"created_at":${jsonString(v.created_at)},"modified_at":${jsonString(v.modified_at)}}}`
+    `{"code":0,"msg":"success","data":{"id":${v.id},"openid":"${v.openid}","phone":"${v.phone}","qq":"${v.qq}",` +
+    `"cardno":"${v.cardno}","wxid":"${v.wxid}","created_at":"${v.created_at}","modified_at":"${v.modified_at}"}}`
   );
 }
