@@ -145,9 +145,19 @@ export function presentProfile(p: ProfileRow, fmt: (ms: number) => string): Prof
   };
 }
 
-/** Characters JSON.stringify escapes in a string: `"`, `\\`, controls, and surrogates (lone ones). */
-// eslint-disable-next-line no-control-regex -- control characters are what JSON escapes
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/**
+ * True when JSON.stringify would escape a character of `s`: `"`, `\\`, a control character below
+ * U+0020, or a surrogate (only lone ones are escaped; a pair is sent to JSON.stringify too, which
+ * is exact, merely slower). A loop over char codes, not a regular expression: the regular
+ * expression's test cost ~260 instructions per short field (callgrind, 7 per answer).
+ */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
+}
 
 /**
  * `get`'s answer: the bytes JSON.stringify({code: 0, msg: 'success', data: view}) writes. When no
@@ -160,13 +170,13 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
  */
 export function profileAnswerJson(v: ProfileView): string {
   if (
-    NEEDS_ESCAPE.test(v.openid) ||
-    NEEDS_ESCAPE.test(v.phone) ||
-    NEEDS_ESCAPE.test(v.qq) ||
-    NEEDS_ESCAPE.test(v.cardno) ||
-    NEEDS_ESCAPE.test(v.wxid) ||
-    NEEDS_ESCAPE.test(v.created_at) ||
-    NEEDS_ESCAPE.test(v.modified_at)
+    needsEscape(v.openid) ||
+    needsEscape(v.phone) ||
+    needsEscape(v.qq) ||
+    needsEscape(v.cardno) ||
+    needsEscape(v.wxid) ||
+    needsEscape(v.created_at) ||
+    needsEscape(v.modified_at)
   ) {
     return JSON.stringify({ code: 0, msg: 'success', data: v });
   }
