@@ -154,6 +154,33 @@ describe.each(testDialects())('miniprogram profile, secure mode (%s)', (dialect)
     expect((await t.post('get', { openid: 'oGet', token: tok, extra: 1 })).code).toBe(0);
   });
 
+  it("get answers compact JSON in the seed's key order, text escaped exactly as JSON.stringify does", async () => {
+    const tok = await t.openSession('oBytes');
+    await t.post('login', registration('oBytes', { token: tok }));
+    // Text no login would accept, straight into the row: quotes, backslashes, control characters,
+    // U+2028 (JSON.stringify leaves it as it is), an emoji, a lone surrogate (SQLite keeps it;
+    // PostgreSQL stores U+FFFD), an empty wxid.
+    const odd = { phone: '+86 "138" \\ 0000', qq: 'a\u0001b\u001f\n\t\u2028\u007f😀', cardno: 'x\ud800y\udc00', wxid: '' };
+    await t.core.db.updateTable('miniprogram_profiles').set(odd).where('openid', '=', 'oBytes').execute();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/service/user/get',
+      payload: JSON.stringify({ openid: 'oBytes', token: tok }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    const parsed = JSON.parse(res.body);
+    expect(res.body).toBe(JSON.stringify(parsed));
+    expect(Object.keys(parsed)).toEqual(['code', 'msg', 'data']);
+    expect(parsed).toMatchObject({ code: 0, msg: 'success' });
+    expect(Object.keys(parsed.data)).toEqual(['id', 'openid', 'phone', 'qq', 'cardno', 'wxid', 'created_at', 'modified_at']);
+    const [row] = await t.core.db.selectFrom('miniprogram_profiles').selectAll().where('openid', '=', 'oBytes').execute();
+    expect(parsed.data).toMatchObject({ id: Number(row!.id), openid: 'oBytes', phone: odd.phone, qq: odd.qq, wxid: '' });
+    expect(parsed.data.cardno).toBe(row!.cardno);
+    expect(parsed.data.created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  });
+
   it('a token expires after 30 days', async () => {
     const tok = await t.openSession('oExpire');
     await t.post('login', registration('oExpire', { token: tok }));
