@@ -1,4 +1,5 @@
 /** How profiles look in answers: the seed's fields, times as 'YYYY-MM-DD HH:MM:SS' in the configured zone. */
+import { needsJsonEscape } from '../../platform/text/json.js';
 import type { ProfileRow } from './repo.js';
 
 export interface ProfileView {
@@ -146,20 +147,6 @@ export function presentProfile(p: ProfileRow, fmt: (ms: number) => string): Prof
 }
 
 /**
- * True when JSON.stringify would escape a character of `s`: `"`, `\\`, a control character below
- * U+0020, or a surrogate (only lone ones are escaped; a pair is sent to JSON.stringify too, which
- * is exact, merely slower). A loop over char codes, not a regular expression: the regular
- * expression's test cost ~260 instructions per short field (callgrind, 7 per answer).
- */
-function needsEscape(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
-  }
-  return false;
-}
-
-/**
  * `get`'s answer: the bytes JSON.stringify({code: 0, msg: 'success', data: view}) writes. When no
  * text field holds a character JSON escapes (the usual case), they are written between quotes as
  * they are, in one template; otherwise JSON.stringify writes the whole answer. Issue 15:
@@ -170,13 +157,13 @@ function needsEscape(s: string): boolean {
  */
 export function profileAnswerJson(v: ProfileView): string {
   if (
-    needsEscape(v.openid) ||
-    needsEscape(v.phone) ||
-    needsEscape(v.qq) ||
-    needsEscape(v.cardno) ||
-    needsEscape(v.wxid) ||
-    needsEscape(v.created_at) ||
-    needsEscape(v.modified_at)
+    needsJsonEscape(v.openid) ||
+    needsJsonEscape(v.phone) ||
+    needsJsonEscape(v.qq) ||
+    needsJsonEscape(v.cardno) ||
+    needsJsonEscape(v.wxid) ||
+    needsJsonEscape(v.created_at) ||
+    needsJsonEscape(v.modified_at)
   ) {
     return JSON.stringify({ code: 0, msg: 'success', data: v });
   }

@@ -11,6 +11,7 @@ import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyR
 import type { Bindings, ChildLoggerOptions } from 'pino';
 import { pino } from 'pino';
 import { redactUrl, redactUrlPath, type Logger } from '../logger.js';
+import { needsJsonEscape } from '../text/json.js';
 
 /** Query parameters whose values are secrets (link tokens, signatures, codes) and never logged. */
 const SECRET_PARAM = /^(?:.*token.*|.*secret.*|.*signature.*|.*password.*|.*key|code|js_code|echostr|ticket|nonce)$/i;
@@ -145,7 +146,7 @@ export class AccessLog extends LogController {
         const url = req.url;
         const idPlain = this.plainIdsWithout !== undefined && req.headers[this.plainIdsWithout] === undefined;
         this.stream.write(
-          this.line(req.id, req.method, logUrl(url), reply.statusCode, round(reply.elapsedTime), !NEEDS_ESCAPE.test(url), idPlain),
+          this.line(req.id, req.method, logUrl(url), reply.statusCode, round(reply.elapsedTime), !needsJsonEscape(url), idPlain),
         );
       } else
         this.out.info(
@@ -172,7 +173,7 @@ export class AccessLog extends LogController {
     // Every string plain (the common case): one template, each constant between the values one
     // piece, without quote()'s strings of a value and its quotes (6 concatenations and their
     // strings fewer per line, bench/README.md "Hot paths, an eleventh pass").
-    if ((urlPlain || !NEEDS_ESCAPE.test(url)) && (idPlain || !NEEDS_ESCAPE.test(reqId)) && !NEEDS_ESCAPE.test(method))
+    if ((urlPlain || !needsJsonEscape(url)) && (idPlain || !needsJsonEscape(reqId)) && !needsJsonEscape(method))
       return `${head},"reqId":"${reqId}","method":"${method}","url":"${url}","status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
     return `${head},"reqId":${quote(reqId)},"method":${quote(method)},"url":${urlPlain ? `"${url}"` : quote(url)},"status":${status},"ms":${msText(ms)},"msg":"request"}\n`;
   }
@@ -195,10 +196,6 @@ export class AccessLog extends LogController {
   }
 }
 
-/** What JSON.stringify escapes in a string: `"`, `\`, control characters, and surrogates (a lone one). */
-// eslint-disable-next-line no-control-regex -- control characters are what JSON escapes
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
 /**
  * A string as JSON.stringify quotes it. Most are plain (a UUID, a method, a path and query):
  * those are quoted as they are, the rest go through JSON.stringify. callgrind, the three quotes
@@ -207,7 +204,7 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
  * UUID and a URL, "an eighth pass".)
  */
 function quote(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+  return needsJsonEscape(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 /**
