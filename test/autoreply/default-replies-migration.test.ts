@@ -6,14 +6,12 @@
  * (account, follower): one B-tree written per mark instead of the rowid table and its primary-key
  * index. PostgreSQL: unchanged (a heap and its primary key, as before).
  */
-import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { modules } from '../../src/app.js';
-import { isUniqueViolation } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { createWechatRepo } from '../../src/modules/autoreply/wechat-repo.js';
 import { testDialects } from '../helpers/db.js';
-import { emptyDatabaseEach, migrationsWithout } from '../helpers/migrations.js';
+import { emptyDatabaseEach, insertOutcome, migrationsWithout, pgPrimaryKey } from '../helpers/migrations.js';
 
 const NEW = '4012_autoreply_default_replies_one_btree';
 
@@ -53,23 +51,11 @@ describe.each(testDialects())('migration 4012 on %s', (dialect) => {
       const indexes = s.prepare(`SELECT name, origin FROM pragma_index_list('ar_default_replies')`).all() as { origin: string }[];
       expect(indexes.map((r) => r.origin)).toEqual(['pk']);
     } else {
-      const pk = await sql<{
-        d: string;
-      }>`SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'ar_default_replies'::regclass AND contype = 'p'`.execute(
-        db,
-      );
-      expect(pk.rows.map((r) => r.d)).toEqual(['PRIMARY KEY (account_id, openid)']);
+      expect(await pgPrimaryKey(db, 'ar_default_replies')).toEqual(['PRIMARY KEY (account_id, openid)']);
     }
 
     // One row per account and follower: a plain second insert is refused, the upserts move the time.
-    const dup = await db
-      .insertInto('ar_default_replies')
-      .values({ account_id: 1, openid: 'oA', last_at: now })
-      .execute()
-      .then(
-        () => 'stored',
-        (err: unknown) => (isUniqueViolation(err) ? 'refused' : err),
-      );
+    const dup = await insertOutcome(db.insertInto('ar_default_replies').values({ account_id: 1, openid: 'oA', last_at: now }).execute());
     expect(dup).toBe('refused');
     const repo = createWechatRepo(db, handle);
     expect(await repo.lastDefaultReply(1, 'oA')).toBe(now - 2 * hour);

@@ -9,11 +9,10 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { modules } from '../../src/app.js';
-import { isUniqueViolation } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { createWechatRepo } from '../../src/modules/autoreply/wechat-repo.js';
 import { testDialects } from '../helpers/db.js';
-import { emptyDatabaseEach, migrationsWithout } from '../helpers/migrations.js';
+import { emptyDatabaseEach, insertOutcome, migrationsWithout, pgPrimaryKey } from '../helpers/migrations.js';
 
 const NEW = '4011_autoreply_processed_messages_fewer_pages';
 
@@ -55,23 +54,13 @@ describe.each(testDialects())('migration 4011 on %s', (dialect) => {
         c: string;
       }>`SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'ar_processed_messages'`.execute(db);
       expect(cols.rows.map((r) => r.c)).not.toContain('id');
-      const pk = await sql<{
-        d: string;
-      }>`SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'ar_processed_messages'::regclass AND contype = 'p'`.execute(
-        db,
-      );
-      expect(pk.rows.map((r) => r.d)).toEqual(['PRIMARY KEY (account_key, msg_key)']);
+      expect(await pgPrimaryKey(db, 'ar_processed_messages')).toEqual(['PRIMARY KEY (account_key, msg_key)']);
     }
 
     // Duplicates refused: a plain insert fails, the webhook's claim answers "not the first".
-    const dup = await db
-      .insertInto('ar_processed_messages')
-      .values({ account_key: 'a1', msg_key: 'm:1', answer: null, created_at: now })
-      .execute()
-      .then(
-        () => 'stored',
-        (err: unknown) => (isUniqueViolation(err) ? 'refused' : err),
-      );
+    const dup = await insertOutcome(
+      db.insertInto('ar_processed_messages').values({ account_key: 'a1', msg_key: 'm:1', answer: null, created_at: now }).execute(),
+    );
     expect(dup).toBe('refused');
     const repo = createWechatRepo(db, handle);
     expect(await repo.claimMessage('a1', 'm:1', null, now)).toBe(false);

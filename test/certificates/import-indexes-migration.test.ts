@@ -10,13 +10,12 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { modules } from '../../src/app.js';
-import { isUniqueViolation } from '../../src/platform/db/index.js';
 import { migrateToLatest } from '../../src/platform/db/migrate.js';
 import { searchIndexerFor } from '../../src/modules/certificates/search-indexer.js';
 import { createRecipientsRepo } from '../../src/modules/certificates/recipients-repo.js';
 import { testDialects } from '../helpers/db.js';
 import { insertCampaign } from '../helpers/campaigns.js';
-import { emptyDatabaseEach, migrationsWithout } from '../helpers/migrations.js';
+import { emptyDatabaseEach, insertOutcome, migrationsWithout } from '../helpers/migrations.js';
 
 const NEW = '1480_recipients_import_indexes';
 
@@ -98,14 +97,12 @@ describe.each(testDialects())('migration 1480 on %s', (dialect) => {
 
     // Unique where present; any number of rows without.
     const dup = async (extra: Record<string, unknown>) =>
-      db
-        .insertInto('recipients')
-        .values(row(a, `dup${Math.random()}@a.example`, extra))
-        .execute()
-        .then(
-          () => 'stored',
-          (err: unknown) => (isUniqueViolation(err) ? 'refused' : err),
-        );
+      insertOutcome(
+        db
+          .insertInto('recipients')
+          .values(row(a, `dup${Math.random()}@a.example`, extra))
+          .execute(),
+      );
     expect(await dup({ token_hash: 'hash-1' })).toBe('refused');
     expect(await dup({ certificate_id: 'cert-1' })).toBe('refused');
     expect(await dup({})).toBe('stored');

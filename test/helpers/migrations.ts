@@ -6,9 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterEach } from 'vitest';
 import { modules } from '../../src/app.js';
-import { openDatabase, type DatabaseHandle } from '../../src/platform/db/index.js';
+import { isUniqueViolation, openDatabase, type DatabaseHandle, type DB } from '../../src/platform/db/index.js';
 import { createTestDatabase, type TestDialect } from './db.js';
 
 /** Every module's migrations without the one named (the database as it was before it). */
@@ -36,4 +37,20 @@ export function emptyDatabaseEach(dialect: TestDialect, prefix: string): () => P
     handle = openDatabase(made.config);
     return handle;
   };
+}
+
+/** What a plain insert came to: 'stored', 'refused' (a unique violation), or the other error. */
+export function insertOutcome(insert: Promise<unknown>): Promise<unknown> {
+  return insert.then(
+    () => 'stored',
+    (err: unknown) => (isUniqueViolation(err) ? 'refused' : err),
+  );
+}
+
+/** A PostgreSQL table's primary key as pg_get_constraintdef writes it (`PRIMARY KEY (a, b)`). */
+export async function pgPrimaryKey(db: DB, table: string): Promise<string[]> {
+  const pk = await sql<{
+    d: string;
+  }>`SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = ${table}::regclass AND contype = 'p'`.execute(db);
+  return pk.rows.map((r) => r.d);
 }
