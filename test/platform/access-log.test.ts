@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AccessLog, logUrl, makeRequestLoggersLazy, msText } from '../../src/platform/http/access-log.js';
 import { redactUrl } from '../../src/platform/logger.js';
+import { jsonLogLines } from '../helpers/log-lines.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 /** An AccessLog over pino writing into an array of the lines written, and its pino logger. */
@@ -30,13 +31,7 @@ afterEach(async () => {
 });
 
 async function appLogging(level: string, root?: (logger: pino.Logger) => void) {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
+  const { lines, sink } = jsonLogLines();
   const logger = pino({ level, redact: { paths: ['*.token'], censor: '[redacted]' } }, sink);
   root?.(logger);
   t = await startTestApp({ startJobs: false, logger });
@@ -128,13 +123,7 @@ function countChildren(logger: pino.Logger): () => number {
 describe('makeRequestLoggersLazy', () => {
   // Fastify asks its root logger's `child` for each request's req.log (app.ts).
   it("makes a request's logger on first use: the root's child with the request's bindings, redaction and level included", () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-        cb();
-      },
-    });
+    const { lines, sink } = jsonLogLines();
     const parent = pino({ level: 'info', redact: { paths: ['*.token'], censor: '[redacted]' } }, sink);
     const made = countChildren(parent);
     makeRequestLoggersLazy(parent);

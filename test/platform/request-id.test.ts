@@ -3,10 +3,10 @@
  * across a fleet of processes, an incoming X-Request-Id kept, and the id of a request the same in
  * its access line, its own log lines and an internal error's answer.
  */
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestIds } from '../../src/platform/http/request-id.js';
+import { jsonLogLines } from '../helpers/log-lines.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 let t: TestApp | undefined;
@@ -36,13 +36,7 @@ describe('request ids', () => {
   });
 
   it("are what the app gives each request: the access line and the request's own lines carry it, an incoming X-Request-Id is kept", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-        cb();
-      },
-    });
+    const { lines, sink } = jsonLogLines();
     t = await startTestApp({ startJobs: false, logger: pino({ level: 'info' }, sink) });
     await t.app.inject({ method: 'GET', url: '/api/getUserInfo?token=unknown-1' });
     await t.app.inject({ method: 'GET', url: '/api/getUserInfo?token=unknown-2' });
@@ -58,13 +52,7 @@ describe('request ids', () => {
   });
 
   it('an incoming X-Request-Id that JSON must escape is escaped in the access line; an empty one is replaced by an id of ours', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-        cb();
-      },
-    });
+    const { lines, sink } = jsonLogLines();
     t = await startTestApp({ startJobs: false, logger: pino({ level: 'info' }, sink) });
     const odd = ['say "hi"', 'back\\slash', 'tab\there', '\u00e9t\u00e9'];
     for (const id of odd) await t.app.inject({ method: 'GET', url: '/api/getUserInfo?token=unknown-1', headers: { 'x-request-id': id } });

@@ -6,29 +6,23 @@
  * callback's own form), logged at warn without a stack. Both the platform account's callback and a
  * member account's.
  */
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wechatSignature } from '../../src/platform/wechat/signature.js';
 import { MAX_XML_DEPTH, parseWechatXml, XmlRefusedError } from '../../src/platform/wechat/xml.js';
 import { member, MP, ORIGIN, startAutoreply, type Ctx } from '../autoreply/helpers.js';
+import { jsonLogLines } from '../helpers/log-lines.js';
 
 const DEEP = 9000;
 const deepBody = (n: number) => `<xml>${'<a>'.repeat(n)}${'</a>'.repeat(n)}</xml>`;
 
 describe('WeChat callbacks refuse deep XML without a stack', () => {
   let ctx: Ctx;
-  const logs: Array<Record<string, unknown>> = [];
+  const { lines: logs, sink } = jsonLogLines();
   let memberPath: string;
   const memberToken = 'deeptoken';
 
   beforeAll(async () => {
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        for (const line of String(chunk).split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-        cb();
-      },
-    });
     ctx = await startAutoreply('sqlite', { logger: pino({ level: 'info' }, sink) });
     const m = await member(ctx, 'deepowner');
     const r = await ctx.t.app.inject({
