@@ -4,6 +4,7 @@
  * owner on another client still gets in, and many clients together get no more guesses.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminAuth } from '../../src/modules/certificates/admin-token.js';
 import { testDialects } from '../helpers/db.js';
 import { startAccountsEnv, type AccountsTestEnv } from '../accounts/helpers.js';
 
@@ -76,24 +77,25 @@ describe.each(testDialects())('lockouts aimed at the owner (%s)', (dialect) => {
     }
   });
 
+  let address = 0;
+  /** 14 bursts of 30 wrong tokens from fresh addresses in `net`, each when the wait ends, then one more from `lastNet`. */
+  const holdAtLongest = async (net: string, lastNet: string) => {
+    for (let round = 0; round < 14; round++) {
+      const burst = await Promise.all(
+        Array.from({ length: 30 }, () => get(`wrong-${address}`, `${net}.${address++ % 250}.${1 + (address % 200)}`)),
+      );
+      const waits = burst.filter((r) => r.statusCode === 429).map((r) => Number(r.headers['retry-after']));
+      clock.t += (waits.length ? Math.max(...waits) : 0) * 1000;
+    }
+    await Promise.all(Array.from({ length: 30 }, () => get(`wrong-${address}`, `${lastNet}.${address++ % 250}.1`)));
+  };
+
   it('an attack from many addresses that keeps the admin backoff at its longest does not keep the organizer out on a client that signed in before', async () => {
     // The organizer's laptop signed in yesterday.
     expect((await get('test-admin-token', '10.54.0.7')).statusCode).toBe(200);
     clock.t += 24 * 3600_000 - 60_000;
     // An attacker spreads guesses over many addresses and, each time the wait ends, guesses again
     // from a fresh address: the identity's wait doubles until it stays at 15 minutes.
-    let address = 0;
-    /** 14 bursts of 30 wrong tokens from fresh addresses in `net`, each when the wait ends, then one more from `lastNet`. */
-    const holdAtLongest = async (net: string, lastNet: string) => {
-      for (let round = 0; round < 14; round++) {
-        const burst = await Promise.all(
-          Array.from({ length: 30 }, () => get(`wrong-${address}`, `${net}.${address++ % 250}.${1 + (address % 200)}`)),
-        );
-        const waits = burst.filter((r) => r.statusCode === 429).map((r) => Number(r.headers['retry-after']));
-        clock.t += (waits.length ? Math.max(...waits) : 0) * 1000;
-      }
-      await Promise.all(Array.from({ length: 30 }, () => get(`wrong-${address}`, `${lastNet}.${address++ % 250}.1`)));
-    };
     await holdAtLongest('10.55', '10.56');
     // A client never seen waits: the identity is at its longest backoff (minutes, not seconds).
     const stranger = await get('test-admin-token', '10.57.0.1');
@@ -111,5 +113,19 @@ describe.each(testDialects())('lockouts aimed at the owner (%s)', (dialect) => {
     await Promise.all(Array.from({ length: 40 }, () => get(`wrong-${address}`, `10.58.${address++ % 250}.1`)));
     await holdAtLongest('10.59', '10.60');
     expect((await get('test-admin-token', '10.54.0.7')).statusCode).toBe(429);
+  });
+
+  it('knows a client that signed in through another instance, also where this one had read an older time', async () => {
+    // Two instances of the service (each its own checker and cache) on one database.
+    const a = createAdminAuth(env.t.core.db, 'test-admin-token', () => clock.t);
+    const b = createAdminAuth(env.t.core.db, 'test-admin-token', () => clock.t);
+    clock.t += 2 * 24 * 3600_000; // the last test's attack forgotten
+    expect(await a.check('test-admin-token', '10.61.0.7')).toEqual({ ok: true });
+    clock.t += 31 * 24 * 3600_000;
+    // Weeks later the laptop signs in through the other instance: known again from now on.
+    expect(await b.check('test-admin-token', '10.61.0.7')).toEqual({ ok: true });
+    await holdAtLongest('10.62', '10.63');
+    expect(await a.check('test-admin-token', '10.64.0.1')).toMatchObject({ ok: false, reason: 'rate_limited' });
+    expect(await a.check('test-admin-token', '10.61.0.7')).toEqual({ ok: true });
   });
 });

@@ -76,11 +76,15 @@ export function createAdminAuth(
    * and wrong tokens are limited exactly as before (test/security/throttle-concurrency.test.ts).
    */
   const turns = new Map<string, Promise<unknown>>();
-  /** Known clients' last right token, as read or written by this instance (only grows; a few entries). */
+  /**
+   * Known clients' last right token, as read or written by this instance (a few entries). Only a
+   * time still within ADMIN_KNOWN_CLIENT_MS is answered from here: an older one is read again, as
+   * the client may have signed in through another instance since.
+   */
   const known = new Map<string, number>();
   async function knownAt(client: string): Promise<number | undefined> {
     const cached = known.get(client);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined && now() - cached < ADMIN_KNOWN_CLIENT_MS) return cached;
     const row = await db.selectFrom('admin_known_clients').select('last_ok_at').where('client_key', '=', client).executeTakeFirst();
     if (row) known.set(client, Number(row.last_ok_at));
     return row ? Number(row.last_ok_at) : undefined;
