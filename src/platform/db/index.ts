@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, PostgresAdapter, type Transaction } from 'kysely';
 import { openReader } from './reader.js';
 import { statementCache } from './sqlite-fast.js';
+import { readerTurn, type ReaderTurn } from './reader-turn.js';
 import { createPrivateFile } from './private-file.js';
 import type { Database } from './tables.js';
 
@@ -25,6 +26,8 @@ export interface DatabaseHandle {
   sqlite?: SQLite.Database;
   /** SQLite on a file only: the read-only connection for per-request lookups (reader.ts). */
   reader?: SQLite.Database;
+  /** With a reader: its read transaction shared by the lookups of one event-loop turn (reader-turn.ts). */
+  readerTurn?: ReaderTurn;
   /** The pg pool (PostgreSQL only); the job queue LISTENs on a connection of its own. */
   pool?: pg.Pool;
   close(): Promise<void>;
@@ -95,13 +98,16 @@ export function openDatabase(cfg: DatabaseConfig, opts: OpenOptions = {}): Datab
   // 15: 1,000,000 restarted idle 120 -> 107 MB, send peak 163 -> 150 MB, the same as 10,000). The
   // hot reads have their own mapped connection (reader.ts).
   sqlite.pragma('cache_size = -2000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statementCache(sqlite) }) });
   const reader = cfg.file === ':memory:' ? undefined : openReader(cfg.file);
+  const turn = reader && readerTurn(reader);
+  // Every Kysely statement on the main connection ends the reader's read transaction first.
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statementCache(sqlite, turn?.release) }) });
   return {
     db,
     dialect: 'sqlite',
     sqlite,
     reader,
+    readerTurn: turn,
     close: async () => {
       reader?.close();
       await db.destroy();

@@ -8,9 +8,9 @@
  * It maps the file into memory and keeps a larger page cache than the main connection, so a
  * lookup reads B-tree pages in place instead of copying each in with a pread() system call: at
  * 100,000 mini-program users this took about a sixth off the server's CPU time per `get`
- * (bench/miniprogram.bench.ts). Sharing one read transaction across the lookups of an
- * event-loop turn, to save the WAL read lock's two fcntl() calls per statement, was measured
- * too and made no difference there, so each statement stays its own transaction.
+ * (bench/miniprogram.bench.ts). The lookups of one event-loop turn share one read transaction
+ * (reader-turn.ts: the WAL read lock's two fcntl() calls once per turn, not per statement; a
+ * statement on the main connection ends it first, so the next lookup reads what it committed).
  *
  * The price: when the main connection has committed since the reader's last statement, SQLite
  * drops the reader's page cache and unmaps the file, and the next statement maps it again and

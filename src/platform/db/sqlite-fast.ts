@@ -33,6 +33,7 @@
 import type SQLite from 'better-sqlite3';
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { Database } from './tables.js';
+import type { ReaderTurn } from './reader-turn.js';
 
 /** Statements kept per connection before the cache starts again. */
 export const STATEMENT_CACHE_MAX = 500;
@@ -57,8 +58,16 @@ export function cachedStatement(conn: SQLite.Database, text: string): SQLite.Sta
  * `all`/`run` (never `iterate`, which would hold a statement busy) and never changes a statement's
  * mode, so one statement per SQL text serves every call.
  */
-export function statementCache(conn: SQLite.Database) {
-  return { close: () => conn.close(), prepare: (text: string) => cachedStatement(conn, text) };
+export function statementCache(conn: SQLite.Database, beforeEach?: () => void) {
+  if (!beforeEach) return { close: () => conn.close(), prepare: (text: string) => cachedStatement(conn, text) };
+  // Kysely prepares right before it runs each statement (its driver's executeQuery and streamQuery).
+  return {
+    close: () => conn.close(),
+    prepare: (text: string) => {
+      beforeEach();
+      return cachedStatement(conn, text);
+    },
+  };
 }
 
 export type Connection = 'main' | 'reader' | 'reader-only';
@@ -132,6 +141,8 @@ export interface FastHandle {
   sqlite?: SQLite.Database;
   /** The read-only connection (SQLite files only). */
   reader?: SQLite.Database;
+  /** The reader's turn-long read transaction (reader-turn.ts), with the reader. */
+  readerTurn?: ReaderTurn;
 }
 
 const byHandle = new WeakMap<object, SqliteFast>();
@@ -143,9 +154,16 @@ export function sqliteFast(handle: FastHandle): SqliteFast {
   return f;
 }
 
+const noop = () => {};
+
 function create(handle: FastHandle): SqliteFast {
   const conn = (on: Connection): SQLite.Database | undefined =>
     on === 'main' ? handle.sqlite : on === 'reader' ? (handle.reader ?? handle.sqlite) : handle.reader;
+  // What runs before each statement (reader-turn.ts): a lookup on the reader joins the turn's read
+  // transaction; a statement on the main connection ends it first.
+  const turn = handle.readerTurn;
+  const before = (c: SQLite.Database): (() => void) =>
+    !turn ? noop : c === handle.reader ? turn.enter : c === handle.sqlite ? turn.release : noop;
   return {
     query<R>(query: Compilable<R>, arity: number, opts: QueryOptions = {}): FastQuery<R> {
       const compiled: CompiledQuery<R> = query.compile();
@@ -159,10 +177,11 @@ function create(handle: FastHandle): SqliteFast {
         // Prepared when first used: the migrations may not have run when the query is built.
         let stmt: SQLite.Statement | undefined;
         const st = () => (stmt ??= cachedStatement(on, text));
+        const b = before(on);
         const sqlite: SqliteRun<R> = {
-          get: (params) => st().get(...params) as R | undefined,
-          all: (params) => st().all(...params) as R[],
-          run: (params) => st().run(...params).changes,
+          get: (params) => (b(), st().get(...params) as R | undefined),
+          all: (params) => (b(), st().all(...params) as R[]),
+          run: (params) => (b(), st().run(...params).changes),
         };
         // The main connection inside a transaction is another request's (a caller inside its own
         // transaction passes its `trx` to Kysely instead): a statement run now would become part of
@@ -194,20 +213,22 @@ function create(handle: FastHandle): SqliteFast {
             : opts.raw
               ? on.prepare(text).raw()
               : cachedStatement(on, text));
+      const b = before(on);
       if (opts.json) {
         return {
           get: (...params) => {
+            b();
             const row = st().get(...params) as string | undefined;
             return row === undefined ? undefined : (JSON.parse(row) as R);
           },
-          all: (...params) => (st().all(...params) as string[]).map((row) => JSON.parse(row) as R),
-          run: (...params) => st().run(...params).changes,
+          all: (...params) => (b(), (st().all(...params) as string[]).map((row) => JSON.parse(row) as R)),
+          run: (...params) => (b(), st().run(...params).changes),
         };
       }
       return {
-        get: (...params) => st().get(...params) as R | undefined,
-        all: (...params) => st().all(...params) as R[],
-        run: (...params) => st().run(...params).changes,
+        get: (...params) => (b(), st().get(...params) as R | undefined),
+        all: (...params) => (b(), st().all(...params) as R[]),
+        run: (...params) => (b(), st().run(...params).changes),
       };
     },
   };
