@@ -46,20 +46,47 @@ let timer: NodeJS.Timeout | undefined;
 /**
  * The service's heap settings, called once by its entry before anything else loads
  * (heap-settings.ts): `--optimize-for-size` from now on, and the switches below in effect, unless
- * the operator chose the flag. The answer puts V8's defaults back and the switches out of effect
+ * the operator chose the flag; allocation-site pretenuring off (`pretenuringOff`), unless the
+ * operator chose that. The answer puts V8's defaults back and the switches out of effect
  * (for tests, which share a process with other tests).
  */
 export function manageHeap(): () => void {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  if (managed || given.some((a) => /^--(no-)?optimize[-_]for[-_]size$/.test(a))) return () => {};
+  const undoPretenuring = pretenuringOff(given);
+  if (managed || given.some((a) => /^--(no-)?optimize[-_]for[-_]size$/.test(a))) return undoPretenuring;
   managed = true;
   setFlagsFromString('--optimize-for-size');
   return () => {
+    undoPretenuring();
     if (!managed) return;
     if (timer) clearTimeout(timer);
     timer = undefined;
     managed = speed = false;
     setFlagsFromString('--no-optimize-for-size');
+  };
+}
+
+let pretenuringIsOff = false;
+
+/**
+ * V8's allocation-site pretenuring off, unless the operator chose (`--allocation-site-pretenuring`
+ * or `--no-...` on the command line or in NODE_OPTIONS). When many objects made at one site
+ * outlive their young-generation collections, V8 allocates that site's objects in the old
+ * generation from then on, for the life of the process. A bulk import through the API (100,000
+ * volunteers) did that to the HTTP path's own sites (the parser's, the headers', the response's):
+ * afterwards every request's objects went to the old generation and were freed only by full
+ * collections (13 in 4 s of getUserInfo load against 2; ~70 us of CPU an answer against ~50 in a
+ * process that had not imported; bench/README.md, "Hot paths, a twelfth pass"). Without it a
+ * long-lived object is copied once more, by a scavenge, before it is promoted.
+ */
+function pretenuringOff(given: readonly string[]): () => void {
+  if (pretenuringIsOff || given.some((a) => /^--(no-)?allocation[-_]site[-_]pretenuring$/.test(a))) return () => {};
+  pretenuringIsOff = true;
+  setFlagsFromString('--no-allocation-site-pretenuring');
+  return () => {
+    if (!pretenuringIsOff) return;
+    pretenuringIsOff = false;
+    setFlagsFromString('--allocation-site-pretenuring');
   };
 }
 
