@@ -141,6 +141,21 @@ async function service(): Promise<void> {
       writeFileSync(m.profStop, JSON.stringify(profile));
       process.send!({ profiled: m.profStop });
     }
+    // hot-serve.ts: a sampling heap profile of what outlives a scavenge (objects the young
+    // generation's collections kept, whether or not a full collection freed them since).
+    if (m?.heapStart) {
+      await inspector.post('HeapProfiler.startSampling', {
+        samplingInterval: 512,
+        includeObjectsCollectedByMinorGC: false,
+        includeObjectsCollectedByMajorGC: true,
+      });
+      process.send!({ heapSampling: true });
+    }
+    if (m?.heapStop) {
+      const { profile } = await inspector.post('HeapProfiler.stopSampling');
+      writeFileSync(m.heapStop, JSON.stringify(profile));
+      process.send!({ heapSampled: m.heapStop });
+    }
     if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
     if (m === 'stop') {
       await app.close();

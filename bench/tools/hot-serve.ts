@@ -2,7 +2,8 @@
  * The hotpaths bench's service (and optionally its floor), started and seeded as the bench does,
  * left running for profilers and counters (bench/README.md, "Hot paths, an eighth pass"). Writes
  * the request files and the Lua script to OUT (default /tmp/hot-serve) and prints the URLs and
- * pids. `kill -USR2 <driver pid>` writes a fresh webhook.tsv (the signatures' time ages).
+ * pids. `kill -USR2 <driver pid>` writes a fresh webhook.tsv (the signatures' time ages); `kill -HUP
+ * <driver pid>` starts and then stops a sampling heap profile of what outlives a scavenge.
  *
  *   OUT=/tmp/h8/a HOT_SERVE_NODE_ARGS='--perf-basic-prof' node --import tsx bench/tools/hot-serve.ts [floor]
  */
@@ -44,6 +45,14 @@ const webhookFile = () => writeWebhookRequests(join(out, 'webhook.tsv'), account
 await webhookFile();
 process.on('SIGUSR2', () => {
   void webhookFile().then(() => process.stdout.write('webhook.tsv renewed\n'));
+});
+// `kill -HUP <driver pid>`: starts, then (the second time) stops and writes OUT/heap-survivors.heapprofile,
+// a sampling heap profile of the objects that outlived a scavenge (hotpaths.bench.ts).
+let heapSampling = false;
+process.on('SIGHUP', () => {
+  heapSampling = !heapSampling;
+  svc.send(heapSampling ? { heapStart: true } : { heapStop: join(out, 'heap-survivors.heapprofile') });
+  process.stdout.write(heapSampling ? 'heap sampling\n' : 'heap profile written\n');
 });
 process.on('SIGTERM', () => {
   svc.send('stop');
