@@ -53,7 +53,7 @@ let timer: NodeJS.Timeout | undefined;
 export function manageHeap(): () => void {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   const undoPretenuring = pretenuringOff(given);
-  if (managed || given.some((a) => /^--(no-)?optimize[-_]for[-_]size$/.test(a))) return undoPretenuring;
+  if (managed || operatorGave(given, 'optimize-for-size')) return undoPretenuring;
   managed = true;
   setFlagsFromString('--optimize-for-size');
   return () => {
@@ -64,6 +64,12 @@ export function manageHeap(): () => void {
     managed = speed = false;
     setFlagsFromString('--no-optimize-for-size');
   };
+}
+
+/** Whether `--<flag>` or `--no-<flag>` is among the operator's node options (V8 takes `_` for `-`). */
+function operatorGave(given: readonly string[], flag: string): boolean {
+  const pattern = new RegExp(`^--(no-)?${flag.replaceAll('-', '[-_]')}$`);
+  return given.some((a) => pattern.test(a));
 }
 
 let pretenuringIsOff = false;
@@ -80,7 +86,7 @@ let pretenuringIsOff = false;
  * long-lived object is copied once more, by a scavenge, before it is promoted.
  */
 function pretenuringOff(given: readonly string[]): () => void {
-  if (pretenuringIsOff || given.some((a) => /^--(no-)?allocation[-_]site[-_]pretenuring$/.test(a))) return () => {};
+  if (pretenuringIsOff || operatorGave(given, 'allocation-site-pretenuring')) return () => {};
   pretenuringIsOff = true;
   setFlagsFromString('--no-allocation-site-pretenuring');
   return () => {

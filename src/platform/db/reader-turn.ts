@@ -39,12 +39,13 @@ export function readerTurn(reader: SQLite.Database): ReaderTurn {
   const release = () => {
     if (!open) return;
     open = false;
-    // A read transaction's COMMIT only drops the read lock; it fails only on a closed connection.
+    // A read transaction's COMMIT only drops the read lock. A closed connection (the handle closed
+    // during the turn) is in no transaction: nothing to end.
     if (reader.inTransaction) commit.run();
   };
   const endOfTurn = () => {
     scheduled = false;
-    if (reader.open) release();
+    release();
   };
   const enter = () => {
     if (open) return;

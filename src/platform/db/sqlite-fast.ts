@@ -59,12 +59,11 @@ export function cachedStatement(conn: SQLite.Database, text: string): SQLite.Sta
  * mode, so one statement per SQL text serves every call.
  */
 export function statementCache(conn: SQLite.Database, beforeEach?: () => void) {
-  if (!beforeEach) return { close: () => conn.close(), prepare: (text: string) => cachedStatement(conn, text) };
-  // Kysely prepares right before it runs each statement (its driver's executeQuery and streamQuery).
   return {
     close: () => conn.close(),
+    // Kysely prepares right before it runs each statement (its driver's executeQuery and streamQuery).
     prepare: (text: string) => {
-      beforeEach();
+      beforeEach?.();
       return cachedStatement(conn, text);
     },
   };
