@@ -64,6 +64,13 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
     3,
     { on: 'main' },
   );
+  // A retry's answer (WeChat sends a message again when our answer was slow, so retries come when
+  // the service is busiest): compiled once, on the main connection that committed the record.
+  const storedAnswerOf = fast.query<{ answer: string | null }>(
+    db.selectFrom('ar_processed_messages').select('answer').where('account_key', '=', '').where('msg_key', '=', ''),
+    2,
+    { on: 'main' },
+  );
   /** The dedupe insert for n rows (a group commit's size), compiled once per size. */
   const claimsOf = new Map<number, FastQuery<{ account_key: string; msg_key: string }>>();
   const claimStatement = (n: number) => {
@@ -173,7 +180,9 @@ export function createWechatRepo(db: DB, handle: FastHandle = { db }) {
         return inserted;
       });
     },
+    /** A recorded message's answer: how WeChat's retry of it is answered. */
     async storedAnswer(accountKey: string, msgKey: string, x: Executor = db): Promise<{ answer: string | null } | undefined> {
+      if (x === db) return storedAnswerOf.first([accountKey, msgKey]);
       return x
         .selectFrom('ar_processed_messages')
         .select('answer')
