@@ -453,4 +453,24 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * getUserInfo's lookup by link token from one index (issue 15, "flat cost at 1,000,000"): the
+   * token's row as the lookup reads it (recipients-repo.ts TOKEN_LOOKUP_SQL), so the lookup is one
+   * B-tree descent instead of the unique token index's and then the table's. The table's leaf
+   * pages were where a big campaign's lookups missed the CPU's caches: getUserInfo at 1,000,000
+   * volunteers was 0.84-0.90 of its figure at 100,000 (bench/README.md, "a fourteenth pass").
+   * Partial, as the unique index is: an imported volunteer has no link and no entry, so imports
+   * pay nothing; each link costs one more entry (~120 bytes), kept by SQLite with every write of
+   * its columns (a claim's name and status, a failure). The unique index stays: it is what keeps a
+   * link to one volunteer. The id is the table's rowid, which every SQLite index entry ends with.
+   * SQLite only: on PostgreSQL a lookup reads the heap for its visibility anyway unless the page is
+   * all-visible, which rows changed by claims and sending seldom are; its unique index serves it.
+   */
+  '1510_recipients_token_lookup_index': {
+    async up(db: Kysely<any>) {
+      if (dialectOf(db) === 'postgres') return;
+      await sql`CREATE INDEX recipients_token_lookup ON recipients (token_hash, campaign_id, email, name, status, failure)
+        WHERE token_hash IS NOT NULL`.execute(db);
+    },
+  },
 };
